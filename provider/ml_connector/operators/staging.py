@@ -1,0 +1,30 @@
+"""Where operators stage files: ``<base>/<dag_id>/<run_id>/<name>``, so reruns overwrite."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from airflow.providers.common.compat.sdk import ObjectStoragePath, conf
+
+from ml_connector.hooks.state import airflow_home
+
+
+def _safe(part: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", part)
+
+
+def staging_base(explicit: str | None = None) -> str:
+    if explicit:
+        return explicit
+    configured = conf.get("ml_connector", "staging_base", fallback=None)
+    return configured or f"file://{airflow_home() / 'ml_connector' / 'staging'}"
+
+
+def staged_path(explicit_base: str | None, context: Any, name: str) -> ObjectStoragePath:
+    """The staged file ``name`` of this task's run (parent folders created)."""
+    dag_id = context["dag"].dag_id if context.get("dag") else context["ti"].dag_id
+    run_id = context["run_id"]
+    path = ObjectStoragePath(staging_base(explicit_base)) / _safe(dag_id) / _safe(run_id) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,67 @@
+"""Error types. None of them ever carries a credential, token or request header."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+
+class ConnectorError(Exception):
+    """Base class of every error raised by ml-connector."""
+
+
+class ConfigError(ConnectorError, ValueError):
+    """Configuration or input that cannot work; the message names the field or value at fault."""
+
+
+def safe_path(url: str) -> str:
+    """The path of a URL without scheme, host or query string (queries may hold ids or tokens)."""
+    return urlsplit(str(url)).path or "/"
+
+
+class ApiError(ConnectorError):
+    """A remote API refused or failed a request.
+
+    ``status`` is the HTTP status (``None`` when no response came), ``code`` the service's own
+    error code, ``retryable`` whether trying again later can succeed, ``retry_after`` the delay
+    the service asked for, in seconds.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str,
+        status: int | None = None,
+        code: int | str | None = None,
+        method: str | None = None,
+        url: str | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        self.message = message
+        self.service = service
+        self.status = status
+        self.code = code
+        self.method = method
+        self.path = safe_path(url) if url else None
+        self.retryable = retryable
+        self.retry_after = retry_after
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f" {self.method} {self.path}" if self.method and self.path else ""
+        parts = []
+        if self.status is not None:
+            parts.append(f"HTTP {self.status}")
+        if self.code is not None:
+            parts.append(f"code {self.code}")
+        detail = f" ({', '.join(parts)})" if parts else ""
+        return f"{self.service}{where} failed{detail}: {self.message}"
+
+
+class AuthError(ApiError):
+    """Credentials were refused or a token could not be obtained."""
+
+
+class ProtocolError(ApiError):
+    """The service answered with something that is not what its API documents."""

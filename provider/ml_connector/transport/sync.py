@@ -1,0 +1,118 @@
+"""A synchronous HTTP transport: one place for rate limiting, retries and error mapping."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from ml_connector import __version__
+from ml_connector.transport.errors import ApiError, ProtocolError
+from ml_connector.transport.ratelimit import RateLimiter
+from ml_connector.transport.retry import RetryPolicy
+
+ErrorParser = Callable[[httpx.Response], "ApiError | None"]
+USER_AGENT = f"ml-connector/{__version__}"
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max(parsedate_to_datetime(value).timestamp() - now, 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def json_body(response: httpx.Response, service: str) -> Any:
+    """The decoded JSON body, or a ``ProtocolError`` that shows what came instead."""
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        excerpt = response.text[:120].replace("\n", " ")
+        raise ProtocolError(
+            f"expected a JSON body but got {response.headers.get('content-type', 'no type')!r}: "
+            f"{excerpt!r}",
+            service=service,
+            status=response.status_code,
+            method=response.request.method,
+            url=str(response.request.url),
+        ) from None
+
+
+def connection_error(exc: httpx.HTTPError, service: str, method: str, url: str) -> ApiError:
+    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
+    return ApiError(
+        f"{kind} ({type(exc).__name__})", service=service, method=method, url=url, retryable=True
+    )
+
+
+class Transport:
+    """Sends requests through a limiter, maps failures to ``ApiError`` and retries them.
+
+    ``parse_error`` turns a response into the service's typed error, or ``None`` when it is a
+    success; ``auth`` (per call) returns fresh auth headers for every attempt.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        parse_error: ErrorParser,
+        *,
+        limiter: RateLimiter | None = None,
+        policy: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self.service = service
+        self.parse_error = parse_error
+        self.limiter = limiter
+        self.policy = policy or RetryPolicy()
+        self.client = client or httpx.Client(
+            timeout=timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=False
+        )
+        self._lock = threading.Lock()
+        self.requests = 0
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        auth: Callable[[], Mapping[str, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        for attempt in self.policy.retrying():
+            with attempt:
+                return self._once(method, url, auth, headers, kwargs)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _once(self, method, url, auth, headers, kwargs) -> httpx.Response:
+        if self.limiter is not None:
+            self.limiter.acquire()
+        all_headers = {**(headers or {}), **(auth() if auth else {})}
+        try:
+            response = self.client.request(method, url, headers=all_headers, **kwargs)
+        except httpx.HTTPError as exc:
+            raise connection_error(exc, self.service, method, url) from None
+        finally:
+            with self._lock:
+                self.requests += 1
+        error = self.parse_error(response)
+        if error is not None:
+            raise error
+        return response
+
+    def close(self) -> None:
+        self.client.close()

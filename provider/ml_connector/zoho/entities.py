@@ -1,0 +1,73 @@
+"""The Zoho Books modules the connector reads, and how each one is addressed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ml_connector.transport.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A Books module: its path, list and detail keys, id field and supported filters."""
+
+    name: str
+    detail_key: str
+    id_field: str
+    scope: str
+    date_filters: bool = True
+    modified_filter: bool = True
+    sort_by_created: bool = True
+    has_line_items: bool = False
+    list_params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def path(self) -> str:
+        return f"/{self.name}"
+
+    @property
+    def list_key(self) -> str:
+        return self.name
+
+
+ENTITIES: dict[str, Entity] = {
+    e.name: e
+    for e in (
+        Entity("invoices", "invoice", "invoice_id", "invoices", has_line_items=True),
+        Entity("bills", "bill", "bill_id", "bills", has_line_items=True),
+        Entity("purchaseorders", "purchaseorder", "purchaseorder_id", "purchaseorders",
+               has_line_items=True),
+        Entity("creditnotes", "creditnote", "creditnote_id", "creditnotes", has_line_items=True),
+        Entity("customerpayments", "payment", "payment_id", "customerpayments"),
+        Entity("vendorpayments", "vendorpayment", "payment_id", "vendorpayments"),
+        Entity("expenses", "expense", "expense_id", "expenses"),
+        # last_modified_time on /journals matches equal dates only: window by date instead.
+        Entity("journals", "journal", "journal_id", "accountants", has_line_items=True,
+               modified_filter=False),
+        Entity("contacts", "contact", "contact_id", "contacts", date_filters=False,
+               sort_by_created=False),
+        Entity("items", "item", "item_id", "items", date_filters=False, sort_by_created=False),
+        Entity("chartofaccounts", "chart_of_account", "account_id", "settings",
+               date_filters=False, modified_filter=False, sort_by_created=False,
+               list_params=(("filter_by", "AccountType.All"),)),
+    )
+}
+ALIASES = {
+    "purchase_orders": "purchaseorders",
+    "chart_of_accounts": "chartofaccounts",
+    "accounts": "chartofaccounts",
+    "credit_notes": "creditnotes",
+    "customer_payments": "customerpayments",
+    "vendor_payments": "vendorpayments",
+}
+
+
+def get_entity(name: str) -> Entity:
+    """The entity called ``name`` (or a common alias of it); a ``ConfigError`` otherwise."""
+    key = (name or "").strip().lower()
+    key = ALIASES.get(key, key)
+    if key not in ENTITIES:
+        raise ConfigError(
+            f"unknown Zoho Books entity {name!r}; expected one of {', '.join(ENTITIES)}"
+        )
+    return ENTITIES[key]

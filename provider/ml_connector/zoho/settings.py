@@ -1,0 +1,61 @@
+"""Build client settings from connection fields (login, password, host, extra)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ml_connector.transport.errors import ConfigError
+from ml_connector.zoho.auth import ZohoCredentials
+from ml_connector.zoho.client import ZohoConfig
+
+#: Extra fields a ``zoho_books`` connection may carry (other keys are an error: likely typos).
+EXTRA_FIELDS = {
+    "refresh_token", "region", "organization_id", "plan", "requests_per_minute",
+    "max_concurrency", "rate_limit_file", "timeout",
+}
+
+
+def settings_from_fields(
+    *, login: str | None, password: str | None, host: str | None, extra: Mapping[str, Any],
+    name: str = "zoho_books",
+) -> tuple[ZohoCredentials, ZohoConfig]:
+    """Credentials and config from a connection; errors name the connection and the field."""
+    unknown = sorted(set(extra) - EXTRA_FIELDS)
+    if unknown:
+        raise ConfigError(
+            f"connection {name!r}: unknown extra field(s) {', '.join(unknown)}; "
+            f"expected some of {', '.join(sorted(EXTRA_FIELDS))}"
+        )
+    values = {
+        "client_id (login)": login, "client_secret (password)": password,
+        "refresh_token": extra.get("refresh_token"), "region": extra.get("region"),
+    }
+    for field_name, value in values.items():
+        if not str(value or "").strip():
+            raise ConfigError(f"connection {name!r}: field {field_name} is empty")
+    options: dict[str, Any] = {
+        key: extra[key]
+        for key in ("plan", "max_concurrency", "rate_limit_file", "timeout")
+        if extra.get(key) not in (None, "")
+    }
+    for key in ("requests_per_minute", "max_concurrency"):
+        if extra.get(key) not in (None, ""):
+            try:
+                options[key] = int(extra[key])
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"connection {name!r}: field {key} must be a whole number, got {extra[key]!r}"
+                ) from None
+    try:
+        config = ZohoConfig(
+            region=str(extra["region"]).strip().lower(),
+            organization_id=str(extra["organization_id"]).strip()
+            if extra.get("organization_id") not in (None, "") else None,
+            endpoint_base=host.strip() if host and host.strip() else None,
+            **options,
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"connection {name!r}: {exc}") from None
+    credentials = ZohoCredentials(login.strip(), password.strip(), extra["refresh_token"].strip())
+    return credentials, config

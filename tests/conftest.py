@@ -1,0 +1,65 @@
+"""Shared fixtures: sandboxes served over real HTTP on loopback, and clients pointed at them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from ml_connector.sandbox.core import SandboxConfig
+from ml_connector.sandbox.server import RunningSandbox, start_sandbox
+from ml_connector.transport.retry import RetryPolicy
+from ml_connector.zoho import ZohoBooksClient, ZohoConfig, ZohoCredentials
+
+#: Fast retries for tests: same logic, millisecond delays.
+FAST_RETRY = RetryPolicy(attempts=8, initial_delay=0.01, max_delay=0.05, jitter=0.01, deadline=30)
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[Callable[..., RunningSandbox]]:
+    """Start sandboxes with a given config; all are stopped after the test."""
+    running: list[RunningSandbox] = []
+
+    def start(config: SandboxConfig | None = None) -> RunningSandbox:
+        server = start_sandbox(config or SandboxConfig())
+        running.append(server)
+        return server
+
+    yield start
+    for server in running:
+        server.stop()
+
+
+@pytest.fixture
+def sandbox(sandbox_factory) -> RunningSandbox:
+    return sandbox_factory()
+
+
+def zoho_credentials(running: RunningSandbox, region: str = "us") -> ZohoCredentials:
+    cfg = running.sandbox.config.zoho
+    token = next(t.token for t in cfg.refresh_tokens if t.region == region)
+    return ZohoCredentials(cfg.client_id, cfg.client_secret, token)
+
+
+@pytest.fixture
+def zoho_client(sandbox) -> Callable[..., ZohoBooksClient]:
+    """Build clients for the default sandbox; keyword arguments override ZohoConfig fields."""
+    clients: list[ZohoBooksClient] = []
+
+    def make(region: str = "us", *, running: RunningSandbox | None = None, token_cache=None,
+             clock=None, **overrides) -> ZohoBooksClient:
+        running = running or sandbox
+        if region == "us":
+            overrides.setdefault("organization_id", "10234695")
+        overrides.setdefault("requests_per_minute", 100_000)
+        overrides.setdefault("retry", FAST_RETRY)
+        config = ZohoConfig(region=region, endpoint_base=running.base_url, **overrides)
+        extra = {"clock": clock} if clock else {}
+        client = ZohoBooksClient(
+            zoho_credentials(running, region), config, token_cache=token_cache, **extra
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
