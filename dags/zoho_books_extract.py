@@ -10,6 +10,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import DAG, CronDataIntervalTimetable, ObjectStoragePath, task
+
 from ml_connector.operators.extract_zoho import ExtractZohoOperator
 from ml_connector.zoho.report import read_jsonl, summarize_records
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+
 from ml_connector.sandbox.core import SandboxConfig
 from ml_connector.sandbox.server import RunningSandbox, start_sandbox
 from ml_connector.transport.retry import RetryPolicy
 from ml_connector.zoho import ZohoBooksClient, ZohoConfig, ZohoCredentials
+
+#: Sandbox limits high enough that only tests about limits meet them.
+ROOMY = {"zoho": {"limits": {"per_minute": 100_000, "per_day": 10_000_000}}}
 
 #: Fast retries for tests: same logic, millisecond delays.
 FAST_RETRY = RetryPolicy(attempts=8, initial_delay=0.01, max_delay=0.05, jitter=0.01, deadline=30)
@@ -20,7 +24,7 @@ def sandbox_factory() -> Iterator[Callable[..., RunningSandbox]]:
     running: list[RunningSandbox] = []
 
     def start(config: SandboxConfig | None = None) -> RunningSandbox:
-        server = start_sandbox(config or SandboxConfig())
+        server = start_sandbox(config or SandboxConfig.model_validate(ROOMY))
         running.append(server)
         return server
 

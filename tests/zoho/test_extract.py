@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+
 from ml_connector.transport.errors import AuthError
 from ml_connector.zoho import ExtractWindow, extract_to
 from ml_connector.zoho.timefmt import parse_zoho_time

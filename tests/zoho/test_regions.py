@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from ml_connector.transport.errors import AuthError, ConfigError
 from ml_connector.zoho.regions import (
     DATACENTERS,
@@ -100,7 +101,8 @@ def test_refresh_token_of_another_region_is_a_clear_error(zoho_client, sandbox):
     client = ZohoBooksClient(
         us_creds, ZohoConfig(region="eu", endpoint_base=sandbox.base_url, retry=FAST_RETRY)
     )
-    with pytest.raises(AuthError, match="'eu' accounts server refused the refresh token"):
+    expected = "'eu' accounts server refused the credentials: invalid_code"
+    with pytest.raises(AuthError, match=expected):
         client.organizations()
     client.close()
 

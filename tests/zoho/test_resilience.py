@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+
 from ml_connector.sandbox.faults import Fault
 from ml_connector.transport.errors import ApiError, ProtocolError
 from ml_connector.zoho import ExtractWindow

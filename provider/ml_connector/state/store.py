@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Table, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from ml_connector.state import schema
 from ml_connector.transport.errors import ConnectorError
@@ -34,7 +34,18 @@ class StateStore:
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        schema.metadata.create_all(self.engine)
+        self._create_tables()
+
+    def _create_tables(self, attempts: int = 10) -> None:
+        """Create missing tables; another process creating them at the same time is fine."""
+        for attempt in range(attempts):
+            try:
+                schema.metadata.create_all(self.engine)
+                return
+            except (OperationalError, ProgrammingError, IntegrityError):
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     @classmethod
     def sqlite(cls, path: str | Path) -> StateStore:

@@ -16,6 +16,12 @@ from ml_connector.zoho.regions import DataCenter
 log = logging.getLogger(__name__)
 
 TOKEN_PATH = "/oauth/v2/token"
+OAUTH_ERRORS = {
+    "invalid_code": "the refresh token is revoked, expired, or belongs to another data center "
+    "or client; generate a new one with access_type=offline",
+    "invalid_client": "the client id is unknown to this data center (wrong client id or region)",
+    "invalid_client_secret": "the client secret does not match the client id",
+}
 THROTTLE_HINT = (
     "Zoho allows 10 access tokens per refresh token per 10 minutes and then blocks it for "
     "15-30 minutes; wait, and check that no other system refreshes this token"
@@ -129,10 +135,10 @@ class ZohoTokenManager:
                 status=response.status_code, code=error, **where,
             )
         if error:
+            reason = OAUTH_ERRORS.get(str(error), "see Zoho's OAuth documentation")
             raise AuthError(
-                f"the {self.datacenter.region!r} accounts server refused the refresh token: "
-                f"{error}. It may be revoked, belong to another data center or to another "
-                "client; generate a new one with access_type=offline",
+                f"the {self.datacenter.region!r} accounts server refused the credentials: "
+                f"{error} ({reason})",
                 status=response.status_code, code=error, **where,
             )
         if "access_token" not in body:

@@ -1,0 +1,159 @@
+"""The Books modules the emulator serves: paths, keys, list fields, statuses and filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+def norm(value: str) -> str:
+    """Filter names compare without case and underscores (``Status.PartiallyPaid``)."""
+    return value.replace("_", "").lower()
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One Books module: ``/name`` lists it under key ``name``, ``/name/{id}`` under
+    ``singular``. ``filters`` maps a normalized ``filter_by``/``status`` value to
+    ``(field, allowed values)``."""
+
+    name: str
+    singular: str
+    label: str
+    report_name: str
+    id_field: str
+    code: int
+    scope: str
+    list_fields: tuple[str, ...]
+    sort_columns: tuple[str, ...]
+    index_sorted: frozenset[str]
+    default_sort: str = "created_time"
+    default_order: str = "D"
+    filter_prefix: str = "Status"
+    filters: dict[str, tuple[str, frozenset]] = field(default_factory=dict)
+    statuses: tuple[tuple[str, int], ...] = ()
+    party: str | None = None
+    number_field: str | None = None
+    number_prefix: str = ""
+    due_field: str | None = None
+    has_balance: bool = False
+    line_account: str = "income"
+
+    @property
+    def has_date(self) -> bool:
+        return self.party is not None
+
+    @property
+    def all_filter(self) -> str:
+        return f"{self.filter_prefix}.All"
+
+
+def _status_filters(statuses: tuple[tuple[str, int], ...], **groups: set[str]) -> dict:
+    found = {norm(s): ("status", frozenset({s})) for s, _ in statuses}
+    found.update({norm(k): ("status", frozenset(v)) for k, v in groups.items()})
+    return found
+
+
+_INVOICE_STATUSES = (("draft", 8), ("sent", 20), ("viewed", 7), ("overdue", 10),
+                     ("paid", 45), ("partially_paid", 6), ("void", 4))
+_BILL_STATUSES = (("draft", 6), ("open", 25), ("overdue", 10), ("paid", 48),
+                  ("partially_paid", 7), ("void", 4))
+_PO_STATUSES = (("draft", 10), ("open", 30), ("billed", 45), ("partially_billed", 10),
+                ("cancelled", 5))
+_STAMPS = ("created_time", "last_modified_time")
+
+INVOICES = Kind(
+    name="invoices", singular="invoice", label="Invoice", report_name="Invoices",
+    id_field="invoice_id", code=1, scope="invoices",
+    list_fields=("invoice_id", "invoice_number", "customer_id", "customer_name", "status",
+                 "date", "due_date", "currency_id", "currency_code", "exchange_rate", "total",
+                 "balance", "reference_number", "salesperson_name", *_STAMPS),
+    sort_columns=("customer_name", "invoice_number", "date", "due_date", "total", "balance",
+                  *_STAMPS),
+    index_sorted=frozenset({"created_time", "date", "invoice_number"}),
+    filters=_status_filters(_INVOICE_STATUSES,
+                            unpaid={"sent", "viewed", "overdue", "partially_paid"}),
+    statuses=_INVOICE_STATUSES, party="customer", number_field="invoice_number",
+    number_prefix="INV-", due_field="due_date", has_balance=True, line_account="income",
+)
+BILLS = Kind(
+    name="bills", singular="bill", label="Bill", report_name="Bills",
+    id_field="bill_id", code=2, scope="bills",
+    list_fields=("bill_id", "bill_number", "vendor_id", "vendor_name", "status", "date",
+                 "due_date", "currency_id", "currency_code", "exchange_rate", "total",
+                 "balance", "reference_number", *_STAMPS),
+    sort_columns=("vendor_name", "bill_number", "date", "due_date", "total", "balance",
+                  *_STAMPS),
+    index_sorted=frozenset({"created_time", "date", "bill_number"}),
+    filters=_status_filters(_BILL_STATUSES, unpaid={"open", "overdue", "partially_paid"}),
+    statuses=_BILL_STATUSES, party="vendor", number_field="bill_number",
+    number_prefix="BILL-", due_field="due_date", has_balance=True, line_account="expense",
+)
+PURCHASEORDERS = Kind(
+    name="purchaseorders", singular="purchaseorder", label="Purchase Order",
+    report_name="Purchase Orders", id_field="purchaseorder_id", code=3, scope="purchaseorders",
+    list_fields=("purchaseorder_id", "purchaseorder_number", "vendor_id", "vendor_name",
+                 "status", "date", "delivery_date", "currency_id", "currency_code",
+                 "exchange_rate", "total", "reference_number", *_STAMPS),
+    sort_columns=("vendor_name", "purchaseorder_number", "date", "delivery_date", "total",
+                  *_STAMPS),
+    index_sorted=frozenset({"created_time", "date", "purchaseorder_number"}),
+    filters=_status_filters(_PO_STATUSES),
+    statuses=_PO_STATUSES, party="vendor", number_field="purchaseorder_number",
+    number_prefix="PO-", due_field="delivery_date", has_balance=False, line_account="expense",
+)
+CONTACTS = Kind(
+    name="contacts", singular="contact", label="Contact", report_name="Contacts",
+    id_field="contact_id", code=4, scope="contacts",
+    list_fields=("contact_id", "contact_name", "company_name", "contact_type",
+                 "customer_sub_type", "status", "currency_id", "currency_code", "email",
+                 "phone", "payment_terms", *_STAMPS),
+    sort_columns=("contact_name", "company_name", *_STAMPS),
+    index_sorted=frozenset({"created_time"}),
+    default_sort="contact_name", default_order="A",
+    filters={
+        "active": ("status", frozenset({"active"})),
+        "inactive": ("status", frozenset({"inactive"})),
+        "customers": ("contact_type", frozenset({"customer"})),
+        "vendors": ("contact_type", frozenset({"vendor"})),
+    },
+)
+CHARTOFACCOUNTS = Kind(
+    name="chartofaccounts", singular="chart_of_account", label="Account",
+    report_name="Chart of Accounts", id_field="account_id", code=5, scope="settings",
+    list_fields=("account_id", "account_name", "account_code", "account_type", "is_active",
+                 "parent_account_id", "parent_account_name", "description", *_STAMPS),
+    sort_columns=("account_name", "account_code", "account_type", *_STAMPS),
+    index_sorted=frozenset({"created_time"}),
+    default_sort="account_name", default_order="A", filter_prefix="AccountType",
+    filters={
+        "active": ("is_active", frozenset({True})),
+        "inactive": ("is_active", frozenset({False})),
+        **{norm(t): ("account_type", frozenset({t})) for t in (
+            "cash", "bank", "accounts_receivable", "stock", "other_current_asset",
+            "fixed_asset", "accounts_payable", "other_current_liability", "equity", "income",
+            "other_income", "cost_of_goods_sold", "expense", "other_expense")},
+        "asset": ("account_type", frozenset({"cash", "bank", "accounts_receivable", "stock",
+                                             "other_current_asset", "fixed_asset"})),
+        "liability": ("account_type", frozenset({"accounts_payable",
+                                                 "other_current_liability"})),
+    },
+)
+ITEMS = Kind(
+    name="items", singular="item", label="Item", report_name="Items",
+    id_field="item_id", code=6, scope="settings",
+    list_fields=("item_id", "name", "sku", "description", "rate", "purchase_rate", "status",
+                 "item_type", "product_type", "account_id", "account_name",
+                 "purchase_account_id", "purchase_account_name", "tax_id", "tax_percentage",
+                 *_STAMPS),
+    sort_columns=("name", "rate", "purchase_rate", *_STAMPS),
+    index_sorted=frozenset({"created_time"}),
+    default_sort="name", default_order="A",
+    filters={
+        "active": ("status", frozenset({"active"})),
+        "inactive": ("status", frozenset({"inactive"})),
+    },
+)
+
+KINDS: dict[str, Kind] = {
+    k.name: k for k in (INVOICES, BILLS, PURCHASEORDERS, CONTACTS, CHARTOFACCOUNTS, ITEMS)
+}

@@ -1,0 +1,48 @@
+"""ZohoBooksHook built from a real Airflow connection (environment variable)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ml_connector.hooks.zoho_books import ZohoBooksHook
+from ml_connector.sandbox.airflow_env import sandbox_connections
+from ml_connector.transport.errors import ConfigError
+
+
+@pytest.fixture
+def connection_env(sandbox, monkeypatch, tmp_path):
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    for key, value in sandbox_connections(sandbox.base_url, sandbox.sandbox.config).items():
+        monkeypatch.setenv(key, value)
+    return sandbox
+
+
+def test_test_connection_lists_organizations(connection_env):
+    ok, message = ZohoBooksHook().test_connection()
+    assert ok, message
+    assert "Zillum Inc (10234695)" in message and "(us)" in message
+    # The token went to the default state store in AIRFLOW_HOME, encrypted.
+    assert ZohoBooksHook().client.tokens.cache.get(ZohoBooksHook().client.tokens.cache_key)
+
+
+def test_test_connection_reports_bad_secret_without_leaking_it(connection_env, monkeypatch):
+    conn = json.loads(
+        sandbox_connections(connection_env.base_url, connection_env.sandbox.config)[
+            "AIRFLOW_CONN_ZOHO_BOOKS_DEFAULT"]
+    )
+    conn["password"] = "wrong-secret-value"
+    monkeypatch.setenv("AIRFLOW_CONN_ZOHO_BAD", json.dumps(conn))
+    ok, message = ZohoBooksHook("zoho_bad").test_connection()
+    assert not ok
+    assert "invalid_client" in message
+    assert "wrong-secret-value" not in message
+
+
+def test_connection_without_region_names_the_field(connection_env, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_ZOHO_NOREGION", json.dumps(
+        {"conn_type": "zoho_books", "login": "id", "password": "secret",
+         "extra": {"refresh_token": "token-value"}}))
+    with pytest.raises(ConfigError, match="'zoho_noregion': field region is empty"):
+        _ = ZohoBooksHook("zoho_noregion").client
