@@ -38,7 +38,7 @@ def main() -> int:
     started = time.monotonic()
     config = SandboxConfig()
     with start_sandbox(config) as running:
-        print(f"Sandbox serving Zoho Books and Anaplan emulators on {running.base_url}")
+        print(f"Sandbox serving on {running.base_url}")
         shutil.rmtree(HOME / "staging", ignore_errors=True)
         env = airflow_env(HOME, ROOT / "dags", sandbox_connections(running.base_url, config))
         print("Preparing Airflow (SQLite metadata database in .demo/airflow)...")

@@ -69,6 +69,9 @@ class LimitsSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     per_minute: int = Field(default=100, ge=1)
+    minute_window: float = Field(
+        default=60.0, gt=0, description="length of the per_minute window in seconds (Zoho: 60)"
+    )
     per_day: int | None = Field(default=None, ge=1, description="None: by the org's plan")
     concurrency: int | None = Field(default=None, ge=1, description="None: free 5, others 10")
     rate_limit_headers: bool = False

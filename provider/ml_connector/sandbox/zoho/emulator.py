@@ -36,7 +36,8 @@ class ZohoEmulator:
         }
         self.limiters = {
             org_id: OrgLimiter(limits.per_minute, limits.daily_cap(org.spec.plan),
-                               limits.max_in_flight(org.spec.plan), org.tz)
+                               limits.max_in_flight(org.spec.plan), org.tz,
+                               limits.minute_window)
             for org_id, org in self.orgs.items()
         }
         self.router = build_api_router(self)

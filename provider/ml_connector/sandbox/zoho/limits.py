@@ -9,15 +9,16 @@ from datetime import timezone
 
 from ml_connector.sandbox.zoho import errors
 
-WINDOW = 60.0
-
 
 class OrgLimiter:
     """Accepted requests per sliding minute, per calendar day (in the org's zone) and in
     flight. Refused requests do not count."""
 
-    def __init__(self, per_minute: int, per_day: int, concurrency: int, tz: timezone) -> None:
+    def __init__(
+        self, per_minute: int, per_day: int, concurrency: int, tz: timezone, window: float = 60.0
+    ) -> None:
         self.per_minute = per_minute
+        self.window = window
         self.per_day = per_day
         self.concurrency = concurrency
         self._offset = tz.utcoffset(None).total_seconds()
@@ -54,7 +55,7 @@ class OrgLimiter:
         frees up."""
         with self._lock:
             self._purge(now)
-            reset = math.ceil(self._window[0] + WINDOW - now) if self._window else 0
+            reset = math.ceil(self._window[0] + self.window - now) if self._window else 0
             return {
                 "X-Rate-Limit-Limit": str(self.per_minute),
                 "X-Rate-Limit-Remaining": str(max(0, self.per_minute - len(self._window))),
@@ -62,5 +63,5 @@ class OrgLimiter:
             }
 
     def _purge(self, now: float) -> None:
-        while self._window and self._window[0] <= now - WINDOW:
+        while self._window and self._window[0] <= now - self.window:
             self._window.popleft()
