@@ -43,6 +43,55 @@ ZOHO_CONN_FIELDS = {
 }
 
 
+ANAPLAN_UI_FIELD_BEHAVIOUR = {
+    "hidden-fields": ["schema", "port", "extra"],
+    "relabeling": {
+        "login": "User (basic) or client id (oauth)",
+        "password": "Password (basic) or private-key passphrase (certificate)",
+        "host": "Endpoint override (sandbox base URL; leave empty for Anaplan)",
+    },
+    "placeholders": {"login": "integration@example.com"},
+}
+
+ANAPLAN_CONN_FIELDS = {
+    "auth_method": {
+        "label": "Authentication",
+        "schema": {"type": ["string", "null"], "enum": ["basic", "certificate", "oauth"],
+                   "default": "basic"},
+    },
+    "workspace_id": {
+        "label": "Default workspace id",
+        "schema": {"type": ["string", "null"], "pattern": "^[0-9a-fA-F]{32}$"},
+    },
+    "model_id": {
+        "label": "Default model id",
+        "schema": {"type": ["string", "null"], "pattern": "^[0-9a-fA-F]{32}$"},
+    },
+    "certificate": {
+        "label": "CA certificate (PEM)",
+        "schema": {"type": ["string", "null"], "format": "multiline"},
+    },
+    "private_key": {
+        "label": "Private key (PEM)",
+        "schema": {"type": ["string", "null"], "format": "password"},
+    },
+    "payload_format": {
+        "label": "Certificate payload format",
+        "schema": {"type": ["string", "null"], "enum": ["v2", "v1"], "default": "v2"},
+    },
+    "refresh_token": {
+        "label": "OAuth refresh token",
+        "description": "Initial refresh token; rotated tokens are kept in the state store",
+        "schema": {"type": ["string", "null"], "format": "password"},
+    },
+    "requests_per_minute": {
+        "label": "Requests per minute",
+        "description": "Share of the tenant-wide 600 requests/minute",
+        "schema": {"type": ["integer", "null"], "default": 600, "minimum": 1},
+    },
+}
+
+
 def get_provider_info() -> dict:
     return {
         "package-name": "ml-connector",
@@ -55,19 +104,30 @@ def get_provider_info() -> dict:
                 "external-doc-url": "https://www.zoho.com/books/api/v3/",
                 "tags": ["service"],
             },
+            {
+                "integration-name": "Anaplan",
+                "external-doc-url": "https://anaplanbulkapi20.docs.apiary.io/",
+                "tags": ["service"],
+            },
         ],
         "hooks": [
-            {
-                "integration-name": "Zoho Books",
-                "python-modules": ["ml_connector.hooks.zoho_books"],
-            },
+            {"integration-name": "Zoho Books",
+             "python-modules": ["ml_connector.hooks.zoho_books"]},
+            {"integration-name": "Anaplan", "python-modules": ["ml_connector.hooks.anaplan"]},
         ],
         "operators": [
-            {
-                "integration-name": "Zoho Books",
-                "python-modules": ["ml_connector.operators.extract_zoho"],
-            },
+            {"integration-name": "Zoho Books",
+             "python-modules": ["ml_connector.operators.extract_zoho"]},
+            {"integration-name": "Anaplan",
+             "python-modules": ["ml_connector.operators.anaplan_import"]},
         ],
+        "sensors": [
+            {"integration-name": "Anaplan", "python-modules": ["ml_connector.sensors.anaplan"]},
+        ],
+        "triggers": [
+            {"integration-name": "Anaplan", "python-modules": ["ml_connector.triggers.anaplan"]},
+        ],
+        "extra-links": ["ml_connector.operators.anaplan_import.AnaplanTaskLink"],
         "connection-types": [
             {
                 "hook-class-name": "ml_connector.hooks.zoho_books.ZohoBooksHook",
@@ -75,6 +135,13 @@ def get_provider_info() -> dict:
                 "connection-type": "zoho_books",
                 "ui-field-behaviour": ZOHO_UI_FIELD_BEHAVIOUR,
                 "conn-fields": ZOHO_CONN_FIELDS,
+            },
+            {
+                "hook-class-name": "ml_connector.hooks.anaplan.AnaplanHook",
+                "hook-name": "Anaplan",
+                "connection-type": "anaplan",
+                "ui-field-behaviour": ANAPLAN_UI_FIELD_BEHAVIOUR,
+                "conn-fields": ANAPLAN_CONN_FIELDS,
             },
         ],
     }

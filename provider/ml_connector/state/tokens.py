@@ -85,23 +85,42 @@ class SqlTokenCache:
         self.fernet = fernet
         self._local = MemoryTokenCache()
 
-    def get(self, key: str) -> CachedToken | None:
+    def _read(self, key: str) -> dict | None:
+        table = schema.token_cache
         with self.store.engine.connect() as conn:
             blob = conn.execute(
-                select(schema.token_cache.c.ciphertext).where(schema.token_cache.c.cache_key == key)
+                select(table.c.ciphertext).where(table.c.cache_key == key)
             ).scalar_one_or_none()
         if blob is None:
             return None
         try:
-            return CachedToken(**json.loads(self.fernet.decrypt(blob.encode())))
-        except (InvalidToken, ValueError, TypeError):
+            return json.loads(self.fernet.decrypt(blob.encode()))
+        except (InvalidToken, ValueError):
             return None  # written with other credentials or corrupted: treat as a miss
 
-    def put(self, key: str, token: CachedToken) -> None:
-        blob = self.fernet.encrypt(json.dumps(asdict(token)).encode()).decode()
+    def _write(self, key: str, value: dict) -> None:
+        blob = self.fernet.encrypt(json.dumps(value).encode()).decode()
         self.store.upsert(
             schema.token_cache, "cache_key", key, ciphertext=blob, updated_at=time.time()
         )
+
+    def get(self, key: str) -> CachedToken | None:
+        value = self._read(key)
+        try:
+            return CachedToken(**value) if value else None
+        except TypeError:
+            return None
+
+    def put(self, key: str, token: CachedToken) -> None:
+        self._write(key, asdict(token))
+
+    def get_secret(self, key: str) -> str | None:
+        """A secret kept encrypted under ``key`` (e.g. a rotated refresh token)."""
+        value = self._read(key)
+        return value.get("secret") if value else None
+
+    def put_secret(self, key: str, secret: str) -> None:
+        self._write(key, {"secret": secret})
 
     def discard(self, key: str, access_token: str) -> None:
         current = self.get(key)

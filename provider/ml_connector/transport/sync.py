@@ -57,7 +57,40 @@ def connection_error(exc: httpx.HTTPError, service: str, method: str, url: str) 
     )
 
 
-class Transport:
+class BaseTransport:
+    """What the sync and async transports share: budget, auth headers, error mapping."""
+
+    def __init__(
+        self,
+        service: str,
+        parse_error: ErrorParser,
+        *,
+        limiter: RateLimiter | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.service = service
+        self.parse_error = parse_error
+        self.limiter = limiter
+        self.policy = policy or RetryPolicy()
+        self._lock = threading.Lock()
+        self.requests = 0
+
+    @staticmethod
+    def _headers(auth, headers) -> dict[str, str]:
+        return {**(headers or {}), **(auth() if auth else {})}
+
+    def _count(self) -> None:
+        with self._lock:
+            self.requests += 1
+
+    def _check(self, response: httpx.Response) -> httpx.Response:
+        error = self.parse_error(response)
+        if error is not None:
+            raise error
+        return response
+
+
+class Transport(BaseTransport):
     """Sends requests through a limiter, maps failures to ``ApiError`` and retries them.
 
     ``parse_error`` turns a response into the service's typed error, or ``None`` when it is a
@@ -74,15 +107,10 @@ class Transport:
         timeout: float = 60.0,
         client: httpx.Client | None = None,
     ) -> None:
-        self.service = service
-        self.parse_error = parse_error
-        self.limiter = limiter
-        self.policy = policy or RetryPolicy()
+        super().__init__(service, parse_error, limiter=limiter, policy=policy)
         self.client = client or httpx.Client(
             timeout=timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=False
         )
-        self._lock = threading.Lock()
-        self.requests = 0
 
     def request(
         self,
@@ -101,18 +129,15 @@ class Transport:
     def _once(self, method, url, auth, headers, kwargs) -> httpx.Response:
         if self.limiter is not None:
             self.limiter.acquire()
-        all_headers = {**(headers or {}), **(auth() if auth else {})}
         try:
-            response = self.client.request(method, url, headers=all_headers, **kwargs)
+            response = self.client.request(
+                method, url, headers=self._headers(auth, headers), **kwargs
+            )
         except httpx.HTTPError as exc:
             raise connection_error(exc, self.service, method, url) from None
         finally:
-            with self._lock:
-                self.requests += 1
-        error = self.parse_error(response)
-        if error is not None:
-            raise error
-        return response
+            self._count()
+        return self._check(response)
 
     def close(self) -> None:
         self.client.close()

@@ -1,0 +1,217 @@
+"""AnaplanClient (sync, for operators) and AsyncAnaplanClient (task status, for triggers)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import httpx
+
+from ml_connector.anaplan import ids
+from ml_connector.anaplan.auth import AnaplanAuth, AsyncAnaplanAuth, Method, TokenBook
+from ml_connector.anaplan.config import AnaplanConfig
+from ml_connector.anaplan.dump import RejectedRow, parse_dump
+from ml_connector.anaplan.errors import SERVICE, anaplan_error, auth_error, envelope
+from ml_connector.anaplan.tasks import TaskStatus, parse_task, poll_delays
+from ml_connector.anaplan.upload import UploadResult, chunk_plan, prepared_chunks
+from ml_connector.transport.aio import AsyncTransport
+from ml_connector.transport.errors import AuthError, ConfigError, ConnectorError
+from ml_connector.transport.ratelimit import RateLimiter
+from ml_connector.transport.sync import Transport
+
+log = logging.getLogger(__name__)
+
+
+def _limiter(config: AnaplanConfig) -> RateLimiter:
+    return RateLimiter(config.requests_per_minute, 60.0, name="anaplan",
+                       shared_path=config.rate_limit_file)
+
+
+class AnaplanClient:
+    """A synchronous client for one model. No Airflow needed."""
+
+    def __init__(self, method: Method, config: AnaplanConfig, *,
+                 clock: Callable[[], float] = time.time, http: httpx.Client | None = None) -> None:
+        self.config = config
+        http = http or httpx.Client(timeout=config.timeout)
+        limiter = _limiter(config)
+        self.book = TokenBook(method, config.auth_url, clock=clock)
+        self.auth = AnaplanAuth(self.book, Transport("Anaplan auth", auth_error, limiter=limiter,
+                                                     policy=config.retry, client=http))
+        self.api = Transport(SERVICE, anaplan_error, limiter=limiter, policy=config.retry,
+                             client=http)
+
+    @property
+    def requests(self) -> int:
+        return self.api.requests + self.auth.transport.requests
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """An authenticated call; a refused token is replaced once."""
+        for second_try in (False, True):
+            token = self.auth.token()
+            try:
+                return self.api.request(
+                    method, url, auth=lambda t=token: {"Authorization": f"AnaplanAuthToken {t}"},
+                    **kwargs,
+                )
+            except AuthError:
+                if second_try:
+                    raise
+                log.info("Anaplan refused the token; authenticating again")
+                self.book.forget(token)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def get(self, path: str, key: str | None = None) -> Any:
+        return envelope(self.request("GET", self.config.model_url + path), key)
+
+    # -- model objects --------------------------------------------------------------------
+
+    def files(self) -> list[dict]:
+        return self.get("/files", "files")
+
+    def imports(self) -> list[dict]:
+        return self.get("/imports", "imports")
+
+    def find_import(self, id_or_name: str) -> dict:
+        """An import by id or by exact name; the error lists what exists."""
+        found = self.imports()
+        for item in found:
+            if id_or_name in (item.get("id"), item.get("name")):
+                return item
+        names = ", ".join(f"{i.get('id')} ({i.get('name')})" for i in found)
+        raise ConfigError(f"no import {id_or_name!r} in model {self.config.model_id}; "
+                          f"imports: {names}")
+
+    def import_metadata(self, import_id: str) -> dict:
+        return self.get(f"/imports/{ids.object_id(import_id, 'import')}", "importMetadata")
+
+    # -- upload ---------------------------------------------------------------------------
+
+    def upload(self, file_id: str, source: str | Path | BinaryIO,
+               size: int | None = None) -> UploadResult:
+        """Upload in gzip chunks (each ≤ 50 MB uncompressed, ≤ 1,000 chunks) to an existing
+        data source file; posting to an unknown id would silently create a file."""
+        file_id = ids.object_id(file_id, "file")
+        known = {f.get("id") for f in self.files()}
+        if file_id not in known:
+            raise ConfigError(f"file {file_id} does not exist in model {self.config.model_id}; "
+                              f"files: {', '.join(sorted(known))}")
+        started = time.perf_counter()
+        if isinstance(source, (str, Path)):
+            with open(source, "rb") as stream:
+                return self.upload(file_id, stream, Path(source).stat().st_size)
+        chunk_size, count = chunk_plan(size or 0, self.config.chunk_size)
+        url = f"{self.config.model_url}/files/{file_id}"
+        self.request("POST", url, json={"chunkCount": count if size is not None else -1})
+        content_type = "application/x-gzip" if self.config.compress else (
+            "application/octet-stream")
+        sent = total = chunks = 0
+        for raw, body in prepared_chunks(source, chunk_size, self.config.compress):
+            self.request("PUT", f"{url}/chunks/{chunks}", content=body,
+                         headers={"Content-Type": content_type})
+            chunks += 1
+            total += raw
+            sent += len(body)
+        if size is None:
+            self.request("POST", f"{url}/complete", json={"id": file_id})
+        result = UploadResult(file_id, chunks, total, sent, time.perf_counter() - started)
+        log.info("Uploaded %d bytes to file %s in %d chunk(s) (%d bytes sent)",
+                 total, file_id, result.chunks, sent)
+        return result
+
+    # -- tasks ----------------------------------------------------------------------------
+
+    def start_import(self, import_id: str, locale: str = "en_US",
+                     mapping_parameters: list[dict] | None = None) -> str:
+        body: dict[str, Any] = {"localeName": locale}
+        if mapping_parameters:
+            body["mappingParameters"] = mapping_parameters
+        task = envelope(self.request("POST", self.config.task_url(import_id), json=body), "task")
+        return ids.task_id(task["taskId"])
+
+    def task(self, import_id: str, task_id: str) -> TaskStatus:
+        return parse_task(envelope(self.request("GET", self.config.task_url(import_id, task_id)),
+                                   "task"))
+
+    def cancel(self, import_id: str, task_id: str) -> TaskStatus:
+        return parse_task(envelope(
+            self.request("DELETE", self.config.task_url(import_id, task_id)), "task"))
+
+    def wait(self, import_id: str, task_id: str, *, timeout: float = 3600,
+             sleep: Callable[[float], None] = time.sleep) -> TaskStatus:
+        """Poll until COMPLETE or CANCELLED (5 s growing to 60 s between polls)."""
+        waited = 0.0
+        for delay in poll_delays():
+            status = self.task(import_id, task_id)
+            if status.terminal:
+                return status
+            if waited >= timeout:
+                raise ConnectorError(f"task {task_id} still {status.state} after {waited:.0f}s")
+            sleep(delay)
+            waited += delay
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def dump(self, import_id: str, task_id: str) -> str:
+        return self.request("GET", self.config.task_url(import_id, task_id) + "/dump").text
+
+    def rejected_rows(self, import_id: str, task_id: str, limit: int | None = None
+                      ) -> list[RejectedRow]:
+        rows = parse_dump(self.dump(import_id, task_id))
+        return [row for _, row in zip(range(limit), rows, strict=False)] if limit else list(rows)
+
+    def close(self) -> None:
+        self.api.close()
+
+    def __enter__(self) -> AnaplanClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncAnaplanClient:
+    """Task status, cancel and dump, awaited (for the triggerer)."""
+
+    def __init__(self, method: Method, config: AnaplanConfig, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        http = httpx.AsyncClient(timeout=config.timeout)
+        limiter = _limiter(config)
+        self.book = TokenBook(method, config.auth_url, clock=clock)
+        self.auth = AsyncAnaplanAuth(self.book, AsyncTransport(
+            "Anaplan auth", auth_error, limiter=limiter, policy=config.retry, client=http))
+        self.api = AsyncTransport(SERVICE, anaplan_error, limiter=limiter, policy=config.retry,
+                                  client=http)
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        for second_try in (False, True):
+            token = await self.auth.token()
+            try:
+                return await self.api.request(
+                    method, url, auth=lambda t=token: {"Authorization": f"AnaplanAuthToken {t}"},
+                    **kwargs,
+                )
+            except AuthError:
+                if second_try:
+                    raise
+                self.book.forget(token)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def task(self, import_id: str, task_id: str) -> TaskStatus:
+        response = await self.request("GET", self.config.task_url(import_id, task_id))
+        return parse_task(envelope(response, "task"))
+
+    async def cancel(self, import_id: str, task_id: str) -> TaskStatus:
+        response = await self.request("DELETE", self.config.task_url(import_id, task_id))
+        return parse_task(envelope(response, "task"))
+
+    async def rejected_rows(self, import_id: str, task_id: str, limit: int = 10
+                            ) -> list[RejectedRow]:
+        response = await self.request("GET", self.config.task_url(import_id, task_id) + "/dump")
+        return [row for _, row in zip(range(limit), parse_dump(response.text), strict=False)]
+
+    async def aclose(self) -> None:
+        await self.api.aclose()

@@ -1,0 +1,54 @@
+"""Where the Anaplan model is and how to talk to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ml_connector.anaplan import ids
+from ml_connector.transport.errors import ConfigError
+from ml_connector.transport.retry import RetryPolicy
+
+MB = 1024 * 1024
+MAX_CHUNK = 50 * MB
+MAX_CHUNKS = 1000
+
+
+@dataclass(frozen=True)
+class AnaplanConfig:
+    """A model (workspace + model id) and the service endpoints.
+
+    ``endpoint_base`` points both services at a look-alike (the sandbox). ``chunk_size`` is
+    the uncompressed size of upload chunks (1 to 50 MB); ``requests_per_minute`` is the share of
+    the tenant-wide 600/minute this client may use.
+    """
+
+    workspace_id: str
+    model_id: str
+    endpoint_base: str | None = None
+    api_url: str = "https://api.anaplan.com/2/0"
+    auth_url: str = "https://auth.anaplan.com"
+    requests_per_minute: int = 600
+    rate_limit_file: str | Path | None = None
+    chunk_size: int = 10 * MB
+    compress: bool = True
+    timeout: float = 120.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "workspace_id", ids.workspace_id(self.workspace_id))
+        object.__setattr__(self, "model_id", ids.model_id(self.model_id))
+        if not MB <= self.chunk_size <= MAX_CHUNK:
+            raise ConfigError(f"chunk_size must be between 1 MB and 50 MB, got {self.chunk_size}")
+        if self.endpoint_base:
+            base = self.endpoint_base.rstrip("/")
+            object.__setattr__(self, "api_url", f"{base}/anaplan/2/0")
+            object.__setattr__(self, "auth_url", f"{base}/anaplan/auth")
+
+    @property
+    def model_url(self) -> str:
+        return f"{self.api_url}/workspaces/{self.workspace_id}/models/{self.model_id}"
+
+    def task_url(self, import_id: str, task_id: str | None = None) -> str:
+        url = f"{self.model_url}/imports/{ids.object_id(import_id, 'import')}/tasks"
+        return f"{url}/{ids.task_id(task_id)}" if task_id else url

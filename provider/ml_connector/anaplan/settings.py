@@ -1,0 +1,89 @@
+"""Build Anaplan auth and config from connection fields (login, password, host, extra)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ml_connector.anaplan.auth import BasicMethod, CertificateMethod, Method, OAuthMethod
+from ml_connector.anaplan.config import MB, AnaplanConfig
+from ml_connector.transport.errors import ConfigError
+
+AUTH_METHODS = ("basic", "certificate", "oauth")
+EXTRA_FIELDS = {
+    "auth_method", "certificate", "private_key", "payload_format", "refresh_token",
+    "workspace_id", "model_id", "requests_per_minute", "chunk_size_mb", "rate_limit_file",
+}
+
+
+def _int(extra: Mapping[str, Any], key: str, name: str) -> int | None:
+    if extra.get(key) in (None, ""):
+        return None
+    try:
+        return int(extra[key])
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"connection {name!r}: field {key} must be a whole number, got {extra[key]!r}"
+        ) from None
+
+
+def settings_from_fields(
+    *, login: str | None, password: str | None, host: str | None, extra: Mapping[str, Any],
+    name: str = "anaplan", workspace_id: str | None = None, model_id: str | None = None,
+    refresh_token_store: tuple[Callable[[], str], Callable[[str], None]] | None = None,
+) -> tuple[Method, AnaplanConfig]:
+    """The auth method and model config of a connection; errors name the connection and field.
+
+    ``auth_method``: ``basic`` (login = user, password), ``certificate`` (extra
+    ``certificate`` and ``private_key`` PEM, password = key passphrase, ``payload_format``
+    v2 or v1) or ``oauth`` (login = client id, extra ``refresh_token``; rotated tokens go
+    through ``refresh_token_store``).
+    """
+    unknown = sorted(set(extra) - EXTRA_FIELDS)
+    if unknown:
+        raise ConfigError(f"connection {name!r}: unknown extra field(s) {', '.join(unknown)}")
+    kind = str(extra.get("auth_method") or "basic").lower()
+    method: Method
+    if kind == "basic":
+        if not login or not password:
+            raise ConfigError(f"connection {name!r}: basic auth needs login (user) and password")
+        method = BasicMethod(login, password)
+    elif kind == "certificate":
+        for key in ("certificate", "private_key"):
+            if not extra.get(key):
+                raise ConfigError(f"connection {name!r}: field {key} is empty")
+        try:
+            method = CertificateMethod(extra["certificate"], extra["private_key"], password or None,
+                                       extra.get("payload_format") or "v2")
+        except ConfigError as exc:
+            raise ConfigError(f"connection {name!r}: {exc}") from None
+    elif kind == "oauth":
+        if not login or not extra.get("refresh_token"):
+            raise ConfigError(
+                f"connection {name!r}: oauth needs login (client id) and field refresh_token")
+        initial = str(extra["refresh_token"])
+        holder = {"token": initial}
+        load, store = refresh_token_store or (
+            lambda: holder["token"], lambda value: holder.__setitem__("token", value))
+        method = OAuthMethod(login, load, store)
+    else:
+        raise ConfigError(f"connection {name!r}: auth_method must be one of "
+                          f"{', '.join(AUTH_METHODS)}, got {kind!r}")
+    options: dict[str, Any] = {}
+    if (rpm := _int(extra, "requests_per_minute", name)) is not None:
+        options["requests_per_minute"] = rpm
+    if (chunk := _int(extra, "chunk_size_mb", name)) is not None:
+        options["chunk_size"] = chunk * MB
+    if extra.get("rate_limit_file"):
+        options["rate_limit_file"] = extra["rate_limit_file"]
+    workspace = workspace_id or extra.get("workspace_id")
+    model = model_id or extra.get("model_id")
+    if not workspace or not model:
+        raise ConfigError(f"connection {name!r}: workspace_id and model_id are needed (in the "
+                          "connection's extra or as operator arguments)")
+    try:
+        config = AnaplanConfig(workspace, model, endpoint_base=(host or "").strip() or None,
+                               **options)
+    except ConfigError as exc:
+        raise ConfigError(f"connection {name!r}: {exc}") from None
+    return method, config
