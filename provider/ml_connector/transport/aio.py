@@ -7,28 +7,13 @@ from typing import Any
 
 import httpx
 
-from ml_connector.transport.ratelimit import RateLimiter
-from ml_connector.transport.retry import RetryPolicy
-from ml_connector.transport.sync import USER_AGENT, BaseTransport, ErrorParser, connection_error
+from ml_connector.transport.sync import BaseTransport, connection_error
 
 
 class AsyncTransport(BaseTransport):
     """Async twin of ``Transport``: limiter, retries with backoff and jitter, typed errors."""
 
-    def __init__(
-        self,
-        service: str,
-        parse_error: ErrorParser,
-        *,
-        limiter: RateLimiter | None = None,
-        policy: RetryPolicy | None = None,
-        timeout: float = 60.0,
-        client: httpx.AsyncClient | None = None,
-    ) -> None:
-        super().__init__(service, parse_error, limiter=limiter, policy=policy)
-        self.client = client or httpx.AsyncClient(
-            timeout=timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=False
-        )
+    client_class = httpx.AsyncClient
 
     async def request(
         self,

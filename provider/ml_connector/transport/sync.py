@@ -58,7 +58,13 @@ def connection_error(exc: httpx.HTTPError, service: str, method: str, url: str) 
 
 
 class BaseTransport:
-    """What the sync and async transports share: budget, auth headers, error mapping."""
+    """What the sync and async transports share: budget, auth headers, error mapping.
+
+    ``parse_error`` turns a response into the service's typed error, or ``None`` when it is a
+    success; ``auth`` (per call) returns fresh auth headers for every attempt.
+    """
+
+    client_class: type = httpx.Client
 
     def __init__(
         self,
@@ -67,11 +73,16 @@ class BaseTransport:
         *,
         limiter: RateLimiter | None = None,
         policy: RetryPolicy | None = None,
+        timeout: float = 60.0,
+        client: Any = None,
     ) -> None:
         self.service = service
         self.parse_error = parse_error
         self.limiter = limiter
         self.policy = policy or RetryPolicy()
+        self.client = client or self.client_class(
+            timeout=timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=False
+        )
         self._lock = threading.Lock()
         self.requests = 0
 
@@ -91,26 +102,9 @@ class BaseTransport:
 
 
 class Transport(BaseTransport):
-    """Sends requests through a limiter, maps failures to ``ApiError`` and retries them.
+    """Sends requests through a limiter, maps failures to ``ApiError`` and retries them."""
 
-    ``parse_error`` turns a response into the service's typed error, or ``None`` when it is a
-    success; ``auth`` (per call) returns fresh auth headers for every attempt.
-    """
-
-    def __init__(
-        self,
-        service: str,
-        parse_error: ErrorParser,
-        *,
-        limiter: RateLimiter | None = None,
-        policy: RetryPolicy | None = None,
-        timeout: float = 60.0,
-        client: httpx.Client | None = None,
-    ) -> None:
-        super().__init__(service, parse_error, limiter=limiter, policy=policy)
-        self.client = client or httpx.Client(
-            timeout=timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=False
-        )
+    client_class = httpx.Client
 
     def request(
         self,

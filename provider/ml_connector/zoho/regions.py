@@ -58,29 +58,26 @@ def region_by_name(name: str, table: Mapping[str, DataCenter] = DATACENTERS) -> 
     return table[key]
 
 
+def _by_url(url: str, attr: str, what: str, table: Mapping[str, DataCenter]) -> DataCenter:
+    wanted = _norm(url)
+    for dc in table.values():
+        if _norm(getattr(dc, attr)) == wanted:
+            return dc
+    raise ConfigError(f"{what} {url!r} is not a known Zoho data center; refusing to call it")
+
+
 def region_by_api_domain(
     api_domain: str, table: Mapping[str, DataCenter] = DATACENTERS
 ) -> DataCenter:
     """The data center whose API domain is ``api_domain``; anything else is refused (SSRF)."""
-    wanted = _norm(api_domain)
-    for dc in table.values():
-        if _norm(dc.api_domain) == wanted:
-            return dc
-    raise ConfigError(
-        f"api_domain {api_domain!r} is not a known Zoho data center; refusing to call it"
-    )
+    return _by_url(api_domain, "api_domain", "api_domain", table)
 
 
 def region_by_accounts_server(
     accounts_server: str, table: Mapping[str, DataCenter] = DATACENTERS
 ) -> DataCenter:
-    wanted = _norm(accounts_server)
-    for dc in table.values():
-        if _norm(dc.accounts_url) == wanted:
-            return dc
-    raise ConfigError(
-        f"accounts-server {accounts_server!r} is not a known Zoho accounts server; refusing it"
-    )
+    """The data center whose accounts server is ``accounts_server`` (from a redirect)."""
+    return _by_url(accounts_server, "accounts_url", "accounts-server", table)
 
 
 def resolve_region(

@@ -1,0 +1,219 @@
+"""The model definition: workspaces, models, lists, modules, data source files, imports and
+processes, as declared in YAML (``default_model.yaml`` is the standard one)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DEFAULT_MODEL = Path(__file__).with_name("default_model.yaml")
+
+#: The time dimension's name in module definitions and import columns.
+TIME = "Time"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+ImportType = Literal["MODULE_DATA", "HIERARCHY_DATA"]
+ActiveState = str  # ARCHIVED, UNLOCKED, ACTIVE, PRODUCTION, ... (any text, to test clients)
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def month_index(label: str) -> int | None:
+    """``"Jan 26"`` -> months since Jan 2000 (``312``); None if not such a label."""
+    month, _, year = label.partition(" ")
+    if month not in MONTHS or len(year) != 2 or not year.isdigit():
+        return None
+    return int(year) * 12 + MONTHS.index(month)
+
+
+def month_label(index: int) -> str:
+    return f"{MONTHS[index % 12]} {index // 12:02d}"
+
+
+class ListItemSpec(_Spec):
+    code: str
+    name: str | None = Field(default=None, description="default: the code")
+    properties: dict[str, str] = Field(default_factory=dict)
+
+
+class ListSpec(_Spec):
+    """A list (dimension): items identified by code, with text properties."""
+
+    id: str = Field(pattern=r"^101\d{9}$")
+    name: str
+    properties: list[str] = Field(default_factory=list)
+    items: list[ListItemSpec] = Field(default_factory=list)
+
+
+class LineItemSpec(_Spec):
+    """A measure of a module: NUMBER, TEXT, a member of a list (LIST) or a month (TIME)."""
+
+    name: str
+    format: Literal["NUMBER", "TEXT", "LIST", "TIME"] = "NUMBER"
+    list: str | None = Field(default=None, description="the list of a LIST line item")
+
+    @model_validator(mode="after")
+    def _list_named(self) -> LineItemSpec:
+        if (self.format == "LIST") != (self.list is not None):
+            raise ValueError(f"line item {self.name}: 'list' goes with format LIST only")
+        return self
+
+
+class ModuleSpec(_Spec):
+    """A module: cells addressed by one member of each dimension (list names or ``Time``)."""
+
+    id: str = Field(pattern=r"^102\d{9}$")
+    name: str
+    dimensions: list[str]
+    line_items: list[LineItemSpec]
+
+
+class FileSpec(_Spec):
+    """An import data source file."""
+
+    id: str = Field(pattern=r"^113\d{9}$")
+    name: str
+
+
+class ColumnSpec(_Spec):
+    """What one source column feeds. MODULE_DATA: a ``dimension`` or a ``line_item`` of the
+    target module; HIERARCHY_DATA: the item's ``field`` (code or name) or a ``property``.
+    Empty: the column is in the file but not used by this import."""
+
+    dimension: str | None = None
+    line_item: str | None = None
+    field: Literal["code", "name"] | None = None
+    property: str | None = None
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> ColumnSpec:
+        if sum(v is not None for v in vars(self).values()) > 1:
+            raise ValueError("a column feeds at most one of dimension/line_item/field/property")
+        return self
+
+
+class ImportSpec(_Spec):
+    """An import action: its data source file, column contract and mapping."""
+
+    id: str = Field(pattern=r"^112\d{9}$")
+    name: str
+    type: ImportType
+    target: str = Field(description="module name (MODULE_DATA) or list name (HIERARCHY_DATA)")
+    source: str = Field(pattern=r"^113\d{9}$", description="data source file id")
+    columns: dict[str, ColumnSpec] = Field(description="header name -> mapping, in file order")
+    parameters: dict[str, str] = Field(
+        default_factory=dict,
+        description="mapping parameters asked at each run: entityType -> dimension it fixes",
+    )
+    column_separator: str = ","
+    text_delimiter: str = '"'
+    decimal_separator: str = "."
+    header_row: int = Field(default=1, ge=1)
+    first_data_row: int = Field(default=2, ge=1)
+    encoding: str = "UTF-8"
+
+    @property
+    def header_names(self) -> list[str]:
+        return list(self.columns)
+
+
+class ProcessSpec(_Spec):
+    id: str = Field(pattern=r"^118\d{9}$")
+    name: str
+    actions: list[str] = Field(description="import ids, run in order")
+
+
+class TimeSpec(_Spec):
+    """The model calendar: months from ``first`` to ``last`` as ``"Jan 26"`` labels."""
+
+    first: str = "Jan 24"
+    last: str = "Dec 27"
+
+    @model_validator(mode="after")
+    def _labels(self) -> TimeSpec:
+        first, last = month_index(self.first), month_index(self.last)
+        if first is None or last is None or last < first:
+            raise ValueError("time: first and last must be ordered labels like 'Jan 26'")
+        return self
+
+    def labels(self) -> list[str]:
+        return [month_label(i) for i in range(month_index(self.first), month_index(self.last) + 1)]
+
+
+class ModelSpec(_Spec):
+    id: str = Field(pattern=r"^[0-9A-F]{32}$")
+    name: str
+    active_state: ActiveState = "PRODUCTION"
+    time: TimeSpec = Field(default_factory=TimeSpec)
+    versions: list[str] = Field(default_factory=lambda: ["Actual", "Budget", "Forecast"])
+    lists: list[ListSpec] = Field(default_factory=list)
+    modules: list[ModuleSpec] = Field(default_factory=list)
+    files: list[FileSpec] = Field(default_factory=list)
+    imports: list[ImportSpec] = Field(default_factory=list)
+    processes: list[ProcessSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelSpec:
+        dims = {x.name for x in self.lists} | {TIME, "Versions"}
+        files = {f.id for f in self.files}
+        modules = {m.name: m for m in self.modules}
+        lists = {x.name: x for x in self.lists}
+        ids = [o.id for o in (*self.lists, *self.modules, *self.files, *self.imports,
+                              *self.processes)]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"model {self.id}: object ids must be unique")
+        for module in self.modules:
+            for name in module.dimensions + [i.list for i in module.line_items if i.list]:
+                if name not in dims:
+                    raise ValueError(f"module {module.name}: no list {name!r}")
+        for imp in self.imports:
+            if imp.source not in files:
+                raise ValueError(f"import {imp.name}: no file {imp.source}")
+            if imp.type == "MODULE_DATA":
+                self._check_module_import(imp, modules.get(imp.target))
+            elif imp.target not in lists:
+                raise ValueError(f"import {imp.name}: no list {imp.target!r}")
+            elif not any(c.field for c in imp.columns.values()):
+                raise ValueError(f"import {imp.name}: no column gives the item code or name")
+        imports = {i.id for i in self.imports}
+        for process in self.processes:
+            if not set(process.actions) <= imports:
+                raise ValueError(f"process {process.name}: unknown actions")
+        return self
+
+    @staticmethod
+    def _check_module_import(imp: ImportSpec, module: ModuleSpec | None) -> None:
+        if module is None:
+            raise ValueError(f"import {imp.name}: no module {imp.target!r}")
+        items = {i.name for i in module.line_items}
+        fed = [c.dimension for c in imp.columns.values() if c.dimension]
+        if any(c.field or c.property for c in imp.columns.values()):
+            raise ValueError(f"import {imp.name}: module imports map dimensions and line items")
+        if sorted(fed + list(imp.parameters.values())) != sorted(module.dimensions):
+            raise ValueError(
+                f"import {imp.name}: columns and parameters must fix each dimension once"
+            )
+        if not {c.line_item for c in imp.columns.values() if c.line_item} <= items:
+            raise ValueError(f"import {imp.name}: unknown line items")
+
+
+class WorkspaceSpec(_Spec):
+    id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    name: str
+    models: list[ModelSpec] = Field(default_factory=list)
+
+
+@lru_cache(maxsize=8)
+def _read(path: str) -> dict:
+    return yaml.safe_load(Path(path).read_text()) or {}
+
+
+def load_workspaces(path: str | Path = DEFAULT_MODEL) -> list[WorkspaceSpec]:
+    """The ``workspaces`` of a model-definition YAML file."""
+    return [WorkspaceSpec.model_validate(w) for w in _read(str(path)).get("workspaces", [])]
