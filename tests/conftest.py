@@ -6,13 +6,20 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from ml_connector.anaplan.auth import BasicMethod
+from ml_connector.anaplan.client import AnaplanClient
+from ml_connector.anaplan.config import AnaplanConfig
 from ml_connector.sandbox.core import SandboxConfig
 from ml_connector.sandbox.server import RunningSandbox, start_sandbox
 from ml_connector.transport.retry import RetryPolicy
 from ml_connector.zoho import ZohoBooksClient, ZohoConfig, ZohoCredentials
 
 #: Sandbox limits high enough that only tests about limits meet them.
-ROOMY = {"zoho": {"limits": {"per_minute": 100_000, "per_day": 10_000_000}}}
+ROOMY = {"zoho": {"limits": {"per_minute": 100_000, "per_day": 10_000_000}},
+         "anaplan": {"rate_per_minute": 1_000_000}}
+WORKSPACE = "8a81b09d5e8c6f27015ed3b6e5c01b2a"
+MODEL = "75A40874E6B64FA3AE0743278996850F"
+USER, PASSWORD = "integration@zillum.example", "sandbox-password"
 
 #: Fast retries for tests: same logic, millisecond delays.
 FAST_RETRY = RetryPolicy(attempts=8, initial_delay=0.01, max_delay=0.05, jitter=0.01, deadline=30)
@@ -61,6 +68,26 @@ def zoho_client(sandbox) -> Callable[..., ZohoBooksClient]:
         client = ZohoBooksClient(
             zoho_credentials(running, region), config, token_cache=token_cache, **extra
         )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def anaplan_client(sandbox) -> Callable[..., AnaplanClient]:
+    """Build Anaplan clients (Basic auth by default) for a sandbox; overrides go to the config."""
+    clients: list[AnaplanClient] = []
+
+    def make(method=None, *, running: RunningSandbox | None = None, clock=None,
+             **overrides) -> AnaplanClient:
+        running = running or sandbox
+        overrides.setdefault("retry", FAST_RETRY)
+        config = AnaplanConfig(WORKSPACE, MODEL, endpoint_base=running.base_url, **overrides)
+        extra = {"clock": clock} if clock else {}
+        client = AnaplanClient(method or BasicMethod(USER, PASSWORD), config, **extra)
         clients.append(client)
         return client
 

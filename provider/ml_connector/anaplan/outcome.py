@@ -22,6 +22,6 @@ def judge(event: dict[str, Any], *, allow_rejected_rows: bool = False) -> tuple[
     if task.get("successful") is False:
         return False, f"{summary}: import NOT successful{shown}"
     failed = (task.get("counts") or {}).get("failedCount", 0)
-    if failed and not allow_rejected_rows:
-        return False, f"{summary}: {failed} row(s) rejected{shown}"
+    if failed:
+        return allow_rejected_rows, f"{summary}: {failed} row(s) rejected{shown}"
     return True, summary

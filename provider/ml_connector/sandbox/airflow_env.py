@@ -13,14 +13,19 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from ml_connector.sandbox.anaplan import DEFAULT_PASSWORD as ANAPLAN_PASSWORD
+from ml_connector.sandbox.anaplan import DEFAULT_USER as ANAPLAN_USER
 from ml_connector.sandbox.core import SandboxConfig
+
+ANAPLAN_WORKSPACE = "8a81b09d5e8c6f27015ed3b6e5c01b2a"
+ANAPLAN_MODEL = "75A40874E6B64FA3AE0743278996850F"
 
 
 def sandbox_connections(
     base_url: str, config: SandboxConfig, *, region: str = "us",
     organization_id: str | None = "10234695", requests_per_minute: int = 90,
 ) -> dict[str, str]:
-    """``AIRFLOW_CONN_*`` variables for the sandbox's Zoho Books (and state store)."""
+    """``AIRFLOW_CONN_*`` variables for the sandbox's Zoho Books and Anaplan."""
     zoho = config.zoho
     refresh = next(t.token for t in zoho.refresh_tokens if t.region == region)
     extra = {"refresh_token": refresh, "region": region,
@@ -31,6 +36,12 @@ def sandbox_connections(
         "AIRFLOW_CONN_ZOHO_BOOKS_DEFAULT": json.dumps({
             "conn_type": "zoho_books", "login": zoho.client_id, "password": zoho.client_secret,
             "host": base_url, "extra": extra,
+        }),
+        "AIRFLOW_CONN_ANAPLAN_DEFAULT": json.dumps({
+            "conn_type": "anaplan", "login": ANAPLAN_USER, "password": ANAPLAN_PASSWORD,
+            "host": base_url,
+            "extra": {"auth_method": "basic", "workspace_id": ANAPLAN_WORKSPACE,
+                      "model_id": ANAPLAN_MODEL},
         }),
     }
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from ml_connector.sandbox.core import Sandbox
 from ml_connector.sandbox.faults import Fault, FaultMiddleware
 
-API_PREFIXES = {"zoho": "/zoho/"}
+API_PREFIXES = {"zoho": "/zoho/", "anaplan": "/anaplan/"}
 
 
 class Advance(BaseModel):
@@ -26,6 +26,8 @@ def build_app(sandbox: Sandbox) -> FastAPI:
     app = FastAPI(title="ml-connector sandbox", docs_url="/_sandbox/docs", openapi_url=None)
     app.include_router(sandbox.zoho.router, prefix="/zoho")
     app.include_router(sandbox.zoho.admin_router, prefix="/_sandbox/zoho")
+    app.include_router(sandbox.anaplan.router, prefix="/anaplan")
+    app.include_router(sandbox.anaplan.admin_router, prefix="/_sandbox/anaplan")
 
     @app.get("/_sandbox/health")
     def health() -> dict:
@@ -57,6 +59,7 @@ def build_app(sandbox: Sandbox) -> FastAPI:
         FaultMiddleware,
         board=sandbox.faults,
         api_of=_api_of,
-        error_body={"zoho": sandbox.zoho.error_for_fault},
+        error_body={"zoho": sandbox.zoho.error_for_fault,
+                    "anaplan": sandbox.anaplan.error_for_fault},
     )
     return app

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from ml_connector.sandbox.anaplan import AnaplanEmulator, AnaplanSandboxConfig
 from ml_connector.sandbox.clock import SandboxClock
 from ml_connector.sandbox.faults import FaultBoard
 from ml_connector.sandbox.zoho import ZohoEmulator, ZohoSandboxConfig
@@ -21,6 +22,7 @@ class SandboxConfig(BaseModel):
         default=None, description="epoch seconds the sandbox clock starts at (default: now)"
     )
     zoho: ZohoSandboxConfig = Field(default_factory=ZohoSandboxConfig)
+    anaplan: AnaplanSandboxConfig = Field(default_factory=AnaplanSandboxConfig)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> SandboxConfig:
@@ -35,9 +37,11 @@ class Sandbox:
         self.clock = SandboxClock(config.start_time)
         self.faults = FaultBoard()
         self.zoho = ZohoEmulator(config.zoho, self.clock, self.faults)
+        self.anaplan = AnaplanEmulator(config.anaplan, self.clock, self.faults)
 
     def describe(self, base_url: str) -> str:
         """A human-readable summary of endpoints and credentials, for ``sandbox up``."""
         return "\n".join(
-            [f"ml-connector sandbox on {base_url}", self.zoho.describe(base_url)]
+            [f"ml-connector sandbox on {base_url}", self.zoho.describe(base_url),
+             self.anaplan.describe(base_url)]
         )

@@ -40,7 +40,9 @@ class AnaplanTaskMixin:
         ok, message = judge(event, allow_rejected_rows=self.allow_rejected_rows)
         if not ok:
             raise AirflowException(f"Anaplan import failed: {message}")
-        self.log.info("Anaplan import finished: %s", message)  # type: ignore[attr-defined]
+        log = self.log  # type: ignore[attr-defined]
+        (log.warning if event.get("rejected") else log.info)("Anaplan import finished: %s",
+                                                              message)
         return event.get("task") or {}
 
 

@@ -21,7 +21,9 @@ ActiveState = str  # ARCHIVED, UNLOCKED, ACTIVE, PRODUCTION, ... (any text, to t
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    """Unquoted YAML numbers (ids, item codes) are taken as the text they were written as."""
+
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
 
 def month_index(label: str) -> int | None:
@@ -210,10 +212,11 @@ class WorkspaceSpec(_Spec):
 
 
 @lru_cache(maxsize=8)
-def _read(path: str) -> dict:
+def _read(path: str, mtime_ns: int) -> dict:
     return yaml.safe_load(Path(path).read_text()) or {}
 
 
 def load_workspaces(path: str | Path = DEFAULT_MODEL) -> list[WorkspaceSpec]:
     """The ``workspaces`` of a model-definition YAML file."""
-    return [WorkspaceSpec.model_validate(w) for w in _read(str(path)).get("workspaces", [])]
+    raw = _read(str(path), Path(path).stat().st_mtime_ns)
+    return [WorkspaceSpec.model_validate(w) for w in raw.get("workspaces", [])]

@@ -19,7 +19,8 @@ class TokenBucket:
     def take(self, now: float) -> float | None:
         """Spend one token; if none is left, return the seconds until one is (no token spent)."""
         with self._lock:
-            self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
+            elapsed = max(0.0, now - self._at)
+            self._tokens = min(self.capacity, self._tokens + elapsed * self.rate)
             self._at = max(self._at, now)
             if self._tokens >= 1:
                 self._tokens -= 1

@@ -1,0 +1,82 @@
+"""Anaplan authentication against the sandbox: Basic, certificates (v2, v1), OAuth rotation."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from ml_connector.anaplan.auth import BasicMethod, CertificateMethod, OAuthMethod
+from ml_connector.transport.errors import AuthError
+
+from ..certs import make_certificate
+from ..conftest import USER
+
+
+def issued(running) -> dict:
+    return running.sandbox.anaplan.stats()["tokens_issued"]
+
+
+def test_basic_token_is_refreshed_before_expiry(anaplan_client, sandbox):
+    client = anaplan_client(clock=sandbox.sandbox.clock.now)
+    assert client.imports()
+    sandbox.sandbox.clock.advance(29 * 60)
+    client.imports()
+    assert client.book.issued == 1, "token reused while more than 5 minutes remain"
+    sandbox.sandbox.clock.advance(2 * 60)  # 31 minutes: under 5 minutes left
+    client.imports()
+    assert client.book.issued == 2
+    assert issued(sandbox).get("refresh", 0) == 1
+    statuses = sandbox.sandbox.anaplan.stats()["by_status"]
+    assert "401" not in {str(k) for k in statuses}
+
+
+def test_expired_token_is_replaced_after_a_401(anaplan_client, sandbox):
+    client = anaplan_client()  # real clock: does not know the sandbox moved on
+    client.imports()
+    sandbox.sandbox.clock.advance(36 * 60)
+    assert client.imports()
+    assert client.book.issued == 2
+    assert sandbox.sandbox.anaplan.stats()["by_status"].get("401") == 1
+
+
+def test_bad_password_is_a_clear_error_without_the_password(anaplan_client):
+    client = anaplan_client(BasicMethod(USER, "wrong-password-123"))
+    with pytest.raises(AuthError, match="FAILURE_BAD_CREDENTIAL") as info:
+        client.imports()
+    assert "wrong-password-123" not in str(info.value)
+
+
+@pytest.mark.parametrize("payload_format", ["v2", "v1"])
+def test_certificate_login_is_verified_by_the_sandbox(anaplan_client, sandbox, payload_format):
+    cert, key, _ = make_certificate(passphrase="pw")
+    sandbox.sandbox.anaplan.trust_certificate(cert, USER)
+    client = anaplan_client(CertificateMethod(cert, key, "pw", payload_format))
+    assert {i["name"] for i in client.imports()} >= {"Accounts from Zoho"}
+
+
+def test_untrusted_certificate_is_refused(anaplan_client):
+    cert, key, _ = make_certificate(common_name="stranger@example.com")
+    with pytest.raises(AuthError):
+        anaplan_client(CertificateMethod(cert, key)).imports()
+
+
+def test_oauth_refresh_tokens_rotate_and_are_persisted_before_use(anaplan_client, sandbox):
+    oauth = sandbox.sandbox.config.anaplan.oauth_clients[0]
+    saved: list[str] = []
+    current = {"token": oauth.refresh_tokens[0]}
+
+    def store(value: str) -> None:
+        saved.append(value)
+        current["token"] = value
+
+    method = OAuthMethod(oauth.client_id, lambda: current["token"], store)
+    client = anaplan_client(method, clock=sandbox.sandbox.clock.now)
+    client.imports()
+    sandbox.sandbox.clock.advance(31 * 60)
+    client.imports()
+    assert len(saved) == 2 and saved[0] != saved[1] != oauth.refresh_tokens[0]
+    # The first refresh token was single-use: presenting it again is refused.
+    reused = httpx.post(f"{sandbox.base_url}/anaplan/auth/oauth/token", data={
+        "grant_type": "refresh_token", "client_id": oauth.client_id,
+        "refresh_token": oauth.refresh_tokens[0]})
+    assert reused.status_code in (400, 401)
