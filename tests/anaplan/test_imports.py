@@ -59,9 +59,13 @@ def test_multi_chunk_gzip_upload_is_reassembled_byte_exactly(anaplan_client, san
     assert sandbox.sandbox.anaplan.file_bytes(MODEL, ACTUALS_FILE) == data
 
 
-def test_upload_to_an_unknown_file_is_refused_before_posting(anaplan_client):
+def test_upload_to_an_unknown_file_or_of_an_empty_one_is_refused(anaplan_client, sandbox):
     with pytest.raises(ConfigError, match="file 113000000099 does not exist"):
         anaplan_client().upload("113000000099", io.BytesIO(b"a\n"), 2)
+    with pytest.raises(ConfigError, match="empty file"):
+        anaplan_client().upload(ACTUALS_FILE, io.BytesIO(b""), 0)
+    posts = [p for p in sandbox.sandbox.anaplan.stats()["by_path"] if p.startswith("POST")]
+    assert not any("/files/" in p for p in posts), "nothing was posted to any file"
 
 
 def test_import_applies_rows_and_a_second_import_overwrites_cells(anaplan_client, sandbox):

@@ -103,6 +103,9 @@ class AnaplanClient:
         if isinstance(source, (str, Path)):
             with open(source, "rb") as stream:
                 return self.upload(file_id, stream, Path(source).stat().st_size)
+        if size == 0:
+            raise ConfigError(f"refusing to upload an empty file to {file_id}: an import file "
+                              "has at least its header row")
         chunk_size, count = chunk_plan(size or 0, self.config.chunk_size)
         url = f"{self.config.model_url}/files/{file_id}"
         self.request("POST", url, json={"chunkCount": count if size is not None else -1})
