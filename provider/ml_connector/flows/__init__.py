@@ -1,0 +1,1 @@
+"""Turning Zoho records into Anaplan import files (no Airflow imports)."""
