@@ -80,3 +80,24 @@ def test_oauth_refresh_tokens_rotate_and_are_persisted_before_use(anaplan_client
         "grant_type": "refresh_token", "client_id": oauth.client_id,
         "refresh_token": oauth.refresh_tokens[0]})
     assert reused.status_code in (400, 401)
+
+
+def test_a_refresh_token_rotated_by_another_process_is_reloaded(anaplan_client, sandbox):
+    """Two clients share one store; the second still holds the token the first used up."""
+    oauth = sandbox.sandbox.config.anaplan.oauth_clients[0]
+    store = {"token": oauth.refresh_tokens[0]}
+    first = anaplan_client(OAuthMethod(oauth.client_id, lambda: store["token"],
+                                       lambda v: store.__setitem__("token", v)))
+    stale = {"token": oauth.refresh_tokens[0]}
+    reads = []
+
+    def load_second() -> str:
+        reads.append(1)
+        # First read: a stale copy (as if read just before the other process rotated it).
+        return stale["token"] if len(reads) == 1 else store["token"]
+
+    second = anaplan_client(OAuthMethod(oauth.client_id, load_second,
+                                        lambda v: store.__setitem__("token", v)))
+    first.imports()
+    assert second.imports(), "the refused stale token was replaced by the stored one"
+    assert len(reads) == 2

@@ -205,6 +205,15 @@ class TokenBook:
             self.on_token(self.token.value)
         return self.token.value
 
+    def retry_after_refusal(self, call: HttpCall, attempt: int) -> bool:
+        """Whether a refused ``call`` deserves one more try: a refused refresh falls back to a
+        fresh login, and a refused OAuth grant reloads the refresh token, which another
+        process may just have rotated."""
+        if attempt > 0 or not (call.kind == "refresh" or self.method.name == "oauth"):
+            return False
+        self.forget()
+        return True
+
     def forget(self, value: str | None = None) -> None:
         if self.token is not None and (value is None or self.token.value == value):
             self.token = None
@@ -222,15 +231,14 @@ class AnaplanAuth:
         self.transport = transport
 
     def token(self) -> str:
-        for _ in range(2):
+        for attempt in range(2):
             call = self.book.next_call()
             if call is None:
                 return self.book.token.value
             try:
                 response = self.transport.request(call.method, call.url, **call.kwargs())
             except AuthError:
-                if call.kind == "refresh":  # refresh refused: start over with a new login
-                    self.book.forget()
+                if self.book.retry_after_refusal(call, attempt):
                     continue
                 raise
             return self.book.accept(json_body(response, "Anaplan auth"))
@@ -245,15 +253,14 @@ class AsyncAnaplanAuth:
         self.transport = transport
 
     async def token(self) -> str:
-        for _ in range(2):
+        for attempt in range(2):
             call = self.book.next_call()
             if call is None:
                 return self.book.token.value
             try:
                 response = await self.transport.request(call.method, call.url, **call.kwargs())
             except AuthError:
-                if call.kind == "refresh":
-                    self.book.forget()
+                if self.book.retry_after_refusal(call, attempt):
                     continue
                 raise
             return self.book.accept(json_body(response, "Anaplan auth"))

@@ -32,10 +32,13 @@ def _message(response: httpx.Response) -> str:
         return str(status.get("message") or response.reason_phrase)
     if isinstance(body, dict) and body.get("statusMessage"):
         return f"{body.get('status')}: {body['statusMessage']}"
+    if isinstance(body, dict) and body.get("error"):  # OAuth endpoints
+        return f"{body['error']}: {body.get('error_description', '')}".rstrip(": ")
     return response.reason_phrase or "error"
 
 
-def anaplan_error(response: httpx.Response, service: str = SERVICE) -> ApiError | None:
+def anaplan_error(response: httpx.Response, service: str = SERVICE,
+                  auth_statuses: frozenset[int] = frozenset({401})) -> ApiError | None:
     """The typed error of an Anaplan response, or ``None`` for a 2xx."""
     status = response.status_code
     if status < 400:
@@ -45,14 +48,15 @@ def anaplan_error(response: httpx.Response, service: str = SERVICE) -> ApiError 
         message = f"{message} ({HINTS[status]})"
     where = {"service": service, "status": status, "method": response.request.method,
              "url": str(response.request.url)}
-    if status == 401:
+    if status in auth_statuses:
         return AuthError(message, **where)
     retry_after = parse_retry_after(response.headers.get("Retry-After"), now=time.time())
     return ApiError(message, retryable=status in RETRYABLE, retry_after=retry_after, **where)
 
 
 def auth_error(response: httpx.Response) -> ApiError | None:
-    return anaplan_error(response, AUTH_SERVICE)
+    """Errors of the auth service; refused grants (400 invalid_grant) are auth errors too."""
+    return anaplan_error(response, AUTH_SERVICE, frozenset({400, 401, 403}))
 
 
 def envelope(response: httpx.Response, key: str | None = None):
