@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
+
+from ml_connector.sandbox.admin import base_admin_router, found
 
 if TYPE_CHECKING:
     from ml_connector.sandbox.anaplan.emulator import AnaplanEmulator
@@ -31,26 +33,7 @@ class ModelState(BaseModel):
 
 
 def build_admin_router(emu: AnaplanEmulator) -> APIRouter:
-    router = APIRouter()
-
-    def found(fn, *args):
-        try:
-            return fn(*args)
-        except KeyError as err:
-            raise HTTPException(404, str(err.args[0] if err.args else err)) from None
-
-    @router.get("/stats")
-    def stats() -> dict:
-        return emu.stats()
-
-    @router.post("/reset-stats")
-    def reset_stats() -> dict:
-        emu.reset_stats()
-        return {"reset": True}
-
-    @router.get("/describe", response_class=PlainTextResponse)
-    def describe(request: Request) -> str:
-        return emu.describe(str(request.base_url))
+    router = base_admin_router(emu)
 
     @router.post("/task-duration")
     def task_duration(body: Timing) -> dict:

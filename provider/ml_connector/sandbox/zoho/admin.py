@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
+
+from ml_connector.sandbox.admin import base_admin_router, found
 
 if TYPE_CHECKING:
     from ml_connector.sandbox.zoho.emulator import ZohoEmulator
@@ -25,30 +26,11 @@ class Revoke(BaseModel):
 
 
 def build_admin_router(emu: ZohoEmulator) -> APIRouter:
-    router = APIRouter()
-
-    def found(fn, *args):
-        try:
-            return fn(*args)
-        except KeyError as err:
-            raise HTTPException(404, str(err.args[0] if err.args else err)) from None
-
-    @router.get("/stats")
-    def stats() -> dict:
-        return emu.stats()
-
-    @router.post("/reset-stats")
-    def reset_stats() -> dict:
-        emu.reset_stats()
-        return {"reset": True}
+    router = base_admin_router(emu)
 
     @router.post("/revoke-refresh-token")
     def revoke(body: Revoke) -> dict:
         return {"revoked": emu.revoke_refresh_token(body.token)}
-
-    @router.get("/describe", response_class=PlainTextResponse)
-    def describe(request: Request) -> str:
-        return emu.describe(str(request.base_url))
 
     @router.get("/orgs/{org_id}/{entity}/{record_id}")
     def record(org_id: str, entity: str, record_id: str) -> dict:
