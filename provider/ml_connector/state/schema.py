@@ -1,6 +1,6 @@
 """Tables of the state store (created on first use)."""
 
-from sqlalchemy import Column, Float, MetaData, String, Table, Text
+from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -26,4 +26,24 @@ watermarks = Table(
     Column("flow", String(200), primary_key=True),
     Column("value", String(64), nullable=False),
     Column("updated_at", Float, nullable=False),
+)
+
+audit = Table(
+    "mlc_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("flow", String(100), nullable=False),
+    Column("entity", String(40), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("run_id", String(250), nullable=False),
+    Column("window_start", String(40)),
+    Column("window_end", String(40)),
+    Column("import_id", String(20)),
+    Column("task_id", String(40)),
+    Column("status", String(16), nullable=False),
+    Column("error", Text),
+    Column("recorded_at", Float, nullable=False),
+    Index("ix_mlc_audit_flow_status", "flow", "status"),
+    Index("ix_mlc_audit_flow_run", "flow", "run_id"),
+    Index("ix_mlc_audit_record", "record_id"),
 )

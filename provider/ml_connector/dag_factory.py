@@ -1,0 +1,127 @@
+"""One DAG per flow of ``flows.yaml``: extract -> build -> import -> wait -> reconcile."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from airflow.providers.common.compat.sdk import AirflowException, ObjectStoragePath
+from airflow.sdk import DAG, CronDataIntervalTimetable, get_current_context, task
+
+from ml_connector.flows.spec import SCHEDULES, Defaults, Flow, load_flows
+from ml_connector.hooks.anaplan import AnaplanHook
+from ml_connector.hooks.state import state_store, state_url
+from ml_connector.operators.anaplan_import import AnaplanImportOperator
+from ml_connector.operators.extract_zoho import ExtractZohoOperator
+from ml_connector.operators.staging import staged_path
+from ml_connector.sensors.anaplan import AnaplanTaskSensor
+from ml_connector.state.audit import AuditLog
+from ml_connector.transport.errors import ConnectorError
+
+EXTRACT_MODE = {"period": "window", "incremental": "incremental", "full": "all"}
+
+
+def _records(manifest: dict[str, Any]):
+    from ml_connector.zoho.report import read_jsonl
+
+    with ObjectStoragePath(manifest["path"]).open("r", encoding="utf-8") as handle:
+        yield from read_jsonl(handle)
+
+
+def _doc(flow: Flow) -> str:
+    columns = "\n".join(f"- `{name}`: {col.model_dump(exclude_none=True, exclude_defaults=True)}"
+                        for name, col in flow.columns.items())
+    return (f"### {flow.id}\n{flow.description}\n\nZoho `{flow.entity}` ({flow.mode}, "
+            f"{flow.grain} grain) into Anaplan import `{flow.target.import_}`.\n\n{columns}\n")
+
+
+def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
+    """The DAG of one flow; its id is ``zoho_<flow id>``."""
+    zoho_pool = {"pool": defaults.zoho_pool} if defaults.zoho_pool else {}
+    anaplan_pool = {"pool": defaults.anaplan_pool} if defaults.anaplan_pool else {}
+    with DAG(
+        dag_id=f"zoho_{flow.id}",
+        description=flow.description or f"Zoho {flow.entity} to Anaplan {flow.target.import_}",
+        schedule=CronDataIntervalTimetable(SCHEDULES[flow.schedule], timezone="UTC"),
+        start_date=datetime.combine(defaults.start_date, datetime.min.time(), timezone.utc),
+        catchup=False,
+        max_active_runs=1,
+        tags=["ml-connector", "zoho-books", "anaplan", flow.entity],
+        doc_md=_doc(flow),
+        default_args={"owner": defaults.owner, "retries": defaults.retries,
+                      "retry_delay": timedelta(minutes=2)},
+    ) as dag:
+        lookups = {
+            entity: ExtractZohoOperator(task_id=f"extract_{entity}", entity=entity, mode="all",
+                                        zoho_conn_id=defaults.zoho_conn_id, **zoho_pool)
+            for entity in sorted(flow.lookup_entities)
+        }
+        extract = ExtractZohoOperator(
+            task_id="extract", entity=flow.entity, mode=EXTRACT_MODE[flow.mode],
+            line_items=flow.uses_lines, watermark_key=flow.id, zoho_conn_id=defaults.zoho_conn_id,
+            overlap=timedelta(minutes=flow.overlap_minutes), **zoho_pool,
+        )
+
+        @task(task_id="build")
+        def build(manifest: dict, lookup_manifests: dict) -> dict:
+            from ml_connector.flows.steps import build_step
+
+            context = get_current_context()
+            out_dir = staged_path(None, context, "x").parent
+            built = build_step(flow, lambda: _records(manifest), lookup_manifests, out_dir,
+                               ObjectStoragePath)
+            print(f"Built {built['rows']} row(s) from {built['records']} record(s); "
+                  f"skipped {built['skipped']} {built['skipped_reasons']}")
+            return built
+
+        built = build(extract.output, {e: op.output for e, op in lookups.items()})
+        params = [{"entityType": k, "entityName": v}
+                  for k, v in flow.target.mapping_parameters.items()]
+        start = AnaplanImportOperator(
+            task_id="import", import_id=flow.target.import_,
+            source="{{ ti.xcom_pull(task_ids='build')['csv'] }}",
+            anaplan_conn_id=defaults.anaplan_conn_id, workspace_id=flow.target.workspace_id,
+            model_id=flow.target.model_id, mapping_parameters=params or None, **anaplan_pool,
+        )
+        wait = AnaplanTaskSensor(
+            task_id="wait", import_id="{{ ti.xcom_pull(task_ids='import')['import_id'] }}",
+            anaplan_task_id="{{ ti.xcom_pull(task_ids='import', key='task_id') }}",
+            anaplan_conn_id=defaults.anaplan_conn_id, workspace_id=flow.target.workspace_id,
+            model_id=flow.target.model_id, allow_rejected_rows=True, **anaplan_pool,
+        )
+
+        @task(task_id="reconcile", trigger_rule="all_done")
+        def reconcile(manifest: dict, built: dict) -> dict:
+            from ml_connector.flows.steps import reconcile_step
+
+            context = get_current_context()
+            started = context["ti"].xcom_pull(task_ids="import")
+            if not started:
+                raise AirflowException("the import did not start; nothing to reconcile")
+            client = AnaplanHook(defaults.anaplan_conn_id, flow.target.workspace_id,
+                                 flow.target.model_id).client
+            status = client.task(started["import_id"], started["task_id"])
+            rejected = (client.rejected_rows(started["import_id"], status.task_id)
+                        if status.failure_dump else [])
+            store = state_store(state_url())
+            try:
+                summary = reconcile_step(
+                    flow, built, manifest["window"], started["import_id"], status.as_dict(),
+                    rejected, AuditLog(store), context["run_id"], ObjectStoragePath)
+            except ConnectorError as exc:
+                raise AirflowException(str(exc)) from None
+            if flow.mode == "incremental" and status.ok and manifest["max_last_modified_time"]:
+                store.set_watermark(flow.id, manifest["max_last_modified_time"])
+                summary["watermark"] = manifest["max_last_modified_time"]
+            print(f"Audit {summary['counts']}; watermark {summary.get('watermark', 'unchanged')}")
+            return summary
+
+        [built, *lookups.values()] >> start >> wait >> reconcile(extract.output, built)
+    return dag
+
+
+def build_dags(path: str | Path) -> dict[str, DAG]:
+    """All enabled flows of a ``flows.yaml`` as DAGs, by dag id."""
+    spec = load_flows(path)
+    return {f"zoho_{f.id}": flow_dag(f, spec.defaults) for f in spec.flows if f.enabled}

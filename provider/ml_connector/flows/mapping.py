@@ -1,0 +1,175 @@
+"""Zoho records -> import rows for one flow, streamed; which records fed which rows.
+
+``build_file`` writes the CSV for the import and a ``members`` JSONL of
+``{"id": record id, "key": row key}`` pairs so that reconciliation can tell, for every
+record, whether the rows it fed were imported. Memory holds only the aggregated cells
+(aggregate grain) or nothing at all (record grain).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import IO, Any
+
+from ml_connector.flows.build import base_amount, period_label, write_csv
+from ml_connector.flows.spec import Column, Flow
+from ml_connector.transport.errors import ConfigError
+from ml_connector.zoho.entities import get_entity
+
+Lookups = Mapping[str, Mapping[str, str]]  # "entity:key:value" -> {key: value}
+
+
+def lookup_name(column: Column) -> str:
+    lookup = column.lookup
+    return f"{get_entity(lookup.entity).name}:{lookup.key}:{lookup.value}"
+
+
+def lookup_tables(flow: Flow, records_by_entity: Mapping[str, Iterable[dict]]) -> dict:
+    """Build the key -> value tables the flow's lookups need from extracted entities."""
+    tables: dict[str, dict[str, str]] = {}
+    for column in flow.columns.values():
+        if column.lookup is None:
+            continue
+        lookup = column.lookup
+        table = tables.setdefault(lookup_name(column), {})
+        for record in records_by_entity[get_entity(lookup.entity).name]:
+            if record.get(lookup.key) not in (None, "") and record.get(lookup.value) not in (
+                    None, ""):
+                table[str(record[lookup.key])] = str(record[lookup.value])
+    return tables
+
+
+@dataclass
+class BuildResult:
+    """What a build wrote: rows, records used and skipped (with reasons), cell totals."""
+
+    rows: int = 0
+    records: int = 0
+    skipped: int = 0
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "records": self.records, "skipped": self.skipped,
+                "skipped_reasons": self.skipped_reasons}
+
+
+class RowMapper:
+    """Evaluates a flow's columns for a record (and each of its line items)."""
+
+    def __init__(self, flow: Flow, lookups: Lookups) -> None:
+        self.flow = flow
+        self.lookups = lookups
+        self.id_field = get_entity(flow.entity).id_field
+        self.header = list(flow.columns)
+        self.measures = [i for i, c in enumerate(flow.columns.values()) if c.amount]
+
+    def skip_reason(self, record: Mapping[str, Any]) -> str | None:
+        if record.get("status") in self.flow.exclude_status:
+            return f"status {record.get('status')}"
+        for name, wanted in self.flow.where.items():
+            allowed = wanted if isinstance(wanted, list) else [wanted]
+            if str(record.get(name)) not in allowed:
+                return f"{name} {record.get(name)}"
+        return None
+
+    def _value(self, column: Column, record: Mapping[str, Any], line: Mapping[str, Any]) -> Any:
+        def get(path: str) -> Any:
+            source, name = (line, path[5:]) if path.startswith("line.") else (record, path)
+            return source.get(name)
+
+        if column.const is not None:
+            return column.const
+        if column.field is not None:
+            value = get(column.field)
+            return "" if value is None else value
+        if column.period is not None:
+            return period_label(str(get(column.period)))
+        if column.amount is not None:
+            amount = get(column.amount) or 0
+            if column.currency == "document":
+                return Decimal(str(amount))
+            return base_amount(amount, record.get("exchange_rate"))
+        key = get(column.lookup.field)
+        table = self.lookups.get(lookup_name(column), {})
+        if str(key) not in table:
+            raise ConfigError(
+                f"{self.id_field} {record.get(self.id_field)}: {column.lookup.field} {key!r} "
+                f"has no {column.lookup.value} in {column.lookup.entity}")
+        return table[str(key)]
+
+    def rows(self, record: Mapping[str, Any]) -> Iterator[list[Any]]:
+        lines = (record.get("line_items") or []) if self.flow.uses_lines else [{}]
+        for line in lines:
+            yield [self._value(c, record, line) for c in self.flow.columns.values()]
+
+
+def _text(value: Any) -> str:
+    return str(value)
+
+
+def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: IO[str],
+               members_out: IO[str], skipped_out: IO[str]) -> BuildResult:
+    """Write the import CSV, the record -> row ``members`` and the skipped records."""
+    mapper = RowMapper(flow, lookups)
+    result = BuildResult()
+
+    def member(record_id: str, key: str) -> None:
+        members_out.write(json.dumps({"id": record_id, "key": key}) + "\n")
+
+    def usable() -> Iterator[dict]:
+        for record in records:
+            reason = mapper.skip_reason(record)
+            if reason:
+                result.skipped += 1
+                result.skipped_reasons[reason] = result.skipped_reasons.get(reason, 0) + 1
+                skipped_out.write(json.dumps({"id": str(record.get(mapper.id_field)),
+                                              "reason": reason}) + "\n")
+                continue
+            result.records += 1
+            yield record
+
+    if flow.grain == "record":
+        def record_rows() -> Iterator[list[str]]:
+            for record in usable():
+                for row in mapper.rows(record):
+                    result.rows += 1
+                    member(str(record[mapper.id_field]), str(result.rows))
+                    yield [_text(v) for v in row]
+
+        write_csv(csv_out, mapper.header, record_rows())
+        return result
+
+    cells: dict[tuple[str, ...], list[Decimal]] = defaultdict(
+        lambda: [Decimal(0)] * len(mapper.measures))
+    for record in usable():
+        for row in mapper.rows(record):
+            key = tuple(_text(v) for i, v in enumerate(row) if i not in mapper.measures)
+            sums = cells[key]
+            for n, i in enumerate(mapper.measures):
+                sums[n] += row[i]
+            member(str(record[mapper.id_field]), "|".join(key))
+
+    def cell_rows() -> Iterator[list[str]]:
+        for key in sorted(cells):
+            values, sums = iter(key), iter(cells[key])
+            yield [str(next(sums)) if i in mapper.measures else next(values)
+                   for i in range(len(mapper.header))]
+
+    result.rows = write_csv(csv_out, mapper.header, cell_rows())
+    return result
+
+
+def row_keys(flow: Flow, csv_lines: Iterable[list[str]]) -> dict[str, int]:
+    """Row key -> file line number (the header is line 1), matching ``members`` keys."""
+    mapper = RowMapper(flow, {})
+    out = {}
+    for number, row in enumerate(csv_lines, start=2):
+        if flow.grain == "record":
+            out[str(number - 1)] = number
+        else:
+            out["|".join(v for i, v in enumerate(row) if i not in mapper.measures)] = number
+    return out

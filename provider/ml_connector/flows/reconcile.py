@@ -1,0 +1,45 @@
+"""Reconciliation: each Zoho record of a run, imported, failed (with why) or skipped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import groupby
+from typing import Any
+
+from ml_connector.anaplan.dump import RejectedRow
+
+
+def audit_rows(
+    *,
+    entity: str,
+    window: Mapping[str, Any],
+    import_id: str,
+    task: Mapping[str, Any],
+    line_of_key: Mapping[str, int],
+    rejected: Iterable[RejectedRow],
+    members: Iterable[Mapping[str, str]],
+    skipped: Iterable[Mapping[str, str]],
+) -> Iterator[dict[str, Any]]:
+    """Audit rows for one run. ``members`` must list each record's keys consecutively (as
+    the build writes them); memory holds only the rejected lines."""
+    errors = {row.line: "; ".join(row.errors) or row.status for row in rejected if row.line}
+    whole_task_failed = task.get("state") != "COMPLETE" or task.get("successful") is False
+    task_error = None
+    if whole_task_failed:
+        task_error = f"import {task.get('state')}: {task.get('summary', '')}".strip()
+    base = {"entity": entity, "window_start": window.get("start") or window.get("modified_after"),
+            "window_end": window.get("end"), "import_id": import_id,
+            "task_id": task.get("task_id")}
+    for record_id, entries in groupby(members, key=lambda m: m["id"]):
+        problems = []
+        for entry in entries:
+            line = line_of_key.get(entry["key"])
+            if line in errors:
+                problems.append(f"line {line}: {errors[line]}")
+        if task_error and not problems:
+            problems.append(task_error)
+        yield {**base, "record_id": record_id, "status": "failed" if problems else "imported",
+               "error": "; ".join(dict.fromkeys(problems)) or None}
+    for entry in skipped:
+        yield {**base, "record_id": entry["id"], "status": "skipped",
+               "error": f"skipped: {entry['reason']}"}

@@ -1,0 +1,204 @@
+"""The flow specification (``dags/flows.yaml``), validated with errors that name the key."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ml_connector.transport.errors import ConfigError
+from ml_connector.zoho.entities import get_entity
+from ml_connector.zoho.fields import LINE_ITEM, known_fields
+
+SCHEDULES = {"hourly": "0 * * * *", "daily": "0 0 * * *", "weekly": "0 0 * * 1",
+             "monthly": "0 0 1 * *"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Lookup(_Strict):
+    """Translate ``field`` through another entity: its ``key`` field -> its ``value`` field."""
+
+    field: str
+    entity: str
+    key: str
+    value: str
+
+
+class Column(_Strict):
+    """Where one import column comes from: exactly one of the sources below.
+
+    ``field`` copies a record field (``line.<f>`` a line item's); ``const`` a fixed value;
+    ``period`` a date field as an Anaplan month label (``Jan 26``); ``amount`` a number,
+    converted to the organization's base currency with the record's exchange rate unless
+    ``currency: document``; ``lookup`` a field translated through another entity.
+    In aggregated flows, ``amount`` columns are summed and all others are the group keys.
+    """
+
+    field: str | None = None
+    const: str | None = None
+    period: str | None = None
+    amount: str | None = None
+    currency: Literal["base", "document"] = "base"
+    lookup: Lookup | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Column:
+        given = [k for k in ("field", "const", "period", "amount", "lookup")
+                 if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of field, const, period, amount, lookup"
+                             + (f" (got {', '.join(given)})" if given else ""))
+        return self
+
+    @property
+    def source_field(self) -> str | None:
+        if self.lookup is not None:
+            return self.lookup.field
+        return self.field or self.period or self.amount
+
+
+class Target(_Strict):
+    """The Anaplan import: id (``112…``) or exact name; model defaults to the connection's."""
+
+    import_: str = Field(alias="import")
+    workspace_id: str | None = None
+    model_id: str | None = None
+    mapping_parameters: dict[str, str] = Field(default_factory=dict)
+
+
+class Flow(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    entity: str
+    schedule: Literal["hourly", "daily", "weekly", "monthly"] = "monthly"
+    mode: Literal["incremental", "period", "full"] = "period"
+    target: Target
+    columns: dict[str, Column]
+    grain: Literal["record", "aggregate"] = "record"
+    exclude_status: list[str] = Field(default_factory=lambda: ["void", "draft"])
+    where: dict[str, str | list[str]] = Field(
+        default_factory=dict, description="keep only records whose field equals (one of) these")
+    overlap_minutes: int = Field(default=10, ge=0)
+    description: str = ""
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> Flow:
+        entity = get_entity(self.entity)
+        object.__setattr__(self, "entity", entity.name)
+        if not self.columns:
+            raise ValueError("columns: at least one column is needed")
+        fields = known_fields(entity.name)
+        for name, column in self.columns.items():
+            _check_field(entity.name, fields, name, column.source_field)
+            if column.lookup is not None:
+                lookup = column.lookup
+                other = get_entity(lookup.entity).name
+                for role in ("key", "value"):
+                    _check_field(other, known_fields(other), name, getattr(lookup, role),
+                                 f"lookup {role}")
+        for name in self.where:
+            _check_field(entity.name, fields, "where", name)
+        if self.uses_lines and not entity.has_line_items:
+            raise ValueError(f"entity {entity.name!r} has no line items (columns use line.*)")
+        if self.grain == "aggregate" and not any(c.amount for c in self.columns.values()):
+            raise ValueError("an aggregate flow needs at least one amount column to sum")
+        if self.mode == "period" and not entity.date_filters:
+            raise ValueError(f"mode 'period' needs dated documents; {entity.name!r} has no "
+                             "date: use mode 'full'")
+        return self
+
+    @property
+    def uses_lines(self) -> bool:
+        return any((c.source_field or "").startswith("line.") for c in self.columns.values())
+
+    @property
+    def lookup_entities(self) -> set[str]:
+        return {get_entity(c.lookup.entity).name for c in self.columns.values() if c.lookup}
+
+
+def _check_field(entity: str, fields: frozenset[str] | None, column: str, path: str | None,
+                 role: str = "field") -> None:
+    if path is None:
+        return
+    if path.startswith("line."):
+        name, catalogue, what = path[5:], LINE_ITEM, f"{entity} line item"
+    else:
+        name, catalogue, what = path, fields, entity
+    if catalogue is not None and name not in catalogue:
+        raise ValueError(f"column {column!r}: unknown {what} {role} {name!r}; known: "
+                         f"{', '.join(sorted(catalogue))}")
+
+
+class Defaults(_Strict):
+    zoho_conn_id: str = "zoho_books_default"
+    anaplan_conn_id: str = "anaplan_default"
+    owner: str = "finance-data"
+    start_date: date = date(2026, 1, 1)
+    retries: int = Field(default=2, ge=0)
+    zoho_pool: str | None = None
+    anaplan_pool: str | None = None
+
+
+class FlowsFile(_Strict):
+    defaults: Defaults = Field(default_factory=Defaults)
+    flows: list[Flow]
+
+    @model_validator(mode="after")
+    def _unique(self) -> FlowsFile:
+        seen: set[str] = set()
+        for flow in self.flows:
+            if flow.id in seen:
+                raise ValueError(f"flow id {flow.id!r} is used twice")
+            seen.add(flow.id)
+        return self
+
+
+def _where(loc: tuple, data: object) -> str:
+    parts, node = [], data
+    for key in loc:
+        if isinstance(key, int):
+            flow_id = node[key].get("id") if isinstance(node, list) and isinstance(
+                node[key], dict) else None
+            parts[-1] += f"[{key}]" + (f" ({flow_id})" if flow_id else "")
+        else:
+            parts.append(str(key))
+        node = node[key] if isinstance(node, (list, dict)) and _has(node, key) else None
+    return ".".join(parts)
+
+
+def _has(node, key) -> bool:
+    return key in node if isinstance(node, dict) else isinstance(key, int) and key < len(node)
+
+
+def parse_flows(data: object, source: str = "flows.yaml") -> FlowsFile:
+    """Validate flow data; every problem is reported with its key path and value."""
+    try:
+        return FlowsFile.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = tuple(k for k in err["loc"] if not (isinstance(k, str) and "[" in k))
+            where = _where(loc, data) or "(top level)"
+            message = re.sub(r"^Value error, ", "", err["msg"])
+            value = err.get("input")
+            shown = "" if isinstance(value, (dict, list)) or value is None else f" (got {value!r})"
+            lines.append(f"{where}: {message}{shown}")
+        raise ConfigError(f"{source} is invalid:\n  " + "\n  ".join(lines)) from None
+    except ConfigError as exc:
+        raise ConfigError(f"{source} is invalid: {exc}") from None
+
+
+def load_flows(path: str | Path) -> FlowsFile:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path.name} is not valid YAML: {exc}") from None
+    return parse_flows(data, path.name)

@@ -1,0 +1,26 @@
+"""Fields the Books API documents per module, for validating mappings before data moves."""
+
+from __future__ import annotations
+
+_DOC = {"status", "date", "currency_code", "exchange_rate", "total", "created_time",
+        "last_modified_time", "sub_total", "tax_total", "reference_number"}
+LINE_ITEM = frozenset({"line_item_id", "item_id", "name", "description", "account_id",
+                       "account_name", "rate", "quantity", "discount", "tax_id",
+                       "tax_percentage", "item_total"})
+FIELDS: dict[str, frozenset[str]] = {
+    "invoices": frozenset(_DOC | {"invoice_id", "invoice_number", "customer_id", "customer_name",
+                                  "due_date", "currency_id", "balance", "salesperson_name"}),
+    "bills": frozenset(_DOC | {"bill_id", "bill_number", "vendor_id", "vendor_name", "due_date",
+                               "balance"}),
+    "purchaseorders": frozenset(_DOC | {"purchaseorder_id", "purchaseorder_number", "vendor_id",
+                                        "vendor_name", "delivery_date"}),
+    "contacts": frozenset({"contact_id", "contact_name", "company_name", "contact_type",
+                           "status", "currency_code", "last_modified_time"}),
+    "chartofaccounts": frozenset({"account_id", "account_name", "account_code", "account_type",
+                                  "is_active", "parent_account_id"}),
+}
+
+
+def known_fields(entity: str) -> frozenset[str] | None:
+    """The documented fields of ``entity`` (``None``: not catalogued, not checked)."""
+    return FIELDS.get(entity)
