@@ -16,6 +16,27 @@ def _sandbox_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from ml_connector.state.audit import AuditLog
+    from ml_connector.state.store import StateStore
+
+    url = args.db or os.environ.get("ML_CONNECTOR_STATE_URL")
+    if not url:
+        home = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
+        url = f"sqlite:///{home / 'ml_connector' / 'state.db'}"
+    rows = AuditLog(StateStore(url)).query(flow=args.flow, status=args.status, run_id=args.run,
+                                           record_id=args.record, limit=args.limit)
+    columns = ["flow", "run_id", "entity", "record_id", "status", "task_id", "error"]
+    print("\t".join(columns))
+    for row in rows:
+        print("\t".join("" if row[c] is None else str(row[c]) for c in columns))
+    print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ml-connector", description="Zoho Books to Anaplan: tools around the provider."
@@ -32,6 +53,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop by itself after this many seconds",
     )
     up.set_defaults(func=_sandbox_up)
+
+    audit = commands.add_parser(
+        "audit", help="show the audit trail: one row per Zoho record per flow run",
+        description="Rows of the audit trail, newest first (tab-separated).")
+    audit.add_argument("--flow", help="flow id, e.g. invoice_actuals")
+    audit.add_argument("--status", choices=["imported", "failed", "skipped"])
+    audit.add_argument("--run", help="Airflow run id")
+    audit.add_argument("--record", help="Zoho record id")
+    audit.add_argument("--limit", type=int, default=100)
+    audit.add_argument(
+        "--db", help="state store SQLAlchemy URL (default: $ML_CONNECTOR_STATE_URL, else "
+        "sqlite:///$AIRFLOW_HOME/ml_connector/state.db)")
+    audit.set_defaults(func=_audit)
     return parser
 
 

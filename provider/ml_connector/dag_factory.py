@@ -6,7 +6,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowException, ObjectStoragePath
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    ObjectStoragePath,
+)
 from airflow.sdk import DAG, CronDataIntervalTimetable, get_current_context, task
 
 from ml_connector.flows.spec import SCHEDULES, Defaults, Flow, load_flows
@@ -105,12 +109,16 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
             rejected = (client.rejected_rows(started["import_id"], status.task_id)
                         if status.failure_dump else [])
             store = state_store(state_url())
+            interval = (context["data_interval_start"].isoformat(),
+                        context["data_interval_end"].isoformat())
             try:
                 summary = reconcile_step(
-                    flow, built, manifest["window"], started["import_id"], status.as_dict(),
+                    flow, built, interval, started["import_id"], status.as_dict(),
                     rejected, AuditLog(store), context["run_id"], ObjectStoragePath)
             except ConnectorError as exc:
-                raise AirflowException(str(exc)) from None
+                # Rejected rows fail the same way on every retry: fail now, with the audit
+                # written, and leave the watermark where it was.
+                raise AirflowFailException(str(exc)) from None
             if flow.mode == "incremental" and status.ok and manifest["max_last_modified_time"]:
                 store.set_watermark(flow.id, manifest["max_last_modified_time"])
                 summary["watermark"] = manifest["max_last_modified_time"]

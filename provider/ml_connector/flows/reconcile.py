@@ -12,7 +12,6 @@ from ml_connector.anaplan.dump import RejectedRow
 def audit_rows(
     *,
     entity: str,
-    window: Mapping[str, Any],
     import_id: str,
     task: Mapping[str, Any],
     line_of_key: Mapping[str, int],
@@ -27,9 +26,7 @@ def audit_rows(
     task_error = None
     if whole_task_failed:
         task_error = f"import {task.get('state')}: {task.get('summary', '')}".strip()
-    base = {"entity": entity, "window_start": window.get("start") or window.get("modified_after"),
-            "window_end": window.get("end"), "import_id": import_id,
-            "task_id": task.get("task_id")}
+    base = {"entity": entity, "import_id": import_id, "task_id": task.get("task_id")}
     for record_id, entries in groupby(members, key=lambda m: m["id"]):
         problems = []
         for entry in entries:

@@ -42,21 +42,22 @@ def build_step(flow: Flow, records: Callable[[], Iterator[dict]],
     return {**{k: str(v) for k, v in paths.items()}, **result.as_dict()}
 
 
-def reconcile_step(flow: Flow, built: Mapping[str, Any], window: Mapping[str, Any],
+def reconcile_step(flow: Flow, built: Mapping[str, Any], interval: tuple[str, str],
                    import_id: str, task: Mapping[str, Any], rejected: list[RejectedRow],
                    audit: AuditLog, run_id: str, path_of: PathOf) -> dict[str, Any]:
-    """Write the run's audit rows; raise when anything failed (after writing them)."""
+    """Write the audit rows of the run's data ``interval`` (replacing an earlier run of the
+    same interval); raise when anything failed, after writing them."""
     with path_of(built["csv"]).open("r", encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
         next(reader, None)
         line_of_key = row_keys(flow, reader)
     rows = audit_rows(
-        entity=flow.entity, window=window, import_id=import_id, task=task,
+        entity=flow.entity, import_id=import_id, task=task,
         line_of_key=line_of_key, rejected=rejected,
         members=_records(path_of(built["members_file"])),
         skipped=_records(path_of(built["skipped_file"])),
     )
-    counts = audit.replace_run(flow.id, run_id, rows)
+    counts = audit.replace_run(flow.id, run_id, interval, rows)
     summary = {"flow": flow.id, "run_id": run_id, "counts": counts,
                "task_id": task.get("task_id"), "rows": built["rows"]}
     if counts.get("failed"):

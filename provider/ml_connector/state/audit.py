@@ -21,20 +21,25 @@ class AuditLog:
     def __init__(self, store: StateStore) -> None:
         self.store = store
 
-    def replace_run(self, flow: str, run_id: str, rows: Iterable[dict[str, Any]],
-                    batch: int = 1000) -> dict[str, int]:
-        """Store ``rows`` as the audit of ``(flow, run_id)`` in one transaction, so a rerun
-        leaves one row per record, never two. Returns counts per status."""
+    def replace_run(self, flow: str, run_id: str, interval: tuple[str, str],
+                    rows: Iterable[dict[str, Any]], batch: int = 1000) -> dict[str, int]:
+        """Store ``rows`` as the audit of ``flow`` for the data ``interval`` in one
+        transaction, replacing any earlier run of the same interval: rerunning a month leaves
+        one row per record, never two. Returns counts per status."""
         table = schema.audit
         counts = dict.fromkeys(STATUSES, 0)
         now = time.time()
+        start, end = interval
         it = iter(rows)
         with self.store.engine.begin() as conn:
-            conn.execute(delete(table).where(table.c.flow == flow, table.c.run_id == run_id))
+            conn.execute(delete(table).where(table.c.flow == flow,
+                                             table.c.window_start == start,
+                                             table.c.window_end == end))
             while chunk := list(islice(it, batch)):
                 for row in chunk:
                     counts[row["status"]] = counts.get(row["status"], 0) + 1
                 conn.execute(insert(table), [{**row, "flow": flow, "run_id": run_id,
+                                              "window_start": start, "window_end": end,
                                               "recorded_at": now} for row in chunk])
         return counts
 

@@ -1,0 +1,90 @@
+"""Flows from dags/flows.yaml end to end in real Airflow: dimension and aggregated flows,
+an idempotent rerun, and a partial failure traced per record in the audit trail."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from ml_connector.flows.build import CENT, account_month_totals
+from ml_connector.sandbox.airflow_env import airflow, airflow_env, migrate, sandbox_connections
+from ml_connector.state.audit import AuditLog
+from ml_connector.state.store import StateStore
+from ml_connector.zoho import ExtractWindow
+from ml_connector.zoho.extract import iter_window
+
+from ..conftest import MODEL
+
+ROOT = Path(__file__).resolve().parents[2]
+ORG = "10234695"
+pytestmark = pytest.mark.airflow
+
+
+def cells(sandbox) -> dict:
+    return {(c["dimensions"]["Accounts"], c["dimensions"]["Time"]):
+            Decimal(repr(c["values"]["Amount"])).quantize(CENT)
+            for c in sandbox.sandbox.anaplan.module_cells(MODEL, "Invoice Actuals")}
+
+
+def test_flows_end_to_end(sandbox, zoho_client, tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    env = airflow_env(home, ROOT / "dags",
+                      sandbox_connections(sandbox.base_url, sandbox.sandbox.config,
+                                          requests_per_minute=100_000),
+                      operators__default_deferrable="True")
+    migrate(env)
+    audit = AuditLog(StateStore.sqlite(home / "ml_connector" / "state.db"))
+    client = zoho_client()
+
+    # Dimension flow: the chart of accounts becomes the Accounts list.
+    airflow(env, "dags", "test", "zoho_accounts", "2026-02-01")
+    chart = list(client.iter_records("chartofaccounts"))
+    listed = {i["code"] for i in sandbox.sandbox.anaplan.list_items(MODEL, "Accounts")}
+    assert listed == {a["account_code"] for a in chart if a.get("account_code")}
+
+    # Aggregated flow for February: cells equal an independent recomputation.
+    airflow(env, "dags", "test", "zoho_invoice_actuals", "2026-03-01")
+    feb = ExtractWindow(start=date(2026, 2, 1), end=date(2026, 3, 1))
+    invoices = list(iter_window(client, "invoices", feb, line_items=True))
+    codes = {a["account_id"]: a["account_code"] for a in chart}
+    expected = account_month_totals(invoices, codes, id_field="invoice_id")
+    assert cells(sandbox) == expected
+    actual = [i for i in invoices if i["status"] not in ("void", "draft")]
+    rows = audit.query(flow="invoice_actuals", limit=100_000)
+    assert {r["status"] for r in rows} == {"imported", "skipped"}
+    assert sorted(r["record_id"] for r in rows if r["status"] == "imported") == sorted(
+        i["invoice_id"] for i in actual)
+    assert len(rows) == len(invoices)
+
+    # Idempotent rerun: same cells, same audit rows (no duplicates).
+    airflow(env, "dags", "test", "zoho_invoice_actuals", "2026-03-01")
+    assert cells(sandbox) == expected
+    assert len(audit.query(flow="invoice_actuals", limit=100_000)) == len(invoices)
+
+    # Partial failure: an account Anaplan's list does not know yet.
+    new = sandbox.sandbox.zoho.add_record(ORG, "chartofaccounts", {
+        "account_code": "4999", "account_name": "New income", "account_type": "income"})
+    victim = actual[0]
+    detail = sandbox.sandbox.zoho.record(ORG, "invoices", victim["invoice_id"])
+    lines = [{**detail["line_items"][0], "account_id": new["account_id"]},
+             *detail["line_items"][1:]]
+    sandbox.sandbox.zoho.edit_record(ORG, "invoices", victim["invoice_id"],
+                                     {"line_items": lines})
+    with pytest.raises(RuntimeError, match="record\\(s\\) failed in Anaplan task"):
+        airflow(env, "dags", "test", "zoho_invoice_actuals", "2026-03-01")
+    failed = audit.query(flow="invoice_actuals", status="failed", limit=100_000)
+    assert [r["record_id"] for r in failed] == [victim["invoice_id"]]
+    assert "4999" in failed[0]["error"] and failed[0]["task_id"]
+    assert len(audit.query(flow="invoice_actuals", limit=100_000)) == len(invoices)
+
+    shown = subprocess.run(
+        [str(Path(sys.executable).parent / "ml-connector"), "audit", "--flow",
+         "invoice_actuals", "--status", "failed", "--db",
+         f"sqlite:///{home / 'ml_connector' / 'state.db'}"],
+        capture_output=True, text=True, check=True)
+    assert victim["invoice_id"] in shown.stdout and "4999" in shown.stdout

@@ -1,0 +1,68 @@
+"""The mapping engine: record and aggregate grain, lookups, filters, members, skipped."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from ml_connector.flows.mapping import build_file, lookup_tables, row_keys
+from ml_connector.flows.spec import parse_flows
+from ml_connector.transport.errors import ConfigError
+
+INVOICES = [
+    {"invoice_id": "1", "status": "paid", "date": "2026-01-31", "exchange_rate": 2,
+     "customer_name": "A", "line_items": [{"account_id": "a1", "item_total": 10},
+                                          {"account_id": "a2", "item_total": 1.5}]},
+    {"invoice_id": "2", "status": "sent", "date": "2026-01-02", "exchange_rate": 1,
+     "customer_name": "B", "line_items": [{"account_id": "a1", "item_total": 5}]},
+    {"invoice_id": "3", "status": "void", "date": "2026-01-02", "exchange_rate": 1,
+     "customer_name": "C", "line_items": [{"account_id": "a1", "item_total": 99}]},
+]
+CHART = [{"account_id": "a1", "account_code": "4000"}, {"account_id": "a2",
+                                                         "account_code": "4100"}]
+LOOKUP = {"lookup": {"field": "line.account_id", "entity": "chartofaccounts",
+                     "key": "account_id", "value": "account_code"}}
+
+
+def run(grain: str, columns: dict, records=INVOICES):
+    spec = parse_flows({"flows": [{"id": "f", "entity": "invoices", "grain": grain,
+                                   "target": {"import": "X"}, "columns": columns}]})
+    flow = spec.flows[0]
+    tables = lookup_tables(flow, {"chartofaccounts": CHART})
+    out, members, skipped = io.StringIO(), io.StringIO(), io.StringIO()
+    result = build_file(flow, records, tables, out, members, skipped)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    return flow, result, rows, [json.loads(x) for x in members.getvalue().splitlines()], [
+        json.loads(x) for x in skipped.getvalue().splitlines()]
+
+
+def test_aggregate_sums_whole_cells_in_base_currency():
+    flow, result, rows, members, skipped = run("aggregate", {
+        "Account": LOOKUP, "Period": {"period": "date"}, "Amount": {"amount": "line.item_total"}})
+    assert rows == [["Account", "Period", "Amount"], ["4000", "Jan 26", "25.00"],
+                    ["4100", "Jan 26", "3.00"]]
+    assert result.records == 2 and result.skipped == 1 and result.rows == 2
+    assert skipped == [{"id": "3", "reason": "status void"}]
+    keys = row_keys(flow, rows[1:])
+    assert keys == {"4000|Jan 26": 2, "4100|Jan 26": 3}
+    assert [(m["id"], keys[m["key"]]) for m in members] == [("1", 2), ("1", 3), ("2", 2)]
+
+
+def test_record_grain_one_row_per_line_with_constants():
+    flow, result, rows, members, _ = run("record", {
+        "Invoice": {"field": "invoice_id"}, "Customer": {"field": "customer_name"},
+        "Version": {"const": "Actual"}, "Amount": {"amount": "line.item_total",
+                                                    "currency": "document"}})
+    assert rows[1:] == [["1", "A", "Actual", "10"], ["1", "A", "Actual", "1.5"],
+                        ["2", "B", "Actual", "5"]]
+    assert result.rows == 3 and [m["key"] for m in members] == ["1", "2", "3"]
+    assert row_keys(flow, rows[1:]) == {"1": 2, "2": 3, "3": 4}
+
+
+def test_missing_lookup_names_the_record_and_value():
+    with pytest.raises(ConfigError, match="invoice_id 1: line.account_id 'zz' has no"):
+        run("aggregate", {"Account": LOOKUP, "Amount": {"amount": "line.item_total"}},
+            [{**INVOICES[0], "line_items": [{"account_id": "zz", "item_total": 1}]}])

@@ -1,0 +1,71 @@
+"""flows.yaml validation: every problem named by its key path and value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ml_connector.flows.spec import load_flows, parse_flows
+from ml_connector.transport.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def flow(**overrides):
+    base = {"id": "inv", "entity": "invoices", "target": {"import": "X"},
+            "columns": {"Account": {"field": "customer_name"}, "Amount": {"amount": "total"}}}
+    return {"flows": [{**base, **overrides}]}
+
+
+def error_of(data) -> str:
+    with pytest.raises(ConfigError) as info:
+        parse_flows(data)
+    return str(info.value)
+
+
+def test_the_shipped_flows_file_is_valid():
+    spec = load_flows(ROOT / "dags" / "flows.yaml")
+    ids = [f.id for f in spec.flows]
+    assert {"accounts", "invoice_actuals", "bill_actuals"} <= set(ids)
+    actuals = next(f for f in spec.flows if f.id == "invoice_actuals")
+    assert actuals.uses_lines and actuals.lookup_entities == {"chartofaccounts"}
+
+
+def test_unknown_field_is_named_with_its_flow_and_column():
+    message = error_of(flow(columns={"Amount": {"amount": "totl"}}))
+    assert "flows[0] (inv)" in message
+    assert "column 'Amount': unknown invoices field 'totl'" in message
+
+
+def test_unknown_line_item_field_and_lookup_field():
+    assert "unknown invoices line item field 'acount_id'" in error_of(
+        flow(columns={"A": {"field": "line.acount_id"}}))
+    assert "unknown chartofaccounts lookup value 'code'" in error_of(flow(columns={"A": {
+        "lookup": {"field": "line.account_id", "entity": "chartofaccounts",
+                   "key": "account_id", "value": "code"}}}))
+
+
+def test_bad_values_are_shown():
+    message = error_of(flow(schedule="fortnightly"))
+    assert "flows[0] (inv).schedule" in message and "'fortnightly'" in message
+    assert "unknown Zoho Books entity 'invoice'" in error_of(flow(entity="invoice"))
+    assert "exactly one of field, const" in error_of(
+        flow(columns={"A": {"field": "date", "const": "x"}}))
+    assert "flows[0] (inv).colums" in error_of({"flows": [{**flow()["flows"][0],
+                                                           "colums": {}}]})
+    assert "needs at least one amount column" in error_of(
+        flow(grain="aggregate", columns={"A": {"field": "date"}}))
+    assert "is used twice" in error_of({"flows": flow()["flows"] * 2})
+
+
+def test_yaml_syntax_errors_are_reported(tmp_path):
+    bad = tmp_path / "flows.yaml"
+    bad.write_text("flows: [\n")
+    with pytest.raises(ConfigError, match="flows.yaml is not valid YAML"):
+        load_flows(bad)
+    bad.write_text(yaml.safe_dump(flow(mode="period", entity="contacts",
+                                       columns={"A": {"field": "contact_name"}})))
+    with pytest.raises(ConfigError, match="mode 'period' needs dated documents"):
+        load_flows(bad)
