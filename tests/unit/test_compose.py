@@ -1,0 +1,63 @@
+"""docker-compose.yml, checked structurally (no Docker engine runs here)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW_SERVICES = {"airflow-apiserver": "api-server", "airflow-scheduler": "scheduler",
+                    "airflow-dag-processor": "dag-processor", "airflow-triggerer": "triggerer",
+                    "airflow-worker": "celery worker"}
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def test_services_mirror_the_official_airflow_3_layout():
+    services = compose()["services"]
+    assert set(services) >= {"postgres", "redis", "airflow-init", "ml-connector-sandbox",
+                             *AIRFLOW_SERVICES}
+    for name, command in AIRFLOW_SERVICES.items():
+        assert services[name]["command"] == command, name
+        assert services[name]["depends_on"]["airflow-init"] == {
+            "condition": "service_completed_successfully"}
+    assert services["ml-connector-sandbox"]["profiles"] == ["sandbox"]
+    assert services["ml-connector-sandbox"]["command"][:2] == ["sandbox", "up"]
+
+
+def test_every_airflow_service_runs_the_image_with_the_package():
+    services = compose()["services"]
+    images = {services[n]["image"] for n in [*AIRFLOW_SERVICES, "airflow-init"]}
+    assert len(images) == 1 and all(services[n]["build"] == "."
+                                    for n in [*AIRFLOW_SERVICES, "airflow-init"])
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM apache/airflow:", dockerfile, re.M)
+    assert "pip install" in dockerfile and "/opt/ml-connector" in dockerfile
+    for copied in re.findall(r"^COPY\s+(?:--\S+\s+)*(.+?)\s+\S+$", dockerfile, re.M):
+        for part in copied.split():
+            assert (ROOT / part).exists(), f"Dockerfile copies missing {part}"
+
+
+def test_shared_environment_and_paths():
+    services = compose()["services"]
+    envs = [services[n]["environment"] for n in [*AIRFLOW_SERVICES, "airflow-init"]]
+    for key in ("AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW_CONN_ML_CONNECTOR_STATE",
+                "AIRFLOW__CELERY__BROKER_URL"):
+        assert len({env[key] for env in envs}) == 1, key
+    env = envs[0]
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].startswith("http://airflow-apiserver:")
+    assert env["AIRFLOW_CONN_ML_CONNECTOR_STATE"].startswith("postgresql://")
+    assert "ml-connector-sandbox:8765" in env["AIRFLOW_CONN_ZOHO_BOOKS_DEFAULT"]
+    for name in AIRFLOW_SERVICES:
+        for volume in services[name]["volumes"]:
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+            else:
+                assert source in compose()["volumes"], f"{name} uses undeclared {source}"
+    assert (ROOT / "dags" / "flows.yaml").exists()
