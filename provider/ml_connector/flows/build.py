@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import IO, Any
@@ -28,14 +28,6 @@ def base_amount(amount: Any, exchange_rate: Any) -> Decimal:
     """An amount converted to the organization's base currency, rounded to the cent."""
     rate = Decimal(str(exchange_rate)) if exchange_rate not in (None, "", 0) else Decimal(1)
     return (Decimal(str(amount)) * rate).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def account_rows(accounts: Iterable[Mapping[str, Any]]) -> Iterator[list[str]]:
-    """``Code, Name, Type`` rows of the chart of accounts (accounts without a code skipped)."""
-    for account in accounts:
-        if account.get("account_code"):
-            yield [str(account["account_code"]), str(account.get("account_name", "")),
-                   str(account.get("account_type", ""))]
 
 
 def account_month_totals(
