@@ -94,3 +94,14 @@ def anaplan_client(sandbox) -> Callable[..., AnaplanClient]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def connection_env(sandbox, monkeypatch, tmp_path) -> RunningSandbox:
+    """The sandbox's Airflow connections as environment variables, AIRFLOW_HOME in tmp."""
+    from ml_connector.sandbox.airflow_env import sandbox_connections
+
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    for key, value in sandbox_connections(sandbox.base_url, sandbox.sandbox.config).items():
+        monkeypatch.setenv(key, value)
+    return sandbox

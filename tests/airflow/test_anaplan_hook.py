@@ -7,7 +7,6 @@ import json
 import pytest
 
 from ml_connector.hooks.anaplan import AnaplanHook
-from ml_connector.sandbox.airflow_env import sandbox_connections
 from ml_connector.transport.errors import ConfigError
 
 from ..certs import make_certificate
@@ -15,11 +14,8 @@ from ..conftest import MODEL, USER, WORKSPACE
 
 
 @pytest.fixture
-def env(sandbox, monkeypatch, tmp_path):
-    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
-    for key, value in sandbox_connections(sandbox.base_url, sandbox.sandbox.config).items():
-        monkeypatch.setenv(key, value)
-    return sandbox
+def env(connection_env):
+    return connection_env
 
 
 def set_conn(monkeypatch, name: str, **fields) -> None:

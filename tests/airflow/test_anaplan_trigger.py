@@ -9,7 +9,6 @@ import time
 import pytest
 
 from ml_connector.anaplan.outcome import judge
-from ml_connector.sandbox.airflow_env import sandbox_connections
 from ml_connector.triggers.anaplan import AnaplanTaskTrigger
 
 from ..conftest import MODEL, WORKSPACE
@@ -18,11 +17,9 @@ ACTUALS, ACTUALS_FILE = "112000000006", "113000000005"
 
 
 @pytest.fixture
-def started(sandbox, anaplan_client, monkeypatch, tmp_path):
+def started(connection_env, anaplan_client):
     """Start an import of ``rows`` and return its task id (Airflow connection set up)."""
-    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
-    for key, value in sandbox_connections(sandbox.base_url, sandbox.sandbox.config).items():
-        monkeypatch.setenv(key, value)
+    sandbox = connection_env
     client = anaplan_client()
 
     def start(rows: str, seconds: float = 0.5) -> str:

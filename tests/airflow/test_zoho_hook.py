@@ -11,14 +11,6 @@ from ml_connector.sandbox.airflow_env import sandbox_connections
 from ml_connector.transport.errors import ConfigError
 
 
-@pytest.fixture
-def connection_env(sandbox, monkeypatch, tmp_path):
-    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
-    for key, value in sandbox_connections(sandbox.base_url, sandbox.sandbox.config).items():
-        monkeypatch.setenv(key, value)
-    return sandbox
-
-
 def test_test_connection_lists_organizations(connection_env):
     ok, message = ZohoBooksHook().test_connection()
     assert ok, message

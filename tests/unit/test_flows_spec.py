@@ -58,6 +58,7 @@ def test_bad_values_are_shown():
     assert "needs at least one amount column" in error_of(
         flow(grain="aggregate", columns={"A": {"field": "date"}}))
     assert "is used twice" in error_of({"flows": flow()["flows"] * 2})
+    assert "must send whole cells" in error_of(flow(grain="aggregate", mode="incremental"))
 
 
 def test_yaml_syntax_errors_are_reported(tmp_path):

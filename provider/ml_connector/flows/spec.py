@@ -109,6 +109,10 @@ class Flow(_Strict):
             raise ValueError(f"entity {entity.name!r} has no line items (columns use line.*)")
         if self.grain == "aggregate" and not any(c.amount for c in self.columns.values()):
             raise ValueError("an aggregate flow needs at least one amount column to sum")
+        if self.grain == "aggregate" and self.mode == "incremental":
+            raise ValueError("an aggregate flow must send whole cells, which changed records "
+                             "alone cannot give: use mode 'period' (each run rebuilds its "
+                             "months) or grain 'record'")
         if self.mode == "period" and not entity.date_filters:
             raise ValueError(f"mode 'period' needs dated documents; {entity.name!r} has no "
                              "date: use mode 'full'")
