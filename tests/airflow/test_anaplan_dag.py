@@ -54,7 +54,7 @@ def test_mismatched_columns_fail_before_upload(sandbox, tmp_path_factory, tmp_pa
 def test_trigger_serializes_to_ids_and_timing_only():
     trigger = AnaplanTaskTrigger(
         anaplan_conn_id="anaplan_default", workspace_id=WORKSPACE, model_id=MODEL,
-        import_id="112000000006", task_id="16605AE88D1D46EDB88FD12DFBA867A9",
+        import_id="112000000006", anaplan_task_id="16605AE88D1D46EDB88FD12DFBA867A9",
         poll_interval=2, max_poll_interval=600, deadline=1_900_000_000.0, cancel_on_timeout=True,
     )
     classpath, kwargs = trigger.serialize()
@@ -62,6 +62,7 @@ def test_trigger_serializes_to_ids_and_timing_only():
     rebuilt = getattr(__import__(module, fromlist=[name]), name)(**kwargs)
     assert rebuilt.serialize() == (classpath, kwargs)
     assert kwargs["poll_interval"] == 5.0 and kwargs["max_poll_interval"] == 60.0
-    assert set(kwargs) == {"anaplan_conn_id", "workspace_id", "model_id", "import_id", "task_id",
+    assert set(kwargs) == {"anaplan_conn_id", "workspace_id", "model_id", "import_id",
+                           "anaplan_task_id",
                            "poll_interval", "max_poll_interval", "deadline", "cancel_on_timeout",
                            "rejected_rows_shown"}

@@ -34,7 +34,8 @@ def started(connection_env, anaplan_client):
 
 def run(task_id: str, **kwargs) -> dict:
     trigger = AnaplanTaskTrigger(anaplan_conn_id="anaplan_default", workspace_id=WORKSPACE,
-                                 model_id=MODEL, import_id=ACTUALS, task_id=task_id, **kwargs)
+                                 model_id=MODEL, import_id=ACTUALS, anaplan_task_id=task_id,
+                                 **kwargs)
 
     async def first_event():
         async for event in trigger.run():

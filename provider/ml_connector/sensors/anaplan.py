@@ -30,7 +30,7 @@ class AnaplanTaskMixin:
         config = hook.client.config
         return AnaplanTaskTrigger(
             anaplan_conn_id=self.anaplan_conn_id, workspace_id=config.workspace_id,
-            model_id=config.model_id, import_id=import_id, task_id=task_id,
+            model_id=config.model_id, import_id=import_id, anaplan_task_id=task_id,
             poll_interval=poll_interval,
             deadline=time.time() + timeout if timeout else None,
             cancel_on_timeout=cancel_on_timeout,

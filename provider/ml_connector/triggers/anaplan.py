@@ -14,7 +14,7 @@ from ml_connector.transport.errors import ConnectorError
 
 
 class AnaplanTaskTrigger(BaseTrigger):
-    """Polls ``GET .../imports/{import_id}/tasks/{task_id}`` with growing delays (from
+    """Polls ``GET .../imports/{import_id}/tasks/{anaplan_task_id}`` with growing delays (from
     ``poll_interval`` ≥ 5 s up to ``max_poll_interval`` ≤ 60 s) until the task is COMPLETE or
     CANCELLED, or until ``deadline`` (epoch seconds) passes, then cancels it if asked.
 
@@ -28,7 +28,7 @@ class AnaplanTaskTrigger(BaseTrigger):
         workspace_id: str,
         model_id: str,
         import_id: str,
-        task_id: str,
+        anaplan_task_id: str,
         poll_interval: float = 5.0,
         max_poll_interval: float = 60.0,
         deadline: float | None = None,
@@ -40,7 +40,8 @@ class AnaplanTaskTrigger(BaseTrigger):
         self.workspace_id = workspace_id
         self.model_id = model_id
         self.import_id = import_id
-        self.task_id = task_id
+        # Not ``task_id``: BaseTrigger uses that name for the Airflow task's id.
+        self.anaplan_task_id = anaplan_task_id
         self.poll_interval = max(5.0, float(poll_interval))
         self.max_poll_interval = min(60.0, max(self.poll_interval, float(max_poll_interval)))
         self.deadline = deadline
@@ -55,7 +56,7 @@ class AnaplanTaskTrigger(BaseTrigger):
                 "workspace_id": self.workspace_id,
                 "model_id": self.model_id,
                 "import_id": self.import_id,
-                "task_id": self.task_id,
+                "anaplan_task_id": self.anaplan_task_id,
                 "poll_interval": self.poll_interval,
                 "max_poll_interval": self.max_poll_interval,
                 "deadline": self.deadline,
@@ -71,7 +72,8 @@ class AnaplanTaskTrigger(BaseTrigger):
         try:
             client = await hook.async_client()
         except ConnectorError as exc:
-            yield TriggerEvent({"status": "error", "message": str(exc), "task_id": self.task_id})
+            yield TriggerEvent({"status": "error", "message": str(exc),
+                                "task_id": self.anaplan_task_id})
             return
         try:
             async for event in self._poll(client):
@@ -83,17 +85,17 @@ class AnaplanTaskTrigger(BaseTrigger):
         delays = poll_delays(self.poll_interval, longest=self.max_poll_interval)
         for polls, delay in enumerate(delays, start=1):
             try:
-                status = await client.task(self.import_id, self.task_id)
+                status = await client.task(self.import_id, self.anaplan_task_id)
             except ConnectorError as exc:
                 yield TriggerEvent({"status": "error", "message": str(exc),
-                                    "task_id": self.task_id, "polls": polls})
+                                    "task_id": self.anaplan_task_id, "polls": polls})
                 return
-            self.log.info("Anaplan task %s: %s (%.0f%%)", self.task_id, status.state,
+            self.log.info("Anaplan task %s: %s (%.0f%%)", self.anaplan_task_id, status.state,
                           status.progress * 100)
             if status.terminal:
                 rejected = []
                 if status.failure_dump:
-                    rows = await client.rejected_rows(self.import_id, self.task_id,
+                    rows = await client.rejected_rows(self.import_id, self.anaplan_task_id,
                                                       self.rejected_rows_shown)
                     rejected = [row.describe() for row in rows]
                 yield TriggerEvent({"status": "done", "task": status.as_dict(),
@@ -102,7 +104,7 @@ class AnaplanTaskTrigger(BaseTrigger):
             if self.deadline is not None and time.time() + delay > self.deadline:
                 cancelled = False
                 if self.cancel_on_timeout:
-                    await client.cancel(self.import_id, self.task_id)
+                    await client.cancel(self.import_id, self.anaplan_task_id)
                     cancelled = True
                 yield TriggerEvent({"status": "timeout", "task": status.as_dict(),
                                     "cancelled": cancelled, "polls": polls})
