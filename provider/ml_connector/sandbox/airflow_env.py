@@ -7,10 +7,17 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+import signal
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import httpx
 from cryptography.fernet import Fernet
 
 from ml_connector.sandbox.anaplan import DEFAULT_PASSWORD as ANAPLAN_PASSWORD
@@ -73,11 +80,17 @@ def airflow_env(
 
 
 def airflow(env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    """Run an ``airflow`` command; output captured, failure raised with its output."""
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "airflow"), *args],
-        env=env, capture_output=True, text=True, timeout=timeout, check=False,
-    )
+    """Run an ``airflow`` command; output captured, failure raised with its output. SQLite's
+    "database is locked" (the CLI racing a running scheduler) is retried a few times."""
+    for attempt in range(5):
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "airflow"), *args],
+            env=env, capture_output=True, text=True, timeout=timeout, check=False,
+        )
+        locked = "database is locked" in done.stdout + done.stderr
+        if done.returncode == 0 or not locked or attempt == 4:
+            break
+        time.sleep(2 + attempt)
     if done.returncode != 0:
         raise RuntimeError(
             f"airflow {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n"
@@ -92,3 +105,59 @@ def migrate(env: dict[str, str]) -> None:
     if not marker.exists():
         airflow(env, "db", "migrate")
         marker.touch()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def standalone_settings(port: int) -> dict[str, str]:
+    """Settings for ``airflow standalone`` on loopback: api-server port, execution API URL
+    and one JWT secret shared by every component."""
+    return {
+        "api__host": "127.0.0.1",
+        "api__port": str(port),
+        "core__execution_api_server_url": f"http://127.0.0.1:{port}/execution/",
+        "api_auth__jwt_secret": secrets.token_hex(16),
+        "core__parallelism": "4",
+        "scheduler__scheduler_heartbeat_sec": "2",
+        "dag_processor__refresh_interval": "5",
+    }
+
+
+@contextmanager
+def standalone(env: dict[str, str], log_path: Path, timeout: float = 180) -> Iterator[str]:
+    """Run ``airflow standalone`` (scheduler, dag-processor, api-server, triggerer) until
+    the block ends; yields the api-server URL. The whole process group is stopped after."""
+    url = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "airflow"), "standalone"], env=env,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v2/version", timeout=2).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"airflow standalone did not start; see {log_path}")
+            time.sleep(1)
+        yield url
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(20)
+                time.sleep(1)
+            except subprocess.TimeoutExpired:
+                continue
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
