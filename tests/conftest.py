@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -26,18 +26,15 @@ FAST_RETRY = RetryPolicy(attempts=8, initial_delay=0.01, max_delay=0.05, jitter=
 
 
 @pytest.fixture
-def sandbox_factory() -> Iterator[Callable[..., RunningSandbox]]:
+def sandbox_factory(request) -> Callable[..., RunningSandbox]:
     """Start sandboxes with a given config; all are stopped after the test."""
-    running: list[RunningSandbox] = []
 
     def start(config: SandboxConfig | None = None) -> RunningSandbox:
         server = start_sandbox(config or SandboxConfig.model_validate(ROOMY))
-        running.append(server)
+        request.addfinalizer(server.stop)
         return server
 
-    yield start
-    for server in running:
-        server.stop()
+    return start
 
 
 @pytest.fixture
@@ -52,9 +49,8 @@ def zoho_credentials(running: RunningSandbox, region: str = "us") -> ZohoCredent
 
 
 @pytest.fixture
-def zoho_client(sandbox) -> Callable[..., ZohoBooksClient]:
+def zoho_client(sandbox, request) -> Callable[..., ZohoBooksClient]:
     """Build clients for the default sandbox; keyword arguments override ZohoConfig fields."""
-    clients: list[ZohoBooksClient] = []
 
     def make(region: str = "us", *, running: RunningSandbox | None = None, token_cache=None,
              clock=None, **overrides) -> ZohoBooksClient:
@@ -68,18 +64,15 @@ def zoho_client(sandbox) -> Callable[..., ZohoBooksClient]:
         client = ZohoBooksClient(
             zoho_credentials(running, region), config, token_cache=token_cache, **extra
         )
-        clients.append(client)
+        request.addfinalizer(client.close)
         return client
 
-    yield make
-    for client in clients:
-        client.close()
+    return make
 
 
 @pytest.fixture
-def anaplan_client(sandbox) -> Callable[..., AnaplanClient]:
+def anaplan_client(sandbox, request) -> Callable[..., AnaplanClient]:
     """Build Anaplan clients (Basic auth by default) for a sandbox; overrides go to the config."""
-    clients: list[AnaplanClient] = []
 
     def make(method=None, *, running: RunningSandbox | None = None, clock=None,
              **overrides) -> AnaplanClient:
@@ -88,12 +81,10 @@ def anaplan_client(sandbox) -> Callable[..., AnaplanClient]:
         config = AnaplanConfig(WORKSPACE, MODEL, endpoint_base=running.base_url, **overrides)
         extra = {"clock": clock} if clock else {}
         client = AnaplanClient(method or BasicMethod(USER, PASSWORD), config, **extra)
-        clients.append(client)
+        request.addfinalizer(client.close)
         return client
 
-    yield make
-    for client in clients:
-        client.close()
+    return make
 
 
 @pytest.fixture

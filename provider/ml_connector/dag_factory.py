@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
@@ -24,13 +23,6 @@ from ml_connector.state.audit import AuditLog
 from ml_connector.transport.errors import ConnectorError
 
 EXTRACT_MODE = {"period": "window", "incremental": "incremental", "full": "all"}
-
-
-def _records(manifest: dict[str, Any]):
-    from ml_connector.zoho.report import read_jsonl
-
-    with ObjectStoragePath(manifest["path"]).open("r", encoding="utf-8") as handle:
-        yield from read_jsonl(handle)
 
 
 def _doc(flow: Flow) -> str:
@@ -69,11 +61,12 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
 
         @task(task_id="build")
         def build(manifest: dict, lookup_manifests: dict) -> dict:
-            from ml_connector.flows.steps import build_step
+            from ml_connector.flows.steps import build_step, read_records
 
             context = get_current_context()
             out_dir = staged_path(None, context, "x").parent
-            built = build_step(flow, lambda: _records(manifest), lookup_manifests, out_dir,
+            staged = ObjectStoragePath(manifest["path"])
+            built = build_step(flow, lambda: read_records(staged), lookup_manifests, out_dir,
                                ObjectStoragePath)
             print(f"Built {built['rows']} row(s) from {built['records']} record(s); "
                   f"skipped {built['skipped']} {built['skipped_reasons']}")

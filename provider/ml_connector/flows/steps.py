@@ -21,7 +21,8 @@ from ml_connector.zoho.report import read_jsonl
 PathOf = Callable[[str], Any]
 
 
-def _records(path) -> Iterator[dict]:
+def read_records(path) -> Iterator[dict]:
+    """The records of a staged JSON Lines file, streamed."""
     with path.open("r", encoding="utf-8") as handle:
         yield from read_jsonl(handle)
 
@@ -30,7 +31,7 @@ def build_step(flow: Flow, records: Callable[[], Iterator[dict]],
                lookup_manifests: Mapping[str, Mapping[str, Any]], out_dir: Any,
                path_of: PathOf) -> dict[str, Any]:
     """Write ``<flow>.csv``, ``<flow>.members.jsonl`` and ``<flow>.skipped.jsonl``."""
-    tables = lookup_tables(flow, {entity: _records(path_of(m["path"]))
+    tables = lookup_tables(flow, {entity: read_records(path_of(m["path"]))
                                   for entity, m in lookup_manifests.items()})
     paths = {kind: out_dir / f"{flow.id}{suffix}" for kind, suffix in
              (("csv", ".csv"), ("members_file", ".members.jsonl"),
@@ -54,8 +55,8 @@ def reconcile_step(flow: Flow, built: Mapping[str, Any], interval: tuple[str, st
     rows = audit_rows(
         entity=flow.entity, import_id=import_id, task=task,
         line_of_key=line_of_key, rejected=rejected,
-        members=_records(path_of(built["members_file"])),
-        skipped=_records(path_of(built["skipped_file"])),
+        members=read_records(path_of(built["members_file"])),
+        skipped=read_records(path_of(built["skipped_file"])),
     )
     counts = audit.replace_run(flow.id, run_id, interval, rows)
     summary = {"flow": flow.id, "run_id": run_id, "counts": counts,

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 
 from ml_connector.state import schema
 from ml_connector.state.store import StateStore
@@ -54,11 +54,3 @@ class AuditLog:
                 stmt = stmt.where(table.c[column] == value)
         with self.store.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(stmt)]
-
-    def counts(self, flow: str, run_id: str) -> dict[str, int]:
-        table = schema.audit
-        stmt = (select(table.c.status, func.count()).where(table.c.flow == flow,
-                                                           table.c.run_id == run_id)
-                .group_by(table.c.status))
-        with self.store.engine.connect() as conn:
-            return {status: n for status, n in conn.execute(stmt)}
