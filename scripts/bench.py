@@ -139,7 +139,7 @@ def bench_polls(base: str, minutes: float = 10) -> dict:
     data = b"Account,Period,Amount\n"
     with anaplan_client(base) as client:
         client.upload(ACTUALS_FILE, io.BytesIO(data), len(data))
-        task_id = client.start_import(ACTUALS_IMPORT)
+        task_id = client.start_task(ACTUALS_IMPORT)
 
         def advance(seconds: float) -> None:
             httpx.post(f"{base}/_sandbox/clock/advance", json={"seconds": seconds})

@@ -8,6 +8,7 @@ from pathlib import Path
 from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
+    AirflowSkipException,
     ObjectStoragePath,
 )
 from airflow.sdk import DAG, CronDataIntervalTimetable, get_current_context, task
@@ -20,6 +21,7 @@ from ml_connector.operators.extract_zoho import ExtractZohoOperator
 from ml_connector.operators.staging import staged_path
 from ml_connector.sensors.anaplan import AnaplanTaskSensor
 from ml_connector.state.audit import AuditLog
+from ml_connector.state.cells import CellLog
 from ml_connector.transport.errors import ConnectorError
 
 EXTRACT_MODE = {"period": "window", "incremental": "incremental", "full": "all"}
@@ -33,7 +35,11 @@ def _doc(flow: Flow) -> str:
 
 
 def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
-    """The DAG of one flow; its id is ``zoho_<flow id>``."""
+    """The DAG of one flow; its id is ``zoho_<flow id>``.
+
+    Incremental aggregate flows first read what changed (``changes``), then re-extract every
+    month those records touch (``scope`` -> ``extract``), so each cell sent is whole.
+    """
     zoho_pool = {"pool": defaults.zoho_pool} if defaults.zoho_pool else {}
     anaplan_pool = {"pool": defaults.anaplan_pool} if defaults.anaplan_pool else {}
     with DAG(
@@ -53,23 +59,63 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
                                         zoho_conn_id=defaults.zoho_conn_id, **zoho_pool)
             for entity in sorted(flow.lookup_entities)
         }
+        changes_task = "changes" if flow.rebuilds_months else "extract"
+        if flow.rebuilds_months:
+            changes = ExtractZohoOperator(
+                task_id="changes", entity=flow.entity, mode="incremental", watermark_key=flow.id,
+                zoho_conn_id=defaults.zoho_conn_id,
+                overlap=timedelta(minutes=flow.overlap_minutes), **zoho_pool)
+
+            @task(task_id="scope")
+            def scope(manifest: dict) -> list[list[str]]:
+                from ml_connector.flows.steps import read_records
+                from ml_connector.flows.windows import affected_months, month_window
+                from ml_connector.zoho.entities import get_entity
+
+                if not manifest["count"]:
+                    raise AirflowSkipException(f"no {flow.entity} changed since the watermark")
+                audit = AuditLog(state_store(state_url()))
+                months = affected_months(
+                    read_records(ObjectStoragePath(manifest["path"])), flow.period_field,
+                    get_entity(flow.entity).id_field, lambda ids: audit.windows_of(flow.id, ids))
+                print(f"{manifest['count']} changed record(s) touch {len(months)} month(s): "
+                      f"{', '.join(m.strftime('%b %Y') for m in months)}")
+                return [list(month_window(m)) for m in months]
+
+            scope(changes.output)
         extract = ExtractZohoOperator(
-            task_id="extract", entity=flow.entity, mode=EXTRACT_MODE[flow.mode],
-            line_items=flow.uses_lines, watermark_key=flow.id, zoho_conn_id=defaults.zoho_conn_id,
+            task_id="extract", entity=flow.entity, zoho_conn_id=defaults.zoho_conn_id,
+            line_items=flow.uses_lines, watermark_key=flow.id,
             overlap=timedelta(minutes=flow.overlap_minutes), **zoho_pool,
+            **({"mode": "window", "windows": "{{ ti.xcom_pull(task_ids='scope') | tojson }}"}
+               if flow.rebuilds_months else {"mode": EXTRACT_MODE[flow.mode]}),
         )
+        if flow.rebuilds_months:
+            dag.get_task("scope") >> extract
+
+        def run_windows(context: dict) -> list[tuple[str, str]]:
+            if flow.rebuilds_months:
+                return [tuple(w) for w in context["ti"].xcom_pull(task_ids="scope")]
+            return [(context["data_interval_start"].isoformat(),
+                     context["data_interval_end"].isoformat())]
 
         @task(task_id="build")
         def build(manifest: dict, lookup_manifests: dict) -> dict:
             from ml_connector.flows.steps import build_step, read_records
 
+            if flow.mode == "incremental" and not manifest["count"]:
+                raise AirflowSkipException(f"no {flow.entity} changed since the watermark")
             context = get_current_context()
             out_dir = staged_path(None, context, "x").parent
             staged = ObjectStoragePath(manifest["path"])
+            clear = CellLog(state_store(state_url())).cells(
+                flow.id, [w[0] for w in run_windows(context)]
+            ) if flow.grain == "aggregate" else ()
             built = build_step(flow, lambda: read_records(staged), lookup_manifests, out_dir,
-                               ObjectStoragePath)
+                               ObjectStoragePath, clear=clear)
             print(f"Built {built['rows']} row(s) from {built['records']} record(s); "
-                  f"skipped {built['skipped']} {built['skipped_reasons']}")
+                  f"skipped {built['skipped']} {built['skipped_reasons']}; "
+                  f"{built['cleared']} emptied cell(s) sent as zero")
             return built
 
         built = build(extract.output, {e: op.output for e, op in lookups.items()})
@@ -89,25 +135,29 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
         )
 
         @task(task_id="reconcile", trigger_rule="all_done")
-        def reconcile(manifest: dict, built: dict) -> dict:
+        def reconcile() -> dict:
             from ml_connector.flows.steps import reconcile_step
 
             context = get_current_context()
-            started = context["ti"].xcom_pull(task_ids="import")
-            if not started:
+            ti = context["ti"]
+            manifest = ti.xcom_pull(task_ids=changes_task)
+            if flow.mode == "incremental" and manifest and not manifest["count"]:
+                print("Nothing changed since the watermark; nothing sent")
+                return {"flow": flow.id, "counts": {}, "changed": 0}
+            started, built = ti.xcom_pull(task_ids="import"), ti.xcom_pull(task_ids="build")
+            if not started or not built:
                 raise AirflowException("the import did not start; nothing to reconcile")
             client = AnaplanHook(defaults.anaplan_conn_id, flow.target.workspace_id,
                                  flow.target.model_id).client
             status = client.task(started["import_id"], started["task_id"])
-            rejected = (client.rejected_rows(started["import_id"], status.task_id)
+            rejected = (client.rejected_rows(started["import_id"], status.task_id, None, status)
                         if status.failure_dump else [])
             store = state_store(state_url())
-            interval = (context["data_interval_start"].isoformat(),
-                        context["data_interval_end"].isoformat())
             try:
                 summary = reconcile_step(
-                    flow, built, interval, started["import_id"], status.as_dict(),
-                    rejected, AuditLog(store), context["run_id"], ObjectStoragePath)
+                    flow, built, run_windows(context), started["import_id"], status.as_dict(),
+                    rejected, AuditLog(store), context["run_id"], ObjectStoragePath,
+                    cells=CellLog(store))
             except ConnectorError as exc:
                 # Rejected rows fail the same way on every retry: fail now, with the audit
                 # written, and leave the watermark where it was.
@@ -118,7 +168,7 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
             print(f"Audit {summary['counts']}; watermark {summary.get('watermark', 'unchanged')}")
             return summary
 
-        [built, *lookups.values()] >> start >> wait >> reconcile(extract.output, built)
+        [built, *lookups.values()] >> start >> wait >> reconcile()
     return dag
 
 

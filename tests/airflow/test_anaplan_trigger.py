@@ -26,7 +26,7 @@ def started(connection_env, anaplan_client):
         sandbox.sandbox.anaplan.set_task_duration(queue_seconds=0, base_seconds=seconds)
         data = ("Account,Period,Amount\n" + rows).encode()
         client.upload(ACTUALS_FILE, io.BytesIO(data), len(data))
-        return client.start_import(ACTUALS)
+        return client.start_task(ACTUALS)
 
     start.client = client
     return start

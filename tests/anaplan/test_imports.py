@@ -30,7 +30,7 @@ def csv_bytes(header: list[str], rows: list[list[object]]) -> bytes:
 
 def run_import(client, sandbox, import_id, file_id, data: bytes):
     client.upload(file_id, io.BytesIO(data), len(data))
-    task_id = client.start_import(import_id)
+    task_id = client.start_task(import_id)
     return client.wait(import_id, task_id, sleep=sandbox.sandbox.clock.advance), task_id
 
 
@@ -104,7 +104,7 @@ def test_cancelled_import_applies_nothing(anaplan_client, sandbox):
     sandbox.sandbox.anaplan.set_task_duration(base_seconds=600)
     client.upload(ACTUALS_FILE, io.BytesIO(d := csv_bytes(["Account", "Period", "Amount"],
                                                            [["4000", "Mar 26", "1"]])), len(d))
-    task_id = client.start_import(ACTUALS)
+    task_id = client.start_task(ACTUALS)
     assert client.cancel(ACTUALS, task_id).state in ("CANCELLING", "CANCELLED")
     final = client.wait(ACTUALS, task_id, sleep=sandbox.sandbox.clock.advance)
     assert final.state == "CANCELLED" and not final.ok
@@ -117,8 +117,8 @@ def test_second_import_waits_behind_a_running_one(anaplan_client, sandbox):
     sandbox.sandbox.anaplan.set_task_duration(base_seconds=60)
     data = csv_bytes(["Account", "Period", "Amount"], [["4000", "Apr 26", "3"]])
     client.upload(ACTUALS_FILE, io.BytesIO(data), len(data))
-    first = client.start_import(ACTUALS)
-    second = client.start_import(ACCOUNTS)
+    first = client.start_task(ACTUALS)
+    second = client.start_task(ACCOUNTS)
     sandbox.sandbox.clock.advance(1)
     assert client.task(ACTUALS, first).state == "IN_PROGRESS"
     assert client.task(ACCOUNTS, second).state == "NOT_STARTED", "queued behind the lock"
@@ -136,7 +136,7 @@ def test_ten_minute_import_is_polled_sparingly(anaplan_client, sandbox):
                                               per_row_seconds=0)
     data = csv_bytes(["Account", "Period", "Amount"], [["4000", "May 26", "3"]])
     client.upload(ACTUALS_FILE, io.BytesIO(data), len(data))
-    task_id = client.start_import(ACTUALS)
+    task_id = client.start_task(ACTUALS)
     status = client.wait(ACTUALS, task_id, sleep=sandbox.sandbox.clock.advance)
     assert status.ok
     stats = sandbox.sandbox.anaplan.stats()
@@ -151,7 +151,7 @@ def test_token_expiring_in_the_middle_of_polling(anaplan_client, sandbox):
     sandbox.sandbox.anaplan.set_task_duration(base_seconds=3 * 3600)
     data = csv_bytes(["Account", "Period", "Amount"], [["4000", "Jun 26", "3"]])
     client.upload(ACTUALS_FILE, io.BytesIO(data), len(data))
-    task_id = client.start_import(ACTUALS)
+    task_id = client.start_task(ACTUALS)
     status = client.wait(ACTUALS, task_id, sleep=sandbox.sandbox.clock.advance, timeout=4 * 3600)
     assert status.ok
     assert client.book.issued >= 2, "a new token was obtained after the old one expired"

@@ -58,7 +58,20 @@ def test_bad_values_are_shown():
     assert "needs at least one amount column" in error_of(
         flow(grain="aggregate", columns={"A": {"field": "date"}}))
     assert "is used twice" in error_of({"flows": flow()["flows"] * 2})
-    assert "must send whole cells" in error_of(flow(grain="aggregate", mode="incremental"))
+    assert "needs a column 'period: date'" in error_of(
+        flow(grain="aggregate", mode="incremental"))
+    assert "so it runs monthly (got schedule 'daily')" in error_of(
+        flow(grain="aggregate", schedule="daily"))
+    assert "needs a column 'period: date'" in error_of(flow(
+        grain="aggregate", mode="incremental",
+        columns={"P": {"period": "due_date"}, "Amount": {"amount": "total"}}))
+
+
+def test_incremental_aggregate_rebuilds_the_months_of_its_period_column():
+    spec = parse_flows(flow(grain="aggregate", mode="incremental",
+                            columns={"P": {"period": "date"}, "Amount": {"amount": "total"}}))
+    assert spec.flows[0].rebuilds_months and spec.flows[0].period_field == "date"
+    assert not parse_flows(flow(grain="aggregate")).flows[0].rebuilds_months
 
 
 def test_yaml_syntax_errors_are_reported(tmp_path):

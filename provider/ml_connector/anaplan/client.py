@@ -75,15 +75,37 @@ class AnaplanClient:
     def imports(self) -> list[dict]:
         return self.get("/imports", "imports")
 
+    def processes(self) -> list[dict]:
+        return self.get("/processes", "processes")
+
     def find_import(self, id_or_name: str) -> dict:
         """An import by id or by exact name; the error lists what exists."""
-        found = self.imports()
+        return self._find("import", self.imports(), id_or_name)
+
+    def find_action(self, id_or_name: str) -> dict:
+        """An import or a process by id or exact name, with ``kind`` set."""
+        imports = self.imports()
+        for item in imports:
+            if id_or_name in (item.get("id"), item.get("name")):
+                return {**item, "kind": "import"}
+        return {**self._find("import or process", self.processes(), id_or_name,
+                             also=imports), "kind": "process"}
+
+    def _find(self, what: str, found: list[dict], id_or_name: str,
+              also: list[dict] = ()) -> dict:
         for item in found:
             if id_or_name in (item.get("id"), item.get("name")):
                 return item
-        names = ", ".join(f"{i.get('id')} ({i.get('name')})" for i in found)
-        raise ConfigError(f"no import {id_or_name!r} in model {self.config.model_id}; "
-                          f"imports: {names}")
+        names = ", ".join(f"{i.get('id')} ({i.get('name')})" for i in [*also, *found])
+        raise ConfigError(f"no {what} {id_or_name!r} in model {self.config.model_id}; "
+                          f"there are: {names}")
+
+    def process_imports(self, process_id: str) -> list[dict]:
+        """The import steps of a process, as listed by ``/imports``."""
+        meta = self.get(f"/processes/{ids.object_id(process_id, 'process')}", "processMetadata")
+        imports = {i.get("id"): i for i in self.imports()}
+        steps = [a.get("id") or a.get("actionId") for a in meta.get("actions") or []]
+        return [imports[a] for a in steps if a in imports]
 
     def import_metadata(self, import_id: str) -> dict:
         return self.get(f"/imports/{ids.object_id(import_id, 'import')}", "importMetadata")
@@ -127,29 +149,31 @@ class AnaplanClient:
 
     # -- tasks ----------------------------------------------------------------------------
 
-    def start_import(self, import_id: str, locale: str = "en_US",
-                     mapping_parameters: list[dict] | None = None) -> str:
+    def start_task(self, action_id: str, locale: str = "en_US",
+                   mapping_parameters: list[dict] | None = None) -> str:
+        """Run an import (``112…``) or a process (``118…``); returns the task id."""
         body: dict[str, Any] = {"localeName": locale}
         if mapping_parameters:
             body["mappingParameters"] = mapping_parameters
-        task = envelope(self.request("POST", self.config.task_url(import_id), json=body), "task")
+        task = envelope(self.request("POST", self.config.task_url(action_id), json=body), "task")
         return ids.task_id(task["taskId"])
 
-    def task(self, import_id: str, task_id: str) -> TaskStatus:
-        return parse_task(envelope(self.request("GET", self.config.task_url(import_id, task_id)),
+    def task(self, action_id: str, task_id: str) -> TaskStatus:
+        return parse_task(envelope(self.request("GET", self.config.task_url(action_id, task_id)),
                                    "task"))
 
-    def cancel(self, import_id: str, task_id: str) -> TaskStatus:
+    def cancel(self, action_id: str, task_id: str) -> TaskStatus:
         return parse_task(envelope(
-            self.request("DELETE", self.config.task_url(import_id, task_id)), "task"))
+            self.request("DELETE", self.config.task_url(action_id, task_id)), "task"))
 
-    def wait(self, import_id: str, task_id: str, *, timeout: float = 3600,
-             sleep: Callable[[float], None] = time.sleep) -> TaskStatus:
-        """Poll until COMPLETE or CANCELLED (5 s growing to 60 s between polls)."""
+    def wait(self, action_id: str, task_id: str, *, timeout: float = 3600,
+             sleep: Callable[[float], None] = time.sleep,
+             until: Callable[[TaskStatus], bool] = lambda s: s.terminal) -> TaskStatus:
+        """Poll until COMPLETE or CANCELLED (or ``until``), 5 s growing to 60 s between polls."""
         waited = 0.0
         for delay in poll_delays():
-            status = self.task(import_id, task_id)
-            if status.terminal:
+            status = self.task(action_id, task_id)
+            if until(status):
                 return status
             if waited >= timeout:
                 raise ConnectorError(f"task {task_id} still {status.state} after {waited:.0f}s")
@@ -157,12 +181,13 @@ class AnaplanClient:
             waited += delay
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def dump(self, import_id: str, task_id: str) -> str:
-        return self.request("GET", self.config.task_url(import_id, task_id) + "/dump").text
-
-    def rejected_rows(self, import_id: str, task_id: str, limit: int | None = None
-                      ) -> list[RejectedRow]:
-        rows = parse_dump(self.dump(import_id, task_id))
+    def rejected_rows(self, action_id: str, task_id: str, limit: int | None = None,
+                      status: TaskStatus | None = None) -> list[RejectedRow]:
+        """Rows of the task's failure dump(s): the import's, or every failed process step's."""
+        objects = (status or self.task(action_id, task_id)).dump_objects if ids.is_process(
+            action_id) else []
+        rows = (row for url in self.config.dump_urls(action_id, task_id, objects)
+                for row in parse_dump(self.request("GET", url).text))
         return [row for _, row in zip(range(limit), rows, strict=False)] if limit else list(rows)
 
     def close(self) -> None:
@@ -203,18 +228,24 @@ class AsyncAnaplanClient:
                 self.book.forget(token)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def task(self, import_id: str, task_id: str) -> TaskStatus:
-        response = await self.request("GET", self.config.task_url(import_id, task_id))
+    async def task(self, action_id: str, task_id: str) -> TaskStatus:
+        response = await self.request("GET", self.config.task_url(action_id, task_id))
         return parse_task(envelope(response, "task"))
 
-    async def cancel(self, import_id: str, task_id: str) -> TaskStatus:
-        response = await self.request("DELETE", self.config.task_url(import_id, task_id))
+    async def cancel(self, action_id: str, task_id: str) -> TaskStatus:
+        response = await self.request("DELETE", self.config.task_url(action_id, task_id))
         return parse_task(envelope(response, "task"))
 
-    async def rejected_rows(self, import_id: str, task_id: str, limit: int = 10
-                            ) -> list[RejectedRow]:
-        response = await self.request("GET", self.config.task_url(import_id, task_id) + "/dump")
-        return [row for _, row in zip(range(limit), parse_dump(response.text), strict=False)]
+    async def rejected_rows(self, action_id: str, task_id: str, limit: int = 10,
+                            status: TaskStatus | None = None) -> list[RejectedRow]:
+        objects = (status or await self.task(action_id, task_id)).dump_objects if (
+            ids.is_process(action_id)) else []
+        rows: list[RejectedRow] = []
+        for url in self.config.dump_urls(action_id, task_id, objects):
+            response = await self.request("GET", url)
+            rows += [row for _, row in zip(range(limit - len(rows)), parse_dump(response.text),
+                                           strict=False)]
+        return rows
 
     async def aclose(self) -> None:
         await self.api.aclose()

@@ -49,6 +49,14 @@ class AnaplanConfig:
     def model_url(self) -> str:
         return f"{self.api_url}/workspaces/{self.workspace_id}/models/{self.model_id}"
 
-    def task_url(self, import_id: str, task_id: str | None = None) -> str:
-        url = f"{self.model_url}/imports/{ids.object_id(import_id, 'import')}/tasks"
+    def task_url(self, action_id: str, task_id: str | None = None) -> str:
+        """Tasks of an import (``112…``) or a process (``118…``), or one of them."""
+        url = f"{self.model_url}/{ids.action_path(action_id)}/tasks"
         return f"{url}/{ids.task_id(task_id)}" if task_id else url
+
+    def dump_urls(self, action_id: str, task_id: str, dump_objects: list[str]) -> list[str]:
+        """Failure dumps of a task: an import's one, or each failed step's of a process."""
+        url = self.task_url(action_id, task_id)
+        if ids.is_process(action_id):
+            return [f"{url}/dumps/{ids.object_id(o, 'import')}" for o in dump_objects]
+        return [f"{url}/dump"]

@@ -32,6 +32,24 @@ def task_id(value: object) -> str:
     return _hex32(value, "task id").upper()
 
 
+#: Actions that run as tasks, by id prefix: their collection in the API.
+ACTION_COLLECTIONS = {"112": "imports", "118": "processes"}
+
+
+def action_path(value: object) -> str:
+    """``imports/<id>`` or ``processes/<id>``: the resource of an action's tasks."""
+    text = str(value or "").strip()
+    collection = ACTION_COLLECTIONS.get(text[:3])
+    if collection is None or not (len(text) == 12 and text.isdigit()):
+        raise ConfigError(f"action id must be 12 digits: an import (112…) or a process (118…), "
+                          f"got {value!r}")
+    return f"{collection}/{text}"
+
+
+def is_process(value: object) -> bool:
+    return action_path(value).startswith("processes/")
+
+
 def object_id(value: object, kind: str) -> str:
     """A 12-digit object id whose prefix matches its kind (``112…`` for imports, ...)."""
     text = str(value or "").strip()

@@ -27,6 +27,7 @@ class TaskStatus:
     failure_dump: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    dump_objects: list[str] = field(default_factory=list)
 
     @property
     def terminal(self) -> bool:
@@ -53,7 +54,8 @@ class TaskStatus:
     def as_dict(self) -> dict[str, Any]:
         return {"task_id": self.task_id, "state": self.state, "successful": self.successful,
                 "failure_dump": self.failure_dump, "counts": self.counts,
-                "messages": self.messages, "summary": self.summary()}
+                "messages": self.messages, "dump_objects": self.dump_objects,
+                "summary": self.summary()}
 
 
 def parse_task(task: dict[str, Any]) -> TaskStatus:
@@ -78,6 +80,8 @@ def parse_task(task: dict[str, Any]) -> TaskStatus:
         failure_dump=bool(result.get("failureDumpAvailable")) if result else False,
         counts=counts,
         messages=messages,
+        dump_objects=[str(n.get("objectId")) for n in result.get("nestedResults", [])
+                      if n.get("failureDumpAvailable")],
     )
 
 

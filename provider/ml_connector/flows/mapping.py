@@ -1,16 +1,16 @@
 """Zoho records -> import rows for one flow, streamed; which records fed which rows.
 
 ``build_file`` writes the CSV for the import and a ``members`` JSONL of
-``{"id": record id, "key": row key}`` pairs so that reconciliation can tell, for every
-record, whether the rows it fed were imported. Memory holds only the aggregated cells
-(aggregate grain) or nothing at all (record grain).
+``{"id": record id, "key": row key}`` pairs (plus the record's data window ``ws``/``we``
+when the run spans several) so that reconciliation can tell, for every record, whether the
+rows it fed were imported. Memory holds only the aggregated cells (aggregate grain) or
+nothing at all (record grain).
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
@@ -51,10 +51,11 @@ class BuildResult:
     records: int = 0
     skipped: int = 0
     skipped_reasons: dict[str, int] = field(default_factory=dict)
+    cleared: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "records": self.records, "skipped": self.skipped,
-                "skipped_reasons": self.skipped_reasons}
+                "skipped_reasons": self.skipped_reasons, "cleared": self.cleared}
 
 
 class RowMapper:
@@ -112,13 +113,28 @@ def _text(value: Any) -> str:
 
 
 def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: IO[str],
-               members_out: IO[str], skipped_out: IO[str]) -> BuildResult:
-    """Write the import CSV, the record -> row ``members`` and the skipped records."""
+               members_out: IO[str], skipped_out: IO[str], *,
+               window_of: Callable[[Mapping[str, Any]], tuple[str, str]] | None = None,
+               cells_out: IO[str] | None = None,
+               clear: Iterable[tuple[str, ...]] = ()) -> BuildResult:
+    """Write the import CSV, the record -> row ``members`` and the skipped records.
+
+    Aggregate grain: ``cells_out`` receives ``{"w": window start, "key": [...]}`` for every
+    cell sent, and each cell of ``clear`` (sent before for the windows rebuilt now) that no
+    record feeds any more is sent as zero, so no stale value survives.
+    """
     mapper = RowMapper(flow, lookups)
     result = BuildResult()
 
-    def member(record_id: str, key: str) -> None:
-        members_out.write(json.dumps({"id": record_id, "key": key}) + "\n")
+    def window(record: Mapping[str, Any]) -> dict[str, str]:
+        if window_of is None:
+            return {}
+        start, end = window_of(record)
+        return {"ws": start, "we": end}
+
+    def member(record: Mapping[str, Any], key: str) -> None:
+        members_out.write(json.dumps({"id": str(record[mapper.id_field]), "key": key,
+                                      **window(record)}) + "\n")
 
     def usable() -> Iterator[dict]:
         for record in records:
@@ -127,7 +143,7 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
                 result.skipped += 1
                 result.skipped_reasons[reason] = result.skipped_reasons.get(reason, 0) + 1
                 skipped_out.write(json.dumps({"id": str(record.get(mapper.id_field)),
-                                              "reason": reason}) + "\n")
+                                              "reason": reason, **window(record)}) + "\n")
                 continue
             result.records += 1
             yield record
@@ -137,21 +153,31 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
             for record in usable():
                 for row in mapper.rows(record):
                     result.rows += 1
-                    member(str(record[mapper.id_field]), str(result.rows))
+                    member(record, str(result.rows))
                     yield [_text(v) for v in row]
 
         write_csv(csv_out, mapper.header, record_rows())
         return result
 
-    cells: dict[tuple[str, ...], list[Decimal]] = defaultdict(
-        lambda: [Decimal(0)] * len(mapper.measures))
+    zero = [Decimal(0)] * len(mapper.measures)
+    cells: dict[tuple[str, ...], list[Decimal]] = {}
+    windows: dict[tuple[str, ...], str] = {}
     for record in usable():
         for row in mapper.rows(record):
             key = tuple(_text(v) for i, v in enumerate(row) if i not in mapper.measures)
-            sums = cells[key]
+            sums = cells.setdefault(key, list(zero))
             for n, i in enumerate(mapper.measures):
                 sums[n] += row[i]
-            member(str(record[mapper.id_field]), "|".join(key))
+            member(record, "|".join(key))
+            if cells_out is not None and key not in windows:
+                windows[key] = window(record).get("ws", "")
+    for key in clear:
+        if tuple(key) not in cells:
+            cells[tuple(key)] = list(zero)
+            result.cleared += 1
+    if cells_out is not None:
+        for key, start in windows.items():
+            cells_out.write(json.dumps({"w": start, "key": list(key)}) + "\n")
 
     def cell_rows() -> Iterator[list[str]]:
         for key in sorted(cells):

@@ -29,14 +29,22 @@ def audit_rows(
     base = {"entity": entity, "import_id": import_id, "task_id": task.get("task_id")}
     for record_id, entries in groupby(members, key=lambda m: m["id"]):
         problems = []
+        window = {}
         for entry in entries:
+            window = _window(entry)
             line = line_of_key.get(entry["key"])
             if line in errors:
                 problems.append(f"line {line}: {errors[line]}")
         if task_error and not problems:
             problems.append(task_error)
-        yield {**base, "record_id": record_id, "status": "failed" if problems else "imported",
+        yield {**base, **window, "record_id": record_id,
+               "status": "failed" if problems else "imported",
                "error": "; ".join(dict.fromkeys(problems)) or None}
     for entry in skipped:
-        yield {**base, "record_id": entry["id"], "status": "skipped",
+        yield {**base, **_window(entry), "record_id": entry["id"], "status": "skipped",
                "error": f"skipped: {entry['reason']}"}
+
+
+def _window(entry: Mapping[str, str]) -> dict[str, str]:
+    """The data window a build entry names, as audit columns (none: the run's window)."""
+    return {"window_start": entry["ws"], "window_end": entry["we"]} if "ws" in entry else {}

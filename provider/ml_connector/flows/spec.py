@@ -109,10 +109,15 @@ class Flow(_Strict):
             raise ValueError(f"entity {entity.name!r} has no line items (columns use line.*)")
         if self.grain == "aggregate" and not any(c.amount for c in self.columns.values()):
             raise ValueError("an aggregate flow needs at least one amount column to sum")
-        if self.grain == "aggregate" and self.mode == "incremental":
-            raise ValueError("an aggregate flow must send whole cells, which changed records "
-                             "alone cannot give: use mode 'period' (each run rebuilds its "
-                             "months) or grain 'record'")
+        if self.grain == "aggregate" and self.mode == "incremental" and (
+                not entity.date_filters or self.period_field != "date"):
+            raise ValueError("an incremental aggregate flow rebuilds every month its changed "
+                             "records fall in, so it needs a column 'period: date' on a dated "
+                             "entity; otherwise use mode 'period' or grain 'record'")
+        if self.grain == "aggregate" and self.mode == "period" and self.schedule != "monthly":
+            raise ValueError(f"an aggregate flow in mode 'period' sends whole month cells, so "
+                             f"it runs monthly (got schedule {self.schedule!r}); to refresh "
+                             "more often use mode 'incremental'")
         if self.mode == "period" and not entity.date_filters:
             raise ValueError(f"mode 'period' needs dated documents; {entity.name!r} has no "
                              "date: use mode 'full'")
@@ -121,6 +126,16 @@ class Flow(_Strict):
     @property
     def uses_lines(self) -> bool:
         return any((c.source_field or "").startswith("line.") for c in self.columns.values())
+
+    @property
+    def period_field(self) -> str | None:
+        """The date field of the first ``period`` column (the month a row belongs to)."""
+        return next((c.period for c in self.columns.values() if c.period), None)
+
+    @property
+    def rebuilds_months(self) -> bool:
+        """Incremental aggregate: changed records name the months to re-extract whole."""
+        return self.grain == "aggregate" and self.mode == "incremental"
 
     @property
     def lookup_entities(self) -> set[str]:

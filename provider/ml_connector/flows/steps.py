@@ -7,14 +7,17 @@ Paths are anything with ``open()`` and ``/`` (``pathlib.Path``, Airflow's
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ml_connector.anaplan.dump import RejectedRow
 from ml_connector.flows.mapping import build_file, lookup_tables, row_keys
 from ml_connector.flows.reconcile import audit_rows
 from ml_connector.flows.spec import Flow
+from ml_connector.flows.windows import Window, month_of, month_window
 from ml_connector.state.audit import AuditLog
+from ml_connector.state.cells import Cell, CellLog
 from ml_connector.transport.errors import ConnectorError
 from ml_connector.zoho.report import read_jsonl
 
@@ -29,25 +32,38 @@ def read_records(path) -> Iterator[dict]:
 
 def build_step(flow: Flow, records: Callable[[], Iterator[dict]],
                lookup_manifests: Mapping[str, Mapping[str, Any]], out_dir: Any,
-               path_of: PathOf) -> dict[str, Any]:
-    """Write ``<flow>.csv``, ``<flow>.members.jsonl`` and ``<flow>.skipped.jsonl``."""
+               path_of: PathOf, clear: Iterable[Cell] = ()) -> dict[str, Any]:
+    """Write ``<flow>.csv``, ``.members.jsonl``, ``.skipped.jsonl`` (and ``.cells.jsonl`` for
+    aggregates); ``clear`` are cells sent before for the windows rebuilt now."""
     tables = lookup_tables(flow, {entity: read_records(path_of(m["path"]))
                                   for entity, m in lookup_manifests.items()})
-    paths = {kind: out_dir / f"{flow.id}{suffix}" for kind, suffix in
-             (("csv", ".csv"), ("members_file", ".members.jsonl"),
-              ("skipped_file", ".skipped.jsonl"))}
-    with (paths["csv"].open("w", encoding="utf-8") as csv_out,
-          paths["members_file"].open("w", encoding="utf-8") as members_out,
-          paths["skipped_file"].open("w", encoding="utf-8") as skipped_out):
-        result = build_file(flow, records(), tables, csv_out, members_out, skipped_out)
+    suffixes = [("csv", ".csv"), ("members_file", ".members.jsonl"),
+                ("skipped_file", ".skipped.jsonl")]
+    if flow.grain == "aggregate":
+        suffixes.append(("cells_file", ".cells.jsonl"))
+    paths = {kind: out_dir / f"{flow.id}{suffix}" for kind, suffix in suffixes}
+    window_of = None
+    if flow.rebuilds_months:
+        def window_of(record: Mapping[str, Any]) -> Window:
+            return month_window(month_of(record[flow.period_field]))
+    handles = {kind: path.open("w", encoding="utf-8") for kind, path in paths.items()}
+    try:
+        result = build_file(flow, records(), tables, handles["csv"], handles["members_file"],
+                            handles["skipped_file"], window_of=window_of,
+                            cells_out=handles.get("cells_file"), clear=clear)
+    finally:
+        for handle in handles.values():
+            handle.close()
     return {**{k: str(v) for k, v in paths.items()}, **result.as_dict()}
 
 
-def reconcile_step(flow: Flow, built: Mapping[str, Any], interval: tuple[str, str],
+def reconcile_step(flow: Flow, built: Mapping[str, Any], windows: Sequence[Window],
                    import_id: str, task: Mapping[str, Any], rejected: list[RejectedRow],
-                   audit: AuditLog, run_id: str, path_of: PathOf) -> dict[str, Any]:
-    """Write the audit rows of the run's data ``interval`` (replacing an earlier run of the
-    same interval); raise when anything failed, after writing them."""
+                   audit: AuditLog, run_id: str, path_of: PathOf,
+                   cells: CellLog | None = None) -> dict[str, Any]:
+    """Write the audit rows of the run's data ``windows`` (replacing earlier runs of the same
+    windows) and, once Anaplan has taken the file, the cells it sent; raise when anything
+    failed, after writing them."""
     with path_of(built["csv"]).open("r", encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle)
         next(reader, None)
@@ -58,9 +74,15 @@ def reconcile_step(flow: Flow, built: Mapping[str, Any], interval: tuple[str, st
         members=read_records(path_of(built["members_file"])),
         skipped=read_records(path_of(built["skipped_file"])),
     )
-    counts = audit.replace_run(flow.id, run_id, interval, rows)
+    counts = audit.replace_run(flow.id, run_id, windows, rows)
     summary = {"flow": flow.id, "run_id": run_id, "counts": counts,
-               "task_id": task.get("task_id"), "rows": built["rows"]}
+               "task_id": task.get("task_id"), "rows": built["rows"],
+               "windows": [list(w) for w in windows]}
+    if cells is not None and built.get("cells_file") and task.get("state") == "COMPLETE":
+        sent: dict[str, set[Cell]] = defaultdict(set)
+        for entry in read_records(path_of(built["cells_file"])):
+            sent[entry["w"] or windows[0][0]].add(tuple(entry["key"]))
+        summary["cells"] = cells.replace(flow.id, [w[0] for w in windows], sent)
     if counts.get("failed"):
         raise ConnectorError(
             f"flow {flow.id}: {counts['failed']} record(s) failed in Anaplan task "

@@ -6,12 +6,14 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, BaseOperatorLink, ObjectStoragePath
 
-from ml_connector.anaplan.columns import check_header
+from ml_connector.anaplan.handoff import hand_over, plan_action
 from ml_connector.hooks.anaplan import AnaplanHook
+from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.sensors.anaplan import AnaplanTaskMixin, default_deferrable
 
 
@@ -33,14 +35,22 @@ def read_header(path: ObjectStoragePath, separator: str = ",", quote: str = '"')
 
 
 class AnaplanImportOperator(AnaplanTaskMixin, BaseOperator):
-    """Check the file's header against the import's ``headerNames``, upload it in gzip chunks
-    to the import's data source file, start the import and push ``task_id`` and ``task_url``.
+    """Check the file's header against the ``headerNames`` of the import (or of every import
+    of a process), upload it in gzip chunks to the data source file, start the task and push
+    ``task_id`` and ``task_url``.
 
-    :param import_id: the import's id (``112…``) or exact name.
+    Runs that feed the same data source file are serialized from upload until Anaplan has
+    started the task (and so read the file), through a lock in the state store: parallel
+    backfill runs of a flow, or two flows sharing an import, cannot swap files.
+
+    :param import_id: the import's (``112…``) or process's (``118…``) id, or exact name.
     :param source: the staged CSV (an ``ObjectStoragePath`` URL or local path, templated).
     :param wait_for_completion: also wait for the task: deferred to the triggerer when
         ``deferrable`` (default ``[operators] default_deferrable``), else polling here.
     :param mapping_parameters: e.g. ``[{"entityType": "Version", "entityName": "Actual"}]``.
+    :param start_timeout: how long a queued task (busy model) may take to start; it is then
+        cancelled and the task fails (and retries).
+    :param lock_wait: how long to wait for another run that holds the data source file.
     """
 
     template_fields: Sequence[str] = ("import_id", "source", "workspace_id", "model_id")
@@ -63,6 +73,9 @@ class AnaplanImportOperator(AnaplanTaskMixin, BaseOperator):
         wait_timeout: timedelta = timedelta(hours=2),
         cancel_on_timeout: bool = True,
         allow_rejected_rows: bool = False,
+        start_timeout: timedelta = timedelta(minutes=30),
+        lock_wait: timedelta = timedelta(hours=1),
+        state_conn_id: str = DEFAULT_STATE_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -79,42 +92,43 @@ class AnaplanImportOperator(AnaplanTaskMixin, BaseOperator):
         self.wait_timeout = wait_timeout
         self.cancel_on_timeout = cancel_on_timeout
         self.allow_rejected_rows = allow_rejected_rows
+        self.start_timeout = start_timeout
+        self.lock_wait = lock_wait
+        self.state_conn_id = state_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
         hook = AnaplanHook(self.anaplan_conn_id, self.workspace_id, self.model_id)
         client = hook.client
-        found = client.find_import(self.import_id)
-        import_id, file_id = found["id"], found.get("importDataSourceId")
-        meta = client.import_metadata(import_id)
-        source_meta = meta.get("source") or {}
+        plan = plan_action(client, self.import_id)
         path = ObjectStoragePath(self.source)
-        header = read_header(path, source_meta.get("columnSeparator") or ",",
-                             source_meta.get("textDelimiter") or '"')
-        check_header(header, list(source_meta.get("headerNames") or []),
-                     f"import {found.get('name')!r} ({import_id})")
-        self.log.info("Uploading %s to file %s of import %s", path, file_id, found.get("name"))
+        plan.check_header(read_header(path, plan.separator, plan.delimiter))
+        store = state_store(state_url(self.state_conn_id))
+        start_timeout = self.start_timeout.total_seconds()
+        self.log.info("Uploading %s to file %s of %s %r", path, plan.file_id, plan.kind,
+                      plan.name)
         with path.open("rb") as stream:
-            upload = client.upload(file_id, stream, path.stat().st_size)
-        task_id = client.start_import(import_id, self.locale, self.mapping_parameters)
-        task_url = client.config.task_url(import_id, task_id)
+            handoff = hand_over(
+                client, plan, stream, path.stat().st_size, locale=self.locale,
+                mapping_parameters=self.mapping_parameters, start_timeout=start_timeout,
+                lock=partial(store.lock, lease=start_timeout + 900,
+                             wait=self.lock_wait.total_seconds(), poll=1.0),
+                log=self.log.info)
+        action_id, task_id = plan.action_id, handoff.task_id
         ti = context["ti"]
         ti.xcom_push(key="task_id", value=task_id)
-        ti.xcom_push(key="task_url", value=task_url)
-        self.log.info("Started import task %s (%d chunk(s), %d bytes)", task_id,
-                      upload.chunks, upload.bytes)
-        result = {"import_id": import_id, "task_id": task_id, "file_id": file_id,
-                  "chunks": upload.chunks, "bytes": upload.bytes}
+        ti.xcom_push(key="task_url", value=client.config.task_url(action_id, task_id))
+        result = handoff.as_dict()
         if not self.wait_for_completion:
             return result
         timeout = self.wait_timeout.total_seconds()
         if self.deferrable:
             self.defer(
-                trigger=self.task_trigger(hook, import_id, task_id, timeout,
+                trigger=self.task_trigger(hook, action_id, task_id, timeout,
                                           self.cancel_on_timeout, self.poll_interval),
                 method_name="execute_complete",
             )
-        status = client.wait(import_id, task_id, timeout=timeout)
-        rejected = [r.describe() for r in client.rejected_rows(import_id, task_id, 10)
+        status = client.wait(action_id, task_id, timeout=timeout)
+        rejected = [r.describe() for r in client.rejected_rows(action_id, task_id, 10, status)
                     ] if status.failure_dump else []
         task = self.finish({"status": "done", "task": status.as_dict(), "rejected": rejected})
         return {**result, "task": task}

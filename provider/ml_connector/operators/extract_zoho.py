@@ -13,7 +13,7 @@ from ml_connector.hooks.zoho_books import ZohoBooksHook
 from ml_connector.operators.staging import staged_path
 from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.extract import extract_to
-from ml_connector.zoho.plan import Mode, plan_window
+from ml_connector.zoho.plan import Mode, plan_window, plan_windows
 
 
 class ExtractZohoOperator(BaseOperator):
@@ -28,13 +28,15 @@ class ExtractZohoOperator(BaseOperator):
         ``[ml_connector] staging_base`` or ``file://$AIRFLOW_HOME/ml_connector/staging``).
     :param watermark_key: state-store key of the watermark read in incremental mode
         (default ``<dag_id>.<task_id>``).
+    :param windows: several document-date windows read in turn, ``[[start, end], ...]`` or
+        its JSON text (templated); replaces the single window of ``window`` mode.
 
     The manifest (XCom) holds the staged path, record count, window, request count and the
     newest ``last_modified_time`` seen; never the records themselves.
     """
 
     template_fields: Sequence[str] = (
-        "entity", "window_start", "window_end", "modified_after", "staging_base",
+        "entity", "window_start", "window_end", "modified_after", "staging_base", "windows",
     )
     ui_color = "#e8f1ff"
 
@@ -52,6 +54,7 @@ class ExtractZohoOperator(BaseOperator):
         staging_base: str | None = None,
         watermark_key: str | None = None,
         state_conn_id: str = DEFAULT_STATE_CONN_ID,
+        windows: str | list | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -68,13 +71,14 @@ class ExtractZohoOperator(BaseOperator):
         self.staging_base = staging_base
         self.watermark_key = watermark_key
         self.state_conn_id = state_conn_id
+        self.windows = windows
 
     def execute(self, context: Context) -> dict[str, Any]:
         watermark = None
         if self.mode == "incremental" and not self.modified_after:
             key = self.watermark_key or f"{self.dag_id}.{self.task_id}"
             watermark = state_store(state_url(self.state_conn_id)).get_watermark(key)
-        window = plan_window(
+        window = plan_windows(self.windows) if self.windows else plan_window(
             self.mode,
             interval_start=context.get("data_interval_start"),
             interval_end=context.get("data_interval_end"),
@@ -88,8 +92,9 @@ class ExtractZohoOperator(BaseOperator):
         client = hook.client
         path = staged_path(self.staging_base, context, f"{self.task_id}.jsonl")
         self.log.info(
-            "Extracting %s from organization %s, window %s -> %s",
-            self.entity, client.organization_id, window.describe(), path,
+            "Extracting %s from organization %s, window %s -> %s", self.entity,
+            client.organization_id, [w.describe() for w in window] if isinstance(
+                window, list) else window.describe(), path,
         )
         with path.open("w", encoding="utf-8") as sink:
             summary = extract_to(

@@ -105,7 +105,7 @@ class AnaplanTaskSensor(AnaplanTaskMixin, BaseSensorOperator):
         if not status.terminal:
             return False
         rejected = [r.describe() for r in client.rejected_rows(
-            self.import_id, status.task_id, 10)] if status.failure_dump else []
+            self.import_id, status.task_id, 10, status)] if status.failure_dump else []
         self.finish({"status": "done", "task": status.as_dict(), "rejected": rejected})
         return True
 

@@ -1,47 +1,56 @@
-"""The audit trail: one row per Zoho record per flow run."""
+"""The audit trail: one row per Zoho record per flow run and data window."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, tuple_
 
 from ml_connector.state import schema
 from ml_connector.state.store import StateStore
 
 STATUSES = ("imported", "failed", "skipped")
+Window = tuple[str, str]
 
 
 class AuditLog:
-    """Write a run's rows (replacing a previous attempt of the same run) and query them."""
+    """Write a run's rows (replacing earlier runs of the same windows) and query them."""
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
 
-    def replace_run(self, flow: str, run_id: str, interval: tuple[str, str],
+    def replace_run(self, flow: str, run_id: str, windows: Sequence[Window],
                     rows: Iterable[dict[str, Any]], batch: int = 1000) -> dict[str, int]:
-        """Store ``rows`` as the audit of ``flow`` for the data ``interval`` in one
-        transaction, replacing any earlier run of the same interval: rerunning a month leaves
-        one row per record, never two. Returns counts per status."""
+        """Store ``rows`` as the audit of ``flow`` for the data ``windows`` in one
+        transaction, replacing what earlier runs wrote for those windows: rerunning a month
+        leaves one row per record, never two. A row names its window (``window_start``,
+        ``window_end``) or belongs to the first one. Returns counts per status."""
         table = schema.audit
         counts = dict.fromkeys(STATUSES, 0)
         now = time.time()
-        start, end = interval
+        default = {"window_start": windows[0][0], "window_end": windows[0][1]}
         it = iter(rows)
         with self.store.engine.begin() as conn:
-            conn.execute(delete(table).where(table.c.flow == flow,
-                                             table.c.window_start == start,
-                                             table.c.window_end == end))
+            conn.execute(delete(table).where(
+                table.c.flow == flow,
+                tuple_(table.c.window_start, table.c.window_end).in_(list(windows))))
             while chunk := list(islice(it, batch)):
                 for row in chunk:
                     counts[row["status"]] = counts.get(row["status"], 0) + 1
-                conn.execute(insert(table), [{**row, "flow": flow, "run_id": run_id,
-                                              "window_start": start, "window_end": end,
+                conn.execute(insert(table), [{**default, **row, "flow": flow, "run_id": run_id,
                                               "recorded_at": now} for row in chunk])
         return counts
+
+    def windows_of(self, flow: str, record_ids: Sequence[str]) -> set[str]:
+        """Start of every window in which ``flow`` last recorded these records."""
+        table = schema.audit
+        stmt = select(table.c.window_start).distinct().where(
+            table.c.flow == flow, table.c.record_id.in_(list(record_ids)))
+        with self.store.engine.connect() as conn:
+            return {row[0] for row in conn.execute(stmt) if row[0]}
 
     def query(self, *, flow: str | None = None, status: str | None = None,
               run_id: str | None = None, record_id: str | None = None,

@@ -28,6 +28,15 @@ watermarks = Table(
     Column("updated_at", Float, nullable=False),
 )
 
+cells = Table(
+    "mlc_cells",
+    metadata,
+    Column("flow", String(100), primary_key=True),
+    Column("window_start", String(40), primary_key=True),
+    Column("cell_key", String(500), primary_key=True),
+    Column("recorded_at", Float, nullable=False),
+)
+
 audit = Table(
     "mlc_audit",
     metadata,

@@ -96,7 +96,7 @@ class AnaplanTaskTrigger(BaseTrigger):
                 rejected = []
                 if status.failure_dump:
                     rows = await client.rejected_rows(self.import_id, self.anaplan_task_id,
-                                                      self.rejected_rows_shown)
+                                                      self.rejected_rows_shown, status)
                     rejected = [row.describe() for row in rows]
                 yield TriggerEvent({"status": "done", "task": status.as_dict(),
                                     "rejected": rejected, "polls": polls})

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import chain
 from typing import IO, Any
 
 from ml_connector.transport.errors import ConfigError
@@ -106,21 +107,32 @@ def iter_window(
 def extract_to(
     client: ZohoBooksClient,
     entity: str,
-    window: ExtractWindow,
+    window: ExtractWindow | Sequence[ExtractWindow],
     sink: IO[str],
     *,
     line_items: bool = False,
     progress: Callable[[int], None] | None = None,
     progress_every: int = 1000,
 ) -> ExtractSummary:
-    """Stream the window's records to ``sink`` as JSON Lines and summarise what was read."""
+    """Stream the window's (or each window's, in turn) records to ``sink`` as JSON Lines and
+    summarise what was read."""
     ent = get_entity(entity)
+    windows = [window] if isinstance(window, ExtractWindow) else list(window)
+    if not windows:
+        raise ConfigError("no window to extract")
     summary = ExtractSummary(
-        entity=ent.name, organization_id=client.organization_id, window=window.describe(),
+        entity=ent.name, organization_id=client.organization_id,
+        window=windows[0].describe() if len(windows) == 1 else {
+            "start": windows[0].describe()["start"], "end": windows[-1].describe()["end"],
+            "modified_after": None},
         line_items=line_items,
     )
+    if len(windows) > 1:
+        summary.extra["windows"] = [w.describe() for w in windows]
     before = client.requests
-    for record in iter_window(client, ent.name, window, line_items=line_items):
+    records = chain.from_iterable(iter_window(client, ent.name, w, line_items=line_items)
+                                  for w in windows)
+    for record in records:
         sink.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
         sink.write("\n")
         summary.count += 1

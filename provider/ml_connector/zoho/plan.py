@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Literal
 
@@ -82,3 +84,19 @@ def plan_window(
             "window_start/window_end)"
         )
     return ExtractWindow(start=start, end=end)
+
+
+def plan_windows(windows: str | Sequence[Sequence[str]]) -> list[ExtractWindow]:
+    """Document-date windows from ``[[start, end], ...]`` (or its JSON text): a run that
+    rebuilds several months reads each one whole."""
+    if isinstance(windows, str):
+        try:
+            windows = json.loads(windows)
+        except ValueError:
+            raise ConfigError(f"windows must be a JSON list of [start, end], got {windows!r}"
+                              ) from None
+    if not isinstance(windows, (list, tuple)) or not all(
+            isinstance(w, (list, tuple)) and len(w) == 2 for w in windows):
+        raise ConfigError(f"windows must be a list of [start, end] pairs, got {windows!r}")
+    return [ExtractWindow(start=_as_date(start, "windows start"), end=_as_date(end, "windows end"))
+            for start, end in windows]

@@ -1,0 +1,122 @@
+"""Handing a file to an import or process: check its columns, upload it to the data source,
+start the task and hold the file until Anaplan has read it.
+
+A data source file is one per user and a queued task reads it only when it starts, so two
+runs that upload to the same file must not overlap from upload to start: the upload, start
+and wait-for-start happen under a lock named for the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from ml_connector.anaplan.client import AnaplanClient
+from ml_connector.anaplan.columns import check_header
+from ml_connector.transport.errors import ConfigError, ConnectorError
+
+Lock = Callable[[str], AbstractContextManager[Any]]
+
+
+def no_lock(_key: str) -> AbstractContextManager[None]:
+    return contextlib.nullcontext()
+
+
+@dataclass(frozen=True)
+class ActionPlan:
+    """An import or process resolved to the one file it reads and the columns it expects."""
+
+    action_id: str
+    name: str
+    kind: str  # "import" | "process"
+    model: str  # workspace/model
+    file_id: str
+    header_names: tuple[tuple[str, list[str]], ...]  # (import label, headerNames) per step
+    separator: str = ","
+    delimiter: str = '"'
+
+    def check_header(self, header: list[str]) -> None:
+        for label, expected in self.header_names:
+            check_header(header, expected, label)
+
+    @property
+    def lock_key(self) -> str:
+        return f"anaplan-file:{self.model}/{self.file_id}"
+
+
+def plan_action(client: AnaplanClient, id_or_name: str) -> ActionPlan:
+    """Resolve an import or process by id or name; a process's imports must read one file."""
+    action = client.find_action(id_or_name)
+    steps = [action] if action["kind"] == "import" else client.process_imports(action["id"])
+    if not steps:
+        raise ConfigError(f"process {action.get('name')!r} ({action['id']}) runs no import")
+    files = {s.get("importDataSourceId") for s in steps}
+    if len(files) != 1 or None in files:
+        raise ConfigError(
+            f"{action['kind']} {action.get('name')!r} ({action['id']}) reads data source files "
+            f"{sorted(str(f) for f in files)}; a flow supplies exactly one file")
+    headers, source = [], {}
+    for step in steps:
+        source = client.import_metadata(step["id"]).get("source") or {}
+        headers.append((f"import {step.get('name')!r} ({step['id']})",
+                        list(source.get("headerNames") or [])))
+    model = f"{client.config.workspace_id}/{client.config.model_id}"
+    return ActionPlan(action["id"], str(action.get("name")), action["kind"], model, files.pop(),
+                      tuple(headers), source.get("columnSeparator") or ",",
+                      source.get("textDelimiter") or '"')
+
+
+@dataclass
+class Handoff:
+    """What ``hand_over`` did: the task started and the upload that fed it."""
+
+    action_id: str
+    task_id: str
+    file_id: str
+    chunks: int
+    bytes: int
+    state: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"import_id": self.action_id, "task_id": self.task_id, "file_id": self.file_id,
+                "chunks": self.chunks, "bytes": self.bytes, "state": self.state}
+
+
+def hand_over(
+    client: AnaplanClient,
+    plan: ActionPlan,
+    stream: BinaryIO,
+    size: int,
+    *,
+    locale: str = "en_US",
+    mapping_parameters: list[dict] | None = None,
+    lock: Lock = no_lock,
+    start_timeout: float = 1800.0,
+    first_check: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+    log: Callable[[str], None] = lambda _m: None,
+) -> Handoff:
+    """Upload, start and wait until the task has left NOT_STARTED (it has read the file),
+    all under ``lock(plan.lock_key)``: status is read ``first_check`` seconds after the
+    start, then every 5 s or more. A task still queued after ``start_timeout`` is
+    cancelled, so that it cannot read a later run's upload."""
+    with lock(plan.lock_key):
+        upload = client.upload(plan.file_id, stream, size)
+        task_id = client.start_task(plan.action_id, locale, mapping_parameters)
+        log(f"Started {plan.kind} {plan.name!r} task {task_id} ({upload.chunks} chunk(s), "
+            f"{upload.bytes} bytes)")
+        sleep(first_check)
+        try:
+            status = client.wait(plan.action_id, task_id, timeout=start_timeout, sleep=sleep,
+                                 until=lambda s: s.state != "NOT_STARTED")
+        except ConnectorError:
+            client.cancel(plan.action_id, task_id)
+            raise ConnectorError(
+                f"{plan.kind} {plan.name!r} task {task_id} did not start within "
+                f"{start_timeout:.0f}s (the model is busy); it was cancelled") from None
+    return Handoff(plan.action_id, task_id, plan.file_id, upload.chunks, upload.bytes,
+                   status.state)

@@ -1,0 +1,62 @@
+"""Data windows of flow runs: months of documents, and the months an incremental aggregate
+run must rebuild whole (those its changed records fall in now or fell in when last sent)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, time, timezone
+from typing import Any
+
+from ml_connector.transport.errors import ConfigError
+
+Window = tuple[str, str]  # ISO start and end, as Airflow writes a data interval
+
+
+def month_of(value: Any) -> date:
+    """The first day of the month of a ``yyyy-mm-dd`` date (or an ISO timestamp)."""
+    try:
+        day = date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise ConfigError(f"not a date (yyyy-mm-dd): {value!r}") from None
+    return day.replace(day=1)
+
+
+def next_month(first: date) -> date:
+    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
+def month_window(first: date) -> Window:
+    """``[first, first of next month)`` as ISO timestamps at midnight UTC."""
+    def stamp(day: date) -> str:
+        return datetime.combine(day, time(), timezone.utc).isoformat()
+
+    return stamp(first), stamp(next_month(first))
+
+
+def affected_months(
+    records: Iterable[Mapping[str, Any]],
+    date_field: str,
+    id_field: str,
+    previous: Callable[[list[str]], Iterable[str]],
+    batch: int = 500,
+) -> list[date]:
+    """Months (first days, sorted) of the changed ``records``' ``date_field`` and of the
+    windows ``previous(ids)`` says those records were last sent in: an invoice moved from
+    January to February changes both months' cells. Memory holds one batch of ids."""
+    months: set[date] = set()
+    ids: list[str] = []
+
+    def flush() -> None:
+        months.update(month_of(start) for start in previous(ids))
+        ids.clear()
+
+    for record in records:
+        if record.get(date_field) in (None, ""):
+            raise ConfigError(f"{id_field} {record.get(id_field)} has no {date_field}")
+        months.add(month_of(record[date_field]))
+        ids.append(str(record[id_field]))
+        if len(ids) >= batch:
+            flush()
+    if ids:
+        flush()
+    return sorted(months)
