@@ -26,6 +26,7 @@ from ml_connector.sandbox.airflow_env import (
     ANAPLAN_MODEL,
     airflow,
     airflow_env,
+    create_pools,
     migrate,
     sandbox_connections,
 )
@@ -102,6 +103,7 @@ def main() -> int:
         )
         print("Preparing Airflow (SQLite metadata database in .demo/airflow)...")
         migrate(env)
+        create_pools(env, ROOT / "dags" / "flows.yaml")
         print("Running flows through Airflow:")
         results = [run(env, dag, "2026-04-01") for dag in DIMENSIONS]
         for logical in MONTHS:

@@ -29,11 +29,21 @@ def _audit(args: argparse.Namespace) -> int:
         url = f"sqlite:///{home / 'ml_connector' / 'state.db'}"
     rows = AuditLog(StateStore(url)).query(flow=args.flow, status=args.status, run_id=args.run,
                                            record_id=args.record, limit=args.limit)
-    columns = ["flow", "run_id", "entity", "record_id", "status", "task_id", "error"]
+    columns = ["flow", "run_id", "window_start", "entity", "record_id", "status", "task_id",
+               "error"]
     print("\t".join(columns))
     for row in rows:
         print("\t".join("" if row[c] is None else str(row[c]) for c in columns))
     print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", file=sys.stderr)
+    return 0
+
+
+def _pools(args: argparse.Namespace) -> int:
+    import json
+
+    from ml_connector.flows.spec import load_flows
+
+    print(json.dumps(load_flows(args.flows).defaults.pools(), indent=2))
     return 0
 
 
@@ -66,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", help="state store SQLAlchemy URL (default: $ML_CONNECTOR_STATE_URL, else "
         "sqlite:///$AIRFLOW_HOME/ml_connector/state.db)")
     audit.set_defaults(func=_audit)
+
+    pools = commands.add_parser(
+        "pools", help="the Airflow pools a flows file uses, for `airflow pools import`",
+        description="Print the pools of flows.yaml as JSON: ml-connector pools --flows "
+        "dags/flows.yaml > pools.json && airflow pools import pools.json")
+    pools.add_argument("--flows", default="dags/flows.yaml", help="the flows file")
+    pools.set_defaults(func=_pools)
     return parser
 
 

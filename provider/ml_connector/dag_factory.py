@@ -40,8 +40,8 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
     Incremental aggregate flows first read what changed (``changes``), then re-extract every
     month those records touch (``scope`` -> ``extract``), so each cell sent is whole.
     """
-    zoho_pool = {"pool": defaults.zoho_pool} if defaults.zoho_pool else {}
-    anaplan_pool = {"pool": defaults.anaplan_pool} if defaults.anaplan_pool else {}
+    zoho_pool = {"pool": defaults.zoho_pool.name} if defaults.zoho_pool else {}
+    anaplan_pool = {"pool": defaults.anaplan_pool.name} if defaults.anaplan_pool else {}
     with DAG(
         dag_id=f"zoho_{flow.id}",
         description=flow.description or f"Zoho {flow.entity} to Anaplan {flow.target.import_}",

@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from ml_connector.flows.build import CENT, account_month_totals
-from ml_connector.sandbox.airflow_env import airflow, airflow_env, migrate, sandbox_connections
+from ml_connector.sandbox.airflow_env import (
+    airflow,
+    airflow_env,
+    create_pools,
+    migrate,
+    sandbox_connections,
+)
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.store import StateStore
 from ml_connector.zoho import ExtractWindow
@@ -38,6 +44,7 @@ def test_flows_end_to_end(sandbox, zoho_client, tmp_path_factory):
                                           requests_per_minute=100_000),
                       operators__default_deferrable="True")
     migrate(env)
+    create_pools(env, ROOT / "dags" / "flows.yaml")
     audit = AuditLog(StateStore.sqlite(home / "ml_connector" / "state.db"))
     client = zoho_client()
 

@@ -111,7 +111,7 @@ def test_the_file_lock_keeps_concurrent_runs_apart(anaplan_client, sandbox, tmp_
             results[account] = hand_over(
                 mine, plan, io.BytesIO(data), len(data), sleep=sleep,
                 lock=lambda key: store.lock(key, lease=60, wait=60, poll=0.01))
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=args)

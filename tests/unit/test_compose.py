@@ -61,3 +61,9 @@ def test_shared_environment_and_paths():
             else:
                 assert source in compose()["volumes"], f"{name} uses undeclared {source}"
     assert (ROOT / "dags" / "flows.yaml").exists()
+
+
+def test_init_creates_the_pools_the_flows_use():
+    init = "\n".join(compose()["services"]["airflow-init"]["command"])
+    assert "ml-connector pools --flows /opt/airflow/dags/flows.yaml" in init
+    assert "airflow pools import /tmp/pools.json" in init

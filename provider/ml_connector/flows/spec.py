@@ -155,14 +155,29 @@ def _check_field(entity: str, fields: frozenset[str] | None, column: str, path: 
                          f"{', '.join(sorted(catalogue))}")
 
 
+class Pool(_Strict):
+    """An Airflow pool shared by every flow's tasks on one side (create it with
+    ``ml-connector pools``): its slots bound how many of those tasks run at once."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    slots: int = Field(default=1, ge=1)
+    description: str = ""
+
+
 class Defaults(_Strict):
     zoho_conn_id: str = "zoho_books_default"
     anaplan_conn_id: str = "anaplan_default"
     owner: str = "finance-data"
     start_date: date = date(2026, 1, 1)
     retries: int = Field(default=2, ge=0)
-    zoho_pool: str | None = None
-    anaplan_pool: str | None = None
+    zoho_pool: Pool | None = None
+    anaplan_pool: Pool | None = None
+
+    def pools(self) -> dict[str, dict]:
+        """The pools as ``airflow pools import`` reads them."""
+        return {p.name: {"slots": p.slots, "description": p.description,
+                         "include_deferred": False}
+                for p in (self.zoho_pool, self.anaplan_pool) if p is not None}
 
 
 class FlowsFile(_Strict):

@@ -107,6 +107,18 @@ def migrate(env: dict[str, str]) -> None:
         marker.touch()
 
 
+def create_pools(env: dict[str, str], flows: Path) -> dict[str, dict]:
+    """Create (or update) the Airflow pools a flows file names, as a user would:
+    ``ml-connector pools`` output fed to ``airflow pools import``."""
+    from ml_connector.flows.spec import load_flows
+
+    pools = load_flows(flows).defaults.pools()
+    path = Path(env["AIRFLOW_HOME"]) / "pools.json"
+    path.write_text(json.dumps(pools))
+    airflow(env, "pools", "import", str(path))
+    return pools
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from ml_connector.state import schema
 from ml_connector.transport.errors import ConnectorError
+
+log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -61,7 +64,11 @@ class StateStore:
         """
         holder = uuid.uuid4().hex
         deadline = time.monotonic() + wait
+        waited = False
         while not self._try_lock(key, holder, lease):
+            if not waited:
+                log.info("Waiting for lock %r, held by another process", key)
+                waited = True
             if time.monotonic() > deadline:
                 raise ConnectorError(f"timed out after {wait:.0f}s waiting for lock {key!r}")
             time.sleep(poll)
