@@ -5,28 +5,21 @@ from __future__ import annotations
 import json
 import time
 from datetime import date
-from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from ml_connector.flows.build import CENT, account_month_totals
+from ml_connector.flows.build import account_month_totals
 from ml_connector.sandbox.airflow_env import (
     airflow,
-    airflow_env,
-    create_pools,
     free_port,
-    migrate,
-    sandbox_connections,
     standalone,
     standalone_settings,
 )
 from ml_connector.zoho import ExtractWindow
 from ml_connector.zoho.extract import iter_window
 
-from ..conftest import MODEL
+from .flow_env import account_cells, flow_env
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.airflow
 
 
@@ -40,13 +33,7 @@ def test_three_month_backfill_through_scheduler_and_triggerer(sandbox, zoho_clie
                                                               tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     settings = standalone_settings(free_port())
-    env = airflow_env(home, ROOT / "dags",
-                      sandbox_connections(sandbox.base_url, sandbox.sandbox.config,
-                                          requests_per_minute=100_000),
-                      operators__default_deferrable="True",
-                      core__dags_are_paused_at_creation="True", **settings)
-    migrate(env)
-    create_pools(env, ROOT / "dags" / "flows.yaml")
+    env = flow_env(sandbox, home, core__dags_are_paused_at_creation="True", **settings)
     airflow(env, "dags", "test", "zoho_accounts", "2026-04-01")
     with standalone(env, home / "standalone.log"):
         deadline = time.monotonic() + 120
@@ -83,8 +70,5 @@ def test_three_month_backfill_through_scheduler_and_triggerer(sandbox, zoho_clie
     window = ExtractWindow(start=date(2026, 1, 1), end=date(2026, 4, 1))
     expected = account_month_totals(iter_window(client, "invoices", window, line_items=True),
                                     codes, id_field="invoice_id")
-    cells = {(c["dimensions"]["Accounts"], c["dimensions"]["Time"]):
-             Decimal(repr(c["values"]["Amount"])).quantize(CENT)
-             for c in sandbox.sandbox.anaplan.module_cells(MODEL, "Invoice Actuals")}
-    assert cells == expected
+    assert account_cells(sandbox) == expected
     assert {period for _, period in expected} == {"Jan 26", "Feb 26", "Mar 26"}

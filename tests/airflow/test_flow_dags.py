@@ -6,46 +6,25 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from ml_connector.flows.build import CENT, account_month_totals
-from ml_connector.sandbox.airflow_env import (
-    airflow,
-    airflow_env,
-    create_pools,
-    migrate,
-    sandbox_connections,
-)
-from ml_connector.state.audit import AuditLog
-from ml_connector.state.store import StateStore
+from ml_connector.flows.build import account_month_totals
+from ml_connector.sandbox.airflow_env import airflow
 from ml_connector.zoho import ExtractWindow
 from ml_connector.zoho.extract import iter_window
 
 from ..conftest import MODEL
+from .flow_env import ORG, account_cells, audit_of, flow_env
 
-ROOT = Path(__file__).resolve().parents[2]
-ORG = "10234695"
 pytestmark = pytest.mark.airflow
-
-
-def cells(sandbox) -> dict:
-    return {(c["dimensions"]["Accounts"], c["dimensions"]["Time"]):
-            Decimal(repr(c["values"]["Amount"])).quantize(CENT)
-            for c in sandbox.sandbox.anaplan.module_cells(MODEL, "Invoice Actuals")}
 
 
 def test_flows_end_to_end(sandbox, zoho_client, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
-    env = airflow_env(home, ROOT / "dags",
-                      sandbox_connections(sandbox.base_url, sandbox.sandbox.config,
-                                          requests_per_minute=100_000),
-                      operators__default_deferrable="True")
-    migrate(env)
-    create_pools(env, ROOT / "dags" / "flows.yaml")
-    audit = AuditLog(StateStore.sqlite(home / "ml_connector" / "state.db"))
+    env = flow_env(sandbox, home)
+    audit = audit_of(home)
     client = zoho_client()
 
     # Dimension flow: the chart of accounts becomes the Accounts list.
@@ -60,7 +39,7 @@ def test_flows_end_to_end(sandbox, zoho_client, tmp_path_factory):
     invoices = list(iter_window(client, "invoices", feb, line_items=True))
     codes = {a["account_id"]: a["account_code"] for a in chart}
     expected = account_month_totals(invoices, codes, id_field="invoice_id")
-    assert cells(sandbox) == expected
+    assert account_cells(sandbox) == expected
     actual = [i for i in invoices if i["status"] not in ("void", "draft")]
     rows = audit.query(flow="invoice_actuals", limit=100_000)
     assert {r["status"] for r in rows} == {"imported", "skipped"}
@@ -70,7 +49,7 @@ def test_flows_end_to_end(sandbox, zoho_client, tmp_path_factory):
 
     # Idempotent rerun: same cells, same audit rows (no duplicates).
     airflow(env, "dags", "test", "zoho_invoice_actuals", "2026-03-01")
-    assert cells(sandbox) == expected
+    assert account_cells(sandbox) == expected
     assert len(audit.query(flow="invoice_actuals", limit=100_000)) == len(invoices)
 
     # Partial failure: an account Anaplan's list does not know yet.

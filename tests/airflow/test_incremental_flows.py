@@ -5,40 +5,23 @@ right cell (rebuilding only the month it touches)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from ml_connector.flows.build import CENT, NOT_ACTUALS, account_month_totals
-from ml_connector.sandbox.airflow_env import (
-    airflow,
-    airflow_env,
-    create_pools,
-    migrate,
-    sandbox_connections,
-)
-from ml_connector.state.audit import AuditLog
-from ml_connector.state.store import StateStore
+from ml_connector.flows.build import NOT_ACTUALS, account_month_totals
+from ml_connector.sandbox.airflow_env import airflow
 from ml_connector.zoho import ExtractWindow
 from ml_connector.zoho.extract import iter_window
 from ml_connector.zoho.timefmt import parse_zoho_time
 
 from ..conftest import MODEL
+from .flow_env import ORG, account_cells, audit_of, flow_env
 
-ROOT = Path(__file__).resolve().parents[2]
-ORG = "10234695"
 pytestmark = pytest.mark.airflow
 
 
 def module(sandbox, name: str) -> list[dict]:
     return sandbox.sandbox.anaplan.module_cells(MODEL, name)
-
-
-def actuals(sandbox) -> dict:
-    return {(c["dimensions"]["Accounts"], c["dimensions"]["Time"]):
-            Decimal(repr(c["values"]["Amount"])).quantize(CENT)
-            for c in module(sandbox, "Invoice Actuals")}
 
 
 def line_amounts(sandbox) -> dict[str, float]:
@@ -48,13 +31,8 @@ def line_amounts(sandbox) -> dict[str, float]:
 
 def test_incremental_record_and_aggregate_flows(sandbox, zoho_client, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
-    env = airflow_env(home, ROOT / "dags",
-                      sandbox_connections(sandbox.base_url, sandbox.sandbox.config,
-                                          requests_per_minute=100_000),
-                      operators__default_deferrable="True")
-    migrate(env)
-    create_pools(env, ROOT / "dags" / "flows.yaml")
-    audit = AuditLog(StateStore.sqlite(home / "ml_connector" / "state.db"))
+    env = flow_env(sandbox, home)
+    audit = audit_of(home)
     client = zoho_client()
     airflow(env, "dags", "test", "zoho_accounts", "2026-04-01")
     airflow(env, "dags", "test", "zoho_customers", "2026-04-01")
@@ -70,7 +48,7 @@ def test_incremental_record_and_aggregate_flows(sandbox, zoho_client, tmp_path_f
 
     # First run of the incremental aggregate flow: no watermark, so every month is rebuilt.
     airflow(env, "dags", "test", "zoho_invoice_actuals_daily", "2026-04-02")
-    assert actuals(sandbox) == account_month_totals(invoices, codes, id_field="invoice_id")
+    assert account_cells(sandbox) == account_month_totals(invoices, codes, id_field="invoice_id")
     first_rows = audit.query(flow="invoice_actuals_daily", limit=100_000)
     assert len(first_rows) == len(invoices)
     assert {r["window_start"][:7] for r in first_rows} == {"2026-01", "2026-02", "2026-03"}
@@ -81,11 +59,11 @@ def test_incremental_record_and_aggregate_flows(sandbox, zoho_client, tmp_path_f
                   "item_total": round(old["line_items"][0]["item_total"] + 1234.56, 2)}
     sandbox.sandbox.zoho.edit_record(ORG, "invoices", old["invoice_id"],
                                      {"line_items": [first_line, *old["line_items"][1:]]})
-    before = actuals(sandbox)
+    before = account_cells(sandbox)
     airflow(env, "dags", "test", "zoho_invoice_actuals_daily", "2026-04-03")
     edited = list(iter_window(client, "invoices", everything, line_items=True))
     expected = account_month_totals(edited, codes, id_field="invoice_id")
-    assert actuals(sandbox) == expected
+    assert account_cells(sandbox) == expected
     changed = {k for k in expected if expected[k] != before.get(k)}
     assert changed == {(codes[first_line["account_id"]], "Jan 26")}
     # Rebuilt: January, and the months of invoices re-read in the 10-minute overlap before

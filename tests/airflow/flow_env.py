@@ -1,0 +1,44 @@
+"""What the flow tests share: an Airflow home wired to a sandbox, and the model's cells."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from ml_connector.flows.build import CENT
+from ml_connector.sandbox.airflow_env import (
+    airflow_env,
+    create_pools,
+    migrate,
+    sandbox_connections,
+)
+from ml_connector.state.audit import AuditLog
+from ml_connector.state.store import StateStore
+
+from ..conftest import MODEL
+
+ROOT = Path(__file__).resolve().parents[2]
+ORG = "10234695"
+
+
+def flow_env(sandbox, home: Path, **settings: str) -> dict[str, str]:
+    """A migrated Airflow home running the shipped flows against ``sandbox``, with the
+    pools of flows.yaml and deferrable operators."""
+    env = airflow_env(home, ROOT / "dags",
+                      sandbox_connections(sandbox.base_url, sandbox.sandbox.config,
+                                          requests_per_minute=100_000),
+                      operators__default_deferrable="True", **settings)
+    migrate(env)
+    create_pools(env, ROOT / "dags" / "flows.yaml")
+    return env
+
+
+def audit_of(home: Path) -> AuditLog:
+    return AuditLog(StateStore.sqlite(home / "ml_connector" / "state.db"))
+
+
+def account_cells(sandbox, module: str = "Invoice Actuals") -> dict[tuple[str, str], Decimal]:
+    """An Accounts x Time module's Amount cells, to the cent."""
+    return {(c["dimensions"]["Accounts"], c["dimensions"]["Time"]):
+            Decimal(repr(c["values"]["Amount"])).quantize(CENT)
+            for c in sandbox.sandbox.anaplan.module_cells(MODEL, module)}
