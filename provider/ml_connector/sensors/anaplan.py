@@ -47,7 +47,8 @@ class AnaplanTaskMixin:
 
 
 class AnaplanTaskSensor(AnaplanTaskMixin, BaseSensorOperator):
-    """Succeeds when an import task is COMPLETE and successful with no rejected rows.
+    """Succeeds when an import or process task is COMPLETE and successful with no rejected
+    rows. ``import_id`` is the import's (``112…``) or the process's (``118…``) id.
 
     Fails on CANCELLED, on ``successful: false``, on rejected rows (unless
     ``allow_rejected_rows``) with the first rejected rows from the failure dump, and on

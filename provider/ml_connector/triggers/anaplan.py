@@ -14,9 +14,10 @@ from ml_connector.transport.errors import ConnectorError
 
 
 class AnaplanTaskTrigger(BaseTrigger):
-    """Polls ``GET .../imports/{import_id}/tasks/{anaplan_task_id}`` with growing delays (from
-    ``poll_interval`` ≥ 5 s up to ``max_poll_interval`` ≤ 60 s) until the task is COMPLETE or
-    CANCELLED, or until ``deadline`` (epoch seconds) passes, then cancels it if asked.
+    """Polls ``GET .../imports|processes/{import_id}/tasks/{anaplan_task_id}`` with growing
+    delays (from ``poll_interval`` ≥ 5 s up to ``max_poll_interval`` ≤ 60 s) until the task
+    is COMPLETE or CANCELLED, or until ``deadline`` (epoch seconds) passes, then cancels it
+    if asked.
 
     Only ids, the connection id and timing are serialized; never a credential or token.
     """
