@@ -42,9 +42,11 @@ def test_incremental_record_and_aggregate_flows(sandbox, zoho_client, tmp_path_f
 
     # Record grain through the process "Load Invoice Lines": one module row per line.
     airflow(env, "dags", "test", "zoho_invoice_lines", "2026-04-01T01:00:00+00:00")
-    lines = {line["line_item_id"]: line for i in invoices if i["status"] not in NOT_ACTUALS
-             for line in i["line_items"]}
-    assert line_amounts(sandbox) == {k: pytest.approx(v["item_total"]) for k, v in lines.items()}
+    # Void and draft invoices' lines are sent with amount 0 (excluded: zero).
+    assert line_amounts(sandbox) == {
+        line["line_item_id"]: pytest.approx(0 if i["status"] in NOT_ACTUALS else
+                                            line["item_total"])
+        for i in invoices for line in i["line_items"]}
 
     # First run of the incremental aggregate flow: no watermark, so every month is rebuilt.
     airflow(env, "dags", "test", "zoho_invoice_actuals_daily", "2026-04-02")
@@ -59,13 +61,17 @@ def test_incremental_record_and_aggregate_flows(sandbox, zoho_client, tmp_path_f
                   "item_total": round(old["line_items"][0]["item_total"] + 1234.56, 2)}
     sandbox.sandbox.zoho.edit_record(ORG, "invoices", old["invoice_id"],
                                      {"line_items": [first_line, *old["line_items"][1:]]})
+    voided = next(i for i in invoices if i["date"] < "2026-02" and i["status"] not in NOT_ACTUALS
+                  and i["invoice_id"] != old["invoice_id"])
+    sandbox.sandbox.zoho.edit_record(ORG, "invoices", voided["invoice_id"], {"status": "void"})
     before = account_cells(sandbox)
     airflow(env, "dags", "test", "zoho_invoice_actuals_daily", "2026-04-03")
     edited = list(iter_window(client, "invoices", everything, line_items=True))
     expected = account_month_totals(edited, codes, id_field="invoice_id")
     assert account_cells(sandbox) == expected
     changed = {k for k in expected if expected[k] != before.get(k)}
-    assert changed == {(codes[first_line["account_id"]], "Jan 26")}
+    assert changed == {(codes[line["account_id"]], "Jan 26")
+                       for line in [first_line, *voided["line_items"]]}
     # Rebuilt: January, and the months of invoices re-read in the 10-minute overlap before
     # the watermark. Their audit rows belong to the second run, the other months' do not.
     newest = max(parse_zoho_time(i["last_modified_time"]) for i in invoices)
@@ -81,5 +87,6 @@ def test_incremental_record_and_aggregate_flows(sandbox, zoho_client, tmp_path_f
 
     # The record-grain flow's next run carries the edited line too.
     airflow(env, "dags", "test", "zoho_invoice_lines", "2026-04-03T01:00:00+00:00")
-    assert line_amounts(sandbox)[first_line["line_item_id"]] == pytest.approx(
-        first_line["item_total"])
+    after = line_amounts(sandbox)
+    assert after[first_line["line_item_id"]] == pytest.approx(first_line["item_total"])
+    assert all(after[line["line_item_id"]] == 0 for line in voided["line_items"])

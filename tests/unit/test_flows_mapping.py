@@ -66,3 +66,19 @@ def test_missing_lookup_names_the_record_and_value():
     with pytest.raises(ConfigError, match="invoice_id 1: line.account_id 'zz' has no"):
         run("aggregate", {"Account": LOOKUP, "Amount": {"amount": "line.item_total"}},
             [{**INVOICES[0], "line_items": [{"account_id": "zz", "item_total": 1}]}])
+
+
+def test_record_grain_can_send_excluded_documents_as_zero():
+    spec = parse_flows({"flows": [{
+        "id": "f", "entity": "invoices", "excluded": "zero", "target": {"import": "X"},
+        "columns": {"Line": {"field": "invoice_id"}, "Amount": {"amount": "line.item_total"}}}]})
+    out, members, skipped = io.StringIO(), io.StringIO(), io.StringIO()
+    result = build_file(spec.flows[0], INVOICES, {}, out, members, skipped)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))[1:]
+    # Invoice 3 was voided: its line is sent with amount 0, so it stops counting.
+    assert rows == [["1", "20.00"], ["1", "3.00"], ["2", "5.00"], ["3", "0"]]
+    assert (result.records, result.zeroed, result.skipped) == (2, 1, 0)
+    assert [json.loads(m)["id"] for m in members.getvalue().splitlines()] == ["1", "1", "2", "3"]
+    with pytest.raises(ConfigError, match="excluded: zero needs grain 'record'"):
+        parse_flows({"flows": [{**spec.flows[0].model_dump(by_alias=True), "grain": "aggregate",
+                                "columns": {"Amount": {"amount": "total"}}}]})

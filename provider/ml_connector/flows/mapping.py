@@ -52,10 +52,12 @@ class BuildResult:
     skipped: int = 0
     skipped_reasons: dict[str, int] = field(default_factory=dict)
     cleared: int = 0
+    zeroed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "records": self.records, "skipped": self.skipped,
-                "skipped_reasons": self.skipped_reasons, "cleared": self.cleared}
+                "skipped_reasons": self.skipped_reasons, "cleared": self.cleared,
+                "zeroed": self.zeroed}
 
 
 class RowMapper:
@@ -102,10 +104,16 @@ class RowMapper:
                 f"has no {column.lookup.value} in {column.lookup.entity}")
         return table[str(key)]
 
-    def rows(self, record: Mapping[str, Any]) -> Iterator[list[Any]]:
+    def rows(self, record: Mapping[str, Any], zero: bool = False) -> Iterator[list[Any]]:
+        """The record's rows (one per line item when columns use them); with ``zero``,
+        every amount is 0."""
         lines = (record.get("line_items") or []) if self.flow.uses_lines else [{}]
         for line in lines:
-            yield [self._value(c, record, line) for c in self.flow.columns.values()]
+            yield [Decimal(0) if zero and c.amount else self._value(c, record, line)
+                   for c in self.flow.columns.values()]
+
+
+_ZERO = "__ml_connector_zero__"
 
 
 def _text(value: Any) -> str:
@@ -136,9 +144,15 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
         members_out.write(json.dumps({"id": str(record[mapper.id_field]), "key": key,
                                       **window(record)}) + "\n")
 
+    zero_excluded = flow.excluded == "zero"
+
     def usable() -> Iterator[dict]:
         for record in records:
             reason = mapper.skip_reason(record)
+            if reason and zero_excluded and record.get("status") in flow.exclude_status:
+                result.zeroed += 1
+                yield {**record, _ZERO: True}
+                continue
             if reason:
                 result.skipped += 1
                 result.skipped_reasons[reason] = result.skipped_reasons.get(reason, 0) + 1
@@ -151,7 +165,7 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
     if flow.grain == "record":
         def record_rows() -> Iterator[list[str]]:
             for record in usable():
-                for row in mapper.rows(record):
+                for row in mapper.rows(record, zero=record.get(_ZERO, False)):
                     result.rows += 1
                     member(record, str(result.rows))
                     yield [_text(v) for v in row]

@@ -82,6 +82,10 @@ class Flow(_Strict):
     columns: dict[str, Column]
     grain: Literal["record", "aggregate"] = "record"
     exclude_status: list[str] = Field(default_factory=lambda: ["void", "draft"])
+    excluded: Literal["skip", "zero"] = Field(
+        default="skip", description="record grain: what to send for a record whose status is "
+        "excluded: nothing, or its rows with every amount 0 (so a document voided after it "
+        "was sent stops counting in Anaplan)")
     where: dict[str, str | list[str]] = Field(
         default_factory=dict, description="keep only records whose field equals (one of) these")
     overlap_minutes: int = Field(default=10, ge=0)
@@ -114,6 +118,10 @@ class Flow(_Strict):
             raise ValueError("an incremental aggregate flow rebuilds every month its changed "
                              "records fall in, so it needs a column 'period: date' on a dated "
                              "entity; otherwise use mode 'period' or grain 'record'")
+        if self.excluded == "zero" and (self.grain != "record" or not any(
+                c.amount for c in self.columns.values())):
+            raise ValueError("excluded: zero needs grain 'record' and an amount column "
+                             "(aggregate flows rebuild their cells without excluded records)")
         if self.grain == "aggregate" and self.mode == "period" and self.schedule != "monthly":
             raise ValueError(f"an aggregate flow in mode 'period' sends whole month cells, so "
                              f"it runs monthly (got schedule {self.schedule!r}); to refresh "
