@@ -5,9 +5,10 @@ and bills over January to March 2026 in three currencies) on a free loopback por
 an Airflow home in .demo/ (SQLite, Fernet key, connections, deferrable operators), runs the
 dimension flows (accounts, customers, vendors) and then the invoice and bill flows of
 dags/flows.yaml for each month with `airflow dags test` (deferred waits run through the
-trigger code path), and prints a report: records read, rows imported, Anaplan task ids,
-rejected rows, and a reconciliation of Zoho totals, computed independently from the Zoho
-API, against the sandbox Anaplan modules per account and month.
+trigger code path), then the daily incremental invoice flow around a late edit of a January
+invoice, and prints a report: records read, rows imported, Anaplan task ids, rejected rows,
+and a reconciliation of Zoho totals, computed independently from the Zoho API, against the
+sandbox Anaplan modules per account and month.
 """
 
 from __future__ import annotations
@@ -50,13 +51,14 @@ ACTUALS = {"invoice_actuals": ("invoices", "invoice_id", "Invoice Actuals"),
 #: minutes instead of an hour.
 DEMO_LIMITS = {"zoho": {"limits": {"per_minute": 12_000, "per_day": 100_000}}}
 BUDGET = 5000
+ORGANIZATION = "10234695"
 
 
 def zoho_totals(running, config) -> dict[str, dict]:
     """Zoho totals per (account, month), straight from the Zoho API (not from Airflow)."""
     zoho = config.zoho
     creds = ZohoCredentials(zoho.client_id, zoho.client_secret, zoho.refresh_tokens[0].token)
-    cfg = ZohoConfig(region="us", organization_id="10234695", endpoint_base=running.base_url,
+    cfg = ZohoConfig(region="us", organization_id=ORGANIZATION, endpoint_base=running.base_url,
                      requests_per_minute=BUDGET)
     with ZohoBooksClient(creds, cfg) as client:
         codes = {a["account_id"]: a["account_code"]
@@ -85,8 +87,33 @@ def run(env, dag_id: str, logical_date: str) -> float:
         print(f"  {dag_id} {logical_date}: FAILED (see .demo/airflow/last-run.log)")
         return -1
     seconds = time.monotonic() - began
-    print(f"  {dag_id:<22} {logical_date}  {seconds:5.1f}s")
+    print(f"  {dag_id:<27} {logical_date}  {seconds:5.1f}s")
     return seconds
+
+
+def late_edit(env, running, audit: AuditLog) -> tuple[list[float], tuple[str, str]]:
+    """Keep the Invoice Actuals current with the daily incremental flow, then correct a
+    January invoice in Zoho: the next daily run rebuilds January (the reconciliation below
+    includes the corrected cell)."""
+    results = [run(env, "zoho_invoice_actuals_daily", "2026-04-02")]
+    zoho = running.sandbox.zoho
+    invoice = next(r for r in audit.query(flow="invoice_actuals", status="imported", limit=5000)
+                   if r["window_start"].startswith("2026-01"))
+    record = zoho.record(ORGANIZATION, "invoices", invoice["record_id"])
+    line = record["line_items"][0]
+    fixed = round(line["item_total"] + 1234.56, 2)
+    zoho.edit_record(ORGANIZATION, "invoices", record["invoice_id"],
+                     {"line_items": [{**line, "item_total": fixed}, *record["line_items"][1:]]})
+    print(f"  Late edit in Zoho: invoice {record['invoice_number']} of {record['date']}, "
+          f"line 1 {line['item_total']:.2f} -> {fixed:.2f}")
+    results.append(run(env, "zoho_invoice_actuals_daily", "2026-04-03"))
+    rows = audit.query(flow="invoice_actuals_daily", limit=1_000_000)
+    last = max(r["run_id"] for r in rows)  # run ids carry their start time
+    months = sorted({r["window_start"][:7] for r in rows if r["run_id"] == last})
+    print(f"  The second daily run rebuilt {', '.join(months)} (January, plus the months of "
+          "invoices re-read in the 10-minute overlap)")
+    account = zoho.record(ORGANIZATION, "chartofaccounts", line["account_id"])["account_code"]
+    return results, (account, datetime.strptime(record["date"], "%Y-%m-%d").strftime("%b %y"))
 
 
 def main() -> int:
@@ -109,10 +136,12 @@ def main() -> int:
         for logical in MONTHS:
             results += [run(env, f"zoho_{flow}", logical) for flow in ACTUALS]
         audit = AuditLog(StateStore.sqlite(HOME / "ml_connector" / "state.db"))
+        edits, edited = late_edit(env, running, audit)
+        results += edits
 
-        print(f"\n{'flow':<16} {'month':<8} {'records':>8} {'imported':>9} {'skipped':>8} "
+        print(f"\n{'flow':<22} {'month':<8} {'records':>8} {'imported':>9} {'skipped':>8} "
               f"{'failed':>7}  Anaplan task")
-        for flow in ["accounts", "customers", "vendors", *ACTUALS]:
+        for flow in ["accounts", "customers", "vendors", *ACTUALS, "invoice_actuals_daily"]:
             rows = audit.query(flow=flow, limit=1_000_000)
             by_window: dict[str, list] = {}
             for row in rows:
@@ -120,7 +149,7 @@ def main() -> int:
             for month, group in sorted(by_window.items()):
                 n = Counter(r["status"] for r in group)
                 tasks = sorted({r["task_id"] for r in group if r["task_id"]})
-                print(f"{flow:<16} {month:<8} {len(group):>8} {n['imported']:>9} "
+                print(f"{flow:<22} {month:<8} {len(group):>8} {n['imported']:>9} "
                       f"{n['skipped']:>8} {n['failed']:>7}  {', '.join(tasks)}")
         rejected = audit.query(status="failed", limit=20)
         print(f"\nRejected rows: {len(rejected)}" + "".join(
@@ -138,6 +167,7 @@ def main() -> int:
                 compared += 1
                 mismatches += zoho != cell
                 flag = "" if zoho == cell else "  MISMATCH"
+                flag += "  <- late edit" if module == "Invoice Actuals" and key == edited else ""
                 print(f"{module:<16} {key[0]:>8} {key[1]:>7} {zoho:>14} {cell:>14}{flag}")
         print(f"\n{compared} cells compared, {mismatches} mismatches; "
               f"{sum(1 for r in results if r < 0)} failed runs; "
