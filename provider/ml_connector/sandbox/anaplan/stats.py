@@ -3,25 +3,21 @@ issued, task status polls."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter, defaultdict
 
+from ml_connector.sandbox.stats import StatsBase
 
-class Stats:
+
+class Stats(StatsBase):
     """Thread-safe counters; ``snapshot`` returns plain JSON-ready dicts."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> None:
-        with self._lock:
-            self._paths: defaultdict[str, Counter[str]] = defaultdict(Counter)
-            self._statuses: Counter[str] = Counter()
-            self._tokens: Counter[str] = Counter()
-            self._polls: Counter[str] = Counter()
-            self._last_poll: dict[str, float] = {}
-            self._min_interval: dict[str, float] = {}
+    def _clear(self) -> None:
+        self._paths: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self._statuses: Counter[str] = Counter()
+        self._tokens: Counter[str] = Counter()
+        self._polls: Counter[str] = Counter()
+        self._last_poll: dict[str, float] = {}
+        self._min_interval: dict[str, float] = {}
 
     def request(self, template: str, status: int) -> None:
         with self._lock:

@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import copy
-import threading
 from collections import Counter
+
+from ml_connector.sandbox.stats import StatsBase
 
 
 def _bucket() -> dict:
     return {"total": 0, "by_path": Counter(), "by_status": Counter(), "max_in_flight": 0}
 
 
-class Stats:
+class Stats(StatsBase):
     """Thread-safe counters; ``snapshot`` returns plain JSON-ready dicts."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> None:
-        with self._lock:
-            self._orgs: dict[str, dict] = {}
-            self._unscoped = _bucket()
-            self._accounts = _bucket()
-            self._minted: Counter[str] = Counter()
-            self._limited: list[dict] = []
+    def _clear(self) -> None:
+        self._orgs: dict[str, dict] = {}
+        self._unscoped = _bucket()
+        self._accounts = _bucket()
+        self._minted: Counter[str] = Counter()
+        self._limited: list[dict] = []
 
     def request(self, org_id: str | None, path: str, status: int) -> None:
         """Count an API request; ``org_id`` None for calls outside any known org."""
