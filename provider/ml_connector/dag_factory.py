@@ -82,7 +82,7 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
                       f"{', '.join(m.strftime('%b %Y') for m in months)}")
                 return [list(month_window(m)) for m in months]
 
-            scope(changes.output)
+            scoped = scope(changes.output)
         extract = ExtractZohoOperator(
             task_id="extract", entity=flow.entity, zoho_conn_id=defaults.zoho_conn_id,
             line_items=flow.uses_lines, watermark_key=flow.id,
@@ -91,7 +91,7 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
                if flow.rebuilds_months else {"mode": EXTRACT_MODE[flow.mode]}),
         )
         if flow.rebuilds_months:
-            dag.get_task("scope") >> extract
+            scoped >> extract
 
         def run_windows(context: dict) -> list[tuple[str, str]]:
             if flow.rebuilds_months:
@@ -103,7 +103,8 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
         def build(manifest: dict, lookup_manifests: dict) -> dict:
             from ml_connector.flows.steps import build_step, read_records
 
-            if flow.mode == "incremental" and not manifest["count"]:
+            # (A rebuilt month with no records left still clears its cells: no skip then.)
+            if flow.mode == "incremental" and not flow.rebuilds_months and not manifest["count"]:
                 raise AirflowSkipException(f"no {flow.entity} changed since the watermark")
             context = get_current_context()
             out_dir = staged_path(None, context, "x").parent

@@ -25,6 +25,10 @@ from ml_connector.transport.sync import Transport
 log = logging.getLogger(__name__)
 
 
+def _match(items: list[dict], id_or_name: str) -> dict | None:
+    return next((i for i in items if id_or_name in (i.get("id"), i.get("name"))), None)
+
+
 def _limiter(config: AnaplanConfig) -> RateLimiter:
     return RateLimiter(config.requests_per_minute, 60.0, name="anaplan",
                        shared_path=config.rate_limit_file)
@@ -78,34 +82,23 @@ class AnaplanClient:
     def processes(self) -> list[dict]:
         return self.get("/processes", "processes")
 
-    def find_import(self, id_or_name: str) -> dict:
-        """An import by id or by exact name; the error lists what exists."""
-        return self._find("import", self.imports(), id_or_name)
-
     def find_action(self, id_or_name: str) -> dict:
-        """An import or a process by id or exact name, with ``kind`` set."""
+        """An import or a process by id or exact name, with ``kind`` and ``steps`` (the
+        imports it runs, as listed by ``/imports``); the error lists what exists."""
         imports = self.imports()
-        for item in imports:
-            if id_or_name in (item.get("id"), item.get("name")):
-                return {**item, "kind": "import"}
-        return {**self._find("import or process", self.processes(), id_or_name,
-                             also=imports), "kind": "process"}
-
-    def _find(self, what: str, found: list[dict], id_or_name: str,
-              also: list[dict] = ()) -> dict:
-        for item in found:
-            if id_or_name in (item.get("id"), item.get("name")):
-                return item
-        names = ", ".join(f"{i.get('id')} ({i.get('name')})" for i in [*also, *found])
-        raise ConfigError(f"no {what} {id_or_name!r} in model {self.config.model_id}; "
-                          f"there are: {names}")
-
-    def process_imports(self, process_id: str) -> list[dict]:
-        """The import steps of a process, as listed by ``/imports``."""
-        meta = self.get(f"/processes/{ids.object_id(process_id, 'process')}", "processMetadata")
-        imports = {i.get("id"): i for i in self.imports()}
+        found = _match(imports, id_or_name)
+        if found is not None:
+            return {**found, "kind": "import", "steps": [found]}
+        processes = self.processes()
+        found = _match(processes, id_or_name)
+        if found is None:
+            names = ", ".join(f"{i.get('id')} ({i.get('name')})" for i in [*imports, *processes])
+            raise ConfigError(f"no import or process {id_or_name!r} in model "
+                              f"{self.config.model_id}; there are: {names}")
+        meta = self.get(f"/processes/{ids.object_id(found['id'], 'process')}", "processMetadata")
+        by_id = {i.get("id"): i for i in imports}
         steps = [a.get("id") or a.get("actionId") for a in meta.get("actions") or []]
-        return [imports[a] for a in steps if a in imports]
+        return {**found, "kind": "process", "steps": [by_id[a] for a in steps if a in by_id]}
 
     def import_metadata(self, import_id: str) -> dict:
         return self.get(f"/imports/{ids.object_id(import_id, 'import')}", "importMetadata")

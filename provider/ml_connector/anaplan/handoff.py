@@ -51,7 +51,7 @@ class ActionPlan:
 def plan_action(client: AnaplanClient, id_or_name: str) -> ActionPlan:
     """Resolve an import or process by id or name; a process's imports must read one file."""
     action = client.find_action(id_or_name)
-    steps = [action] if action["kind"] == "import" else client.process_imports(action["id"])
+    steps = action["steps"]
     if not steps:
         raise ConfigError(f"process {action.get('name')!r} ({action['id']}) runs no import")
     files = {s.get("importDataSourceId") for s in steps}

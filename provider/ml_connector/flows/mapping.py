@@ -113,9 +113,6 @@ class RowMapper:
                    for c in self.flow.columns.values()]
 
 
-_ZERO = "__ml_connector_zero__"
-
-
 def _text(value: Any) -> str:
     return str(value)
 
@@ -140,34 +137,36 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
         start, end = window_of(record)
         return {"ws": start, "we": end}
 
-    def member(record: Mapping[str, Any], key: str) -> None:
+    def member(record: Mapping[str, Any], key: str, where: dict[str, str]) -> None:
         members_out.write(json.dumps({"id": str(record[mapper.id_field]), "key": key,
-                                      **window(record)}) + "\n")
+                                      **where}) + "\n")
 
     zero_excluded = flow.excluded == "zero"
 
-    def usable() -> Iterator[dict]:
+    def usable() -> Iterator[tuple[dict, bool, dict[str, str]]]:
+        """Records to send, each with whether its amounts are zeroed and its window."""
         for record in records:
+            where = window(record)
             reason = mapper.skip_reason(record)
             if reason and zero_excluded and record.get("status") in flow.exclude_status:
                 result.zeroed += 1
-                yield {**record, _ZERO: True}
+                yield record, True, where
                 continue
             if reason:
                 result.skipped += 1
                 result.skipped_reasons[reason] = result.skipped_reasons.get(reason, 0) + 1
                 skipped_out.write(json.dumps({"id": str(record.get(mapper.id_field)),
-                                              "reason": reason, **window(record)}) + "\n")
+                                              "reason": reason, **where}) + "\n")
                 continue
             result.records += 1
-            yield record
+            yield record, False, where
 
     if flow.grain == "record":
         def record_rows() -> Iterator[list[str]]:
-            for record in usable():
-                for row in mapper.rows(record, zero=record.get(_ZERO, False)):
+            for record, zeroed, where in usable():
+                for row in mapper.rows(record, zero=zeroed):
                     result.rows += 1
-                    member(record, str(result.rows))
+                    member(record, str(result.rows), where)
                     yield [_text(v) for v in row]
 
         write_csv(csv_out, mapper.header, record_rows())
@@ -176,15 +175,14 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
     zero = [Decimal(0)] * len(mapper.measures)
     cells: dict[tuple[str, ...], list[Decimal]] = {}
     windows: dict[tuple[str, ...], str] = {}
-    for record in usable():
+    for record, _, where in usable():
         for row in mapper.rows(record):
             key = tuple(_text(v) for i, v in enumerate(row) if i not in mapper.measures)
             sums = cells.setdefault(key, list(zero))
             for n, i in enumerate(mapper.measures):
                 sums[n] += row[i]
-            member(record, "|".join(key))
-            if cells_out is not None and key not in windows:
-                windows[key] = window(record).get("ws", "")
+            member(record, "|".join(key), where)
+            windows.setdefault(key, where.get("ws", ""))
     for key in clear:
         if tuple(key) not in cells:
             cells[tuple(key)] = list(zero)

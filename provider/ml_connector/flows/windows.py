@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timezone
 from typing import Any
 
+from ml_connector.state.audit import Window
 from ml_connector.transport.errors import ConfigError
 
-Window = tuple[str, str]  # ISO start and end, as Airflow writes a data interval
+__all__ = ["Window", "affected_months", "month_of", "month_window", "next_month"]
 
 
 def month_of(value: Any) -> date:

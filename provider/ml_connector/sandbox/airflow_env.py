@@ -110,13 +110,13 @@ def migrate(env: dict[str, str]) -> None:
 def create_pools(env: dict[str, str], flows: Path) -> dict[str, dict]:
     """Create (or update) the Airflow pools a flows file names, as a user would:
     ``ml-connector pools`` output fed to ``airflow pools import``."""
-    from ml_connector.flows.spec import load_flows
-
-    pools = load_flows(flows).defaults.pools()
+    cli = str(Path(sys.executable).parent / "ml-connector")
+    printed = subprocess.run([cli, "pools", "--flows", str(flows)], env=env, check=True,
+                             capture_output=True, text=True).stdout
     path = Path(env["AIRFLOW_HOME"]) / "pools.json"
-    path.write_text(json.dumps(pools))
+    path.write_text(printed)
     airflow(env, "pools", "import", str(path))
-    return pools
+    return json.loads(printed)
 
 
 def free_port() -> int:

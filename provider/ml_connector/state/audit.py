@@ -13,7 +13,7 @@ from ml_connector.state import schema
 from ml_connector.state.store import StateStore
 
 STATUSES = ("imported", "failed", "skipped")
-Window = tuple[str, str]
+Window = tuple[str, str]  # ISO start and end, as Airflow writes a data interval
 
 
 class AuditLog:
