@@ -169,7 +169,7 @@ def test_eleventh_mint_in_ten_minutes_is_denied_and_blocks_the_token(own):
 def test_at_most_fifteen_live_tokens_per_refresh_token(own):
     _, zoho = own(ZohoSandboxConfig(limits=LimitsSpec(tokens_per_window=100)))
     tokens = [zoho.mint().json()["access_token"] for _ in range(16)]
-    assert zoho.get("/invoices", token=tokens[0], per_page=1).json()["code"] == 14
+    assert zoho.get("/invoices", token=tokens[0], per_page=1).json()["code"] == 57
     assert zoho.get("/invoices", token=tokens[1], per_page=1).status_code == 200
 
 
@@ -180,8 +180,9 @@ def test_access_token_expires_after_an_hour_on_the_sandbox_clock(own):
     assert zoho.get("/invoices", token=token, per_page=1).status_code == 200
     running.sandbox.clock.advance(11)
     expired = zoho.get("/invoices", token=token, per_page=1)
-    assert (expired.status_code, expired.json()) == (401, {"code": 14,
-                                                           "message": "Invalid OAuth Token"})
+    # Zoho answers an expired token like a missing scope: 401, code 57.
+    assert (expired.status_code, expired.json()) == (401, {
+        "code": 57, "message": "You are not authorized to perform this operation"})
     by_status = running.sandbox.zoho.stats()["organizations"][MAIN]["by_status"]
     assert by_status == {"200": 1, "401": 1}
 
@@ -239,7 +240,7 @@ def test_only_the_exact_authorization_header_is_accepted(zoho, header):
     response = zoho.http.get("/zoho/us/api/books/v3/invoices",
                              params={"organization_id": MAIN},
                              headers={"Authorization": header.format(t=zoho.token())})
-    assert (response.status_code, response.json()["code"]) == (401, 14)
+    assert (response.status_code, response.json()["code"]) == (401, 57)
 
 
 def test_scopes_limit_modules(zoho):
@@ -258,7 +259,7 @@ def test_scopes_limit_modules(zoho):
 def test_tokens_and_orgs_stay_in_their_region(zoho):
     eu_token = zoho.token("eu")
     refused = zoho.get("/invoices", region="us", token=eu_token)
-    assert (refused.status_code, refused.json()["code"]) == (401, 14)
+    assert (refused.status_code, refused.json()["code"]) == (401, 57)
     unknown = zoho.get("/invoices", region="us", org=GMBH)
     assert unknown.status_code == 400
     assert unknown.json() == {
@@ -324,7 +325,8 @@ def test_rows_have_the_documented_fields(zoho, invoices):
     assert set(invoices[0]) == {
         "invoice_id", "invoice_number", "customer_id", "customer_name", "status", "date",
         "due_date", "currency_id", "currency_code", "exchange_rate", "total", "balance",
-        "reference_number", "salesperson_name", "created_time", "last_modified_time"}
+        "reference_number", "salesperson_name", "due_days", "is_emailed", "last_payment_date",
+        "created_time", "last_modified_time"}
     assert len(invoices) == 3000
     assert all(isinstance(r["invoice_id"], str) for r in invoices)
     created = [stamp(r["created_time"]) for r in invoices]
@@ -453,12 +455,18 @@ def test_detail_line_items_add_up_to_the_totals(zoho, entity, key, account_types
         lines = record["line_items"]
         assert 1 <= len(lines) <= 4
         assert {"line_item_id", "item_id", "name", "description", "account_id", "account_name",
-                "rate", "quantity", "discount", "tax_id", "tax_percentage",
-                "item_total"} <= set(lines[0])
+                "rate", "quantity", "discount", "discount_amount", "tax_id", "tax_name",
+                "tax_percentage", "item_total"} <= set(lines[0])
         cents = round(sum(line["item_total"] for line in lines) * 100)
         assert cents == round(record["sub_total"] * 100)
-        assert round((record["sub_total"] + record["tax_total"]) * 100) == round(
-            row["total"] * 100)
+        # The total is not sub_total + tax_total: discount, shipping and adjustment count too.
+        extras = round((record["shipping_charge"] + record["adjustment"]) * 100)
+        if record["is_inclusive_tax"]:
+            expected = cents + extras
+        else:
+            expected = (cents - round(record["discount_amount"] * 100)
+                        + round(record["tax_total"] * 100) + extras)
+        assert expected == round(row["total"] * 100)
         assert record["total"] == row["total"]
         for line in lines:
             assert chart[line["account_id"]]["account_type"] in account_types
@@ -481,27 +489,62 @@ def test_unknown_record_url_and_method(zoho):
 # -- limits --------------------------------------------------------------------------------
 
 
-def test_per_minute_limit_gives_code_44_and_rate_limit_headers(own):
-    running, zoho = own(ZohoSandboxConfig(limits=LimitsSpec(per_minute=5,
-                                                            rate_limit_headers=True)))
-    remaining = []
+def test_per_minute_limit_gives_code_44_without_a_reset_hint(own):
+    running, zoho = own(ZohoSandboxConfig(limits=LimitsSpec(per_minute=5, per_day=1000)))
     for _ in range(5):
-        response = zoho.get("/invoices", per_page=1)
-        assert response.status_code == 200
-        remaining.append(response.headers["X-Rate-Limit-Remaining"])
-        assert response.headers["X-Rate-Limit-Limit"] == "5"
-    assert remaining == ["4", "3", "2", "1", "0"]
+        assert zoho.get("/invoices", per_page=1).status_code == 200
     limited = zoho.get("/invoices", per_page=1)
     assert limited.status_code == 429
     assert limited.json() == {"code": 44, "message": PER_MINUTE_MESSAGE}
     assert "retry-after" not in limited.headers
-    assert 0 < int(limited.headers["X-Rate-Limit-Reset"]) <= 60
+    # The X-Rate-Limit-* headers still describe the day, not the minute.
+    assert limited.headers["X-Rate-Limit-Limit"] == "1000"
+    assert limited.headers["X-Rate-Limit-Remaining"] == "995"
     assert zoho.get("/organizations", org=None).status_code == 200, "not counted per org"
     assert zoho.get("/invoices", org=LABS).status_code == 200, "limits are per org"
     stats = running.sandbox.zoho.stats()
     assert [(r["organization_id"], r["code"]) for r in stats["rate_limited"]] == [(MAIN, 44)]
     running.sandbox.clock.advance(61)
     assert zoho.get("/invoices", per_page=1).status_code == 200
+
+
+def test_every_response_carries_the_daily_quota(own):
+    running, zoho = own(ZohoSandboxConfig(limits=LimitsSpec(per_day=4)))
+    clock = running.sandbox.clock
+    # The org's day ends at midnight in its zone (-0800): the reset counts down to it.
+    local = datetime.fromtimestamp(clock.now(), timezone(timedelta(hours=-8)))
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    seen = []
+    for path in ("/invoices", "/bills/garbage", "/invoices", "/contacts"):
+        response = zoho.get(path, per_page=1)
+        seen.append((response.status_code, response.headers["X-Rate-Limit-Limit"],
+                     response.headers["X-Rate-Limit-Remaining"]))
+        reset = int(response.headers["X-Rate-Limit-Reset"])
+        assert abs(reset - (midnight.timestamp() - clock.now())) <= 1
+    assert seen == [(200, "4", "3"), (404, "4", "2"), (200, "4", "1"), (200, "4", "0")]
+    capped = zoho.get("/invoices", per_page=1)
+    assert (capped.status_code, capped.json()["code"]) == (429, 45)
+    assert capped.headers["X-Rate-Limit-Remaining"] == "0"
+
+
+def test_paths_with_a_trailing_slash_are_accepted(zoho):
+    listed = zoho.get("/invoices/", per_page=2)
+    assert listed.status_code == 200 and len(listed.json()["invoices"]) == 2
+    record_id = listed.json()["invoices"][0]["invoice_id"]
+    detail = zoho.get(f"/invoices/{record_id}/")
+    assert detail.status_code == 200 and detail.json()["invoice"]["invoice_id"] == record_id
+    assert zoho.get("/organizations/", org=None).status_code == 200
+
+
+def test_every_write_attempt_is_counted(zoho, shared):
+    headers = {"Authorization": f"Zoho-oauthtoken {zoho.token()}"}
+    before = shared.sandbox.zoho.stats()["writes"]
+    for method in ("POST", "PUT", "DELETE"):
+        response = zoho.http.request(method, "/zoho/us/api/books/v3/invoices/",
+                                     params={"organization_id": MAIN}, headers=headers)
+        assert response.status_code == 405
+    zoho.get("/invoices", per_page=1)
+    assert shared.sandbox.zoho.stats()["writes"] == before + 3
 
 
 def test_daily_cap_gives_code_45(own):
@@ -647,7 +690,7 @@ def test_added_record_is_the_newest_and_described(own):
     assert newest["invoice_id"] == added["invoice_id"] and newest["status"] == "draft"
     assert newest["invoice_number"] == "INV-003001"
     assert newest["date"] == "2026-05-31", "created now: 2026-06-01T00:00Z is May 31 in PST"
-    assert "X-Rate-Limit-Limit" not in zoho.get("/invoices", per_page=1).headers
+    assert zoho.get("/invoices", per_page=1).headers["X-Rate-Limit-Limit"] == "10000"
     text = running.sandbox.describe(running.base_url)
     for fact in (f"{running.base_url}/zoho/eu/accounts", f"{running.base_url}/zoho/jp/api",
                  "1000.SANDBOXCLIENT", "sandbox-client-secret", "1000.sandbox-refresh-sa",

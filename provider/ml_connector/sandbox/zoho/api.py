@@ -97,10 +97,9 @@ def build_api_router(emu: ZohoEmulator) -> APIRouter:
             log.exception("zoho emulator failed on %s", request.url.path)
             err = errors.internal()
             status, body = err.status, err.body
-        headers = {}
-        if limiter is not None and emu.config.limits.rate_limit_headers:
-            headers = limiter.headers(emu.clock.now())
-        emu.stats_book.request(stats_org, template, status)
+        # Zoho sends the daily quota on every response of an organization, 429s included.
+        headers = limiter.headers(emu.clock.now()) if limiter is not None else {}
+        emu.stats_book.request(stats_org, template, status, request.method)
         return JSONResponse(body, status, headers)
 
     @router.get("/{region}/accounts/oauth/v2/auth")
@@ -139,11 +138,13 @@ def build_api_router(emu: ZohoEmulator) -> APIRouter:
         return JSONResponse({"error": "invalid_request"}, 404)
 
     @router.get("/{region}/api/books/v3/organizations")
+    @router.get("/{region}/api/books/v3/organizations/")
     async def organizations(region: str, request: Request) -> Response:
         return await serve(request, region, f"{BOOKS}/organizations", "settings",
                            lambda _org, grant: emu.organizations_body(region, grant))
 
     @router.get("/{region}/api/books/v3/{entity}")
+    @router.get("/{region}/api/books/v3/{entity}/")
     async def listing(region: str, entity: str, request: Request) -> Response:
         kind = KINDS.get(entity)
         if kind is None:
@@ -153,6 +154,7 @@ def build_api_router(emu: ZohoEmulator) -> APIRouter:
                            lambda org, _grant: org.store(entity).list_body(params))
 
     @router.get("/{region}/api/books/v3/{entity}/{record_id}")
+    @router.get("/{region}/api/books/v3/{entity}/{record_id}/")
     async def detail(region: str, entity: str, record_id: str, request: Request) -> Response:
         kind = KINDS.get(entity)
         if kind is None:

@@ -10,6 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 #: Zoho's data centers, in the order of the public table.
 REGIONS: tuple[str, ...] = ("us", "eu", "in", "au", "jp", "ca", "cn", "sa")
 
+#: The READ scopes a connector user grants (one per Books module the shipped flows read).
+READ_SCOPES: tuple[str, ...] = tuple(
+    f"ZohoBooks.{module}.READ" for module in (
+        "invoices", "bills", "purchaseorders", "creditnotes", "debitnotes", "contacts",
+        "settings", "accountants"))
+
 #: Requests per day by plan (Zoho's published caps).
 DAILY_CAP = {"free": 1000, "standard": 2000, "professional": 5000, "premium": 10000,
              "elite": 10000, "ultimate": 10000}
@@ -35,6 +41,8 @@ class OrgSpec(BaseModel):
     invoices: int = Field(default=30, ge=0)
     bills: int = Field(default=25, ge=0)
     purchaseorders: int = Field(default=20, ge=0)
+    creditnotes: int = Field(default=3, ge=0)
+    vendorcredits: int = Field(default=2, ge=0)
     customers: int = Field(default=10, ge=1)
     vendors: int = Field(default=8, ge=1)
     start_date: date = date(2026, 1, 1)
@@ -57,7 +65,9 @@ class RefreshTokenSpec(BaseModel):
 
     token: str
     region: Literal["us", "eu", "in", "au", "jp", "ca", "cn", "sa"]
-    scopes: list[str] = Field(default_factory=lambda: ["ZohoBooks.fullaccess.all"])
+    scopes: list[str] = Field(
+        default_factory=lambda: list(READ_SCOPES),
+        description="what the user consented to; a call outside them gets 401 code 57")
     organizations: list[str] | None = Field(
         default=None, description="org ids its user belongs to (default: all of its region)"
     )
@@ -74,7 +84,6 @@ class LimitsSpec(BaseModel):
     )
     per_day: int | None = Field(default=None, ge=1, description="None: by the org's plan")
     concurrency: int | None = Field(default=None, ge=1, description="None: free 5, others 10")
-    rate_limit_headers: bool = False
     token_ttl: int = Field(default=3600, ge=1)
     tokens_per_window: int = Field(default=10, ge=1)
     token_window: int = Field(default=600, ge=1)
@@ -102,13 +111,15 @@ def default_organizations() -> list[OrgSpec]:
         OrgSpec(organization_id="10234695", name="Zillum Inc", region="us",
                 currency_code="USD", foreign_currencies=["EUR", "GBP"], time_zone="PST",
                 utc_offset="-0800", invoices=3000, bills=2000, purchaseorders=500,
-                customers=60, vendors=40),
+                creditnotes=150, vendorcredits=80, customers=60, vendors=40),
         OrgSpec(organization_id="10234696", name="Zillum Labs", region="us",
                 currency_code="USD", time_zone="PST", utc_offset="-0800",
-                invoices=40, bills=30, purchaseorders=20, customers=10, vendors=8),
+                invoices=40, bills=30, purchaseorders=20, creditnotes=4, vendorcredits=3,
+                customers=10, vendors=8),
         OrgSpec(organization_id="20071234", name="Zillum GmbH", region="eu",
                 currency_code="EUR", time_zone="CET", utc_offset="+0100",
-                invoices=50, bills=40, purchaseorders=25, customers=12, vendors=8),
+                invoices=50, bills=40, purchaseorders=25, creditnotes=5, vendorcredits=3,
+                customers=12, vendors=8),
         _small("30045678", "Zillum India Pvt Ltd", "in", "INR", "IST", "+0530"),
         _small("40012345", "Zillum Pty Ltd", "au", "AUD", "AEST", "+1000"),
         _small("50023456", "Zillum KK", "jp", "JPY", "JST", "+0900"),

@@ -144,7 +144,8 @@ class ZohoEmulator:
                     f"    org {org.id}  {org.spec.name!r}  {org.spec.currency_code} "
                     f"{org.spec.time_zone} ({org.spec.utc_offset}) {org.spec.plan}: "
                     + ", ".join(f"{counts[k]} {k}" for k in
-                                ("invoices", "bills", "purchaseorders", "contacts"))
+                                ("invoices", "bills", "purchaseorders", "creditnotes",
+                                 "vendorcredits", "contacts"))
                     + f"  dated {org.spec.start_date}..{org.spec.end_date}"
                 )
         example = next(iter(self.orgs.values()), None)

@@ -44,7 +44,9 @@ def invalid_value(param: str) -> ZohoError:
 
 
 def invalid_token() -> ZohoError:
-    return ZohoError(401, 14, "Invalid OAuth Token")
+    """A missing, invalid, expired or evicted access token: Zoho answers code 57, the same
+    as a missing scope (shared/api notes: no source shows a distinct "expired" code)."""
+    return not_authorized()
 
 
 def not_authorized() -> ZohoError:

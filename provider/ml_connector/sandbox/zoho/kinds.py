@@ -12,9 +12,10 @@ def norm(value: str) -> str:
 
 @dataclass(frozen=True)
 class Kind:
-    """One Books module: ``/name`` lists it under key ``name``, ``/name/{id}`` under
-    ``singular``. ``filters`` maps a normalized ``filter_by``/``status`` value to
-    ``(field, allowed values)``."""
+    """One Books module: ``/name`` lists it under key ``list_key`` (default: ``name``),
+    ``/name/{id}`` under ``singular``. ``filters`` maps a normalized ``filter_by``/``status``
+    value to ``(field, allowed values)``. ``credits`` names the module whose documents this
+    one credits (credit notes: invoices, vendor credits: bills)."""
 
     name: str
     singular: str
@@ -37,6 +38,12 @@ class Kind:
     due_field: str | None = None
     has_balance: bool = False
     line_account: str = "income"
+    list_key: str = ""
+    credits: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.list_key:
+            object.__setattr__(self, "list_key", self.name)
 
     @property
     def has_date(self) -> bool:
@@ -59,6 +66,7 @@ _BILL_STATUSES = (("draft", 6), ("open", 25), ("overdue", 10), ("paid", 48),
                   ("partially_paid", 7), ("void", 4))
 _PO_STATUSES = (("draft", 10), ("open", 30), ("billed", 45), ("partially_billed", 10),
                 ("cancelled", 5))
+_CREDIT_STATUSES = (("draft", 8), ("open", 30), ("closed", 57), ("void", 5))
 _STAMPS = ("created_time", "last_modified_time")
 
 INVOICES = Kind(
@@ -66,7 +74,8 @@ INVOICES = Kind(
     id_field="invoice_id", code=1, scope="invoices",
     list_fields=("invoice_id", "invoice_number", "customer_id", "customer_name", "status",
                  "date", "due_date", "currency_id", "currency_code", "exchange_rate", "total",
-                 "balance", "reference_number", "salesperson_name", *_STAMPS),
+                 "balance", "reference_number", "salesperson_name", "due_days", "is_emailed",
+                 "last_payment_date", *_STAMPS),
     sort_columns=("customer_name", "invoice_number", "date", "due_date", "total", "balance",
                   *_STAMPS),
     index_sorted=frozenset({"created_time", "date", "invoice_number"}),
@@ -119,7 +128,8 @@ CONTACTS = Kind(
 )
 CHARTOFACCOUNTS = Kind(
     name="chartofaccounts", singular="chart_of_account", label="Account",
-    report_name="Chart of Accounts", id_field="account_id", code=5, scope="settings",
+    # Zoho's Chart of Accounts page: /chartofaccounts needs ZohoBooks.accountants.READ.
+    report_name="Chart of Accounts", id_field="account_id", code=5, scope="accountants",
     list_fields=("account_id", "account_name", "account_code", "account_type", "is_active",
                  "parent_account_id", "parent_account_name", "description", *_STAMPS),
     sort_columns=("account_name", "account_code", "account_type", *_STAMPS),
@@ -154,6 +164,40 @@ ITEMS = Kind(
     },
 )
 
+CREDITNOTES = Kind(
+    name="creditnotes", singular="creditnote", label="Credit Note", report_name="Credit Notes",
+    id_field="creditnote_id", code=10, scope="creditnotes",
+    list_fields=("creditnote_id", "creditnote_number", "customer_id", "customer_name", "status",
+                 "date", "currency_id", "currency_code", "exchange_rate", "total", "balance",
+                 "reference_number", *_STAMPS),
+    sort_columns=("customer_name", "creditnote_number", "date", "total", "balance", *_STAMPS),
+    index_sorted=frozenset({"created_time", "date", "creditnote_number"}),
+    filters=_status_filters(_CREDIT_STATUSES),
+    statuses=_CREDIT_STATUSES, party="customer", number_field="creditnote_number",
+    number_prefix="CN-", has_balance=True, line_account="income", credits="invoices",
+)
+VENDORCREDITS = Kind(
+    name="vendorcredits", singular="vendor_credit", label="Vendor Credit",
+    report_name="Vendor Credits", id_field="vendor_credit_id", code=11,
+    # Zoho's Vendor Credits API page names the OAuth scope ZohoBooks.debitnotes.READ.
+    scope="debitnotes",
+    list_fields=("vendor_credit_id", "vendor_credit_number", "vendor_id", "vendor_name",
+                 "status", "date", "currency_id", "currency_code", "exchange_rate", "total",
+                 "balance", "reference_number", *_STAMPS),
+    sort_columns=("vendor_name", "vendor_credit_number", "date", "total", "balance", *_STAMPS),
+    index_sorted=frozenset({"created_time", "date", "vendor_credit_number"}),
+    filters=_status_filters(_CREDIT_STATUSES),
+    statuses=_CREDIT_STATUSES, party="vendor", number_field="vendor_credit_number",
+    number_prefix="DN-", has_balance=True, line_account="expense",
+    list_key="vendor_credits",  # Zoho lists /vendorcredits under "vendor_credits"
+    credits="bills",
+)
+
+#: Document modules: line items with discounts, taxes, shipping, adjustments, bcy_* amounts.
+DOCUMENTS: tuple[str, ...] = ("invoices", "bills", "purchaseorders", "creditnotes",
+                              "vendorcredits")
+
 KINDS: dict[str, Kind] = {
-    k.name: k for k in (INVOICES, BILLS, PURCHASEORDERS, CONTACTS, CHARTOFACCOUNTS, ITEMS)
+    k.name: k for k in (INVOICES, BILLS, PURCHASEORDERS, CONTACTS, CHARTOFACCOUNTS, ITEMS,
+                        CREDITNOTES, VENDORCREDITS)
 }

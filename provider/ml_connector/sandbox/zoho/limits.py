@@ -51,15 +51,17 @@ class OrgLimiter:
             self.in_flight -= 1
 
     def headers(self, now: float) -> dict[str, str]:
-        """``X-Rate-Limit-*``: the minute's cap, what is left of it, seconds until a slot
-        frees up."""
+        """``X-Rate-Limit-*`` as Zoho sends them on every response: the organization's
+        *daily* cap, what is left of it today and the seconds until the day resets (org's
+        zone). They say nothing about the per-minute window."""
         with self._lock:
-            self._purge(now)
-            reset = math.ceil(self._window[0] + self.window - now) if self._window else 0
+            day = int((now + self._offset) // 86400)
+            used = self._day_count if day == self._day else 0
+            reset = (day + 1) * 86400 - self._offset - now
             return {
-                "X-Rate-Limit-Limit": str(self.per_minute),
-                "X-Rate-Limit-Remaining": str(max(0, self.per_minute - len(self._window))),
-                "X-Rate-Limit-Reset": str(max(0, reset)),
+                "X-Rate-Limit-Limit": str(self.per_day),
+                "X-Rate-Limit-Remaining": str(max(0, self.per_day - used)),
+                "X-Rate-Limit-Reset": str(max(0, math.ceil(reset))),
             }
 
     def _purge(self, now: float) -> None:

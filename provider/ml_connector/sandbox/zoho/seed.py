@@ -4,17 +4,88 @@ Nothing is stored per record. ``created_time`` grows strictly with the index (as
 the date range has more seconds than records) and ``date`` is its local date, so a date
 window is an index range; ``last_modified_time`` trails ``created_time`` by at most
 ``MAX_LAG`` seconds.
+
+Documents
+---------
+Invoices, bills, purchase orders, credit notes and vendor credits follow the rules below.
+Amounts are integer cents internally and floats with two decimals in JSON. ``half_up(x)``
+is ``x`` rounded to the cent, halves away from zero (``Decimal`` ``ROUND_HALF_UP``; every
+rounded quantity below is non-negative except ``adjustment`` and its ``bcy_adjustment``).
+``p`` is a line's ``tax_percentage`` (e.g. ``8.25``); lines are taken in their JSON order.
+
+1. Lines: ``rate`` (per unit), ``quantity``, item-level ``discount`` (a percent: 0, 5 or 10;
+   always 0 on documents with an entity-level discount), ``item_total =
+   half_up(quantity * rate * (1 - discount / 100))``, line ``discount_amount = quantity *
+   rate - item_total``, ``tax_id``, ``tax_name`` (``""`` for the 0 % rate),
+   ``tax_percentage``, ``account_id``/``account_name``: income accounts on invoices and
+   credit notes, expense/cost accounts on bills, purchase orders and vendor credits.
+2. Tax: ``is_inclusive_tax`` is true on about 20 % of documents; then ``rate`` and
+   ``item_total`` include tax, ``tax_i = half_up(item_total_i * p / (100 + p))`` and
+   ``net_i = item_total_i - tax_i``. Otherwise ``net_i = item_total_i`` and ``tax_i =
+   half_up((net_i - s_i) * p / 100)`` where ``s_i`` is the line's share of a *before-tax*
+   entity discount (rule 3), else 0.
+3. Entity discount, on about 25 % of tax-exclusive documents and never on inclusive ones:
+   ``discount_type = "entity_level"``, ``discount`` = the percent ``pct`` (5 or 10, a
+   number), ``is_discount_before_tax`` (true on about 70 %). With ``N = sum(net_i)``:
+   before tax ``discount_amount = half_up(N * pct / 100)``; after tax ``discount_amount =
+   half_up((N + tax_total) * pct / 100)``, ``tax_total`` being the undiscounted tax of rule
+   2. Allocation to lines, in both cases: ``s_i = half_up(discount_amount * net_i / N)`` for
+   every line but the last, the last line gets ``discount_amount - sum(other s_i)``, so
+   ``sum(s_i) == discount_amount``. All other documents: ``discount_type = "item_level"``,
+   ``discount = 0``, ``discount_amount = 0``, ``is_discount_before_tax = true``, ``s_i = 0``.
+4. ``shipping_charge`` (5.00..50.00, never taxed or discounted) on about 30 % of invoices
+   and credit notes, 0 on everything else. ``adjustment`` (non-zero, -5.00..+5.00, with
+   ``adjustment_description`` ``"Rounding"`` or ``"Handling"``) on about 15 % of invoices and
+   bills; 0 and ``""`` on everything else.
+5. ``sub_total = sum(item_total_i)`` (tax included on inclusive documents), ``tax_total =
+   sum(tax_i)``, ``taxes = [{"tax_id", "tax_name", "tax_amount"}]``: one entry per non-zero
+   rate used by a line, in the org's tax order, ``tax_amount`` = the sum of that rate's
+   ``tax_i``. ``total``: exclusive ``N - discount_amount (if before tax) + tax_total -
+   discount_amount (if after tax) + shipping_charge + adjustment``; inclusive
+   ``sum(item_total_i) + shipping_charge + adjustment``. Equivalently, for every document:
+   ``total = sum(net_i - s_i) + tax_total + shipping_charge + adjustment``.
+   ``bcy_sub_total``, ``bcy_tax_total``, ``bcy_discount_total`` (of the document's
+   ``discount_amount``), ``bcy_shipping_charge``, ``bcy_adjustment``, ``bcy_total``: each is
+   ``half_up(amount * exchange_rate)`` on its own (``exchange_rate`` as the decimal JSON
+   shows it), so the ``bcy_*`` parts need not add up to ``bcy_total``.
+6. ``balance`` (invoices, bills, credit notes, vendor credits): 0 when paid, void or
+   closed, part of the total when partially paid, else the rest to pay or to use. Invoices
+   carry ``write_off_amount`` (on about 4 % of paid invoices, 0.01..25.00 and at most the
+   total; else 0), list rows also ``due_days`` (``"Due in N days"`` counted from the
+   document date; ``"Overdue by N days"`` when overdue; ``""`` when paid or void),
+   ``is_emailed`` and ``last_payment_date`` (a date between ``date`` and the
+   ``last_modified_time`` date when paid or partially paid, else ``""``).
+7. Credit notes (``invoices_credited``) and vendor credits (``bills_credited``), 1-2 lines
+   of quantity 1-5: the contact is the party of an earlier document (an invoice resp. bill,
+   not draft or void, created before the credit and at most 60 days before when one
+   exists) where the org has one, else a random customer resp. vendor with nothing
+   credited. Entries ``{"invoice_id"|"bill_id", "invoice_number"|"bill_number",
+   "amount_applied", "date"}``: ``closed`` applies the whole total (when the total exceeds
+   the credited document's total, the credit stays ``open`` with that document's total
+   applied), ``open`` applies 10-90 % of ``min(total, credited total)`` (at least 0.01),
+   ``draft`` and ``void`` apply nothing. ``balance = total - amount_applied`` (void: 0).
+   ``date`` lies between the credit's date and its ``last_modified_time`` date.
+
+Posting, for a Profit and Loss built from documents: each line ``net_i - s_i`` to its
+account (tax-exclusive, after item and entity discount); ``shipping_charge`` to "Shipping
+Charge" (4600, income); ``adjustment`` to "Other Charges" (4700, income) on invoices and
+credit notes, to "Other Expenses" (6950, expense) on bills and vendor credits; tax to "Tax
+Payable"; ``total`` to receivable resp. payable. Credit notes and vendor credits reverse
+invoices and bills (they reduce income and expense). Purchase orders post nothing.
+``write_off_amount`` touches no account of this chart.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+from bisect import bisect_left
 from datetime import date, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from ml_connector.sandbox.zoho.config import OrgSpec
-from ml_connector.sandbox.zoho.kinds import KINDS, Kind
+from ml_connector.sandbox.zoho.kinds import DOCUMENTS, KINDS, Kind
 from ml_connector.sandbox.zoho.times import format_time, local_date, midnight, zone
 
 DAY = 86400
@@ -52,6 +123,10 @@ ACCOUNTS = (
     ("Bank Fees and Charges", "6800", "expense", None, True),
     ("Trade Show Costs", "6850", "expense", "Advertising and Marketing", False),
     ("Depreciation Expense", "6900", "other_expense", None, True),
+    # Appended, so the ids above do not move.
+    ("Shipping Charge", "4600", "income", None, True),
+    ("Other Charges", "4700", "income", None, True),  # invoice / credit note adjustments
+    ("Other Expenses", "6950", "expense", None, True),  # bill / vendor credit adjustments
 )
 
 # (name, sku, rate, product type, income account, expense account)
@@ -92,6 +167,18 @@ _NOUNS = ("River", "Peak", "Ridge", "Works", "Labs", "Systems", "Foods", "Logist
           "Textiles", "Ventures", "Builders")
 _SUFFIXES = ("Inc", "LLC", "Ltd", "Corp", "Co")
 _PEOPLE = ("Ava Patel", "Liam Chen", "Mia Rossi", "Noah Kim", "")
+
+# Document features (module docstring): who gets them and how often.
+SHIPPING_KINDS = frozenset({"invoices", "creditnotes"})
+ADJUSTMENT_KINDS = frozenset({"invoices", "bills"})
+INCLUSIVE_SHARE = 0.20
+ENTITY_DISCOUNT_SHARE = 0.25
+BEFORE_TAX_SHARE = 0.70
+SHIPPING_SHARE = 0.30
+ADJUSTMENT_SHARE = 0.15
+WRITE_OFF_SHARE = 0.04
+CREDIT_WINDOW = 60 * DAY
+_LINE_DISCOUNTS = (0, 0, 0, 0, 5, 10)
 
 
 def digest(text: str) -> int:
@@ -162,11 +249,11 @@ class Table:
     """The records of one entity of one org, generated on demand from their index.
 
     Indexes ``>= count`` are records added at run time; their ``created_time`` is kept in
-    ``added`` and never decreases.
+    ``added`` and never decreases. ``credited`` is the table a credit module credits.
     """
 
     def __init__(self, kind: Kind, catalog: Catalog, count: int, base: int, span: int,
-                 contacts: Table | None = None) -> None:
+                 contacts: Table | None = None, credited: Table | None = None) -> None:
         self.kind = kind
         self.catalog = catalog
         self.count = count
@@ -174,6 +261,7 @@ class Table:
         self.span = span
         self.step = max(1, span // count) if count else 1
         self.contacts = contacts
+        self.credited = credited
         org = catalog.org.organization_id
         self._key = f"{catalog.seed}:{org}:{kind.name}"
         self._salt = digest(self._key)
@@ -213,8 +301,12 @@ class Table:
         i = self.catalog.index_of(self.kind.code, record_id)
         return i if i is not None and i < self.size else None
 
+    def stream(self, i: int, part: str = "") -> random.Random:
+        """The random stream of record ``i`` (``part`` names a further independent one)."""
+        return random.Random(f"{self._key}:{i}:{part}" if part else f"{self._key}:{i}")
+
     def _generate(self, i: int) -> dict:
-        rng = random.Random(f"{self._key}:{i}")
+        rng = self.stream(i)
         tz = self.catalog.tz
         created = self.created(i)
         record = {self.kind.id_field: self.record_id(i)}
@@ -224,33 +316,105 @@ class Table:
         return record
 
 
-def _transaction(table: Table, i: int, rng: random.Random, day: date) -> dict:
-    """An invoice, bill or purchase order with 1-4 line items whose totals add up."""
+def half_up(numerator: int, denominator: int = 1) -> int:
+    """``numerator / denominator`` rounded to an integer, halves away from zero."""
+    quotient, rest = divmod(abs(numerator), denominator)
+    if 2 * rest >= denominator:
+        quotient += 1
+    return quotient if numerator >= 0 else -quotient
+
+
+def in_base(cents: int, exchange_rate: float) -> int:
+    """``cents * exchange_rate`` in base-currency cents, rounded half-up (rule 5)."""
+    if exchange_rate == 1.0:
+        return cents
+    exact = Decimal(cents) * Decimal(repr(exchange_rate))
+    return int(exact.to_integral_value(rounding=ROUND_HALF_UP))
+
+
+def allocate(amount: int, nets: list[int]) -> list[int]:
+    """Shares of ``amount`` in proportion to ``nets``; the last takes the remainder (rule 3)."""
+    whole = sum(nets)
+    shares = [half_up(amount * net, whole) for net in nets[:-1]]
+    return [*shares, amount - sum(shares)]
+
+
+def _credit_target(table: Table, i: int, rng: random.Random) -> dict | None:
+    """An earlier document of ``table.credited`` for credit ``i`` to apply to (rule 7)."""
+    target = table.credited
+    if target is None or target.count == 0:
+        return None
+    created = table.created(i)
+    indexes = range(target.count)
+    hi = bisect_left(indexes, created, key=target.created)
+    if hi == 0:
+        return None
+    lo = bisect_left(indexes, created - CREDIT_WINDOW, key=target.created)
+    if lo >= hi:
+        lo = 0
+    for _ in range(4):
+        record = target.record(rng.randrange(lo, hi))
+        if record["status"] not in ("draft", "void"):
+            return record
+    return None
+
+
+def _document(table: Table, i: int, rng: random.Random, day: date) -> dict:
+    """An invoice, bill, purchase order, credit note or vendor credit (module docstring)."""
     kind, cat = table.kind, table.catalog
     contacts = table.contacts
     assert contacts is not None
     org = cat.org
-    if kind.party == "customer":
+    doc = table.stream(i, "doc")
+    is_credit = kind.credits is not None
+    credited = _credit_target(table, i, rng) if is_credit else None
+    if credited is not None:
+        contact_index = contacts.index_of(credited[f"{kind.party}_id"])
+        assert contact_index is not None
+    elif kind.party == "customer":
         contact_index = rng.randrange(org.customers)
     else:
         contact_index = org.customers + rng.randrange(org.vendors)
     contact = contacts.record(contact_index)
     currency = contact["currency_code"]
+    exchange_rate = cat.exchange_rate(currency, day)
     status = pick_weighted(rng, kind.statuses)
-    lines, sub_total, tax_total = [], 0, 0
-    for k in range(rng.randint(1, 4)):
+
+    # Document-level features come from their own stream, so the draws above and the lines
+    # below stay what they were before these features existed.
+    inclusive = doc.random() < INCLUSIVE_SHARE
+    entity_draw, entity_choice, before_draw = doc.random(), doc.choice((5, 10)), doc.random()
+    entity_pct = entity_choice if not inclusive and entity_draw < ENTITY_DISCOUNT_SHARE else 0
+    before_tax = before_draw < BEFORE_TAX_SHARE if entity_pct else True
+    shipping_draw, shipping = doc.random(), doc.randint(500, 5000)
+    if kind.name not in SHIPPING_KINDS or shipping_draw >= SHIPPING_SHARE:
+        shipping = 0
+    adjustment_draw = doc.random()
+    adjustment = doc.choice((-1, 1)) * doc.randint(1, 500)
+    adjustment_text = doc.choice(("Rounding", "Handling"))
+    if kind.name not in ADJUSTMENT_KINDS or adjustment_draw >= ADJUSTMENT_SHARE:
+        adjustment, adjustment_text = 0, ""
+
+    lines: list[dict] = []
+    items: list[int] = []
+    points: list[int] = []  # tax rates in hundredths of a percent
+    for k in range(rng.randint(1, 2 if is_credit else 4)):
         item_no = rng.randrange(len(ITEMS))
         name, _sku, price, _type, income, expense = ITEMS[item_no]
         account = income if kind.line_account == "income" else expense
         base_price = price if kind.line_account == "income" else price * 0.6
-        rate_cents = round(base_price * 100 * rng.uniform(0.9, 1.1))
-        quantity = rng.randint(1, 20)
-        discount = rng.choice((0, 0, 0, 0, 5, 10))
-        item_cents = (quantity * rate_cents * (100 - discount) + 50) // 100
-        tax_id, _tax_name, pct = rng.choice(cat.taxes)
-        tax_cents = (item_cents * round(pct * 100) + 5000) // 10000
-        sub_total += item_cents
-        tax_total += tax_cents
+        rate = round(base_price * 100 * rng.uniform(0.9, 1.1))
+        quantity = rng.randint(1, 5 if is_credit else 20)
+        drawn_discount = rng.choice(_LINE_DISCOUNTS)
+        discount = 0 if entity_pct else drawn_discount
+        tax_id, tax_name, pct = rng.choice(cat.taxes)
+        point = round(pct * 100)
+        if inclusive:
+            rate = half_up(rate * (10000 + point), 10000)
+        gross = quantity * rate
+        item = half_up(gross * (100 - discount), 100)
+        items.append(item)
+        points.append(point)
         lines.append({
             "line_item_id": f"46{cat.tag}7{kind.code}{i:09d}{k}",
             "item_id": cat.make_id(6, item_no),
@@ -258,41 +422,129 @@ def _transaction(table: Table, i: int, rng: random.Random, day: date) -> dict:
             "description": f"{name} ({day:%b %Y})",
             "account_id": cat.account_ids[account],
             "account_name": account,
-            "rate": money(rate_cents),
+            "rate": money(rate),
             "quantity": float(quantity),
             "discount": float(discount),
+            "discount_amount": money(gross - item),
             "tax_id": tax_id,
+            "tax_name": tax_name,
             "tax_percentage": pct,
-            "item_total": money(item_cents),
+            "item_total": money(item),
         })
-    total = sub_total + tax_total
-    if status in ("paid", "void"):
+
+    discount_amount = 0
+    if inclusive:
+        taxes = [half_up(item * p, 10000 + p) for item, p in zip(items, points, strict=True)]
+        total = sum(items) + shipping + adjustment
+    else:
+        nets = items
+        if entity_pct and before_tax:
+            discount_amount = half_up(sum(nets) * entity_pct, 100)
+            shares = allocate(discount_amount, nets)
+            taxes = [half_up((net - share) * p, 10000)
+                     for net, share, p in zip(nets, shares, points, strict=True)]
+        else:
+            taxes = [half_up(net * p, 10000) for net, p in zip(nets, points, strict=True)]
+            if entity_pct:
+                discount_amount = half_up((sum(nets) + sum(taxes)) * entity_pct, 100)
+        total = sum(nets) - discount_amount + sum(taxes) + shipping + adjustment
+    sub_total, tax_total = sum(items), sum(taxes)
+    by_tax: dict[str, int] = {}
+    for line, tax in zip(lines, taxes, strict=True):
+        if line["tax_percentage"]:
+            by_tax[line["tax_id"]] = by_tax.get(line["tax_id"], 0) + tax
+
+    applied = 0
+    if status == "paid" or status == "void":
         balance = 0
     elif status == "partially_paid":
         balance = total * rng.randint(10, 90) // 100
     else:
         balance = total
-    record = {
+    if is_credit:
+        if credited is not None and status in ("open", "closed"):
+            limit = round(credited["total"] * 100)
+            if status == "closed" and total <= limit:
+                applied = total
+            elif status == "closed":
+                status, applied = "open", limit
+            else:
+                applied = max(1, min(total, limit) * doc.randint(10, 90) // 100)
+        elif status == "closed":
+            status = "open"
+        balance = 0 if status == "void" else total - applied
+
+    record: dict = {
         kind.number_field: f"{kind.number_prefix}{i + 1:06d}",
         f"{kind.party}_id": contact["contact_id"],
         f"{kind.party}_name": contact["contact_name"],
         "status": status,
         "date": day.isoformat(),
-        kind.due_field: (day + timedelta(days=rng.choice((7, 15, 30, 45)))).isoformat(),
+    }
+    terms = 0
+    if kind.due_field:
+        terms = rng.choice((7, 15, 30, 45))
+        record[kind.due_field] = (day + timedelta(days=terms)).isoformat()
+    record.update({
         "currency_id": contact["currency_id"],
         "currency_code": currency,
-        "exchange_rate": cat.exchange_rate(currency, day),
+        "exchange_rate": exchange_rate,
+        "is_inclusive_tax": inclusive,
+        "discount_type": "entity_level" if entity_pct else "item_level",
+        "discount": float(entity_pct),
+        "is_discount_before_tax": before_tax,
+        "discount_amount": money(discount_amount),
+        "shipping_charge": money(shipping),
+        "adjustment": money(adjustment),
+        "adjustment_description": adjustment_text,
+        "sub_total": money(sub_total),
+        "tax_total": money(tax_total),
+        "taxes": [{"tax_id": tax_id, "tax_name": name, "tax_amount": money(by_tax[tax_id])}
+                  for tax_id, name, _pct in cat.taxes if tax_id in by_tax],
         "total": money(total),
-    }
+    })
     if kind.has_balance:
         record["balance"] = money(balance)
+    record.update({
+        "bcy_sub_total": money(in_base(sub_total, exchange_rate)),
+        "bcy_tax_total": money(in_base(tax_total, exchange_rate)),
+        "bcy_discount_total": money(in_base(discount_amount, exchange_rate)),
+        "bcy_shipping_charge": money(in_base(shipping, exchange_rate)),
+        "bcy_adjustment": money(in_base(adjustment, exchange_rate)),
+        "bcy_total": money(in_base(total, exchange_rate)),
+    })
     record["reference_number"] = (
         f"REF-{rng.randint(1000, 99999)}" if rng.random() < 0.6 else ""
     )
-    if kind.party == "customer":
+    if kind.party == "customer" and not is_credit:
         record["salesperson_name"] = rng.choice(_PEOPLE)
-    record.update(sub_total=money(sub_total), tax_total=money(tax_total), line_items=lines,
-                  notes="")
+    created, lag = table.created(i), table.lag(i)
+    if kind.name == "invoices":
+        write_off_draw, write_off = doc.random(), doc.randint(1, 2500)
+        if status != "paid" or write_off_draw >= WRITE_OFF_SHARE:
+            write_off = 0
+        paid_at = local_date(created + doc.randint(0, lag), cat.tz)
+        overdue_by = doc.randint(1, 60)
+        record.update({
+            "write_off_amount": money(min(write_off, total)),
+            "due_days": ("" if status in ("paid", "void")
+                         else f"Overdue by {overdue_by} days" if status == "overdue"
+                         else f"Due in {terms} days"),
+            "is_emailed": status != "draft" and doc.random() < 0.9,
+            "last_payment_date": (paid_at.isoformat()
+                                  if status in ("paid", "partially_paid") else ""),
+        })
+    if kind.credits is not None:
+        target = KINDS[kind.credits]
+        number = str(target.number_field)
+        applied_on = local_date(created + doc.randint(0, lag), cat.tz)
+        record[f"{kind.credits}_credited"] = [] if not applied or credited is None else [{
+            target.id_field: credited[target.id_field],
+            number: credited[number],
+            "amount_applied": money(applied),
+            "date": applied_on.isoformat(),
+        }]
+    record.update(line_items=lines, notes="")
     return record
 
 
@@ -355,8 +607,8 @@ def _item(table: Table, i: int, rng: random.Random, day: date) -> dict:
     }
 
 
-GENERATORS = {"invoices": _transaction, "bills": _transaction, "purchaseorders": _transaction,
-              "contacts": _contact, "chartofaccounts": _account, "items": _item}
+GENERATORS = {"contacts": _contact, "chartofaccounts": _account, "items": _item,
+              **dict.fromkeys(DOCUMENTS, _document)}
 
 
 def build_tables(seed: int, org: OrgSpec) -> dict[str, Table]:
@@ -372,6 +624,8 @@ def build_tables(seed: int, org: OrgSpec) -> dict[str, Table]:
                                  start - 400 * DAY, DAY),
         "items": Table(KINDS["items"], cat, len(ITEMS), start - 399 * DAY, DAY),
     }
-    for name in ("invoices", "bills", "purchaseorders"):
-        tables[name] = Table(KINDS[name], cat, getattr(org, name), start, span, contacts)
+    for name in DOCUMENTS:  # credited modules come before the credits
+        kind = KINDS[name]
+        credited = tables[kind.credits] if kind.credits else None
+        tables[name] = Table(kind, cat, getattr(org, name), start, span, contacts, credited)
     return tables

@@ -9,7 +9,8 @@ from ml_connector.sandbox.stats import StatsBase
 
 
 def _bucket() -> dict:
-    return {"total": 0, "by_path": Counter(), "by_status": Counter(), "max_in_flight": 0}
+    return {"total": 0, "by_path": Counter(), "by_status": Counter(), "max_in_flight": 0,
+            "writes": 0}
 
 
 class Stats(StatsBase):
@@ -22,11 +23,14 @@ class Stats(StatsBase):
         self._minted: Counter[str] = Counter()
         self._limited: list[dict] = []
 
-    def request(self, org_id: str | None, path: str, status: int) -> None:
-        """Count an API request; ``org_id`` None for calls outside any known org."""
+    def request(self, org_id: str | None, path: str, status: int, method: str = "GET") -> None:
+        """Count a Books API request; ``org_id`` None for calls outside any known org. Every
+        method but GET counts as a write attempt (the connector is one-way: it sends none)."""
         with self._lock:
             bucket = self._unscoped if org_id is None else self._org(org_id)
             self._count(bucket, path, status)
+            if method.upper() != "GET":
+                bucket["writes"] += 1
 
     def accounts(self, path: str, status: int) -> None:
         with self._lock:
@@ -55,6 +59,7 @@ class Stats(StatsBase):
                 "accounts": self._plain(self._accounts),
                 "tokens_minted": dict(self._minted),
                 "rate_limited": copy.deepcopy(self._limited),
+                "writes": sum(b["writes"] for b in (*self._orgs.values(), self._unscoped)),
             }
 
     def _org(self, org_id: str) -> dict:
@@ -69,4 +74,5 @@ class Stats(StatsBase):
     @staticmethod
     def _plain(bucket: dict) -> dict:
         return {"total": bucket["total"], "by_path": dict(bucket["by_path"]),
-                "by_status": dict(bucket["by_status"]), "max_in_flight": bucket["max_in_flight"]}
+                "by_status": dict(bucket["by_status"]), "max_in_flight": bucket["max_in_flight"],
+                "writes": bucket["writes"]}

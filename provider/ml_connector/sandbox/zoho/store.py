@@ -208,7 +208,7 @@ class EntityStore:
         return {
             "code": 0,
             "message": "success",
-            self.kind.name: rows,
+            self.kind.list_key: rows,
             "page_context": {
                 "page": page,
                 "per_page": per_page,
