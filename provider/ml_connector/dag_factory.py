@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, get_current_context, tas
 from ml_connector.flows.spec import SCHEDULES, Defaults, Flow, load_flows
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.hooks.state import state_store, state_url
+from ml_connector.hooks.zoho_books import ZohoBooksHook
 from ml_connector.operators.anaplan_import import AnaplanImportOperator
 from ml_connector.operators.extract_zoho import ExtractZohoOperator
 from ml_connector.operators.staging import staged_path
@@ -23,6 +25,7 @@ from ml_connector.sensors.anaplan import AnaplanTaskSensor
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.cells import CellLog
 from ml_connector.transport.errors import ConnectorError
+from ml_connector.zoho.extract import ExtractWindow, stage_extract
 
 EXTRACT_MODE = {"period": "window", "incremental": "incremental", "full": "all"}
 
@@ -40,7 +43,8 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
     Incremental aggregate flows first read what changed (``changes``), then re-extract every
     month those records touch (``scope`` -> ``extract``), so each cell sent is whole.
     """
-    zoho_pool = {"pool": defaults.zoho_pool.name} if defaults.zoho_pool else {}
+    zoho_pool: dict = {"pool": defaults.zoho_pool.name} if defaults.zoho_pool else {}
+    zoho_pool["on_quota"] = defaults.on_quota
     anaplan_pool = {"pool": defaults.anaplan_pool.name} if defaults.anaplan_pool else {}
     with DAG(
         dag_id=f"zoho_{flow.id}",
@@ -55,8 +59,10 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
                       "retry_delay": timedelta(minutes=2)},
     ) as dag:
         lookups = {
-            entity: ExtractZohoOperator(task_id=f"extract_{entity}", entity=entity, mode="all",
-                                        zoho_conn_id=defaults.zoho_conn_id, **zoho_pool)
+            entity: ExtractZohoOperator(
+                task_id=f"extract_{entity}", entity=entity, mode="all",
+                reuse_within=timedelta(hours=defaults.lookup_max_age_hours) or None,
+                zoho_conn_id=defaults.zoho_conn_id, **zoho_pool)
             for entity in sorted(flow.lookup_entities)
         }
         changes_task = "changes" if flow.rebuilds_months else "extract"
@@ -112,8 +118,16 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
             clear = CellLog(state_store(state_url())).cells(
                 flow.id, [w[0] for w in run_windows(context)]
             ) if flow.grain == "aggregate" else ()
+
+
+            def refresh(entity: str) -> Iterator[dict]:
+                path = out_dir / f"lookup_{entity}.jsonl"
+                with ZohoBooksHook(defaults.zoho_conn_id).client as client:
+                    stage_extract(client, entity, ExtractWindow(), path)
+                return read_records(path)
+
             built = build_step(flow, lambda: read_records(staged), lookup_manifests, out_dir,
-                               ObjectStoragePath, clear=clear)
+                               ObjectStoragePath, clear=clear, refresh=refresh)
             print(f"Built {built['rows']} row(s) from {built['records']} record(s); "
                   f"skipped {built['skipped']} {built['skipped_reasons']}; "
                   f"{built['cleared']} emptied cell(s) sent as zero")

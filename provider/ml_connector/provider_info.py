@@ -40,6 +40,18 @@ ZOHO_CONN_FIELDS = {
         "description": "Client-side budget; Zoho allows 100 per organization",
         "schema": {"type": ["integer", "null"], "default": 90, "minimum": 1, "maximum": 100},
     },
+    "daily_limit": {
+        "label": "Daily request cap",
+        "description": "The plan's cap (free 1000, standard 2000, professional 5000, premium "
+        "10000) until Zoho reports it on the first response",
+        "schema": {"type": ["integer", "null"], "minimum": 1},
+    },
+    "daily_reserve": {
+        "label": "Daily reserve (%)",
+        "description": "Percent of the daily cap left for the organization's other "
+        "integrations; an extract that would dip into it does not start",
+        "schema": {"type": ["number", "null"], "default": 20, "minimum": 0, "maximum": 99},
+    },
 }
 
 

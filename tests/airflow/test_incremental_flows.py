@@ -29,6 +29,11 @@ def line_amounts(sandbox) -> dict[str, float]:
             for c in module(sandbox, "Invoice Line Details")}
 
 
+def details_fetched(sandbox) -> int:
+    org = sandbox.sandbox.zoho.stats()["organizations"][ORG]
+    return org["by_path"].get("/books/v3/invoices/{id}", 0)
+
+
 def test_incremental_record_and_aggregate_flows(sandbox, zoho_client, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     env = flow_env(sandbox, home)
@@ -41,15 +46,20 @@ def test_incremental_record_and_aggregate_flows(sandbox, zoho_client, tmp_path_f
     invoices = list(iter_window(client, "invoices", everything, line_items=True))
 
     # Record grain through the process "Load Invoice Lines": one module row per line.
+    fetched = details_fetched(sandbox)
     airflow(env, "dags", "test", "zoho_invoice_lines", "2026-04-01T01:00:00+00:00")
+    assert details_fetched(sandbox) - fetched == len(invoices), "each detail fetched once"
     # Void and draft invoices' lines are sent with amount 0 (excluded: zero).
     assert line_amounts(sandbox) == {
         line["line_item_id"]: pytest.approx(0 if i["status"] in NOT_ACTUALS else
                                             line["item_total"])
         for i in invoices for line in i["line_items"]}
 
-    # First run of the incremental aggregate flow: no watermark, so every month is rebuilt.
+    # First run of the incremental aggregate flow: no watermark, so every month is rebuilt,
+    # from the details the record-grain flow cached: no detail is fetched again.
+    fetched = details_fetched(sandbox)
     airflow(env, "dags", "test", "zoho_invoice_actuals_daily", "2026-04-02")
+    assert details_fetched(sandbox) == fetched
     assert account_cells(sandbox) == account_month_totals(invoices, codes, id_field="invoice_id")
     first_rows = audit.query(flow="invoice_actuals_daily", limit=100_000)
     assert len(first_rows) == len(invoices)
@@ -65,7 +75,9 @@ def test_incremental_record_and_aggregate_flows(sandbox, zoho_client, tmp_path_f
                   and i["invoice_id"] != old["invoice_id"])
     sandbox.sandbox.zoho.edit_record(ORG, "invoices", voided["invoice_id"], {"status": "void"})
     before = account_cells(sandbox)
+    fetched = details_fetched(sandbox)
     airflow(env, "dags", "test", "zoho_invoice_actuals_daily", "2026-04-03")
+    assert details_fetched(sandbox) - fetched == 2, "only the edited and the voided invoice"
     edited = list(iter_window(client, "invoices", everything, line_items=True))
     expected = account_month_totals(edited, codes, id_field="invoice_id")
     assert account_cells(sandbox) == expected
@@ -86,7 +98,11 @@ def test_incremental_record_and_aggregate_flows(sandbox, zoho_client, tmp_path_f
     assert {m for m in runs if runs[m] != first_runs[m]} == rebuilt
 
     # The record-grain flow's next run carries the edited line too.
+    fetched = details_fetched(sandbox)
     airflow(env, "dags", "test", "zoho_invoice_lines", "2026-04-03T01:00:00+00:00")
+    assert details_fetched(sandbox) == fetched, "the daily flow cached both new versions"
     after = line_amounts(sandbox)
     assert after[first_line["line_item_id"]] == pytest.approx(first_line["item_total"])
     assert all(after[line["line_item_id"]] == 0 for line in voided["line_items"])
+    # One-way: no run sent Zoho anything but GETs.
+    assert sandbox.sandbox.zoho.stats()["writes"] == 0

@@ -82,3 +82,30 @@ def test_record_grain_can_send_excluded_documents_as_zero():
     with pytest.raises(ConfigError, match="excluded: zero needs grain 'record'"):
         parse_flows({"flows": [{**spec.flows[0].model_dump(by_alias=True), "grain": "aggregate",
                                 "columns": {"Amount": {"amount": "total"}}}]})
+
+
+def test_a_stale_lookup_list_is_read_again_once_before_a_key_is_unknown():
+    spec = parse_flows({"flows": [{"id": "f", "entity": "invoices", "grain": "aggregate",
+                                   "target": {"import": "X"},
+                                   "columns": {"Account": LOOKUP, "Amount": {
+                                       "amount": "line.item_total"}}}]})
+    flow = spec.flows[0]
+    stale = lookup_tables(flow, {"chartofaccounts": CHART[:1]})  # a2 added since that read
+    reads: list[str] = []
+
+    def refresh(entity: str):
+        reads.append(entity)
+        return CHART
+
+    out = io.StringIO()
+    build_file(flow, INVOICES, stale, out, io.StringIO(), io.StringIO(), refresh=refresh)
+    rows = list(csv.reader(io.StringIO(out.getvalue())))
+    assert rows[1:] == [["4000", "25.00"], ["4100", "3.00"]]
+    assert reads == ["chartofaccounts"]
+
+    reads.clear()
+    unknown = [{**INVOICES[0], "line_items": [{"account_id": "zz", "item_total": 1}]}] * 3
+    with pytest.raises(ConfigError, match="'zz' has no account_code in chartofaccounts"):
+        build_file(flow, unknown, stale, io.StringIO(), io.StringIO(), io.StringIO(),
+                   refresh=refresh)
+    assert reads == ["chartofaccounts"], "read again once per run, not once per record"

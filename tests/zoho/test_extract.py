@@ -32,11 +32,10 @@ def test_extract_with_line_items_streams_details(zoho_client):
         assert "2026-01-05" <= record["date"] < "2026-01-12"
         items = record["line_items"]
         assert items, record["invoice_id"]
+        # sub_total is the sum of the lines as shown; the total adds tax, shipping and
+        # adjustments and takes entity-level discounts off (tests/sandbox checks the rule).
         sub_total = sum(Decimal(str(i["item_total"])) for i in items)
         assert sub_total == Decimal(str(record["sub_total"]))
-        assert Decimal(str(record["sub_total"])) + Decimal(str(record["tax_total"])) == Decimal(
-            str(record["total"])
-        )
     newest = max(records, key=lambda r: parse_zoho_time(r["last_modified_time"]))
     assert summary.max_last_modified_time == newest["last_modified_time"]
     assert summary.window == {"start": "2026-01-05", "end": "2026-01-12", "modified_after": None}

@@ -28,19 +28,26 @@ def lookup_name(column: Column) -> str:
     return f"{get_entity(lookup.entity).name}:{lookup.key}:{lookup.value}"
 
 
+def lookup_table(column: Column, records: Iterable[dict]) -> dict[str, str]:
+    """``key -> value`` of one lookup column from the records of its entity."""
+    lookup = column.lookup
+    assert lookup is not None
+    return {str(r[lookup.key]): str(r[lookup.value]) for r in records
+            if r.get(lookup.key) not in (None, "") and r.get(lookup.value) not in (None, "")}
+
+
 def lookup_tables(flow: Flow, records_by_entity: Mapping[str, Iterable[dict]]) -> dict:
     """Build the key -> value tables the flow's lookups need from extracted entities."""
     tables: dict[str, dict[str, str]] = {}
     for column in flow.columns.values():
-        if column.lookup is None:
-            continue
-        lookup = column.lookup
-        table = tables.setdefault(lookup_name(column), {})
-        for record in records_by_entity[get_entity(lookup.entity).name]:
-            if record.get(lookup.key) not in (None, "") and record.get(lookup.value) not in (
-                    None, ""):
-                table[str(record[lookup.key])] = str(record[lookup.value])
+        if column.lookup is not None:
+            tables.setdefault(lookup_name(column), {}).update(lookup_table(
+                column, records_by_entity[get_entity(column.lookup.entity).name]))
     return tables
+
+
+#: Reads an entity's list afresh (a lookup list reused from an earlier read missed a key).
+Refresh = Callable[[str], Iterable[dict]]
 
 
 @dataclass
@@ -63,9 +70,11 @@ class BuildResult:
 class RowMapper:
     """Evaluates a flow's columns for a record (and each of its line items)."""
 
-    def __init__(self, flow: Flow, lookups: Lookups) -> None:
+    def __init__(self, flow: Flow, lookups: Lookups, refresh: Refresh | None = None) -> None:
         self.flow = flow
-        self.lookups = lookups
+        self.lookups = dict(lookups)
+        self.refresh = refresh
+        self._refreshed: set[str] = set()
         self.id_field = get_entity(flow.entity).id_field
         self.header = list(flow.columns)
         self.measures = [i for i, c in enumerate(flow.columns.values()) if c.amount]
@@ -97,7 +106,13 @@ class RowMapper:
                 return Decimal(str(amount))
             return base_amount(amount, record.get("exchange_rate"))
         key = get(column.lookup.field)
-        table = self.lookups.get(lookup_name(column), {})
+        name = lookup_name(column)
+        table = self.lookups.get(name, {})
+        if str(key) not in table and self.refresh is not None and name not in self._refreshed:
+            # The list may be older than the record (reused from an earlier read): read it
+            # again, once per run, before calling the key unknown.
+            self._refreshed.add(name)
+            table = self.lookups[name] = lookup_table(column, self.refresh(column.lookup.entity))
         if str(key) not in table:
             raise ConfigError(
                 f"{self.id_field} {record.get(self.id_field)}: {column.lookup.field} {key!r} "
@@ -121,14 +136,15 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
                members_out: IO[str], skipped_out: IO[str], *,
                window_of: Callable[[Mapping[str, Any]], tuple[str, str]] | None = None,
                cells_out: IO[str] | None = None,
-               clear: Iterable[tuple[str, ...]] = ()) -> BuildResult:
+               clear: Iterable[tuple[str, ...]] = (),
+               refresh: Refresh | None = None) -> BuildResult:
     """Write the import CSV, the record -> row ``members`` and the skipped records.
 
     Aggregate grain: ``cells_out`` receives ``{"w": window start, "key": [...]}`` for every
     cell sent, and each cell of ``clear`` (sent before for the windows rebuilt now) that no
     record feeds any more is sent as zero, so no stale value survives.
     """
-    mapper = RowMapper(flow, lookups)
+    mapper = RowMapper(flow, lookups, refresh)
     result = BuildResult()
 
     def window(record: Mapping[str, Any]) -> dict[str, str]:

@@ -180,6 +180,13 @@ class Defaults(_Strict):
     retries: int = Field(default=2, ge=0)
     zoho_pool: Pool | None = None
     anaplan_pool: Pool | None = None
+    lookup_max_age_hours: float = Field(
+        default=24, ge=0, description="lookup lists (e.g. the chart of accounts) read by a "
+        "flow are reused from the organization's last full read while younger than this; "
+        "0 reads them on every run")
+    on_quota: Literal["fail", "wait"] = Field(
+        default="fail", description="an extract the organization's daily Zoho quota cannot "
+        "carry fails at once, or waits in the triggerer for the quota to reset")
 
     def pools(self) -> dict[str, dict]:
         """The pools as ``airflow pools import`` reads them."""

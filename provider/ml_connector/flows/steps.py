@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ml_connector.anaplan.dump import RejectedRow
-from ml_connector.flows.mapping import build_file, lookup_tables, row_keys
+from ml_connector.flows.mapping import Refresh, build_file, lookup_tables, row_keys
 from ml_connector.flows.reconcile import audit_rows
 from ml_connector.flows.spec import Flow
 from ml_connector.flows.windows import Window, month_of, month_window
@@ -32,9 +32,11 @@ def read_records(path) -> Iterator[dict]:
 
 def build_step(flow: Flow, records: Callable[[], Iterator[dict]],
                lookup_manifests: Mapping[str, Mapping[str, Any]], out_dir: Any,
-               path_of: PathOf, clear: Iterable[Cell] = ()) -> dict[str, Any]:
+               path_of: PathOf, clear: Iterable[Cell] = (),
+               refresh: Refresh | None = None) -> dict[str, Any]:
     """Write ``<flow>.csv``, ``.members.jsonl``, ``.skipped.jsonl`` (and ``.cells.jsonl`` for
-    aggregates); ``clear`` are cells sent before for the windows rebuilt now."""
+    aggregates); ``clear`` are cells sent before for the windows rebuilt now; ``refresh``
+    reads a lookup list afresh when a key is missing from the one extracted."""
     tables = lookup_tables(flow, {entity: read_records(path_of(m["path"]))
                                   for entity, m in lookup_manifests.items()})
     suffixes = [("csv", ".csv"), ("members_file", ".members.jsonl"),
@@ -50,7 +52,8 @@ def build_step(flow: Flow, records: Callable[[], Iterator[dict]],
     try:
         result = build_file(flow, records(), tables, handles["csv"], handles["members_file"],
                             handles["skipped_file"], window_of=window_of,
-                            cells_out=handles.get("cells_file"), clear=clear)
+                            cells_out=handles.get("cells_file"), clear=clear,
+                            refresh=refresh)
     finally:
         for handle in handles.values():
             handle.close()

@@ -20,10 +20,12 @@ class ZohoBooksHook(BaseHook):
     Connection fields: login = client id, password = client secret, host = optional endpoint
     override (the sandbox's base URL), extra = ``refresh_token``, ``region`` (us, eu, in, au,
     jp, ca, cn, sa), ``organization_id`` (required when the account has several), ``plan``
-    (free or paid), ``requests_per_minute``, ``max_concurrency``.
+    (free or paid), ``requests_per_minute``, ``max_concurrency``, ``daily_limit`` (the
+    plan's daily cap, until Zoho reports it), ``daily_reserve`` (percent of that cap kept for
+    the organization's other integrations, default 20).
 
-    Access tokens are cached in the state store (``state_conn_id``), encrypted, so all tasks
-    using the same credentials share one token.
+    The state store (``state_conn_id``) holds what all tasks share: the access token
+    (encrypted), the detail cache and the organization's daily quota.
     """
 
     conn_name_attr = "zoho_conn_id"
@@ -60,12 +62,12 @@ class ZohoBooksHook(BaseHook):
         )
         mask_secret(credentials.client_secret)
         mask_secret(credentials.refresh_token)
+        store = state_store(state_url(self.state_conn_id))
         cache = SqlTokenCache(
-            state_store(state_url(self.state_conn_id)),
-            fernet_from(credentials.client_id, credentials.client_secret,
-                        credentials.refresh_token),
+            store, fernet_from(credentials.client_id, credentials.client_secret,
+                               credentials.refresh_token),
         )
-        client = ZohoBooksClient(credentials, config, token_cache=cache)
+        client = ZohoBooksClient(credentials, config, token_cache=cache, store=store)
         client.tokens.on_token = mask_secret
         return client
 

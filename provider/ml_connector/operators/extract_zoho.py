@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
 
-from airflow.providers.common.compat.sdk import BaseOperator, Context
+from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator, Context
+from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.hooks.zoho_books import ZohoBooksHook
 from ml_connector.operators.staging import staged_path
+from ml_connector.state.quota import QuotaExhausted
 from ml_connector.zoho.entities import get_entity
-from ml_connector.zoho.extract import extract_to
+from ml_connector.zoho.extract import stage_extract
 from ml_connector.zoho.plan import Mode, plan_window, plan_windows
 
 
@@ -30,6 +32,13 @@ class ExtractZohoOperator(BaseOperator):
         (default ``<dag_id>.<task_id>``).
     :param windows: several document-date windows read in turn, ``[[start, end], ...]`` or
         its JSON text (templated); replaces the single window of ``window`` mode.
+    :param reuse_within: in ``all`` mode, reuse the organization's last full read of this
+        list when it is younger than this (lookup lists such as the chart of accounts);
+        every ``all`` read is kept for such reuse.
+    :param on_quota: when the organization's daily Zoho quota (less its reserve) cannot carry
+        the extract: ``fail`` at once (no retry), or ``wait`` in the triggerer until the quota
+        resets and then run again (what was fetched is cached, so nothing is fetched twice).
+    :param progress_every: seconds between progress lines in the task log.
 
     The manifest (XCom) holds the staged path, record count, window, request count and the
     newest ``last_modified_time`` seen; never the records themselves.
@@ -55,6 +64,9 @@ class ExtractZohoOperator(BaseOperator):
         watermark_key: str | None = None,
         state_conn_id: str = DEFAULT_STATE_CONN_ID,
         windows: str | list | None = None,
+        reuse_within: timedelta | None = None,
+        on_quota: Literal["fail", "wait"] = "fail",
+        progress_every: float = 30.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -72,8 +84,13 @@ class ExtractZohoOperator(BaseOperator):
         self.watermark_key = watermark_key
         self.state_conn_id = state_conn_id
         self.windows = windows
+        if on_quota not in ("fail", "wait"):
+            raise ValueError(f"on_quota must be 'fail' or 'wait', got {on_quota!r}")
+        self.reuse_within = reuse_within
+        self.on_quota = on_quota
+        self.progress_every = progress_every
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def execute(self, context: Context, event: Any = None) -> dict[str, Any]:
         watermark = None
         if self.mode == "incremental" and not self.modified_after:
             key = self.watermark_key or f"{self.dag_id}.{self.task_id}"
@@ -96,14 +113,23 @@ class ExtractZohoOperator(BaseOperator):
             client.organization_id, [w.describe() for w in window] if isinstance(
                 window, list) else window.describe(), path,
         )
-        with path.open("w", encoding="utf-8") as sink:
-            summary = extract_to(
-                client, self.entity, window, sink, line_items=self.line_items,
-                progress=lambda n: self.log.info("... %d %s read", n, self.entity),
+        try:
+            summary = stage_extract(
+                client, self.entity, window, path, line_items=self.line_items,
+                reuse_within=self.reuse_within.total_seconds() if self.reuse_within else None,
+                progress=self.log.info, progress_every=self.progress_every,
             )
-        summary.path = str(path)
+        except QuotaExhausted as exc:
+            if self.on_quota == "wait" and exc.resets_at is not None:
+                resume = datetime.fromtimestamp(exc.resets_at + 60, timezone.utc)
+                self.log.warning("%s Waiting in the triggerer until %s.", exc, resume.isoformat())
+                self.defer(trigger=DateTimeTrigger(moment=resume), method_name="execute")
+            raise AirflowFailException(str(exc)) from None
+        finally:
+            client.close()
         self.log.info(
-            "Read %d %s in %d requests; newest last_modified_time %s",
-            summary.count, summary.entity, summary.requests, summary.max_last_modified_time,
+            "Read %d %s in %d requests (%d details from the cache); newest "
+            "last_modified_time %s", summary.count, summary.entity, summary.requests,
+            summary.cache_hits, summary.max_last_modified_time,
         )
         return summary.as_dict()

@@ -1,6 +1,16 @@
 """Tables of the state store (created on first use)."""
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -55,4 +65,38 @@ audit = Table(
     Index("ix_mlc_audit_flow_status", "flow", "status"),
     Index("ix_mlc_audit_flow_run", "flow", "run_id"),
     Index("ix_mlc_audit_record", "record_id"),
+)
+
+zoho_details = Table(
+    "mlc_zoho_details",
+    metadata,
+    Column("org_key", String(64), primary_key=True),
+    Column("entity", String(40), primary_key=True),
+    Column("record_id", String(64), primary_key=True),
+    Column("modified", String(40), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("fetched_at", Float, nullable=False),
+    Index("ix_mlc_zoho_details_fetched", "fetched_at"),
+)
+
+zoho_lists = Table(
+    "mlc_zoho_lists",
+    metadata,
+    Column("org_key", String(64), primary_key=True),
+    Column("list_key", String(200), primary_key=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("fetched_at", Float, nullable=False),
+)
+
+zoho_quota = Table(
+    "mlc_zoho_quota",
+    metadata,
+    Column("org_key", String(64), primary_key=True),
+    Column("daily_limit", Integer),
+    Column("remaining", Integer),
+    Column("resets_at", Float),
+    Column("used", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
 )

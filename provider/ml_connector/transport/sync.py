@@ -75,8 +75,10 @@ class BaseTransport:
         policy: RetryPolicy | None = None,
         timeout: float = 60.0,
         client: Any = None,
+        on_response: Callable[[httpx.Response], None] | None = None,
     ) -> None:
         self.service = service
+        self.on_response = on_response
         self.parse_error = parse_error
         self.limiter = limiter
         self.policy = policy or RetryPolicy()
@@ -95,6 +97,8 @@ class BaseTransport:
             self.requests += 1
 
     def _check(self, response: httpx.Response) -> httpx.Response:
+        if self.on_response is not None:
+            self.on_response(response)  # every response, refusals included (quota headers)
         error = self.parse_error(response)
         if error is not None:
             raise error

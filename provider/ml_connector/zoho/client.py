@@ -8,20 +8,24 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 
+from ml_connector.state.details import DetailCache, ListCache
+from ml_connector.state.quota import DailyQuota, QuotaReading
+from ml_connector.state.store import StateStore
 from ml_connector.state.tokens import TokenCache
-from ml_connector.transport.errors import AuthError, ConfigError, ProtocolError
+from ml_connector.transport.errors import ApiError, AuthError, ConfigError, ProtocolError
 from ml_connector.transport.ratelimit import RateLimiter
 from ml_connector.transport.retry import RetryPolicy
 from ml_connector.transport.sync import Transport, json_body
 from ml_connector.zoho.auth import ZohoCredentials, ZohoTokenManager
-from ml_connector.zoho.entities import Entity, get_entity
-from ml_connector.zoho.errors import SERVICE, accounts_error, zoho_error
+from ml_connector.zoho.entities import ENTITIES, Entity, get_entity, read_scope
+from ml_connector.zoho.errors import DAILY_CAP, SERVICE, accounts_error, zoho_error
 from ml_connector.zoho.regions import DATACENTERS, region_by_name, sandbox_datacenters
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,10 @@ class ZohoConfig:
     ``endpoint_base`` points every data center at a look-alike (the sandbox) instead of Zoho;
     ``requests_per_minute`` stays below Zoho's 100/minute per organization, and
     ``rate_limit_file`` shares that budget between processes of one machine.
+    ``daily_reserve`` is the share of the organization's daily cap left untouched for its
+    other integrations; ``daily_limit`` the cap to assume before Zoho has reported it.
+    Details are cached (with a state store) for ``detail_cache_days``, at most
+    ``detail_cache_mib`` compressed per organization.
     """
 
     region: str
@@ -55,6 +63,10 @@ class ZohoConfig:
     rate_limit_file: str | Path | None = None
     endpoint_base: str | None = None
     timeout: float = 60.0
+    daily_limit: int | None = None
+    daily_reserve: float = 0.2
+    detail_cache_days: float = 400.0
+    detail_cache_mib: int = 512
     refresh_after: float = 55 * 60
     dedupe_window: int = 10_000
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -68,6 +80,9 @@ class ZohoConfig:
                 f"max_concurrency must be between 1 and {limit} on a {self.plan} plan, "
                 f"got {self.max_concurrency}"
             )
+        if not 0 <= self.daily_reserve < 1:
+            raise ConfigError(f"daily_reserve must be a fraction from 0 to below 1 (0.2 keeps "
+                              f"20 % for other integrations), got {self.daily_reserve!r}")
         if self.organization_id is not None:
             org = str(self.organization_id).strip()
             if not org.isdigit():
@@ -84,6 +99,19 @@ class ZohoConfig:
         return self.max_concurrency or PLAN_CONCURRENCY[self.plan]
 
 
+def versions(entity: Entity, rows: Iterable[dict]) -> list[tuple[str, str]]:
+    """``(id, last_modified_time)`` of list rows: the key a detail is cached under."""
+    return [(str(r[entity.id_field]), str(r["last_modified_time"]))
+            for r in rows if r.get("last_modified_time")]
+
+
+def _scope_of(path: str) -> str:
+    """The scope module of a Books path (``/invoices/1`` -> ``invoices``)."""
+    name = path.strip("/").split("/", 1)[0]
+    entity = ENTITIES.get(name)
+    return entity.scope if entity else name
+
+
 class ZohoBooksClient:
     """A read-only client for one Zoho Books organization. No Airflow needed."""
 
@@ -95,8 +123,12 @@ class ZohoBooksClient:
         token_cache: TokenCache | None = None,
         clock: Callable[[], float] = time.time,
         http: httpx.Client | None = None,
+        store: StateStore | None = None,
     ) -> None:
         self.config = config
+        self.store = store
+        self.clock = clock
+        self.cache_hits = 0
         self.datacenter = region_by_name(config.region, config.datacenters)
         http = http or httpx.Client(
             timeout=config.timeout,
@@ -107,7 +139,8 @@ class ZohoBooksClient:
             name=f"zoho-{self.datacenter.region}-{config.organization_id or 'any'}",
             shared_path=config.rate_limit_file,
         )
-        self.api = Transport(SERVICE, zoho_error, limiter=limiter, policy=config.retry, client=http)
+        self.api = Transport(SERVICE, zoho_error, limiter=limiter, policy=config.retry,
+                             client=http, on_response=self._observe)
         accounts = Transport("Zoho accounts", accounts_error, policy=config.retry, client=http)
         self.tokens = ZohoTokenManager(
             credentials, self.datacenter, accounts, cache=token_cache, clock=clock,
@@ -122,7 +155,45 @@ class ZohoBooksClient:
         """API requests sent so far (token requests not included)."""
         return self.api.requests
 
-    def _get(self, path: str, params: Mapping[str, Any] | None = None) -> dict:
+    def _observe(self, response: httpx.Response) -> None:
+        """Count an organization's request against its daily quota, with Zoho's reading."""
+        if self.store is not None and self._organization_id is not None and (
+                "organization_id" in response.request.url.params):
+            self.quota.record(QuotaReading.parse(response.headers))
+
+    @property
+    def org_key(self) -> str:
+        """The organization as the state store names it: ``<region>:<organization id>``."""
+        return f"{self.datacenter.region}:{self.organization_id}"
+
+    def _state(self) -> StateStore:
+        if self.store is None:
+            raise ConfigError("this Zoho client has no state store (pass store=...)")
+        return self.store
+
+    @cached_property
+    def quota(self) -> DailyQuota:
+        """The organization's daily quota, shared through the state store."""
+        return DailyQuota(self._state(), self.org_key, reserve=self.config.daily_reserve,
+                          daily_limit=self.config.daily_limit, clock=self.clock)
+
+    @cached_property
+    def details(self) -> DetailCache | None:
+        """Details fetched before, by ``last_modified_time`` (``None`` without a store)."""
+        if self.store is None:
+            return None
+        return DetailCache(self.store, self.org_key,
+                           max_age=self.config.detail_cache_days * 86400,
+                           max_bytes=self.config.detail_cache_mib * 2**20, clock=self.clock)
+
+    @cached_property
+    def lists(self) -> ListCache:
+        return ListCache(self._state(), self.org_key, clock=self.clock)
+
+    def _get(self, path: str, params: Mapping[str, Any] | None = None, *,
+             scope: str = "settings") -> dict:
+        """GET ``path``; any 401 refreshes the access token once, and a second 401 is a
+        missing scope (Zoho answers code 57 for both an expired token and a missing scope)."""
         url = self.datacenter.books_base + path
         for second_try in (False, True):
             token = self.tokens.token()
@@ -132,17 +203,29 @@ class ZohoBooksClient:
                     auth=lambda t=token: {"Authorization": f"Zoho-oauthtoken {t}"},
                 )
             except AuthError as exc:
-                if second_try or exc.code == 57:
-                    raise
-                log.info("Zoho refused the access token (%s); refreshing once", exc.code)
+                if second_try:
+                    raise AuthError(
+                        f"Zoho refused {path} with a fresh access token: the refresh token "
+                        f"lacks {read_scope(scope)} (or was revoked); authorize again with "
+                        f"that scope ({exc.message})",
+                        service=SERVICE, status=exc.status, code=exc.code, method="GET",
+                        url=url) from None
+                log.info("Zoho refused the access token (code %s); refreshing it once", exc.code)
                 self.tokens.invalidate(token)
                 continue
+            except ApiError as exc:
+                if exc.code == DAILY_CAP and self.store is not None:
+                    raise self.quota.exhausted(f"GET {path}") from None
+                raise
             return json_body(response, SERVICE)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict:
-        """GET a Books path of this organization (``organization_id`` is always added)."""
-        return self._get(path, {**(params or {}), "organization_id": self.organization_id})
+    def get(self, path: str, params: Mapping[str, Any] | None = None, *,
+            scope: str | None = None) -> dict:
+        """GET a Books path of this organization (``organization_id`` is always added);
+        ``scope`` is the module whose READ scope the path needs (default: from the path)."""
+        return self._get(path, {**(params or {}), "organization_id": self.organization_id},
+                         scope=scope or _scope_of(path))
 
     # -- organizations --------------------------------------------------------------------
 
@@ -181,7 +264,7 @@ class ZohoBooksClient:
             query.setdefault("sort_order", "A")
         page = 1
         while True:
-            body = self.get(ent.path, {**query, "page": page})
+            body = self.get(ent.path, {**query, "page": page}, scope=ent.scope)
             rows = body.get(ent.list_key)
             if not isinstance(rows, list):
                 raise ProtocolError(
@@ -216,7 +299,7 @@ class ZohoBooksClient:
 
     def get_detail(self, entity: str | Entity, record_id: str) -> dict:
         ent = get_entity(entity) if isinstance(entity, str) else entity
-        body = self.get(f"{ent.path}/{record_id}")
+        body = self.get(f"{ent.path}/{record_id}", scope=ent.scope)
         if ent.detail_key not in body:
             raise ProtocolError(
                 f"detail response has no {ent.detail_key!r} object", service=SERVICE,
@@ -227,8 +310,9 @@ class ZohoBooksClient:
     def with_details(
         self, entity: str | Entity, records: Iterable[dict], batch: int = MAX_PER_PAGE
     ) -> Iterator[dict]:
-        """Each record replaced by its detail (with line items), fetched ``concurrency`` at a
-        time, in the order given; at most ``batch`` records are held at once."""
+        """Each record replaced by its detail (with line items), in the order given; at most
+        ``batch`` records are held at once. Details whose ``last_modified_time`` is cached are
+        not fetched again; the others are fetched ``concurrency`` at a time and cached."""
         ent = get_entity(entity) if isinstance(entity, str) else entity
 
         def detail(record: dict) -> dict:
@@ -236,9 +320,32 @@ class ZohoBooksClient:
 
         with ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="zoho") as pool:
             for chunk in batched(records, batch):
-                yield from pool.map(detail, chunk)
+                cached = self.details.get(ent.name, versions(ent, chunk)) if self.details else {}
+                missing = [r for r in chunk if str(r[ent.id_field]) not in cached]
+                fetched = list(pool.map(detail, missing))
+                if self.details is not None:
+                    self.details.put(ent.name, ent.id_field, fetched)
+                self.cache_hits += len(chunk) - len(missing)
+                found = {str(r[ent.id_field]): r for r in fetched}
+                for record in chunk:
+                    key = str(record[ent.id_field])
+                    yield cached[key] if key in cached else found[key]
+
+    def uncached(self, entity: str | Entity, records: Iterable[dict]) -> int:
+        """How many of ``records`` (list rows) would need a detail request."""
+        ent = get_entity(entity) if isinstance(entity, str) else entity
+        missing = 0
+        for chunk in batched(records, MAX_PER_PAGE):
+            hits = self.details.fresh(ent.name, versions(ent, chunk)) if self.details else set()
+            missing += sum(1 for r in chunk if str(r[ent.id_field]) not in hits)
+        return missing
 
     def close(self) -> None:
+        """Write the quota counts still pending, trim the detail cache, close connections."""
+        if "quota" in self.__dict__:
+            self.quota.flush()
+        if self.__dict__.get("details") is not None:
+            self.details.prune()
         self.api.close()
 
     def __enter__(self) -> ZohoBooksClient:

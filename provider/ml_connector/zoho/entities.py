@@ -20,6 +20,7 @@ class Entity:
     sort_by_created: bool = True
     has_line_items: bool = False
     list_params: tuple[tuple[str, str], ...] = ()
+    key: str | None = None
 
     @property
     def path(self) -> str:
@@ -27,7 +28,17 @@ class Entity:
 
     @property
     def list_key(self) -> str:
-        return self.name
+        """The list response's array key: the module name, except where Zoho differs."""
+        return self.key or self.name
+
+    @property
+    def oauth_scope(self) -> str:
+        """The READ scope a refresh token needs for this module."""
+        return read_scope(self.scope)
+
+
+def read_scope(module: str) -> str:
+    return f"ZohoBooks.{module}.READ"
 
 
 ENTITIES: dict[str, Entity] = {
@@ -38,6 +49,10 @@ ENTITIES: dict[str, Entity] = {
         Entity("purchaseorders", "purchaseorder", "purchaseorder_id", "purchaseorders",
                has_line_items=True),
         Entity("creditnotes", "creditnote", "creditnote_id", "creditnotes", has_line_items=True),
+        # Zoho's Vendor Credits API: list key "vendor_credits", OAuth scope
+        # ZohoBooks.debitnotes.READ (zoho.com/books/api/v3/vendor-credits).
+        Entity("vendorcredits", "vendor_credit", "vendor_credit_id", "debitnotes",
+               has_line_items=True, key="vendor_credits"),
         Entity("customerpayments", "payment", "payment_id", "customerpayments"),
         Entity("vendorpayments", "vendorpayment", "payment_id", "vendorpayments"),
         Entity("expenses", "expense", "expense_id", "expenses"),
@@ -46,8 +61,11 @@ ENTITIES: dict[str, Entity] = {
                modified_filter=False),
         Entity("contacts", "contact", "contact_id", "contacts", date_filters=False,
                sort_by_created=False),
-        Entity("items", "item", "item_id", "items", date_filters=False, sort_by_created=False),
-        Entity("chartofaccounts", "chart_of_account", "account_id", "settings",
+        # Items sit under ZohoBooks.settings in Zoho's scope list.
+        Entity("items", "item", "item_id", "settings", date_filters=False,
+               sort_by_created=False),
+        # /chartofaccounts (and its transactions) need ZohoBooks.accountants.READ.
+        Entity("chartofaccounts", "chart_of_account", "account_id", "accountants",
                date_filters=False, modified_filter=False, sort_by_created=False,
                list_params=(("filter_by", "AccountType.All"),)),
     )
@@ -57,6 +75,7 @@ ALIASES = {
     "chart_of_accounts": "chartofaccounts",
     "accounts": "chartofaccounts",
     "credit_notes": "creditnotes",
+    "vendor_credits": "vendorcredits",
     "customer_payments": "customerpayments",
     "vendor_payments": "vendorpayments",
 }

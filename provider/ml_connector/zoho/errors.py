@@ -13,21 +13,12 @@ SERVICE = "Zoho Books"
 HINTS = {
     6: "organization_id is missing or malformed",
     6041: "check that organization_id belongs to this Zoho account and region",
-    57: "the refresh token lacks a READ scope for this module",
     44: "the organization exceeded 100 requests per minute",
     45: "the organization's daily API call cap is used up; it resets the next day",
     1070: "too many requests in flight for this organization",
 }
 #: A 429 with this code (daily cap) cannot succeed today; other 429s pass with time.
 DAILY_CAP = 45
-
-
-def _rate_reset(response: httpx.Response) -> float | None:
-    value = response.headers.get("X-Rate-Limit-Reset")
-    try:
-        return max(float(value), 0.0) if value is not None else None
-    except ValueError:
-        return None
 
 
 def zoho_error(response: httpx.Response) -> ApiError | None:
@@ -49,11 +40,10 @@ def zoho_error(response: httpx.Response) -> ApiError | None:
     status = response.status_code
     if status == 401:
         return AuthError(message, status=status, code=code, **where)
+    # A per-minute (44) or concurrency (1070) 429 passes within the minute: back off with
+    # jitter. X-Rate-Limit-Reset counts down to the *daily* reset, so it is no wait hint.
     retryable = status >= 500 or status == 408 or (status == 429 and code != DAILY_CAP)
-    return ApiError(
-        message, status=status, code=code, retryable=retryable,
-        retry_after=_rate_reset(response) if status == 429 else None, **where,
-    )
+    return ApiError(message, status=status, code=code, retryable=retryable, **where)
 
 
 def accounts_error(response: httpx.Response) -> ApiError | None:

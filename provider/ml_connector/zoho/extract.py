@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from itertools import chain
 from typing import IO, Any
 
 from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.entities import Entity, get_entity
+from ml_connector.zoho.report import read_jsonl
 from ml_connector.zoho.timefmt import format_zoho_time, parse_zoho_time
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,7 @@ class ExtractSummary:
     count: int = 0
     line_items: bool = False
     requests: int = 0
+    cache_hits: int = 0
     max_last_modified_time: str | None = None
     path: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -104,6 +108,43 @@ def iter_window(
     return client.with_details(ent, records) if line_items else records
 
 
+class Progress:
+    """Logs an extract's progress every ``every`` seconds: records, requests, requests per
+    minute, cache hits and, once the details to fetch are known, the time left."""
+
+    def __init__(self, client: ZohoBooksClient, entity: str, emit: Callable[[str], None], *,
+                 every: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.client, self.entity, self.emit = client, entity, emit
+        self.every, self.clock = every, clock
+        self.started = self.last = clock()
+        self.requests0, self.hits0 = client.requests, client.cache_hits
+        self.phase = "listing"
+        self.planned: int | None = None
+        self.planned_at = 0
+
+    def plan(self, listed: int, details: int) -> None:
+        """The list is read: ``details`` detail requests are still to come."""
+        self.phase, self.planned = f"details of {listed:,}", details
+        self.planned_at = self.client.requests
+
+    def tick(self, records: int) -> None:
+        now = self.clock()
+        if now - self.last >= self.every:
+            self.last = now
+            self.emit(self.line(records, now))
+
+    def line(self, records: int, now: float) -> str:
+        requests = self.client.requests - self.requests0
+        minutes = max(now - self.started, 1e-9) / 60
+        rate = requests / minutes
+        text = (f"{self.entity} ({self.phase}): {records:,} records, {requests:,} requests "
+                f"({rate:,.0f}/min), {self.client.cache_hits - self.hits0:,} cache hits")
+        if self.planned is not None and rate > 0:
+            left = max(self.planned - (self.client.requests - self.planned_at), 0)
+            text += f", about {left / rate:,.1f} min left ({left:,} requests)"
+        return text
+
+
 def extract_to(
     client: ZohoBooksClient,
     entity: str,
@@ -111,12 +152,20 @@ def extract_to(
     sink: IO[str],
     *,
     line_items: bool = False,
-    progress: Callable[[int], None] | None = None,
-    progress_every: int = 1000,
+    progress: Callable[[str], None] | None = None,
+    progress_every: float = 30.0,
+    clock: Callable[[], float] = time.monotonic,
 ) -> ExtractSummary:
     """Stream the window's (or each window's, in turn) records to ``sink`` as JSON Lines and
-    summarise what was read."""
+    summarise what was read.
+
+    With ``line_items`` the list is read first (spooled to a temporary file), then the details
+    not in the cache are counted and forecast against the organization's daily quota
+    (``QuotaExhausted`` before any of them is fetched), then fetched.
+    """
     ent = get_entity(entity)
+    if line_items and not ent.has_line_items:
+        raise ConfigError(f"entity {ent.name!r} has no line items")
     windows = [window] if isinstance(window, ExtractWindow) else list(window)
     if not windows:
         raise ConfigError("no window to extract")
@@ -129,17 +178,91 @@ def extract_to(
     )
     if len(windows) > 1:
         summary.extra["windows"] = [w.describe() for w in windows]
-    before = client.requests
-    records = chain.from_iterable(iter_window(client, ent.name, w, line_items=line_items)
-                                  for w in windows)
-    for record in records:
-        sink.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
-        sink.write("\n")
-        summary.count += 1
-        summary.max_last_modified_time = _newer(
-            summary.max_last_modified_time, record.get("last_modified_time")
-        )
-        if progress and summary.count % progress_every == 0:
-            progress(summary.count)
+    meter = Progress(client, ent.name, progress or log.info, every=progress_every, clock=clock)
+    before, hits = client.requests, client.cache_hits
+    what = f"extract of {ent.name} for organization {client.organization_id}"
+    if client.store is not None:
+        client.quota.check(len(windows), what)  # at least one list page per window
+    rows = chain.from_iterable(client.iter_records(ent, w.params(ent)) for w in windows)
+
+    def write(records: Iterator[dict]) -> None:
+        for record in records:
+            sink.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
+            sink.write("\n")
+            summary.count += 1
+            summary.max_last_modified_time = _newer(
+                summary.max_last_modified_time, record.get("last_modified_time"))
+            meter.tick(summary.count)
+
+    if not line_items:
+        write(rows)
+    else:
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+            listed = 0
+            for row in rows:
+                spool.write(json.dumps(row, separators=(",", ":")) + "\n")
+                listed += 1
+                meter.tick(listed)
+            spool.seek(0)
+            planned = client.uncached(ent, read_jsonl(spool))
+            summary.extra["details_planned"] = planned
+            meter.plan(listed, planned)
+            if client.store is not None:
+                client.quota.check(planned, f"{what}: {planned:,} uncached detail(s) of "
+                                   f"{listed:,} listed")
+            spool.seek(0)
+            write(client.with_details(ent, read_jsonl(spool)))
     summary.requests = client.requests - before
+    summary.cache_hits = client.cache_hits - hits
+    return summary
+
+
+def _full_read(windows: Sequence[ExtractWindow]) -> bool:
+    return all(w == ExtractWindow() for w in windows)
+
+
+def stage_extract(
+    client: ZohoBooksClient,
+    entity: str,
+    window: ExtractWindow | Sequence[ExtractWindow],
+    path: Any,
+    *,
+    line_items: bool = False,
+    reuse_within: float | None = None,
+    progress: Callable[[str], None] | None = None,
+    progress_every: float = 30.0,
+) -> ExtractSummary:
+    """Extract to ``path`` (anything with ``open()``: a ``Path``, an ``ObjectStoragePath``).
+
+    A full read of a list (no window) is kept in the state store for reuse, and reused
+    instead of read while younger than ``reuse_within`` seconds: no request then.
+    """
+    ent = get_entity(entity)
+    windows = [window] if isinstance(window, ExtractWindow) else list(window)
+    keep = _full_read(windows) and not line_items and client.store is not None
+    key = f"{ent.name}:all"
+    if keep and reuse_within:
+        kept = client.lists.get(key, reuse_within)
+        if kept is not None:
+            fetched_at, rows = kept
+            summary = ExtractSummary(entity=ent.name, organization_id=client.organization_id,
+                                     window=ExtractWindow().describe(), path=str(path))
+            with path.open("w", encoding="utf-8") as sink:
+                for row in rows:
+                    sink.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False))
+                    sink.write("\n")
+                    summary.count += 1
+            summary.extra["reused_from"] = datetime.fromtimestamp(
+                fetched_at, timezone.utc).isoformat()
+            (progress or log.info)(
+                f"Reused the {summary.count:,} {ent.name} read at {summary.extra['reused_from']}"
+                f" (younger than {reuse_within:,.0f} s): no Zoho request")
+            return summary
+    with path.open("w", encoding="utf-8") as sink:
+        summary = extract_to(client, ent.name, windows, sink, line_items=line_items,
+                             progress=progress, progress_every=progress_every)
+    summary.path = str(path)
+    if keep:
+        with path.open("r", encoding="utf-8") as staged:
+            client.lists.put(key, list(read_jsonl(staged)))
     return summary

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 _DOC = {"status", "date", "currency_code", "exchange_rate", "total", "created_time",
-        "last_modified_time", "sub_total", "tax_total", "reference_number"}
+        "last_modified_time", "sub_total", "tax_total", "reference_number", "currency_id",
+        "discount", "discount_type", "is_discount_before_tax", "discount_amount",
+        "shipping_charge", "adjustment", "adjustment_description", "is_inclusive_tax",
+        "bcy_sub_total", "bcy_tax_total", "bcy_discount_total", "bcy_shipping_charge",
+        "bcy_adjustment", "bcy_total"}
 LINE_ITEM = frozenset({"line_item_id", "item_id", "name", "description", "account_id",
-                       "account_name", "rate", "quantity", "discount", "tax_id",
-                       "tax_percentage", "item_total"})
+                       "account_name", "rate", "quantity", "discount", "discount_amount",
+                       "tax_id", "tax_name", "tax_percentage", "item_total"})
 FIELDS: dict[str, frozenset[str]] = {
     "invoices": frozenset(_DOC | {"invoice_id", "invoice_number", "customer_id", "customer_name",
-                                  "due_date", "currency_id", "balance", "salesperson_name"}),
+                                  "due_date", "balance", "salesperson_name", "write_off_amount",
+                                  "due_days", "is_emailed", "last_payment_date"}),
     "bills": frozenset(_DOC | {"bill_id", "bill_number", "vendor_id", "vendor_name", "due_date",
                                "balance"}),
+    "creditnotes": frozenset(_DOC | {"creditnote_id", "creditnote_number", "customer_id",
+                                     "customer_name", "balance"}),
+    "vendorcredits": frozenset(_DOC | {"vendor_credit_id", "vendor_credit_number", "vendor_id",
+                                       "vendor_name", "balance"}),
     "purchaseorders": frozenset(_DOC | {"purchaseorder_id", "purchaseorder_number", "vendor_id",
                                         "vendor_name", "delivery_date"}),
     "contacts": frozenset({"contact_id", "contact_name", "company_name", "contact_type",

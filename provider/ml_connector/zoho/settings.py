@@ -12,7 +12,7 @@ from ml_connector.zoho.client import ZohoConfig
 #: Extra fields a ``zoho_books`` connection may carry (other keys are an error: likely typos).
 EXTRA_FIELDS = {
     "refresh_token", "region", "organization_id", "plan", "requests_per_minute",
-    "max_concurrency", "rate_limit_file", "timeout",
+    "max_concurrency", "rate_limit_file", "timeout", "daily_limit", "daily_reserve",
 }
 
 
@@ -39,7 +39,17 @@ def settings_from_fields(
         for key in ("plan", "max_concurrency", "rate_limit_file", "timeout")
         if extra.get(key) not in (None, "")
     }
-    for key in ("requests_per_minute", "max_concurrency"):
+    if extra.get("daily_reserve") not in (None, ""):
+        try:
+            percent = float(extra["daily_reserve"])
+        except (TypeError, ValueError):
+            percent = -1
+        if not 0 <= percent < 100:
+            raise ConfigError(
+                f"connection {name!r}: field daily_reserve is the percent of the daily cap kept "
+                f"for the organization's other integrations (0-99), got {extra['daily_reserve']!r}")
+        options["daily_reserve"] = percent / 100
+    for key in ("requests_per_minute", "max_concurrency", "daily_limit"):
         if extra.get(key) not in (None, ""):
             try:
                 options[key] = int(extra[key])

@@ -1,0 +1,45 @@
+"""Progress lines on a timer: records, requests, requests per minute, cache hits, time left."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from ml_connector.state import StateStore
+from ml_connector.zoho import ExtractWindow
+from ml_connector.zoho.extract import extract_to
+
+WEEK = ExtractWindow(start=date(2026, 1, 5), end=date(2026, 1, 12))
+
+
+class Ticks:
+    """A clock that moves one second each time it is read: time passes with work done."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_an_extract_reports_progress_every_interval(zoho_client, tmp_path):
+    store = StateStore.sqlite(tmp_path / "state.db")
+    lines: list[str] = []
+    warm = extract_to(zoho_client(store=store), "invoices",
+                      ExtractWindow(start=date(2026, 1, 5), end=date(2026, 1, 8)), io.StringIO(),
+                      line_items=True)
+    summary = extract_to(zoho_client(store=store), "invoices", WEEK, io.StringIO(),
+                         line_items=True, progress=lines.append, progress_every=30,
+                         clock=Ticks())
+    assert summary.cache_hits == warm.count > 0
+    assert lines, "a line at least every 30 ticks"
+    listing = [line for line in lines if "(listing)" in line]
+    details = [line for line in lines if "(details of" in line]
+    assert listing and details
+    last = details[-1]
+    assert f"details of {summary.count:,}" in last
+    assert "requests (" in last and "/min)" in last and f"{warm.count:,} cache hits" in last
+    assert "min left (" in last
+    # Lines come only once the interval has passed: never more than one per 30 ticks.
+    assert len(lines) <= 2 * summary.count // 30 + 2
