@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 import time
@@ -15,7 +14,7 @@ from typing import IO, Any
 from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.entities import Entity, get_entity
-from ml_connector.zoho.report import read_jsonl
+from ml_connector.zoho.report import jsonl_line, read_jsonl
 from ml_connector.zoho.timefmt import format_zoho_time, parse_zoho_time
 
 log = logging.getLogger(__name__)
@@ -187,8 +186,7 @@ def extract_to(
 
     def write(records: Iterator[dict]) -> None:
         for record in records:
-            sink.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
-            sink.write("\n")
+            sink.write(jsonl_line(record))
             summary.count += 1
             summary.max_last_modified_time = _newer(
                 summary.max_last_modified_time, record.get("last_modified_time"))
@@ -200,7 +198,7 @@ def extract_to(
         with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
             listed = 0
             for row in rows:
-                spool.write(json.dumps(row, separators=(",", ":")) + "\n")
+                spool.write(jsonl_line(row))
                 listed += 1
                 meter.tick(listed)
             spool.seek(0)
@@ -249,8 +247,7 @@ def stage_extract(
                                      window=ExtractWindow().describe(), path=str(path))
             with path.open("w", encoding="utf-8") as sink:
                 for row in rows:
-                    sink.write(json.dumps(row, separators=(",", ":"), ensure_ascii=False))
-                    sink.write("\n")
+                    sink.write(jsonl_line(row))
                     summary.count += 1
             summary.extra["reused_from"] = datetime.fromtimestamp(
                 fetched_at, timezone.utc).isoformat()

@@ -37,6 +37,11 @@ def summarize_records(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def jsonl_line(record: dict[str, Any]) -> str:
+    """One record as a compact JSON Lines line (newline included)."""
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
 def read_jsonl(lines: Iterable[str]) -> Iterable[dict[str, Any]]:
     for line in lines:
         if line.strip():
