@@ -68,7 +68,8 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
         changes_task = "changes" if flow.rebuilds_months else "extract"
         if flow.rebuilds_months:
             changes = ExtractZohoOperator(
-                task_id="changes", entity=flow.entity, mode="incremental", watermark_key=flow.id,
+                task_id="changes", entity=flow.entity, with_entities=flow.entities[1:],
+                mode="incremental", watermark_key=flow.id,
                 zoho_conn_id=defaults.zoho_conn_id,
                 overlap=timedelta(minutes=flow.overlap_minutes), **zoho_pool)
 
@@ -83,14 +84,16 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
                 audit = AuditLog(state_store(state_url()))
                 months = affected_months(
                     read_records(ObjectStoragePath(manifest["path"])), flow.period_field,
-                    get_entity(flow.entity).id_field, lambda ids: audit.windows_of(flow.id, ids))
+                    [get_entity(e).id_field for e in flow.entities],
+                    lambda ids: audit.windows_of(flow.id, ids))
                 print(f"{manifest['count']} changed record(s) touch {len(months)} month(s): "
                       f"{', '.join(m.strftime('%b %Y') for m in months)}")
                 return [list(month_window(m)) for m in months]
 
             scoped = scope(changes.output)
         extract = ExtractZohoOperator(
-            task_id="extract", entity=flow.entity, zoho_conn_id=defaults.zoho_conn_id,
+            task_id="extract", entity=flow.entity, with_entities=flow.entities[1:],
+            zoho_conn_id=defaults.zoho_conn_id,
             line_items=flow.uses_lines, watermark_key=flow.id,
             overlap=timedelta(minutes=flow.overlap_minutes), **zoho_pool,
             **({"mode": "window", "windows": "{{ ti.xcom_pull(task_ids='scope') | tojson }}"}

@@ -8,17 +8,15 @@ from datetime import date
 
 import pytest
 
-from ml_connector.flows.build import account_month_totals
 from ml_connector.sandbox.airflow_env import (
     airflow,
     free_port,
     standalone,
     standalone_settings,
 )
-from ml_connector.zoho import ExtractWindow
-from ml_connector.zoho.extract import iter_window
+from ml_connector.sandbox.zoho.pnl import actuals
 
-from .flow_env import account_cells, flow_env
+from .flow_env import ORG, account_cells, flow_env
 
 pytestmark = pytest.mark.airflow
 
@@ -29,8 +27,7 @@ def runs(env, dag_id: str) -> list[dict]:
     return json.loads(lines[-1]) if lines else []
 
 
-def test_three_month_backfill_through_scheduler_and_triggerer(sandbox, zoho_client,
-                                                              tmp_path_factory):
+def test_three_month_backfill_through_scheduler_and_triggerer(sandbox, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     settings = standalone_settings(free_port())
     env = flow_env(sandbox, home, core__dags_are_paused_at_creation="True", **settings)
@@ -65,10 +62,7 @@ def test_three_month_backfill_through_scheduler_and_triggerer(sandbox, zoho_clie
     # The waits were deferred to the triggerer, which wrote their trigger logs.
     trigger_logs = list((home / "logs").rglob("*task_id=wait*/*.trigger.*.log"))
     assert len(trigger_logs) >= 3
-    client = zoho_client()
-    codes = {a["account_id"]: a["account_code"] for a in client.iter_records("chartofaccounts")}
-    window = ExtractWindow(start=date(2026, 1, 1), end=date(2026, 4, 1))
-    expected = account_month_totals(iter_window(client, "invoices", window, line_items=True),
-                                    codes, id_field="invoice_id")
+    expected = actuals(sandbox.sandbox.zoho, ORG, ["invoices", "creditnotes"],
+                       date(2026, 1, 1), date(2026, 4, 1))
     assert account_cells(sandbox) == expected
     assert {period for _, period in expected} == {"Jan 26", "Feb 26", "Mar 26"}

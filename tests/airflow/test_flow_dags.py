@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ml_connector.flows.build import account_month_totals
 from ml_connector.sandbox.airflow_env import airflow
+from ml_connector.sandbox.zoho.pnl import actuals
 from ml_connector.zoho import ExtractWindow
 from ml_connector.zoho.extract import iter_window
 
@@ -33,24 +33,30 @@ def test_flows_end_to_end(sandbox, zoho_client, tmp_path_factory):
     listed = {i["code"] for i in sandbox.sandbox.anaplan.list_items(MODEL, "Accounts")}
     assert listed == {a["account_code"] for a in chart if a.get("account_code")}
 
-    # Aggregated flow for February: cells equal an independent recomputation.
+    # Aggregated flow for February: cells equal the sandbox's own profit and loss (invoices
+    # net of credit notes), computed from its documents without the connector's code.
     airflow(env, "dags", "test", "zoho_invoice_actuals", "2026-03-01")
     feb = ExtractWindow(start=date(2026, 2, 1), end=date(2026, 3, 1))
-    invoices = list(iter_window(client, "invoices", feb, line_items=True))
-    codes = {a["account_id"]: a["account_code"] for a in chart}
-    expected = account_month_totals(invoices, codes, id_field="invoice_id")
+    invoices = list(iter_window(client, "invoices", feb))
+    credits = list(iter_window(client, "creditnotes", feb))
+    expected = actuals(sandbox.sandbox.zoho, ORG, ["invoices", "creditnotes"],
+                       date(2026, 2, 1), date(2026, 3, 1))
     assert account_cells(sandbox) == expected
     actual = [i for i in invoices if i["status"] not in ("void", "draft")]
     rows = audit.query(flow="invoice_actuals", limit=100_000)
     assert {r["status"] for r in rows} == {"imported", "skipped"}
     assert sorted(r["record_id"] for r in rows if r["status"] == "imported") == sorted(
-        i["invoice_id"] for i in actual)
-    assert len(rows) == len(invoices)
+        [i["invoice_id"] for i in actual] + [c["creditnote_id"] for c in credits
+                                             if c["status"] not in ("void", "draft")])
+    credit_ids = {c["creditnote_id"] for c in credits}
+    assert {r["record_id"] for r in rows if r["entity"] == "creditnotes"} == credit_ids
+    documents = len(invoices) + len(credits)
+    assert len(rows) == documents
 
     # Idempotent rerun: same cells, same audit rows (no duplicates).
     airflow(env, "dags", "test", "zoho_invoice_actuals", "2026-03-01")
     assert account_cells(sandbox) == expected
-    assert len(audit.query(flow="invoice_actuals", limit=100_000)) == len(invoices)
+    assert len(audit.query(flow="invoice_actuals", limit=100_000)) == documents
 
     # Partial failure: an account Anaplan's list does not know yet.
     new = sandbox.sandbox.zoho.add_record(ORG, "chartofaccounts", {
@@ -66,7 +72,7 @@ def test_flows_end_to_end(sandbox, zoho_client, tmp_path_factory):
     failed = audit.query(flow="invoice_actuals", status="failed", limit=100_000)
     assert [r["record_id"] for r in failed] == [victim["invoice_id"]]
     assert "4999" in failed[0]["error"] and failed[0]["task_id"]
-    assert len(audit.query(flow="invoice_actuals", limit=100_000)) == len(invoices)
+    assert len(audit.query(flow="invoice_actuals", limit=100_000)) == documents
 
     shown = subprocess.run(
         [str(Path(sys.executable).parent / "ml-connector"), "audit", "--flow",

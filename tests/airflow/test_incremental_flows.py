@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from ml_connector.flows.build import NOT_ACTUALS, account_month_totals
 from ml_connector.sandbox.airflow_env import airflow
+from ml_connector.sandbox.zoho.pnl import NO_POSTINGS, actuals
 from ml_connector.zoho import ExtractWindow
 from ml_connector.zoho.extract import iter_window
 from ml_connector.zoho.timefmt import parse_zoho_time
@@ -41,9 +41,14 @@ def test_incremental_record_and_aggregate_flows(sandbox, zoho_client, tmp_path_f
     client = zoho_client()
     airflow(env, "dags", "test", "zoho_accounts", "2026-04-01")
     airflow(env, "dags", "test", "zoho_customers", "2026-04-01")
-    codes = {a["account_id"]: a["account_code"] for a in client.iter_records("chartofaccounts")}
     everything = ExtractWindow(start=date(2026, 1, 1), end=date(2026, 4, 1))
     invoices = list(iter_window(client, "invoices", everything, line_items=True))
+    credits = list(iter_window(client, "creditnotes", everything))
+
+    def oracle() -> dict:
+        """Invoices net of credit notes, from the sandbox's documents and posting rules."""
+        return actuals(sandbox.sandbox.zoho, ORG, ["invoices", "creditnotes"],
+                       date(2026, 1, 1), date(2026, 4, 1))
 
     # Record grain through the process "Load Invoice Lines": one module row per line.
     fetched = details_fetched(sandbox)
@@ -51,48 +56,49 @@ def test_incremental_record_and_aggregate_flows(sandbox, zoho_client, tmp_path_f
     assert details_fetched(sandbox) - fetched == len(invoices), "each detail fetched once"
     # Void and draft invoices' lines are sent with amount 0 (excluded: zero).
     assert line_amounts(sandbox) == {
-        line["line_item_id"]: pytest.approx(0 if i["status"] in NOT_ACTUALS else
+        line["line_item_id"]: pytest.approx(0 if i["status"] in NO_POSTINGS else
                                             line["item_total"])
         for i in invoices for line in i["line_items"]}
 
     # First run of the incremental aggregate flow: no watermark, so every month is rebuilt,
-    # from the details the record-grain flow cached: no detail is fetched again.
+    # from the invoice details the record-grain flow cached: no invoice is fetched again.
     fetched = details_fetched(sandbox)
     airflow(env, "dags", "test", "zoho_invoice_actuals_daily", "2026-04-02")
     assert details_fetched(sandbox) == fetched
-    assert account_cells(sandbox) == account_month_totals(invoices, codes, id_field="invoice_id")
+    assert account_cells(sandbox) == oracle()
     first_rows = audit.query(flow="invoice_actuals_daily", limit=100_000)
-    assert len(first_rows) == len(invoices)
+    assert len(first_rows) == len(invoices) + len(credits)
     assert {r["window_start"][:7] for r in first_rows} == {"2026-01", "2026-02", "2026-03"}
 
     # A late edit to a January invoice (as if corrected after the January close).
-    old = next(i for i in invoices if i["date"] < "2026-02" and i["status"] not in NOT_ACTUALS)
+    old = next(i for i in invoices if i["date"] < "2026-02" and i["status"] not in NO_POSTINGS)
     first_line = {**old["line_items"][0],
                   "item_total": round(old["line_items"][0]["item_total"] + 1234.56, 2)}
     sandbox.sandbox.zoho.edit_record(ORG, "invoices", old["invoice_id"],
                                      {"line_items": [first_line, *old["line_items"][1:]]})
-    voided = next(i for i in invoices if i["date"] < "2026-02" and i["status"] not in NOT_ACTUALS
+    voided = next(i for i in invoices if i["date"] < "2026-02" and i["status"] not in NO_POSTINGS
                   and i["invoice_id"] != old["invoice_id"])
     sandbox.sandbox.zoho.edit_record(ORG, "invoices", voided["invoice_id"], {"status": "void"})
     before = account_cells(sandbox)
     fetched = details_fetched(sandbox)
     airflow(env, "dags", "test", "zoho_invoice_actuals_daily", "2026-04-03")
     assert details_fetched(sandbox) - fetched == 2, "only the edited and the voided invoice"
-    edited = list(iter_window(client, "invoices", everything, line_items=True))
-    expected = account_month_totals(edited, codes, id_field="invoice_id")
+    expected = oracle()
     assert account_cells(sandbox) == expected
     changed = {k for k in expected if expected[k] != before.get(k)}
-    assert changed == {(codes[line["account_id"]], "Jan 26")
-                       for line in [first_line, *voided["line_items"]]}
-    # Rebuilt: January, and the months of invoices re-read in the 10-minute overlap before
+    code = sandbox.sandbox.zoho.record(ORG, "chartofaccounts", first_line["account_id"])
+    assert (code["account_code"], "Jan 26") in changed
+    assert {period for _, period in changed} == {"Jan 26"}
+    # Rebuilt: January, and the months of documents re-read in the 10-minute overlap before
     # the watermark. Their audit rows belong to the second run, the other months' do not.
-    newest = max(parse_zoho_time(i["last_modified_time"]) for i in invoices)
-    overlap = {i["date"][:7] for i in invoices
+    documents = invoices + credits
+    newest = max(parse_zoho_time(i["last_modified_time"]) for i in documents)
+    overlap = {i["date"][:7] for i in documents
                if parse_zoho_time(i["last_modified_time"]) > newest - timedelta(minutes=10)}
     rebuilt = {"2026-01"} | overlap
     assert rebuilt != {"2026-01", "2026-02", "2026-03"}, "some month must stay untouched"
     rows = audit.query(flow="invoice_actuals_daily", limit=100_000)
-    assert len(rows) == len(invoices)
+    assert len(rows) == len(documents)
     runs = {r["window_start"][:7]: r["run_id"] for r in rows}
     first_runs = {r["window_start"][:7]: r["run_id"] for r in first_rows}
     assert {m for m in runs if runs[m] != first_runs[m]} == rebuilt

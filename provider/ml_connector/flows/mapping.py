@@ -1,10 +1,10 @@
 """Zoho records -> import rows for one flow, streamed; which records fed which rows.
 
 ``build_file`` writes the CSV for the import and a ``members`` JSONL of
-``{"id": record id, "key": row key}`` pairs (plus the record's data window ``ws``/``we``
-when the run spans several) so that reconciliation can tell, for every record, whether the
-rows it fed were imported. Memory holds only the aggregated cells (aggregate grain) or
-nothing at all (record grain).
+``{"id": record id, "key": row key}`` pairs (plus the record's module ``e`` when it is the
+crediting one, and its data window ``ws``/``we`` when the run spans several) so that
+reconciliation can tell, for every record, whether the rows it fed were imported. Memory
+holds only the aggregated cells (aggregate grain) or nothing at all (record grain).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from ml_connector.flows.build import base_amount, period_label, write_csv
+from ml_connector.flows.postings import Account, Postings
 from ml_connector.flows.spec import Column, Flow
 from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.entities import get_entity
@@ -37,12 +38,17 @@ def lookup_table(column: Column, records: Iterable[dict]) -> dict[str, str]:
 
 
 def lookup_tables(flow: Flow, records_by_entity: Mapping[str, Iterable[dict]]) -> dict:
-    """Build the key -> value tables the flow's lookups need from extracted entities."""
+    """Build the key -> value tables the flow's lookups need from extracted entities (each
+    entity's records are read once, whatever number of columns look through it)."""
     tables: dict[str, dict[str, str]] = {}
+    by_entity: dict[str, list[Column]] = {}
     for column in flow.columns.values():
         if column.lookup is not None:
-            tables.setdefault(lookup_name(column), {}).update(lookup_table(
-                column, records_by_entity[get_entity(column.lookup.entity).name]))
+            by_entity.setdefault(get_entity(column.lookup.entity).name, []).append(column)
+    for entity, columns in by_entity.items():
+        for record in records_by_entity[entity]:
+            for column in columns:
+                tables.setdefault(lookup_name(column), {}).update(lookup_table(column, [record]))
     return tables
 
 
@@ -70,14 +76,32 @@ class BuildResult:
 class RowMapper:
     """Evaluates a flow's columns for a record (and each of its line items)."""
 
-    def __init__(self, flow: Flow, lookups: Lookups, refresh: Refresh | None = None) -> None:
+    def __init__(self, flow: Flow, lookups: Lookups, refresh: Refresh | None = None,
+                 accounts: Mapping[str, Account] | None = None) -> None:
         self.flow = flow
         self.lookups = dict(lookups)
         self.refresh = refresh
         self._refreshed: set[str] = set()
-        self.id_field = get_entity(flow.entity).id_field
+        entities = [get_entity(name) for name in flow.entities]
+        self.id_field = entities[0].id_field
+        self._ids = [(e.id_field, e.name) for e in entities]
         self.header = list(flow.columns)
         self.measures = [i for i, c in enumerate(flow.columns.values()) if c.amount]
+        accounts = accounts or {}
+        self.postings = Postings(self.id_of, accounts.get("shipping"), accounts.get(
+            "adjustment")) if flow.lines == "postings" else None
+
+    def id_of(self, record: Mapping[str, Any]) -> tuple[str, str]:
+        """(id field, id) of a record of any of the flow's modules."""
+        for id_field, _ in self._ids:
+            if id_field in record:
+                return id_field, str(record[id_field])
+        return self.id_field, str(record.get(self.id_field))
+
+    def entity_of(self, record: Mapping[str, Any]) -> str:
+        """The module a record comes from (the flow's own, or the one crediting it)."""
+        return next((name for id_field, name in self._ids if id_field in record),
+                    self.flow.entity)
 
     def skip_reason(self, record: Mapping[str, Any]) -> str | None:
         if record.get("status") in self.flow.exclude_status:
@@ -115,17 +139,29 @@ class RowMapper:
             table = self.lookups[name] = lookup_table(column, self.refresh(column.lookup.entity))
         if str(key) not in table:
             raise ConfigError(
-                f"{self.id_field} {record.get(self.id_field)}: {column.lookup.field} {key!r} "
+                "{} {}: ".format(*self.id_of(record)) + f"{column.lookup.field} {key!r} "
                 f"has no {column.lookup.value} in {column.lookup.entity}")
         return table[str(key)]
 
+    def lines(self, record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+        """What ``line.*`` columns read: line items, postings, or one empty line."""
+        if not self.flow.uses_lines:
+            return [{}]
+        if self.postings is not None:
+            return self.postings.lines(record)
+        return record.get("line_items") or []
+
     def rows(self, record: Mapping[str, Any], zero: bool = False) -> Iterator[list[Any]]:
-        """The record's rows (one per line item when columns use them); with ``zero``,
-        every amount is 0."""
-        lines = (record.get("line_items") or []) if self.flow.uses_lines else [{}]
-        for line in lines:
-            yield [Decimal(0) if zero and c.amount else self._value(c, record, line)
+        """The record's rows (one per line when columns use lines); with ``zero``, every
+        amount is 0; a crediting document's amounts are negated."""
+        credit = self.entity_of(record) != self.flow.entity
+        for line in self.lines(record):
+            row = [Decimal(0) if zero and c.amount else self._value(c, record, line)
                    for c in self.flow.columns.values()]
+            if credit:
+                for i in self.measures:
+                    row[i] = -row[i]
+            yield row
 
 
 def _text(value: Any) -> str:
@@ -137,14 +173,15 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
                window_of: Callable[[Mapping[str, Any]], tuple[str, str]] | None = None,
                cells_out: IO[str] | None = None,
                clear: Iterable[tuple[str, ...]] = (),
-               refresh: Refresh | None = None) -> BuildResult:
+               refresh: Refresh | None = None,
+               accounts: Mapping[str, Account] | None = None) -> BuildResult:
     """Write the import CSV, the record -> row ``members`` and the skipped records.
 
     Aggregate grain: ``cells_out`` receives ``{"w": window start, "key": [...]}`` for every
     cell sent, and each cell of ``clear`` (sent before for the windows rebuilt now) that no
     record feeds any more is sent as zero, so no stale value survives.
     """
-    mapper = RowMapper(flow, lookups, refresh)
+    mapper = RowMapper(flow, lookups, refresh, accounts)
     result = BuildResult()
 
     def window(record: Mapping[str, Any]) -> dict[str, str]:
@@ -153,9 +190,14 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
         start, end = window_of(record)
         return {"ws": start, "we": end}
 
+    def tagged(record: Mapping[str, Any]) -> dict[str, str]:
+        """The record's id, and its module when it is not the flow's own."""
+        entity = mapper.entity_of(record)
+        return {"id": mapper.id_of(record)[1],
+                **({"e": entity} if entity != flow.entity else {})}
+
     def member(record: Mapping[str, Any], key: str, where: dict[str, str]) -> None:
-        members_out.write(json.dumps({"id": str(record[mapper.id_field]), "key": key,
-                                      **where}) + "\n")
+        members_out.write(json.dumps({**tagged(record), "key": key, **where}) + "\n")
 
     zero_excluded = flow.excluded == "zero"
 
@@ -171,8 +213,8 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
             if reason:
                 result.skipped += 1
                 result.skipped_reasons[reason] = result.skipped_reasons.get(reason, 0) + 1
-                skipped_out.write(json.dumps({"id": str(record.get(mapper.id_field)),
-                                              "reason": reason, **where}) + "\n")
+                skipped_out.write(json.dumps({**tagged(record), "reason": reason,
+                                              **where}) + "\n")
                 continue
             result.records += 1
             yield record, False, where

@@ -27,7 +27,8 @@ def audit_rows(
     if whole_task_failed:
         task_error = f"import {task.get('state')}: {task.get('summary', '')}".strip()
     base = {"entity": entity, "import_id": import_id, "task_id": task.get("task_id")}
-    for record_id, entries in groupby(members, key=lambda m: m["id"]):
+    for (record_id, module), entries in groupby(
+            members, key=lambda m: (m["id"], m.get("e", entity))):
         problems = []
         window = {}
         for entry in entries:
@@ -37,11 +38,12 @@ def audit_rows(
                 problems.append(f"line {line}: {errors[line]}")
         if task_error and not problems:
             problems.append(task_error)
-        yield {**base, **window, "record_id": record_id,
+        yield {**base, **window, "entity": module, "record_id": record_id,
                "status": "failed" if problems else "imported",
                "error": "; ".join(dict.fromkeys(problems)) or None}
     for entry in skipped:
-        yield {**base, **_window(entry), "record_id": entry["id"], "status": "skipped",
+        yield {**base, **_window(entry), "entity": entry.get("e", entity),
+               "record_id": entry["id"], "status": "skipped",
                "error": f"skipped: {entry['reason']}"}
 
 

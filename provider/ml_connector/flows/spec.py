@@ -11,7 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ml_connector.transport.errors import ConfigError
-from ml_connector.zoho.entities import get_entity
+from ml_connector.zoho.entities import ENTITIES, get_entity
 from ml_connector.zoho.fields import LINE_ITEM, known_fields
 
 SCHEDULES = {"hourly": "0 * * * *", "daily": "0 0 * * *", "weekly": "0 0 * * 1",
@@ -73,6 +73,14 @@ class Target(_Strict):
     mapping_parameters: dict[str, str] = Field(default_factory=dict)
 
 
+class PostingAccounts(_Strict):
+    """Accounts (code or name in the chart of accounts) that ``lines: postings`` sends a
+    document's shipping charge and adjustment to."""
+
+    shipping: str | None = None
+    adjustment: str | None = None
+
+
 class Flow(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     entity: str
@@ -88,6 +96,14 @@ class Flow(_Strict):
         "was sent stops counting in Anaplan)")
     where: dict[str, str | list[str]] = Field(
         default_factory=dict, description="keep only records whose field equals (one of) these")
+    lines: Literal["items", "postings"] = Field(
+        default="items", description="what line.* columns read: the documents' line items "
+        "as Zoho gives them, or their postings (line.amount net of tax and discounts, plus a "
+        "line each for shipping and adjustment on the accounts below)")
+    accounts: PostingAccounts = Field(default_factory=PostingAccounts)
+    credits: str | None = Field(
+        default=None, description="the module whose documents reverse this flow's (credit "
+        "notes for invoices, vendor credits for bills): read with it, amounts subtracted")
     overlap_minutes: int = Field(default=10, ge=0)
     description: str = ""
     enabled: bool = True
@@ -99,8 +115,10 @@ class Flow(_Strict):
         if not self.columns:
             raise ValueError("columns: at least one column is needed")
         fields = known_fields(entity.name)
+        postings = self.lines == "postings"
+        line_fields = LINE_ITEM | {"amount"} if postings else LINE_ITEM
         for name, column in self.columns.items():
-            _check_field(entity.name, fields, name, column.source_field)
+            _check_field(entity.name, fields, name, column.source_field, lines=line_fields)
             if column.lookup is not None:
                 lookup = column.lookup
                 other = get_entity(lookup.entity).name
@@ -111,6 +129,19 @@ class Flow(_Strict):
             _check_field(entity.name, fields, "where", name)
         if self.uses_lines and not entity.has_line_items:
             raise ValueError(f"entity {entity.name!r} has no line items (columns use line.*)")
+        if postings and not self.uses_lines:
+            raise ValueError("lines: postings needs columns that read line.* (e.g. Amount: "
+                             "{amount: line.amount})")
+        if not postings and (self.accounts.shipping or self.accounts.adjustment):
+            raise ValueError("accounts: only used with lines: postings")
+        if self.credits is not None:
+            credit = get_entity(self.credits)
+            if credit.credits != entity.name:
+                known = [e.name for e in ENTITIES.values() if e.credits == entity.name]
+                raise ValueError(f"credits: {credit.name!r} does not credit {entity.name!r}"
+                                 + (f"; use {known[0]!r}" if known else
+                                    f" (nothing credits {entity.name!r})"))
+            object.__setattr__(self, "credits", credit.name)
         if self.grain == "aggregate" and not any(c.amount for c in self.columns.values()):
             raise ValueError("an aggregate flow needs at least one amount column to sum")
         if self.grain == "aggregate" and self.mode == "incremental" and (
@@ -146,16 +177,24 @@ class Flow(_Strict):
         return self.grain == "aggregate" and self.mode == "incremental"
 
     @property
+    def entities(self) -> list[str]:
+        """The modules a run reads: the flow's, then the one that credits it."""
+        return [self.entity] + ([self.credits] if self.credits else [])
+
+    @property
     def lookup_entities(self) -> set[str]:
-        return {get_entity(c.lookup.entity).name for c in self.columns.values() if c.lookup}
+        found = {get_entity(c.lookup.entity).name for c in self.columns.values() if c.lookup}
+        if self.accounts.shipping or self.accounts.adjustment:
+            found.add("chartofaccounts")
+        return found
 
 
 def _check_field(entity: str, fields: frozenset[str] | None, column: str, path: str | None,
-                 role: str = "field") -> None:
+                 role: str = "field", lines: frozenset[str] = LINE_ITEM) -> None:
     if path is None:
         return
     if path.startswith("line."):
-        name, catalogue, what = path[5:], LINE_ITEM, f"{entity} line item"
+        name, catalogue, what = path[5:], lines, f"{entity} line item"
     else:
         name, catalogue, what = path, fields, entity
     if catalogue is not None and name not in catalogue:

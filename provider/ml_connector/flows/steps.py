@@ -13,6 +13,7 @@ from typing import Any
 
 from ml_connector.anaplan.dump import RejectedRow
 from ml_connector.flows.mapping import Refresh, build_file, lookup_tables, row_keys
+from ml_connector.flows.postings import posting_accounts
 from ml_connector.flows.reconcile import audit_rows
 from ml_connector.flows.spec import Flow
 from ml_connector.flows.windows import Window, month_of, month_window
@@ -39,6 +40,8 @@ def build_step(flow: Flow, records: Callable[[], Iterator[dict]],
     reads a lookup list afresh when a key is missing from the one extracted."""
     tables = lookup_tables(flow, {entity: read_records(path_of(m["path"]))
                                   for entity, m in lookup_manifests.items()})
+    accounts = posting_accounts(flow, lambda: read_records(
+        path_of(lookup_manifests["chartofaccounts"]["path"])))
     suffixes = [("csv", ".csv"), ("members_file", ".members.jsonl"),
                 ("skipped_file", ".skipped.jsonl")]
     if flow.grain == "aggregate":
@@ -53,7 +56,7 @@ def build_step(flow: Flow, records: Callable[[], Iterator[dict]],
         result = build_file(flow, records(), tables, handles["csv"], handles["members_file"],
                             handles["skipped_file"], window_of=window_of,
                             cells_out=handles.get("cells_file"), clear=clear,
-                            refresh=refresh)
+                            refresh=refresh, accounts=accounts)
     finally:
         for handle in handles.values():
             handle.close()

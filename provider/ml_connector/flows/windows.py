@@ -3,7 +3,7 @@ run must rebuild whole (those its changed records fall in now or fell in when la
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timezone
 from typing import Any
 
@@ -37,13 +37,15 @@ def month_window(first: date) -> Window:
 def affected_months(
     records: Iterable[Mapping[str, Any]],
     date_field: str,
-    id_field: str,
+    id_field: str | Sequence[str],
     previous: Callable[[list[str]], Iterable[str]],
     batch: int = 500,
 ) -> list[date]:
     """Months (first days, sorted) of the changed ``records``' ``date_field`` and of the
     windows ``previous(ids)`` says those records were last sent in: an invoice moved from
-    January to February changes both months' cells. Memory holds one batch of ids."""
+    January to February changes both months' cells. ``id_field`` may name several modules'
+    id fields (a flow reading invoices and credit notes). Memory holds one batch of ids."""
+    id_fields = [id_field] if isinstance(id_field, str) else list(id_field)
     months: set[date] = set()
     ids: list[str] = []
 
@@ -52,10 +54,11 @@ def affected_months(
         ids.clear()
 
     for record in records:
+        field = next((f for f in id_fields if f in record), id_fields[0])
         if record.get(date_field) in (None, ""):
-            raise ConfigError(f"{id_field} {record.get(id_field)} has no {date_field}")
+            raise ConfigError(f"{field} {record.get(field)} has no {date_field}")
         months.add(month_of(record[date_field]))
-        ids.append(str(record[id_field]))
+        ids.append(str(record.get(field)))
         if len(ids) >= batch:
             flush()
     if ids:

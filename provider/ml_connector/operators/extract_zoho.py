@@ -25,6 +25,8 @@ class ExtractZohoOperator(BaseOperator):
     :param mode: ``window`` (documents dated in the run's data interval, or in
         ``[window_start, window_end)``), ``incremental`` (modified after ``modified_after`` or
         the flow's watermark less ``overlap``) or ``all``.
+    :param with_entities: further modules read the same way into the same file, after
+        ``entity`` (the credit notes of an invoice flow); records tell apart by id field.
     :param line_items: fetch each record's detail (with line items): one request per record.
     :param staging_base: base ``ObjectStoragePath`` URL for staged files (default
         ``[ml_connector] staging_base`` or ``file://$AIRFLOW_HOME/ml_connector/staging``).
@@ -67,12 +69,15 @@ class ExtractZohoOperator(BaseOperator):
         reuse_within: timedelta | None = None,
         on_quota: Literal["fail", "wait"] = "fail",
         progress_every: float = 30.0,
+        with_entities: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if "{{" not in entity:
-            get_entity(entity)  # fail at parse time on a typo, not at run time
+        for name in (entity, *with_entities):
+            if "{{" not in name:
+                get_entity(name)  # fail at parse time on a typo, not at run time
         self.entity = entity
+        self.with_entities = list(with_entities)
         self.zoho_conn_id = zoho_conn_id
         self.mode = mode
         self.window_start = window_start
@@ -109,13 +114,15 @@ class ExtractZohoOperator(BaseOperator):
         client = hook.client
         path = staged_path(self.staging_base, context, f"{self.task_id}.jsonl")
         self.log.info(
-            "Extracting %s from organization %s, window %s -> %s", self.entity,
+            "Extracting %s from organization %s, window %s -> %s",
+            "+".join([self.entity, *self.with_entities]),
             client.organization_id, [w.describe() for w in window] if isinstance(
                 window, list) else window.describe(), path,
         )
         try:
             summary = stage_extract(
-                client, self.entity, window, path, line_items=self.line_items,
+                client, [self.entity, *self.with_entities] if self.with_entities else
+                self.entity, window, path, line_items=self.line_items,
                 reuse_within=self.reuse_within.total_seconds() if self.reuse_within else None,
                 progress=self.log.info, progress_every=self.progress_every,
             )

@@ -21,6 +21,7 @@ class Entity:
     has_line_items: bool = False
     list_params: tuple[tuple[str, str], ...] = ()
     key: str | None = None
+    credits: str | None = None  # the module whose documents this one credits (reverses)
 
     @property
     def path(self) -> str:
@@ -48,11 +49,12 @@ ENTITIES: dict[str, Entity] = {
         Entity("bills", "bill", "bill_id", "bills", has_line_items=True),
         Entity("purchaseorders", "purchaseorder", "purchaseorder_id", "purchaseorders",
                has_line_items=True),
-        Entity("creditnotes", "creditnote", "creditnote_id", "creditnotes", has_line_items=True),
+        Entity("creditnotes", "creditnote", "creditnote_id", "creditnotes", has_line_items=True,
+               credits="invoices"),
         # Zoho's Vendor Credits API: list key "vendor_credits", OAuth scope
         # ZohoBooks.debitnotes.READ (zoho.com/books/api/v3/vendor-credits).
         Entity("vendorcredits", "vendor_credit", "vendor_credit_id", "debitnotes",
-               has_line_items=True, key="vendor_credits"),
+               has_line_items=True, key="vendor_credits", credits="bills"),
         Entity("customerpayments", "payment", "payment_id", "customerpayments"),
         Entity("vendorpayments", "vendorpayment", "payment_id", "vendorpayments"),
         Entity("expenses", "expense", "expense_id", "expenses"),

@@ -6,6 +6,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from itertools import chain
@@ -146,7 +147,7 @@ class Progress:
 
 def extract_to(
     client: ZohoBooksClient,
-    entity: str,
+    entity: str | Sequence[str],
     window: ExtractWindow | Sequence[ExtractWindow],
     sink: IO[str],
     *,
@@ -155,21 +156,25 @@ def extract_to(
     progress_every: float = 30.0,
     clock: Callable[[], float] = time.monotonic,
 ) -> ExtractSummary:
-    """Stream the window's (or each window's, in turn) records to ``sink`` as JSON Lines and
+    """Stream the window's (or each window's, in turn) records of ``entity`` (or of each of
+    several modules, in turn: invoices and their credit notes) to ``sink`` as JSON Lines and
     summarise what was read.
 
-    With ``line_items`` the list is read first (spooled to a temporary file), then the details
-    not in the cache are counted and forecast against the organization's daily quota
+    With ``line_items`` the lists are read first (spooled to temporary files), then the
+    details not in the cache are counted and forecast against the organization's daily quota
     (``QuotaExhausted`` before any of them is fetched), then fetched.
     """
-    ent = get_entity(entity)
-    if line_items and not ent.has_line_items:
-        raise ConfigError(f"entity {ent.name!r} has no line items")
+    ents = [get_entity(e) for e in ([entity] if isinstance(entity, str) else entity)]
+    if not ents:
+        raise ConfigError("no entity to extract")
+    for ent in ents:
+        if line_items and not ent.has_line_items:
+            raise ConfigError(f"entity {ent.name!r} has no line items")
     windows = [window] if isinstance(window, ExtractWindow) else list(window)
     if not windows:
         raise ConfigError("no window to extract")
     summary = ExtractSummary(
-        entity=ent.name, organization_id=client.organization_id,
+        entity=ents[0].name, organization_id=client.organization_id,
         window=windows[0].describe() if len(windows) == 1 else {
             "start": windows[0].describe()["start"], "end": windows[-1].describe()["end"],
             "modified_after": None},
@@ -177,39 +182,51 @@ def extract_to(
     )
     if len(windows) > 1:
         summary.extra["windows"] = [w.describe() for w in windows]
-    meter = Progress(client, ent.name, progress or log.info, every=progress_every, clock=clock)
+    names = "+".join(e.name for e in ents)
+    meter = Progress(client, names, progress or log.info, every=progress_every, clock=clock)
     before, hits = client.requests, client.cache_hits
-    what = f"extract of {ent.name} for organization {client.organization_id}"
-    if client.store is not None:
-        client.quota.check(len(windows), what)  # at least one list page per window
-    rows = chain.from_iterable(client.iter_records(ent, w.params(ent)) for w in windows)
+    what = f"extract of {names} for organization {client.organization_id}"
+    if client.store is not None:  # at least one list page per window and module
+        client.quota.check(len(windows) * len(ents), what)
+    counts: dict[str, int] = {}
 
-    def write(records: Iterator[dict]) -> None:
+    def listed(ent: Entity) -> Iterator[dict]:
+        return chain.from_iterable(client.iter_records(ent, w.params(ent)) for w in windows)
+
+    def write(ent: Entity, records: Iterator[dict]) -> None:
         for record in records:
             sink.write(jsonl_line(record))
             summary.count += 1
+            counts[ent.name] = counts.get(ent.name, 0) + 1
             summary.max_last_modified_time = _newer(
                 summary.max_last_modified_time, record.get("last_modified_time"))
             meter.tick(summary.count)
 
     if not line_items:
-        write(rows)
+        for ent in ents:
+            write(ent, listed(ent))
     else:
-        with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
-            listed = 0
-            for row in rows:
-                spool.write(jsonl_line(row))
-                listed += 1
-                meter.tick(listed)
-            spool.seek(0)
-            planned = client.uncached(ent, read_jsonl(spool))
+        with ExitStack() as stack:
+            spools, rows, planned = [], 0, 0
+            for ent in ents:
+                spool = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
+                for row in listed(ent):
+                    spool.write(jsonl_line(row))
+                    rows += 1
+                    meter.tick(rows)
+                spool.seek(0)
+                planned += client.uncached(ent, read_jsonl(spool))
+                spools.append(spool)
             summary.extra["details_planned"] = planned
-            meter.plan(listed, planned)
+            meter.plan(rows, planned)
             if client.store is not None:
                 client.quota.check(planned, f"{what}: {planned:,} uncached detail(s) of "
-                                   f"{listed:,} listed")
-            spool.seek(0)
-            write(client.with_details(ent, read_jsonl(spool)))
+                                   f"{rows:,} listed")
+            for ent, spool in zip(ents, spools, strict=True):
+                spool.seek(0)
+                write(ent, client.with_details(ent, read_jsonl(spool)))
+    if len(ents) > 1:
+        summary.extra["entities"] = {e.name: counts.get(e.name, 0) for e in ents}
     summary.requests = client.requests - before
     summary.cache_hits = client.cache_hits - hits
     return summary
@@ -221,7 +238,7 @@ def _full_read(windows: Sequence[ExtractWindow]) -> bool:
 
 def stage_extract(
     client: ZohoBooksClient,
-    entity: str,
+    entity: str | Sequence[str],
     window: ExtractWindow | Sequence[ExtractWindow],
     path: Any,
     *,
@@ -235,9 +252,11 @@ def stage_extract(
     A full read of a list (no window) is kept in the state store for reuse, and reused
     instead of read while younger than ``reuse_within`` seconds: no request then.
     """
-    ent = get_entity(entity)
+    several = not isinstance(entity, str)
+    ent = get_entity(entity if isinstance(entity, str) else entity[0])
     windows = [window] if isinstance(window, ExtractWindow) else list(window)
-    keep = _full_read(windows) and not line_items and client.store is not None
+    keep = (_full_read(windows) and not line_items and client.store is not None
+            and not several)
     key = f"{ent.name}:all"
     if keep and reuse_within:
         kept = client.lists.get(key, reuse_within)
@@ -256,7 +275,7 @@ def stage_extract(
                 f" (younger than {reuse_within:,.0f} s): no Zoho request")
             return summary
     with path.open("w", encoding="utf-8") as sink:
-        summary = extract_to(client, ent.name, windows, sink, line_items=line_items,
+        summary = extract_to(client, entity, windows, sink, line_items=line_items,
                              progress=progress, progress_every=progress_every)
     summary.path = str(path)
     if keep:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -94,6 +96,15 @@ class ZohoEmulator:
     def record(self, organization_id: str, entity: str, record_id: str) -> dict:
         """A record as stored, line items included (a copy)."""
         return self._call(self.store(organization_id, entity).detail, record_id)
+
+    def documents(self, organization_id: str, entity: str, start: str = "",
+                  end: str = "9999") -> Iterator[dict]:
+        """Every record (edits applied, line items included) dated in ``[start, end)``."""
+        store = self.store(organization_id, entity)
+        for i in range(store.table.size):
+            record = store.get(i)
+            if start <= str(record.get("date", "")) < end:
+                yield copy.deepcopy(record)
 
     def edit_record(self, organization_id: str, entity: str, record_id: str,
                     changes: dict[str, Any]) -> dict:

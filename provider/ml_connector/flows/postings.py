@@ -1,0 +1,126 @@
+"""A Zoho document as the amounts it posts to profit-and-loss accounts (``lines: postings``).
+
+Each line posts its ``item_total`` less the tax it includes (tax-inclusive documents) and
+less its share of an entity-level discount; shipping and the adjustment post to accounts of
+their own. Amounts are in the document's currency; tax, the receivable/payable side and
+write-offs post to no P&L account and are left out.
+
+Entity-level discount shares follow Zoho's allocation in proportion to the lines' net
+amounts, each share rounded half-up to the cent and the last line taking the remainder, so
+the shares add up to the document's ``discount_amount`` exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from ml_connector.flows.spec import Flow
+from ml_connector.transport.errors import ConfigError
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Account:
+    """A chart-of-accounts entry that shipping or adjustments post to."""
+
+    account_id: str
+    account_name: str
+
+
+def find_account(accounts: Iterable[Mapping[str, Any]], wanted: str, setting: str) -> Account:
+    """The account whose ``account_code`` or ``account_name`` is ``wanted``."""
+    names = []
+    for row in accounts:
+        names.append(str(row.get("account_name")))
+        if wanted in (str(row.get("account_code") or ""), str(row.get("account_name"))):
+            return Account(str(row["account_id"]), str(row.get("account_name")))
+    raise ConfigError(f"{setting}: no account with code or name {wanted!r} in the chart of "
+                      f"accounts; known names: {', '.join(sorted(names)) or '(none)'}")
+
+
+def posting_accounts(flow: Flow, chart: Callable[[], Iterable[Mapping[str, Any]]]
+                     ) -> dict[str, Account]:
+    """The accounts a ``lines: postings`` flow names, found in the chart of accounts."""
+    found = {}
+    for role in ("shipping", "adjustment"):
+        wanted = getattr(flow.accounts, role)
+        if wanted:
+            found[role] = find_account(chart(), wanted, f"flow {flow.id}: accounts.{role}")
+    return found
+
+
+def decimal_of(value: Any, where: str) -> Decimal:
+    """A finite decimal amount; anything else is an error naming ``where``."""
+    if isinstance(value, bool) or value is None or value == "":
+        raise ConfigError(f"{where}: expected a number, got {value!r}")
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        raise ConfigError(f"{where}: expected a number, got {value!r}") from None
+    if not number.is_finite():
+        raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+    return number
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def allocate(amount: Decimal, nets: list[Decimal]) -> list[Decimal]:
+    """``amount`` split over ``nets`` in proportion; the last share takes the remainder."""
+    whole = sum(nets, Decimal(0))
+    if not nets:
+        return []
+    if whole == 0:
+        return [Decimal(0)] * (len(nets) - 1) + [amount]
+    shares = [_cents(amount * net / whole) for net in nets[:-1]]
+    return [*shares, amount - sum(shares, Decimal(0))]
+
+
+class Postings:
+    """Turns documents into posting lines: the item lines with ``amount`` (net of tax and
+    discounts), then shipping and adjustment lines on their configured accounts."""
+
+    def __init__(self, id_of: Callable[[Mapping[str, Any]], tuple[str, str]],
+                 shipping: Account | None = None, adjustment: Account | None = None) -> None:
+        self.id_of = id_of  # record -> (id field, id)
+        self.shipping = shipping
+        self.adjustment = adjustment
+
+    def lines(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
+        id_field, record_id = self.id_of(record)
+        doc = f"{id_field} {record_id}"
+        lines = record.get("line_items") or []
+        if not isinstance(lines, list):
+            raise ConfigError(f"{doc}: line_items is not a list")
+        inclusive = record.get("is_inclusive_tax") is True
+        nets = []
+        for n, line in enumerate(lines, start=1):
+            total = decimal_of(line.get("item_total"), f"{doc} line {n} item_total")
+            if inclusive:
+                pct = decimal_of(line.get("tax_percentage") or 0,
+                                 f"{doc} line {n} tax_percentage")
+                total -= _cents(total * pct / (100 + pct))
+            nets.append(total)
+        discount = Decimal(0)
+        if record.get("discount_type") == "entity_level":
+            discount = decimal_of(record.get("discount_amount") or 0, f"{doc} discount_amount")
+        out = [{**line, "amount": net - share}
+               for line, net, share in zip(lines, nets, allocate(discount, nets), strict=True)]
+        for part, account, label in (("shipping_charge", self.shipping, "shipping"),
+                                     ("adjustment", self.adjustment, "adjustment")):
+            amount = decimal_of(record.get(part) or 0, f"{doc} {part}")
+            if not amount:
+                continue
+            if account is None:
+                raise ConfigError(
+                    f"{doc} has a {part} of {amount} but the flow names no account for it: set "
+                    f"accounts.{label} (an account code or name) in flows.yaml")
+            out.append({"line_item_id": f"{record_id}:{label}", "name": label,
+                        "account_id": account.account_id,
+                        "account_name": account.account_name, "amount": amount})
+        return out
