@@ -1,0 +1,337 @@
+"""Zoho request budget of the shipped flows (part of `make bench`).
+
+Runs the Zoho side of every flow in `dags/flows.yaml` in-process (the same extract calls the
+DAG's tasks make: lookups, changes, scope, extract) against the sandbox on its own clock, and
+counts what Zoho would charge: every request the emulator answers for the organization.
+The sandbox's limits are lifted so that runs never wait; minutes are computed at the
+connector's default budget of 90 requests/minute, and shares against each plan's daily cap.
+Anaplan is not involved: a run's import is taken as successful (watermarks move).
+
+Scenarios, per company (the demo company and one ten times larger):
+- first run of each flow on an empty state store, then a rerun right after;
+- a simulated month: every schedule of flows.yaml (hourly, daily, monthly) from the 12th to
+  the 1st of the next month, with documents created or edited around the clock (50 a day
+  for the demo company, 500 for the larger one); an ordinary day and the first of the month;
+- a 3-month backfill of the monthly flows, and its rerun.
+The "no cache" column repeats a scenario with a client without a state store: every detail
+read again, lookup lists read by every run, as before the detail cache existed.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from ml_connector.flows.spec import Flow, FlowsFile, load_flows
+from ml_connector.flows.windows import affected_months, month_window
+from ml_connector.sandbox.core import SandboxConfig
+from ml_connector.sandbox.server import RunningSandbox, start_sandbox
+from ml_connector.sandbox.zoho.config import DAILY_CAP, ZohoSandboxConfig, default_organizations
+from ml_connector.state.store import StateStore
+from ml_connector.state.tokens import MemoryTokenCache
+from ml_connector.transport.retry import RetryPolicy
+from ml_connector.zoho import ExtractWindow, ZohoBooksClient, ZohoConfig, ZohoCredentials
+from ml_connector.zoho.entities import get_entity
+from ml_connector.zoho.extract import stage_extract
+from ml_connector.zoho.plan import plan_window
+from ml_connector.zoho.report import read_jsonl
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_ORG = "10234695"
+LARGE_ORG = "90234695"
+#: Starts after the last generated modification (documents end March 31, edits trail by
+#: at most 40 days), so nothing in the seed data lies in the sandbox clock's future.
+MONTH_START = datetime(2026, 5, 12, tzinfo=timezone.utc)
+BUDGET = 90
+#: One access token for every run, as the state store's token cache gives the DAG's tasks.
+TOKENS = MemoryTokenCache()
+PLANS = ("free", "standard", "professional", "premium")
+#: What happens to documents during a day: (entity, share of events), edits last.
+EVENTS = (("invoices", 40), ("bills", 20), ("purchaseorders", 10), ("creditnotes", 4),
+          ("vendorcredits", 2), ("edit", 24))
+
+
+def companies() -> list[tuple[str, str, int]]:
+    """(name, organization id, document events per day)."""
+    return [("demo company", DEMO_ORG, 50), ("10x company", LARGE_ORG, 500)]
+
+
+def sandbox_config() -> SandboxConfig:
+    orgs = default_organizations()
+    demo = next(o for o in orgs if o.organization_id == DEMO_ORG)
+    large = demo.model_copy(update={
+        "organization_id": LARGE_ORG, "name": "Zillum Group",
+        **{k: getattr(demo, k) * 10 for k in ("invoices", "bills", "purchaseorders",
+                                               "creditnotes", "vendorcredits", "customers",
+                                               "vendors")}})
+    zoho = ZohoSandboxConfig(organizations=[demo, large])
+    zoho.limits.per_minute = 10_000_000
+    zoho.limits.per_day = 100_000_000
+    return SandboxConfig(start_time=MONTH_START.timestamp(), zoho=zoho)
+
+
+@dataclass
+class Simulator:
+    """The Zoho side of flow runs for one organization, on one state store (or none)."""
+
+    running: RunningSandbox
+    org: str
+    spec: FlowsFile
+    store: StateStore | None
+    work: Path
+    watermarks: dict[str, str] = field(default_factory=dict)
+    sent: dict[str, dict[str, str]] = field(default_factory=dict)  # flow -> record -> month
+
+    def client(self) -> ZohoBooksClient:
+        cfg = self.running.sandbox.config.zoho
+        creds = ZohoCredentials(cfg.client_id, cfg.client_secret, "1000.sandbox-refresh-us")
+        config = ZohoConfig(region="us", organization_id=self.org,
+                            endpoint_base=self.running.base_url,
+                            requests_per_minute=10_000_000,
+                            retry=RetryPolicy(initial_delay=0.01, max_delay=0.05))
+        return ZohoBooksClient(creds, config, store=self.store, token_cache=TOKENS,
+                               clock=self.running.sandbox.clock.now)
+
+    def charged(self) -> int:
+        return (self.running.sandbox.zoho.stats()["organizations"]
+                .get(self.org, {}).get("total", 0))
+
+    def run(self, flow: Flow, at: datetime) -> int:
+        """One scheduled run of ``flow`` at ``at`` (its data interval ends there): the
+        Zoho requests it is charged."""
+        before = self.charged()
+        client = self.client()
+        try:
+            self._run(client, flow, at)
+        finally:
+            client.close()
+        return self.charged() - before
+
+    def _stage(self, client: ZohoBooksClient, entities: Any, window: Any, **kw: Any
+               ) -> tuple[Path, Any]:
+        path = self.work / "staged.jsonl"
+        return path, stage_extract(client, entities, window, path, **kw)
+
+    def _records(self, path: Path) -> Iterator[dict]:
+        with path.open(encoding="utf-8") as handle:
+            yield from read_jsonl(handle)
+
+    def _run(self, client: ZohoBooksClient, flow: Flow, at: datetime) -> None:
+        reuse = self.spec.defaults.lookup_max_age_hours * 3600 or None
+        for entity in sorted(flow.lookup_entities):
+            self._stage(client, entity, ExtractWindow(), reuse_within=reuse)
+        overlap = timedelta(minutes=flow.overlap_minutes)
+        entities = flow.entities if len(flow.entities) > 1 else flow.entity
+        if flow.mode == "full":
+            self._stage(client, entities, ExtractWindow())
+            return
+        if flow.mode == "period":
+            start = (at - timedelta(days=1)).date().replace(day=1)
+            self._stage(client, entities, ExtractWindow(start=start, end=at.date()),
+                        line_items=flow.uses_lines)
+            return
+        since = plan_window("incremental", watermark=self.watermarks.get(flow.id),
+                            overlap=overlap)
+        if not flow.rebuilds_months:
+            _, summary = self._stage(client, entities, since, line_items=flow.uses_lines)
+        else:
+            path, summary = self._stage(client, entities, since)
+            if not summary.count:
+                return
+            sent = self.sent.setdefault(flow.id, {})
+            ids = [get_entity(e).id_field for e in flow.entities]
+            months = affected_months(self._records(path), "date", ids,
+                                     lambda batch: [sent[i] for i in batch if i in sent])
+            windows = [ExtractWindow(start=m, end=date.fromisoformat(
+                month_window(m)[1][:10])) for m in months]
+            path, _ = self._stage(client, entities, windows, line_items=True)
+            for record in self._records(path):
+                key = next(str(record[f]) for f in ids if f in record)
+                sent[key] = month_window(date.fromisoformat(record["date"][:8] + "01"))[0]
+        if summary.max_last_modified_time:
+            self.watermarks[flow.id] = summary.max_last_modified_time
+
+
+def due(flow: Flow, at: datetime) -> bool:
+    if flow.schedule == "hourly":
+        return True
+    if flow.schedule == "daily":
+        return at.hour == 0
+    if flow.schedule == "weekly":
+        return at.hour == 0 and at.weekday() == 0
+    return at.hour == 0 and at.day == 1
+
+
+class Activity:
+    """Documents created or edited in the sandbox at a steady pace."""
+
+    def __init__(self, running: RunningSandbox, org: str, per_day: int, seed: int = 1) -> None:
+        self.zoho = running.sandbox.zoho
+        self.clock = running.sandbox.clock
+        self.org, self.per_day = org, per_day
+        self.rng = random.Random(seed)
+        self.created: dict[str, list[str]] = {}
+
+    def hour(self) -> None:
+        """One hour of activity; the clock moves forward by the hour."""
+        count = self.per_day // 24 + (self.rng.random() < (self.per_day % 24) / 24)
+        step = 3600 / (count + 1)
+        for _ in range(count):
+            self.clock.advance(step)
+            kind = self.rng.choices([k for k, _ in EVENTS], [w for _, w in EVENTS])[0]
+            edits = [(e, i) for e in ("invoices", "bills") for i in self.created.get(e, [])]
+            if kind == "edit" and edits:
+                entity, record_id = self.rng.choice(edits)
+                self.zoho.edit_record(self.org, entity, record_id,
+                                      {"reference_number": f"EDIT-{self.rng.randrange(10**6)}"})
+                continue
+            entity = "invoices" if kind == "edit" else kind
+            record = self.zoho.add_record(self.org, entity)
+            self.created.setdefault(entity, []).append(record[get_entity(entity).id_field])
+        self.clock.advance(3600 - step * count)
+
+
+@dataclass
+class Row:
+    scenario: str
+    requests: int
+    uncached: int | None = None
+    note: str = ""
+
+
+def per_flow(running: RunningSandbox, org: str, spec: FlowsFile, work: Path,
+             cached: bool) -> list[tuple[str, int, int]]:
+    """(flow, first run, rerun) with a fresh state store per flow (or none)."""
+    out = []
+    at = datetime(2026, 4, 1, tzinfo=timezone.utc)  # monthly flows: March; others: all
+    for flow in spec.flows:
+        store = StateStore.sqlite(work / f"{flow.id}-{cached}.db") if cached else None
+        sim = Simulator(running, org, spec, store, work)
+        out.append((flow.id, sim.run(flow, at), sim.run(flow, at)))
+    return out
+
+
+def backfill(running: RunningSandbox, org: str, spec: FlowsFile, work: Path,
+             store: StateStore | None) -> tuple[int, int, int]:
+    """(backfill requests, rerun requests, documents in the quarter) of the monthly flows
+    for January to March."""
+    sim = Simulator(running, org, spec, store, work)
+    monthly = [f for f in spec.flows if f.schedule == "monthly" and f.mode == "period"]
+    ends = [datetime(2026, m, 1, tzinfo=timezone.utc) for m in (2, 3, 4)]
+    first = sum(sim.run(f, at) for at in ends for f in monthly)
+    again = sum(sim.run(f, at) for at in ends for f in monthly)
+    documents = sum(sum(1 for _ in running.sandbox.zoho.documents(
+        org, e, "2026-01-01", "2026-04-01")) for f in monthly for e in f.entities)
+    return first, again, documents
+
+
+def month(running: RunningSandbox, org: str, per_day: int, spec: FlowsFile, work: Path,
+          progress: Callable[[str], None]) -> dict[str, Any]:
+    """Every schedule from the sandbox clock's start (day 0: every flow's first run) to the
+    end of the first of the next month. A day is charged the runs due in it, midnight's
+    daily and monthly runs included."""
+    store = StateStore.sqlite(work / f"month-{org}.db")
+    sim = Simulator(running, org, spec, store, work)
+    activity = Activity(running, org, per_day)
+    flows = [f for f in spec.flows if f.enabled]
+    at = datetime.fromtimestamp(running.sandbox.clock.now(), timezone.utc)
+    first_of_month = (at.replace(day=28) + timedelta(days=4)).date().replace(day=1)
+    days: dict[date, int] = {at.date(): sum(sim.run(f, at) for f in flows if due(f, at))}
+    day0 = days[at.date()]
+    while at.date() <= first_of_month:
+        activity.hour()
+        at += timedelta(hours=1)
+        if at.date() > first_of_month:
+            break
+        days[at.date()] = days.get(at.date(), 0) + sum(sim.run(f, at) for f in flows
+                                                       if due(f, at))
+        if at.hour == 23:
+            progress(f"    {at.date()}: {days[at.date()]:,} requests")
+    start = min(days)
+    ordinary = sorted(v for d, v in days.items() if d not in (start, first_of_month))
+    return {"day0": day0, "day0_total": days[start], "median": ordinary[len(ordinary) // 2],
+            "max": ordinary[-1], "first": days[first_of_month], "days": len(ordinary)}
+
+
+def pacing() -> dict[str, Any]:
+    """Saturate the limiter against a per-minute limit with a shortened (6 s) window."""
+    config = SandboxConfig()
+    config.zoho.limits.per_minute = 100
+    config.zoho.limits.minute_window = 6.0
+    config.zoho.limits.per_day = 1_000_000
+    with start_sandbox(config) as running:
+        cfg = running.sandbox.config.zoho
+        creds = ZohoCredentials(cfg.client_id, cfg.client_secret, "1000.sandbox-refresh-us")
+        zc = ZohoConfig(region="us", organization_id=DEMO_ORG, endpoint_base=running.base_url,
+                        requests_per_minute=BUDGET, rate_window=6.0)
+        with ZohoBooksClient(creds, zc) as client:
+            client.organizations()
+            window = ExtractWindow(start=date(2026, 1, 1), end=date(2026, 1, 8))
+            began = time.monotonic()
+            with tempfile.TemporaryFile("w+") as sink:
+                from ml_connector.zoho.extract import extract_to
+                summary = extract_to(client, "invoices", window, sink, line_items=True)
+            seconds = time.monotonic() - began
+        stats = running.sandbox.zoho.stats()
+    limited = [x for x in stats["rate_limited"] if x["organization_id"] == DEMO_ORG]
+    per_window = summary.requests / seconds * 6.0
+    return {"requests": summary.requests, "seconds": seconds, "per_window": per_window,
+            "share": per_window / 100, "429s": len(limited)}
+
+
+def share(requests: int) -> str:
+    return " ".join(f"{requests / DAILY_CAP[p]:>6.0%}" for p in PLANS)
+
+
+def main(progress: Callable[[str], None] = print) -> list[str]:
+    """Run every scenario; returns the printed table's lines."""
+    spec = load_flows(ROOT / "dags" / "flows.yaml")
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp, start_sandbox(sandbox_config()) as running:
+        work = Path(tmp)
+        for name, org, per_day in companies():
+            progress(f"  {name}: first runs and reruns per flow...")
+            flows = per_flow(running, org, spec, work, cached=True)
+            bare = per_flow(running, org, spec, work, cached=False) if org == DEMO_ORG else None
+            progress(f"  {name}: 3-month backfill of the monthly flows and its rerun...")
+            b_first, b_again, documents = backfill(
+                running, org, spec, work, StateStore.sqlite(work / f"backfill-{org}.db"))
+            progress(f"  {name}: a month of every schedule, {per_day} documents a day...")
+            m = month(running, org, per_day, spec, work, progress)
+            head = (f"{'':<34} {'requests':>9} {'no cache':>9} {'min@90':>7}  "
+                    + " ".join(f"{p[:6]:>6}" for p in PLANS))
+            lines += ["", f"{name} (organization {org}; share of each plan's daily cap)", head]
+
+            def row(label: str, n: int, before: int | None = None) -> str:
+                return (f"{label:<34} {n:>9,} {'' if before is None else f'{before:,}':>9} "
+                        f"{n / BUDGET:>7.1f}  {share(n)}")
+
+            for i, (flow_id, first, again) in enumerate(flows):
+                lines.append(row(f"{flow_id}: first run", first, bare[i][1] if bare else None))
+                lines.append(row(f"{flow_id}: rerun", again, bare[i][2] if bare else None))
+            lines.append(row("day 0: first run of every flow", m["day0"]))
+            lines.append(row("day 0 with its hourly runs", m["day0_total"]))
+            lines.append(row(f"ordinary day (median of {m['days']})", m["median"]))
+            lines.append(row("ordinary day (busiest)", m["max"]))
+            lines.append(row("first of the month", m["first"]))
+            lines.append(row("3-month backfill (monthly flows)", b_first))
+            lines.append(row("its rerun", b_again))
+            goal = int(documents * 0.02)
+            lines.append(f"{'':<34} rerun goal: list pages + 2 % of {documents:,} documents "
+                         f"= pages + {goal:,}")
+    p = pacing()
+    lines += ["", f"Pacing: limiter at {BUDGET}/window against Zoho's 100/window (window "
+              f"shortened to 6 s): {p['requests']:,} requests in {p['seconds']:.0f}s = "
+              f"{p['per_window']:.0f} per window, {p['share']:.0%} of the limit, "
+              f"{p['429s']} 429s"]
+    return lines
+
+
+if __name__ == "__main__":
+    print("\n".join(main()))
