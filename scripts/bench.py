@@ -1,5 +1,6 @@
-"""`make bench`: Zoho extraction (requests, throughput, client memory) and Anaplan uploads
-and task polling, against the sandbox.
+"""`make bench`: the Zoho request budget of the shipped flows (scripts/budget.py), Zoho
+extraction (requests, throughput, client memory) and Anaplan uploads and task polling,
+against the sandbox.
 
 The sandbox runs in its own process (`ml-connector sandbox up`), so the figures are the
 client's alone: memory is the peak of Python allocations while streaming an extract to disk.
@@ -151,6 +152,10 @@ def bench_polls(base: str, minutes: float = 10) -> dict:
 
 
 def main() -> int:
+    import budget  # scripts/budget.py: the Zoho request budget of the shipped flows
+
+    print("Zoho request budget of the shipped flows (sandbox clock; takes a while)...")
+    budget_lines = budget.main()
     with tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "sandbox.yaml"
         config_path.write_text(yaml.safe_dump(sandbox_config(SIZES)))
@@ -179,6 +184,8 @@ def main() -> int:
           f"{upload['sent'] / 2**20:.1f} MiB sent)")
     print(f"Anaplan 10-minute import (sandbox clock): {polls['polls']} status requests, "
           f"shortest interval {polls['min_interval']:.1f}s, final state {polls['state']}")
+    print("\nZoho requests the shipped flows are charged (dags/flows.yaml, all schedules):")
+    print("\n".join(budget_lines))
     return 0
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -97,3 +97,12 @@ def connection_env(sandbox, monkeypatch, tmp_path) -> RunningSandbox:
     for key, value in sandbox_connections(sandbox.base_url, sandbox.sandbox.config).items():
         monkeypatch.setenv(key, value)
     return sandbox
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server for the session (``initdb`` into a temporary directory)."""
+    from .servers import postgres_server
+
+    with postgres_server() as url:
+        yield url

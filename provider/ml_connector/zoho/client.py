@@ -20,7 +20,7 @@ from ml_connector.state.quota import DailyQuota, QuotaReading
 from ml_connector.state.store import StateStore
 from ml_connector.state.tokens import TokenCache
 from ml_connector.transport.errors import ApiError, AuthError, ConfigError, ProtocolError
-from ml_connector.transport.ratelimit import RateLimiter
+from ml_connector.transport.ratelimit import RateLimiter, postgres_conninfo
 from ml_connector.transport.retry import RetryPolicy
 from ml_connector.transport.sync import Transport, json_body
 from ml_connector.zoho.auth import ZohoCredentials, ZohoTokenManager
@@ -138,6 +138,8 @@ class ZohoBooksClient:
             config.requests_per_minute, config.rate_window,
             name=f"zoho-{self.datacenter.region}-{config.organization_id or 'any'}",
             shared_path=config.rate_limit_file,
+            # A PostgreSQL state store shares one window between every worker and machine.
+            postgres_url=postgres_conninfo(store.url) if store is not None else None,
         )
         self.api = Transport(SERVICE, zoho_error, limiter=limiter, policy=config.retry,
                              client=http, on_response=self._observe)

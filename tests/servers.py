@@ -1,0 +1,95 @@
+"""Real database servers for tests, started from the machine's binaries: loopback only, a
+free port, a temporary directory, stopped at the end (and with their parent process)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def postgres_bin() -> Path | None:
+    """The directory of ``initdb`` and ``postgres`` (Debian keeps them off ``PATH``)."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    return Path(dirs[-1]) if dirs else None
+
+
+def _as_server_user() -> list[str]:
+    """PostgreSQL refuses to run as root: drop to ``nobody`` then; die with the parent."""
+    if os.geteuid() != 0:
+        return []
+    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+            "--pdeathsig", "TERM"]
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server; yields its SQLAlchemy URL (``postgresql+psycopg://``)."""
+    bindir = postgres_bin()
+    if bindir is None:
+        raise RuntimeError("PostgreSQL server binaries not found (apt install postgresql)")
+    root = Path(tempfile.mkdtemp(prefix="mlc-pg-"))
+    data = root / "data"
+    if os.geteuid() == 0:
+        shutil.chown(root, "nobody")
+    prefix = _as_server_user()
+    subprocess.run([*prefix, str(bindir / "initdb"), "-D", str(data), "-A", "trust",
+                    "-U", "postgres", "--no-sync"], check=True, capture_output=True)
+    port = free_port()
+    proc = subprocess.Popen(
+        [*prefix, str(bindir / "postgres"), "-D", str(data), "-p", str(port),
+         "-k", str(root), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+         "-c", "max_connections=200"],
+        stdout=subprocess.DEVNULL, stderr=(root / "server.log").open("w"))
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("PostgreSQL did not start: "
+                                       + (root / "server.log").read_text()[-2000:]) from None
+                time.sleep(0.2)
+        _wait_ready(url)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _wait_ready(url: str) -> None:
+    import psycopg
+
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            psycopg.connect(conninfo).close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
