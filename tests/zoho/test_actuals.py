@@ -146,3 +146,32 @@ def test_unknown_posting_account_names_the_setting():
                                           r"account with code or name 'Shipping Charge'"):
         posting_accounts(flow("invoice_actuals"), lambda: [{"account_id": "1",
                                                            "account_name": "Sales"}])
+
+
+def test_a_discounted_invoice_and_its_credit_note_reconcile_to_the_cent(sandbox, zoho_client):
+    """A real sandbox invoice with an entity-level discount and a credit note applied to it,
+    both read over HTTP: the cells the flow builds equal the sandbox's ledger to the cent."""
+    client = zoho_client()
+    zoho = sandbox.sandbox.zoho
+    pair = None
+    for credit in zoho.documents("10234695", "creditnotes"):
+        for applied in credit["invoices_credited"]:
+            invoice = zoho.record("10234695", "invoices", applied["invoice_id"])
+            if (invoice["discount_type"] == "entity_level" and credit["status"] != "void"
+                    and invoice["date"][:7] == credit["date"][:7]):
+                pair = invoice["invoice_id"], credit["creditnote_id"]
+                break
+        if pair:
+            break
+    assert pair, "the sandbox has a discounted invoice with a credit note in its month"
+    records = [client.get(f"/invoices/{pair[0]}")["invoice"],
+               client.get(f"/creditnotes/{pair[1]}")["creditnote"]]
+    chart = list(client.iter_records("chartofaccounts"))
+    cells = build(flow("invoice_actuals"), records, chart)
+    assert cells == oracle({"invoices": records[:1], "creditnotes": records[1:]}, chart)
+    # The invoice's income net of its discount less the credit note's, in base currency:
+    # what the cells add up to, from the documents' own totals.
+    invoice, credit = records
+    net = Decimal(str(invoice["bcy_total"])) - Decimal(str(invoice["bcy_tax_total"]))
+    net -= Decimal(str(credit["bcy_total"])) - Decimal(str(credit["bcy_tax_total"]))
+    assert abs(sum(cells.values()) - net) <= Decimal("0.05")  # per-posting rounding only

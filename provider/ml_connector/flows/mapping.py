@@ -10,7 +10,7 @@ holds only the aggregated cells (aggregate grain) or nothing at all (record grai
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
@@ -26,6 +26,7 @@ Lookups = Mapping[str, Mapping[str, str]]  # "entity:key:value" -> {key: value}
 
 def lookup_name(column: Column) -> str:
     lookup = column.lookup
+    assert lookup is not None
     return f"{get_entity(lookup.entity).name}:{lookup.key}:{lookup.value}"
 
 
@@ -129,21 +130,23 @@ class RowMapper:
             if column.currency == "document":
                 return Decimal(str(amount))
             return base_amount(amount, record.get("exchange_rate"))
-        key = get(column.lookup.field)
+        lookup = column.lookup
+        assert lookup is not None
+        key = get(lookup.field)
         name = lookup_name(column)
         table = self.lookups.get(name, {})
         if str(key) not in table and self.refresh is not None and name not in self._refreshed:
             # The list may be older than the record (reused from an earlier read): read it
             # again, once per run, before calling the key unknown.
             self._refreshed.add(name)
-            table = self.lookups[name] = lookup_table(column, self.refresh(column.lookup.entity))
+            table = self.lookups[name] = lookup_table(column, self.refresh(lookup.entity))
         if str(key) not in table:
             raise ConfigError(
-                "{} {}: ".format(*self.id_of(record)) + f"{column.lookup.field} {key!r} "
-                f"has no {column.lookup.value} in {column.lookup.entity}")
+                "{} {}: ".format(*self.id_of(record)) + f"{lookup.field} {key!r} "
+                f"has no {lookup.value} in {lookup.entity}")
         return table[str(key)]
 
-    def lines(self, record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    def lines(self, record: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
         """What ``line.*`` columns read: line items, postings, or one empty line."""
         if not self.flow.uses_lines:
             return [{}]

@@ -193,6 +193,7 @@ def _check_field(entity: str, fields: frozenset[str] | None, column: str, path: 
                  role: str = "field", lines: frozenset[str] = LINE_ITEM) -> None:
     if path is None:
         return
+    catalogue: frozenset[str] | None
     if path.startswith("line."):
         name, catalogue, what = path[5:], lines, f"{entity} line item"
     else:
@@ -249,7 +250,8 @@ class FlowsFile(_Strict):
 
 
 def _where(loc: tuple, data: object) -> str:
-    parts, node = [], data
+    parts: list[str] = []
+    node = data
     for key in loc:
         if isinstance(key, int):
             flow_id = node[key].get("id") if isinstance(node, list) and isinstance(

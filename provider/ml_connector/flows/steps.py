@@ -48,9 +48,10 @@ def build_step(flow: Flow, records: Callable[[], Iterator[dict]],
         suffixes.append(("cells_file", ".cells.jsonl"))
     paths = {kind: out_dir / f"{flow.id}{suffix}" for kind, suffix in suffixes}
     window_of = None
-    if flow.rebuilds_months:
+    period = flow.period_field
+    if flow.rebuilds_months and period is not None:
         def window_of(record: Mapping[str, Any]) -> Window:
-            return month_window(month_of(record[flow.period_field]))
+            return month_window(month_of(record[period]))
     handles = {kind: path.open("w", encoding="utf-8") for kind, path in paths.items()}
     try:
         result = build_file(flow, records(), tables, handles["csv"], handles["members_file"],

@@ -202,7 +202,7 @@ class ZohoBooksClient:
             try:
                 response = self.api.request(
                     "GET", url, params=params,
-                    auth=lambda t=token: {"Authorization": f"Zoho-oauthtoken {t}"},
+                    auth=_bearer(token),
                 )
             except AuthError as exc:
                 if second_try:
@@ -346,8 +346,9 @@ class ZohoBooksClient:
         """Write the quota counts still pending, trim the detail cache, close connections."""
         if "quota" in self.__dict__:
             self.quota.flush()
-        if self.__dict__.get("details") is not None:
-            self.details.prune()
+        details = self.__dict__.get("details")
+        if details is not None:
+            details.prune()
         self.api.close()
 
     def __enter__(self) -> ZohoBooksClient:
@@ -355,3 +356,8 @@ class ZohoBooksClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _bearer(token: str) -> Callable[[], dict[str, str]]:
+    """The Authorization header of a Books API call."""
+    return lambda: {"Authorization": f"Zoho-oauthtoken {token}"}

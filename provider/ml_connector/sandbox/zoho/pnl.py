@@ -78,9 +78,9 @@ def profit_and_loss(documents: Mapping[str, Iterable[Mapping[str, Any]]],
     documents in an ``excluded`` status are left out."""
     excluded = frozenset(excluded)
     code_of: dict[str, str] = {}
-    for account in accounts:
-        code_of[str(account["account_id"])] = str(account["account_code"])
-        code_of[str(account["account_name"])] = str(account["account_code"])
+    for row in accounts:
+        code_of[str(row["account_id"])] = str(row["account_code"])
+        code_of[str(row["account_name"])] = str(row["account_code"])
     totals: dict[tuple[str, str], int] = defaultdict(int)
     for kind, docs in documents.items():
         sign = -1 if KINDS[kind].credits else 1
