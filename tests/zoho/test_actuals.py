@@ -20,6 +20,11 @@ from ml_connector.sandbox.zoho.pnl import profit_and_loss
 from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.extract import ExtractWindow, extract_to
 
+#: A chart of accounts for documents written by hand.
+CHART = [{"account_id": "a1", "account_code": "4010", "account_name": "Product Sales"},
+         {"account_id": "a2", "account_code": "4020", "account_name": "Service Revenue"},
+         {"account_id": "s", "account_code": "4600", "account_name": "Shipping Charge"},
+         {"account_id": "o", "account_code": "4700", "account_name": "Other Charges"}]
 FLOWS = load_flows(Path(__file__).resolve().parents[2] / "dags" / "flows.yaml")
 JANUARY = ExtractWindow(start=date(2026, 1, 1), end=date(2026, 2, 1))
 
@@ -98,10 +103,7 @@ def test_discounted_inclusive_invoice_with_credit_note_to_the_cent(zoho_client):
         "shipping_charge": 0, "adjustment": 0,
         "line_items": [{"account_id": "a1", "item_total": 10.83, "tax_percentage": 8.25}],
     }
-    chart = [{"account_id": "a1", "account_code": "4010", "account_name": "Product Sales"},
-             {"account_id": "a2", "account_code": "4020", "account_name": "Service Revenue"},
-             {"account_id": "s", "account_code": "4600", "account_name": "Shipping Charge"},
-             {"account_id": "o", "account_code": "4700", "account_name": "Other Charges"}]
+    chart = CHART
     # Discount shares: 10.01 * 100 / 100.1 = 10.0000 -> 10.00 on line 1, 0.01 on line 2.
     # Line 1: (100.00 - 10.00) * 1.1 = 99.00; credit note 10.83 incl. 8.25 % tax: tax
     # 10.83 * 8.25 / 108.25 = 0.8254 -> 0.83, net 10.00; 99.00 - 10.00 = 89.00.
@@ -175,3 +177,13 @@ def test_a_discounted_invoice_and_its_credit_note_reconcile_to_the_cent(sandbox,
     net = Decimal(str(invoice["bcy_total"])) - Decimal(str(invoice["bcy_tax_total"]))
     net -= Decimal(str(credit["bcy_total"])) - Decimal(str(credit["bcy_tax_total"]))
     assert abs(sum(cells.values()) - net) <= Decimal("0.05")  # per-posting rounding only
+
+
+def test_a_credit_note_naming_its_invoice_still_counts_as_a_credit():
+    invoice = {"invoice_id": "i1", "status": "sent", "date": "2026-01-10", "exchange_rate": 1,
+               "line_items": [{"account_id": "a1", "item_total": 50}]}
+    credit = {"creditnote_id": "c1", "invoice_id": "i1", "status": "open",
+              "date": "2026-01-11", "exchange_rate": 1,
+              "line_items": [{"account_id": "a1", "item_total": 20}]}
+    assert build(flow("invoice_actuals"), [invoice, credit], CHART) == {
+        ("4010", "Jan 26"): Decimal("30.00")}

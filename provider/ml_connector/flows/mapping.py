@@ -85,7 +85,9 @@ class RowMapper:
         self._refreshed: set[str] = set()
         entities = [get_entity(name) for name in flow.entities]
         self.id_field = entities[0].id_field
-        self._ids = [(e.id_field, e.name) for e in entities]
+        # Crediting modules first: a credit note may name the invoice it was raised from
+        # (an ``invoice_id`` of its own), an invoice never carries a ``creditnote_id``.
+        self._ids = [(e.id_field, e.name) for e in reversed(entities)]
         self.header = list(flow.columns)
         self.measures = [i for i, c in enumerate(flow.columns.values()) if c.amount]
         accounts = accounts or {}
@@ -163,7 +165,7 @@ class RowMapper:
                    for c in self.flow.columns.values()]
             if credit:
                 for i in self.measures:
-                    row[i] = -row[i]
+                    row[i] = -row[i] if row[i] else row[i]  # never "-0"
             yield row
 
 
