@@ -165,7 +165,8 @@ def main() -> int:
         print(f"\nRejected rows: {len(rejected)}" + "".join(
             f"\n  {r['flow']} {r['record_id']}: {r['error']}" for r in rejected))
 
-        print("\nReconciliation (Zoho API totals vs Anaplan cells, base currency):")
+        print("\nReconciliation (profit and loss of the Zoho emulator's documents, by its own "
+              "posting rules, vs Anaplan cells; base currency):")
         print(f"{'module':<16} {'account':>8} {'period':>7} {'Zoho':>14} {'Anaplan':>14}")
         mismatches = compared = 0
         for flow, totals in zoho_totals(running).items():

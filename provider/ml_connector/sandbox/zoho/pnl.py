@@ -101,5 +101,6 @@ def actuals(zoho: ZohoEmulator, organization_id: str, kinds: Iterable[str], star
     documents = {kind: zoho.documents(organization_id, kind, start.isoformat(), end.isoformat())
                  for kind in kinds}
     chart = zoho.documents(organization_id, "chartofaccounts")
-    return {(code, date.fromisoformat(f"{month}-01").strftime("%b %y")): Decimal(total) / 100
-            for (code, month), total in profit_and_loss(documents, chart, excluded).items()}
+    return {(code, date.fromisoformat(f"{month}-01").strftime("%b %y")):
+            Decimal(total).scaleb(-2) for (code, month), total in
+            profit_and_loss(documents, chart, excluded).items()}
