@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from airflow.providers.common.compat.sdk import (
     AirflowException,
@@ -33,8 +34,10 @@ EXTRACT_MODE = {"period": "window", "incremental": "incremental", "full": "all"}
 def _doc(flow: Flow) -> str:
     columns = "\n".join(f"- `{name}`: {col.model_dump(exclude_none=True, exclude_defaults=True)}"
                         for name, col in flow.columns.items())
-    return (f"### {flow.id}\n{flow.description}\n\nZoho `{flow.entity}` ({flow.mode}, "
-            f"{flow.grain} grain) into Anaplan import `{flow.target.import_}`.\n\n{columns}\n")
+    credited = f" less `{flow.credits}`" if flow.credits else ""
+    return (f"### {flow.id}\n{flow.description}\n\nZoho `{flow.entity}`{credited} "
+            f"({flow.mode}, {flow.grain} grain, lines as {flow.lines}) into Anaplan import "
+            f"`{flow.target.import_}`.\n\n{columns}\n")
 
 
 def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
@@ -43,9 +46,10 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
     Incremental aggregate flows first read what changed (``changes``), then re-extract every
     month those records touch (``scope`` -> ``extract``), so each cell sent is whole.
     """
-    zoho_pool: dict = {"pool": defaults.zoho_pool.name} if defaults.zoho_pool else {}
+    zoho_pool: dict[str, Any] = {"pool": defaults.zoho_pool.name} if defaults.zoho_pool else {}
     zoho_pool["on_quota"] = defaults.on_quota
-    anaplan_pool = {"pool": defaults.anaplan_pool.name} if defaults.anaplan_pool else {}
+    anaplan_pool: dict[str, Any] = (
+        {"pool": defaults.anaplan_pool.name} if defaults.anaplan_pool else {})
     with DAG(
         dag_id=f"zoho_{flow.id}",
         description=flow.description or f"Zoho {flow.entity} to Anaplan {flow.target.import_}",
@@ -74,7 +78,7 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
                 overlap=timedelta(minutes=flow.overlap_minutes), **zoho_pool)
 
             @task(task_id="scope")
-            def scope(manifest: dict) -> list[list[str]]:
+            def scope(manifest: Any) -> list[list[str]]:
                 from ml_connector.flows.steps import read_records
                 from ml_connector.flows.windows import affected_months, month_window
                 from ml_connector.zoho.entities import get_entity
@@ -83,7 +87,7 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
                     raise AirflowSkipException(f"no {flow.entity} changed since the watermark")
                 audit = AuditLog(state_store(state_url()))
                 months = affected_months(
-                    read_records(ObjectStoragePath(manifest["path"])), flow.period_field,
+                    read_records(ObjectStoragePath(manifest["path"])), str(flow.period_field),
                     [get_entity(e).id_field for e in flow.entities],
                     lambda ids: audit.windows_of(flow.id, ids))
                 print(f"{manifest['count']} changed record(s) touch {len(months)} month(s): "
@@ -91,25 +95,26 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
                 return [list(month_window(m)) for m in months]
 
             scoped = scope(changes.output)
+        reads: dict[str, Any] = (
+            {"mode": "window", "windows": "{{ ti.xcom_pull(task_ids='scope') | tojson }}"}
+            if flow.rebuilds_months else {"mode": EXTRACT_MODE[flow.mode]})
         extract = ExtractZohoOperator(
             task_id="extract", entity=flow.entity, with_entities=flow.entities[1:],
             zoho_conn_id=defaults.zoho_conn_id,
             line_items=flow.uses_lines, watermark_key=flow.id,
-            overlap=timedelta(minutes=flow.overlap_minutes), **zoho_pool,
-            **({"mode": "window", "windows": "{{ ti.xcom_pull(task_ids='scope') | tojson }}"}
-               if flow.rebuilds_months else {"mode": EXTRACT_MODE[flow.mode]}),
+            overlap=timedelta(minutes=flow.overlap_minutes), **zoho_pool, **reads,
         )
         if flow.rebuilds_months:
             scoped >> extract
 
-        def run_windows(context: dict) -> list[tuple[str, str]]:
+        def run_windows(context: Mapping[str, Any]) -> list[tuple[str, str]]:
             if flow.rebuilds_months:
                 return [tuple(w) for w in context["ti"].xcom_pull(task_ids="scope")]
             return [(context["data_interval_start"].isoformat(),
                      context["data_interval_end"].isoformat())]
 
         @task(task_id="build")
-        def build(manifest: dict, lookup_manifests: dict) -> dict:
+        def build(manifest: Any, lookup_manifests: Any) -> dict:
             from ml_connector.flows.steps import build_step, read_records
 
             # (A rebuilt month with no records left still clears its cells: no skip then.)

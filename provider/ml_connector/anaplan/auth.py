@@ -218,6 +218,11 @@ class TokenBook:
         if self.token is not None and (value is None or self.token.value == value):
             self.token = None
 
+    def current(self) -> str:
+        """The token ``next_call`` found good."""
+        assert self.token is not None
+        return self.token.value
+
     def header(self) -> dict[str, str]:
         assert self.token is not None
         return {"Authorization": f"AnaplanAuthToken {self.token.value}"}
@@ -234,7 +239,7 @@ class AnaplanAuth:
         for attempt in range(2):
             call = self.book.next_call()
             if call is None:
-                return self.book.token.value
+                return self.book.current()
             try:
                 response = self.transport.request(call.method, call.url, **call.kwargs())
             except AuthError:
@@ -256,7 +261,7 @@ class AsyncAnaplanAuth:
         for attempt in range(2):
             call = self.book.next_call()
             if call is None:
-                return self.book.token.value
+                return self.book.current()
             try:
                 response = await self.transport.request(call.method, call.url, **call.kwargs())
             except AuthError:

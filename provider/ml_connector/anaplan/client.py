@@ -58,7 +58,7 @@ class AnaplanClient:
             token = self.auth.token()
             try:
                 return self.api.request(
-                    method, url, auth=lambda t=token: {"Authorization": f"AnaplanAuthToken {t}"},
+                    method, url, auth=_bearer(token),
                     **kwargs,
                 )
             except AuthError:
@@ -110,7 +110,7 @@ class AnaplanClient:
         """Upload in gzip chunks (each ≤ 50 MB uncompressed, ≤ 1,000 chunks) to an existing
         data source file; posting to an unknown id would silently create a file."""
         file_id = ids.object_id(file_id, "file")
-        known = {f.get("id") for f in self.files()}
+        known = {str(f.get("id")) for f in self.files()}
         if file_id not in known:
             raise ConfigError(f"file {file_id} does not exist in model {self.config.model_id}; "
                               f"files: {', '.join(sorted(known))}")
@@ -212,7 +212,7 @@ class AsyncAnaplanClient:
             token = await self.auth.token()
             try:
                 return await self.api.request(
-                    method, url, auth=lambda t=token: {"Authorization": f"AnaplanAuthToken {t}"},
+                    method, url, auth=_bearer(token),
                     **kwargs,
                 )
             except AuthError:
@@ -242,3 +242,8 @@ class AsyncAnaplanClient:
 
     async def aclose(self) -> None:
         await self.api.aclose()
+
+
+def _bearer(token: str) -> Callable[[], dict[str, str]]:
+    """The Authorization header of an Integration API call."""
+    return lambda: {"Authorization": f"AnaplanAuthToken {token}"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 
@@ -46,8 +47,9 @@ def anaplan_error(response: httpx.Response, service: str = SERVICE,
     message = _message(response)
     if status in HINTS:
         message = f"{message} ({HINTS[status]})"
-    where = {"service": service, "status": status, "method": response.request.method,
-             "url": str(response.request.url)}
+    where: dict[str, Any] = {"service": service, "status": status,
+                             "method": response.request.method,
+                             "url": str(response.request.url)}
     if status in auth_statuses:
         return AuthError(message, **where)
     retry_after = parse_retry_after(response.headers.get("Retry-After"), now=time.time())

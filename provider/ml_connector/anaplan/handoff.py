@@ -59,7 +59,8 @@ def plan_action(client: AnaplanClient, id_or_name: str) -> ActionPlan:
         raise ConfigError(
             f"{action['kind']} {action.get('name')!r} ({action['id']}) reads data source files "
             f"{sorted(str(f) for f in files)}; a flow supplies exactly one file")
-    headers, source = [], {}
+    headers: list[tuple[str, list[str]]] = []
+    source: dict = {}
     for step in steps:
         source = client.import_metadata(step["id"]).get("source") or {}
         headers.append((f"import {step.get('name')!r} ({step['id']})",

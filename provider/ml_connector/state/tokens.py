@@ -7,7 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
@@ -37,7 +37,7 @@ class TokenCache(Protocol):
     def get(self, key: str) -> CachedToken | None: ...
     def put(self, key: str, token: CachedToken) -> None: ...
     def discard(self, key: str, access_token: str) -> None: ...
-    def lock(self, key: str) -> contextmanager: ...
+    def lock(self, key: str) -> AbstractContextManager[None]: ...
 
 
 def fernet_from(*secrets: str) -> Fernet:

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ml_connector.state.tokens import CachedToken, MemoryTokenCache, TokenCache
 from ml_connector.transport.errors import ApiError, AuthError, ConfigError
@@ -96,11 +97,11 @@ class ZohoTokenManager:
     def token(self) -> str:
         """A valid access token, refreshed if it is due."""
         cached = self.cache.get(self.cache_key)
-        if self._fresh(cached):
+        if cached is not None and self._fresh(cached):
             return cached.access_token
         with self.cache.lock(self.cache_key):
             cached = self.cache.get(self.cache_key)
-            if self._fresh(cached):
+            if cached is not None and self._fresh(cached):
                 return cached.access_token
             token = self._mint()
             self.cache.put(self.cache_key, token)
@@ -125,7 +126,7 @@ class ZohoTokenManager:
             },
         )
         body = json_body(response, "Zoho accounts")
-        where = {"service": "Zoho accounts", "method": "POST", "url": url}
+        where: dict[str, Any] = {"service": "Zoho accounts", "method": "POST", "url": url}
         if not isinstance(body, dict):
             raise AuthError("token response is not a JSON object", **where)
         error = body.get("error")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from ml_connector.transport.errors import ApiError, AuthError, ProtocolError
@@ -24,7 +26,7 @@ DAILY_CAP = 45
 def zoho_error(response: httpx.Response) -> ApiError | None:
     """The typed error of a Books API response, or ``None`` when it is a success."""
     request = response.request
-    where = {"service": SERVICE, "method": request.method, "url": str(request.url)}
+    where: dict[str, Any] = {"service": SERVICE, "method": request.method, "url": str(request.url)}
     if response.status_code >= 500 and not response.content.strip().startswith(b"{"):
         return ApiError(response.reason_phrase or "server error", status=response.status_code,
                         retryable=True, **where)

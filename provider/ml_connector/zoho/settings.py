@@ -67,5 +67,6 @@ def settings_from_fields(
         )
     except ConfigError as exc:
         raise ConfigError(f"connection {name!r}: {exc}") from None
-    credentials = ZohoCredentials(login.strip(), password.strip(), extra["refresh_token"].strip())
+    credentials = ZohoCredentials(str(login).strip(), str(password).strip(),
+                                  str(extra["refresh_token"]).strip())
     return credentials, config

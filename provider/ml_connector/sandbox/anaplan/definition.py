@@ -145,7 +145,9 @@ class TimeSpec(_Spec):
         return self
 
     def labels(self) -> list[str]:
-        return [month_label(i) for i in range(month_index(self.first), month_index(self.last) + 1)]
+        first, last = month_index(self.first), month_index(self.last)
+        assert first is not None and last is not None  # checked by _labels
+        return [month_label(i) for i in range(first, last + 1)]
 
 
 class ModelSpec(_Spec):
@@ -166,8 +168,9 @@ class ModelSpec(_Spec):
         files = {f.id for f in self.files}
         modules = {m.name: m for m in self.modules}
         lists = {x.name: x for x in self.lists}
-        ids = [o.id for o in (*self.lists, *self.modules, *self.files, *self.imports,
-                              *self.processes)]
+        ids = [*(x.id for x in self.lists), *(m.id for m in self.modules),
+               *(f.id for f in self.files), *(i.id for i in self.imports),
+               *(p.id for p in self.processes)]
         if len(ids) != len(set(ids)):
             raise ValueError(f"model {self.id}: object ids must be unique")
         for module in self.modules:

@@ -78,7 +78,8 @@ class Files:
         """The user's current upload of a file, unless it has expired."""
         data_file = self.files.get(file_id)
         content = data_file.content.get(user) if data_file else None
-        if content is not None and content.at < now - self.limits.retention_seconds:
+        if (data_file is not None and content is not None
+                and content.at < now - self.limits.retention_seconds):
             del data_file.content[user]
             return None
         return content

@@ -156,7 +156,7 @@ def _value(model: ModelState, spec: ImportSpec, item: LineItemSpec,
             number, None)
     if item.format == "TEXT" or not raw.strip():
         return raw, None
-    dimension = TIME if item.format == "TIME" else item.list
+    dimension = TIME if item.format == "TIME" else str(item.list)
     member = model.member(dimension, raw.strip())
     return (member, None) if member is not None else ("", _not_located(dimension, raw))
 

@@ -52,6 +52,7 @@ class Task:
         progress = self.progress
         step = STEP_TEXT.get(self.state, "")
         if self.state == "IN_PROGRESS":
+            assert self.started is not None and self.ends is not None
             span = max(self.ends - self.started, 1e-9)
             progress = min(1.0, max(0.0, (now - self.started) / span))
             step = f"Running {self._step_at(now).spec.name}."
@@ -63,7 +64,7 @@ class Task:
         return task
 
     def _step_at(self, now: float) -> Step:
-        elapsed = now - self.started
+        elapsed = now - (self.started or now)
         for step in self.steps:
             elapsed -= step.seconds
             if elapsed < 0:
@@ -126,20 +127,23 @@ class TaskBoard:
 
     def settle(self, now: float) -> None:
         """Advance every task to where the clock says it is, in chronological order."""
-        for task in self.tasks.values():
-            if task is not self.active and task.state == "CANCELLING" and task.cancel_at <= now:
-                self._finish(task, task.cancel_at, None)
+        for other in self.tasks.values():
+            if (other is not self.active and other.state == "CANCELLING"
+                    and other.cancel_at is not None and other.cancel_at <= now):
+                self._finish(other, other.cancel_at, None)
         while True:
             task = self.active
             if task is not None:
-                if task.state == "CANCELLING" and task.cancel_at <= now:
+                if (task.state == "CANCELLING" and task.cancel_at is not None
+                        and task.cancel_at <= now):
                     self._finish(task, task.cancel_at, None)
-                elif task.state == "IN_PROGRESS" and task.ends <= now:
+                elif task.state == "IN_PROGRESS" and task.ends is not None and task.ends <= now:
                     self._finish(task, task.ends, [
                         run_import(self.model, s.spec, s.data, task.params) for s in task.steps])
                 else:
                     return
-                self.active, self.free_at = None, task.finished
+                self.active = None
+                self.free_at = task.finished if task.finished is not None else now
                 continue
             waiting = next((t for t in self.tasks.values() if t.state == "NOT_STARTED"), None)
             if waiting is None:

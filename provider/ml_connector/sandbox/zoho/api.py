@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 BOOKS = "/books/v3"
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-Handler = Callable[[Organization | None, AccessGrant], dict]
+#: Serves a request for an organization (``None`` only for ``/organizations``).
+Handler = Callable[[Organization, AccessGrant], dict]
 
 
 def _origin(request: Request, region: str, part: str) -> str:
@@ -77,7 +78,7 @@ def build_api_router(emu: ZohoEmulator) -> APIRouter:
             if not grant.allows(module):
                 raise errors.not_authorized()
             if template == f"{BOOKS}/organizations":
-                body = handler(None, grant)
+                body = handler(None, grant)  # type: ignore[arg-type]
             else:
                 org = emu.organization(region, grant, org_param)
                 limiter = emu.limiters[org.id]
@@ -95,8 +96,8 @@ def build_api_router(emu: ZohoEmulator) -> APIRouter:
                 emu.stats_book.limited(stats_org, err.code, template, emu.clock.now())
         except Exception:
             log.exception("zoho emulator failed on %s", request.url.path)
-            err = errors.internal()
-            status, body = err.status, err.body
+            failure = errors.internal()
+            status, body = failure.status, failure.body
         # Zoho sends the daily quota on every response of an organization, 429s included.
         headers = limiter.headers(emu.clock.now()) if limiter is not None else {}
         emu.stats_book.request(stats_org, template, status, request.method)

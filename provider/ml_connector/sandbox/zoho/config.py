@@ -102,8 +102,9 @@ class LimitsSpec(BaseModel):
 
 
 def _small(org_id: str, name: str, region: str, currency: str, zone: str, offset: str) -> OrgSpec:
-    return OrgSpec(organization_id=org_id, name=name, region=region, currency_code=currency,
-                   time_zone=zone, utc_offset=offset)
+    return OrgSpec.model_validate({"organization_id": org_id, "name": name, "region": region,
+                                   "currency_code": currency, "time_zone": zone,
+                                   "utc_offset": offset})
 
 
 def default_organizations() -> list[OrgSpec]:
@@ -130,7 +131,8 @@ def default_organizations() -> list[OrgSpec]:
 
 
 def default_refresh_tokens() -> list[RefreshTokenSpec]:
-    return [RefreshTokenSpec(token=f"1000.sandbox-refresh-{r}", region=r) for r in REGIONS]
+    return [RefreshTokenSpec.model_validate({"token": f"1000.sandbox-refresh-{r}", "region": r})
+            for r in REGIONS]
 
 
 class ZohoSandboxConfig(BaseModel):

@@ -28,7 +28,7 @@ class ZohoError(Exception):
 
     @property
     def code(self) -> int:
-        return self.body["code"]
+        return int(str(self.body["code"]))
 
 
 def invalid_url() -> ZohoError:
