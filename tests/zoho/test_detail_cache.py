@@ -24,7 +24,7 @@ FIRST_HALF = ExtractWindow(start=date(2026, 1, 1), end=date(2026, 1, 16))
 
 
 def detail_requests(running) -> int:
-    return running.sandbox.zoho.stats()["organizations"][ORG]["by_path"].get(
+    return running.sandbox.zoho.stats()["organizations"].get(ORG, {}).get("by_path", {}).get(
         "/books/v3/invoices/{id}", 0)
 
 
@@ -109,6 +109,39 @@ def test_a_backfill_interrupted_by_the_quota_resumes_from_the_cache(
     total = running.sandbox.zoho.stats()["organizations"][ORG]["total"]
     assert total - spent == month["requests"]
     assert detail_requests(running) == month["count"], "each detail fetched exactly once"
+
+
+def test_a_job_larger_than_a_day_advances_every_day(sandbox_factory, zoho_client, tmp_path):
+    """With partial progress (``on_quota: wait``) a month needing more details than a whole
+    day's share fetches what fits each day, so it finishes on the third day instead of never."""
+    running = quota_sandbox(sandbox_factory, per_day=500)  # 400 a day beyond the reserve
+    store = StateStore.sqlite(tmp_path / "state.db")
+    clock = running.sandbox.clock.now
+
+    def attempt() -> dict:
+        sink = io.StringIO()
+        client = zoho_client(running=running, store=store, clock=clock)
+        return extract_to(client, "invoices", JANUARY, sink, line_items=True,
+                          partial=True).as_dict()
+
+    days, fetched = 0, []
+    while True:
+        days += 1
+        before = detail_requests(running)
+        try:
+            month = attempt()
+        except QuotaExhausted as exc:
+            assert "more than a whole day's share (400)" in str(exc)
+            assert "Fetched" in str(exc)
+            fetched.append(detail_requests(running) - before)
+            running.sandbox.clock.advance(86400)
+            continue
+        break
+    assert month["count"] > 800, "the month needs more than two days' share"
+    assert days == 3 and all(0 < n <= 400 for n in fetched)
+    assert detail_requests(running) == month["count"], "each detail fetched exactly once"
+    limited = [x for x in running.sandbox.zoho.stats()["rate_limited"] if x["code"] == 45]
+    assert limited == [], "Zoho's cap was never met"
 
 
 def test_one_quota_for_every_client_of_the_organization(sandbox_factory, zoho_client, tmp_path):

@@ -38,8 +38,9 @@ class ExtractZohoOperator(BaseOperator):
         list when it is younger than this (lookup lists such as the chart of accounts);
         every ``all`` read is kept for such reuse.
     :param on_quota: when the organization's daily Zoho quota (less its reserve) cannot carry
-        the extract: ``fail`` at once (no retry), or ``wait`` in the triggerer until the quota
-        resets and then run again (what was fetched is cached, so nothing is fetched twice).
+        the extract: ``fail`` at once (no retry), or fetch what fits today, ``wait`` in the
+        triggerer until the quota resets and then run again (what was fetched is cached, so
+        nothing is fetched twice and a job larger than a day advances every day).
     :param progress_every: seconds between progress lines in the task log.
 
     The manifest (XCom) holds the staged path, record count, window, request count and the
@@ -125,6 +126,7 @@ class ExtractZohoOperator(BaseOperator):
                 self.entity, window, path, line_items=self.line_items,
                 reuse_within=self.reuse_within.total_seconds() if self.reuse_within else None,
                 progress=self.log.info, progress_every=self.progress_every,
+                partial=self.on_quota == "wait",
             )
         except QuotaExhausted as exc:
             if self.on_quota == "wait" and exc.resets_at is not None:

@@ -176,6 +176,14 @@ class DailyQuota:
         return QuotaState(row.daily_limit or self.daily_limit, row.remaining, row.resets_at,
                           row.used)
 
+    def room(self) -> int | None:
+        """Requests that still fit today beyond the reserve (``None``: not known yet)."""
+        state = self.state()
+        left = state.left()
+        if state.limit is None or left is None:
+            return None
+        return max(left - math.ceil(state.limit * self.reserve), 0)
+
     def check(self, forecast: int, what: str) -> QuotaState:
         """Raise ``QuotaExhausted`` unless ``forecast`` requests fit in what is left today
         beyond the reserve."""
@@ -187,13 +195,18 @@ class DailyQuota:
             return state
         kept = math.ceil(state.limit * self.reserve)
         if forecast > left - kept:
+            whole_day = state.limit - kept
+            days = ("" if forecast <= whole_day else
+                    f" It is more than a whole day's share ({whole_day:,}): with on_quota "
+                    f"'wait' it takes about {math.ceil(forecast / max(whole_day, 1))} days, "
+                    "fetching what fits each day.")
             raise QuotaExhausted(
                 f"{what} needs {forecast:,} Zoho request(s), but {left:,} of the "
                 f"organization's {state.limit:,} for today remain and {kept:,} "
                 f"({self.reserve:.0%}) are kept for its other integrations; the quota resets "
-                f"{_when(state.resets_at, self.clock())}. Nothing was lost: what was fetched "
-                "is cached. Run it after the reset (on_quota 'wait' defers until then), "
-                "lower the connection's daily_reserve, or spread the work over days.",
+                f"{_when(state.resets_at, self.clock())}.{days} Nothing was lost: what was "
+                "fetched is cached. Run it after the reset (on_quota 'wait' defers until "
+                "then), lower the connection's daily_reserve, or spread the work over days.",
                 resets_at=state.resets_at)
         log.info("%s: %d request(s) planned; %d of %d left today (%d kept in reserve)",
                  what, forecast, left, state.limit, kept)

@@ -335,12 +335,14 @@ class ZohoBooksClient:
 
     def uncached(self, entity: str | Entity, records: Iterable[dict]) -> int:
         """How many of ``records`` (list rows) would need a detail request."""
+        return sum(1 for _ in self.uncached_rows(entity, records))
+
+    def uncached_rows(self, entity: str | Entity, records: Iterable[dict]) -> Iterator[dict]:
+        """The ``records`` (list rows) whose detail is not in the cache."""
         ent = get_entity(entity) if isinstance(entity, str) else entity
-        missing = 0
         for chunk in batched(records, MAX_PER_PAGE):
             hits = self.details.fresh(ent.name, versions(ent, chunk)) if self.details else set()
-            missing += sum(1 for r in chunk if str(r[ent.id_field]) not in hits)
-        return missing
+            yield from (r for r in chunk if str(r[ent.id_field]) not in hits)
 
     def close(self) -> None:
         """Write the quota counts still pending, trim the detail cache, close connections."""

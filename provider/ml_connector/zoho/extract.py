@@ -9,9 +9,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from itertools import chain
+from itertools import chain, islice
 from typing import IO, Any
 
+from ml_connector.state.quota import QuotaExhausted
 from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.entities import Entity, get_entity
@@ -155,6 +156,7 @@ def extract_to(
     progress: Callable[[str], None] | None = None,
     progress_every: float = 30.0,
     clock: Callable[[], float] = time.monotonic,
+    partial: bool = False,
 ) -> ExtractSummary:
     """Stream the window's (or each window's, in turn) records of ``entity`` (or of each of
     several modules, in turn: invoices and their credit notes) to ``sink`` as JSON Lines and
@@ -162,7 +164,9 @@ def extract_to(
 
     With ``line_items`` the lists are read first (spooled to temporary files), then the
     details not in the cache are counted and forecast against the organization's daily quota
-    (``QuotaExhausted`` before any of them is fetched), then fetched.
+    (``QuotaExhausted`` before any of them is fetched), then fetched. With ``partial`` an
+    extract that does not fit first fetches (and caches) as many details as today's quota
+    leaves room for, so that a job larger than a day's quota advances every day.
     """
     ents = [get_entity(e) for e in ([entity] if isinstance(entity, str) else entity)]
     if not ents:
@@ -220,8 +224,16 @@ def extract_to(
             summary.extra["details_planned"] = planned
             meter.plan(rows, planned)
             if client.store is not None:
-                client.quota.check(planned, f"{what}: {planned:,} uncached detail(s) of "
-                                   f"{rows:,} listed")
+                try:
+                    client.quota.check(planned, f"{what}: {planned:,} uncached detail(s) of "
+                                       f"{rows:,} listed")
+                except QuotaExhausted as exc:
+                    if not partial:
+                        raise
+                    fetched = _prefetch(client, ents, spools, client.quota.room() or 0)
+                    raise QuotaExhausted(f"{exc} Fetched {fetched:,} of the details now, as "
+                                         "many as today leaves room for; the rest follow "
+                                         "after the reset.", resets_at=exc.resets_at) from None
             for ent, spool in zip(ents, spools, strict=True):
                 spool.seek(0)
                 write(ent, client.with_details(ent, read_jsonl(spool)))
@@ -230,6 +242,19 @@ def extract_to(
     summary.requests = client.requests - before
     summary.cache_hits = client.cache_hits - hits
     return summary
+
+
+def _prefetch(client: ZohoBooksClient, ents: Sequence[Entity], spools: Sequence[IO[str]],
+              room: int) -> int:
+    """Fetch into the detail cache up to ``room`` uncached details of the spooled rows."""
+    fetched = 0
+    for ent, spool in zip(ents, spools, strict=True):
+        if fetched >= room:
+            break
+        spool.seek(0)
+        wanted = islice(client.uncached_rows(ent, read_jsonl(spool)), room - fetched)
+        fetched += sum(1 for _ in client.with_details(ent, list(wanted)))
+    return fetched
 
 
 def _full_read(windows: Sequence[ExtractWindow]) -> bool:
@@ -246,6 +271,7 @@ def stage_extract(
     reuse_within: float | None = None,
     progress: Callable[[str], None] | None = None,
     progress_every: float = 30.0,
+    partial: bool = False,
 ) -> ExtractSummary:
     """Extract to ``path`` (anything with ``open()``: a ``Path``, an ``ObjectStoragePath``).
 
@@ -276,7 +302,8 @@ def stage_extract(
             return summary
     with path.open("w", encoding="utf-8") as sink:
         summary = extract_to(client, entity, windows, sink, line_items=line_items,
-                             progress=progress, progress_every=progress_every)
+                             progress=progress, progress_every=progress_every,
+                             partial=partial)
     summary.path = str(path)
     if keep:
         with path.open("r", encoding="utf-8") as staged:
