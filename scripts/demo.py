@@ -24,7 +24,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from ml_connector.flows.build import CENT
 from ml_connector.sandbox.airflow_env import (
     ANAPLAN_MODEL,
     airflow,
@@ -38,6 +37,9 @@ from ml_connector.sandbox.server import start_sandbox
 from ml_connector.sandbox.zoho.pnl import actuals
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.store import StateStore
+
+#: Cells compare to the cent.
+CENT = Decimal("0.01")
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = ROOT / ".demo" / "airflow"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from ml_connector.flows.build import CENT
 from ml_connector.sandbox.airflow_env import (
     airflow_env,
     create_pools,
@@ -16,6 +15,9 @@ from ml_connector.state.audit import AuditLog
 from ml_connector.state.store import StateStore
 
 from ..conftest import MODEL
+
+#: Cells compare to the cent.
+CENT = Decimal("0.01")
 
 ROOT = Path(__file__).resolve().parents[2]
 ORG = "10234695"
