@@ -25,8 +25,13 @@ def _audit(args: argparse.Namespace) -> int:
 
     url = args.db or os.environ.get("ML_CONNECTOR_STATE_URL")
     if not url:
-        home = Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
-        url = f"sqlite:///{home / 'ml_connector' / 'state.db'}"
+        from ml_connector.hooks.state import state_url
+
+        url = state_url()  # the ml_connector_state connection, as the DAGs' tasks use it
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        print(f"no state store at {url}: name it with --db, $ML_CONNECTOR_STATE_URL or the "
+              "ml_connector_state Airflow connection", file=sys.stderr)
+        return 2
     rows = AuditLog(StateStore(url)).query(flow=args.flow, status=args.status, run_id=args.run,
                                            record_id=args.record, limit=args.limit)
     columns = ["flow", "run_id", "window_start", "entity", "record_id", "status", "task_id",
@@ -73,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--record", help="Zoho record id")
     audit.add_argument("--limit", type=int, default=100)
     audit.add_argument(
-        "--db", help="state store SQLAlchemy URL (default: $ML_CONNECTOR_STATE_URL, else "
-        "sqlite:///$AIRFLOW_HOME/ml_connector/state.db)")
+        "--db", help="state store SQLAlchemy URL (default: $ML_CONNECTOR_STATE_URL, else the "
+        "ml_connector_state Airflow connection, else sqlite:///$AIRFLOW_HOME/ml_connector/"
+        "state.db)")
     audit.set_defaults(func=_audit)
 
     pools = commands.add_parser(

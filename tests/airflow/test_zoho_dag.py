@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -60,3 +62,33 @@ def test_provider_registers_connection_type(sandbox, airflow_home):
     done = airflow(env, "providers", "hooks")
     assert "zoho_books" in done.stdout
     assert "ml_connector.hooks.zoho_books.ZohoBooksHook" in done.stdout
+
+
+def resolve(env: dict[str, str], **connections: str) -> subprocess.CompletedProcess:
+    """``state_url()`` as a task or the CLI resolves it, in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-c", "from ml_connector.hooks.state import state_url; "
+                               "print(state_url())"],
+        env={**env, **connections}, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_the_state_store_never_falls_back_silently(airflow_home):
+    env = airflow_env(airflow_home, ROOT / "dags", {})
+    migrate(env)
+    # Nothing configured: the local SQLite default.
+    done = resolve(env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"sqlite:///{airflow_home / 'ml_connector' / 'state.db'}"
+    # Configured: its URL, never the default.
+    done = resolve(env, AIRFLOW_CONN_ML_CONNECTOR_STATE=json.dumps(
+        {"conn_type": "postgres", "host": "db.internal", "login": "mlc", "password": "s3cr3t",
+         "schema": "state", "port": 5432}))
+    assert done.stdout.strip() == "postgresql://mlc:s3cr3t@db.internal:5432/state"
+    # Configured but unreadable, or of a type that is no store: an error naming it (and no
+    # secret), not a private SQLite file per machine.
+    for broken in ('{"conn_type": "postgres", "password": "s3cr3t", ', json.dumps(
+            {"conn_type": "http", "host": "example.com", "password": "s3cr3t"})):
+        done = resolve(env, AIRFLOW_CONN_ML_CONNECTOR_STATE=broken)
+        assert done.returncode != 0
+        assert "state store connection 'ml_connector_state'" in done.stderr
+        assert "s3cr3t" not in done.stderr + done.stdout

@@ -7,6 +7,7 @@ from functools import cache
 from pathlib import Path
 
 from ml_connector.state.store import StateStore
+from ml_connector.transport.errors import ConfigError
 
 DEFAULT_STATE_CONN_ID = "ml_connector_state"
 
@@ -15,19 +16,37 @@ def airflow_home() -> Path:
     return Path(os.environ.get("AIRFLOW_HOME", Path.home() / "airflow"))
 
 
-def state_url(conn_id: str = DEFAULT_STATE_CONN_ID) -> str:
-    """SQLAlchemy URL of the state store: the connection's, or a SQLite file in AIRFLOW_HOME."""
-    from airflow.providers.common.compat.sdk import BaseHook
+def default_state_url() -> str:
+    """The SQLite file used when no state store connection is configured."""
+    return f"sqlite:///{airflow_home() / 'ml_connector' / 'state.db'}"
 
+
+def state_url(conn_id: str = DEFAULT_STATE_CONN_ID) -> str:
+    """SQLAlchemy URL of the state store: the connection's, or, only when no such connection
+    exists, a SQLite file in ``AIRFLOW_HOME``. A connection that exists but cannot be read is
+    an error: falling back would give each machine its own tokens, locks and watermarks."""
+    from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
+
+    unreadable = ConfigError(
+        f"the state store connection {conn_id!r} could not be read; every worker must reach "
+        f"the same store (access tokens, locks, watermarks, audit): fix the connection, or "
+        f"delete it to use {default_state_url()}")
     try:
         conn = BaseHook.get_connection(conn_id)
-    except Exception:
-        return f"sqlite:///{airflow_home() / 'ml_connector' / 'state.db'}"
+    except AirflowNotFoundException:
+        # Secrets backends that fail to parse a connection report it as missing: an
+        # environment variable that is set but unreadable must not read as "not configured".
+        if os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}"):
+            raise unreadable from None
+        return default_state_url()
+    except Exception:  # its text may quote the connection's URI and password
+        raise unreadable from None
     if conn.conn_type == "sqlite":
         return f"sqlite:///{conn.host}"
     if conn.conn_type in ("postgres", "postgresql"):
         return conn.get_uri().replace("postgres://", "postgresql://", 1)
-    return conn.get_uri()
+    raise ConfigError(f"the state store connection {conn_id!r} has type {conn.conn_type!r}; "
+                      "use a 'sqlite' or 'postgres' connection")
 
 
 @cache
