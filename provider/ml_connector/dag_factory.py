@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -28,7 +29,8 @@ from ml_connector.state.cells import CellLog
 from ml_connector.transport.errors import ConnectorError
 from ml_connector.zoho.extract import ExtractWindow, stage_extract
 
-EXTRACT_MODE = {"period": "window", "incremental": "incremental", "full": "all"}
+log = logging.getLogger(__name__)
+
 
 
 def _doc(flow: Flow) -> str:
@@ -64,7 +66,7 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
     ) as dag:
         lookups = {
             entity: ExtractZohoOperator(
-                task_id=f"extract_{entity}", entity=entity, mode="all",
+                task_id=f"extract_{entity}", entity=entity, mode="full",
                 reuse_within=timedelta(hours=defaults.lookup_max_age_hours) or None,
                 zoho_conn_id=defaults.zoho_conn_id, **zoho_pool)
             for entity in sorted(flow.lookup_entities)
@@ -90,14 +92,14 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
                     read_records(ObjectStoragePath(manifest["path"])), str(flow.period_field),
                     [get_entity(e).id_field for e in flow.entities],
                     lambda ids: audit.windows_of(flow.id, ids))
-                print(f"{manifest['count']} changed record(s) touch {len(months)} month(s): "
-                      f"{', '.join(m.strftime('%b %Y') for m in months)}")
+                log.info("%d changed record(s) touch %d month(s): %s", manifest["count"],
+                         len(months), ", ".join(m.strftime("%b %Y") for m in months))
                 return [list(month_window(m)) for m in months]
 
             scoped = scope(changes.output)
         reads: dict[str, Any] = (
-            {"mode": "window", "windows": "{{ ti.xcom_pull(task_ids='scope') | tojson }}"}
-            if flow.rebuilds_months else {"mode": EXTRACT_MODE[flow.mode]})
+            {"mode": "period", "windows": "{{ ti.xcom_pull(task_ids='scope') | tojson }}"}
+            if flow.rebuilds_months else {"mode": flow.mode})
         extract = ExtractZohoOperator(
             task_id="extract", entity=flow.entity, with_entities=flow.entities[1:],
             zoho_conn_id=defaults.zoho_conn_id,
@@ -136,9 +138,9 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
 
             built = build_step(flow, lambda: read_records(staged), lookup_manifests, out_dir,
                                ObjectStoragePath, clear=clear, refresh=refresh)
-            print(f"Built {built['rows']} row(s) from {built['records']} record(s); "
-                  f"skipped {built['skipped']} {built['skipped_reasons']}; "
-                  f"{built['cleared']} emptied cell(s) sent as zero")
+            log.info("Built %d row(s) from %d record(s); skipped %d %s; %d emptied cell(s) "
+                     "sent as zero", built["rows"], built["records"], built["skipped"],
+                     built["skipped_reasons"], built["cleared"])
             return built
 
         built = build(extract.output, {e: op.output for e, op in lookups.items()})
@@ -165,7 +167,7 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
             ti = context["ti"]
             manifest = ti.xcom_pull(task_ids=changes_task)
             if flow.mode == "incremental" and manifest and not manifest["count"]:
-                print("Nothing changed since the watermark; nothing sent")
+                log.info("Nothing changed since the watermark; nothing sent")
                 return {"flow": flow.id, "counts": {}, "changed": 0}
             started, built = ti.xcom_pull(task_ids="import"), ti.xcom_pull(task_ids="build")
             if not started or not built:
@@ -188,7 +190,8 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
             if flow.mode == "incremental" and status.ok and manifest["max_last_modified_time"]:
                 store.set_watermark(flow.id, manifest["max_last_modified_time"])
                 summary["watermark"] = manifest["max_last_modified_time"]
-            print(f"Audit {summary['counts']}; watermark {summary.get('watermark', 'unchanged')}")
+            log.info("Audit %s; watermark %s", summary["counts"],
+                     summary.get("watermark", "unchanged"))
             return summary
 
         [built, *lookups.values()] >> start >> wait >> reconcile()

@@ -34,7 +34,7 @@ def test_incremental_aggregate_flow_reads_changes_then_whole_months():
     assert upstream(dag, "scope") == {"changes"}
     assert upstream(dag, "extract") == {"scope"}
     extract = dag.get_task("extract")
-    assert extract.mode == "window" and "xcom_pull(task_ids='scope')" in extract.windows
+    assert extract.mode == "period" and "xcom_pull(task_ids='scope')" in extract.windows
     assert dag.get_task("changes").mode == "incremental"
     assert not dag.get_task("changes").line_items and extract.line_items
     assert dag.timetable.expression == "0 0 * * *"

@@ -22,9 +22,9 @@ class ExtractZohoOperator(BaseOperator):
     """Read one Zoho Books entity and stage it as JSON Lines; return a small manifest.
 
     :param entity: invoices, bills, purchaseorders, contacts, chartofaccounts, ...
-    :param mode: ``window`` (documents dated in the run's data interval, or in
-        ``[window_start, window_end)``), ``incremental`` (modified after ``modified_after`` or
-        the flow's watermark less ``overlap``) or ``all``.
+    :param mode: as in ``flows.yaml``: ``period`` (documents dated in the run's data
+        interval, or in ``[window_start, window_end)``), ``incremental`` (modified after
+        ``modified_after`` or the flow's watermark less ``overlap``) or ``full``.
     :param with_entities: further modules read the same way into the same file, after
         ``entity`` (the credit notes of an invoice flow); records tell apart by id field.
     :param line_items: fetch each record's detail (with line items): one request per record.
@@ -33,10 +33,10 @@ class ExtractZohoOperator(BaseOperator):
     :param watermark_key: state-store key of the watermark read in incremental mode
         (default ``<dag_id>.<task_id>``).
     :param windows: several document-date windows read in turn, ``[[start, end], ...]`` or
-        its JSON text (templated); replaces the single window of ``window`` mode.
-    :param reuse_within: in ``all`` mode, reuse the organization's last full read of this
+        its JSON text (templated); replaces the single window of ``period`` mode.
+    :param reuse_within: in ``full`` mode, reuse the organization's last full read of this
         list when it is younger than this (lookup lists such as the chart of accounts);
-        every ``all`` read is kept for such reuse.
+        every ``full`` read is kept for such reuse.
     :param on_quota: when the organization's daily Zoho quota (less its reserve) cannot carry
         the extract: ``fail`` at once (no retry), or fetch what fits today, ``wait`` in the
         triggerer until the quota resets and then run again (what was fetched is cached, so
@@ -57,7 +57,7 @@ class ExtractZohoOperator(BaseOperator):
         *,
         entity: str,
         zoho_conn_id: str = ZohoBooksHook.default_conn_name,
-        mode: Mode = "window",
+        mode: Mode = "period",
         window_start: str | None = None,
         window_end: str | None = None,
         modified_after: str | None = None,

@@ -11,7 +11,10 @@ from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.extract import ExtractWindow
 from ml_connector.zoho.timefmt import parse_zoho_time
 
-Mode = Literal["window", "incremental", "all"]
+#: The words of ``flows.yaml``'s ``mode``; ``window`` and ``all`` are older names of
+#: ``period`` and ``full``, still accepted.
+Mode = Literal["period", "incremental", "full", "window", "all"]
+ALIASES = {"window": "period", "all": "full"}
 
 
 def _as_date(value: date | datetime | str | None, field: str) -> date | None:
@@ -55,27 +58,28 @@ def plan_window(
 ) -> ExtractWindow:
     """The window a run should read.
 
-    - ``window``: documents dated in ``[window_start, window_end)``, defaulting to the run's
+    - ``period``: documents dated in ``[window_start, window_end)``, defaulting to the run's
       data interval (a backfill of a month reads exactly that month).
     - ``incremental``: records modified after ``modified_after``, else after the stored
       ``watermark`` less ``overlap`` (re-reading a little is safe; downstream de-duplicates).
       Without either, everything.
-    - ``all``: everything.
+    - ``full``: everything.
     """
-    if mode == "all":
+    mode = ALIASES.get(mode, mode)  # type: ignore[assignment]
+    if mode == "full":
         return ExtractWindow()
     if mode == "incremental":
         since = _as_moment(modified_after, "modified_after")
         if since is None and watermark:
             since = parse_zoho_time(watermark) - overlap
         return ExtractWindow(modified_after=since)
-    if mode != "window":
-        raise ConfigError(f"mode must be 'window', 'incremental' or 'all', got {mode!r}")
+    if mode != "period":
+        raise ConfigError(f"mode must be 'period', 'incremental' or 'full', got {mode!r}")
     start = _as_date(window_start, "window_start") or _as_date(interval_start, "data interval")
     end = _as_date(window_end, "window_end") or _as_date(interval_end, "data interval")
     if start is None or end is None:
         raise ConfigError(
-            "window mode needs window_start and window_end, or a run with a data interval"
+            "period mode needs window_start and window_end, or a run with a data interval"
         )
     if start == end:
         raise ConfigError(
