@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import httpx
 import pytest
 
 from ml_connector.anaplan.auth import BasicMethod, CertificateMethod, OAuthMethod
+from ml_connector.anaplan.client import AsyncAnaplanClient
+from ml_connector.anaplan.config import AnaplanConfig
+from ml_connector.state.store import StateStore
+from ml_connector.state.tokens import SqlTokenCache, fernet_from
 from ml_connector.transport.errors import AuthError
 
 from ..certs import make_certificate
-from ..conftest import USER
+from ..conftest import FAST_RETRY, MODEL, USER, WORKSPACE
 
 
 def issued(running) -> dict:
@@ -101,3 +108,85 @@ def test_a_refresh_token_rotated_by_another_process_is_reloaded(anaplan_client, 
     first.imports()
     assert second.imports(), "the refused stale token was replaced by the stored one"
     assert len(reads) == 2
+
+
+def _shared_oauth(oauth, store: StateStore) -> OAuthMethod:
+    """OAuth as a worker process sets it up: its own cache object over the shared store."""
+    cache = SqlTokenCache(store, fernet_from(oauth.client_id, "connection secret"))
+    key = "anaplan-oauth:anaplan_default"
+    return OAuthMethod(oauth.client_id, lambda: cache.get_secret(key) or oauth.refresh_tokens[0],
+                       lambda value: cache.put_secret(key, value), lock=lambda: cache.lock(key))
+
+
+def test_concurrent_workers_exchange_rotating_tokens_one_at_a_time(anaplan_client, sandbox,
+                                                                   tmp_path):
+    """Four workers needing a token at once: each exchange runs under the store's lock and
+    reads the refresh token its predecessor stored, so Anaplan never sees a used one."""
+    oauth = sandbox.sandbox.config.anaplan.oauth_clients[0]
+    store = StateStore.sqlite(tmp_path / "state.db")
+    clients = [anaplan_client(_shared_oauth(oauth, store)) for _ in range(4)]
+    start = threading.Barrier(len(clients))
+    errors: list[BaseException] = []
+
+    def work(client) -> None:
+        start.wait()
+        try:
+            client.imports()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    grants = sandbox.sandbox.anaplan.stats()["by_path"]["POST /auth/oauth/token"]
+    assert grants == {"200": 4}, "no worker presented a refresh token already used"
+    assert issued(sandbox).get("oauth_refresh") == 4
+
+
+def test_the_trigger_side_client_exchanges_off_the_event_loop(sandbox, tmp_path):
+    """The async client's token exchange (lock, token store) never blocks the event loop:
+    a heartbeat task keeps ticking while the store's lock is held elsewhere."""
+    oauth = sandbox.sandbox.config.anaplan.oauth_clients[0]
+    store = StateStore.sqlite(tmp_path / "state.db")
+    method = _shared_oauth(oauth, store)
+    config = AnaplanConfig(WORKSPACE, MODEL, endpoint_base=sandbox.base_url, retry=FAST_RETRY)
+    held = threading.Event()
+    release = threading.Event()
+
+    def holder() -> None:
+        with method.lock():
+            held.set()
+            release.wait(10)
+
+    async def scenario() -> tuple[int, str]:
+        ticks = 0
+
+        async def heartbeat() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.01)
+
+        beat = asyncio.create_task(heartbeat())
+        client = AsyncAnaplanClient(method, config)
+        try:
+            fetch = asyncio.create_task(client.auth.token())
+            await asyncio.sleep(0.3)  # the exchange waits for the lock meanwhile
+            before = ticks
+            release.set()
+            token = await fetch
+        finally:
+            beat.cancel()
+            await client.aclose()
+        return before, token
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    held.wait(10)
+    before, token = asyncio.run(scenario())
+    thread.join()
+    assert token, "the exchange went through once the lock was free"
+    assert before >= 5, "the event loop kept running while the exchange waited for the lock"

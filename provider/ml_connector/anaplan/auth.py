@@ -7,12 +7,15 @@ produces the HTTP call that does it; ``AnaplanAuth``/``AsyncAnaplanAuth`` only e
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import os
 import struct
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -156,6 +159,9 @@ class OAuthMethod:
     load: Callable[[], str] = field(repr=False)
     store: Callable[[str], None] = field(repr=False)
     name: str = "oauth"
+    #: Held from reading the refresh token to storing its successor: a cross-process lock
+    #: where several processes share one token, so that none presents a used one.
+    lock: Callable[[], AbstractContextManager[None]] = field(default=nullcontext, repr=False)
 
     def authenticate(self, auth_url: str) -> HttpCall:
         return HttpCall("POST", f"{auth_url}/oauth/token", data={
@@ -184,6 +190,15 @@ class TokenBook:
         self.token: Token | None = None
         self.issued = 0
         self.on_token: Callable[[str], object] | None = None
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """What a token exchange holds: the OAuth method's lock, else nothing."""
+        return self.method.lock() if isinstance(self.method, OAuthMethod) else nullcontext()
+
+    def fresh(self) -> bool:
+        """Whether the current token serves without any call."""
+        now = self.clock()
+        return self.token is not None and now < self.token.expires_at - self.refresh_margin
 
     def next_call(self) -> HttpCall | None:
         """``None`` when the token is good; else the refresh or authenticate call to make."""
@@ -236,17 +251,20 @@ class AnaplanAuth:
         self.transport = transport
 
     def token(self) -> str:
-        for attempt in range(2):
-            call = self.book.next_call()
-            if call is None:
-                return self.book.current()
-            try:
-                response = self.transport.request(call.method, call.url, **call.kwargs())
-            except AuthError:
-                if self.book.retry_after_refusal(call, attempt):
-                    continue
-                raise
-            return self.book.accept(json_body(response, "Anaplan auth"))
+        if self.book.fresh():
+            return self.book.current()
+        with self.book.exclusive():
+            for attempt in range(2):
+                call = self.book.next_call()  # reads the newest refresh token, under the lock
+                if call is None:
+                    return self.book.current()
+                try:
+                    response = self.transport.request(call.method, call.url, **call.kwargs())
+                except AuthError:
+                    if self.book.retry_after_refusal(call, attempt):
+                        continue
+                    raise
+                return self.book.accept(json_body(response, "Anaplan auth"))
         raise AuthError("could not obtain a token", service="Anaplan auth")
 
 
@@ -256,17 +274,35 @@ class AsyncAnaplanAuth:
     def __init__(self, book: TokenBook, transport: AsyncTransport) -> None:
         self.book = book
         self.transport = transport
+        # The lock and the token store are blocking (database) calls: they run off the event
+        # loop, in one thread, since a lock is released by the thread that took it.
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="anaplan-auth")
+
+    async def _off_loop(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
 
     async def token(self) -> str:
-        for attempt in range(2):
-            call = self.book.next_call()
-            if call is None:
-                return self.book.current()
-            try:
-                response = await self.transport.request(call.method, call.url, **call.kwargs())
-            except AuthError:
-                if self.book.retry_after_refusal(call, attempt):
-                    continue
-                raise
-            return self.book.accept(json_body(response, "Anaplan auth"))
+        if self.book.fresh():
+            return self.book.current()
+        held = self.book.exclusive()
+        await self._off_loop(held.__enter__)
+        try:
+            for attempt in range(2):
+                call = await self._off_loop(self.book.next_call)
+                if call is None:
+                    return self.book.current()
+                try:
+                    response = await self.transport.request(call.method, call.url,
+                                                            **call.kwargs())
+                except AuthError:
+                    if self.book.retry_after_refusal(call, attempt):
+                        continue
+                    raise
+                return await self._off_loop(self.book.accept,
+                                            json_body(response, "Anaplan auth"))
+        finally:
+            await self._off_loop(held.__exit__, None, None, None)
         raise AuthError("could not obtain a token", service="Anaplan auth")
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=False)

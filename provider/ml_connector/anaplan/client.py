@@ -241,6 +241,7 @@ class AsyncAnaplanClient:
         return rows
 
     async def aclose(self) -> None:
+        self.auth.close()
         await self.api.aclose()
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 from ml_connector.anaplan.auth import BasicMethod, CertificateMethod, Method, OAuthMethod
@@ -27,10 +29,19 @@ def _int(extra: Mapping[str, Any], key: str, name: str) -> int | None:
         ) from None
 
 
+@dataclass(frozen=True)
+class RefreshTokenStore:
+    """Where rotated OAuth refresh tokens live, and the lock held while one is exchanged."""
+
+    load: Callable[[], str]
+    save: Callable[[str], None]
+    lock: Callable[[], AbstractContextManager[None]] = nullcontext
+
+
 def settings_from_fields(
     *, login: str | None, password: str | None, host: str | None, extra: Mapping[str, Any],
     name: str = "anaplan", workspace_id: str | None = None, model_id: str | None = None,
-    refresh_token_store: tuple[Callable[[], str], Callable[[str], None]] | None = None,
+    refresh_token_store: RefreshTokenStore | None = None,
 ) -> tuple[Method, AnaplanConfig]:
     """The auth method and model config of a connection; errors name the connection and field.
 
@@ -63,9 +74,12 @@ def settings_from_fields(
                 f"connection {name!r}: oauth needs login (client id) and field refresh_token")
         initial = str(extra["refresh_token"])
         holder = {"token": initial}
-        load, store = refresh_token_store or (
-            lambda: holder["token"], lambda value: holder.__setitem__("token", value))
-        method = OAuthMethod(login, load, store)
+        if refresh_token_store is None:
+            method = OAuthMethod(login, lambda: holder["token"],
+                                 lambda value: holder.__setitem__("token", value))
+        else:
+            method = OAuthMethod(login, refresh_token_store.load, refresh_token_store.save,
+                                 lock=refresh_token_store.lock)
     else:
         raise ConfigError(f"connection {name!r}: auth_method must be one of "
                           f"{', '.join(AUTH_METHODS)}, got {kind!r}")

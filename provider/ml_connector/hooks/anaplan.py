@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import cached_property
 from typing import Any
 
@@ -10,7 +11,7 @@ from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 from ml_connector.anaplan.auth import Method
 from ml_connector.anaplan.client import AnaplanClient, AsyncAnaplanClient
 from ml_connector.anaplan.config import AnaplanConfig
-from ml_connector.anaplan.settings import settings_from_fields
+from ml_connector.anaplan.settings import RefreshTokenStore, settings_from_fields
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.state.tokens import SqlTokenCache, fernet_from
 from ml_connector.transport.errors import ConnectorError
@@ -72,7 +73,8 @@ class AnaplanHook(BaseHook):
                 mask_secret(value)
                 cache.put_secret(key, value)
 
-            store = (load, save)
+            # Rotated tokens are single-use: one exchange at a time across every process.
+            store = RefreshTokenStore(load, save, lambda: cache.lock(key))
         return settings_from_fields(
             login=conn.login, password=conn.password, host=conn.host, extra=extra,
             name=self.anaplan_conn_id, workspace_id=self.workspace_id, model_id=self.model_id,
@@ -91,7 +93,8 @@ class AnaplanHook(BaseHook):
 
     async def async_client(self) -> AsyncAnaplanClient:
         conn = await self.aget_connection(self.anaplan_conn_id)
-        method, config = self._settings(conn)
+        # The state store behind OAuth tokens is a blocking database: not on the event loop.
+        method, config = await asyncio.to_thread(self._settings, conn)
         client = AsyncAnaplanClient(method, config)
         client.book.on_token = mask_secret
         return client
