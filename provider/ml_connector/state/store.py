@@ -10,13 +10,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Table, create_engine, delete, event, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.sql.expression import Executable
 
-from ml_connector.state import schema
+from ml_connector.state import migrate, schema
 from ml_connector.transport.errors import ConnectorError
 
 log = logging.getLogger(__name__)
+#: The schema revision this version writes (``migrate.head()``; a test keeps them equal).
+HEAD = "0001"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -40,10 +45,13 @@ class StateStore:
         self._create_tables()
 
     def _create_tables(self, attempts: int = 10) -> None:
-        """Create missing tables; another process creating them at the same time is fine."""
+        """Migrate the schema to this version (Alembic); another process doing the same at
+        the same moment is fine: the loser retries and finds the work done."""
+        if migrate.current(self.engine) == HEAD:
+            return
         for attempt in range(attempts):
             try:
-                schema.metadata.create_all(self.engine)
+                migrate.upgrade(self.engine)
                 return
             except (OperationalError, ProgrammingError, IntegrityError):
                 if attempt == attempts - 1:
@@ -112,10 +120,18 @@ class StateStore:
         self.upsert(schema.watermarks, "flow", flow, value=value, updated_at=time.time())
 
     def upsert(self, table: Table, key_column: str, key: str, **values: object) -> None:
-        """Insert or update the row of ``table`` whose ``key_column`` is ``key``."""
+        """Insert or update the row of ``table`` whose ``key_column`` is ``key``, in one
+        statement (``INSERT … ON CONFLICT DO UPDATE``): two writers never race."""
+        row = {key_column: key, **values}
+        statement: Executable
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            pg = postgres_insert(table).values(row)
+            statement = pg.on_conflict_do_update(index_elements=[key_column], set_=values)
+        elif dialect == "sqlite":
+            lite = sqlite_insert(table).values(row)
+            statement = lite.on_conflict_do_update(index_elements=[key_column], set_=values)
+        else:
+            raise ConnectorError(f"the state store supports SQLite and PostgreSQL, not {dialect}")
         with self.engine.begin() as conn:
-            done = conn.execute(
-                update(table).where(table.c[key_column] == key).values(**values)
-            )
-            if done.rowcount == 0:
-                conn.execute(insert(table).values({key_column: key, **values}))
+            conn.execute(statement)
