@@ -6,6 +6,7 @@ import csv
 from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import IO, Any
 
 from ml_connector.transport.errors import ConfigError
@@ -13,6 +14,7 @@ from ml_connector.transport.errors import ConfigError
 CENT = Decimal("0.01")
 
 
+@lru_cache(maxsize=8192)
 def period_label(day: str) -> str:
     """Anaplan's month label of a ``yyyy-mm-dd`` date: ``2026-01-15`` -> ``Jan 26``."""
     try:
@@ -23,8 +25,13 @@ def period_label(day: str) -> str:
 
 def base_amount(amount: Any, exchange_rate: Any) -> Decimal:
     """An amount converted to the organization's base currency, rounded to the cent."""
-    rate = Decimal(str(exchange_rate)) if exchange_rate not in (None, "", 0) else Decimal(1)
+    rate = _rate(exchange_rate) if exchange_rate not in (None, "", 0) else Decimal(1)
     return (Decimal(str(amount)) * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@lru_cache(maxsize=4096)
+def _rate(exchange_rate: Any) -> Decimal:
+    return Decimal(str(exchange_rate))
 
 
 def write_csv(stream: IO[str], header: list[str], rows: Iterable[Iterable[Any]]) -> int:

@@ -90,6 +90,10 @@ class RowMapper:
         self._ids = [(e.id_field, e.name) for e in reversed(entities)]
         self.header = list(flow.columns)
         self.measures = [i for i, c in enumerate(flow.columns.values()) if c.amount]
+        self._columns = [self._compile(c) for c in flow.columns.values()]
+        zero = Decimal(0)
+        self._zeroed = [(lambda record, line: zero) if c.amount else fn
+                        for c, fn in zip(flow.columns.values(), self._columns, strict=True)]
         accounts = accounts or {}
         self.postings = Postings(self.id_of, accounts.get("shipping"), accounts.get(
             "adjustment")) if flow.lines == "postings" else None
@@ -115,26 +119,37 @@ class RowMapper:
                 return f"{name} {record.get(name)}"
         return None
 
-    def _value(self, column: Column, record: Mapping[str, Any], line: Mapping[str, Any]) -> Any:
-        def get(path: str) -> Any:
-            source, name = (line, path[5:]) if path.startswith("line.") else (record, path)
-            return source.get(name)
+    def _compile(self, column: Column) -> Callable[[Mapping[str, Any], Mapping[str, Any]], Any]:
+        """The column as a function of (record, line), decided once per build."""
+        def source(path: str) -> Callable[[Mapping[str, Any], Mapping[str, Any]], Any]:
+            if path.startswith("line."):
+                name = path[5:]
+                return lambda record, line: line.get(name)
+            return lambda record, line: record.get(path)
 
         if column.const is not None:
-            return column.const
+            const = column.const
+            return lambda record, line: const
         if column.field is not None:
-            value = get(column.field)
-            return "" if value is None else value
+            field_of = source(column.field)
+            return lambda record, line: "" if (v := field_of(record, line)) is None else v
         if column.period is not None:
-            return period_label(str(get(column.period)))
+            date_of = source(column.period)
+            return lambda record, line: period_label(str(date_of(record, line)))
         if column.amount is not None:
-            amount = get(column.amount) or 0
+            amount_of = source(column.amount)
             if column.currency == "document":
-                return Decimal(str(amount))
-            return base_amount(amount, record.get("exchange_rate"))
+                return lambda record, line: Decimal(str(amount_of(record, line) or 0))
+            return lambda record, line: base_amount(amount_of(record, line) or 0,
+                                                    record.get("exchange_rate"))
         lookup = column.lookup
         assert lookup is not None
-        key = get(lookup.field)
+        key_of = source(lookup.field)
+        return lambda record, line: self._look(column, record, key_of(record, line))
+
+    def _look(self, column: Column, record: Mapping[str, Any], key: Any) -> str:
+        lookup = column.lookup
+        assert lookup is not None
         name = lookup_name(column)
         table = self.lookups.get(name, {})
         if str(key) not in table and self.refresh is not None and name not in self._refreshed:
@@ -160,10 +175,10 @@ class RowMapper:
         """The record's rows (one per line when columns use lines); with ``zero``, every
         amount is 0; a crediting document's amounts are negated."""
         credit = self.entity_of(record) != self.flow.entity
+        columns = self._zeroed if zero else self._columns
         for line in self.lines(record):
-            row = [Decimal(0) if zero and c.amount else self._value(c, record, line)
-                   for c in self.flow.columns.values()]
-            if credit:
+            row = [column(record, line) for column in columns]
+            if credit and not zero:
                 for i in self.measures:
                     row[i] = -row[i] if row[i] else row[i]  # never "-0"
             yield row
@@ -201,8 +216,13 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
         return {"id": mapper.id_of(record)[1],
                 **({"e": entity} if entity != flow.entity else {})}
 
+    # A record's member lines differ only in their key: its part is serialised once.
+    last: list[Any] = [None, ""]
+
     def member(record: Mapping[str, Any], key: str, where: dict[str, str]) -> None:
-        members_out.write(json.dumps({**tagged(record), "key": key, **where}) + "\n")
+        if last[0] is not record:
+            last[0], last[1] = record, json.dumps({**tagged(record), **where})[1:-1]
+        members_out.write(f'{{{last[1]}, "key": {json.dumps(key)}}}\n')
 
     zero_excluded = flow.excluded == "zero"
 

@@ -109,8 +109,10 @@ class Postings:
         discount = Decimal(0)
         if record.get("discount_type") == "entity_level":
             discount = decimal_of(record.get("discount_amount") or 0, f"{doc} discount_amount")
-        out = [{**line, "amount": net - share}
-               for line, net, share in zip(lines, nets, allocate(discount, nets), strict=True)]
+        if discount:
+            nets = [net - share for net, share in zip(nets, allocate(discount, nets),
+                                                      strict=True)]
+        out = [{**line, "amount": net} for line, net in zip(lines, nets, strict=True)]
         for part, account, label in (("shipping_charge", self.shipping, "shipping"),
                                      ("adjustment", self.adjustment, "adjustment")):
             amount = decimal_of(record.get(part) or 0, f"{doc} {part}")
