@@ -153,6 +153,7 @@ def bench_polls(base: str, minutes: float = 10) -> dict:
 
 def main() -> int:
     import budget  # scripts/budget.py: the Zoho request budget of the shipped flows
+    import buildbench  # scripts/buildbench.py: the build step against reading its input
 
     print("Zoho request budget of the shipped flows (sandbox clock; takes a while)...")
     budget_lines = budget.main()
@@ -186,6 +187,8 @@ def main() -> int:
           f"shortest interval {polls['min_interval']:.1f}s, final state {polls['state']}")
     print("\nZoho requests the shipped flows are charged (dags/flows.yaml, all schedules):")
     print("\n".join(budget_lines))
+    print("\nThe build step against a bare json.loads loop over the same staged invoices:")
+    print("\n".join(buildbench.main()))
     return 0
 
 
