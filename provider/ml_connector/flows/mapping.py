@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from ml_connector.flows.build import base_amount, period_label, write_csv
 from ml_connector.flows.postings import Account, Postings
-from ml_connector.flows.spec import Column, Flow
+from ml_connector.flows.spec import Column, Flow, Lookup
 from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.entities import get_entity
 
@@ -30,26 +30,36 @@ def lookup_name(column: Column) -> str:
     return f"{get_entity(lookup.entity).name}:{lookup.key}:{lookup.value}"
 
 
+def _add_pair(table: dict[str, str], lookup: Lookup, record: Mapping[str, Any]) -> None:
+    """Add ``record``'s key -> value to a lookup table, when it has both."""
+    key, value = record.get(lookup.key), record.get(lookup.value)
+    if key not in (None, "") and value not in (None, ""):
+        table[str(key)] = str(value)
+
+
 def lookup_table(column: Column, records: Iterable[dict]) -> dict[str, str]:
     """``key -> value`` of one lookup column from the records of its entity."""
     lookup = column.lookup
     assert lookup is not None
-    return {str(r[lookup.key]): str(r[lookup.value]) for r in records
-            if r.get(lookup.key) not in (None, "") and r.get(lookup.value) not in (None, "")}
+    table: dict[str, str] = {}
+    for record in records:
+        _add_pair(table, lookup, record)
+    return table
 
 
 def lookup_tables(flow: Flow, records_by_entity: Mapping[str, Iterable[dict]]) -> dict:
     """Build the key -> value tables the flow's lookups need from extracted entities (each
     entity's records are read once, whatever number of columns look through it)."""
     tables: dict[str, dict[str, str]] = {}
-    by_entity: dict[str, list[Column]] = {}
+    by_entity: dict[str, list[tuple[Lookup, dict[str, str]]]] = {}
     for column in flow.columns.values():
         if column.lookup is not None:
-            by_entity.setdefault(get_entity(column.lookup.entity).name, []).append(column)
-    for entity, columns in by_entity.items():
+            by_entity.setdefault(get_entity(column.lookup.entity).name, []).append(
+                (column.lookup, tables.setdefault(lookup_name(column), {})))
+    for entity, wanted in by_entity.items():
         for record in records_by_entity[entity]:
-            for column in columns:
-                tables.setdefault(lookup_name(column), {}).update(lookup_table(column, [record]))
+            for lookup, table in wanted:
+                _add_pair(table, lookup, record)
     return tables
 
 

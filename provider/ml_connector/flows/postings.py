@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from ml_connector.flows.build import CENT
 from ml_connector.flows.spec import Flow
 from ml_connector.transport.errors import ConfigError
-
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)

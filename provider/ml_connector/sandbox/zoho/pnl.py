@@ -20,7 +20,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from ml_connector.sandbox.zoho.kinds import KINDS
-from ml_connector.sandbox.zoho.seed import allocate, half_up
+from ml_connector.sandbox.zoho.seed import allocate, half_up, in_base
 
 if TYPE_CHECKING:
     from ml_connector.sandbox.zoho.emulator import ZohoEmulator
@@ -38,12 +38,6 @@ def cents(value: Any) -> int:
     if exact.denominator != 1:
         raise ValueError(f"not a whole number of cents: {value!r}")
     return int(exact)
-
-
-def to_base(amount: int, exchange_rate: Any) -> int:
-    rate = Fraction(str(exchange_rate))
-    exact = amount * rate
-    return half_up(exact.numerator, exact.denominator)
 
 
 def document_postings(kind: str, doc: Mapping[str, Any]) -> list[tuple[str, int]]:
@@ -89,8 +83,8 @@ def profit_and_loss(documents: Mapping[str, Iterable[Mapping[str, Any]]],
                 continue
             month = str(doc["date"])[:7]
             for account, amount in document_postings(kind, doc):
-                totals[(code_of[account], month)] += sign * to_base(
-                    amount, doc.get("exchange_rate") or 1)
+                totals[(code_of[account], month)] += sign * in_base(
+                    amount, float(doc.get("exchange_rate") or 1))
     return dict(totals)
 
 
