@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from airflow.providers.common.compat.sdk import (
-    AirflowException,
     AirflowFailException,
     AirflowSkipException,
     ObjectStoragePath,
 )
 from airflow.sdk import DAG, CronDataIntervalTimetable, get_current_context, task
+from pydantic import BaseModel
 
+from ml_connector.anaplan.handoff import Handoff
+from ml_connector.flows.run import (
+    BuildManifest,
+    FlowRun,
+    NothingChanged,
+    RunFailed,
+    Scope,
+    flow_reads,
+)
 from ml_connector.flows.spec import SCHEDULES, Defaults, Flow, load_flows
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.hooks.state import state_store, state_url
@@ -24,10 +33,8 @@ from ml_connector.operators.anaplan_import import AnaplanImportOperator
 from ml_connector.operators.extract_zoho import ExtractZohoOperator
 from ml_connector.operators.staging import staged_path
 from ml_connector.sensors.anaplan import AnaplanTaskSensor
-from ml_connector.state.audit import AuditLog
-from ml_connector.state.cells import CellLog
-from ml_connector.transport.errors import ConnectorError
-from ml_connector.zoho.extract import ExtractWindow, stage_extract
+from ml_connector.transport.errors import ConfigError
+from ml_connector.zoho.extract import ExtractManifest
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +49,42 @@ def _doc(flow: Flow) -> str:
             f"`{flow.target.import_}`.\n\n{columns}\n")
 
 
+def flow_run(flow: Flow, defaults: Defaults) -> FlowRun:
+    """The ``FlowRun`` of the running task's DAG run."""
+    context = get_current_context()
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    if start is None or end is None:
+        raise AirflowFailException(f"flow {flow.id}: a run needs a data interval")
+    target = flow.target
+    return FlowRun(
+        flow, state_store(state_url()), run_id=context["run_id"],
+        interval=(start.isoformat(), end.isoformat()),
+        out_dir=staged_path(None, context, "x").parent, path_of=ObjectStoragePath,
+        zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
+        anaplan=lambda: AnaplanHook(defaults.anaplan_conn_id, target.workspace_id,
+                                    target.model_id).client)
+
+
+def step(call: Callable[[], BaseModel]) -> dict[str, Any]:
+    """Run a flow step; its manifest's JSON is the task's XCom. A run with nothing to send
+    is skipped; a failure that would repeat fails at once, without retries."""
+    try:
+        return call().model_dump(mode="json")
+    except NothingChanged as exc:
+        raise AirflowSkipException(str(exc)) from None
+    except (RunFailed, ConfigError) as exc:
+        raise AirflowFailException(str(exc)) from None
+
+
 def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
     """The DAG of one flow; its id is ``zoho_<flow id>``.
 
     Incremental aggregate flows first read what changed (``changes``), then re-extract every
     month those records touch (``scope`` -> ``extract``), so each cell sent is whole.
     """
-    zoho_pool: dict[str, Any] = {"pool": defaults.zoho_pool.name} if defaults.zoho_pool else {}
-    zoho_pool["on_quota"] = defaults.on_quota
-    anaplan_pool: dict[str, Any] = (
-        {"pool": defaults.anaplan_pool.name} if defaults.anaplan_pool else {})
+    zoho: dict[str, Any] = {"pool": defaults.zoho_pool.name} if defaults.zoho_pool else {}
+    anaplan: dict[str, Any] = {"pool": defaults.anaplan_pool.name} if defaults.anaplan_pool \
+        else {}
     with DAG(
         dag_id=f"zoho_{flow.id}",
         description=flow.description or f"Zoho {flow.entity} to Anaplan {flow.target.import_}",
@@ -64,137 +97,59 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
         default_args={"owner": defaults.owner, "retries": defaults.retries,
                       "retry_delay": timedelta(minutes=2)},
     ) as dag:
-        lookups = {
-            entity: ExtractZohoOperator(
-                task_id=f"extract_{entity}", entity=entity, mode="full",
-                reuse_within=timedelta(hours=defaults.lookup_max_age_hours) or None,
-                zoho_conn_id=defaults.zoho_conn_id, **zoho_pool)
-            for entity in sorted(flow.lookup_entities)
-        }
-        changes_task = "changes" if flow.rebuilds_months else "extract"
-        if flow.rebuilds_months:
-            changes = ExtractZohoOperator(
-                task_id="changes", entity=flow.entity, with_entities=flow.entities[1:],
-                mode="incremental", watermark_key=flow.id,
-                zoho_conn_id=defaults.zoho_conn_id,
-                overlap=timedelta(minutes=flow.overlap_minutes), **zoho_pool)
+        scoped: Any = None
 
-            @task(task_id="scope")
-            def scope(manifest: Any) -> list[list[str]]:
-                from ml_connector.flows.steps import read_records
-                from ml_connector.flows.windows import affected_months, month_window
-                from ml_connector.zoho.entities import get_entity
+        @task(task_id="scope", multiple_outputs=False)
+        def scope(changes: Any) -> dict:
+            return step(lambda: flow_run(flow, defaults).scope(
+                ExtractManifest.model_validate(changes)))
 
-                if not manifest["count"]:
-                    raise AirflowSkipException(f"no {flow.entity} changed since the watermark")
-                audit = AuditLog(state_store(state_url()))
-                months = affected_months(
-                    read_records(ObjectStoragePath(manifest["path"])), str(flow.period_field),
-                    [get_entity(e).id_field for e in flow.entities],
-                    lambda ids: audit.windows_of(flow.id, ids))
-                log.info("%d changed record(s) touch %d month(s): %s", manifest["count"],
-                         len(months), ", ".join(m.strftime("%b %Y") for m in months))
-                return [list(month_window(m)) for m in months]
+        reads: dict[str, ExtractZohoOperator] = {}
+        for read in flow_reads(flow, defaults):
+            if read.kind == "extract" and flow.rebuilds_months:
+                scoped = scope(reads["changes"].output)
+            reads[read.task_id] = ExtractZohoOperator(
+                task_id=read.task_id, entity=read.entities[0], with_entities=read.entities[1:],
+                mode=read.mode, line_items=read.line_items, watermark_key=read.watermark_key,
+                overlap=read.overlap, windows=scoped if read.kind == "extract" else None,
+                reuse_within=timedelta(hours=read.reuse_hours) if read.reuse_hours else None,
+                zoho_conn_id=defaults.zoho_conn_id, on_quota=defaults.on_quota, **zoho)
+        lookups = {r.entities[0]: reads[r.task_id].output
+                   for r in flow_reads(flow, defaults) if r.kind == "lookup"}
+        extract = reads["extract"]
+        changes = reads.get("changes", extract)
 
-            scoped = scope(changes.output)
-        reads: dict[str, Any] = (
-            {"mode": "period", "windows": "{{ ti.xcom_pull(task_ids='scope') | tojson }}"}
-            if flow.rebuilds_months else {"mode": flow.mode})
-        extract = ExtractZohoOperator(
-            task_id="extract", entity=flow.entity, with_entities=flow.entities[1:],
-            zoho_conn_id=defaults.zoho_conn_id,
-            line_items=flow.uses_lines, watermark_key=flow.id,
-            overlap=timedelta(minutes=flow.overlap_minutes), **zoho_pool, **reads,
-        )
-        if flow.rebuilds_months:
-            scoped >> extract
+        @task(task_id="build", multiple_outputs=False)
+        def build(extract: Any, lookups: Any, scope: Any) -> dict:
+            return step(lambda: flow_run(flow, defaults).build(
+                ExtractManifest.model_validate(extract),
+                {e: ExtractManifest.model_validate(m) for e, m in lookups.items()},
+                Scope.model_validate(scope) if scope is not None else None))
 
-        def run_windows(context: Mapping[str, Any]) -> list[tuple[str, str]]:
-            if flow.rebuilds_months:
-                return [tuple(w) for w in context["ti"].xcom_pull(task_ids="scope")]
-            return [(context["data_interval_start"].isoformat(),
-                     context["data_interval_end"].isoformat())]
-
-        @task(task_id="build")
-        def build(manifest: Any, lookup_manifests: Any) -> dict:
-            from ml_connector.flows.steps import build_step, read_records
-
-            # (A rebuilt month with no records left still clears its cells: no skip then.)
-            if flow.mode == "incremental" and not flow.rebuilds_months and not manifest["count"]:
-                raise AirflowSkipException(f"no {flow.entity} changed since the watermark")
-            context = get_current_context()
-            out_dir = staged_path(None, context, "x").parent
-            staged = ObjectStoragePath(manifest["path"])
-            clear = CellLog(state_store(state_url())).cells(
-                flow.id, [w[0] for w in run_windows(context)]
-            ) if flow.grain == "aggregate" else ()
-
-
-            def refresh(entity: str) -> Iterator[dict]:
-                path = out_dir / f"lookup_{entity}.jsonl"
-                with ZohoBooksHook(defaults.zoho_conn_id).client as client:
-                    stage_extract(client, entity, ExtractWindow(), path)
-                return read_records(path)
-
-            built = build_step(flow, lambda: read_records(staged), lookup_manifests, out_dir,
-                               ObjectStoragePath, clear=clear, refresh=refresh)
-            log.info("Built %d row(s) from %d record(s); skipped %d %s; %d emptied cell(s) "
-                     "sent as zero", built["rows"], built["records"], built["skipped"],
-                     built["skipped_reasons"], built["cleared"])
-            return built
-
-        built = build(extract.output, {e: op.output for e, op in lookups.items()})
+        built = build(extract.output, lookups, scoped)
         params = [{"entityType": k, "entityName": v}
                   for k, v in flow.target.mapping_parameters.items()]
         start = AnaplanImportOperator(
-            task_id="import", import_id=flow.target.import_,
-            source="{{ ti.xcom_pull(task_ids='build')['csv'] }}",
+            task_id="import", import_id=flow.target.import_, source=built,
             anaplan_conn_id=defaults.anaplan_conn_id, workspace_id=flow.target.workspace_id,
-            model_id=flow.target.model_id, mapping_parameters=params or None, **anaplan_pool,
+            model_id=flow.target.model_id, mapping_parameters=params or None, **anaplan,
         )
         wait = AnaplanTaskSensor(
-            task_id="wait", import_id="{{ ti.xcom_pull(task_ids='import')['import_id'] }}",
-            anaplan_task_id="{{ ti.xcom_pull(task_ids='import', key='task_id') }}",
+            task_id="wait", handoff=start.output,
             anaplan_conn_id=defaults.anaplan_conn_id, workspace_id=flow.target.workspace_id,
-            model_id=flow.target.model_id, allow_rejected_rows=True, **anaplan_pool,
+            model_id=flow.target.model_id, allow_rejected_rows=True, **anaplan,
         )
 
-        @task(task_id="reconcile", trigger_rule="all_done")
-        def reconcile() -> dict:
-            from ml_connector.flows.steps import reconcile_step
+        @task(task_id="reconcile", trigger_rule="all_done", multiple_outputs=False)
+        def reconcile(changes: Any, built: Any, handoff: Any, scope: Any) -> dict:
+            return step(lambda: flow_run(flow, defaults).reconcile(
+                ExtractManifest.model_validate(changes) if changes else None,
+                BuildManifest.model_validate(built) if built else None,
+                Handoff.model_validate(handoff) if handoff else None,
+                Scope.model_validate(scope) if scope is not None else None))
 
-            context = get_current_context()
-            ti = context["ti"]
-            manifest = ti.xcom_pull(task_ids=changes_task)
-            if flow.mode == "incremental" and manifest and not manifest["count"]:
-                log.info("Nothing changed since the watermark; nothing sent")
-                return {"flow": flow.id, "counts": {}, "changed": 0}
-            started, built = ti.xcom_pull(task_ids="import"), ti.xcom_pull(task_ids="build")
-            if not started or not built:
-                raise AirflowException("the import did not start; nothing to reconcile")
-            client = AnaplanHook(defaults.anaplan_conn_id, flow.target.workspace_id,
-                                 flow.target.model_id).client
-            status = client.task(started["import_id"], started["task_id"])
-            rejected = (client.rejected_rows(started["import_id"], status.task_id, None, status)
-                        if status.failure_dump else [])
-            store = state_store(state_url())
-            try:
-                summary = reconcile_step(
-                    flow, built, run_windows(context), started["import_id"], status.as_dict(),
-                    rejected, AuditLog(store), context["run_id"], ObjectStoragePath,
-                    cells=CellLog(store))
-            except ConnectorError as exc:
-                # Rejected rows fail the same way on every retry: fail now, with the audit
-                # written, and leave the watermark where it was.
-                raise AirflowFailException(str(exc)) from None
-            if flow.mode == "incremental" and status.ok and manifest["max_last_modified_time"]:
-                store.set_watermark(flow.id, manifest["max_last_modified_time"])
-                summary["watermark"] = manifest["max_last_modified_time"]
-            log.info("Audit %s; watermark %s", summary["counts"],
-                     summary.get("watermark", "unchanged"))
-            return summary
-
-        [built, *lookups.values()] >> start >> wait >> reconcile()
+        [*lookups.values()] >> start
+        wait >> reconcile(changes.output, built, start.output, scoped)
     return dag
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 
 from ml_connector.sandbox.airflow_env import (
@@ -14,13 +13,11 @@ from ml_connector.sandbox.airflow_env import (
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.store import StateStore
 
-from ..conftest import MODEL
+from ..cells import ORG, account_cells
 
-#: Cells compare to the cent.
-CENT = Decimal("0.01")
+__all__ = ["ORG", "account_cells", "audit_of", "flow_env"]
 
 ROOT = Path(__file__).resolve().parents[2]
-ORG = "10234695"
 
 
 def flow_env(sandbox, home: Path, **settings: str) -> dict[str, str]:
@@ -37,10 +34,3 @@ def flow_env(sandbox, home: Path, **settings: str) -> dict[str, str]:
 
 def audit_of(home: Path) -> AuditLog:
     return AuditLog(StateStore.sqlite(home / "ml_connector" / "state.db"))
-
-
-def account_cells(sandbox, module: str = "Invoice Actuals") -> dict[tuple[str, str], Decimal]:
-    """An Accounts x Time module's Amount cells, to the cent."""
-    return {(c["dimensions"]["Accounts"], c["dimensions"]["Time"]):
-            Decimal(repr(c["values"]["Amount"])).quantize(CENT)
-            for c in sandbox.sandbox.anaplan.module_cells(MODEL, module)}

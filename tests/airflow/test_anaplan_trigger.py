@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ml_connector.anaplan.outcome import judge
+from ml_connector.anaplan.outcome import TaskEvent, judge
 from ml_connector.triggers.anaplan import AnaplanTaskTrigger
 
 from ..conftest import MODEL, WORKSPACE
@@ -50,7 +50,7 @@ def test_rejected_rows_reach_the_event_and_fail_the_judgement(sandbox, started):
     event = run(task_id)
     assert event["status"] == "done" and event["task"]["state"] == "COMPLETE"
     assert event["rejected"] and "9999" in event["rejected"][0]
-    ok, message = judge(event)
+    ok, message = judge(TaskEvent.model_validate(event))
     assert not ok and "NOT successful" in message and "9999" in message
 
 
@@ -60,7 +60,7 @@ def test_timeout_cancels_the_task_when_asked(sandbox, started):
     assert event["status"] == "timeout" and event["cancelled"]
     sandbox.sandbox.clock.advance(5)
     assert started.client.task(ACTUALS, task_id).state == "CANCELLED"
-    assert "cancelled" in judge(event)[1]
+    assert "cancelled" in judge(TaskEvent.model_validate(event))[1]
 
 
 def test_cancelled_task_is_a_failure(sandbox, started):
@@ -69,7 +69,8 @@ def test_cancelled_task_is_a_failure(sandbox, started):
     sandbox.sandbox.clock.advance(5)
     event = run(task_id)
     assert event["task"]["state"] == "CANCELLED"
-    assert judge(event) == (False, f"{event['task']['summary']}: the task was cancelled")
+    assert judge(TaskEvent.model_validate(event)) == (
+        False, f"{event['task']['summary']}: the task was cancelled")
 
 
 def test_unknown_task_gives_an_error_event(started):

@@ -1,82 +1,81 @@
-"""Flows from dags/flows.yaml end to end in real Airflow: dimension and aggregated flows,
-an idempotent rerun, and a partial failure traced per record in the audit trail."""
+"""The flow DAGs' wiring in real Airflow (`airflow dags test`, deferred waits included):
+each task hands the next a typed manifest through XCom, an incremental aggregate run
+scopes, extracts, builds, imports, waits and reconciles into cells equal to the oracle, and
+rejected records fail the run at once with the audit written. (The flows' behaviour is
+tested in this process, in tests/flows.)"""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import json
+import sqlite3
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from ml_connector.anaplan.handoff import Handoff
+from ml_connector.anaplan.tasks import TaskStatus
+from ml_connector.flows.run import BuildManifest, RunSummary, Scope
 from ml_connector.sandbox.airflow_env import airflow
-from ml_connector.sandbox.zoho.pnl import actuals
-from ml_connector.zoho import ExtractWindow
-from ml_connector.zoho.extract import iter_window
+from ml_connector.sandbox.zoho.pnl import NO_POSTINGS, actuals
+from ml_connector.zoho.extract import ExtractManifest
 
-from ..conftest import MODEL
 from .flow_env import ORG, account_cells, audit_of, flow_env
 
 pytestmark = pytest.mark.airflow
 
+#: What each task of an incremental aggregate flow hands on, by task id.
+MANIFESTS = {"changes": ExtractManifest, "extract_chartofaccounts": ExtractManifest,
+             "scope": Scope, "extract": ExtractManifest, "build": BuildManifest,
+             "import": Handoff, "wait": TaskStatus, "reconcile": RunSummary}
 
-def test_flows_end_to_end(sandbox, zoho_client, tmp_path_factory):
+
+def returned(home: Path, dag_id: str) -> dict[str, object]:
+    """Each task's return value (XCom) of the DAG's runs, as stored by Airflow."""
+    with sqlite3.connect(home / "airflow.db") as db:
+        rows = db.execute("SELECT task_id, value FROM xcom WHERE dag_id = ? AND key = "
+                          "'return_value'", (dag_id,)).fetchall()
+    return {task_id: json.loads(value) for task_id, value in rows}
+
+
+def test_flow_dags_hand_typed_manifests_and_fail_rejected_records_at_once(
+        sandbox, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     env = flow_env(sandbox, home)
-    audit = audit_of(home)
-    client = zoho_client()
+    airflow(env, "dags", "test", "zoho_accounts", "2026-04-01")
+    airflow(env, "dags", "test", "zoho_invoice_actuals_daily", "2026-04-02")
 
-    # Dimension flow: the chart of accounts becomes the Accounts list.
-    airflow(env, "dags", "test", "zoho_accounts", "2026-02-01")
-    chart = list(client.iter_records("chartofaccounts"))
-    listed = {i["code"] for i in sandbox.sandbox.anaplan.list_items(MODEL, "Accounts")}
-    assert listed == {a["account_code"] for a in chart if a.get("account_code")}
-
-    # Aggregated flow for February: cells equal the sandbox's own profit and loss (invoices
-    # net of credit notes), computed from its documents without the connector's code.
-    airflow(env, "dags", "test", "zoho_invoice_actuals", "2026-03-01")
-    feb = ExtractWindow(start=date(2026, 2, 1), end=date(2026, 3, 1))
-    invoices = list(iter_window(client, "invoices", feb))
-    credits = list(iter_window(client, "creditnotes", feb))
+    xcoms = returned(home, "zoho_invoice_actuals_daily")
+    assert set(xcoms) == set(MANIFESTS)
+    typed = {task: MANIFESTS[task].model_validate(value) for task, value in xcoms.items()}
+    assert [m.strftime("%Y-%m") for m in typed["scope"].months()] == [
+        "2026-01", "2026-02", "2026-03"]
+    assert typed["import"].task_id == typed["wait"].task_id == typed["reconcile"].task_id
+    assert typed["wait"].state == "COMPLETE"
+    summary = typed["reconcile"]
+    assert summary.watermark == typed["changes"].max_last_modified_time
+    assert sum(summary.counts.values()) == typed["extract"].count
     expected = actuals(sandbox.sandbox.zoho, ORG, ["invoices", "creditnotes"],
-                       date(2026, 2, 1), date(2026, 3, 1))
+                       date(2026, 1, 1), date(2026, 4, 1))
     assert account_cells(sandbox) == expected
-    actual = [i for i in invoices if i["status"] not in ("void", "draft")]
-    rows = audit.query(flow="invoice_actuals", limit=100_000)
-    assert {r["status"] for r in rows} == {"imported", "skipped"}
-    assert sorted(r["record_id"] for r in rows if r["status"] == "imported") == sorted(
-        [i["invoice_id"] for i in actual] + [c["creditnote_id"] for c in credits
-                                             if c["status"] not in ("void", "draft")])
-    credit_ids = {c["creditnote_id"] for c in credits}
-    assert {r["record_id"] for r in rows if r["entity"] == "creditnotes"} == credit_ids
-    documents = len(invoices) + len(credits)
-    assert len(rows) == documents
 
-    # Idempotent rerun: same cells, same audit rows (no duplicates).
-    airflow(env, "dags", "test", "zoho_invoice_actuals", "2026-03-01")
-    assert account_cells(sandbox) == expected
-    assert len(audit.query(flow="invoice_actuals", limit=100_000)) == documents
-
-    # Partial failure: an account Anaplan's list does not know yet.
+    # An account Anaplan's list does not know: the run fails without retrying (the failure
+    # would repeat), after writing the audit, and the watermark stays.
     new = sandbox.sandbox.zoho.add_record(ORG, "chartofaccounts", {
         "account_code": "4999", "account_name": "New income", "account_type": "income"})
-    victim = actual[0]
-    detail = sandbox.sandbox.zoho.record(ORG, "invoices", victim["invoice_id"])
-    lines = [{**detail["line_items"][0], "account_id": new["account_id"]},
-             *detail["line_items"][1:]]
-    sandbox.sandbox.zoho.edit_record(ORG, "invoices", victim["invoice_id"],
-                                     {"line_items": lines})
+    victim = next(i for i in sandbox.sandbox.zoho.documents(
+        ORG, "invoices", "2026-03-01", "2026-04-01") if i["status"] not in NO_POSTINGS)
+    sandbox.sandbox.zoho.edit_record(ORG, "invoices", victim["invoice_id"], {"line_items": [
+        {**victim["line_items"][0], "account_id": new["account_id"]},
+        *victim["line_items"][1:]]})
     with pytest.raises(RuntimeError, match="record\\(s\\) failed in Anaplan task"):
-        airflow(env, "dags", "test", "zoho_invoice_actuals", "2026-03-01")
-    failed = audit.query(flow="invoice_actuals", status="failed", limit=100_000)
+        airflow(env, "dags", "test", "zoho_invoice_actuals_daily", "2026-04-03")
+    failed = audit_of(home).query(flow="invoice_actuals_daily", status="failed")
     assert [r["record_id"] for r in failed] == [victim["invoice_id"]]
-    assert "4999" in failed[0]["error"] and failed[0]["task_id"]
-    assert len(audit.query(flow="invoice_actuals", limit=100_000)) == documents
-
-    shown = subprocess.run(
-        [str(Path(sys.executable).parent / "ml-connector"), "audit", "--flow",
-         "invoice_actuals", "--status", "failed", "--db",
-         f"sqlite:///{home / 'ml_connector' / 'state.db'}"],
-        capture_output=True, text=True, check=True)
-    assert victim["invoice_id"] in shown.stdout and "4999" in shown.stdout
+    assert audit_of(home).store.get_watermark("invoice_actuals_daily") == summary.watermark
+    with sqlite3.connect(home / "airflow.db") as db:
+        tries = db.execute("SELECT ti.try_number, ti.state FROM task_instance ti JOIN dag_run r "
+                           "ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id WHERE ti.dag_id = ? "
+                           "AND ti.task_id = 'reconcile' ORDER BY r.logical_date DESC",
+                           ("zoho_invoice_actuals_daily",)).fetchall()
+    assert tries[0] == (1, "failed")

@@ -38,7 +38,7 @@ def load_accounts(client, sandbox, codes=("4000", "4100", "5000")):
     rows = [[c, f"Account {c}", "Income"] for c in codes]
     status, _ = run_import(client, sandbox, ACCOUNTS, ACCOUNTS_FILE,
                            csv_bytes(["Code", "Name", "Type"], rows))
-    assert status.ok, status.summary()
+    assert status.ok, status.summary
 
 
 def cells(sandbox, module="Invoice Actuals") -> dict[tuple[str, str], float]:

@@ -18,8 +18,8 @@ from ml_connector.anaplan.auth import CertificateMethod
 from ml_connector.anaplan.columns import check_header
 from ml_connector.anaplan.config import MB, AnaplanConfig
 from ml_connector.anaplan.dump import parse_dump
-from ml_connector.anaplan.outcome import judge
-from ml_connector.anaplan.tasks import parse_task, poll_delays
+from ml_connector.anaplan.outcome import TaskEvent, judge
+from ml_connector.anaplan.tasks import TaskStatus, parse_task, poll_delays
 from ml_connector.anaplan.upload import chunk_plan, prepared_chunks
 from ml_connector.transport.errors import ConfigError
 
@@ -77,7 +77,7 @@ def test_task_result_values_are_read_as_pairs():
     assert status.terminal and not status.ok
     assert status.counts == {"successRowCount": 90, "failedCount": 3, "ignoredCount": 5,
                              "totalRowCount": 98}
-    assert "failedCount 3" in status.summary()
+    assert "failedCount 3" in status.summary
 
 
 def test_dump_rows_are_matched_by_header_name():
@@ -104,16 +104,20 @@ def test_poll_delays_start_at_five_and_stop_growing_at_sixty():
 
 
 def test_judging_events():
-    done = {"status": "done", "task": {"state": "COMPLETE", "successful": True, "counts": {},
-                                       "summary": "task T COMPLETE"}}
-    assert judge(done) == (True, "task T COMPLETE")
-    partial = {**done, "task": {**done["task"], "counts": {"failedCount": 2}},
-               "rejected": ["line 2: Unknown item"]}
+    done = TaskEvent(status="done", task=TaskStatus(task_id="T", state="COMPLETE",
+                                                    successful=True))
+    assert judge(done) == (True, "task T COMPLETE; successful")
+    partial = done.model_copy(update={
+        "task": done.task.model_copy(update={"counts": {"failedCount": 2}}),
+        "rejected": ["line 2: Unknown item"]})
     ok, message = judge(partial)
     assert not ok and "2 row(s) rejected" in message and "line 2: Unknown item" in message
     assert judge(partial, allow_rejected_rows=True)[0]
-    assert not judge({**done, "task": {"state": "CANCELLED"}})[0]
-    assert "cancelled" in judge({"status": "timeout", "task": {}, "cancelled": True})[1]
+    cancelled = TaskEvent(status="done", task=TaskStatus(task_id="T", state="CANCELLED"))
+    assert not judge(cancelled)[0]
+    assert "cancelled" in judge(TaskEvent(status="timeout", cancelled=True))[1]
+    # The JSON a trigger emits reads back as the same event.
+    assert TaskEvent.model_validate(partial.model_dump(mode="json")) == partial
 
 
 @pytest.mark.parametrize("payload_format", ["v2", "v1"])

@@ -31,7 +31,7 @@ def detail_requests(running) -> int:
 def extract(client, window=JANUARY) -> tuple[dict, list[dict]]:
     sink = io.StringIO()
     summary = extract_to(client, "invoices", window, sink, line_items=True)
-    return summary.as_dict(), [json.loads(line) for line in sink.getvalue().splitlines()]
+    return summary.model_dump(), [json.loads(line) for line in sink.getvalue().splitlines()]
 
 
 def test_a_rerun_fetches_only_what_changed(sandbox, zoho_client, tmp_path):
@@ -122,7 +122,7 @@ def test_a_job_larger_than_a_day_advances_every_day(sandbox_factory, zoho_client
         sink = io.StringIO()
         client = zoho_client(running=running, store=store, clock=clock)
         return extract_to(client, "invoices", JANUARY, sink, line_items=True,
-                          partial=True).as_dict()
+                          partial=True).model_dump()
 
     days, fetched = 0, []
     while True:

@@ -60,7 +60,7 @@ def test_secrets_never_reach_logs_errors_or_the_summary(zoho_client, sandbox, ca
     sandbox.sandbox.clock.advance(3700)
     with pytest.raises(AuthError) as info:
         extract_to(client, "invoices", WEEK, io.StringIO())
-    texts = [caplog.text, json.dumps(summary.as_dict()), str(info.value), repr(info.value),
+    texts = [caplog.text, json.dumps(summary.model_dump()), str(info.value), repr(info.value),
              repr(creds), repr(client.tokens.cache.get(client.tokens.cache_key))]
     for secret in (creds.client_secret, creds.refresh_token, access):
         for text in texts:

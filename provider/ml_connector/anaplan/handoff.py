@@ -9,14 +9,19 @@ and wait-for-start happen under a lock named for the file.
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from pydantic import BaseModel
+
 from ml_connector.anaplan.client import AnaplanClient
 from ml_connector.anaplan.columns import check_header
+from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.transport.errors import ConfigError, ConnectorError
 
 Lock = Callable[[str], AbstractContextManager[Any]]
@@ -71,20 +76,17 @@ def plan_action(client: AnaplanClient, id_or_name: str) -> ActionPlan:
                       source.get("textDelimiter") or '"')
 
 
-@dataclass
-class Handoff:
-    """What ``hand_over`` did: the task started and the upload that fed it."""
+class Handoff(BaseModel):
+    """What ``hand_over`` did: the task started and the upload that fed it; ``task`` once
+    waited for. Its JSON is the import operator's XCom."""
 
-    action_id: str
+    import_id: str
     task_id: str
     file_id: str
     chunks: int
     bytes: int
     state: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"import_id": self.action_id, "task_id": self.task_id, "file_id": self.file_id,
-                "chunks": self.chunks, "bytes": self.bytes, "state": self.state}
+    task: TaskStatus | None = None
 
 
 def hand_over(
@@ -119,5 +121,35 @@ def hand_over(
             raise ConnectorError(
                 f"{plan.kind} {plan.name!r} task {task_id} did not start within "
                 f"{start_timeout:.0f}s (the model is busy); it was cancelled") from None
-    return Handoff(plan.action_id, task_id, plan.file_id, upload.chunks, upload.bytes,
-                   status.state)
+    return Handoff(import_id=plan.action_id, task_id=task_id, file_id=plan.file_id,
+                   chunks=upload.chunks, bytes=upload.bytes, state=status.state)
+
+
+def read_header(path: Any, separator: str = ",", quote: str = '"') -> list[str]:
+    """The first row of a CSV file (anything with ``open()``)."""
+    with path.open("r", encoding="utf-8", newline="") as handle:
+        first = handle.readline()
+    return next(csv.reader(io.StringIO(first), delimiter=separator, quotechar=quote), [])
+
+
+def send_file(
+    client: AnaplanClient,
+    id_or_name: str,
+    path: Any,
+    *,
+    lock: Lock = no_lock,
+    locale: str = "en_US",
+    mapping_parameters: list[dict] | None = None,
+    start_timeout: float = 1800.0,
+    sleep: Callable[[float], None] = time.sleep,
+    log: Callable[[str], None] = lambda _m: None,
+) -> Handoff:
+    """Resolve the import or process, check the file's header against what it expects, and
+    ``hand_over`` the file at ``path`` (anything with ``open()`` and ``stat()``)."""
+    plan = plan_action(client, id_or_name)
+    plan.check_header(read_header(path, plan.separator, plan.delimiter))
+    log(f"Uploading {path} to file {plan.file_id} of {plan.kind} {plan.name!r}")
+    with path.open("rb") as stream:
+        return hand_over(client, plan, stream, path.stat().st_size, locale=locale,
+                         mapping_parameters=mapping_parameters, lock=lock,
+                         start_timeout=start_timeout, sleep=sleep, log=log)

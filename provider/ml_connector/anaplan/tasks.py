@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel, Field, computed_field
 
 TERMINAL = {"COMPLETE", "CANCELLED"}
 
@@ -15,9 +16,9 @@ def pairs(values: list[Any]) -> dict[str, str]:
     return {str(values[i]): str(values[i + 1]) for i in range(0, len(values) - 1, 2)}
 
 
-@dataclass
-class TaskStatus:
-    """One read of a task: state, progress and, once terminal, the result."""
+class TaskStatus(BaseModel):
+    """One read of a task: state, progress and, once terminal, the result (its JSON, with
+    ``summary``, is what task outcomes and trigger events carry)."""
 
     task_id: str
     state: str
@@ -25,9 +26,9 @@ class TaskStatus:
     current_step: str | None = None
     successful: bool | None = None
     failure_dump: bool = False
-    counts: dict[str, int] = field(default_factory=dict)
-    messages: list[str] = field(default_factory=list)
-    dump_objects: list[str] = field(default_factory=list)
+    counts: dict[str, int] = Field(default_factory=dict)
+    messages: list[str] = Field(default_factory=list)
+    dump_objects: list[str] = Field(default_factory=list)
 
     @property
     def terminal(self) -> bool:
@@ -42,6 +43,8 @@ class TaskStatus:
         """COMPLETE, successful and no failed rows."""
         return self.state == "COMPLETE" and bool(self.successful) and self.failed_rows == 0
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
     def summary(self) -> str:
         parts = [f"task {self.task_id} {self.state}"]
         if self.successful is not None:
@@ -50,12 +53,6 @@ class TaskStatus:
             parts.append(", ".join(f"{k} {v}" for k, v in sorted(self.counts.items())))
         parts += self.messages
         return "; ".join(parts)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"task_id": self.task_id, "state": self.state, "successful": self.successful,
-                "failure_dump": self.failure_dump, "counts": self.counts,
-                "messages": self.messages, "dump_objects": self.dump_objects,
-                "summary": self.summary()}
 
 
 def parse_task(task: dict[str, Any]) -> TaskStatus:

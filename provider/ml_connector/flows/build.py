@@ -25,8 +25,10 @@ def period_label(day: str) -> str:
 
 def base_amount(amount: Any, exchange_rate: Any) -> Decimal:
     """An amount converted to the organization's base currency, rounded to the cent."""
-    rate = _rate(exchange_rate) if exchange_rate not in (None, "", 0) else Decimal(1)
-    return (Decimal(str(amount)) * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+    value = amount if type(amount) is Decimal else Decimal(str(amount))
+    if exchange_rate in (None, "", 0, 1):
+        return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return (value * _rate(exchange_rate)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 @lru_cache(maxsize=4096)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from ml_connector.flows.build import base_amount, period_label, write_csv
 from ml_connector.flows.postings import Account, Postings
@@ -155,12 +155,12 @@ class RowMapper:
         lookup = column.lookup
         assert lookup is not None
         key_of = source(lookup.field)
-        return lambda record, line: self._look(column, record, key_of(record, line))
+        name = lookup_name(column)
+        return lambda record, line: self._look(column, name, record, key_of(record, line))
 
-    def _look(self, column: Column, record: Mapping[str, Any], key: Any) -> str:
+    def _look(self, column: Column, name: str, record: Mapping[str, Any], key: Any) -> str:
         lookup = column.lookup
         assert lookup is not None
-        name = lookup_name(column)
         table = self.lookups.get(name, {})
         if str(key) not in table and self.refresh is not None and name not in self._refreshed:
             # The list may be older than the record (reused from an earlier read): read it
@@ -181,10 +181,13 @@ class RowMapper:
             return self.postings.lines(record)
         return record.get("line_items") or []
 
-    def rows(self, record: Mapping[str, Any], zero: bool = False) -> Iterator[list[Any]]:
+    def rows(self, record: Mapping[str, Any], zero: bool = False,
+             credit: bool | None = None) -> Iterator[list[Any]]:
         """The record's rows (one per line when columns use lines); with ``zero``, every
-        amount is 0; a crediting document's amounts are negated."""
-        credit = self.entity_of(record) != self.flow.entity
+        amount is 0; a crediting document's amounts are negated (``credit``: whether the
+        record is one, when the caller knows)."""
+        if credit is None:
+            credit = self.entity_of(record) != self.flow.entity
         columns = self._zeroed if zero else self._columns
         for line in self.lines(record):
             row = [column(record, line) for column in columns]
@@ -192,6 +195,17 @@ class RowMapper:
                 for i in self.measures:
                     row[i] = -row[i] if row[i] else row[i]  # never "-0"
             yield row
+
+
+class Usable(NamedTuple):
+    """A record to send: its member part (id, module, window) serialised once, since its
+    member lines differ only in their key; whether it credits; whether it is zeroed."""
+
+    record: dict
+    member: str
+    credit: bool
+    zeroed: bool
+    where: dict[str, str]
 
 
 def _text(value: Any) -> str:
@@ -226,40 +240,36 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
         return {"id": mapper.id_of(record)[1],
                 **({"e": entity} if entity != flow.entity else {})}
 
-    # A record's member lines differ only in their key: its part is serialised once.
-    last: list[Any] = [None, ""]
-
-    def member(record: Mapping[str, Any], key: str, where: dict[str, str]) -> None:
-        if last[0] is not record:
-            last[0], last[1] = record, json.dumps({**tagged(record), **where})[1:-1]
-        members_out.write(f'{{{last[1]}, "key": {json.dumps(key)}}}\n')
+    def member(use: Usable, key: str) -> None:
+        members_out.write(f'{{{use.member}, "key": {json.dumps(key)}}}\n')
 
     zero_excluded = flow.excluded == "zero"
 
-    def usable() -> Iterator[tuple[dict, bool, dict[str, str]]]:
-        """Records to send, each with whether its amounts are zeroed and its window."""
+    def usable() -> Iterator[Usable]:
+        """Records to send, with what their rows and members need."""
         for record in records:
             where = window(record)
+            tag = tagged(record)
             reason = mapper.skip_reason(record)
-            if reason and zero_excluded and record.get("status") in flow.exclude_status:
-                result.zeroed += 1
-                yield record, True, where
-                continue
-            if reason:
+            zeroed = bool(reason) and zero_excluded and record.get(
+                "status") in flow.exclude_status
+            if reason and not zeroed:
                 result.skipped += 1
                 result.skipped_reasons[reason] = result.skipped_reasons.get(reason, 0) + 1
-                skipped_out.write(json.dumps({**tagged(record), "reason": reason,
-                                              **where}) + "\n")
+                skipped_out.write(json.dumps({**tag, "reason": reason, **where}) + "\n")
                 continue
-            result.records += 1
-            yield record, False, where
+            if zeroed:
+                result.zeroed += 1
+            else:
+                result.records += 1
+            yield Usable(record, json.dumps({**tag, **where})[1:-1], "e" in tag, zeroed, where)
 
     if flow.grain == "record":
         def record_rows() -> Iterator[list[str]]:
-            for record, zeroed, where in usable():
-                for row in mapper.rows(record, zero=zeroed):
+            for use in usable():
+                for row in mapper.rows(use.record, zero=use.zeroed, credit=use.credit):
                     result.rows += 1
-                    member(record, str(result.rows), where)
+                    member(use, str(result.rows))
                     yield [_text(v) for v in row]
 
         write_csv(csv_out, mapper.header, record_rows())
@@ -268,14 +278,20 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
     zero = [Decimal(0)] * len(mapper.measures)
     cells: dict[tuple[str, ...], list[Decimal]] = {}
     windows: dict[tuple[str, ...], str] = {}
-    for record, _, where in usable():
-        for row in mapper.rows(record):
-            key = tuple(_text(v) for i, v in enumerate(row) if i not in mapper.measures)
-            sums = cells.setdefault(key, list(zero))
-            for n, i in enumerate(mapper.measures):
+    dims = [i for i in range(len(mapper.header)) if i not in mapper.measures]
+    measures = list(enumerate(mapper.measures))
+    key_text: dict[tuple[str, ...], str] = {}  # a cell's member key, serialised once
+    for use in usable():
+        for row in mapper.rows(use.record, credit=use.credit):
+            key = tuple([str(row[i]) for i in dims])
+            sums = cells.get(key)
+            if sums is None:
+                sums = cells[key] = list(zero)
+                key_text[key] = json.dumps("|".join(key))
+            for n, i in measures:
                 sums[n] += row[i]
-            member(record, "|".join(key), where)
-            windows.setdefault(key, where.get("ws", ""))
+            members_out.write(f'{{{use.member}, "key": {key_text[key]}}}\n')
+            windows.setdefault(key, use.where.get("ws", ""))
     for key in clear:
         if tuple(key) not in cells:
             cells[tuple(key)] = list(zero)

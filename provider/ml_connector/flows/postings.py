@@ -52,17 +52,25 @@ def posting_accounts(flow: Flow, chart: Callable[[], Iterable[Mapping[str, Any]]
     return found
 
 
-def decimal_of(value: Any, where: str) -> Decimal:
-    """A finite decimal amount; anything else is an error naming ``where``."""
-    if isinstance(value, bool) or value is None or value == "":
-        raise ConfigError(f"{where}: expected a number, got {value!r}")
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise ConfigError(f"{where}: expected a number, got {value!r}") from None
-    if not number.is_finite():
-        raise ConfigError(f"{where}: expected a finite number, got {value!r}")
-    return number
+def decimal_of(value: Any, where: str | Callable[[], str]) -> Decimal:
+    """A finite decimal amount; anything else is an error naming ``where`` (text, or a
+    function giving it: built only when needed)."""
+    if type(value) is float or type(value) is int:  # the usual case: a JSON number
+        if value == value and value not in (INF, -INF):
+            return Decimal(repr(value))
+    elif not (isinstance(value, bool) or value is None or value == ""):
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            pass
+        else:
+            if number.is_finite():
+                return number
+    place = where() if callable(where) else where
+    raise ConfigError(f"{place}: expected a finite number, got {value!r}")
+
+
+INF = float("inf")
 
 
 def _cents(value: Decimal) -> Decimal:
@@ -91,37 +99,45 @@ class Postings:
         self.adjustment = adjustment
 
     def lines(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
-        id_field, record_id = self.id_of(record)
-        doc = f"{id_field} {record_id}"
+        def doc() -> str:  # for error messages only
+            return "{} {}".format(*self.id_of(record))
+
+        def where(field: str, n: int | None = None) -> Callable[[], str]:
+            return lambda: f"{doc()} line {n} {field}" if n else f"{doc()} {field}"
+
         lines = record.get("line_items") or []
         if not isinstance(lines, list):
-            raise ConfigError(f"{doc}: line_items is not a list")
+            raise ConfigError(f"{doc()}: line_items is not a list")
         inclusive = record.get("is_inclusive_tax") is True
         nets = []
         for n, line in enumerate(lines, start=1):
-            total = decimal_of(line.get("item_total"), f"{doc} line {n} item_total")
+            total = decimal_of(line.get("item_total"), where("item_total", n))
             if inclusive:
                 pct = decimal_of(line.get("tax_percentage") or 0,
-                                 f"{doc} line {n} tax_percentage")
+                                 where("tax_percentage", n))
                 total -= _cents(total * pct / (100 + pct))
             nets.append(total)
         discount = Decimal(0)
         if record.get("discount_type") == "entity_level":
-            discount = decimal_of(record.get("discount_amount") or 0, f"{doc} discount_amount")
+            discount = decimal_of(record.get("discount_amount") or 0,
+                                  where("discount_amount"))
         if discount:
             nets = [net - share for net, share in zip(nets, allocate(discount, nets),
                                                       strict=True)]
         out = [{**line, "amount": net} for line, net in zip(lines, nets, strict=True)]
         for part, account, label in (("shipping_charge", self.shipping, "shipping"),
                                      ("adjustment", self.adjustment, "adjustment")):
-            amount = decimal_of(record.get(part) or 0, f"{doc} {part}")
+            value = record.get(part)
+            if not value:
+                continue
+            amount = decimal_of(value, where(part))
             if not amount:
                 continue
             if account is None:
                 raise ConfigError(
-                    f"{doc} has a {part} of {amount} but the flow names no account for it: set "
+                    f"{doc()} has a {part} of {amount} but the flow names no account for it: set "
                     f"accounts.{label} (an account code or name) in flows.yaml")
-            out.append({"line_item_id": f"{record_id}:{label}", "name": label,
+            out.append({"line_item_id": f"{self.id_of(record)[1]}:{label}", "name": label,
                         "account_id": account.account_id,
                         "account_name": account.account_name, "amount": amount})
         return out

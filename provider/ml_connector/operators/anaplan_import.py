@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, BaseOperatorLink, ObjectStoragePath
+from airflow.sdk import XComArg
+from pydantic import BaseModel
 
-from ml_connector.anaplan.handoff import hand_over, plan_action
+from ml_connector.anaplan.handoff import Handoff, send_file
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.sensors.anaplan import AnaplanTaskMixin, default_deferrable
@@ -28,10 +28,15 @@ class AnaplanTaskLink(BaseOperatorLink):
         return XCom.get_value(key="task_url", ti_key=ti_key) or ""
 
 
-def read_header(path: ObjectStoragePath, separator: str = ",", quote: str = '"') -> list[str]:
-    with path.open("r", encoding="utf-8", newline="") as handle:
-        first = handle.readline()
-    return next(csv.reader(io.StringIO(first), delimiter=separator, quotechar=quote), [])
+class StagedFile(BaseModel):
+    """Any manifest that names a staged file as ``path``."""
+
+    path: str
+
+
+def staged_source(source: object) -> str:
+    """The file ``source`` names: a path or URL, or a manifest with ``path``."""
+    return source if isinstance(source, str) else StagedFile.model_validate(source).path
 
 
 class AnaplanImportOperator(AnaplanTaskMixin, BaseOperator):
@@ -44,7 +49,8 @@ class AnaplanImportOperator(AnaplanTaskMixin, BaseOperator):
     backfill runs of a flow, or two flows sharing an import, cannot swap files.
 
     :param import_id: the import's (``112…``) or process's (``118…``) id, or exact name.
-    :param source: the staged CSV (an ``ObjectStoragePath`` URL or local path, templated).
+    :param source: the staged CSV (an ``ObjectStoragePath`` URL or local path, templated), or
+        a manifest (XCom) naming it as ``path``, such as a flow's build step returns.
     :param wait_for_completion: also wait for the task: deferred to the triggerer when
         ``deferrable`` (default ``[operators] default_deferrable``), else polling here.
     :param mapping_parameters: e.g. ``[{"entityType": "Version", "entityName": "Actual"}]``.
@@ -61,7 +67,7 @@ class AnaplanImportOperator(AnaplanTaskMixin, BaseOperator):
         self,
         *,
         import_id: str,
-        source: str,
+        source: str | Mapping[str, Any] | XComArg,
         anaplan_conn_id: str = AnaplanHook.default_conn_name,
         workspace_id: str | None = None,
         model_id: str | None = None,
@@ -99,40 +105,34 @@ class AnaplanImportOperator(AnaplanTaskMixin, BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         hook = AnaplanHook(self.anaplan_conn_id, self.workspace_id, self.model_id)
         client = hook.client
-        plan = plan_action(client, self.import_id)
-        path = ObjectStoragePath(self.source)
-        plan.check_header(read_header(path, plan.separator, plan.delimiter))
         store = state_store(state_url(self.state_conn_id))
         start_timeout = self.start_timeout.total_seconds()
-        self.log.info("Uploading %s to file %s of %s %r", path, plan.file_id, plan.kind,
-                      plan.name)
-        with path.open("rb") as stream:
-            handoff = hand_over(
-                client, plan, stream, path.stat().st_size, locale=self.locale,
-                mapping_parameters=self.mapping_parameters, start_timeout=start_timeout,
-                lock=partial(store.lock, lease=start_timeout + 900,
-                             wait=self.lock_wait.total_seconds(), poll=1.0),
-                log=self.log.info)
-        action_id, task_id = plan.action_id, handoff.task_id
+        handoff = send_file(
+            client, self.import_id, ObjectStoragePath(staged_source(self.source)),
+            locale=self.locale, mapping_parameters=self.mapping_parameters,
+            start_timeout=start_timeout, log=self.log.info,
+            lock=partial(store.lock, lease=start_timeout + 900,
+                         wait=self.lock_wait.total_seconds(), poll=1.0))
+        action_id, task_id = handoff.import_id, handoff.task_id
         ti = context["ti"]
         ti.xcom_push(key="task_id", value=task_id)
         ti.xcom_push(key="task_url", value=client.config.task_url(action_id, task_id))
-        result = handoff.as_dict()
         if not self.wait_for_completion:
-            return result
+            return handoff.model_dump(mode="json")
         timeout = self.wait_timeout.total_seconds()
         if self.deferrable:
+            ti.xcom_push(key="handoff", value=handoff.model_dump(mode="json"))
             self.defer(
                 trigger=self.task_trigger(hook, action_id, task_id, timeout,
                                           self.cancel_on_timeout, self.poll_interval),
                 method_name="execute_complete",
             )
         status = client.wait(action_id, task_id, timeout=timeout)
-        rejected = [r.describe() for r in client.rejected_rows(action_id, task_id, 10, status)
-                    ] if status.failure_dump else []
-        task = self.finish({"status": "done", "task": status.as_dict(), "rejected": rejected})
-        return {**result, "task": task}
+        handoff.task = self.finish(self.outcome(client, action_id, status))
+        return handoff.model_dump(mode="json")
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
-        task = self.finish(event)
-        return {"task_id": task.get("task_id"), "task": task}
+        handoff = Handoff.model_validate(context["ti"].xcom_pull(
+            task_ids=self.task_id, key="handoff"))
+        handoff.task = self.finish(event)
+        return handoff.model_dump(mode="json")

@@ -15,7 +15,7 @@ from ml_connector.operators.staging import staged_path
 from ml_connector.state.quota import QuotaExhausted
 from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.extract import stage_extract
-from ml_connector.zoho.plan import Mode, plan_window, plan_windows
+from ml_connector.zoho.plan import Mode, plan_extract
 
 
 class ExtractZohoOperator(BaseOperator):
@@ -101,8 +101,8 @@ class ExtractZohoOperator(BaseOperator):
         if self.mode == "incremental" and not self.modified_after:
             key = self.watermark_key or f"{self.dag_id}.{self.task_id}"
             watermark = state_store(state_url(self.state_conn_id)).get_watermark(key)
-        window = plan_windows(self.windows) if self.windows else plan_window(
-            self.mode,
+        window = plan_extract(
+            self.mode, windows=self.windows,
             interval_start=context.get("data_interval_start"),
             interval_end=context.get("data_interval_end"),
             window_start=self.window_start,
@@ -141,4 +141,4 @@ class ExtractZohoOperator(BaseOperator):
             "last_modified_time %s", summary.count, summary.entity, summary.requests,
             summary.cache_hits, summary.max_last_modified_time,
         )
-        return summary.as_dict()
+        return summary.model_dump(mode="json")

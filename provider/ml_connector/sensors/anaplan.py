@@ -9,7 +9,9 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseSensorOperator, conf
 
-from ml_connector.anaplan.outcome import judge
+from ml_connector.anaplan.handoff import Handoff
+from ml_connector.anaplan.outcome import TaskEvent, judge
+from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.triggers.anaplan import AnaplanTaskTrigger
 
@@ -36,19 +38,27 @@ class AnaplanTaskMixin:
             cancel_on_timeout=cancel_on_timeout,
         )
 
-    def finish(self, event: dict[str, Any]) -> dict[str, Any]:
-        ok, message = judge(event, allow_rejected_rows=self.allow_rejected_rows)
-        if not ok:
+    def finish(self, event: TaskEvent | dict[str, Any]) -> TaskStatus:
+        """The finished task, or an ``AirflowException`` saying why the wait failed."""
+        outcome = TaskEvent.model_validate(event)
+        ok, message = judge(outcome, allow_rejected_rows=self.allow_rejected_rows)
+        if not ok or outcome.task is None:
             raise AirflowException(f"Anaplan import failed: {message}")
         log = self.log  # type: ignore[attr-defined]
-        (log.warning if event.get("rejected") else log.info)("Anaplan import finished: %s",
-                                                              message)
-        return event.get("task") or {}
+        (log.warning if outcome.rejected else log.info)("Anaplan import finished: %s", message)
+        return outcome.task
+
+    def outcome(self, client: Any, import_id: str, status: TaskStatus) -> TaskEvent:
+        """The event of a task found terminal by polling here (not in the triggerer)."""
+        rejected = [r.describe() for r in client.rejected_rows(
+            import_id, status.task_id, 10, status)] if status.failure_dump else []
+        return TaskEvent(status="done", task=status, rejected=rejected)
 
 
 class AnaplanTaskSensor(AnaplanTaskMixin, BaseSensorOperator):
     """Succeeds when an import or process task is COMPLETE and successful with no rejected
-    rows. ``import_id`` is the import's (``112…``) or the process's (``118…``) id.
+    rows. ``import_id`` is the import's (``112…``) or the process's (``118…``) id; instead of
+    it and ``anaplan_task_id``, ``handoff`` takes the import operator's output (its XCom).
 
     Fails on CANCELLED, on ``successful: false``, on rejected rows (unless
     ``allow_rejected_rows``) with the first rejected rows from the failure dump, and on
@@ -56,14 +66,15 @@ class AnaplanTaskSensor(AnaplanTaskMixin, BaseSensorOperator):
     (``[operators] default_deferrable``): the wait happens in the triggerer, not a worker.
     """
 
-    template_fields: Sequence[str] = ("import_id", "anaplan_task_id")
+    template_fields: Sequence[str] = ("import_id", "anaplan_task_id", "handoff")
     ui_color = "#f3e8ff"
 
     def __init__(
         self,
         *,
-        import_id: str,
-        anaplan_task_id: str,
+        import_id: str | None = None,
+        anaplan_task_id: str | None = None,
+        handoff: Any = None,
         anaplan_conn_id: str = AnaplanHook.default_conn_name,
         workspace_id: str | None = None,
         model_id: str | None = None,
@@ -76,8 +87,12 @@ class AnaplanTaskSensor(AnaplanTaskMixin, BaseSensorOperator):
     ) -> None:
         timeout_s = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
         super().__init__(poke_interval=max(5.0, poll_interval), timeout=timeout_s, **kwargs)
+        if handoff is None and not (import_id and anaplan_task_id):
+            raise ValueError("AnaplanTaskSensor needs import_id and anaplan_task_id, or the "
+                             "import operator's output as handoff")
         self.import_id = import_id
         self.anaplan_task_id = anaplan_task_id
+        self.handoff = handoff
         self.anaplan_conn_id = anaplan_conn_id
         self.workspace_id = workspace_id
         self.model_id = model_id
@@ -90,25 +105,32 @@ class AnaplanTaskSensor(AnaplanTaskMixin, BaseSensorOperator):
     def hook(self) -> AnaplanHook:
         return AnaplanHook(self.anaplan_conn_id, self.workspace_id, self.model_id)
 
+    def waited_for(self) -> tuple[str, str]:
+        """(import or process id, task id) of the task to wait for."""
+        if self.handoff is not None:  # the import operator's XCom, resolved at run time
+            started = Handoff.model_validate(self.handoff)
+            return started.import_id, started.task_id
+        return str(self.import_id), str(self.anaplan_task_id)
+
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             return super().execute(context)
+        import_id, task_id = self.waited_for()
         self.defer(
-            trigger=self.task_trigger(self.hook, self.import_id, self.anaplan_task_id,
-                                      self.timeout, self.cancel_on_timeout, self.poll_interval),
+            trigger=self.task_trigger(self.hook, import_id, task_id, self.timeout,
+                                      self.cancel_on_timeout, self.poll_interval),
             method_name="execute_complete",
         )
 
     def poke(self, context: Any) -> bool:
         client = self.hook.client
-        status = client.task(self.import_id, self.anaplan_task_id)
+        import_id, task_id = self.waited_for()
+        status = client.task(import_id, task_id)
         self.log.info("Anaplan task %s: %s", status.task_id, status.state)
         if not status.terminal:
             return False
-        rejected = [r.describe() for r in client.rejected_rows(
-            self.import_id, status.task_id, 10, status)] if status.failure_dump else []
-        self.finish({"status": "done", "task": status.as_dict(), "rejected": rejected})
+        self.finish(self.outcome(client, import_id, status))
         return True
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
-        return self.finish(event)
+        return self.finish(event).model_dump(mode="json")

@@ -9,6 +9,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from ml_connector.anaplan.outcome import TaskEvent
 from ml_connector.anaplan.tasks import poll_delays
 from ml_connector.transport.errors import ConnectorError
 
@@ -73,8 +74,8 @@ class AnaplanTaskTrigger(BaseTrigger):
         try:
             client = await hook.async_client()
         except ConnectorError as exc:
-            yield TriggerEvent({"status": "error", "message": str(exc),
-                                "task_id": self.anaplan_task_id})
+            yield _event(TaskEvent(status="error", message=str(exc),
+                                   task_id=self.anaplan_task_id))
             return
         try:
             async for event in self._poll(client):
@@ -88,8 +89,8 @@ class AnaplanTaskTrigger(BaseTrigger):
             try:
                 status = await client.task(self.import_id, self.anaplan_task_id)
             except ConnectorError as exc:
-                yield TriggerEvent({"status": "error", "message": str(exc),
-                                    "task_id": self.anaplan_task_id, "polls": polls})
+                yield _event(TaskEvent(status="error", message=str(exc),
+                                       task_id=self.anaplan_task_id, polls=polls))
                 return
             self.log.info("Anaplan task %s: %s (%.0f%%)", self.anaplan_task_id, status.state,
                           status.progress * 100)
@@ -99,15 +100,20 @@ class AnaplanTaskTrigger(BaseTrigger):
                     rows = await client.rejected_rows(self.import_id, self.anaplan_task_id,
                                                       self.rejected_rows_shown, status)
                     rejected = [row.describe() for row in rows]
-                yield TriggerEvent({"status": "done", "task": status.as_dict(),
-                                    "rejected": rejected, "polls": polls})
+                yield _event(TaskEvent(status="done", task=status, rejected=rejected,
+                                       polls=polls))
                 return
             if self.deadline is not None and time.time() + delay > self.deadline:
                 cancelled = False
                 if self.cancel_on_timeout:
                     await client.cancel(self.import_id, self.anaplan_task_id)
                     cancelled = True
-                yield TriggerEvent({"status": "timeout", "task": status.as_dict(),
-                                    "cancelled": cancelled, "polls": polls})
+                yield _event(TaskEvent(status="timeout", task=status, cancelled=cancelled,
+                                       polls=polls))
                 return
             await asyncio.sleep(delay)
+
+
+def _event(event: TaskEvent) -> TriggerEvent:
+    """A trigger event carries the outcome's JSON (read back with ``TaskEvent``)."""
+    return TriggerEvent(event.model_dump(mode="json"))

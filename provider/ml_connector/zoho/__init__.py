@@ -3,7 +3,7 @@
 from ml_connector.zoho.auth import ZohoCredentials, ZohoTokenManager
 from ml_connector.zoho.client import ZohoBooksClient, ZohoConfig
 from ml_connector.zoho.entities import ENTITIES, get_entity
-from ml_connector.zoho.extract import ExtractSummary, ExtractWindow, extract_to, iter_window
+from ml_connector.zoho.extract import ExtractManifest, ExtractWindow, extract_to, iter_window
 from ml_connector.zoho.regions import DATACENTERS, REGIONS, DataCenter, resolve_region
 
 __all__ = [
@@ -11,7 +11,7 @@ __all__ = [
     "ENTITIES",
     "REGIONS",
     "DataCenter",
-    "ExtractSummary",
+    "ExtractManifest",
     "ExtractWindow",
     "ZohoBooksClient",
     "ZohoConfig",

@@ -7,10 +7,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from itertools import chain, islice
 from typing import IO, Any
+
+from pydantic import BaseModel
 
 from ml_connector.state.quota import QuotaExhausted
 from ml_connector.transport.errors import ConfigError
@@ -71,9 +73,9 @@ class ExtractWindow:
         }
 
 
-@dataclass
-class ExtractSummary:
-    """What an extraction read; small enough for an XCom."""
+class ExtractManifest(BaseModel):
+    """What an extraction staged and read, never the records: small enough for an XCom,
+    whose JSON it is."""
 
     entity: str
     organization_id: str
@@ -84,10 +86,10 @@ class ExtractSummary:
     cache_hits: int = 0
     max_last_modified_time: str | None = None
     path: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    windows: list[dict[str, str | None]] | None = None
+    entities: dict[str, int] | None = None
+    details_planned: int | None = None
+    reused_from: str | None = None
 
 
 def _newer(current: str | None, candidate: str | None) -> str | None:
@@ -157,7 +159,7 @@ def extract_to(
     progress_every: float = 30.0,
     clock: Callable[[], float] = time.monotonic,
     partial: bool = False,
-) -> ExtractSummary:
+) -> ExtractManifest:
     """Stream the window's (or each window's, in turn) records of ``entity`` (or of each of
     several modules, in turn: invoices and their credit notes) to ``sink`` as JSON Lines and
     summarise what was read.
@@ -177,7 +179,7 @@ def extract_to(
     windows = [window] if isinstance(window, ExtractWindow) else list(window)
     if not windows:
         raise ConfigError("no window to extract")
-    summary = ExtractSummary(
+    summary = ExtractManifest(
         entity=ents[0].name, organization_id=client.organization_id,
         window=windows[0].describe() if len(windows) == 1 else {
             "start": windows[0].describe()["start"], "end": windows[-1].describe()["end"],
@@ -185,7 +187,7 @@ def extract_to(
         line_items=line_items,
     )
     if len(windows) > 1:
-        summary.extra["windows"] = [w.describe() for w in windows]
+        summary.windows = [w.describe() for w in windows]
     names = "+".join(e.name for e in ents)
     meter = Progress(client, names, progress or log.info, every=progress_every, clock=clock)
     before, hits = client.requests, client.cache_hits
@@ -198,13 +200,14 @@ def extract_to(
         return chain.from_iterable(client.iter_records(ent, w.params(ent)) for w in windows)
 
     def write(ent: Entity, records: Iterator[dict]) -> None:
+        count, newest = summary.count, summary.max_last_modified_time
         for record in records:
             sink.write(jsonl_line(record))
-            summary.count += 1
-            counts[ent.name] = counts.get(ent.name, 0) + 1
-            summary.max_last_modified_time = _newer(
-                summary.max_last_modified_time, record.get("last_modified_time"))
-            meter.tick(summary.count)
+            count += 1
+            newest = _newer(newest, record.get("last_modified_time"))
+            meter.tick(count)
+        counts[ent.name] = counts.get(ent.name, 0) + count - summary.count
+        summary.count, summary.max_last_modified_time = count, newest
 
     if not line_items:
         for ent in ents:
@@ -221,7 +224,7 @@ def extract_to(
                 spool.seek(0)
                 planned += client.uncached(ent, read_jsonl(spool))
                 spools.append(spool)
-            summary.extra["details_planned"] = planned
+            summary.details_planned = planned
             meter.plan(rows, planned)
             if client.store is not None:
                 try:
@@ -238,7 +241,7 @@ def extract_to(
                 spool.seek(0)
                 write(ent, client.with_details(ent, read_jsonl(spool)))
     if len(ents) > 1:
-        summary.extra["entities"] = {e.name: counts.get(e.name, 0) for e in ents}
+        summary.entities = {e.name: counts.get(e.name, 0) for e in ents}
     summary.requests = client.requests - before
     summary.cache_hits = client.cache_hits - hits
     return summary
@@ -272,7 +275,7 @@ def stage_extract(
     progress: Callable[[str], None] | None = None,
     progress_every: float = 30.0,
     partial: bool = False,
-) -> ExtractSummary:
+) -> ExtractManifest:
     """Extract to ``path`` (anything with ``open()``: a ``Path``, an ``ObjectStoragePath``).
 
     A full read of a list (no window) is kept in the state store for reuse, and reused
@@ -288,16 +291,16 @@ def stage_extract(
         kept = client.lists.get(key, reuse_within)
         if kept is not None:
             fetched_at, rows = kept
-            summary = ExtractSummary(entity=ent.name, organization_id=client.organization_id,
-                                     window=ExtractWindow().describe(), path=str(path))
+            count = 0
             with path.open("w", encoding="utf-8") as sink:
-                for row in rows:
+                for count, row in enumerate(rows, start=1):  # noqa: B007
                     sink.write(jsonl_line(row))
-                    summary.count += 1
-            summary.extra["reused_from"] = datetime.fromtimestamp(
-                fetched_at, timezone.utc).isoformat()
+            summary = ExtractManifest(
+                entity=ent.name, organization_id=client.organization_id,
+                window=ExtractWindow().describe(), path=str(path), count=count,
+                reused_from=datetime.fromtimestamp(fetched_at, timezone.utc).isoformat())
             (progress or log.info)(
-                f"Reused the {summary.count:,} {ent.name} read at {summary.extra['reused_from']}"
+                f"Reused the {summary.count:,} {ent.name} read at {summary.reused_from}"
                 f" (younger than {reuse_within:,.0f} s): no Zoho request")
             return summary
     with path.open("w", encoding="utf-8") as sink:

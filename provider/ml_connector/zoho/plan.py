@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.extract import ExtractWindow
@@ -104,3 +104,14 @@ def plan_windows(windows: str | Sequence[Sequence[str]]) -> list[ExtractWindow]:
         raise ConfigError(f"windows must be a list of [start, end] pairs, got {windows!r}")
     return [ExtractWindow(start=_as_date(start, "windows start"), end=_as_date(end, "windows end"))
             for start, end in windows]
+
+
+def plan_extract(
+    mode: Mode,
+    *,
+    windows: str | Sequence[Sequence[str]] | None = None,
+    **bounds: Any,
+) -> ExtractWindow | list[ExtractWindow]:
+    """The window(s) of an extract step: the given ``windows`` read in turn, else
+    ``plan_window(mode, **bounds)``."""
+    return plan_windows(windows) if windows else plan_window(mode, **bounds)

@@ -44,6 +44,7 @@ class AnaplanEmulator:
                 self.models[spec.id] = model
         dispatcher = Dispatcher(self)
         Api(self).register(dispatcher)
+        dispatcher.close()
         self.router = dispatcher.router
         self.admin_router = build_admin_router(self)
 

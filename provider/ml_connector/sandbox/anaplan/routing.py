@@ -1,6 +1,6 @@
-"""A small dispatcher: every request under the emulator's prefix passes the tenant rate
-limit, is matched against path templates (404/405 in Anaplan's shape otherwise), handled
-under the emulator's lock and counted by template and status."""
+"""The emulator's FastAPI routes: every request passes the tenant rate limit, is handled
+under the emulator's lock and counted by path template and status; a request no route
+takes gets Anaplan's 404 or 405."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, QueryParams
+from starlette.routing import Match
 
 from ml_connector.sandbox.anaplan import errors
 
@@ -69,52 +71,57 @@ class Reply:
 Handler = Callable[[Call], Reply | dict]
 
 
-@dataclass
-class Route:
-    method: str
-    template: str
-    handler: Handler
-    pattern: re.Pattern = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.pattern = re.compile(re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.template) + "$")
-
-
 class Dispatcher:
-    """Routes registered with ``add``; ``router`` is the FastAPI router serving them."""
+    """Handlers registered with ``add`` become FastAPI routes of ``router``; ``close`` adds
+    the answer for paths no route takes (after every ``add``)."""
 
     def __init__(self, emu: AnaplanEmulator) -> None:
         self.emu = emu
-        self.routes: list[Route] = []
         self.router = APIRouter()
-        self.router.add_api_route("/{rest:path}", self._endpoint, methods=METHODS,
-                                  include_in_schema=False)
 
     def add(self, method: str, template: str, handler: Handler) -> None:
-        self.routes.append(Route(method, template, handler))
+        async def endpoint(request: Request) -> Response:
+            path = PARAM.sub(lambda m: str(request.path_params[m[1]]), template)
+            return await self._serve(request, path, f"{method} {template}", handler)
 
-    async def _endpoint(self, rest: str, request: Request) -> Response:
-        path = "/" + rest
+        self.router.add_api_route(template, endpoint, methods=[method],
+                                  name=f"{method} {template}", include_in_schema=False)
+
+    def close(self) -> None:
+        async def unknown(rest: str, request: Request) -> Response:
+            scope = {**request.scope, "path": "/" + rest, "root_path": ""}  # as routed here
+            allowed = any(route.matches(scope)[0] == Match.PARTIAL
+                          for route in self.router.routes[:-1] if isinstance(route, APIRoute))
+            error = errors.ApiError(405) if allowed else errors.not_found()
+
+            def refuse(_call: Call) -> Reply:
+                raise error
+
+            return await self._serve(request, "/" + rest, f"{request.method} /{rest}", refuse)
+
+        self.router.add_api_route("/{rest:path}", unknown, methods=METHODS,
+                                  include_in_schema=False)
+
+    async def _serve(self, request: Request, path: str, template: str,
+                     handler: Handler) -> Response:
         prefix = request.url.path[: len(request.url.path) - len(path)]
-        call = Call(request.method, path, {}, request.query_params, request.headers,
-                    await request.body(), f"{request.url.scheme}://{request.url.netloc}{prefix}")
-        reply = await run_in_threadpool(self.handle, call)
+        call = Call(request.method, path, dict(request.path_params), request.query_params,
+                    request.headers, await request.body(),
+                    f"{request.url.scheme}://{request.url.netloc}{prefix}")
+        reply = await run_in_threadpool(self.handle, call, template, handler)
         return reply.response()
 
-    def handle(self, call: Call) -> Reply:
+    def handle(self, call: Call, template: str, handler: Handler) -> Reply:
         emu = self.emu
         with emu.lock:
             call.now = emu.clock.now()
-            template = f"{call.method} {call.path}"
             try:
                 wait = emu.bucket.take(call.now)
                 if wait is not None:
                     headers = ({"Retry-After": emu.bucket.retry_after(wait)}
                                if emu.config.send_retry_after else {})
                     raise errors.ApiError(429, "Too Many Requests", headers)
-                route = self._match(call)
-                template = f"{call.method} {route.template}"
-                reply = route.handler(call)
+                reply = handler(call)
                 if isinstance(reply, dict):
                     reply = Reply(body=reply)
             except errors.Refusal as refusal:
@@ -127,14 +134,5 @@ class Dispatcher:
             emu.stats_book.request(template, reply.status)
             return reply
 
-    def _match(self, call: Call) -> Route:
-        allowed = False
-        for route in self.routes:
-            found = route.pattern.match(call.path)
-            if found is None:
-                continue
-            if route.method == call.method:
-                call.params = found.groupdict()
-                return route
-            allowed = True
-        raise errors.ApiError(405) if allowed else errors.not_found()
+
+PARAM = re.compile(r"\{(\w+)\}")

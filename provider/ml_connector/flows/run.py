@@ -1,0 +1,288 @@
+"""One run of a flow as plain Python: scope, build, reconcile and the watermark step, over
+injected clients and a state store (no Airflow import); each DAG task calls one method.
+
+Steps hand each other typed manifests (their JSON is what XCom carries): the extracts'
+``ExtractManifest``, the ``Scope`` of months to rebuild, the ``BuildManifest`` of the files
+written, the import's ``Handoff``, and the run's ``RunSummary``.
+
+Paths are anything with ``open()`` and ``/`` (``pathlib.Path``, Airflow's
+``ObjectStoragePath``), so the same code runs in a task or a test.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, RootModel
+
+from ml_connector.anaplan.client import AnaplanClient
+from ml_connector.anaplan.handoff import Handoff
+from ml_connector.flows.mapping import build_file, lookup_tables, row_keys
+from ml_connector.flows.postings import posting_accounts
+from ml_connector.flows.reconcile import audit_rows
+from ml_connector.flows.spec import Defaults, Flow
+from ml_connector.flows.windows import Window, affected_months, month_of, month_window
+from ml_connector.state.audit import AuditLog
+from ml_connector.state.cells import Cell, CellLog
+from ml_connector.state.store import StateStore
+from ml_connector.transport.errors import ConnectorError
+from ml_connector.zoho.client import ZohoBooksClient
+from ml_connector.zoho.entities import get_entity
+from ml_connector.zoho.extract import ExtractManifest, ExtractWindow, stage_extract
+from ml_connector.zoho.plan import Mode, plan_extract
+from ml_connector.zoho.report import read_jsonl
+
+log = logging.getLogger(__name__)
+
+PathOf = Callable[[str], Any]
+
+
+class NothingChanged(Exception):
+    """No record changed since the watermark: the run has nothing to send."""
+
+
+class RunFailed(ConnectorError):
+    """The run failed in a way a retry would repeat (rejected records, no import started)."""
+
+
+class Read(BaseModel):
+    """One extract step of a flow: which modules, how, and under which watermark."""
+
+    kind: Literal["lookup", "changes", "extract"]
+    task_id: str
+    entities: list[str]
+    mode: Mode
+    line_items: bool = False
+    watermark_key: str | None = None
+    overlap_minutes: int = 10
+    reuse_hours: float | None = None
+
+    @property
+    def overlap(self) -> timedelta:
+        return timedelta(minutes=self.overlap_minutes)
+
+
+def flow_reads(flow: Flow, defaults: Defaults) -> list[Read]:
+    """What a run of ``flow`` reads from Zoho, in order: the lookup lists (whole, reused
+    while young), then, for an incremental aggregate flow, the records ``changes``d since the
+    watermark, then the ``extract`` of the flow's modules (the scoped months whole, for an
+    incremental aggregate flow)."""
+    reads = [Read(kind="lookup", task_id=f"extract_{entity}", entities=[entity], mode="full",
+                  reuse_hours=defaults.lookup_max_age_hours or None)
+             for entity in sorted(flow.lookup_entities)]
+    if flow.rebuilds_months:
+        reads.append(Read(kind="changes", task_id="changes", entities=flow.entities,
+                          mode="incremental", watermark_key=flow.id,
+                          overlap_minutes=flow.overlap_minutes))
+    reads.append(Read(kind="extract", task_id="extract", entities=flow.entities,
+                      mode="period" if flow.rebuilds_months else flow.mode,
+                      line_items=flow.uses_lines, watermark_key=flow.id,
+                      overlap_minutes=flow.overlap_minutes))
+    return reads
+
+
+def stage_read(client: ZohoBooksClient, read: Read, path: Any, *, interval: Window,
+               watermark: str | None = None, scope: Scope | None = None,
+               **options: Any) -> ExtractManifest:
+    """Run one of a flow's reads into ``path``, as its extract operator does (``options``
+    go to ``stage_extract``)."""
+    window = plan_extract(
+        read.mode, windows=scope.root if scope is not None and read.kind == "extract" else None,
+        interval_start=interval[0], interval_end=interval[1],
+        watermark=watermark if read.mode == "incremental" else None, overlap=read.overlap)
+    entities = read.entities if len(read.entities) > 1 else read.entities[0]
+    reuse = read.reuse_hours * 3600 if read.reuse_hours else None
+    return stage_extract(client, entities, window, path, line_items=read.line_items,
+                         reuse_within=reuse, **options)
+
+
+class Scope(RootModel[list[tuple[str, str]]]):
+    """The month windows an incremental aggregate run rebuilds whole (its JSON is a list of
+    ``[start, end]``, as the extract operator's ``windows`` takes it)."""
+
+    def months(self) -> list[date]:
+        return [month_of(start) for start, _ in self.root]
+
+
+class BuildManifest(BaseModel):
+    """The files a build wrote (``path`` is the import file) and what went into them."""
+
+    path: str
+    members_file: str
+    skipped_file: str
+    cells_file: str | None = None
+    rows: int = 0
+    records: int = 0
+    skipped: int = 0
+    skipped_reasons: dict[str, int] = Field(default_factory=dict)
+    cleared: int = 0
+    zeroed: int = 0
+
+
+class RunSummary(BaseModel):
+    """What a run left in the audit trail and the cell log, and where its watermark is."""
+
+    flow: str
+    run_id: str
+    counts: dict[str, int] = Field(default_factory=dict)
+    task_id: str | None = None
+    rows: int = 0
+    windows: list[tuple[str, str]] = Field(default_factory=list)
+    cells: int | None = None
+    watermark: str | None = None
+
+
+def read_records(path: Any) -> Iterator[dict]:
+    """The records of a staged JSON Lines file, streamed."""
+    with path.open("r", encoding="utf-8") as handle:
+        yield from read_jsonl(handle)
+
+
+@dataclass
+class FlowRun:
+    """One run of ``flow`` for the data ``interval`` (ISO start and end), staging its files
+    in ``out_dir``. ``zoho`` opens a client when a lookup list must be read afresh;
+    ``anaplan`` opens one to read the import task's result."""
+
+    flow: Flow
+    store: StateStore
+    run_id: str
+    interval: Window
+    out_dir: Any
+    path_of: PathOf = Path
+    zoho: Callable[[], ZohoBooksClient] | None = None
+    anaplan: Callable[[], AnaplanClient] | None = None
+    audit: AuditLog = field(init=False)
+    cells: CellLog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.audit, self.cells = AuditLog(self.store), CellLog(self.store)
+
+    def windows(self, scope: Scope | None) -> list[Window]:
+        """The data windows the run replaces: the scoped months, or the data interval."""
+        if self.flow.rebuilds_months and scope is not None:
+            return [(start, end) for start, end in scope.root]
+        return [self.interval]
+
+    def scope(self, changes: ExtractManifest) -> Scope:
+        """The months an incremental aggregate run rebuilds: those its changed records fall
+        in now, and those they were last sent in."""
+        flow = self.flow
+        if not changes.count or changes.path is None:
+            raise NothingChanged(f"no {flow.entity} changed since the watermark")
+        months = affected_months(
+            read_records(self.path_of(changes.path)), str(flow.period_field),
+            [get_entity(e).id_field for e in flow.entities],
+            lambda ids: self.audit.windows_of(flow.id, ids))
+        log.info("%d changed record(s) touch %d month(s): %s", changes.count, len(months),
+                 ", ".join(m.strftime("%b %Y") for m in months))
+        return Scope([month_window(m) for m in months])
+
+    def build(self, extract: ExtractManifest, lookups: Mapping[str, ExtractManifest],
+              scope: Scope | None = None) -> BuildManifest:
+        """Write the import file, its members (record -> rows), the skipped records and, for
+        aggregates, the cells sent; cells sent before for the rebuilt windows and absent now
+        are sent as zero."""
+        flow = self.flow
+        # (A rebuilt month with no records left still clears its cells: no skip then.)
+        if flow.mode == "incremental" and not flow.rebuilds_months and not extract.count:
+            raise NothingChanged(f"no {flow.entity} changed since the watermark")
+        clear = self.cells.cells(flow.id, [w[0] for w in self.windows(scope)]) \
+            if flow.grain == "aggregate" else set()
+        tables = lookup_tables(flow, {entity: self._records(m) for entity, m in lookups.items()})
+        accounts = posting_accounts(flow, lambda: self._records(lookups["chartofaccounts"]))
+        files = {"path": ".csv", "members_file": ".members.jsonl",
+                 "skipped_file": ".skipped.jsonl"}
+        if flow.grain == "aggregate":
+            files["cells_file"] = ".cells.jsonl"
+        paths = {kind: self.out_dir / f"{flow.id}{suffix}" for kind, suffix in files.items()}
+        window_of = None
+        period = flow.period_field
+        if flow.rebuilds_months and period is not None:
+            def window_of(record: Mapping[str, Any]) -> Window:
+                return month_window(month_of(record[period]))
+        handles = {kind: path.open("w", encoding="utf-8") for kind, path in paths.items()}
+        try:
+            result = build_file(flow, self._records(extract), tables, handles["path"],
+                                handles["members_file"], handles["skipped_file"],
+                                window_of=window_of, cells_out=handles.get("cells_file"),
+                                clear=clear, refresh=self._refresh if self.zoho else None,
+                                accounts=accounts)
+        finally:
+            for handle in handles.values():
+                handle.close()
+        built = BuildManifest.model_validate(
+            {**{k: str(v) for k, v in paths.items()}, **result.as_dict()})
+        log.info("Built %d row(s) from %d record(s); skipped %d %s; %d emptied cell(s) sent "
+                 "as zero", built.rows, built.records, built.skipped, built.skipped_reasons,
+                 built.cleared)
+        return built
+
+    def reconcile(self, changes: ExtractManifest | None, built: BuildManifest | None,
+                  handoff: Handoff | None, scope: Scope | None = None) -> RunSummary:
+        """Record each record's fate in the audit trail (replacing earlier runs of the same
+        windows) and, once Anaplan has taken the file, the cells sent; then move the
+        watermark to the newest change read, only if the task succeeded. Raises
+        ``RunFailed`` after writing them when records failed."""
+        flow = self.flow
+        if flow.mode == "incremental" and changes is not None and not changes.count:
+            log.info("Nothing changed since the watermark; nothing sent")
+            return RunSummary(flow=flow.id, run_id=self.run_id)
+        if handoff is None or built is None or self.anaplan is None:
+            raise RunFailed(f"flow {flow.id}: the import did not start (an earlier step "
+                            "failed); nothing to reconcile")
+        with self.anaplan() as client:
+            status = client.task(handoff.import_id, handoff.task_id)
+            rejected = (client.rejected_rows(handoff.import_id, status.task_id, None, status)
+                        if status.failure_dump else [])
+        windows = self.windows(scope)
+        with self.path_of(built.path).open("r", encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            next(reader, None)
+            line_of_key = row_keys(flow, reader)
+        task = status.model_dump(mode="json")
+        rows = audit_rows(
+            entity=flow.entity, import_id=handoff.import_id, task=task,
+            line_of_key=line_of_key, rejected=rejected,
+            members=read_records(self.path_of(built.members_file)),
+            skipped=read_records(self.path_of(built.skipped_file)))
+        counts = self.audit.replace_run(flow.id, self.run_id, windows, rows)
+        summary = RunSummary(flow=flow.id, run_id=self.run_id, counts=counts,
+                             task_id=status.task_id, rows=built.rows, windows=windows)
+        if built.cells_file and status.state == "COMPLETE":
+            sent: dict[str, set[Cell]] = defaultdict(set)
+            for entry in read_records(self.path_of(built.cells_file)):
+                sent[entry["w"] or windows[0][0]].add(tuple(entry["key"]))
+            summary.cells = self.cells.replace(flow.id, [w[0] for w in windows], sent)
+        if counts.get("failed"):
+            # The audit is written and the watermark stays: the next run reads them again.
+            raise RunFailed(
+                f"flow {flow.id}: {counts['failed']} record(s) failed in Anaplan task "
+                f"{status.task_id} ({status.summary}); see `ml-connector audit --flow "
+                f"{flow.id} --status failed`")
+        if flow.mode == "incremental" and status.ok and changes and \
+                changes.max_last_modified_time:
+            self.store.set_watermark(flow.id, changes.max_last_modified_time)
+            summary.watermark = changes.max_last_modified_time
+        log.info("Audit %s; watermark %s", summary.counts, summary.watermark or "unchanged")
+        return summary
+
+    def _records(self, manifest: ExtractManifest) -> Iterator[dict]:
+        if manifest.path is None:
+            raise ConnectorError(f"the {manifest.entity} extract staged no file")
+        return read_records(self.path_of(manifest.path))
+
+    def _refresh(self, entity: str) -> Iterator[dict]:
+        """A lookup list read afresh (a key was missing from the one extracted)."""
+        assert self.zoho is not None
+        path = self.out_dir / f"lookup_{entity}.jsonl"
+        with self.zoho() as client:
+            stage_extract(client, entity, ExtractWindow(), path)
+        return read_records(path)
