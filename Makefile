@@ -8,11 +8,11 @@ STAMP  := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml sandbox/pyproject.toml
 	@echo "Setting up $(VENV) (first run installs Airflow: about two minutes)..."
 	@$(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install --quiet --upgrade pip > $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
-	@$(BIN)/pip install --quiet -e '.[dev]' >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@$(BIN)/pip install --quiet -e ./sandbox -e '.[dev]' >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
 	@touch $(STAMP)
 
 test: install
@@ -29,7 +29,7 @@ bench: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/bench.py
 
 sandbox: install
-	$(BIN)/ml-connector sandbox up
+	$(BIN)/ml-connector-sandbox up
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .ruff_cache build provider/*.egg-info
+	rm -rf $(VENV) .demo .pytest_cache .ruff_cache build provider/*.egg-info sandbox/*.egg-info

@@ -2,7 +2,7 @@
 extraction (requests, throughput, client memory) and Anaplan uploads and task polling,
 against the sandbox.
 
-The sandbox runs in its own process (`ml-connector sandbox up`), so the figures are the
+The sandbox runs in its own process (`ml-connector-sandbox up`), so the figures are the
 client's alone: memory is the peak of Python allocations while streaming an extract to disk.
 """
 
@@ -32,7 +32,7 @@ START, END = date(2026, 1, 1), date(2026, 4, 1)
 def start_sandbox(config_path: Path) -> tuple[subprocess.Popen, str]:
     port = 18000 + os.getpid() % 1000
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "ml-connector"), "sandbox", "up", "--port",
+        [str(Path(sys.executable).parent / "ml-connector-sandbox"), "up", "--port",
          str(port), "--config", str(config_path), "--exit-after", "1800"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

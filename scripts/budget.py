@@ -37,9 +37,6 @@ import yaml
 from ml_connector.flows.run import Scope, flow_reads, stage_read
 from ml_connector.flows.spec import Flow, FlowsFile, load_flows
 from ml_connector.flows.windows import affected_months, month_window
-from ml_connector.sandbox.core import SandboxConfig
-from ml_connector.sandbox.server import start_sandbox
-from ml_connector.sandbox.zoho.config import DAILY_CAP, ZohoSandboxConfig, default_organizations
 from ml_connector.state.store import StateStore
 from ml_connector.state.tokens import MemoryTokenCache
 from ml_connector.transport.retry import RetryPolicy
@@ -47,6 +44,9 @@ from ml_connector.zoho import ExtractWindow, ZohoBooksClient, ZohoConfig, ZohoCr
 from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.extract import ExtractManifest, extract_to
 from ml_connector.zoho.report import read_jsonl
+from ml_connector_sandbox.core import SandboxConfig
+from ml_connector_sandbox.server import start_sandbox
+from ml_connector_sandbox.zoho.config import DAILY_CAP, ZohoSandboxConfig, default_organizations
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_ORG = "10234695"
@@ -81,7 +81,7 @@ def sandbox_config() -> SandboxConfig:
 
 
 class RemoteSandbox:
-    """A sandbox in its own process (``ml-connector sandbox up``), so that it and the
+    """A sandbox in its own process (``ml-connector-sandbox up``), so that it and the
     simulated runs use both cores; driven through its admin endpoints."""
 
     def __init__(self, config: SandboxConfig, work: Path) -> None:
@@ -90,7 +90,7 @@ class RemoteSandbox:
         self.config = config
         port = free_port()
         self.proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "ml-connector"), "sandbox", "up", "--port",
+            [str(Path(sys.executable).parent / "ml-connector-sandbox"), "up", "--port",
              str(port), "--config", str(path), "--exit-after", "7200"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.base_url = f"http://127.0.0.1:{port}"

@@ -24,7 +24,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from ml_connector.sandbox.airflow_env import (
+from ml_connector.state.audit import AuditLog
+from ml_connector.state.store import StateStore
+from ml_connector_sandbox.core import SandboxConfig
+from ml_connector_sandbox.server import start_sandbox
+from ml_connector_sandbox.zoho.pnl import actuals
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.airflow_env import (
     ANAPLAN_MODEL,
     airflow,
     airflow_env,
@@ -32,11 +39,6 @@ from ml_connector.sandbox.airflow_env import (
     migrate,
     sandbox_connections,
 )
-from ml_connector.sandbox.core import SandboxConfig
-from ml_connector.sandbox.server import start_sandbox
-from ml_connector.sandbox.zoho.pnl import actuals
-from ml_connector.state.audit import AuditLog
-from ml_connector.state.store import StateStore
 
 #: Cells compare to the cent.
 CENT = Decimal("0.01")

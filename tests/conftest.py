@@ -9,10 +9,10 @@ import pytest
 from ml_connector.anaplan.auth import BasicMethod
 from ml_connector.anaplan.client import AnaplanClient
 from ml_connector.anaplan.config import AnaplanConfig
-from ml_connector.sandbox.core import SandboxConfig
-from ml_connector.sandbox.server import RunningSandbox, start_sandbox
 from ml_connector.transport.retry import RetryPolicy
 from ml_connector.zoho import ZohoBooksClient, ZohoConfig, ZohoCredentials
+from ml_connector_sandbox.core import SandboxConfig
+from ml_connector_sandbox.server import RunningSandbox, start_sandbox
 
 #: Sandbox limits high enough that only tests about limits meet them.
 ROOMY = {"zoho": {"limits": {"per_minute": 100_000, "per_day": 10_000_000}},
@@ -91,7 +91,7 @@ def anaplan_client(sandbox, request) -> Callable[..., AnaplanClient]:
 @pytest.fixture
 def connection_env(sandbox, monkeypatch, tmp_path) -> RunningSandbox:
     """The sandbox's Airflow connections as environment variables, AIRFLOW_HOME in tmp."""
-    from ml_connector.sandbox.airflow_env import sandbox_connections
+    from .airflow_env import sandbox_connections
 
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
     for key, value in sandbox_connections(sandbox.base_url, sandbox.sandbox.config).items():

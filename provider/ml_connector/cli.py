@@ -7,13 +7,14 @@ import sys
 from collections.abc import Sequence
 
 
-def _sandbox_up(args: argparse.Namespace) -> int:
-    from ml_connector.sandbox.core import SandboxConfig
-    from ml_connector.sandbox.server import serve_forever
-
-    config = SandboxConfig.from_yaml(args.config) if args.config else SandboxConfig()
-    serve_forever(config, args.host, args.port, exit_after=args.exit_after)
-    return 0
+def _sandbox(args: argparse.Namespace) -> int:
+    try:
+        from ml_connector_sandbox.cli import main as sandbox
+    except ImportError:
+        print("the sandbox is a separate distribution, not installed here: pip install "
+              "ml-connector-sandbox (the repository's sandbox/ directory)", file=sys.stderr)
+        return 2
+    return sandbox(args.rest, prog="ml-connector sandbox")
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -57,17 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="ml-connector", description="Zoho Books to Anaplan: tools around the provider."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    sandbox = commands.add_parser("sandbox", help="local emulators of Zoho Books and Anaplan")
-    sandbox_cmds = sandbox.add_subparsers(dest="sandbox_command", required=True)
-    up = sandbox_cmds.add_parser("up", help="serve the sandbox on loopback until interrupted")
-    up.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    up.add_argument("--port", type=int, default=8765, help="port (0 = any free port)")
-    up.add_argument("--config", help="sandbox YAML (organizations, limits, seed)")
-    up.add_argument(
-        "--exit-after", type=float, default=None, metavar="SECONDS",
-        help="stop by itself after this many seconds",
-    )
-    up.set_defaults(func=_sandbox_up)
+    sandbox = commands.add_parser(
+        "sandbox", help="local emulators of Zoho Books and Anaplan (`sandbox up --help`; "
+        "needs ml-connector-sandbox)", add_help=False)
+    sandbox.add_argument("rest", nargs=argparse.REMAINDER)
+    sandbox.set_defaults(func=_sandbox)
 
     audit = commands.add_parser(
         "audit", help="show the audit trail: one row per Zoho record per flow run",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -35,9 +34,6 @@ from ml_connector.operators.staging import staged_path
 from ml_connector.sensors.anaplan import AnaplanTaskSensor
 from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.extract import ExtractManifest
-
-log = logging.getLogger(__name__)
-
 
 
 def _doc(flow: Flow) -> str:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ml_connector.sandbox.airflow_env import (
+from ml_connector.state.audit import AuditLog
+from ml_connector.state.store import StateStore
+
+from ..airflow_env import (
     airflow_env,
     create_pools,
     migrate,
     sandbox_connections,
 )
-from ml_connector.state.audit import AuditLog
-from ml_connector.state.store import StateStore
-
 from ..cells import ORG, account_cells
 
 __all__ = ["ORG", "account_cells", "audit_of", "flow_env"]

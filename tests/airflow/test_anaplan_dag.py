@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ml_connector.sandbox.airflow_env import airflow, airflow_env, migrate, sandbox_connections
 from ml_connector.triggers.anaplan import AnaplanTaskTrigger
 
+from ..airflow_env import airflow, airflow_env, migrate, sandbox_connections
 from ..conftest import MODEL, WORKSPACE
 
 HERE = Path(__file__).resolve().parent

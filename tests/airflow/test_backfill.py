@@ -8,14 +8,14 @@ from datetime import date
 
 import pytest
 
-from ml_connector.sandbox.airflow_env import (
+from ml_connector_sandbox.zoho.pnl import actuals
+
+from ..airflow_env import (
     airflow,
     free_port,
     standalone,
     standalone_settings,
 )
-from ml_connector.sandbox.zoho.pnl import actuals
-
 from .flow_env import ORG, account_cells, flow_env
 
 pytestmark = pytest.mark.airflow

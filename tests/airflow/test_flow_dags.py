@@ -16,10 +16,10 @@ import pytest
 from ml_connector.anaplan.handoff import Handoff
 from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.flows.run import BuildManifest, RunSummary, Scope
-from ml_connector.sandbox.airflow_env import airflow
-from ml_connector.sandbox.zoho.pnl import NO_POSTINGS, actuals
 from ml_connector.zoho.extract import ExtractManifest
+from ml_connector_sandbox.zoho.pnl import NO_POSTINGS, actuals
 
+from ..airflow_env import airflow
 from .flow_env import ORG, account_cells, audit_of, flow_env
 
 pytestmark = pytest.mark.airflow

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ml_connector.sandbox.airflow_env import airflow, airflow_env, migrate, sandbox_connections
-from ml_connector.sandbox.core import Sandbox, SandboxConfig
+from ml_connector_sandbox.core import Sandbox, SandboxConfig
 
+from ..airflow_env import airflow, airflow_env, migrate, sandbox_connections
 from ..conftest import ROOMY
 
 pytestmark = pytest.mark.airflow

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from ml_connector.sandbox.airflow_env import airflow, airflow_env, migrate, sandbox_connections
 from ml_connector.zoho import ExtractWindow
 from ml_connector.zoho.extract import iter_window
 
+from ..airflow_env import airflow, airflow_env, migrate, sandbox_connections
 from ..conftest import zoho_credentials
 
 ROOT = Path(__file__).resolve().parents[2]

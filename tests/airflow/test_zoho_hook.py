@@ -7,8 +7,9 @@ import json
 import pytest
 
 from ml_connector.hooks.zoho_books import ZohoBooksHook
-from ml_connector.sandbox.airflow_env import sandbox_connections
 from ml_connector.transport.errors import ConfigError
+
+from ..airflow_env import sandbox_connections
 
 
 def test_test_connection_lists_organizations(connection_env):

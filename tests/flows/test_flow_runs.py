@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from ml_connector.flows.run import RunFailed
-from ml_connector.sandbox.zoho.pnl import NO_POSTINGS, actuals
 from ml_connector.zoho import ExtractWindow
 from ml_connector.zoho.extract import iter_window
 from ml_connector.zoho.timefmt import parse_zoho_time
+from ml_connector_sandbox.zoho.pnl import NO_POSTINGS, actuals
 
 from ..cells import ORG, account_cells
 from ..conftest import MODEL

@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from ml_connector.sandbox.anaplan import DEFAULT_PASSWORD, DEFAULT_USER
-from ml_connector.sandbox.core import SandboxConfig
-from ml_connector.sandbox.server import RunningSandbox, start_sandbox
+from ml_connector_sandbox.anaplan import DEFAULT_PASSWORD, DEFAULT_USER
+from ml_connector_sandbox.core import SandboxConfig
+from ml_connector_sandbox.server import RunningSandbox, start_sandbox
 
 WS = "8a81b09d5e8c6f27015ed3b6e5c01b2a"
 MODEL = "75A40874E6B64FA3AE0743278996850F"

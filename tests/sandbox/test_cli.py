@@ -1,4 +1,5 @@
-"""`ml-connector sandbox up`: a person's entry point, run as a real process."""
+"""`ml-connector sandbox up` and `ml-connector-sandbox up`: a person's entry points, run as
+real processes."""
 
 from __future__ import annotations
 
@@ -33,9 +34,10 @@ def test_sandbox_up_serves_both_apis_and_stops_by_itself():
     assert "1000.sandbox-refresh-us" in rest and "integration@zillum.example" in rest
 
 
-def test_exit_after_stops_the_server():
-    exe = Path(sys.executable).parent / "ml-connector"
-    done = subprocess.run([str(exe), "sandbox", "up", "--port", "0", "--exit-after", "1"],
+def test_the_sandbox_distributions_own_command_stops_by_itself():
+    exe = Path(sys.executable).parent / "ml-connector-sandbox"
+    done = subprocess.run([str(exe), "up", "--port", "0", "--exit-after", "1"],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 0
+    assert done.stdout.startswith("ml-connector sandbox on http://127.0.0.1:")
     assert done.stdout.startswith("ml-connector sandbox on http://127.0.0.1:")

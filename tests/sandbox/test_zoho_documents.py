@@ -15,10 +15,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from ml_connector.sandbox.core import SandboxConfig
-from ml_connector.sandbox.server import RunningSandbox, start_sandbox
-from ml_connector.sandbox.zoho import LimitsSpec, OrgSpec, RefreshTokenSpec, ZohoSandboxConfig
-from ml_connector.sandbox.zoho.config import default_refresh_tokens
+from ml_connector_sandbox.core import SandboxConfig
+from ml_connector_sandbox.server import RunningSandbox, start_sandbox
+from ml_connector_sandbox.zoho import LimitsSpec, OrgSpec, RefreshTokenSpec, ZohoSandboxConfig
+from ml_connector_sandbox.zoho.config import default_refresh_tokens
 
 from .test_zoho_emulator import MAIN, Zoho, stamp
 

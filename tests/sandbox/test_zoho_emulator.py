@@ -11,11 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from ml_connector.sandbox.core import SandboxConfig
-from ml_connector.sandbox.faults import Fault
-from ml_connector.sandbox.server import RunningSandbox, start_sandbox
-from ml_connector.sandbox.zoho import LimitsSpec, OrgSpec, RefreshTokenSpec, ZohoSandboxConfig
-from ml_connector.sandbox.zoho.config import default_refresh_tokens
+from ml_connector_sandbox.core import SandboxConfig
+from ml_connector_sandbox.faults import Fault
+from ml_connector_sandbox.server import RunningSandbox, start_sandbox
+from ml_connector_sandbox.zoho import LimitsSpec, OrgSpec, RefreshTokenSpec, ZohoSandboxConfig
+from ml_connector_sandbox.zoho.config import default_refresh_tokens
 
 CLIENT = {"client_id": "1000.SANDBOXCLIENT", "client_secret": "sandbox-client-secret"}
 MAIN, LABS, GMBH = "10234695", "10234696", "20071234"

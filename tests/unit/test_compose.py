@@ -26,7 +26,13 @@ def test_services_mirror_the_official_airflow_3_layout():
         assert services[name]["depends_on"]["airflow-init"] == {
             "condition": "service_completed_successfully"}
     assert services["ml-connector-sandbox"]["profiles"] == ["sandbox"]
-    assert services["ml-connector-sandbox"]["command"][:2] == ["sandbox", "up"]
+    sandbox = services["ml-connector-sandbox"]
+    assert sandbox["command"][0] == "up" and sandbox["build"]["dockerfile"] == "sandbox/Dockerfile"
+    # The sandbox has its own image: the provider's image installs no emulator.
+    dockerfile = (ROOT / "sandbox" / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir /opt/ml-connector-sandbox" in dockerfile
+    assert "ENTRYPOINT [\"ml-connector-sandbox\"]" in dockerfile
+    assert "sandbox" not in (ROOT / "Dockerfile").read_text().lower()
 
 
 def test_every_airflow_service_runs_the_image_with_the_package():

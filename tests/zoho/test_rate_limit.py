@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ml_connector.sandbox.core import SandboxConfig
+from ml_connector_sandbox.core import SandboxConfig
 
 
 def limited_sandbox(sandbox_factory, **limits):

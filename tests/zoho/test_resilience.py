@@ -6,10 +6,10 @@ from datetime import date
 
 import pytest
 
-from ml_connector.sandbox.faults import Fault
 from ml_connector.transport.errors import ApiError, ProtocolError
 from ml_connector.zoho import ExtractWindow
 from ml_connector.zoho.extract import iter_window
+from ml_connector_sandbox.faults import Fault
 
 WINDOW = ExtractWindow(start=date(2026, 1, 1), end=date(2026, 2, 1))
 

@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-from ml_connector.sandbox.core import SandboxConfig
-from ml_connector.sandbox.zoho.config import READ_SCOPES
 from ml_connector.transport.errors import ApiError, AuthError
 from ml_connector.transport.retry import RetryPolicy
 from ml_connector.zoho.entities import ENTITIES
+from ml_connector_sandbox.core import SandboxConfig
+from ml_connector_sandbox.zoho.config import READ_SCOPES
 
 from ..conftest import ROOMY
 from .test_auth import count_401, minted

@@ -9,9 +9,9 @@ from datetime import date
 
 import psycopg
 
-from ml_connector.sandbox.core import SandboxConfig
 from ml_connector.state.store import StateStore
 from ml_connector.zoho.extract import ExtractWindow, extract_to
+from ml_connector_sandbox.core import SandboxConfig
 
 from ..conftest import ROOMY
 

@@ -78,11 +78,6 @@ class BuildResult:
     cleared: int = 0
     zeroed: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "records": self.records, "skipped": self.skipped,
-                "skipped_reasons": self.skipped_reasons, "cleared": self.cleared,
-                "zeroed": self.zeroed}
-
 
 class RowMapper:
     """Evaluates a flow's columns for a record (and each of its line items)."""

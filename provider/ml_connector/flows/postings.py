@@ -98,29 +98,33 @@ class Postings:
         self.shipping = shipping
         self.adjustment = adjustment
 
+    def _amount(self, value: Any, record: Mapping[str, Any], field: str,
+                n: int | None = None) -> Decimal:
+        """``decimal_of`` a document's (or its line ``n``'s) ``field``."""
+        if type(value) is float and value - value == 0:  # a finite JSON number: the usual
+            return Decimal(repr(value))
+        return decimal_of(value, lambda: f"{self._doc(record)}{f' line {n}' if n else ''} "
+                                         f"{field}")
+
+    def _doc(self, record: Mapping[str, Any]) -> str:
+        return "{} {}".format(*self.id_of(record))
+
     def lines(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
-        def doc() -> str:  # for error messages only
-            return "{} {}".format(*self.id_of(record))
-
-        def where(field: str, n: int | None = None) -> Callable[[], str]:
-            return lambda: f"{doc()} line {n} {field}" if n else f"{doc()} {field}"
-
         lines = record.get("line_items") or []
         if not isinstance(lines, list):
-            raise ConfigError(f"{doc()}: line_items is not a list")
+            raise ConfigError(f"{self._doc(record)}: line_items is not a list")
         inclusive = record.get("is_inclusive_tax") is True
         nets = []
+        amount_of = self._amount
         for n, line in enumerate(lines, start=1):
-            total = decimal_of(line.get("item_total"), where("item_total", n))
+            total = amount_of(line.get("item_total"), record, "item_total", n)
             if inclusive:
-                pct = decimal_of(line.get("tax_percentage") or 0,
-                                 where("tax_percentage", n))
+                pct = amount_of(line.get("tax_percentage") or 0, record, "tax_percentage", n)
                 total -= _cents(total * pct / (100 + pct))
             nets.append(total)
         discount = Decimal(0)
         if record.get("discount_type") == "entity_level":
-            discount = decimal_of(record.get("discount_amount") or 0,
-                                  where("discount_amount"))
+            discount = amount_of(record.get("discount_amount") or 0, record, "discount_amount")
         if discount:
             nets = [net - share for net, share in zip(nets, allocate(discount, nets),
                                                       strict=True)]
@@ -130,13 +134,14 @@ class Postings:
             value = record.get(part)
             if not value:
                 continue
-            amount = decimal_of(value, where(part))
+            amount = amount_of(value, record, part)
             if not amount:
                 continue
             if account is None:
                 raise ConfigError(
-                    f"{doc()} has a {part} of {amount} but the flow names no account for it: set "
-                    f"accounts.{label} (an account code or name) in flows.yaml")
+                    f"{self._doc(record)} has a {part} of {amount} but the flow names no "
+                    f"account for it: set accounts.{label} (an account code or name) in "
+                    "flows.yaml")
             out.append({"line_item_id": f"{self.id_of(record)[1]}:{label}", "name": label,
                         "account_id": account.account_id,
                         "account_name": account.account_name, "amount": amount})

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, RootModel
 
 from ml_connector.anaplan.client import AnaplanClient
 from ml_connector.anaplan.handoff import Handoff
-from ml_connector.flows.mapping import build_file, lookup_tables, row_keys
+from ml_connector.flows.mapping import BuildResult, build_file, lookup_tables, row_keys
 from ml_connector.flows.postings import posting_accounts
 from ml_connector.flows.reconcile import audit_rows
 from ml_connector.flows.spec import Defaults, Flow
@@ -118,12 +118,7 @@ class BuildManifest(BaseModel):
     members_file: str
     skipped_file: str
     cells_file: str | None = None
-    rows: int = 0
-    records: int = 0
-    skipped: int = 0
-    skipped_reasons: dict[str, int] = Field(default_factory=dict)
-    cleared: int = 0
-    zeroed: int = 0
+    counts: BuildResult
 
 
 class RunSummary(BaseModel):
@@ -219,10 +214,10 @@ class FlowRun:
             for handle in handles.values():
                 handle.close()
         built = BuildManifest.model_validate(
-            {**{k: str(v) for k, v in paths.items()}, **result.as_dict()})
+            {**{k: str(v) for k, v in paths.items()}, "counts": result})
         log.info("Built %d row(s) from %d record(s); skipped %d %s; %d emptied cell(s) sent "
-                 "as zero", built.rows, built.records, built.skipped, built.skipped_reasons,
-                 built.cleared)
+                 "as zero", result.rows, result.records, result.skipped,
+                 result.skipped_reasons, result.cleared)
         return built
 
     def reconcile(self, changes: ExtractManifest | None, built: BuildManifest | None,
@@ -255,7 +250,7 @@ class FlowRun:
             skipped=read_records(self.path_of(built.skipped_file)))
         counts = self.audit.replace_run(flow.id, self.run_id, windows, rows)
         summary = RunSummary(flow=flow.id, run_id=self.run_id, counts=counts,
-                             task_id=status.task_id, rows=built.rows, windows=windows)
+                             task_id=status.task_id, rows=built.counts.rows, windows=windows)
         if built.cells_file and status.state == "COMPLETE":
             sent: dict[str, set[Cell]] = defaultdict(set)
             for entry in read_records(self.path_of(built.cells_file)):

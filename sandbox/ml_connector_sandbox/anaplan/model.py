@@ -1,0 +1,147 @@
+"""The live state of a model: list items, module cells, the calendar, files and tasks."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ml_connector_sandbox.anaplan.config import AnaplanSandboxConfig
+from ml_connector_sandbox.anaplan.definition import (
+    TIME,
+    ImportSpec,
+    ListItemSpec,
+    ListSpec,
+    ModelSpec,
+    ModuleSpec,
+    ProcessSpec,
+    WorkspaceSpec,
+    month_index,
+)
+from ml_connector_sandbox.anaplan.files import Files
+
+if TYPE_CHECKING:
+    from ml_connector_sandbox.anaplan.tasks import TaskBoard
+
+VERSIONS = "Versions"
+Value = float | str
+
+
+@dataclass
+class Item:
+    id: str
+    code: str
+    name: str
+    properties: dict[str, str] = field(default_factory=dict)
+
+    def row(self) -> dict:
+        return {"id": self.id, "code": self.code, "name": self.name,
+                "properties": dict(self.properties)}
+
+
+class ListState:
+    """A list's items by code; members are found by code first, then by name."""
+
+    def __init__(self, spec: ListSpec, ids: itertools.count) -> None:
+        self.spec = spec
+        self._ids = ids
+        self.items: dict[str, Item] = {}
+        for item in spec.items:
+            self.upsert(item.code, item.name, item.properties)
+
+    def find(self, value: str) -> Item | None:
+        found = self.items.get(value)
+        if found is None:
+            found = next((i for i in self.items.values() if i.name == value), None)
+        return found
+
+    def upsert(self, code: str, name: str | None, properties: dict[str, str]) -> bool:
+        """Create or update the item with ``code``; True if it was created."""
+        item = self.items.get(code)
+        if item is None:
+            self.items[code] = Item(f"{next(self._ids):012d}", code, name or code,
+                                    dict(properties))
+            return True
+        item.name = name or item.name
+        item.properties.update(properties)
+        return False
+
+    def rows(self) -> list[dict]:
+        return [i.row() for i in self.items.values()]
+
+
+class ModuleState:
+    """A module's cells: dimension members (in ``spec.dimensions`` order) -> line item values."""
+
+    def __init__(self, spec: ModuleSpec) -> None:
+        self.spec = spec
+        self.line_items = {i.name: i for i in spec.line_items}
+        self.cells: dict[tuple[str, ...], dict[str, Value]] = {}
+
+    def write(self, key: tuple[str, ...], values: dict[str, Value]) -> None:
+        self.cells.setdefault(key, {}).update(values)
+
+    def rows(self) -> list[dict]:
+        """``[{"dimensions": {dim: member}, "values": {line item: value}}]``, in member order
+        (months chronologically)."""
+        dims = self.spec.dimensions
+
+        def order(key: tuple[str, ...]) -> tuple:
+            return tuple((month_index(m) or 0, m) if d == TIME else (0, m)
+                         for d, m in zip(dims, key, strict=True))
+
+        return [{"dimensions": dict(zip(dims, key, strict=True)), "values": dict(self.cells[key])}
+                for key in sorted(self.cells, key=order)]
+
+
+@dataclass
+class ModelState:
+    """One model: its definition, lists, modules, files and task board."""
+
+    spec: ModelSpec
+    workspace: WorkspaceSpec
+    config: AnaplanSandboxConfig
+    active_state: str = ""
+    lists: dict[str, ListState] = field(default_factory=dict)
+    modules: dict[str, ModuleState] = field(default_factory=dict)
+    imports: dict[str, ImportSpec] = field(default_factory=dict)
+    processes: dict[str, ProcessSpec] = field(default_factory=dict)
+    months: list[str] = field(default_factory=list)
+    files: Files = field(init=False)
+    tasks: TaskBoard = field(init=False)
+
+    def __post_init__(self) -> None:
+        spec = self.spec
+        ids = itertools.count(206000000001)
+        versions = ListSpec(id="101999999999", name=VERSIONS,
+                            items=[ListItemSpec(code=v) for v in spec.versions])
+        self.active_state = self.active_state or spec.active_state
+        self.lists = {x.name: ListState(x, ids) for x in [*spec.lists, versions]}
+        self.modules = {m.name: ModuleState(m) for m in spec.modules}
+        self.imports = {i.id: i for i in spec.imports}
+        self.processes = {p.id: p for p in spec.processes}
+        self.months = spec.time.labels()
+        self.files = Files(spec.files, self.config.file_limits)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    def member(self, dimension: str, value: str) -> str | None:
+        """The member of a list (its code) or of ``Time`` (its label) that ``value`` names."""
+        if dimension == TIME:
+            return value if value in self.months else None
+        item = self.lists[dimension].find(value)
+        return item.code if item else None
+
+    def list_named(self, name_or_id: str) -> ListState:
+        for state in self.lists.values():
+            if name_or_id in (state.spec.name, state.spec.id):
+                return state
+        raise KeyError(f"no list {name_or_id!r} in model {self.id}")
+
+    def module_named(self, name_or_id: str) -> ModuleState:
+        for state in self.modules.values():
+            if name_or_id in (state.spec.name, state.spec.id):
+                return state
+        raise KeyError(f"no module {name_or_id!r} in model {self.id}")

@@ -1,0 +1,80 @@
+"""Serve a sandbox over HTTP on loopback, in a background thread or in the foreground."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import uvicorn
+
+from ml_connector_sandbox.core import Sandbox, SandboxConfig
+
+
+@dataclass
+class RunningSandbox:
+    """A sandbox being served; ``base_url`` is ``http://127.0.0.1:<port>``."""
+
+    base_url: str
+    sandbox: Sandbox
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout)
+
+    def __enter__(self) -> RunningSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+def start_sandbox(
+    config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
+) -> RunningSandbox:
+    """Start a sandbox in a daemon thread on a free loopback port and wait until it answers."""
+    from ml_connector_sandbox.app import build_app
+
+    sandbox = Sandbox(config or SandboxConfig())
+    sock = _bind(host, port)
+    bound_port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(sandbox), log_level="warning", access_log=False, lifespan="off")
+    )
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="ml-connector-sandbox", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the sandbox server did not start")
+        time.sleep(0.02)
+    return RunningSandbox(f"http://{host}:{bound_port}", sandbox, server, thread)
+
+
+def serve_forever(
+    config: SandboxConfig, host: str, port: int, exit_after: float | None = None
+) -> None:
+    """Run in the foreground until interrupted or until ``exit_after`` seconds have passed."""
+    running = start_sandbox(config, host, port)
+    print(running.sandbox.describe(running.base_url), flush=True)
+    try:
+        deadline = None if exit_after is None else time.monotonic() + exit_after
+        while running.thread.is_alive() and (deadline is None or time.monotonic() < deadline):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()

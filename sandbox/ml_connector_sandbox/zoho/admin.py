@@ -1,0 +1,47 @@
+"""Admin routes (mounted at ``/_sandbox/zoho``) mirroring the emulator's Python hooks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from ml_connector_sandbox.admin import base_admin_router, found
+
+if TYPE_CHECKING:
+    from ml_connector_sandbox.zoho.emulator import ZohoEmulator
+
+
+class Edit(BaseModel):
+    changes: dict[str, Any]
+
+
+class Add(BaseModel):
+    fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class Revoke(BaseModel):
+    token: str
+
+
+def build_admin_router(emu: ZohoEmulator) -> APIRouter:
+    router = base_admin_router(emu)
+
+    @router.post("/revoke-refresh-token")
+    def revoke(body: Revoke) -> dict:
+        return {"revoked": emu.revoke_refresh_token(body.token)}
+
+    @router.get("/orgs/{org_id}/{entity}/{record_id}")
+    def record(org_id: str, entity: str, record_id: str) -> dict:
+        return found(emu.record, org_id, entity, record_id)
+
+    @router.post("/orgs/{org_id}/{entity}/{record_id}/edit")
+    def edit(org_id: str, entity: str, record_id: str, body: Edit) -> dict:
+        return found(emu.edit_record, org_id, entity, record_id, body.changes)
+
+    @router.post("/orgs/{org_id}/{entity}")
+    def add(org_id: str, entity: str, body: Add) -> dict:
+        return found(emu.add_record, org_id, entity, body.fields)
+
+    return router

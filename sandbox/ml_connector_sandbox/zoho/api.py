@@ -1,0 +1,182 @@
+"""HTTP routes of the emulated accounts servers and Books API, one prefix per data center.
+
+Relative to the router: ``/{region}/accounts/oauth/v2/...`` and ``/{region}/api/books/v3/...``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from ml_connector_sandbox.zoho import errors
+from ml_connector_sandbox.zoho.auth import AccessGrant
+from ml_connector_sandbox.zoho.config import REGIONS
+from ml_connector_sandbox.zoho.errors import ZohoError
+from ml_connector_sandbox.zoho.kinds import KINDS
+from ml_connector_sandbox.zoho.store import Organization
+
+if TYPE_CHECKING:
+    from ml_connector_sandbox.zoho.emulator import ZohoEmulator
+
+log = logging.getLogger(__name__)
+
+BOOKS = "/books/v3"
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+#: Serves a request for an organization (``None`` only for ``/organizations``).
+Handler = Callable[[Organization, AccessGrant], dict]
+
+
+def _origin(request: Request, region: str, part: str) -> str:
+    """Absolute URL of ``/{region}/{part}`` under the prefix the router is mounted at (read
+    from the path of an accounts-server request)."""
+    path = request.url.path
+    prefix = path[: path.rindex(f"/{region}/accounts/")]
+    return f"{request.url.scheme}://{request.url.netloc}{prefix}/{region}/{part}"
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """Query parameters overlaid with a form-encoded body (Zoho accepts either)."""
+    params = dict(request.query_params)
+    body = (await request.body()).decode("utf-8", "replace")
+    params.update(parse_qsl(body, keep_blank_values=True))
+    return params
+
+
+def _resource(path: str) -> str | None:
+    """The stats/method template of a Books path, or None if it names no resource."""
+    parts = [p for p in path.split("/") if p]
+    if len(parts) == 1 and (parts[0] == "organizations" or parts[0] in KINDS):
+        return f"{BOOKS}/{parts[0]}"
+    if len(parts) == 2 and parts[0] in KINDS:
+        return f"{BOOKS}/{parts[0]}/{{id}}"
+    return None
+
+
+def build_api_router(emu: ZohoEmulator) -> APIRouter:
+    router = APIRouter()
+
+    async def serve(request: Request, region: str, template: str, module: str | None,
+                    handler: Handler | None, error: ZohoError | None = None) -> Response:
+        """Authenticate, resolve the org, apply its limits, run ``handler``, count it."""
+        params = request.query_params
+        org_param = params.get("organization_id")
+        stats_org = org_param if org_param in emu.orgs else None
+        limiter = None
+        try:
+            if error is not None:
+                raise error
+            if region not in REGIONS or module is None or handler is None:
+                raise errors.invalid_url()
+            grant = emu.accounts.grant_for(region, request.headers.get("authorization"))
+            if not grant.allows(module):
+                raise errors.not_authorized()
+            if template == f"{BOOKS}/organizations":
+                body = handler(None, grant)  # type: ignore[arg-type]
+            else:
+                org = emu.organization(region, grant, org_param)
+                limiter = emu.limiters[org.id]
+                emu.stats_book.in_flight(org.id, limiter.acquire(emu.clock.now()))
+                try:
+                    if org.spec.response_delay:
+                        await asyncio.sleep(org.spec.response_delay)
+                    body = await run_in_threadpool(handler, org, grant)
+                finally:
+                    limiter.release()
+            status = 200
+        except ZohoError as err:
+            status, body = err.status, err.body
+            if status == 429 and stats_org:
+                emu.stats_book.limited(stats_org, err.code, template, emu.clock.now())
+        except Exception:
+            log.exception("zoho emulator failed on %s", request.url.path)
+            failure = errors.internal()
+            status, body = failure.status, failure.body
+        # Zoho sends the daily quota on every response of an organization, 429s included.
+        headers = limiter.headers(emu.clock.now()) if limiter is not None else {}
+        emu.stats_book.request(stats_org, template, status, request.method)
+        return JSONResponse(body, status, headers)
+
+    @router.get("/{region}/accounts/oauth/v2/auth")
+    async def authorize(region: str, request: Request) -> Response:
+        if region not in REGIONS:
+            return JSONResponse({"error": "invalid_request"}, 404)
+        status, answer = emu.accounts.authorize(
+            region, request.query_params, _origin(request, region, "accounts")
+        )
+        emu.stats_book.accounts("/oauth/v2/auth", status)
+        if isinstance(answer, str):
+            return RedirectResponse(answer, status)
+        return JSONResponse(answer, status)
+
+    @router.post("/{region}/accounts/oauth/v2/token")
+    async def token(region: str, request: Request) -> Response:
+        if region not in REGIONS:
+            return JSONResponse({"error": "invalid_request"}, 404)
+        status, body = emu.accounts.token(
+            region, await _form(request), _origin(request, region, "api")
+        )
+        emu.stats_book.accounts("/oauth/v2/token", status)
+        return JSONResponse(body, status)
+
+    @router.post("/{region}/accounts/oauth/v2/token/revoke")
+    async def revoke(region: str, request: Request) -> Response:
+        if region not in REGIONS:
+            return JSONResponse({"error": "invalid_request"}, 404)
+        status, body = emu.accounts.revoke(region, (await _form(request)).get("token", ""))
+        emu.stats_book.accounts("/oauth/v2/token/revoke", status)
+        return JSONResponse(body, status)
+
+    @router.api_route("/{region}/accounts/{rest:path}", methods=METHODS)
+    async def accounts_other(region: str, rest: str) -> Response:
+        emu.stats_book.accounts(f"/{rest}", 404)
+        return JSONResponse({"error": "invalid_request"}, 404)
+
+    @router.get("/{region}/api/books/v3/organizations")
+    @router.get("/{region}/api/books/v3/organizations/")
+    async def organizations(region: str, request: Request) -> Response:
+        return await serve(request, region, f"{BOOKS}/organizations", "settings",
+                           lambda _org, grant: emu.organizations_body(region, grant))
+
+    @router.get("/{region}/api/books/v3/{entity}")
+    @router.get("/{region}/api/books/v3/{entity}/")
+    async def listing(region: str, entity: str, request: Request) -> Response:
+        kind = KINDS.get(entity)
+        if kind is None:
+            return await serve(request, region, f"{BOOKS}/{entity}", None, None)
+        params = dict(request.query_params)
+        return await serve(request, region, f"{BOOKS}/{entity}", kind.scope,
+                           lambda org, _grant: org.store(entity).list_body(params))
+
+    @router.get("/{region}/api/books/v3/{entity}/{record_id}")
+    @router.get("/{region}/api/books/v3/{entity}/{record_id}/")
+    async def detail(region: str, entity: str, record_id: str, request: Request) -> Response:
+        kind = KINDS.get(entity)
+        if kind is None:
+            return await serve(request, region, f"{BOOKS}/{entity}/{{id}}", None, None)
+        return await serve(
+            request, region, f"{BOOKS}/{entity}/{{id}}", kind.scope,
+            lambda org, _grant: {"code": 0, "message": "success",
+                                 kind.singular: org.store(entity).detail(record_id)},
+        )
+
+    @router.api_route("/{rest:path}", methods=METHODS)
+    async def other(rest: str, request: Request) -> Response:
+        region, _, tail = rest.partition("/")
+        books = f"api{BOOKS}"
+        template = f"/{tail}"
+        error = errors.invalid_url()
+        if tail.startswith(books + "/") or tail == books:
+            resource = _resource(tail[len(books):])
+            template = resource or tail[len("api"):]
+            if resource is not None and request.method != "GET":
+                error = errors.method_not_allowed()
+        return await serve(request, region, template, None, None, error)
+
+    return router

@@ -1,0 +1,201 @@
+"""ZohoEmulator: the accounts servers, the Books API and the admin hooks tests drive it with."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+from ml_connector_sandbox.clock import SandboxClock
+from ml_connector_sandbox.faults import Fault, FaultBoard
+from ml_connector_sandbox.zoho import errors
+from ml_connector_sandbox.zoho.admin import build_admin_router
+from ml_connector_sandbox.zoho.api import build_api_router
+from ml_connector_sandbox.zoho.auth import AccessGrant, Accounts
+from ml_connector_sandbox.zoho.config import REGIONS, ZohoSandboxConfig
+from ml_connector_sandbox.zoho.limits import OrgLimiter
+from ml_connector_sandbox.zoho.seed import SYMBOLS
+from ml_connector_sandbox.zoho.stats import Stats
+from ml_connector_sandbox.zoho.store import EntityStore, Organization
+
+
+class ZohoEmulator:
+    """Zoho Books in one process: ``router`` serves the API (mount at ``/zoho``),
+    ``admin_router`` the test hooks (mount at ``/_sandbox/zoho``)."""
+
+    def __init__(self, config: ZohoSandboxConfig, clock: SandboxClock,
+                 faults: FaultBoard) -> None:
+        self.config = config
+        self.clock = clock
+        self.faults = faults
+        self.stats_book = Stats()
+        self.accounts = Accounts(config, clock, self.stats_book.minted)
+        limits = config.limits
+        self.orgs: dict[str, Organization] = {
+            o.organization_id: Organization(config.seed, o) for o in config.organizations
+        }
+        self.limiters = {
+            org_id: OrgLimiter(limits.per_minute, limits.daily_cap(org.spec.plan),
+                               limits.max_in_flight(org.spec.plan), org.tz,
+                               limits.minute_window)
+            for org_id, org in self.orgs.items()
+        }
+        self.router = build_api_router(self)
+        self.admin_router = build_admin_router(self)
+
+    # -- used by the routes ----------------------------------------------------------------
+
+    def organization(self, region: str, grant: AccessGrant, org_id: str | None) -> Organization:
+        """The org a call names, as seen from ``region`` by ``grant``'s user (400 otherwise)."""
+        if not org_id or not org_id.isdigit():
+            raise errors.missing_org()
+        org = self.orgs.get(org_id)
+        if org is None or org.spec.region != region or not grant.sees(org_id):
+            raise errors.unknown_org(org_id)
+        return org
+
+    def organizations_body(self, region: str, grant: AccessGrant) -> dict:
+        visible = [o for o in self.orgs.values()
+                   if o.spec.region == region and grant.sees(o.id)]
+        return {"code": 0, "message": "success",
+                "organizations": [self._org_row(o, n == 0) for n, o in enumerate(visible)]}
+
+    def error_for_fault(self, fault: Fault) -> tuple[int, dict[str, str], bytes]:
+        """Render an armed ``rate_limit``/``server_error`` fault in Zoho's error shape."""
+        if fault.kind == "rate_limit":
+            err = errors.per_minute()
+        else:
+            err = errors.internal(fault.status or 500)
+        body = json.dumps(err.body).encode()
+        return err.status, {"content-type": "application/json;charset=UTF-8"}, body
+
+    # -- admin -----------------------------------------------------------------------------
+
+    def stats(self) -> dict:
+        """Requests per org (total, by path template, by status, max in flight), calls
+        without a known org (``unscoped``), accounts-server calls, ``tokens_minted`` per
+        refresh token and the 429s given (``rate_limited``)."""
+        return self.stats_book.snapshot()
+
+    def reset_stats(self) -> None:
+        self.stats_book.reset()
+
+    def revoke_refresh_token(self, token: str) -> bool:
+        return self.accounts.revoke_refresh_token(token)
+
+    def store(self, organization_id: str, entity: str) -> EntityStore:
+        org = self.orgs.get(organization_id)
+        if org is None:
+            raise KeyError(f"no organization {organization_id}")
+        if entity not in org.stores:
+            raise KeyError(f"no entity {entity!r}; expected one of {', '.join(org.stores)}")
+        return org.store(entity)
+
+    def record(self, organization_id: str, entity: str, record_id: str) -> dict:
+        """A record as stored, line items included (a copy)."""
+        return self._call(self.store(organization_id, entity).detail, record_id)
+
+    def documents(self, organization_id: str, entity: str, start: str = "",
+                  end: str = "9999") -> Iterator[dict]:
+        """Every record (edits applied, line items included) dated in ``[start, end)``."""
+        store = self.store(organization_id, entity)
+        for i in range(store.table.size):
+            record = store.get(i)
+            if start <= str(record.get("date", "")) < end:
+                yield copy.deepcopy(record)
+
+    def edit_record(self, organization_id: str, entity: str, record_id: str,
+                    changes: dict[str, Any]) -> dict:
+        """Merge ``changes`` into a record; its ``last_modified_time`` becomes the sandbox
+        clock's now (in the org's offset) unless ``changes`` set it. Returns the record."""
+        return self._call(self.store(organization_id, entity).edit, record_id, changes,
+                          self.clock.now())
+
+    def add_record(self, organization_id: str, entity: str,
+                   fields: dict[str, Any] | None = None) -> dict:
+        """Create a record now (generated content overlaid with ``fields``)."""
+        return self.store(organization_id, entity).add(fields or {}, self.clock.now())
+
+    @staticmethod
+    def _call(fn, *args):
+        try:
+            return fn(*args)
+        except errors.ZohoError as err:
+            raise KeyError(err.body["message"]) from None
+
+    # -- description -----------------------------------------------------------------------
+
+    def describe(self, base_url: str) -> str:
+        """Endpoints, credentials and orgs, enough to explore the emulator with curl."""
+        base = base_url.rstrip("/")
+        cfg = self.config
+        lines = [
+            f"Zoho Books emulator (seed {cfg.seed})",
+            f"  client_id     {cfg.client_id}",
+            f"  client_secret {cfg.client_secret}",
+        ]
+        for region in REGIONS:
+            orgs = [o for o in self.orgs.values() if o.spec.region == region]
+            tokens = [t for t in cfg.refresh_tokens if t.region == region]
+            if not orgs and not tokens:
+                continue
+            lines += [
+                f"  region {region}",
+                f"    accounts server  {base}/zoho/{region}/accounts   "
+                "(POST /oauth/v2/token, /oauth/v2/token/revoke; GET /oauth/v2/auth)",
+                f"    api domain       {base}/zoho/{region}/api   (Books: /books/v3)",
+            ]
+            lines += [f"    refresh token    {t.token}  scopes {','.join(t.scopes)}"
+                      for t in tokens]
+            for org in orgs:
+                counts = org.counts()
+                lines.append(
+                    f"    org {org.id}  {org.spec.name!r}  {org.spec.currency_code} "
+                    f"{org.spec.time_zone} ({org.spec.utc_offset}) {org.spec.plan}: "
+                    + ", ".join(f"{counts[k]} {k}" for k in
+                                ("invoices", "bills", "purchaseorders", "creditnotes",
+                                 "vendorcredits", "contacts"))
+                    + f"  dated {org.spec.start_date}..{org.spec.end_date}"
+                )
+        example = next(iter(self.orgs.values()), None)
+        if example is not None:
+            region = example.spec.region
+            token = next((t.token for t in cfg.refresh_tokens if t.region == region), "<token>")
+            lines += [
+                "  try:",
+                f"    curl -s -X POST {base}/zoho/{region}/accounts/oauth/v2/token "
+                f"-d grant_type=refresh_token -d client_id={cfg.client_id} "
+                f"-d client_secret={cfg.client_secret} -d refresh_token={token}",
+                "    curl -s -H 'Authorization: Zoho-oauthtoken <access_token>' "
+                f"'{base}/zoho/{region}/api/books/v3/invoices?organization_id={example.id}"
+                "&per_page=5'",
+                f"  admin: {base}/_sandbox/zoho/stats",
+            ]
+        return "\n".join(lines)
+
+    def _org_row(self, org: Organization, default: bool) -> dict:
+        spec = org.spec
+        catalog = org.stores["invoices"].table.catalog
+        return {
+            "organization_id": org.id,
+            "name": spec.name,
+            "contact_name": "Sandbox Admin",
+            "email": f"admin@{org.id}.sandbox.example.com",
+            "is_default_org": default,
+            "plan_type": 0,
+            "plan_name": spec.plan.title(),
+            "plan_period": "yearly",
+            "language_code": "en",
+            "fiscal_year_start_month": 0,
+            "account_created_date": (spec.start_date - timedelta(days=400)).isoformat(),
+            "time_zone": spec.time_zone,
+            "is_org_active": True,
+            "currency_id": catalog.currency_id(spec.currency_code),
+            "currency_code": spec.currency_code,
+            "currency_symbol": SYMBOLS.get(spec.currency_code, spec.currency_code),
+            "currency_format": "###,##0.00",
+            "price_precision": 2,
+        }
+

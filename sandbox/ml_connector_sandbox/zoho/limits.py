@@ -1,0 +1,69 @@
+"""Per-organization request limits, measured on the sandbox clock."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from datetime import timezone
+
+from ml_connector_sandbox.zoho import errors
+
+
+class OrgLimiter:
+    """Accepted requests per sliding minute, per calendar day (in the org's zone) and in
+    flight. Refused requests do not count."""
+
+    def __init__(
+        self, per_minute: int, per_day: int, concurrency: int, tz: timezone, window: float = 60.0
+    ) -> None:
+        self.per_minute = per_minute
+        self.window = window
+        self.per_day = per_day
+        self.concurrency = concurrency
+        self._offset = tz.utcoffset(None).total_seconds()
+        self._lock = threading.Lock()
+        self._window: deque[float] = deque()
+        self._day: int | None = None
+        self._day_count = 0
+        self.in_flight = 0
+
+    def acquire(self, now: float) -> int:
+        """Admit one request (returns the number in flight) or raise a 429 ``ZohoError``."""
+        with self._lock:
+            self._purge(now)
+            day = int((now + self._offset) // 86400)
+            if day != self._day:
+                self._day, self._day_count = day, 0
+            if self._day_count >= self.per_day:
+                raise errors.per_day(self.per_day)
+            if len(self._window) >= self.per_minute:
+                raise errors.per_minute()
+            if self.in_flight >= self.concurrency:
+                raise errors.concurrency()
+            self._window.append(now)
+            self._day_count += 1
+            self.in_flight += 1
+            return self.in_flight
+
+    def release(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def headers(self, now: float) -> dict[str, str]:
+        """``X-Rate-Limit-*`` as Zoho sends them on every response: the organization's
+        *daily* cap, what is left of it today and the seconds until the day resets (org's
+        zone). They say nothing about the per-minute window."""
+        with self._lock:
+            day = int((now + self._offset) // 86400)
+            used = self._day_count if day == self._day else 0
+            reset = (day + 1) * 86400 - self._offset - now
+            return {
+                "X-Rate-Limit-Limit": str(self.per_day),
+                "X-Rate-Limit-Remaining": str(max(0, self.per_day - used)),
+                "X-Rate-Limit-Reset": str(max(0, math.ceil(reset))),
+            }
+
+    def _purge(self, now: float) -> None:
+        while self._window and self._window[0] <= now - self.window:
+            self._window.popleft()
