@@ -22,6 +22,7 @@ from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.entities import get_entity
 
 Lookups = Mapping[str, Mapping[str, str]]  # "entity:key:value" -> {key: value}
+EMPTY: Mapping[str, str] = {}
 
 
 def lookup_name(column: Column) -> str:
@@ -103,17 +104,21 @@ class RowMapper:
         self.postings = Postings(self.id_of, accounts.get("shipping"), accounts.get(
             "adjustment")) if flow.lines == "postings" else None
 
+    def origin(self, record: Mapping[str, Any]) -> tuple[str, str, str]:
+        """(id field, id, module) of a record of any of the flow's modules: the flow's own,
+        or the one crediting it."""
+        for id_field, name in self._ids:
+            if id_field in record:
+                return id_field, str(record[id_field]), name
+        return self.id_field, str(record.get(self.id_field)), self.flow.entity
+
     def id_of(self, record: Mapping[str, Any]) -> tuple[str, str]:
         """(id field, id) of a record of any of the flow's modules."""
-        for id_field, _ in self._ids:
-            if id_field in record:
-                return id_field, str(record[id_field])
-        return self.id_field, str(record.get(self.id_field))
+        return self.origin(record)[:2]
 
     def entity_of(self, record: Mapping[str, Any]) -> str:
         """The module a record comes from (the flow's own, or the one crediting it)."""
-        return next((name for id_field, name in self._ids if id_field in record),
-                    self.flow.entity)
+        return self.origin(record)[2]
 
     def skip_reason(self, record: Mapping[str, Any]) -> str | None:
         if record.get("status") in self.flow.exclude_status:
@@ -151,7 +156,14 @@ class RowMapper:
         assert lookup is not None
         key_of = source(lookup.field)
         name = lookup_name(column)
-        return lambda record, line: self._look(column, name, record, key_of(record, line))
+        tables = self.lookups
+
+        def look(record: Mapping[str, Any], line: Mapping[str, Any]) -> str:
+            key = key_of(record, line)
+            found = tables.get(name, EMPTY).get(key if type(key) is str else str(key))
+            return found if found is not None else self._look(column, name, record, key)
+
+        return look
 
     def _look(self, column: Column, name: str, record: Mapping[str, Any], key: Any) -> str:
         lookup = column.lookup
@@ -231,12 +243,8 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
 
     def tagged(record: Mapping[str, Any]) -> dict[str, str]:
         """The record's id, and its module when it is not the flow's own."""
-        entity = mapper.entity_of(record)
-        return {"id": mapper.id_of(record)[1],
-                **({"e": entity} if entity != flow.entity else {})}
-
-    def member(use: Usable, key: str) -> None:
-        members_out.write(f'{{{use.member}, "key": {json.dumps(key)}}}\n')
+        _, record_id, entity = mapper.origin(record)
+        return {"id": record_id, **({"e": entity} if entity != flow.entity else {})}
 
     zero_excluded = flow.excluded == "zero"
 
@@ -264,7 +272,7 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
             for use in usable():
                 for row in mapper.rows(use.record, zero=use.zeroed, credit=use.credit):
                     result.rows += 1
-                    member(use, str(result.rows))
+                    members_out.write(f'{{{use.member}, "key": "{result.rows}"}}\n')
                     yield [_text(v) for v in row]
 
         write_csv(csv_out, mapper.header, record_rows())
