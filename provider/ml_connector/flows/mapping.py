@@ -97,6 +97,8 @@ class RowMapper:
         self.header = list(flow.columns)
         self.measures = [i for i, c in enumerate(flow.columns.values()) if c.amount]
         self._columns = [self._compile(c) for c in flow.columns.values()]
+        self._per_line = frozenset(i for i, c in enumerate(flow.columns.values())
+                                   if (c.source_field or "").startswith("line."))
         zero = Decimal(0)
         self._zeroed = [(lambda record, line: zero) if c.amount else fn
                         for c, fn in zip(flow.columns.values(), self._columns, strict=True)]
@@ -196,8 +198,17 @@ class RowMapper:
         if credit is None:
             credit = self.entity_of(record) != self.flow.entity
         columns = self._zeroed if zero else self._columns
-        for line in self.lines(record):
-            row = [column(record, line) for column in columns]
+        lines = self.lines(record)
+        if not lines:
+            return
+        # Columns that do not read the line are the same on every row: computed once.
+        fixed: list[Any] = [None if i in self._per_line else column(record, EMPTY)
+                 for i, column in enumerate(columns)]
+        per_line = [(i, columns[i]) for i in self._per_line]
+        for line in lines:
+            row = fixed.copy()
+            for i, column in per_line:
+                row[i] = column(record, line)
             if credit and not zero:
                 for i in self.measures:
                     row[i] = -row[i] if row[i] else row[i]  # never "-0"
