@@ -1,5 +1,5 @@
 """The state store's schema under Alembic, on SQLite and PostgreSQL: fresh stores, stores
-created before migrations existed, and upserts that never race."""
+created before migrations existed, and upserts and first counts that never race."""
 
 from __future__ import annotations
 
@@ -79,3 +79,36 @@ def test_concurrent_upserts_of_one_key_never_collide(fresh_url):
     with store.engine.connect() as conn:
         rows = conn.execute(select(schema.watermarks.c.flow)).scalars().all()
     assert sorted(rows) == sorted(f"key-{i}" for i in range(rounds)), "one row per key"
+
+
+def test_workers_first_counting_an_organization_at_once_never_collide(fresh_url):
+    """Four workers each count requests of a new organization and flush at the same moment,
+    twenty organizations over: every count lands in the one row of its organization."""
+    from ml_connector.state.quota import DailyQuota
+
+    store = StateStore(fresh_url)
+    failures: list[BaseException] = []
+    rounds, writers = 20, 4
+    start = threading.Barrier(writers)
+
+    def worker(n: int) -> None:
+        for i in range(rounds):
+            quota = DailyQuota(store, f"us:org-{i}", flush_every=3600)
+            for _ in range(n + 1):
+                quota.record(None)
+            start.wait()
+            try:
+                quota.flush()
+            except BaseException as exc:  # reported below
+                failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with store.engine.connect() as conn:
+        used = dict(conn.execute(select(schema.zoho_quota.c.org_key,
+                                        schema.zoho_quota.c.used)).all())
+    assert used == {f"us:org-{i}": sum(range(1, writers + 1)) for i in range(rounds)}

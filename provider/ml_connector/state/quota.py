@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import case, insert, or_, select, update
+from sqlalchemy import case, or_, select, update
 
 from ml_connector.state import schema
 from ml_connector.state.store import StateStore
@@ -143,13 +143,12 @@ class DailyQuota:
             else:
                 values["remaining"] = case((table.c.remaining.is_(None), None),
                                            else_=table.c.remaining - pending)
-            if conn.execute(update(table).where(mine).values(**values)).rowcount == 0:
-                first = {"org_key": self.org_key, "used": pending, "updated_at": now,
-                         "daily_limit": None, "remaining": None, "resets_at": None}
-                if reading is not None:
-                    first.update(daily_limit=reading[0].limit, remaining=reading[0].remaining,
-                                 resets_at=reading[1] + reading[0].reset)
-                conn.execute(insert(table).values(**first))
+            # The first flush of an organization creates its row; two workers may both be
+            # first, so the row is inserted only if missing and then updated like any other.
+            self.store.insert_missing(conn, table, {
+                "org_key": self.org_key, "used": 0, "updated_at": now, "daily_limit": None,
+                "remaining": None, "resets_at": None})
+            conn.execute(update(table).where(mine).values(**values))
 
     def _roll_over(self, conn, now: float) -> None:
         """A day that has reset starts again: nothing used, the whole cap remaining."""

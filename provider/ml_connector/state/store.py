@@ -8,13 +8,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Table, create_engine, delete, event, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
-from sqlalchemy.sql.expression import Executable
 
 from ml_connector.state import migrate, schema
 from ml_connector.transport.errors import ConnectorError
@@ -122,16 +122,21 @@ class StateStore:
     def upsert(self, table: Table, key_column: str, key: str, **values: object) -> None:
         """Insert or update the row of ``table`` whose ``key_column`` is ``key``, in one
         statement (``INSERT … ON CONFLICT DO UPDATE``): two writers never race."""
-        row = {key_column: key, **values}
-        statement: Executable
+        statement = self._insert(table).values({key_column: key, **values})
+        with self.engine.begin() as conn:
+            conn.execute(statement.on_conflict_do_update(index_elements=[key_column],
+                                                         set_=values))
+
+    def insert_missing(self, conn: Connection, table: Table, row: dict[str, object]) -> None:
+        """Insert ``row`` unless a row with its key exists (``ON CONFLICT DO NOTHING``), in
+        ``conn``'s transaction: an update that follows always finds the row, however many
+        workers start at once."""
+        conn.execute(self._insert(table).values(row).on_conflict_do_nothing())
+
+    def _insert(self, table: Table) -> Any:
         dialect = self.engine.dialect.name
         if dialect == "postgresql":
-            pg = postgres_insert(table).values(row)
-            statement = pg.on_conflict_do_update(index_elements=[key_column], set_=values)
-        elif dialect == "sqlite":
-            lite = sqlite_insert(table).values(row)
-            statement = lite.on_conflict_do_update(index_elements=[key_column], set_=values)
-        else:
-            raise ConnectorError(f"the state store supports SQLite and PostgreSQL, not {dialect}")
-        with self.engine.begin() as conn:
-            conn.execute(statement)
+            return postgres_insert(table)
+        if dialect == "sqlite":
+            return sqlite_insert(table)
+        raise ConnectorError(f"the state store supports SQLite and PostgreSQL, not {dialect}")
