@@ -55,19 +55,19 @@ def test_a_store_from_before_migrations_is_adopted_in_place(fresh_url):
     assert migrate.current(StateStore(fresh_url).engine) == HEAD  # reopening: nothing to do
 
 
-def test_concurrent_upserts_of_one_key_never_collide(fresh_url):
-    """Four writers create the same new key at the same moment, twenty times over."""
-    store = StateStore(fresh_url)
+def at_once(writers: int, rounds: int, act, prepare=lambda n, i: None) -> list[BaseException]:
+    """``writers`` threads run ``act(n, i)`` at the same moment, ``rounds`` times over (each
+    after its own ``prepare(n, i)``); the exceptions they raised."""
     failures: list[BaseException] = []
-    rounds, writers = 20, 4
     start = threading.Barrier(writers)
 
     def writer(n: int) -> None:
         for i in range(rounds):
+            ready = prepare(n, i)
             start.wait()
             try:
-                store.set_watermark(f"key-{i}", f"writer-{n}")
-            except BaseException as exc:  # reported below
+                act(n, i, ready)
+            except BaseException as exc:  # reported by the caller
                 failures.append(exc)
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
@@ -75,7 +75,15 @@ def test_concurrent_upserts_of_one_key_never_collide(fresh_url):
         thread.start()
     for thread in threads:
         thread.join()
-    assert failures == []
+    return failures
+
+
+def test_concurrent_upserts_of_one_key_never_collide(fresh_url):
+    """Four writers create the same new key at the same moment, twenty times over."""
+    store = StateStore(fresh_url)
+    rounds, writers = 20, 4
+    assert at_once(writers, rounds,
+                   lambda n, i, _: store.set_watermark(f"key-{i}", f"writer-{n}")) == []
     with store.engine.connect() as conn:
         rows = conn.execute(select(schema.watermarks.c.flow)).scalars().all()
     assert sorted(rows) == sorted(f"key-{i}" for i in range(rounds)), "one row per key"
@@ -87,27 +95,15 @@ def test_workers_first_counting_an_organization_at_once_never_collide(fresh_url)
     from ml_connector.state.quota import DailyQuota
 
     store = StateStore(fresh_url)
-    failures: list[BaseException] = []
     rounds, writers = 20, 4
-    start = threading.Barrier(writers)
 
-    def worker(n: int) -> None:
-        for i in range(rounds):
-            quota = DailyQuota(store, f"us:org-{i}", flush_every=3600)
-            for _ in range(n + 1):
-                quota.record(None)
-            start.wait()
-            try:
-                quota.flush()
-            except BaseException as exc:  # reported below
-                failures.append(exc)
+    def counted(n: int, i: int) -> DailyQuota:
+        quota = DailyQuota(store, f"us:org-{i}", flush_every=3600)
+        for _ in range(n + 1):
+            quota.record(None)
+        return quota
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    assert at_once(writers, rounds, lambda n, i, quota: quota.flush(), counted) == []
     with store.engine.connect() as conn:
         used = dict(conn.execute(select(schema.zoho_quota.c.org_key,
                                         schema.zoho_quota.c.used)).all())
