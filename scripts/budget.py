@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 import yaml
 
-from ml_connector.flows.run import Scope, flow_reads, stage_read
+from ml_connector.flows.run import Scope, flow_reads, read_records, stage_read
 from ml_connector.flows.spec import Flow, FlowsFile, load_flows
 from ml_connector.flows.windows import affected_months, month_window
 from ml_connector.state.store import StateStore
@@ -43,7 +43,6 @@ from ml_connector.transport.retry import RetryPolicy
 from ml_connector.zoho import ExtractWindow, ZohoBooksClient, ZohoConfig, ZohoCredentials
 from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.extract import ExtractManifest, extract_to
-from ml_connector.zoho.report import read_jsonl
 from ml_connector_sandbox.core import SandboxConfig
 from ml_connector_sandbox.server import start_sandbox
 from ml_connector_sandbox.zoho.config import DAILY_CAP, ZohoSandboxConfig, default_organizations
@@ -191,10 +190,6 @@ class Simulator:
             client.close()
         return self.charged() - before
 
-    def _records(self, path: Path) -> Iterator[dict]:
-        with path.open(encoding="utf-8") as handle:
-            yield from read_jsonl(handle)
-
     def _run(self, client: ZohoBooksClient, flow: Flow, at: datetime) -> None:
         """The flow's reads as its DAG makes them (``flow_reads``, ``stage_read``); the
         months an incremental aggregate run rebuilds are scoped from what earlier runs sent
@@ -211,7 +206,7 @@ class Simulator:
                 if not read["changes"].count:
                     return
                 months = affected_months(
-                    self._records(self.work / "changes.jsonl"), "date", ids,
+                    read_records(self.work / "changes.jsonl"), "date", ids,
                     lambda batch: [sent[i] for i in batch if i in sent])
                 scope = Scope([month_window(m) for m in months])
             path = self.work / f"{step.task_id}.jsonl"
@@ -219,7 +214,7 @@ class Simulator:
                 client, step, path, interval=interval, scope=scope,
                 watermark=self.watermarks.get(flow.id) if step.watermark_key else None)
         if flow.rebuilds_months:
-            for record in self._records(self.work / "extract.jsonl"):
+            for record in read_records(self.work / "extract.jsonl"):
                 key = next(str(record[f]) for f in ids if f in record)
                 sent[key] = month_window(date.fromisoformat(record["date"][:8] + "01"))[0]
         elif flow.mode == "period":

@@ -100,8 +100,9 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
             return step(lambda: flow_run(flow, defaults).scope(
                 ExtractManifest.model_validate(changes)))
 
+        plan = flow_reads(flow, defaults)
         reads: dict[str, ExtractZohoOperator] = {}
-        for read in flow_reads(flow, defaults):
+        for read in plan:
             if read.kind == "extract" and flow.rebuilds_months:
                 scoped = scope(reads["changes"].output)
             reads[read.task_id] = ExtractZohoOperator(
@@ -111,7 +112,7 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
                 reuse_within=timedelta(hours=read.reuse_hours) if read.reuse_hours else None,
                 zoho_conn_id=defaults.zoho_conn_id, on_quota=defaults.on_quota, **zoho)
         lookups = {r.entities[0]: reads[r.task_id].output
-                   for r in flow_reads(flow, defaults) if r.kind == "lookup"}
+                   for r in plan if r.kind == "lookup"}
         extract = reads["extract"]
         changes = reads.get("changes", extract)
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any
 
-from ml_connector.anaplan.handoff import Lock, send_file
+from ml_connector.anaplan.handoff import Lock, no_lock, send_file
 from ml_connector.flows.run import (
     FlowRun,
     NothingChanged,
@@ -22,7 +20,7 @@ from ml_connector.zoho.extract import ExtractManifest
 
 
 def run_flow(run: FlowRun, defaults: Defaults, *, sleep: Callable[[float], None] = time.sleep,
-             lock: Lock | None = None) -> RunSummary:
+             lock: Lock = no_lock) -> RunSummary:
     """Extract, scope, build, import, wait and reconcile ``run`` (its ``zoho`` and
     ``anaplan`` clients are required). Raises what the DAG's tasks would fail with."""
     assert run.zoho is not None and run.anaplan is not None, "run_flow needs both clients"
@@ -30,19 +28,20 @@ def run_flow(run: FlowRun, defaults: Defaults, *, sleep: Callable[[float], None]
     read: dict[str, ExtractManifest] = {}
     lookups: dict[str, ExtractManifest] = {}
     scope: Scope | None = None
-    for step in flow_reads(flow, defaults):
-        if step.kind == "extract" and flow.rebuilds_months:
-            try:
-                scope = run.scope(read["changes"])
-            except NothingChanged:
-                return run.reconcile(read["changes"], None, None)
-        watermark = run.store.get_watermark(step.watermark_key) if step.watermark_key else None
-        with run.zoho() as zoho:
+    with run.zoho() as zoho:  # one client (and token) for every read of the run
+        for step in flow_reads(flow, defaults):
+            if step.kind == "extract" and flow.rebuilds_months:
+                try:
+                    scope = run.scope(read["changes"])
+                except NothingChanged:
+                    return run.reconcile(read["changes"], None, None)
+            watermark = (run.store.get_watermark(step.watermark_key) if step.watermark_key
+                         else None)
             manifest = stage_read(zoho, step, run.out_dir / f"{step.task_id}.jsonl",
                                   interval=run.interval, watermark=watermark, scope=scope)
-        read[step.task_id] = manifest
-        if step.kind == "lookup":
-            lookups[step.entities[0]] = manifest
+            read[step.task_id] = manifest
+            if step.kind == "lookup":
+                lookups[step.entities[0]] = manifest
     changes = read.get("changes", read["extract"])
     try:
         built = run.build(read["extract"], lookups, scope)
@@ -51,11 +50,8 @@ def run_flow(run: FlowRun, defaults: Defaults, *, sleep: Callable[[float], None]
     target = flow.target
     params = [{"entityType": k, "entityName": v} for k, v in target.mapping_parameters.items()]
 
-    def file_lock(key: str) -> AbstractContextManager[Any]:
-        return lock(key) if lock else nullcontext()
-
     with run.anaplan() as client:
-        handoff = send_file(client, target.import_, run.path_of(built.path), lock=file_lock,
+        handoff = send_file(client, target.import_, run.path_of(built.path), lock=lock,
                             mapping_parameters=params or None, sleep=sleep)
         client.wait(handoff.import_id, handoff.task_id, sleep=sleep)
     return run.reconcile(changes, built, handoff, scope)

@@ -102,6 +102,9 @@ class RowMapper:
         zero = Decimal(0)
         self._zeroed = [(lambda record, line: zero) if c.amount else fn
                         for c, fn in zip(flow.columns.values(), self._columns, strict=True)]
+        self._line_columns = {zeroed: [(i, columns[i]) for i in sorted(self._per_line)]
+                              for zeroed, columns in ((False, self._columns),
+                                                      (True, self._zeroed))}
         accounts = accounts or {}
         self.postings = Postings(self.id_of, accounts.get("shipping"), accounts.get(
             "adjustment")) if flow.lines == "postings" else None
@@ -203,8 +206,8 @@ class RowMapper:
             return
         # Columns that do not read the line are the same on every row: computed once.
         fixed: list[Any] = [None if i in self._per_line else column(record, EMPTY)
-                 for i, column in enumerate(columns)]
-        per_line = [(i, columns[i]) for i in self._per_line]
+                            for i, column in enumerate(columns)]
+        per_line = self._line_columns[zero]
         for line in lines:
             row = fixed.copy()
             for i, column in per_line:

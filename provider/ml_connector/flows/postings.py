@@ -52,25 +52,27 @@ def posting_accounts(flow: Flow, chart: Callable[[], Iterable[Mapping[str, Any]]
     return found
 
 
+def finite_decimal(value: Any) -> Decimal | None:
+    """``value`` as a finite decimal, or None when it is not a finite number."""
+    if type(value) is float or type(value) is int:  # the usual case: a JSON number
+        return Decimal(repr(value)) if value - value == 0 else None  # not NaN or infinite
+    if isinstance(value, bool) or value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
 def decimal_of(value: Any, where: str | Callable[[], str]) -> Decimal:
     """A finite decimal amount; anything else is an error naming ``where`` (text, or a
     function giving it: built only when needed)."""
-    if type(value) is float or type(value) is int:  # the usual case: a JSON number
-        if value == value and value not in (INF, -INF):
-            return Decimal(repr(value))
-    elif not (isinstance(value, bool) or value is None or value == ""):
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            pass
-        else:
-            if number.is_finite():
-                return number
-    place = where() if callable(where) else where
-    raise ConfigError(f"{place}: expected a finite number, got {value!r}")
-
-
-INF = float("inf")
+    number = finite_decimal(value)
+    if number is None:
+        place = where() if callable(where) else where
+        raise ConfigError(f"{place}: expected a finite number, got {value!r}")
+    return number
 
 
 def _cents(value: Decimal) -> Decimal:
@@ -100,11 +102,12 @@ class Postings:
 
     def _amount(self, value: Any, record: Mapping[str, Any], field: str,
                 n: int | None = None) -> Decimal:
-        """``decimal_of`` a document's (or its line ``n``'s) ``field``."""
-        if type(value) is float and value - value == 0:  # a finite JSON number: the usual
-            return Decimal(repr(value))
-        return decimal_of(value, lambda: f"{self._doc(record)}{f' line {n}' if n else ''} "
-                                         f"{field}")
+        """``decimal_of`` a document's (or its line ``n``'s) ``field``; the message is
+        built only on error."""
+        number = finite_decimal(value)
+        if number is not None:
+            return number
+        return decimal_of(value, f"{self._doc(record)}{f' line {n}' if n else ''} {field}")
 
     def _doc(self, record: Mapping[str, Any]) -> str:
         return "{} {}".format(*self.id_of(record))
