@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import IO, Any
 
@@ -24,16 +24,30 @@ def period_label(day: str) -> str:
 
 
 def base_amount(amount: Any, exchange_rate: Any) -> Decimal:
-    """An amount converted to the organization's base currency, rounded to the cent."""
+    """An amount converted to the organization's base currency, rounded to the cent
+    (``exchange_rate`` None: the amount is in the base currency already)."""
     value = amount if type(amount) is Decimal else Decimal(str(amount))
-    if exchange_rate in (None, "", 0, 1):
-        return value.quantize(CENT, rounding=ROUND_HALF_UP)
-    return (value * _rate(exchange_rate)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return to_base(value, None if exchange_rate is None else rate_of(exchange_rate))
 
 
-@lru_cache(maxsize=4096)
-def _rate(exchange_rate: Any) -> Decimal:
-    return Decimal(str(exchange_rate))
+def to_base(value: Decimal, rate: Decimal | None) -> Decimal:
+    """``value`` times ``rate`` (None: 1), half-up to the cent."""
+    return (value if rate is None else value * rate).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@lru_cache(maxsize=4096, typed=True)  # typed: True is not the rate 1
+def rate_of(exchange_rate: Any) -> Decimal | None:
+    """A document's ``exchange_rate`` as a positive decimal, None for 1 (no conversion);
+    ``ValueError`` for anything else (null, zero, negative, text, NaN, a boolean)."""
+    if type(exchange_rate) is bool or exchange_rate in (None, ""):
+        raise ValueError(exchange_rate)
+    try:
+        rate = Decimal(str(exchange_rate))
+    except InvalidOperation:
+        raise ValueError(exchange_rate) from None
+    if not rate.is_finite() or rate <= 0:
+        raise ValueError(exchange_rate)
+    return None if rate == 1 else rate
 
 
 def write_csv(stream: IO[str], header: list[str], rows: Iterable[Iterable[Any]]) -> int:

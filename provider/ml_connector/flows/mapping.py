@@ -13,10 +13,12 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii as _json_text
+from operator import itemgetter
 from typing import IO, Any, NamedTuple
 
-from ml_connector.flows.build import base_amount, period_label, write_csv
-from ml_connector.flows.postings import Account, Postings
+from ml_connector.flows.build import period_label, rate_of, to_base, write_csv
+from ml_connector.flows.postings import Account, Postings, finite_decimal
 from ml_connector.flows.spec import Column, Flow, Lookup
 from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.entities import get_entity
@@ -96,7 +98,14 @@ class RowMapper:
         self._ids = [(e.id_field, e.name) for e in reversed(entities)]
         self.header = list(flow.columns)
         self.measures = [i for i, c in enumerate(flow.columns.values()) if c.amount]
+        #: Amount columns sent in the base currency (converted at the record's rate).
+        self._in_base = [i for i, c in enumerate(flow.columns.values())
+                         if c.amount and c.currency != "document"]
         self._columns = [self._compile(c) for c in flow.columns.values()]
+        #: Columns whose values are always text (lookups, month labels, text constants).
+        self.text_columns = frozenset(
+            i for i, c in enumerate(flow.columns.values())
+            if c.lookup is not None or c.period is not None or isinstance(c.const, str))
         self._per_line = frozenset(i for i, c in enumerate(flow.columns.values())
                                    if (c.source_field or "").startswith("line."))
         zero = Decimal(0)
@@ -108,6 +117,11 @@ class RowMapper:
         accounts = accounts or {}
         self.postings = Postings(self.id_of, accounts.get("shipping"), accounts.get(
             "adjustment")) if flow.lines == "postings" else None
+        # What ``line.*`` columns read, decided once: postings, line items, or one empty line.
+        self.lines: Callable[[Mapping[str, Any]], Sequence[Mapping[str, Any]]] = (
+            (lambda record: [EMPTY]) if not flow.uses_lines
+            else self.postings.lines if self.postings is not None
+            else self._items)
 
     def origin(self, record: Mapping[str, Any]) -> tuple[str, str, str]:
         """(id field, id, module) of a record of any of the flow's modules: the flow's own,
@@ -150,13 +164,31 @@ class RowMapper:
             return lambda record, line: "" if (v := field_of(record, line)) is None else v
         if column.period is not None:
             date_of = source(column.period)
-            return lambda record, line: period_label(str(date_of(record, line)))
+            date_name = column.period.removeprefix("line.")
+
+            def period(record: Mapping[str, Any], line: Mapping[str, Any]) -> str:
+                value = date_of(record, line)
+                try:
+                    return period_label(value)
+                except (ConfigError, TypeError):
+                    raise self.bad_value(record, line, date_name, value,
+                                         "a date (yyyy-mm-dd)") from None
+
+            return period
         if column.amount is not None:
             amount_of = source(column.amount)
-            if column.currency == "document":
-                return lambda record, line: Decimal(str(amount_of(record, line) or 0))
-            return lambda record, line: base_amount(amount_of(record, line) or 0,
-                                                    record.get("exchange_rate"))
+            field_name = column.amount.removeprefix("line.")
+
+            def number(record: Mapping[str, Any], line: Mapping[str, Any]) -> Decimal:
+                value = amount_of(record, line)
+                if type(value) is Decimal:  # a posting's amount, checked already
+                    return value
+                found = finite_decimal(value)
+                if found is None:
+                    raise self.bad_value(record, line, field_name, value, "a finite number")
+                return found
+
+            return number  # in the document's currency: ``rows`` converts to the base
         lookup = column.lookup
         assert lookup is not None
         key_of = source(lookup.field)
@@ -169,6 +201,45 @@ class RowMapper:
             return found if found is not None else self._look(column, name, record, key)
 
         return look
+
+    def _items(self, record: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+        """A document's line items, which must be a list (of objects: ``rows`` checks)."""
+        items = record.get("line_items")
+        if type(items) is list:
+            return items
+        if items is None:
+            return []
+        raise self.bad_value(record, EMPTY, "line_items", items, "a list of line items")
+
+    def rate(self, record: Mapping[str, Any]) -> Decimal | None:
+        """The record's exchange rate to the base currency (None: 1; a record without one
+        is in the base currency)."""
+        raw = record.get("exchange_rate", 1)
+        try:
+            return rate_of(raw)
+        except (ValueError, TypeError):
+            raise self.bad_value(record, EMPTY, "exchange_rate", raw,
+                                 "a positive number (the document's rate to the base "
+                                 "currency)") from None
+
+    def bad_value(self, record: Mapping[str, Any], line: Mapping[str, Any], field: str,
+                  value: Any, wanted: str) -> ConfigError:
+        """The error for a value that cannot be sent: names the document, the line and the
+        field, and says what was expected."""
+        return ConfigError(f"{self.place(record, line)} {field}: expected {wanted}, got "
+                           f"{value!r:.60}; correct the document in Zoho Books (nothing was "
+                           "uploaded)")
+
+    def place(self, record: Mapping[str, Any], line: Mapping[str, Any]) -> str:
+        """``invoice_id 1`` or ``invoice_id 1 line 2 (line_item_id 77)``."""
+        doc = "{} {}".format(*self.id_of(record))
+        if not line:
+            return doc
+        items = record.get("line_items")
+        n = next((n for n, item in enumerate(items, start=1) if item is line), None) \
+            if type(items) is list else None
+        name = line.get("line_item_id")
+        return f"{doc} line {n or '?'}" + (f" (line_item_id {name})" if name else "")
 
     def _look(self, column: Column, name: str, record: Mapping[str, Any], key: Any) -> str:
         lookup = column.lookup
@@ -185,14 +256,6 @@ class RowMapper:
                 f"has no {lookup.value} in {lookup.entity}")
         return table[str(key)]
 
-    def lines(self, record: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
-        """What ``line.*`` columns read: line items, postings, or one empty line."""
-        if not self.flow.uses_lines:
-            return [{}]
-        if self.postings is not None:
-            return self.postings.lines(record)
-        return record.get("line_items") or []
-
     def rows(self, record: Mapping[str, Any], zero: bool = False,
              credit: bool | None = None) -> Iterator[list[Any]]:
         """The record's rows (one per line when columns use lines); with ``zero``, every
@@ -208,14 +271,31 @@ class RowMapper:
         fixed: list[Any] = [None if i in self._per_line else column(record, EMPTY)
                             for i, column in enumerate(columns)]
         per_line = self._line_columns[zero]
+        in_base = self._in_base if not zero else ()
+        rate = self.rate(record) if in_base else None
+        sign = -1 if credit and not zero else 1
         for line in lines:
             row = fixed.copy()
-            for i, column in per_line:
-                row[i] = column(record, line)
-            if credit and not zero:
+            try:
+                for i, column in per_line:
+                    row[i] = column(record, line)
+            except AttributeError:
+                if type(line) is dict:
+                    raise
+                raise self.bad_value(record, EMPTY, "line_items", line,
+                                     "a list of line items (objects)") from None
+            for i in in_base:
+                row[i] = to_base(row[i], rate)
+            if sign < 0:
                 for i in self.measures:
                     row[i] = -row[i] if row[i] else row[i]  # never "-0"
             yield row
+
+
+def _member_part(tag: Mapping[str, str], where: Mapping[str, str]) -> str:
+    """``json.dumps({**tag, **where})`` without its braces, for text values only."""
+    return ", ".join([f'"{name}": {_json_text(value)}'
+                      for part in (tag, where) for name, value in part.items()])
 
 
 class Usable(NamedTuple):
@@ -227,10 +307,6 @@ class Usable(NamedTuple):
     credit: bool
     zeroed: bool
     where: dict[str, str]
-
-
-def _text(value: Any) -> str:
-    return str(value)
 
 
 def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: IO[str],
@@ -279,7 +355,7 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
                 result.zeroed += 1
             else:
                 result.records += 1
-            yield Usable(record, json.dumps({**tag, **where})[1:-1], "e" in tag, zeroed, where)
+            yield Usable(record, _member_part(tag, where), "e" in tag, zeroed, where)
 
     if flow.grain == "record":
         def record_rows() -> Iterator[list[str]]:
@@ -287,7 +363,7 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
                 for row in mapper.rows(use.record, zero=use.zeroed, credit=use.credit):
                     result.rows += 1
                     members_out.write(f'{{{use.member}, "key": "{result.rows}"}}\n')
-                    yield [_text(v) for v in row]
+                    yield row  # csv writes each value as str() does
 
         write_csv(csv_out, mapper.header, record_rows())
         return result
@@ -298,17 +374,25 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
     dims = [i for i in range(len(mapper.header)) if i not in mapper.measures]
     measures = list(enumerate(mapper.measures))
     key_text: dict[tuple[str, ...], str] = {}  # a cell's member key, serialised once
+    # A cell's key: its dimension values as text (lookups and periods already are text).
+    key_of: Callable[[list[Any]], tuple[str, ...]]
+    if len(dims) > 1 and all(i in mapper.text_columns for i in dims):
+        key_of = itemgetter(*dims)
+    else:
+        def key_of(row: list[Any]) -> tuple[str, ...]:
+            return tuple([str(row[i]) for i in dims])
+    write = members_out.write
     for use in usable():
         for row in mapper.rows(use.record, credit=use.credit):
-            key = tuple([str(row[i]) for i in dims])
+            key = key_of(row)
             sums = cells.get(key)
             if sums is None:
                 sums = cells[key] = list(zero)
                 key_text[key] = json.dumps("|".join(key))
+                windows[key] = use.where.get("ws", "")
             for n, i in measures:
                 sums[n] += row[i]
-            members_out.write(f'{{{use.member}, "key": {key_text[key]}}}\n')
-            windows.setdefault(key, use.where.get("ws", ""))
+            write(f'{{{use.member}, "key": {key_text[key]}}}\n')
     for key in clear:
         if tuple(key) not in cells:
             cells[tuple(key)] = list(zero)

@@ -113,25 +113,33 @@ class Postings:
         return "{} {}".format(*self.id_of(record))
 
     def lines(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The document's posting lines. Item lines are the document's own line dicts with
+        ``amount`` set on them (a build reads each staged record once), so no line is
+        copied; shipping and the adjustment are lines of their own."""
         lines = record.get("line_items") or []
-        if not isinstance(lines, list):
-            raise ConfigError(f"{self._doc(record)}: line_items is not a list")
+        if type(lines) is not list:
+            raise ConfigError(f"{self._doc(record)}: line_items is not a list, got "
+                              f"{type(lines).__name__} {lines!r:.40}")
         inclusive = record.get("is_inclusive_tax") is True
-        nets = []
         amount_of = self._amount
         for n, line in enumerate(lines, start=1):
-            total = amount_of(line.get("item_total"), record, "item_total", n)
+            total = finite_decimal(line.get("item_total")) if type(line) is dict else None
+            if total is None:
+                if type(line) is not dict:
+                    raise ConfigError(f"{self._doc(record)} line {n}: a line item must be an "
+                                      f"object, got {line!r:.40}")
+                total = amount_of(line.get("item_total"), record, "item_total", n)
             if inclusive:
                 pct = amount_of(line.get("tax_percentage") or 0, record, "tax_percentage", n)
                 total -= _cents(total * pct / (100 + pct))
-            nets.append(total)
-        discount = Decimal(0)
+            line["amount"] = total
         if record.get("discount_type") == "entity_level":
             discount = amount_of(record.get("discount_amount") or 0, record, "discount_amount")
-        if discount:
-            nets = [net - share for net, share in zip(nets, allocate(discount, nets),
-                                                      strict=True)]
-        out = [{**line, "amount": net} for line, net in zip(lines, nets, strict=True)]
+            if discount:
+                shares = allocate(discount, [line["amount"] for line in lines])
+                for line, share in zip(lines, shares, strict=True):
+                    line["amount"] -= share
+        out: list[dict[str, Any]] = lines
         for part, account, label in (("shipping_charge", self.shipping, "shipping"),
                                      ("adjustment", self.adjustment, "adjustment")):
             value = record.get(part)
@@ -145,6 +153,8 @@ class Postings:
                     f"{self._doc(record)} has a {part} of {amount} but the flow names no "
                     f"account for it: set accounts.{label} (an account code or name) in "
                     "flows.yaml")
+            if out is lines:
+                out = list(lines)
             out.append({"line_item_id": f"{self.id_of(record)[1]}:{label}", "name": label,
                         "account_id": account.account_id,
                         "account_name": account.account_name, "amount": amount})

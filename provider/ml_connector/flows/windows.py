@@ -57,7 +57,10 @@ def affected_months(
         field = next((f for f in id_fields if f in record), id_fields[0])
         if record.get(date_field) in (None, ""):
             raise ConfigError(f"{field} {record.get(field)} has no {date_field}")
-        months.add(month_of(record[date_field]))
+        try:
+            months.add(month_of(record[date_field]))
+        except ConfigError as exc:
+            raise ConfigError(f"{field} {record.get(field)} {date_field}: {exc}") from None
         ids.append(str(record.get(field)))
         if len(ids) >= batch:
             flush()

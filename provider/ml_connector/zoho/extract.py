@@ -204,7 +204,11 @@ def extract_to(
         for record in records:
             sink.write(jsonl_line(record))
             count += 1
-            newest = _newer(newest, record.get("last_modified_time"))
+            try:
+                newest = _newer(newest, record.get("last_modified_time"))
+            except ConfigError as exc:
+                raise ConfigError(f"{ent.name} {ent.id_field} {record.get(ent.id_field)} "
+                                  f"last_modified_time: {exc}") from None
             meter.tick(count)
         counts[ent.name] = counts.get(ent.name, 0) + count - summary.count
         summary.count, summary.max_last_modified_time = count, newest

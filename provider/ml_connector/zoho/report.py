@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
+
+import msgspec
 
 
 def summarize_records(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
@@ -42,7 +44,17 @@ def jsonl_line(record: dict[str, Any]) -> str:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
-def read_jsonl(lines: Iterable[str]) -> Iterable[dict[str, Any]]:
+#: msgspec (which Airflow brings) decodes a staged line about four times as fast as
+#: ``json.loads``; a line it refuses (``NaN`` or ``Infinity``, which ``json`` writes) is
+#: read by ``json`` as before, so the value reaches the build's checks.
+_decode = msgspec.json.Decoder().decode
+
+
+def read_jsonl(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """The records of JSON Lines text (blank lines skipped)."""
     for line in lines:
         if line.strip():
-            yield json.loads(line)
+            try:
+                yield _decode(line)
+            except msgspec.DecodeError:
+                yield json.loads(line)

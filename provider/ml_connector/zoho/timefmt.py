@@ -11,6 +11,8 @@ FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
 def parse_zoho_time(value: str) -> datetime:
     """Parse a Zoho timestamp (also accepts ``±hh:mm`` and ``Z``) into an aware datetime."""
+    if not isinstance(value, str):
+        raise ConfigError(f"not a Zoho timestamp (yyyy-MM-ddTHH:mm:ss±hhmm): {value!r}")
     text = value.strip().replace("Z", "+0000")
     if len(text) >= 6 and text[-3] == ":" and text[-6] in "+-":
         text = text[:-3] + text[-2:]
