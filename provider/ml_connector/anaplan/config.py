@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ml_connector.anaplan import ids
 from ml_connector.transport.errors import ConfigError
+from ml_connector.transport.fields import check_endpoint
 from ml_connector.transport.retry import RetryPolicy
 
 MB = 1024 * 1024
@@ -41,7 +42,7 @@ class AnaplanConfig:
         if not MB <= self.chunk_size <= MAX_CHUNK:
             raise ConfigError(f"chunk_size must be between 1 MB and 50 MB, got {self.chunk_size}")
         if self.endpoint_base:
-            base = self.endpoint_base.rstrip("/")
+            base = check_endpoint(self.endpoint_base, "host (endpoint_base)").rstrip("/")
             object.__setattr__(self, "api_url", f"{base}/anaplan/2/0")
             object.__setattr__(self, "auth_url", f"{base}/anaplan/auth")
 

@@ -10,23 +10,14 @@ from typing import Any
 from ml_connector.anaplan.auth import BasicMethod, CertificateMethod, Method, OAuthMethod
 from ml_connector.anaplan.config import MB, AnaplanConfig
 from ml_connector.transport.errors import ConfigError
+from ml_connector.transport.fields import seconds, whole
 
 AUTH_METHODS = ("basic", "certificate", "oauth")
 EXTRA_FIELDS = {
     "auth_method", "certificate", "private_key", "payload_format", "refresh_token",
     "workspace_id", "model_id", "requests_per_minute", "chunk_size_mb", "rate_limit_file",
+    "timeout",
 }
-
-
-def _int(extra: Mapping[str, Any], key: str, name: str) -> int | None:
-    if extra.get(key) in (None, ""):
-        return None
-    try:
-        return int(extra[key])
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"connection {name!r}: field {key} must be a whole number, got {extra[key]!r}"
-        ) from None
 
 
 @dataclass(frozen=True)
@@ -84,10 +75,12 @@ def settings_from_fields(
         raise ConfigError(f"connection {name!r}: auth_method must be one of "
                           f"{', '.join(AUTH_METHODS)}, got {kind!r}")
     options: dict[str, Any] = {}
-    if (rpm := _int(extra, "requests_per_minute", name)) is not None:
+    if (rpm := whole(extra, "requests_per_minute", name)) is not None:
         options["requests_per_minute"] = rpm
-    if (chunk := _int(extra, "chunk_size_mb", name)) is not None:
+    if (chunk := whole(extra, "chunk_size_mb", name)) is not None:
         options["chunk_size"] = chunk * MB
+    if (timeout := seconds(extra, "timeout", name)) is not None:
+        options["timeout"] = timeout
     if extra.get("rate_limit_file"):
         options["rate_limit_file"] = extra["rate_limit_file"]
     workspace = workspace_id or extra.get("workspace_id")
@@ -96,8 +89,8 @@ def settings_from_fields(
         raise ConfigError(f"connection {name!r}: workspace_id and model_id are needed (in the "
                           "connection's extra or as operator arguments)")
     try:
-        config = AnaplanConfig(workspace, model, endpoint_base=(host or "").strip() or None,
-                               **options)
+        config = AnaplanConfig(workspace, model,
+                               endpoint_base=(host or "").strip() or None, **options)
     except ConfigError as exc:
         raise ConfigError(f"connection {name!r}: {exc}") from None
     return method, config

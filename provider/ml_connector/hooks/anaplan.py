@@ -15,6 +15,7 @@ from ml_connector.anaplan.settings import RefreshTokenStore, settings_from_field
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.state.tokens import SqlTokenCache, fernet_from
 from ml_connector.transport.errors import ConnectorError
+from ml_connector.transport.fields import parse_extra
 
 
 class AnaplanHook(BaseHook):
@@ -56,7 +57,7 @@ class AnaplanHook(BaseHook):
         return ANAPLAN_UI_FIELD_BEHAVIOUR
 
     def _settings(self, conn) -> tuple[Method, AnaplanConfig]:
-        extra = conn.extra_dejson
+        extra = parse_extra(conn.extra, self.anaplan_conn_id)
         for secret in (conn.password, extra.get("private_key"), extra.get("refresh_token")):
             if secret:
                 mask_secret(secret)

@@ -10,6 +10,7 @@ from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.state.tokens import SqlTokenCache, fernet_from
 from ml_connector.transport.errors import ConnectorError
+from ml_connector.transport.fields import parse_extra
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.settings import settings_from_fields
 
@@ -55,7 +56,7 @@ class ZohoBooksHook(BaseHook):
     @cached_property
     def client(self) -> ZohoBooksClient:
         conn = self.get_connection(self.zoho_conn_id)
-        extra = conn.extra_dejson
+        extra = parse_extra(conn.extra, self.zoho_conn_id)
         credentials, config = settings_from_fields(
             login=conn.login, password=conn.password, host=conn.host, extra=extra,
             name=self.zoho_conn_id,

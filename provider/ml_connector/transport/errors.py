@@ -18,6 +18,11 @@ def safe_path(url: str) -> str:
     return urlsplit(str(url)).path or "/"
 
 
+class StateStoreError(ConnectorError):
+    """The state store cannot be used (unreachable, locked, no driver); the message names the
+    store (never its password) and what to do. A task that meets it fails and is retried."""
+
+
 class ApiError(ConnectorError):
     """A remote API refused or failed a request.
 

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -48,6 +49,21 @@ def json_body(response: httpx.Response, service: str) -> Any:
             method=response.request.method,
             url=str(response.request.url),
         ) from None
+
+
+def unexpected_status(response: httpx.Response, service: str) -> ApiError | None:
+    """An informational or redirect answer is an error, whatever its body (even JSON): it is
+    not the data, and redirects are never followed, so that credentials go nowhere but the
+    configured host. (4xx and 5xx bodies are read by the service's own parser or caller.)"""
+    if response.is_success or response.status_code >= 400:
+        return None
+    target = urlsplit(response.headers.get("location", "")).hostname or "the same host"
+    return ApiError(
+        f"answered with a redirect to {target}, which is not followed (credentials are sent "
+        "only to the configured host); check the connection's host and region"
+        if response.is_redirect else "answered with an informational status, not data",
+        service=service, status=response.status_code, method=response.request.method,
+        url=str(response.request.url))
 
 
 def connection_error(exc: httpx.HTTPError, service: str, method: str, url: str) -> ApiError:
@@ -99,7 +115,7 @@ class BaseTransport:
     def _check(self, response: httpx.Response) -> httpx.Response:
         if self.on_response is not None:
             self.on_response(response)  # every response, refusals included (quota headers)
-        error = self.parse_error(response)
+        error = self.parse_error(response) or unexpected_status(response, self.service)
         if error is not None:
             raise error
         return response

@@ -20,6 +20,7 @@ from ml_connector.state.quota import DailyQuota, QuotaReading
 from ml_connector.state.store import StateStore
 from ml_connector.state.tokens import TokenCache
 from ml_connector.transport.errors import ApiError, AuthError, ConfigError, ProtocolError
+from ml_connector.transport.fields import check_endpoint
 from ml_connector.transport.ratelimit import RateLimiter, postgres_conninfo
 from ml_connector.transport.retry import RetryPolicy
 from ml_connector.transport.sync import Transport, json_body
@@ -88,6 +89,8 @@ class ZohoConfig:
             if not org.isdigit():
                 raise ConfigError(f"organization_id must be digits, got {self.organization_id!r}")
             object.__setattr__(self, "organization_id", org)
+        if self.endpoint_base:
+            check_endpoint(self.endpoint_base, "host (endpoint_base)")
         region_by_name(self.region, self.datacenters)
 
     @property

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ml_connector.transport.errors import ConfigError
+from ml_connector.transport.fields import seconds, whole
 from ml_connector.zoho.auth import ZohoCredentials
 from ml_connector.zoho.client import ZohoConfig
 
@@ -35,10 +36,10 @@ def settings_from_fields(
         if not str(value or "").strip():
             raise ConfigError(f"connection {name!r}: field {field_name} is empty")
     options: dict[str, Any] = {
-        key: extra[key]
-        for key in ("plan", "max_concurrency", "rate_limit_file", "timeout")
-        if extra.get(key) not in (None, "")
+        key: extra[key] for key in ("plan", "rate_limit_file") if extra.get(key) not in (None, "")
     }
+    if (timeout := seconds(extra, "timeout", name)) is not None:
+        options["timeout"] = timeout
     if extra.get("daily_reserve") not in (None, ""):
         try:
             percent = float(extra["daily_reserve"])
@@ -50,13 +51,8 @@ def settings_from_fields(
                 f"for the organization's other integrations (0-99), got {extra['daily_reserve']!r}")
         options["daily_reserve"] = percent / 100
     for key in ("requests_per_minute", "max_concurrency", "daily_limit"):
-        if extra.get(key) not in (None, ""):
-            try:
-                options[key] = int(extra[key])
-            except (TypeError, ValueError):
-                raise ConfigError(
-                    f"connection {name!r}: field {key} must be a whole number, got {extra[key]!r}"
-                ) from None
+        if (number := whole(extra, key, name)) is not None:
+            options[key] = number
     try:
         config = ZohoConfig(
             region=str(extra["region"]).strip().lower(),
