@@ -88,8 +88,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ml_connector.transport.errors import ConnectorError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ConnectorError as exc:  # its message says what is wrong and how to fix it
+        print(f"ml-connector {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -4,27 +4,11 @@ created before migrations existed, and upserts and first counts that never race.
 from __future__ import annotations
 
 import threading
-import uuid
 
-import psycopg
-import pytest
 from sqlalchemy import create_engine, inspect, select
 
 from ml_connector.state import migrate, schema
 from ml_connector.state.store import HEAD, StateStore
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def fresh_url(request, tmp_path) -> str:
-    """An empty database of each kind."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'state.db'}"
-    server = request.getfixturevalue("postgres_url")
-    name = f"mlc_{uuid.uuid4().hex[:12]}"
-    admin = server.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return server.rsplit("/", 1)[0] + f"/{name}"
 
 
 def test_the_code_knows_its_newest_revision():
@@ -37,6 +21,27 @@ def test_a_new_store_is_created_at_the_newest_revision(fresh_url):
     tables = set(inspect(store.engine).get_table_names())
     assert {t.name for t in schema.metadata.sorted_tables} <= tables
     assert migrate.VERSION_TABLE in tables and "alembic_version" not in tables
+
+
+def test_a_store_of_the_first_revision_upgrades_in_place(fresh_url):
+    from alembic import command
+
+    first = create_engine(fresh_url)
+    with first.begin() as conn:
+        command.upgrade(migrate._config(conn), "0001")
+    with first.begin() as conn:
+        conn.execute(schema.watermarks.insert().values(flow="f", value="v1", updated_at=1.0))
+        conn.exec_driver_sql("INSERT INTO mlc_locks (lock_key, holder, lease_until) "
+                             "VALUES ('k', 'old', 1.0)")
+    first.dispose()
+    store = StateStore(fresh_url)
+    assert migrate.current(store.engine) == HEAD
+    assert store.get_watermark("f") == "v1"
+    with store.engine.connect() as conn:
+        assert conn.execute(select(schema.locks.c.holder, schema.locks.c.owner)).all() == [
+            ("old", None)]
+    with store.lock("k", wait=5):  # the old row's lease ran out long ago
+        pass
 
 
 def test_a_store_from_before_migrations_is_adopted_in_place(fresh_url):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import os
+import socket
 import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from ml_connector.state import CachedToken, SqlTokenCache, StateStore, fernet_from
+from ml_connector.state import CachedToken, SqlTokenCache, StateStore, fernet_from, schema
+from ml_connector.state.store import LEASE
 from ml_connector.transport.errors import ConnectorError
 
 
@@ -31,13 +36,65 @@ def test_lock_excludes_other_processes(tmp_path):
     assert int(counter.read_text()) == 60
 
 
-def test_expired_lease_is_taken_over_and_waiting_times_out(tmp_path):
-    store = StateStore.sqlite(tmp_path / "s.db")
-    with store.lock("k", lease=0.2), store.lock("k", wait=2):
-        pass  # the second acquisition succeeded only because the first lease ran out
-    waiting = pytest.raises(ConnectorError, match="waiting for lock 'k'")
-    with store.lock("k", lease=30), waiting, store.lock("k", wait=0.2):
+def _hold(url: str, key: str, ready: Path) -> None:
+    """Take a lock (with the default lease, as the import operator does) and work on it
+    until killed."""
+    store = StateStore(url)
+    with store.lock(key, purpose="a worker about to be killed"):
+        ready.write_text("held")
+        time.sleep(3600)
+
+
+def test_a_dead_holders_lock_is_taken_over_within_its_lease(fresh_url, tmp_path, caplog):
+    """A worker killed while it holds a lock (SIGKILL: no cleanup runs) stops renewing it:
+    the next taker waits at most one lease (30 s, well within a minute), and its log names
+    the dead holder."""
+    ready = tmp_path / "ready"
+    holder = multiprocessing.get_context("spawn").Process(
+        target=_hold, args=(fresh_url, "anaplan-file:w/m/113", ready))
+    holder.start()
+    try:
+        for _ in range(600):
+            if ready.exists() or not holder.is_alive():
+                break
+            time.sleep(0.1)
+        assert ready.exists(), "the holder took the lock"
+        holder.kill()
+        holder.join(30)
+        store = StateStore(fresh_url)
+        caplog.set_level(logging.INFO, logger="ml_connector.state.store")
+        began = time.time()
+        with store.lock("anaplan-file:w/m/113", wait=300, poll=0.2):
+            taken = time.time()
+    finally:
+        holder.kill()
+    # Within a minute: one lease, and a bound that holds on a loaded machine.
+    assert taken - began <= LEASE + 30
+    waited = [r.getMessage() for r in caplog.records if "Waiting for lock" in r.getMessage()]
+    assert waited, "the waiter logged whom it waited for"
+    assert f"pid {holder.pid} (a worker about to be killed)" in waited[0]
+    assert socket.gethostname() in waited[0]
+
+
+def test_a_live_holder_keeps_its_lock_past_its_lease_and_waiting_times_out(fresh_url):
+    """The holder renews its lease while it works: a waiter never takes a lock from a live
+    holder, however short the lease, and gives up after its wait, naming the holder."""
+    store = StateStore(fresh_url)
+    waiting = pytest.raises(ConnectorError, match=r"waiting for lock 'k', held by .* pid "
+                            rf"{os.getpid()} \(long import\)")
+    with store.lock("k", lease=3, purpose="long import"), waiting, \
+            store.lock("k", wait=8, poll=0.2):  # almost three leases
         pass
+
+
+def test_an_expired_lease_is_taken_over(fresh_url):
+    """A lock row whose lease ran out (its holder stopped renewing) is taken at once."""
+    store = StateStore(fresh_url)
+    with store.engine.begin() as conn:
+        conn.execute(schema.locks.insert().values(lock_key="k", holder="gone", owner="x",
+                                                  lease_until=time.time() - 1))
+    with store.lock("k", wait=0.5), store.engine.connect() as conn:
+        assert conn.execute(select(schema.locks.c.holder)).scalar_one() != "gone"
 
 
 def test_token_cache_is_encrypted_and_keyed_by_credentials(tmp_path):

@@ -111,8 +111,9 @@ class AnaplanImportOperator(AnaplanTaskMixin, BaseOperator):
             client, self.import_id, ObjectStoragePath(staged_source(self.source)),
             locale=self.locale, mapping_parameters=self.mapping_parameters,
             start_timeout=start_timeout, log=self.log.info,
-            lock=partial(store.lock, lease=start_timeout + 900,
-                         wait=self.lock_wait.total_seconds(), poll=1.0))
+            lock=partial(store.lock, wait=self.lock_wait.total_seconds(), poll=1.0,
+                         purpose=f"{context['ti'].dag_id}.{context['ti'].task_id} "
+                                 f"{context['run_id']}"))
         action_id, task_id = handoff.import_id, handoff.task_id
         ti = context["ti"]
         ti.xcom_push(key="task_id", value=task_id)

@@ -28,6 +28,7 @@ locks = Table(
     Column("lock_key", String(128), primary_key=True),
     Column("holder", String(64), nullable=False),
     Column("lease_until", Float, nullable=False),
+    Column("owner", String(255)),  # host, process and purpose of the holder (0002)
 )
 
 watermarks = Table(

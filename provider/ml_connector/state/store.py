@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -10,39 +13,77 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, create_engine, delete, event, insert, select, update
+from sqlalchemy import Table, create_engine, delete, event, insert, make_url, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
 
 from ml_connector.state import migrate, schema
-from ml_connector.transport.errors import ConnectorError
+from ml_connector.transport.errors import ConnectorError, StateStoreError
 
 log = logging.getLogger(__name__)
 #: The schema revision this version writes (``migrate.head()``; a test keeps them equal).
-HEAD = "0001"
+HEAD = "0002"
+#: Seconds a lock's lease lasts; its holder renews it every third of that.
+LEASE = 30.0
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
+#: Seconds SQLite waits for another writer before it reports the store locked.
+BUSY_TIMEOUT = 30.0
+
+
+def safe_url(url: str) -> str:
+    """A store's URL without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unparseable URL)"
 
 
 class StateStore:
     """Connector state in one database, safe to share between processes."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.url = url
+        self.busy_timeout = busy_timeout
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        kwargs = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
-        self.engine: Engine = create_engine(url, **kwargs)
+        kwargs = {"connect_args": {"timeout": busy_timeout}} if url.startswith("sqlite") \
+            else {}
+        try:
+            self.engine: Engine = create_engine(url, **kwargs)
+        except ModuleNotFoundError as exc:
+            raise StateStoreError(
+                f"the state store {safe_url(url)} needs the {exc.name} driver, which is not "
+                "installed: pip install 'ml-connector[postgres]'") from None
+        except ArgumentError as exc:
+            raise StateStoreError(f"the state store URL is not valid: {exc}") from None
         if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", self._sqlite_pragmas)
+        event.listen(self.engine, "handle_error", self._explain)
         self._create_tables()
+
+    def _sqlite_pragmas(self, dbapi_conn, _record) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+        cur.close()
+
+    def _explain(self, context: Any) -> None:
+        """Turn a store that cannot be used into a ``StateStoreError`` that says why."""
+        original = context.original_exception
+        text = str(original).strip().splitlines()[0] if str(original).strip() else ""
+        where = safe_url(self.url)
+        if self.engine.dialect.name == "sqlite" and "locked" in text:
+            raise StateStoreError(
+                f"the state store {where} stayed locked by another process for more than "
+                f"{self.busy_timeout:g} s; the task fails and is retried. SQLite serialises "
+                "writers on one machine: workers that run at once, or on several machines, "
+                "need a PostgreSQL state store (the ml_connector_state connection, with "
+                "ml-connector[postgres])") from None
+        if context.is_disconnect or context.connection is None:
+            raise StateStoreError(f"cannot reach the state store {where}: {text}") from None
 
     def _create_tables(self, attempts: int = 10) -> None:
         """Migrate the schema to this version (Alembic); another process doing the same at
@@ -63,26 +104,37 @@ class StateStore:
         return cls(f"sqlite:///{Path(path).resolve()}")
 
     @contextmanager
-    def lock(
-        self, key: str, *, lease: float = 120.0, wait: float = 300.0, poll: float = 0.05
-    ) -> Iterator[None]:
-        """Hold a lease-based lock named ``key`` across processes and machines.
+    def lock(self, key: str, *, lease: float = LEASE, wait: float = 300.0, poll: float = 0.05,
+             purpose: str = "") -> Iterator[None]:
+        """Hold a lock named ``key`` across processes and machines.
 
-        A holder that dies frees the lock when its ``lease`` runs out.
+        The holder renews its ``lease`` every third of it while it works, so a holder that
+        died (a killed worker, a lost machine) frees the lock within one lease, however long
+        the work takes. A waiter logs who holds the lock (host, process, ``purpose``).
         """
         holder = uuid.uuid4().hex
+        owner = f"{socket.gethostname()} pid {os.getpid()}" + (f" ({purpose})" if purpose
+                                                                else "")
         deadline = time.monotonic() + wait
-        waited = False
-        while not self._try_lock(key, holder, lease):
-            if not waited:
-                log.info("Waiting for lock %r, held by another process", key)
-                waited = True
+        seen: str | None = None
+        while (current := self._try_lock(key, holder, owner[:255], lease)) is not None:
+            if current != seen:
+                log.info("Waiting for lock %r, held by %s (a holder that stops renewing it "
+                         "loses it after %.0f s)", key, current, lease)
+                seen = current
             if time.monotonic() > deadline:
-                raise ConnectorError(f"timed out after {wait:.0f}s waiting for lock {key!r}")
+                raise ConnectorError(f"timed out after {wait:.0f}s waiting for lock {key!r}, "
+                                     f"held by {current}")
             time.sleep(poll)
+        stop = threading.Event()
+        renewer = threading.Thread(target=self._renew, args=(key, holder, lease, stop),
+                                   name=f"lock {key}", daemon=True)
+        renewer.start()
         try:
             yield
         finally:
+            stop.set()
+            renewer.join()
             with self.engine.begin() as conn:
                 conn.execute(
                     delete(schema.locks).where(
@@ -90,25 +142,47 @@ class StateStore:
                     )
                 )
 
-    def _try_lock(self, key: str, holder: str, lease: float) -> bool:
+    def _renew(self, key: str, holder: str, lease: float, stop: threading.Event) -> None:
+        """Extend the lease of a held lock until ``stop``."""
+        locks = schema.locks
+        while not stop.wait(lease / 3):
+            try:
+                with self.engine.begin() as conn:
+                    kept = conn.execute(
+                        update(locks)
+                        .where(locks.c.lock_key == key, locks.c.holder == holder)
+                        .values(lease_until=time.time() + lease)).rowcount
+            except (OperationalError, StateStoreError) as exc:  # busy: the next round tries
+                log.warning("Could not renew lock %r: %s", key, type(exc).__name__)
+                continue
+            if not kept:
+                log.warning("Lock %r was taken over: this process did not renew it within "
+                            "%.0f s (paused or cut off from the state store)", key, lease)
+                return
+
+    def _try_lock(self, key: str, holder: str, owner: str, lease: float) -> str | None:
+        """Take the lock (None) or say who holds it."""
+        locks = schema.locks
         now = time.time()
+        values = {"holder": holder, "owner": owner, "lease_until": now + lease}
         try:
             with self.engine.begin() as conn:
-                conn.execute(
-                    insert(schema.locks).values(
-                        lock_key=key, holder=holder, lease_until=now + lease
-                    )
-                )
-            return True
+                conn.execute(insert(locks).values(lock_key=key, **values))
+            return None
         except IntegrityError:
             pass
         with self.engine.begin() as conn:
             taken = conn.execute(
-                update(schema.locks)
-                .where(schema.locks.c.lock_key == key, schema.locks.c.lease_until < now)
-                .values(holder=holder, lease_until=now + lease)
-            )
-            return taken.rowcount == 1
+                update(locks).where(locks.c.lock_key == key, locks.c.lease_until < now)
+                .values(**values))
+            if taken.rowcount == 1:
+                return None
+            row = conn.execute(select(locks.c.owner, locks.c.lease_until)
+                               .where(locks.c.lock_key == key)).first()
+        if row is None:
+            return "another process (just released)"
+        return f"{row.owner or 'another process'}, lease until " \
+            f"{time.strftime('%H:%M:%S', time.localtime(row.lease_until))}"
 
     def get_watermark(self, flow: str) -> str | None:
         with self.engine.connect() as conn:
