@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -24,7 +25,7 @@ from ml_connector.flows.run import (
     Scope,
     flow_reads,
 )
-from ml_connector.flows.spec import SCHEDULES, Defaults, Flow, load_flows
+from ml_connector.flows.spec import SCHEDULES, Defaults, Flow, load_valid_flows
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.hooks.state import state_store, state_url
 from ml_connector.hooks.zoho_books import ZohoBooksHook
@@ -34,6 +35,8 @@ from ml_connector.operators.staging import staged_path
 from ml_connector.sensors.anaplan import AnaplanTaskSensor
 from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.extract import ExtractManifest
+
+log = logging.getLogger(__name__)
 
 
 def _doc(flow: Flow) -> str:
@@ -151,6 +154,19 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
 
 
 def build_dags(path: str | Path) -> dict[str, DAG]:
-    """All enabled flows of a ``flows.yaml`` as DAGs, by dag id."""
-    spec = load_flows(path)
+    """The enabled, valid flows of a ``flows.yaml`` as DAGs, by dag id; an invalid flow is
+    left out (``check_flows`` reports it) and the others keep their DAGs."""
+    spec, problems = load_valid_flows(path)
+    for problem in problems:
+        log.warning("%s", problem)
     return {f"zoho_{f.id}": flow_dag(f, spec.defaults) for f in spec.flows if f.enabled}
+
+
+def check_flows(path: str | Path) -> None:
+    """Raise a ``ConfigError`` naming every invalid flow of a ``flows.yaml`` (flow, key and
+    value): a DAG file that calls it shows them as an Airflow import error."""
+    _, problems = load_valid_flows(path)
+    if problems:
+        raise ConfigError(f"{len(problems)} flow(s) of {Path(path).name} are invalid and have "
+                          "no DAG until fixed (the other flows run as usual):\n  "
+                          + "\n  ".join(problems))

@@ -34,6 +34,7 @@ class AnaplanConfig:
     chunk_size: int = 10 * MB
     compress: bool = True
     timeout: float = 120.0
+    allow_plain_http: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
@@ -42,7 +43,8 @@ class AnaplanConfig:
         if not MB <= self.chunk_size <= MAX_CHUNK:
             raise ConfigError(f"chunk_size must be between 1 MB and 50 MB, got {self.chunk_size}")
         if self.endpoint_base:
-            base = check_endpoint(self.endpoint_base, "host (endpoint_base)").rstrip("/")
+            base = check_endpoint(self.endpoint_base, "host (endpoint_base)",
+                                  allow_plain_http=self.allow_plain_http).rstrip("/")
             object.__setattr__(self, "api_url", f"{base}/anaplan/2/0")
             object.__setattr__(self, "auth_url", f"{base}/anaplan/auth")
 

@@ -10,13 +10,13 @@ from typing import Any
 from ml_connector.anaplan.auth import BasicMethod, CertificateMethod, Method, OAuthMethod
 from ml_connector.anaplan.config import MB, AnaplanConfig
 from ml_connector.transport.errors import ConfigError
-from ml_connector.transport.fields import seconds, whole
+from ml_connector.transport.fields import flag, seconds, whole
 
 AUTH_METHODS = ("basic", "certificate", "oauth")
 EXTRA_FIELDS = {
     "auth_method", "certificate", "private_key", "payload_format", "refresh_token",
     "workspace_id", "model_id", "requests_per_minute", "chunk_size_mb", "rate_limit_file",
-    "timeout",
+    "timeout", "allow_plain_http",
 }
 
 
@@ -81,6 +81,7 @@ def settings_from_fields(
         options["chunk_size"] = chunk * MB
     if (timeout := seconds(extra, "timeout", name)) is not None:
         options["timeout"] = timeout
+    options["allow_plain_http"] = flag(extra, "allow_plain_http", name)
     if extra.get("rate_limit_file"):
         options["rate_limit_file"] = extra["rate_limit_file"]
     workspace = workspace_id or extra.get("workspace_id")

@@ -119,15 +119,16 @@ class Postings:
         lines = record.get("line_items") or []
         if type(lines) is not list:
             raise ConfigError(f"{self._doc(record)}: line_items is not a list, got "
-                              f"{type(lines).__name__} {lines!r:.40}")
+                              f"{type(lines).__name__} {lines!r:.40}; expected a list of line "
+                              "items")
         inclusive = record.get("is_inclusive_tax") is True
         amount_of = self._amount
         for n, line in enumerate(lines, start=1):
             total = finite_decimal(line.get("item_total")) if type(line) is dict else None
             if total is None:
                 if type(line) is not dict:
-                    raise ConfigError(f"{self._doc(record)} line {n}: a line item must be an "
-                                      f"object, got {line!r:.40}")
+                    raise ConfigError(f"{self._doc(record)} line {n}: expected a line item (an "
+                                      f"object), got {line!r:.40}")
                 total = amount_of(line.get("item_total"), record, "item_total", n)
             if inclusive:
                 pct = amount_of(line.get("tax_percentage") or 0, record, "tax_percentage", n)

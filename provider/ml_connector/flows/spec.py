@@ -285,10 +285,46 @@ def parse_flows(data: object, source: str = "flows.yaml") -> FlowsFile:
         raise ConfigError(f"{source} is invalid: {exc}") from None
 
 
-def load_flows(path: str | Path) -> FlowsFile:
-    path = Path(path)
+def _read(path: Path) -> object:
     try:
-        data = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path.name} is not valid YAML: {exc}") from None
-    return parse_flows(data, path.name)
+
+
+def load_flows(path: str | Path) -> FlowsFile:
+    """The flows file, every flow valid (else a ``ConfigError`` listing every problem)."""
+    path = Path(path)
+    return parse_flows(_read(path), path.name)
+
+
+def split_flows(data: object, source: str = "flows.yaml") -> tuple[FlowsFile, list[str]]:
+    """The valid flows of flow data, and a message for each invalid one (its id, key and
+    value): one bad flow does not take the others down. The defaults, and the file's shape,
+    must be valid."""
+    if not isinstance(data, dict) or not isinstance(data.get("flows"), list):
+        return parse_flows(data, source), []  # reports what is wrong with the shape
+    flows: list = data["flows"]
+    header = parse_flows({**data, "flows": []}, source)
+    valid: list[Flow] = []
+    problems: list[str] = []
+    for n, entry in enumerate(flows):
+        label = f"flows[{n}]" + (f" ({entry.get('id')})" if isinstance(entry, dict)
+                                 and entry.get("id") else "")
+        try:
+            flow = parse_flows({"flows": [entry]}, source).flows[0]
+        except ConfigError as exc:
+            detail = str(exc).removeprefix(f"{source} is invalid:").strip()
+            problems.append(detail.replace("flows[0]", f"flows[{n}]"))
+            continue
+        if any(f.id == flow.id for f in valid):
+            problems.append(f"{label}: flow id {flow.id!r} is used twice")
+            continue
+        valid.append(flow)
+    return header.model_copy(update={"flows": valid}), problems
+
+
+def load_valid_flows(path: str | Path) -> tuple[FlowsFile, list[str]]:
+    """``split_flows`` of a flows file."""
+    path = Path(path)
+    return split_flows(_read(path), path.name)

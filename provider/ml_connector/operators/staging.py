@@ -8,10 +8,17 @@ from typing import Any
 from airflow.providers.common.compat.sdk import ObjectStoragePath, conf
 
 from ml_connector.hooks.state import airflow_home
+from ml_connector.transport.errors import ConfigError
 
 
-def _safe(part: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", part)
+def _safe(part: str, what: str = "id") -> str:
+    """One folder or file name of a staged path: other characters become ``_``; an id that
+    would still leave the staging base (``.``, ``..``, empty) is refused."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(part))
+    if not safe.strip("."):
+        raise ConfigError(f"{what} {part!r} cannot name a staged file: it would leave the "
+                          "staging base; use letters, digits, '.', '_' or '-'")
+    return safe
 
 
 def staging_base(explicit: str | None = None) -> str:
@@ -25,6 +32,7 @@ def staged_path(explicit_base: str | None, context: Any, name: str) -> ObjectSto
     """The staged file ``name`` of this task's run (parent folders created)."""
     dag_id = context["dag"].dag_id if context.get("dag") else context["ti"].dag_id
     run_id = context["run_id"]
-    path = ObjectStoragePath(staging_base(explicit_base)) / _safe(dag_id) / _safe(run_id) / name
+    path = (ObjectStoragePath(staging_base(explicit_base)) / _safe(dag_id, "dag_id")
+            / _safe(run_id, "run_id") / _safe(name, "file name"))
     path.parent.mkdir(parents=True, exist_ok=True)
     return path

@@ -78,15 +78,28 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-def check_endpoint(url: str, field: str = "host") -> str:
+def check_endpoint(url: str, field: str = "host", *, allow_plain_http: bool = False) -> str:
     """An endpoint override, refused unless it is HTTPS or on this machine: credentials go
-    to it, and plain HTTP elsewhere would send them in clear text."""
+    to it, and plain HTTP elsewhere would send them in clear text. ``allow_plain_http``
+    (the connection's extra of that name) lifts this for a sandbox whose credentials are
+    not real, on another host (docker-compose's sandbox service)."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{field} must be a URL such as https://books.example.com, got "
                           f"{url!r}")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname) and not allow_plain_http:
         raise ConfigError(f"{field} {url!r} uses plain http:// to {parts.hostname}: tokens and "
                           "client secrets would travel in clear text; use https:// (plain "
-                          "http is accepted only on loopback, for the sandbox)")
+                          "http is accepted on loopback, or with the extra allow_plain_http "
+                          "for a sandbox whose credentials are not real)")
     return url.strip()
+
+
+def flag(extra: Mapping[str, Any], key: str, name: str) -> bool:
+    """``extra[key]`` as a boolean (true/false, also as text); unset is false."""
+    raw = extra.get(key)
+    if raw in (None, "", False, "false", "False"):
+        return False
+    if raw in (True, "true", "True"):
+        return True
+    raise ConfigError(f"connection {name!r}: field {key} must be true or false, got {raw!r}")

@@ -70,6 +70,7 @@ class ZohoConfig:
     detail_cache_mib: int = 512
     refresh_after: float = 55 * 60
     dedupe_window: int = 10_000
+    allow_plain_http: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
@@ -90,7 +91,8 @@ class ZohoConfig:
                 raise ConfigError(f"organization_id must be digits, got {self.organization_id!r}")
             object.__setattr__(self, "organization_id", org)
         if self.endpoint_base:
-            check_endpoint(self.endpoint_base, "host (endpoint_base)")
+            check_endpoint(self.endpoint_base, "host (endpoint_base)",
+                           allow_plain_http=self.allow_plain_http)
         region_by_name(self.region, self.datacenters)
 
     @property

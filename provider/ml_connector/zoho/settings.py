@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ml_connector.transport.errors import ConfigError
-from ml_connector.transport.fields import seconds, whole
+from ml_connector.transport.fields import flag, seconds, whole
 from ml_connector.zoho.auth import ZohoCredentials
 from ml_connector.zoho.client import ZohoConfig
 
@@ -14,6 +14,7 @@ from ml_connector.zoho.client import ZohoConfig
 EXTRA_FIELDS = {
     "refresh_token", "region", "organization_id", "plan", "requests_per_minute",
     "max_concurrency", "rate_limit_file", "timeout", "daily_limit", "daily_reserve",
+    "allow_plain_http",
 }
 
 
@@ -40,6 +41,7 @@ def settings_from_fields(
     }
     if (timeout := seconds(extra, "timeout", name)) is not None:
         options["timeout"] = timeout
+    options["allow_plain_http"] = flag(extra, "allow_plain_http", name)
     if extra.get("daily_reserve") not in (None, ""):
         try:
             percent = float(extra["daily_reserve"])
