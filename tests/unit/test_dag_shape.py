@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from ml_connector.dag_factory import build_dags
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,3 +49,58 @@ def test_pools_command_prints_what_airflow_pools_import_reads():
     pools = json.loads(out.stdout)
     assert pools["zoho_books"]["slots"] == 1 and pools["anaplan"]["slots"] == 2
     assert all({"slots", "description", "include_deferred"} <= set(p) for p in pools.values())
+
+
+def test_one_invalid_flow_is_an_import_error_and_the_others_keep_their_dags(tmp_path,
+                                                                         monkeypatch):
+    """Airflow parses the shipped DAG files beside a flows.yaml with one broken flow: every
+    other flow has its DAG, and the import error names the flow, the key and the value."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "home"))
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    for name in ("flows.py", "flows_check.py"):
+        (folder / name).write_text((ROOT / "dags" / name).read_text())
+    spec = yaml.safe_load(FLOWS.read_text())
+    broken = next(i for i, f in enumerate(spec["flows"]) if f["id"] == "bill_actuals")
+    spec["flows"][broken]["schedule"] = "fortnightly"
+    (folder / "flows.yaml").write_text(yaml.safe_dump(spec))
+
+    bag = DagBag(dag_folder=str(folder))
+    expected = {f"zoho_{f['id']}" for f in spec["flows"] if f["id"] != "bill_actuals"}
+    assert set(bag.dags) == expected
+    errors = {Path(path).name: text for path, text in bag.import_errors.items()}
+    assert list(errors) == ["flows_check.py"]
+    assert (f"flows[{broken}] (bill_actuals).schedule: Input should be 'hourly', 'daily', "
+            "'weekly' or 'monthly' (got 'fortnightly')") in errors["flows_check.py"]
+
+
+def test_the_shipped_flows_have_no_import_error():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert bag.import_errors == {}
+    assert {f"zoho_{f['id']}" for f in yaml.safe_load(FLOWS.read_text())["flows"]} <= set(
+        bag.dags)
+
+
+def test_the_audit_command_reports_a_store_it_cannot_use_in_one_line(tmp_path):
+    """No traceback, no empty database created, no password shown."""
+    from tests.servers import free_port
+
+    command = [str(Path(sys.executable).parent / "ml-connector"), "audit", "--db"]
+    missing = tmp_path / "nowhere" / "state.db"
+    out = subprocess.run([*command, f"sqlite:///{missing}"], capture_output=True, text=True)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+    assert f"no state store at sqlite:///{missing}" in out.stderr
+    assert not missing.parent.exists()
+    url = f"postgresql+psycopg://mlc:hunter2@127.0.0.1:{free_port()}/state"
+    out = subprocess.run([*command, url], capture_output=True, text=True)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "cannot reach the state store postgresql+psycopg://mlc:***@127.0.0.1" in out.stderr
+    assert "hunter2" not in out.stderr + out.stdout
+    out = subprocess.run([*command, url.replace("+psycopg", "+pg8000")], capture_output=True,
+                         text=True)
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "needs the pg8000 driver" in out.stderr and "ml-connector[postgres]" in out.stderr
