@@ -61,5 +61,6 @@ def build_app(sandbox: Sandbox) -> FastAPI:
         api_of=_api_of,
         error_body={"zoho": sandbox.zoho.error_for_fault,
                     "anaplan": sandbox.anaplan.error_for_fault},
+        expire={"zoho": sandbox.zoho.expire_tokens, "anaplan": sandbox.anaplan.expire_tokens},
     )
     return app

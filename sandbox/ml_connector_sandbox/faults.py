@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Literal
 
-FaultKind = Literal["rate_limit", "server_error", "slow", "drop", "malformed"]
+FaultKind = Literal["rate_limit", "server_error", "slow", "drop", "malformed", "expire_tokens"]
 
 
 @dataclass
@@ -20,6 +20,8 @@ class Fault:
     - ``slow``: the request is answered normally after ``delay`` seconds.
     - ``drop``: the connection is closed before a complete response is sent.
     - ``malformed``: HTTP 200 with a body that is not JSON.
+    - ``expire_tokens``: every access token of the API expires just before the request is
+      served (the token it carries too), as if its lifetime had run out mid-run.
     """
 
     kind: FaultKind
@@ -75,11 +77,13 @@ class FaultMiddleware:
     that API's own error shape as ``(status, headers, body)``.
     """
 
-    def __init__(self, app, board: FaultBoard, api_of, error_body: dict) -> None:
+    def __init__(self, app, board: FaultBoard, api_of, error_body: dict,
+                 expire: dict | None = None) -> None:
         self.app = app
         self.board = board
         self.api_of = api_of
         self.error_body = error_body
+        self.expire = expire or {}  # api -> ends that API's access tokens
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -92,6 +96,10 @@ class FaultMiddleware:
             return
         if fault.kind == "slow":
             await asyncio.sleep(fault.delay)
+            await self.app(scope, receive, send)
+            return
+        if fault.kind == "expire_tokens":
+            self.expire[api]()
             await self.app(scope, receive, send)
             return
         if fault.kind == "drop":

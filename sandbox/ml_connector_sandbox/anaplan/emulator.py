@@ -128,6 +128,9 @@ class AnaplanEmulator:
                     setattr(self.timing, name, float(value))
             return self.timing.model_dump()
 
+    def expire_tokens(self) -> int:
+        return self.auth.expire_tokens()
+
     def trust_certificate(self, pem: str, user: str | None = None) -> dict:
         """Trust a certificate or CA (see ``CertificateSpec``); returns its fingerprint
         and user."""

@@ -82,6 +82,9 @@ class ZohoEmulator:
     def reset_stats(self) -> None:
         self.stats_book.reset()
 
+    def expire_tokens(self) -> int:
+        return self.accounts.expire_access_tokens()
+
     def revoke_refresh_token(self, token: str) -> bool:
         return self.accounts.revoke_refresh_token(token)
 
