@@ -7,7 +7,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Literal
 
-FaultKind = Literal["rate_limit", "server_error", "slow", "drop", "malformed", "expire_tokens"]
+FaultKind = Literal["rate_limit", "server_error", "slow", "drop", "malformed", "expire_tokens",
+                    "redirect"]
 
 
 @dataclass
@@ -20,6 +21,8 @@ class Fault:
     - ``slow``: the request is answered normally after ``delay`` seconds.
     - ``drop``: the connection is closed before a complete response is sent.
     - ``malformed``: HTTP 200 with a body that is not JSON.
+    - ``redirect``: HTTP ``status`` (default 302) to another host, with a JSON body that
+      looks like an empty success (as a misconfigured proxy might answer).
     - ``expire_tokens``: every access token of the API expires just before the request is
       served (the token it carries too), as if its lifetime had run out mid-run.
     """
@@ -112,6 +115,11 @@ class FaultMiddleware:
         if fault.kind == "malformed":
             status, headers = 200, {"content-type": "text/html"}
             body = b"<html>502 Bad Gateway</html>"
+        elif fault.kind == "redirect":
+            status = fault.status or 302
+            headers = {"content-type": "application/json",
+                       "location": "https://elsewhere.example/login?next=api"}
+            body = b'{"code": 0, "message": "success", "organizations": []}'
         else:
             status, headers, body = self.error_body[api](fault)
         raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]

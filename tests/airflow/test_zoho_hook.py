@@ -39,3 +39,13 @@ def test_connection_without_region_names_the_field(connection_env, monkeypatch):
          "extra": {"refresh_token": "token-value"}}))
     with pytest.raises(ConfigError, match="'zoho_noregion': field region is empty"):
         _ = ZohoBooksHook("zoho_noregion").client
+
+
+def test_an_extra_that_is_not_json_names_the_connection_and_field(connection_env, monkeypatch):
+    """Airflow would read it as an empty extra ("refresh_token is empty"): it is named."""
+    monkeypatch.setenv("AIRFLOW_CONN_ZOHO_TEXT", json.dumps(
+        {"conn_type": "zoho_books", "login": "id", "password": "secret-value",
+         "extra": "refresh_token=token-value, region=us"}))
+    with pytest.raises(ConfigError, match="'zoho_text': field extra is not JSON") as info:
+        _ = ZohoBooksHook("zoho_text").client
+    assert "token-value" not in str(info.value) and "secret-value" not in str(info.value)

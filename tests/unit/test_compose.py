@@ -59,6 +59,8 @@ def test_shared_environment_and_paths():
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].startswith("http://airflow-apiserver:")
     assert env["AIRFLOW_CONN_ML_CONNECTOR_STATE"].startswith("postgresql://")
     assert "ml-connector-sandbox:8765" in env["AIRFLOW_CONN_ZOHO_BOOKS_DEFAULT"]
+    # The sandbox's admin routes are unauthenticated: published on this machine only.
+    assert services["ml-connector-sandbox"]["ports"] == ["127.0.0.1:8765:8765"]
     for name in AIRFLOW_SERVICES:
         for volume in services[name]["volumes"]:
             source = volume.split(":")[0]

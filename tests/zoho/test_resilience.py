@@ -65,3 +65,24 @@ def test_a_storm_longer_than_the_retry_budget_fails_clearly(zoho_client, sandbox
     with pytest.raises(ApiError, match=r"HTTP 429, code 44") as info:
         client.get("/invoices")
     assert info.value.retryable
+
+
+@pytest.mark.parametrize("status", [301, 302, 307])
+def test_a_redirect_with_a_json_body_is_an_error_not_an_empty_answer(zoho_client, sandbox,
+                                                                    status):
+    """A proxy or wrong host answering 3xx with a success-shaped body: never read as data,
+    never followed (the credentials would go with it)."""
+    client = zoho_client(organization_id=None)
+    sandbox.sandbox.faults.arm(Fault(kind="redirect", api="zoho", status=status,
+                                     path="/organizations"))
+    with pytest.raises(ApiError, match=f"HTTP {status}.*redirect to elsewhere.example, which "
+                                       "is not followed") as info:
+        client.organizations()
+    assert not info.value.retryable
+    assert "next=api" not in str(info.value)
+
+
+def test_an_anaplan_redirect_is_an_error(anaplan_client, sandbox):
+    sandbox.sandbox.faults.arm(Fault(kind="redirect", api="anaplan", path="/imports"))
+    with pytest.raises(ApiError, match="HTTP 302.*redirect to elsewhere.example"):
+        anaplan_client().imports()
