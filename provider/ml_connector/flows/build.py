@@ -23,13 +23,6 @@ def period_label(day: str) -> str:
         raise ConfigError(f"not a date (yyyy-mm-dd): {day!r}") from None
 
 
-def base_amount(amount: Any, exchange_rate: Any) -> Decimal:
-    """An amount converted to the organization's base currency, rounded to the cent
-    (``exchange_rate`` None: the amount is in the base currency already)."""
-    value = amount if type(amount) is Decimal else Decimal(str(amount))
-    return to_base(value, None if exchange_rate is None else rate_of(exchange_rate))
-
-
 def to_base(value: Decimal, rate: Decimal | None) -> Decimal:
     """``value`` times ``rate`` (None: 1), half-up to the cent."""
     return (value if rate is None else value * rate).quantize(CENT, rounding=ROUND_HALF_UP)
