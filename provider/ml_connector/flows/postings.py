@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ml_connector.decimals import finite_decimal
 from ml_connector.flows.build import CENT
 from ml_connector.flows.spec import Flow
 from ml_connector.transport.errors import ConfigError
@@ -50,19 +51,6 @@ def posting_accounts(flow: Flow, chart: Callable[[], Iterable[Mapping[str, Any]]
         if wanted:
             found[role] = find_account(chart(), wanted, f"flow {flow.id}: accounts.{role}")
     return found
-
-
-def finite_decimal(value: Any) -> Decimal | None:
-    """``value`` as a finite decimal, or None when it is not a finite number."""
-    if type(value) is float or type(value) is int:  # the usual case: a JSON number
-        return Decimal(repr(value)) if value - value == 0 else None  # not NaN or infinite
-    if isinstance(value, bool) or value is None or value == "":
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
 
 
 def decimal_of(value: Any, where: str | Callable[[], str]) -> Decimal:

@@ -144,6 +144,15 @@ def build_api_router(emu: ZohoEmulator) -> APIRouter:
         return await serve(request, region, f"{BOOKS}/organizations", "settings",
                            lambda _org, grant: emu.organizations_body(region, grant))
 
+    @router.get("/{region}/api/books/v3/chartofaccounts/transactions")
+    @router.get("/{region}/api/books/v3/chartofaccounts/transactions/")
+    async def transactions(region: str, request: Request) -> Response:
+        """An account's postings (the general ledger); same scope as the chart."""
+        params = dict(request.query_params)
+        return await serve(request, region, f"{BOOKS}/chartofaccounts/transactions",
+                           KINDS["chartofaccounts"].scope,
+                           lambda org, _grant: emu.ledger(org).list_body(params))
+
     @router.get("/{region}/api/books/v3/{entity}")
     @router.get("/{region}/api/books/v3/{entity}/")
     async def listing(region: str, entity: str, request: Request) -> Response:

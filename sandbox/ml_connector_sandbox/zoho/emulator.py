@@ -15,6 +15,7 @@ from ml_connector_sandbox.zoho.admin import build_admin_router
 from ml_connector_sandbox.zoho.api import build_api_router
 from ml_connector_sandbox.zoho.auth import AccessGrant, Accounts
 from ml_connector_sandbox.zoho.config import REGIONS, ZohoSandboxConfig
+from ml_connector_sandbox.zoho.ledger import Ledger
 from ml_connector_sandbox.zoho.limits import OrgLimiter
 from ml_connector_sandbox.zoho.seed import SYMBOLS
 from ml_connector_sandbox.zoho.stats import Stats
@@ -42,10 +43,16 @@ class ZohoEmulator:
                                limits.minute_window)
             for org_id, org in self.orgs.items()
         }
+        self.ledgers = {org_id: Ledger(org, config.ledger_date_params)
+                        for org_id, org in self.orgs.items()}
         self.router = build_api_router(self)
         self.admin_router = build_admin_router(self)
 
     # -- used by the routes ----------------------------------------------------------------
+
+    def ledger(self, org: Organization) -> Ledger:
+        """The general ledger of an organization's documents."""
+        return self.ledgers[org.id]
 
     def organization(self, region: str, grant: AccessGrant, org_id: str | None) -> Organization:
         """The org a call names, as seen from ``region`` by ``grant``'s user (400 otherwise)."""
