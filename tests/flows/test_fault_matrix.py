@@ -40,7 +40,11 @@ def arm(**fault: Any) -> Callable[[Any, Flows], None]:
 
 
 def _lock_the_store(sandbox, flows: Flows) -> None:
-    """Another process holds SQLite's write lock for the whole run."""
+    """Another process holds SQLite's write lock for the whole run (the run's store gives
+    up after half a second instead of 30)."""
+    from ml_connector.state.store import StateStore
+
+    flows.store = StateStore(flows.store.url, busy_timeout=0.5)
     path = flows.store.url.removeprefix("sqlite:///")
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN EXCLUSIVE")
@@ -125,18 +129,9 @@ def model_flows(flows) -> Flows:
     return flows
 
 
-@pytest.fixture
-def short_busy_flows(model_flows) -> Flows:
-    """Those flows, their SQLite store giving up after half a second of lock."""
-    from ml_connector.state.store import StateStore
-
-    model_flows.store = StateStore(model_flows.store.url, busy_timeout=0.5)
-    return model_flows
-
-
 @pytest.mark.parametrize(("case", "inject", "outcome"), FAULTS, ids=[f[0] for f in FAULTS])
-def test_a_fault_then_a_rerun(sandbox, short_busy_flows, zoho_client, case, inject, outcome):
-    flows = short_busy_flows
+def test_a_fault_then_a_rerun(sandbox, model_flows, zoho_client, case, inject, outcome):
+    flows = model_flows
     inject(sandbox, flows)
     try:
         flows.run(FLOW, FEB, MAR)

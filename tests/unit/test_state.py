@@ -82,8 +82,8 @@ def test_a_live_holder_keeps_its_lock_past_its_lease_and_waiting_times_out(fresh
     store = StateStore(fresh_url)
     waiting = pytest.raises(ConnectorError, match=r"waiting for lock 'k', held by .* pid "
                             rf"{os.getpid()} \(long import\)")
-    with store.lock("k", lease=3, purpose="long import"), waiting, \
-            store.lock("k", wait=8, poll=0.2):  # almost three leases
+    with store.lock("k", lease=6, purpose="long import"), waiting, \
+            store.lock("k", wait=15, poll=0.2):  # two and a half leases
         pass
 
 
