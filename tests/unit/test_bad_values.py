@@ -291,3 +291,17 @@ def test_a_staged_path_never_leaves_the_staging_base(tmp_path, dag_id, run_id, n
     with pytest.raises(ConfigError, match=f"{named} cannot name a staged file"):
         staged_path(f"file://{tmp_path}/base", context, "extract.jsonl")
     assert not (tmp_path / "extract.jsonl").exists()
+
+
+@pytest.mark.parametrize(("url", "named"), [
+    ("postgresql://mlc:hunter2@db:notaport/state", "(an unparseable URL) is not valid"),
+    ("nonsense://mlc:hunter2@db/state", "nonsense://mlc:***@db/state is not valid"),
+    ("postgresql+pg8000://mlc:hunter2@db/state", "needs the pg8000 driver"),
+])
+def test_a_state_store_url_that_cannot_work_is_named_without_its_password(url, named):
+    from ml_connector.state.store import StateStore
+    from ml_connector.transport.errors import StateStoreError
+
+    with pytest.raises(StateStoreError) as info:
+        StateStore(url)
+    assert named in str(info.value) and "hunter2" not in str(info.value)

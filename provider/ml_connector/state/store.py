@@ -37,7 +37,7 @@ def safe_url(url: str) -> str:
     """A store's URL without its password."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "(an unparseable URL)"
 
 
@@ -57,8 +57,10 @@ class StateStore:
             raise StateStoreError(
                 f"the state store {safe_url(url)} needs the {exc.name} driver, which is not "
                 "installed: pip install 'ml-connector[postgres]'") from None
-        except ArgumentError as exc:
-            raise StateStoreError(f"the state store URL is not valid: {exc}") from None
+        except (ArgumentError, ValueError):  # the text may quote the URL, password and all
+            raise StateStoreError(
+                f"the state store URL {safe_url(url)} is not valid: use sqlite:///<path> or "
+                "postgresql+psycopg://<user>:<password>@<host>/<database>") from None
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", self._sqlite_pragmas)
         event.listen(self.engine, "handle_error", self._explain)
