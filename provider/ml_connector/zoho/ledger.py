@@ -3,9 +3,12 @@
 A month of an account's postings costs ⌈postings/200⌉ requests, against one detail request
 per document on the line-item path. Amounts are in the base currency (``debit_amount``,
 ``credit_amount``) and the document's (``fcy_*``); the unused side is ``""``, read as zero.
-Which date parameters the server honours is not documented (clients are seen sending
-``date.start``/``date.end``): the range is sent that way and ``transaction_date`` is
-filtered again here, as is the transaction type.
+Which date parameters the server honours is not documented: a copy of Zoho's OpenAPI file
+for the module (repository fordez/zoho-books-mcp-server-openapi, chart-of-accounts.yml)
+lists ``date.start``/``date.end``, other clients send ``from_date``/``to_date``. The range is
+sent the first way and ``transaction_date`` is filtered again here. The same file lists
+``transaction_type`` (``invoice``, ``bills``, ``credit_notes``, ``journal``, ``expense``, …)
+as the type filter; the type is checked again here as well.
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ def iter_postings(client: ZohoBooksClient, account_id: str, start: date, end: da
     params: dict[str, Any] = {"account_id": account_id, "date.start": start.isoformat(),
                               "date.end": (end - timedelta(days=1)).isoformat()}
     if transaction_types is not None and len(transaction_types) == 1:
-        params["filter_by"] = f"TransactionType.{next(iter(transaction_types))}"
+        params["transaction_type"] = next(iter(transaction_types))
     first, last = start.isoformat(), end.isoformat()
     for row in client.iter_records(TRANSACTIONS, params):
         day = str(row.get("transaction_date") or "")

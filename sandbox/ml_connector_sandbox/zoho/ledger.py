@@ -15,9 +15,13 @@ document changes its legs, since they are derived from the document as it is now
 Rows carry what independent clients observe: base-currency ``debit_amount`` and
 ``credit_amount`` with ``""`` on the unused side, ``fcy_*`` in the document's currency,
 ``transaction_id`` shared by a document's legs, ``transaction_type``, ``customer_id``.
-Which date parameters the real server honours is unknown: the emulator honours only those
-in ``ZohoSandboxConfig.ledger_date_params`` (``date.start``/``date.end``) and ignores the
-others, so a client must filter ``transaction_date`` itself as well.
+Which date parameters the real server honours is unknown (a copy of Zoho's OpenAPI file,
+repository fordez/zoho-books-mcp-server-openapi, chart-of-accounts.yml, lists the dotted
+``date.start``/``date.end``; other clients send ``from_date``/``to_date``): the emulator
+honours only those in ``ZohoSandboxConfig.ledger_date_params`` and ignores the others, so a
+client must filter ``transaction_date`` itself as well. The type filter is
+``transaction_type`` (values as in that file); ``filter_by=TransactionType.<x>`` is accepted
+too, as shared/api/zoho-books.md lists it.
 """
 
 from __future__ import annotations
