@@ -1,9 +1,12 @@
-"""Numbers as they come in JSON, checked: finite decimals or nothing."""
+"""Numbers as they come in JSON, checked: finite decimals, or an error naming where."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from ml_connector.transport.errors import ConfigError
 
 
 def finite_decimal(value: Any) -> Decimal | None:
@@ -17,3 +20,13 @@ def finite_decimal(value: Any) -> Decimal | None:
     except InvalidOperation:
         return None
     return number if number.is_finite() else None
+
+
+def decimal_of(value: Any, where: str | Callable[[], str]) -> Decimal:
+    """A finite decimal amount; anything else is an error naming ``where`` (text, or a
+    function giving it: built only when needed)."""
+    number = finite_decimal(value)
+    if number is None:
+        place = where() if callable(where) else where
+        raise ConfigError(f"{place}: expected a finite number, got {value!r}")
+    return number

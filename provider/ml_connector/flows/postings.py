@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ml_connector.decimals import finite_decimal
+from ml_connector.decimals import decimal_of, finite_decimal
 from ml_connector.flows.build import CENT
 from ml_connector.flows.spec import Flow
 from ml_connector.transport.errors import ConfigError
@@ -51,16 +51,6 @@ def posting_accounts(flow: Flow, chart: Callable[[], Iterable[Mapping[str, Any]]
         if wanted:
             found[role] = find_account(chart(), wanted, f"flow {flow.id}: accounts.{role}")
     return found
-
-
-def decimal_of(value: Any, where: str | Callable[[], str]) -> Decimal:
-    """A finite decimal amount; anything else is an error naming ``where`` (text, or a
-    function giving it: built only when needed)."""
-    number = finite_decimal(value)
-    if number is None:
-        place = where() if callable(where) else where
-        raise ConfigError(f"{place}: expected a finite number, got {value!r}")
-    return number
 
 
 def _cents(value: Decimal) -> Decimal:

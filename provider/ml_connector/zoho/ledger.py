@@ -19,8 +19,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from ml_connector.decimals import finite_decimal
-from ml_connector.transport.errors import ConfigError
+from ml_connector.decimals import decimal_of
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.entities import Entity
 
@@ -58,11 +57,8 @@ def _amount(row: dict[str, Any], field: str) -> Decimal:
     value = row.get(field)
     if value in ("", None):
         return ZERO
-    number = finite_decimal(value)
-    if number is None:
-        raise ConfigError(f"ledger transaction {row.get('categorized_transaction_id')} "
-                          f"{field}: expected a number or \"\", got {value!r:.40}")
-    return number
+    return decimal_of(value, lambda: f"ledger transaction "
+                      f"{row.get('categorized_transaction_id')} {field}")
 
 
 def iter_postings(client: ZohoBooksClient, account_id: str, start: date, end: date, *,

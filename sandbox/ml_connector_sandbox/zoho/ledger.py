@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from ml_connector_sandbox.zoho import errors
 from ml_connector_sandbox.zoho.kinds import KINDS, norm
 from ml_connector_sandbox.zoho.pnl import NO_POSTINGS, cents, document_postings
-from ml_connector_sandbox.zoho.seed import in_base
+from ml_connector_sandbox.zoho.seed import in_base, money
 from ml_connector_sandbox.zoho.store import paging, parse_query
 from ml_connector_sandbox.zoho.times import parse_date
 
@@ -88,10 +88,6 @@ def document_legs(kind: str, doc: Mapping[str, Any], account_of: Mapping[str, st
     return [leg.normal() for leg in legs if leg.base or leg.fcy]
 
 
-def _money(value: int) -> float:
-    return round(value / 100, 2)
-
-
 def ledger_row(kind: str, doc: Mapping[str, Any], n: int, leg: Leg) -> dict[str, Any]:
     """A ``transactions`` row as the API lists it."""
     k = KINDS[kind]
@@ -111,10 +107,10 @@ def ledger_row(kind: str, doc: Mapping[str, Any], n: int, leg: Leg) -> dict[str,
         "reference_number": doc.get("reference_number", ""),
         "currency_code": doc.get("currency_code", ""),
         "debit_or_credit": leg.side,
-        "debit_amount": "" if debit is None else _money(debit),
-        "credit_amount": "" if credit is None else _money(credit),
-        "fcy_debit_amount": "" if fdebit is None else _money(fdebit),
-        "fcy_credit_amount": "" if fcredit is None else _money(fcredit),
+        "debit_amount": "" if debit is None else money(debit),
+        "credit_amount": "" if credit is None else money(credit),
+        "fcy_debit_amount": "" if fdebit is None else money(fdebit),
+        "fcy_credit_amount": "" if fcredit is None else money(fcredit),
     }
 
 
