@@ -13,7 +13,7 @@ import pytest
 from ml_connector.transport.errors import ApiError
 from ml_connector.zoho.ledger import iter_postings
 from ml_connector_sandbox.zoho.config import default_refresh_tokens
-from ml_connector_sandbox.zoho.pnl import profit_and_loss
+from ml_connector_sandbox.zoho.pnl import PNL_KINDS, account_pnl, profit_and_loss
 
 from ..cells import ORG
 
@@ -45,7 +45,7 @@ def test_every_document_balances_and_so_does_the_whole_ledger(zoho_client, chart
     assert set(by_document_fcy.values()) == {Decimal(0)}
     assert sum(p.debit for p in postings) == sum(p.credit for p in postings) > 0
     assert {p.transaction_type for p in postings} == {"invoice", "credit_notes", "bills",
-                                                      "vendor_credits"}
+                                                      "vendor_credits", "expense", "journal"}
 
 
 def test_profit_and_loss_from_postings_equals_the_one_from_documents(sandbox, zoho_client,
@@ -59,10 +59,18 @@ def test_profit_and_loss_from_postings_equals_the_one_from_documents(sandbox, zo
         sign = -1 if types[p.account_id] in INCOME else 1
         from_postings[(code[p.account_id], p.date[:7])] += int(sign * p.net_debit * 100)
     zoho = sandbox.sandbox.zoho
-    documents = {kind: zoho.documents(ORG, kind, JAN.isoformat(), APR.isoformat())
-                 for kind in ("invoices", "creditnotes", "bills", "vendorcredits")}
-    expected = profit_and_loss(documents, zoho.documents(ORG, "chartofaccounts"))
+    documents = {kind: list(zoho.documents(ORG, kind, JAN.isoformat(), APR.isoformat()))
+                 for kind in PNL_KINDS}
+    accounts = list(zoho.documents(ORG, "chartofaccounts"))
+    expected = account_pnl(documents, accounts)
     assert len(expected) > 30 and any(v < 0 for v in expected.values())
+    # Journals reach accounts no document line does (interest income, depreciation).
+    journal_only = account_pnl({"journals": documents["journals"]}, accounts)
+    assert {code for code, _ in journal_only} >= {"4900", "6900"}
+    # The document modules alone give the document flows' reference answer.
+    documents_only = {k: documents[k] for k in ("invoices", "creditnotes", "bills",
+                                                "vendorcredits")}
+    assert account_pnl(documents_only, accounts) == profit_and_loss(documents_only, accounts)
     assert {k: v for k, v in from_postings.items() if v} == {k: v for k, v in expected.items()
                                                             if v}
 
@@ -173,3 +181,29 @@ def test_an_edited_or_voided_document_changes_its_postings(sandbox, zoho_client,
     assert grew.fcy_debit == Decimal(repr(invoice["total"])) + 100
     zoho.edit_record(ORG, "invoices", invoice["invoice_id"], {"status": "void"})
     assert legs() == [], "a void document posts nothing"
+
+
+def test_journals_and_expenses_are_served_as_zoho_lists_them(sandbox, zoho_client):
+    """Journals are dated by ``journal_date`` and their ``last_modified_time`` filter
+    matches that day only (observed, shared/api/zoho-books.md); expenses are dated and
+    filtered like the other documents."""
+    client = zoho_client()
+    journals = client.get("/journals", {"date_start": "2026-02-01", "date_end": "2026-02-28"},
+                          scope="accountants")["journals"]
+    assert journals and all(j["journal_date"].startswith("2026-02") for j in journals)
+    one = client.get(f"/journals/{journals[0]['journal_id']}", scope="accountants")["journal"]
+    sides: dict[str, Decimal] = defaultdict(Decimal)
+    for line in one["line_items"]:
+        sides[line["debit_or_credit"]] += Decimal(repr(line["amount"]))
+    assert sides["debit"] == sides["credit"] == Decimal(repr(one["total"]))
+    stamp = one["last_modified_time"]
+    same_day = client.get("/journals", {"last_modified_time": stamp, "per_page": 200},
+                          scope="accountants")["journals"]
+    assert one["journal_id"] in [j["journal_id"] for j in same_day], "equal stamps match"
+    assert {j["last_modified_time"][:10] for j in same_day} == {stamp[:10]}
+    expenses = client.get("/expenses", {"date_start": "2026-03-01", "date_end": "2026-03-31"},
+                          scope="expenses")["expenses"]
+    assert expenses and all(e["date"].startswith("2026-03") for e in expenses)
+    detail = client.get(f"/expenses/{expenses[0]['expense_id']}", scope="expenses")["expense"]
+    assert Decimal(repr(detail["sub_total"])) + Decimal(repr(detail["tax_amount"])) == \
+        Decimal(repr(detail["total"]))

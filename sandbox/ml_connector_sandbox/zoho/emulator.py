@@ -111,9 +111,10 @@ class ZohoEmulator:
                   end: str = "9999") -> Iterator[dict]:
         """Every record (edits applied, line items included) dated in ``[start, end)``."""
         store = self.store(organization_id, entity)
+        field = store.kind.date_field or "date"
         for i in range(store.table.size):
             record = store.get(i)
-            if start <= str(record.get("date", "")) < end:
+            if start <= str(record.get(field, "")) < end:
                 yield copy.deepcopy(record)
 
     def edit_record(self, organization_id: str, entity: str, record_id: str,

@@ -15,7 +15,10 @@ class Kind:
     """One Books module: ``/name`` lists it under key ``list_key`` (default: ``name``),
     ``/name/{id}`` under ``singular``. ``filters`` maps a normalized ``filter_by``/``status``
     value to ``(field, allowed values)``. ``credits`` names the module whose documents this
-    one credits (credit notes: invoices, vendor credits: bills)."""
+    one credits (credit notes: invoices, vendor credits: bills). ``date_field`` is the
+    document date the ``date_*`` filters read (``date``; journals: ``journal_date``; none on
+    reference data). ``modified_on_day``: ``last_modified_time`` matches records modified on
+    the value's date, not after it (observed on ``/journals``, shared/api/zoho-books.md)."""
 
     name: str
     singular: str
@@ -40,14 +43,18 @@ class Kind:
     line_account: str = "income"
     list_key: str = ""
     credits: str | None = None
+    date_field: str | None = None
+    modified_on_day: bool = False
 
     def __post_init__(self) -> None:
         if not self.list_key:
             object.__setattr__(self, "list_key", self.name)
+        if self.date_field is None and self.party is not None:
+            object.__setattr__(self, "date_field", "date")
 
     @property
     def has_date(self) -> bool:
-        return self.party is not None
+        return self.date_field is not None
 
     @property
     def all_filter(self) -> str:
@@ -193,11 +200,46 @@ VENDORCREDITS = Kind(
     credits="bills",
 )
 
+_EXPENSE_STATUSES = (("non-billable", 60), ("unbilled", 20), ("invoiced", 10),
+                     ("reimbursed", 10))
+EXPENSES = Kind(
+    # Zoho's Expenses API page: /expenses, list key "expenses", detail key "expense",
+    # scope ZohoBooks.expenses.READ; statuses unbilled, invoiced, reimbursed, non-billable.
+    name="expenses", singular="expense", label="Expense", report_name="Expenses",
+    id_field="expense_id", code=13, scope="expenses",
+    list_fields=("expense_id", "date", "account_id", "account_name", "paid_through_account_id",
+                 "paid_through_account_name", "description", "currency_id", "currency_code",
+                 "exchange_rate", "total", "bcy_total", "total_without_tax",
+                 "bcy_total_without_tax", "is_billable", "reference_number", "customer_id",
+                 "customer_name", "vendor_id", "vendor_name", "status", *_STAMPS),
+    sort_columns=("date", "account_name", "total", "bcy_total", "reference_number",
+                  "customer_name", "vendor_name", "paid_through_account_name", *_STAMPS),
+    index_sorted=frozenset({"created_time", "date"}),
+    filters=_status_filters(_EXPENSE_STATUSES, billable={"unbilled", "invoiced"},
+                            nonbillable={"non-billable"}),
+    statuses=_EXPENSE_STATUSES, date_field="date",
+)
+_JOURNAL_STATUSES = (("published", 92), ("draft", 8))
+JOURNALS = Kind(
+    # Zoho's Journals API page: /journals, keys "journals" / "journal", journal_date,
+    # entry_number, line_items with debit_or_credit and amount; the Chart of Accounts
+    # scope (ZohoBooks.accountants.READ) covers it (shared/api/zoho-books.md).
+    name="journals", singular="journal", label="Journal", report_name="Journals",
+    id_field="journal_id", code=12, scope="accountants",
+    list_fields=("journal_id", "journal_date", "entry_number", "reference_number",
+                 "currency_id", "currency_code", "exchange_rate", "notes", "journal_type",
+                 "status", "total", *_STAMPS),
+    sort_columns=("journal_date", "entry_number", "reference_number", "total", *_STAMPS),
+    index_sorted=frozenset({"created_time", "journal_date", "entry_number"}),
+    filters=_status_filters(_JOURNAL_STATUSES), statuses=_JOURNAL_STATUSES,
+    number_field="entry_number", date_field="journal_date", modified_on_day=True,
+)
+
 #: Document modules: line items with discounts, taxes, shipping, adjustments, bcy_* amounts.
 DOCUMENTS: tuple[str, ...] = ("invoices", "bills", "purchaseorders", "creditnotes",
                               "vendorcredits")
 
 KINDS: dict[str, Kind] = {
     k.name: k for k in (INVOICES, BILLS, PURCHASEORDERS, CONTACTS, CHARTOFACCOUNTS, ITEMS,
-                        CREDITNOTES, VENDORCREDITS)
+                        CREDITNOTES, VENDORCREDITS, EXPENSES, JOURNALS)
 }

@@ -2,9 +2,11 @@
 ``GET /chartofaccounts/transactions`` (shared/api/zoho-books.md, "The general ledger").
 
 Each posted document (not draft or void; purchase orders post nothing) becomes legs that
-balance: the profit-and-loss postings of ``pnl.document_postings`` (lines net of included
-tax and entity-discount shares, shipping, the adjustment), its ``tax_total`` to Tax Payable,
-and the receivable (invoices, credit notes) or payable (bills, vendor credits) side for the
+balance. Expenses debit their account with the amount net of tax and Tax Payable with the
+tax, and credit the paid-through account; a journal's lines are its legs. Other documents:
+the profit-and-loss postings of ``pnl.document_postings`` (lines net of included tax and
+entity-discount shares, shipping, the adjustment), its ``tax_total`` to Tax Payable, and
+the receivable (invoices, credit notes) or payable (bills, vendor credits) side for the
 rest. Invoices and vendor credits credit their P&L accounts, credit notes and bills debit
 them. Every P&L and tax leg is converted to the base currency at the document's exchange
 rate and rounded half-up on its own; the receivable or payable leg takes the base amount
@@ -42,7 +44,8 @@ if TYPE_CHECKING:
 
 #: Modules that post, with their transaction type and the side of their P&L legs.
 POSTING = {"invoices": ("invoice", "credit"), "creditnotes": ("credit_notes", "debit"),
-           "bills": ("bills", "debit"), "vendorcredits": ("vendor_credits", "credit")}
+           "bills": ("bills", "debit"), "vendorcredits": ("vendor_credits", "credit"),
+           "expenses": ("expense", "debit"), "journals": ("journal", "")}
 #: The balancing account of each module (by name in the chart of accounts).
 BALANCE_ACCOUNT = {"invoices": "Accounts Receivable", "creditnotes": "Accounts Receivable",
                    "bills": "Accounts Payable", "vendorcredits": "Accounts Payable"}
@@ -50,6 +53,7 @@ TAX_ACCOUNT = "Tax Payable"
 #: ``filter_by=TransactionType.<x>`` and ``transaction_type=<x>`` values, normalized.
 TYPE_FILTERS = {norm(t): {t} for t, _ in POSTING.values()} | {
     "bill": {"bills"}, "creditnote": {"credit_notes"}, "vendorcredit": {"vendor_credits"},
+    "expenses": {"expense"}, "journals": {"journal"},
     "all": {t for t, _ in POSTING.values()}}
 OTHER = {"debit": "credit", "credit": "debit"}
 
@@ -77,28 +81,39 @@ def document_legs(kind: str, doc: Mapping[str, Any], account_of: Mapping[str, st
         return []
     _, side = POSTING[kind]
     rate = float(doc.get("exchange_rate") or 1)
-    parts = [(account_of.get(account, account), amount)
-             for account, amount in document_postings(kind, doc)]
-    tax = cents(doc.get("tax_total") or 0)
+    if kind == "journals":
+        legs = [Leg(str(line["account_id"]), str(line["debit_or_credit"]),
+                    in_base(cents(line["amount"]), rate), cents(line["amount"]))
+                for line in doc.get("line_items") or []]
+        return [leg.normal() for leg in legs if leg.base or leg.fcy]
+    if kind == "expenses":
+        parts = [(str(doc["account_id"]), cents(doc["sub_total"]))]
+        balance = str(doc["paid_through_account_id"])
+        tax = cents(doc.get("tax_amount") or 0)
+    else:
+        parts = [(account_of.get(account, account), amount)
+                 for account, amount in document_postings(kind, doc)]
+        balance = account_of[BALANCE_ACCOUNT[kind]]
+        tax = cents(doc.get("tax_total") or 0)
     if tax:
         parts.append((account_of[TAX_ACCOUNT], tax))
     legs = [Leg(account, side, in_base(amount, rate), amount) for account, amount in parts]
-    legs.append(Leg(account_of[BALANCE_ACCOUNT[kind]], OTHER[side],
-                    sum(leg.base for leg in legs), sum(leg.fcy for leg in legs)))
+    legs.append(Leg(balance, OTHER[side], sum(leg.base for leg in legs),
+                    sum(leg.fcy for leg in legs)))
     return [leg.normal() for leg in legs if leg.base or leg.fcy]
 
 
 def ledger_row(kind: str, doc: Mapping[str, Any], n: int, leg: Leg) -> dict[str, Any]:
     """A ``transactions`` row as the API lists it."""
     k = KINDS[kind]
-    party = k.party or "customer"
+    party = k.party or ("vendor" if kind == "expenses" else "customer")
     debit, credit = (leg.base, None) if leg.side == "debit" else (None, leg.base)
     fdebit, fcredit = (leg.fcy, None) if leg.side == "debit" else (None, leg.fcy)
     return {
         "categorized_transaction_id": f"{doc[k.id_field]}{n:03d}",
         "transaction_id": str(doc[k.id_field]),
         "transaction_type": POSTING[kind][0],
-        "transaction_date": doc["date"],
+        "transaction_date": doc[str(k.date_field)],
         "account_id": leg.account_id,
         "customer_id": str(doc.get(f"{party}_id", "")),
         "payee": doc.get(f"{party}_name", ""),

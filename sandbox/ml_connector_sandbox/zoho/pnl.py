@@ -30,6 +30,12 @@ SHIPPING_ACCOUNT = "Shipping Charge"
 ADJUSTMENT_ACCOUNT = {"invoices": "Other Charges", "creditnotes": "Other Charges",
                       "bills": "Other Expenses", "vendorcredits": "Other Expenses"}
 NO_POSTINGS = frozenset({"draft", "void"})
+#: Profit-and-loss account types and the sign that turns a net debit into their amount
+#: (income credit - debit, expense debit - credit).
+PNL_SIGN = {"income": -1, "other_income": -1, "cost_of_goods_sold": 1, "expense": 1,
+            "other_expense": 1}
+#: Modules whose documents credit the accounts of their lines (the others debit them).
+CREDITING = frozenset({"invoices", "vendorcredits"})
 
 
 def cents(value: Any) -> int:
@@ -98,3 +104,60 @@ def actuals(zoho: ZohoEmulator, organization_id: str, kinds: Iterable[str], star
     return {(code, date.fromisoformat(f"{month}-01").strftime("%b %y")):
             Decimal(total).scaleb(-2) for (code, month), total in
             profit_and_loss(documents, chart, excluded).items()}
+
+
+def net_debits(kind: str, doc: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """``(account_id or name, net debit in document-currency cents)`` of a document's
+    profit-and-loss postings (tax and the receivable, payable or paid-through side are left
+    out): journal lines as entered, an expense's amount net of tax, and the postings of
+    ``document_postings`` on the side of their module."""
+    if kind == "journals":
+        return [(str(line["account_id"]),
+                 cents(line["amount"]) * (1 if line["debit_or_credit"] == "debit" else -1))
+                for line in doc.get("line_items") or []]
+    if kind == "expenses":
+        return [(str(doc["account_id"]), cents(doc["sub_total"]))]
+    sign = -1 if kind in CREDITING else 1
+    return [(account, sign * amount) for account, amount in document_postings(kind, doc)]
+
+
+def account_pnl(documents: Mapping[str, Iterable[Mapping[str, Any]]],
+                accounts: Iterable[Mapping[str, Any]],
+                excluded: Iterable[str] = NO_POSTINGS) -> dict[tuple[str, str], int]:
+    """Base-currency cents per ``(account_code, "yyyy-mm")`` of every P&L account (income
+    and other income as credit - debit, cost of goods sold, expense and other expense as
+    debit - credit) from documents of any posting module, journals and expenses included."""
+    excluded = frozenset(excluded)
+    info: dict[str, tuple[str, str]] = {}
+    for row in accounts:
+        entry = (str(row["account_code"]), str(row["account_type"]))
+        info[str(row["account_id"])] = info[str(row["account_name"])] = entry
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for kind, docs in documents.items():
+        date_field = KINDS[kind].date_field or "date"
+        for doc in docs:
+            if doc.get("status") in excluded:
+                continue
+            month = str(doc[date_field])[:7]
+            rate = float(doc.get("exchange_rate") or 1)
+            for account, debit in net_debits(kind, doc):
+                code, account_type = info[account]
+                if account_type in PNL_SIGN:
+                    totals[(code, month)] += PNL_SIGN[account_type] * in_base(debit, rate)
+    return dict(totals)
+
+
+#: The modules whose documents post to profit-and-loss accounts.
+PNL_KINDS = ("invoices", "creditnotes", "bills", "vendorcredits", "expenses", "journals")
+
+
+def ledger_actuals(zoho: ZohoEmulator, organization_id: str, start: date, end: date,
+                   kinds: Iterable[str] = PNL_KINDS) -> dict[tuple[str, str], Decimal]:
+    """The emulator's profit and loss per P&L account and month in ``[start, end)`` as
+    Anaplan cells (``(account code, "Jan 26") -> amount``), from its documents."""
+    documents = {kind: zoho.documents(organization_id, kind, start.isoformat(), end.isoformat())
+                 for kind in kinds}
+    chart = zoho.documents(organization_id, "chartofaccounts")
+    return {(code, date.fromisoformat(f"{month}-01").strftime("%b %y")):
+            Decimal(total).scaleb(-2) for (code, month), total in
+            account_pnl(documents, chart).items()}

@@ -73,6 +73,22 @@ credit notes, to "Other Expenses" (6950, expense) on bills and vendor credits; t
 Payable"; ``total`` to receivable resp. payable. Credit notes and vendor credits reverse
 invoices and bills (they reduce income and expense). Purchase orders post nothing.
 ``write_off_amount`` touches no account of this chart.
+
+Expenses and journals
+---------------------
+8. Expenses (one account each, no line items): ``account_id`` an expense account,
+   ``paid_through_account_id`` Petty Cash or Business Checking, ``vendor_id`` on about 70 %
+   (then in the vendor's currency), ``amount`` as entered, ``is_inclusive_tax`` on about 30 %,
+   ``tax_percentage`` from the org's rates. ``tax_amount = half_up(amount * p / (100 + p))``
+   when inclusive, else ``half_up(amount * p / 100)``; ``sub_total`` (``total_without_tax``)
+   is the amount net of tax, ``total = sub_total + tax_amount``, ``bcy_*`` as rule 5.
+   Posting: ``sub_total`` debited to the account, ``tax_amount`` to "Tax Payable",
+   ``total`` credited to the paid-through account.
+9. Journals (``journal_date``, ``entry_number``, in the base currency): two or three
+   ``line_items`` (``account_id``, ``debit_or_credit``, ``amount``, ``customer_id``) from a
+   fixed set of entries (depreciation, accrued rent, a revenue reclass between income
+   accounts, interest income, bank fees, contract labour accrued), debits equal to credits;
+   ``total`` is the sum of the debits; ``draft`` journals post nothing.
 """
 
 from __future__ import annotations
@@ -607,7 +623,101 @@ def _item(table: Table, i: int, rng: random.Random, day: date) -> dict:
     }
 
 
-GENERATORS = {"contacts": _contact, "chartofaccounts": _account, "items": _item,
+_PAID_THROUGH = ("Petty Cash", "Business Checking")
+_EXPENSE_ACCOUNTS = ("Office Supplies", "Rent Expense", "IT and Internet Expenses",
+                     "Travel Expense", "Advertising and Marketing", "Bank Fees and Charges",
+                     "Shipping and Freight", "Professional Fees")
+#: Journal entries: (notes, [(account, side, share of the amount in percent)]).
+_JOURNAL_ENTRIES = (
+    ("Monthly depreciation", [("Depreciation Expense", "debit", 100),
+                              ("Furniture and Equipment", "credit", 100)]),
+    ("Accrued rent", [("Rent Expense", "debit", 100), ("Accrued Liabilities", "credit", 100)]),
+    ("Revenue reclass", [("Product Sales", "debit", 100), ("Service Revenue", "credit", 100)]),
+    ("Interest received", [("Business Checking", "debit", 100),
+                           ("Interest Income", "credit", 100)]),
+    ("Bank charges", [("Bank Fees and Charges", "debit", 100),
+                      ("Business Checking", "credit", 100)]),
+    ("Contract labour accrued", [("Contract Labor", "debit", 60),
+                                 ("Professional Fees", "debit", 40),
+                                 ("Accrued Liabilities", "credit", 100)]),
+)
+
+
+def _expense(table: Table, i: int, rng: random.Random, day: date) -> dict:
+    """An expense (rule 8)."""
+    cat, org = table.catalog, table.catalog.org
+    contacts = table.contacts
+    assert contacts is not None
+    account = rng.choice(_EXPENSE_ACCOUNTS)
+    paid_through = rng.choice(_PAID_THROUGH)
+    vendor = contacts.record(org.customers + rng.randrange(org.vendors)) \
+        if rng.random() < 0.7 else None
+    currency = vendor["currency_code"] if vendor else cat.currencies[0]
+    exchange_rate = cat.exchange_rate(currency, day)
+    amount = rng.randint(1000, 200000)
+    inclusive = rng.random() < 0.3
+    tax_id, tax_name, pct = rng.choice(cat.taxes)
+    point = round(pct * 100)
+    if inclusive:
+        tax = half_up(amount * point, 10000 + point)
+        sub_total = amount - tax
+    else:
+        tax = half_up(amount * point, 10000)
+        sub_total = amount
+    total = sub_total + tax
+    status = pick_weighted(rng, table.kind.statuses)
+    return {
+        "date": day.isoformat(),
+        "account_id": cat.account_ids[account], "account_name": account,
+        "paid_through_account_id": cat.account_ids[paid_through],
+        "paid_through_account_name": paid_through,
+        "description": f"{account} ({day:%b %Y})",
+        "currency_id": cat.currency_id(currency), "currency_code": currency,
+        "exchange_rate": exchange_rate,
+        "is_inclusive_tax": inclusive, "amount": money(amount),
+        "tax_id": tax_id, "tax_name": tax_name, "tax_percentage": pct,
+        "tax_amount": money(tax), "sub_total": money(sub_total),
+        "total_without_tax": money(sub_total), "total": money(total),
+        "bcy_total_without_tax": money(in_base(sub_total, exchange_rate)),
+        "bcy_total": money(in_base(total, exchange_rate)),
+        "is_billable": status in ("unbilled", "invoiced"),
+        "reference_number": f"EXP-{rng.randint(1000, 99999)}" if rng.random() < 0.5 else "",
+        "customer_id": "", "customer_name": "",
+        "vendor_id": vendor["contact_id"] if vendor else "",
+        "vendor_name": vendor["contact_name"] if vendor else "",
+        "status": status,
+    }
+
+
+def _journal(table: Table, i: int, rng: random.Random, day: date) -> dict:
+    """A manual journal in the base currency (rule 9)."""
+    cat = table.catalog
+    notes, entry = _JOURNAL_ENTRIES[rng.randrange(len(_JOURNAL_ENTRIES))]
+    amount = rng.randint(5000, 500000)
+    debits = [half_up(amount * share, 100) for _, side, share in entry if side == "debit"]
+    debits[-1] = amount - sum(debits[:-1])
+    lines, n = [], 0
+    for k, (account, side, share) in enumerate(entry):
+        value = debits[n] if side == "debit" else half_up(amount * share, 100)
+        n += side == "debit"
+        lines.append({"line_id": f"47{cat.tag}{table.kind.code}{i:09d}{k}",
+                      "account_id": cat.account_ids[account], "account_name": account,
+                      "customer_id": "", "customer_name": "", "description": notes,
+                      "debit_or_credit": side, "amount": money(value), "tax_id": "",
+                      "tax_name": ""})
+    currency = cat.currencies[0]
+    return {
+        "journal_date": day.isoformat(), "entry_number": f"{i + 1}",
+        "reference_number": f"JE-{rng.randint(100, 9999)}" if rng.random() < 0.4 else "",
+        "currency_id": cat.currency_id(currency), "currency_code": currency,
+        "exchange_rate": 1.0, "notes": notes, "journal_type": "both",
+        "status": pick_weighted(rng, table.kind.statuses), "total": money(amount),
+        "line_items": lines,
+    }
+
+
+GENERATORS = {"contacts": _contact, "expenses": _expense, "journals": _journal,
+              "chartofaccounts": _account, "items": _item,
               **dict.fromkeys(DOCUMENTS, _document)}
 
 
@@ -628,4 +738,6 @@ def build_tables(seed: int, org: OrgSpec) -> dict[str, Table]:
         kind = KINDS[name]
         credited = tables[kind.credits] if kind.credits else None
         tables[name] = Table(kind, cat, getattr(org, name), start, span, contacts, credited)
+    for name in ("expenses", "journals"):
+        tables[name] = Table(KINDS[name], cat, getattr(org, name), start, span, contacts)
     return tables

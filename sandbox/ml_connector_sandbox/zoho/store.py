@@ -16,7 +16,7 @@ from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from ml_connector_sandbox.zoho import errors
@@ -36,6 +36,7 @@ class Query:
     date_from: date | None = None
     date_to: date | None = None
     modified_after: int | None = None
+    modified_before: int | None = None  # exclusive; with modified_on_day kinds only
     match: tuple[tuple[str, frozenset], ...] = ()
     sort_column: str = "created_time"
     descending: bool = True
@@ -82,12 +83,16 @@ def parse_query(kind: Kind, params: Mapping[str, str], tz) -> Query:
                  if d]
         date_from = max(lows) if lows else None
         date_to = min(highs) if highs else None
-    modified_after = None
+    modified_after = modified_before = None
     if params.get("last_modified_time"):
         try:
             modified_after = parse_time(params["last_modified_time"], tz)
         except ValueError:
             raise errors.invalid_value("last_modified_time") from None
+        if kind.modified_on_day:  # the value's whole local day, not "after it"
+            day = datetime.fromtimestamp(modified_after, tz).date()
+            modified_after = midnight(day, tz) - 1
+            modified_before = midnight(day + timedelta(days=1), tz)
     match: list[tuple[str, frozenset]] = []
     if params.get("status"):
         found = kind.filters.get(norm(params["status"]))
@@ -113,8 +118,8 @@ def parse_query(kind: Kind, params: Mapping[str, str], tz) -> Query:
     order = (params.get("sort_order") or kind.default_order).upper()
     if order not in ("A", "D"):
         raise errors.invalid_value("sort_order")
-    return Query(date_from, date_to, modified_after, tuple(match), column, order == "D",
-                 applied)
+    return Query(date_from, date_to, modified_after, modified_before, tuple(match), column,
+                 order == "D", applied)
 
 
 class EntityStore:
@@ -232,6 +237,8 @@ class EntityStore:
         if query.modified_after is not None:
             earliest = query.modified_after - MAX_LAG
             lo = max(lo, bisect_right(indexes, earliest, key=table.created))
+        if query.modified_before is not None:
+            hi = min(hi, bisect_left(indexes, query.modified_before, key=table.created))
         return lo, max(lo, hi)
 
     def _filter(self, query: Query) -> Sequence[int]:
@@ -246,6 +253,7 @@ class EntityStore:
             i for i in range(lo, hi)
             if i not in edited
             and (query.modified_after is None or table.modified(i) > query.modified_after)
+            and (query.modified_before is None or table.modified(i) < query.modified_before)
             and (not query.match or _fields_match(table.record(i), query.match))
         ))
         if hits:
@@ -253,8 +261,8 @@ class EntityStore:
         return chosen
 
     def _matches_merged(self, record: dict, query: Query) -> bool:
-        if self.kind.has_date and (query.date_from or query.date_to):
-            day = str(record.get("date", ""))
+        if self.kind.date_field and (query.date_from or query.date_to):
+            day = str(record.get(self.kind.date_field, ""))
             if query.date_from and day < query.date_from.isoformat():
                 return False
             if query.date_to and day > query.date_to.isoformat():
@@ -265,6 +273,8 @@ class EntityStore:
             except ValueError:
                 return False
             if stamp <= query.modified_after:
+                return False
+            if query.modified_before is not None and stamp >= query.modified_before:
                 return False
         return _fields_match(record, query.match)
 
