@@ -98,26 +98,39 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
     ) as dag:
         scoped: Any = None
 
+        plan = flow_reads(flow, defaults)
+
+        @task(task_id="extract", multiple_outputs=False, **zoho)
+        def ledger_task(lookups: Any, scope: Any) -> dict:
+            """The postings of a ledger flow's accounts for the run's months."""
+            read = next(r for r in plan if r.kind == "ledger")
+            return step(lambda: flow_run(flow, defaults).extract(
+                read, {e: ExtractManifest.model_validate(m) for e, m in lookups.items()},
+                Scope.model_validate(scope) if scope is not None else None))
+
         @task(task_id="scope", multiple_outputs=False)
         def scope(changes: Any) -> dict:
             return step(lambda: flow_run(flow, defaults).scope(
                 ExtractManifest.model_validate(changes)))
 
-        plan = flow_reads(flow, defaults)
-        reads: dict[str, ExtractZohoOperator] = {}
+        outputs: dict[str, Any] = {}  # task id -> its manifest (XCom)
+        lookups: dict[str, Any] = {}  # entity -> its lookup read's manifest
         for read in plan:
-            if read.kind == "extract" and flow.rebuilds_months:
-                scoped = scope(reads["changes"].output)
-            reads[read.task_id] = ExtractZohoOperator(
+            if read.kind in ("extract", "ledger") and flow.rebuilds_months:
+                scoped = scope(outputs["changes"])
+            if read.kind == "ledger":
+                outputs[read.task_id] = ledger_task(lookups, scoped)
+                continue
+            outputs[read.task_id] = ExtractZohoOperator(
                 task_id=read.task_id, entity=read.entities[0], with_entities=read.entities[1:],
                 mode=read.mode, line_items=read.line_items, watermark_key=read.watermark_key,
                 overlap=read.overlap, windows=scoped if read.kind == "extract" else None,
                 reuse_within=timedelta(hours=read.reuse_hours) if read.reuse_hours else None,
-                zoho_conn_id=defaults.zoho_conn_id, on_quota=defaults.on_quota, **zoho)
-        lookups = {r.entities[0]: reads[r.task_id].output
-                   for r in plan if r.kind == "lookup"}
-        extract = reads["extract"]
-        changes = reads.get("changes", extract)
+                zoho_conn_id=defaults.zoho_conn_id, on_quota=defaults.on_quota, **zoho).output
+            if read.kind == "lookup":
+                lookups[read.entities[0]] = outputs[read.task_id]
+        extract = outputs["extract"]
+        changes = outputs.get("changes", extract)
 
         @task(task_id="build", multiple_outputs=False)
         def build(extract: Any, lookups: Any, scope: Any) -> dict:
@@ -126,7 +139,7 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
                 {e: ExtractManifest.model_validate(m) for e, m in lookups.items()},
                 Scope.model_validate(scope) if scope is not None else None))
 
-        built = build(extract.output, lookups, scoped)
+        built = build(extract, lookups, scoped)
         params = [{"entityType": k, "entityName": v}
                   for k, v in flow.target.mapping_parameters.items()]
         start = AnaplanImportOperator(
@@ -149,7 +162,7 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
                 Scope.model_validate(scope) if scope is not None else None))
 
         [*lookups.values()] >> start
-        wait >> reconcile(changes.output, built, start.output, scoped)
+        wait >> reconcile(changes, built, start.output, scoped)
     return dag
 
 

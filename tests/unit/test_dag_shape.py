@@ -43,6 +43,23 @@ def test_incremental_aggregate_flow_reads_changes_then_whole_months():
     assert dag.timetable.expression == "0 0 * * *"
 
 
+def test_ledger_flows_read_the_chart_then_the_postings_of_its_accounts():
+    dags = build_dags(FLOWS)
+    dag = dags["zoho_pl_actuals"]
+    assert upstream(dag, "extract") == {"extract_chartofaccounts"}
+    assert upstream(dag, "build") == {"extract", "extract_chartofaccounts"}
+    assert dag.get_task("extract").pool == "zoho_books"
+    assert dag.get_task("import").mapping_parameters == [
+        {"entityType": "Version", "entityName": "Actual"}]
+    daily = dags["zoho_pl_actuals_daily"]
+    assert upstream(daily, "scope") == {"changes"}
+    assert upstream(daily, "extract") == {"scope", "extract_chartofaccounts"}
+    changes = daily.get_task("changes")
+    assert [changes.entity, *changes.with_entities] == [
+        "invoices", "creditnotes", "bills", "vendorcredits", "expenses", "journals"]
+    assert not changes.line_items, "changes come from header lists"
+
+
 def test_pools_command_prints_what_airflow_pools_import_reads():
     out = subprocess.run([str(Path(sys.executable).parent / "ml-connector"), "pools",
                           "--flows", str(FLOWS)], capture_output=True, text=True, check=True)

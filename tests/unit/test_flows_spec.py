@@ -83,3 +83,45 @@ def test_yaml_syntax_errors_are_reported(tmp_path):
                                        columns={"A": {"field": "contact_name"}})))
     with pytest.raises(ConfigError, match="mode 'period' needs dated documents"):
         load_flows(bad)
+
+
+def ledger_flow(**overrides):
+    base = {"id": "pl", "source": "ledger", "target": {"import": "X"}, "grain": "aggregate",
+            "columns": {"Account": {"field": "account_code"},
+                        "Period": {"period": "transaction_date"},
+                        "Amount": {"amount": "amount"}}}
+    return {"flows": [{**base, **overrides}]}
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"entity": "invoices"}, "a ledger flow reads postings, not 'invoices': leave out entity"),
+    ({"credits": "creditnotes"}, "credits: not used by a ledger flow"),
+    ({"lines": "postings"}, "lines: not used by a ledger flow"),
+    ({"mode": "full"}, "mode 'full' would read every posting ever made"),
+    ({"columns": {"Amount": {"amount": "amount", "currency": "document"}}},
+     "column 'Amount': ledger amounts are in the base currency"),
+    ({"columns": {"Amount": {"amount": "totl"}}}, "unknown ledger field 'totl'"),
+    ({"mode": "incremental", "schedule": "daily", "columns": {
+        "Account": {"field": "account_code"}, "Amount": {"amount": "amount"}}},
+     "an incremental ledger flow rebuilds every month its changed documents fall in"),
+    ({"ledger": {"account_types": ["income", "revenue"]}}, "ledger.account_types[1]"),
+    ({"ledger": {"transaction_types": ["invoices"]}}, "ledger.transaction_types[0]"),
+])
+def test_ledger_flow_mistakes_are_named(overrides, expected):
+    assert expected in error_of(ledger_flow(**overrides))
+
+
+def test_ledger_flow_defaults_and_the_modules_its_changes_come_from():
+    spec = parse_flows(ledger_flow())
+    pl = spec.flows[0]
+    assert pl.entity == "ledger" and pl.ledger is not None
+    assert pl.ledger.account_types == ["income", "other_income", "cost_of_goods_sold",
+                                       "expense", "other_expense"]
+    assert pl.lookup_entities == {"chartofaccounts"}
+    assert pl.change_entities == ["invoices", "creditnotes", "bills", "vendorcredits",
+                                  "expenses", "journals"]
+    banks = parse_flows(ledger_flow(ledger={"account_types": ["bank"]})).flows[0]
+    assert "customerpayments" in banks.change_entities, "payments post to bank accounts"
+    sales = parse_flows(ledger_flow(ledger={"transaction_types": ["invoice", "journal"]}))
+    assert sales.flows[0].change_entities == ["invoices", "journals"]
+    assert "ledger: only used with source: ledger" in error_of(flow(ledger={}))

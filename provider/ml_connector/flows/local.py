@@ -30,15 +30,18 @@ def run_flow(run: FlowRun, defaults: Defaults, *, sleep: Callable[[float], None]
     scope: Scope | None = None
     with run.zoho() as zoho:  # one client (and token) for every read of the run
         for step in flow_reads(flow, defaults):
-            if step.kind == "extract" and flow.rebuilds_months:
+            if step.kind in ("extract", "ledger") and flow.rebuilds_months:
                 try:
                     scope = run.scope(read["changes"])
                 except NothingChanged:
                     return run.reconcile(read["changes"], None, None)
             watermark = (run.store.get_watermark(step.watermark_key) if step.watermark_key
                          else None)
+            chart = (flow, run.records(lookups["chartofaccounts"])) \
+                if step.kind == "ledger" else None
             manifest = stage_read(zoho, step, run.out_dir / f"{step.task_id}.jsonl",
-                                  interval=run.interval, watermark=watermark, scope=scope)
+                                  interval=run.interval, watermark=watermark, scope=scope,
+                                  ledger=chart)
             read[step.task_id] = manifest
             if step.kind == "lookup":
                 lookups[step.entities[0]] = manifest

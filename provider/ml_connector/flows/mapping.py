@@ -92,11 +92,14 @@ class RowMapper:
         self.lookups = dict(lookups)
         self.refresh = refresh
         self._refreshed: set[str] = set()
-        entities = [get_entity(name) for name in flow.entities]
-        self.id_field = entities[0].id_field
+        ids = flow.record_ids
+        self.id_field = ids[0][0]
         # Crediting modules first: a credit note may name the invoice it was raised from
         # (an ``invoice_id`` of its own), an invoice never carries a ``creditnote_id``.
-        self._ids = [(e.id_field, e.name) for e in reversed(entities)]
+        self._ids = ids[::-1]
+        self._crediting = frozenset(flow.entities[1:])
+        #: A ledger flow's postings name the module of their document by transaction type.
+        self._module_field = "transaction_type" if flow.is_ledger else None
         self.header = list(flow.columns)
         self.measures = [i for i, c in enumerate(flow.columns.values()) if c.amount]
         #: Amount columns sent in the base currency (converted at the record's rate).
@@ -129,12 +132,19 @@ class RowMapper:
         or the one crediting it."""
         for id_field, name in self._ids:
             if id_field in record:
+                if self._module_field is not None:
+                    name = str(record.get(self._module_field) or name)
                 return id_field, str(record[id_field]), name
         return self.id_field, str(record.get(self.id_field)), self.flow.entity
 
     def id_of(self, record: Mapping[str, Any]) -> tuple[str, str]:
         """(id field, id) of a record of any of the flow's modules."""
         return self.origin(record)[:2]
+
+    def credits(self, entity: str | None) -> bool:
+        """Whether records of module ``entity`` credit the flow's (their amounts count
+        negatively)."""
+        return entity in self._crediting
 
     def entity_of(self, record: Mapping[str, Any]) -> str:
         """The module a record comes from (the flow's own, or the one crediting it)."""
@@ -263,7 +273,7 @@ class RowMapper:
         amount is 0; a crediting document's amounts are negated (``credit``: whether the
         record is one, when the caller knows)."""
         if credit is None:
-            credit = self.entity_of(record) != self.flow.entity
+            credit = self.credits(self.entity_of(record))
         columns = self._zeroed if zero else self._columns
         lines = self.lines(record)
         if not lines:
@@ -356,7 +366,8 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
                 result.zeroed += 1
             else:
                 result.records += 1
-            yield Usable(record, _member_part(tag, where), "e" in tag, zeroed, where)
+            yield Usable(record, _member_part(tag, where), mapper.credits(tag.get("e")),
+                         zeroed, where)
 
     if flow.grain == "record":
         def record_rows() -> Iterator[list[str]]:

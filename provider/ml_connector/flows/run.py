@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, RootModel
 
 from ml_connector.anaplan.client import AnaplanClient
 from ml_connector.anaplan.handoff import Handoff
+from ml_connector.flows.ledger import ledger_accounts, stage_ledger
 from ml_connector.flows.mapping import BuildResult, build_file, lookup_tables, row_keys
 from ml_connector.flows.postings import posting_accounts
 from ml_connector.flows.reconcile import audit_rows
@@ -55,7 +56,7 @@ class RunFailed(ConnectorError):
 class Read(BaseModel):
     """One extract step of a flow: which modules, how, and under which watermark."""
 
-    kind: Literal["lookup", "changes", "extract"]
+    kind: Literal["lookup", "changes", "extract", "ledger"]
     task_id: str
     entities: list[str]
     mode: Mode
@@ -72,16 +73,18 @@ class Read(BaseModel):
 def flow_reads(flow: Flow, defaults: Defaults) -> list[Read]:
     """What a run of ``flow`` reads from Zoho, in order: the lookup lists (whole, reused
     while young), then, for an incremental aggregate flow, the records ``changes``d since the
-    watermark, then the ``extract`` of the flow's modules (the scoped months whole, for an
+    watermark (header lists only), then the ``extract`` of the flow's modules, or for a
+    ledger flow the ``ledger`` postings of its accounts (the scoped months whole, for an
     incremental aggregate flow)."""
     reads = [Read(kind="lookup", task_id=f"extract_{entity}", entities=[entity], mode="full",
                   reuse_hours=defaults.lookup_max_age_hours or None)
              for entity in sorted(flow.lookup_entities)]
     if flow.rebuilds_months:
-        reads.append(Read(kind="changes", task_id="changes", entities=flow.entities,
+        reads.append(Read(kind="changes", task_id="changes", entities=flow.change_entities,
                           mode="incremental", watermark_key=flow.id,
                           overlap_minutes=flow.overlap_minutes))
-    reads.append(Read(kind="extract", task_id="extract", entities=flow.entities,
+    reads.append(Read(kind="ledger" if flow.is_ledger else "extract", task_id="extract",
+                      entities=flow.entities,
                       mode="period" if flow.rebuilds_months else flow.mode,
                       line_items=flow.uses_lines, watermark_key=flow.id,
                       overlap_minutes=flow.overlap_minutes))
@@ -90,13 +93,24 @@ def flow_reads(flow: Flow, defaults: Defaults) -> list[Read]:
 
 def stage_read(client: ZohoBooksClient, read: Read, path: Any, *, interval: Window,
                watermark: str | None = None, scope: Scope | None = None,
+               ledger: tuple[Flow, Iterable[dict]] | None = None,
                **options: Any) -> ExtractManifest:
     """Run one of a flow's reads into ``path``, as its extract operator does (``options``
-    go to ``stage_extract``)."""
+    go to ``stage_extract``). A ``ledger`` read needs its flow and the chart of accounts."""
+    rebuild = scope is not None and read.kind in ("extract", "ledger")
     window = plan_extract(
-        read.mode, windows=scope.root if scope is not None and read.kind == "extract" else None,
+        read.mode, windows=scope.root if rebuild and scope is not None else None,
         interval_start=interval[0], interval_end=interval[1],
         watermark=watermark if read.mode == "incremental" else None, overlap=read.overlap)
+    if read.kind == "ledger":
+        assert ledger is not None, "a ledger read needs its flow and the chart of accounts"
+        flow, chart = ledger
+        assert flow.ledger is not None
+        accounts = ledger_accounts(flow.ledger, chart, flow.id)
+        return stage_ledger(client, accounts,
+                            [window] if isinstance(window, ExtractWindow) else window, path,
+                            transaction_types=flow.ledger.transaction_types,
+                            progress=options.get("progress"))
     entities = read.entities if len(read.entities) > 1 else read.entities[0]
     reuse = read.reuse_hours * 3600 if read.reuse_hours else None
     return stage_extract(client, entities, window, path, line_items=read.line_items,
@@ -171,10 +185,14 @@ class FlowRun:
         in now, and those they were last sent in."""
         flow = self.flow
         if not changes.count or changes.path is None:
-            raise NothingChanged(f"no {flow.entity} changed since the watermark")
+            raise NothingChanged(f"no {'+'.join(flow.change_entities)} changed since the "
+                                 "watermark")
+        # A ledger flow's changed records are documents: dated by ``date`` (journals:
+        # ``journal_date``), named as their postings are (``transaction_id``).
         months = affected_months(
-            read_records(self.path_of(changes.path)), str(flow.period_field),
-            [get_entity(e).id_field for e in flow.entities],
+            read_records(self.path_of(changes.path)),
+            ["date", "journal_date"] if flow.is_ledger else [str(flow.period_field)],
+            [get_entity(e).id_field for e in flow.change_entities],
             lambda ids: self.audit.windows_of(flow.id, ids))
         log.info("%d changed record(s) touch %d month(s): %s", changes.count, len(months),
                  ", ".join(m.strftime("%b %Y") for m in months))
@@ -191,8 +209,8 @@ class FlowRun:
             raise NothingChanged(f"no {flow.entity} changed since the watermark")
         clear = self.cells.cells(flow.id, [w[0] for w in self.windows(scope)]) \
             if flow.grain == "aggregate" else set()
-        tables = lookup_tables(flow, {entity: self._records(m) for entity, m in lookups.items()})
-        accounts = posting_accounts(flow, lambda: self._records(lookups["chartofaccounts"]))
+        tables = lookup_tables(flow, {entity: self.records(m) for entity, m in lookups.items()})
+        accounts = posting_accounts(flow, lambda: self.records(lookups["chartofaccounts"]))
         files = {"path": ".csv", "members_file": ".members.jsonl",
                  "skipped_file": ".skipped.jsonl"}
         if flow.grain == "aggregate":
@@ -205,7 +223,7 @@ class FlowRun:
                 return month_window(month_of(record[period]))
         handles = {kind: path.open("w", encoding="utf-8") for kind, path in paths.items()}
         try:
-            result = build_file(flow, self._records(extract), tables, handles["path"],
+            result = build_file(flow, self.records(extract), tables, handles["path"],
                                 handles["members_file"], handles["skipped_file"],
                                 window_of=window_of, cells_out=handles.get("cells_file"),
                                 clear=clear, refresh=self._refresh if self.zoho else None,
@@ -269,7 +287,18 @@ class FlowRun:
         log.info("Audit %s; watermark %s", summary.counts, summary.watermark or "unchanged")
         return summary
 
-    def _records(self, manifest: ExtractManifest) -> Iterator[dict]:
+    def extract(self, read: Read, lookups: Mapping[str, ExtractManifest],
+                scope: Scope | None = None) -> ExtractManifest:
+        """A ledger flow's ``extract`` step: the postings of its accounts for the run's
+        windows, staged in ``out_dir`` (the chart of accounts comes from ``lookups``)."""
+        assert self.zoho is not None
+        chart = self.records(lookups["chartofaccounts"])
+        with self.zoho() as client:
+            return stage_read(client, read, self.out_dir / f"{self.flow.id}.postings.jsonl",
+                              interval=self.interval, scope=scope, ledger=(self.flow, chart))
+
+    def records(self, manifest: ExtractManifest) -> Iterator[dict]:
+        """The records an extract staged, streamed."""
         if manifest.path is None:
             raise ConnectorError(f"the {manifest.entity} extract staged no file")
         return read_records(self.path_of(manifest.path))

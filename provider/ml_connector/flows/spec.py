@@ -81,9 +81,50 @@ class PostingAccounts(_Strict):
     adjustment: str | None = None
 
 
+#: Chart-of-accounts types of the profit-and-loss accounts.
+PNL_TYPES = ("income", "other_income", "cost_of_goods_sold", "expense", "other_expense")
+ACCOUNT_TYPES = ("cash", "bank", "accounts_receivable", "stock", "other_current_asset",
+                 "fixed_asset", "accounts_payable", "other_current_liability", "equity",
+                 *PNL_TYPES)
+#: Ledger ``transaction_type`` values and the Books module whose documents post them.
+TRANSACTION_MODULES = {"invoice": "invoices", "credit_notes": "creditnotes", "bills": "bills",
+                       "vendor_credits": "vendorcredits", "expense": "expenses",
+                       "journal": "journals", "customer_payment": "customerpayments",
+                       "vendor_payment": "vendorpayments"}
+#: The entity name of a ledger flow's records (an account's postings).
+LEDGER = "ledger"
+
+
+class Ledger(_Strict):
+    """Which postings a ``source: ledger`` flow reads: the accounts (by type, or a list of
+    codes or names) and the transaction types (default: all, i.e. true P&L actuals)."""
+
+    account_types: list[Literal[ACCOUNT_TYPES]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(PNL_TYPES))
+    accounts: list[str] = Field(
+        default_factory=list, description="account codes or names; given, only these")
+    transaction_types: list[Literal[tuple(TRANSACTION_MODULES)]] | None = Field(  # type: ignore[valid-type]
+        default=None, description="None: every type")
+
+    def modules(self) -> list[str]:
+        """The Books modules whose changes move these postings (in a fixed order). Payments
+        post to bank, receivable and payable accounts only, so they count when those are
+        chosen (by type or by name), or when listed."""
+        types = self.transaction_types
+        if types is None:
+            balance_sheet = self.accounts or set(self.account_types) - set(PNL_TYPES)
+            types = [t for t in TRANSACTION_MODULES
+                     if balance_sheet or t not in ("customer_payment", "vendor_payment")]
+        return [m for t, m in TRANSACTION_MODULES.items() if t in types]
+
+
 class Flow(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    entity: str
+    source: Literal["documents", "ledger"] = Field(
+        default="documents", description="documents: a Books module's records; ledger: "
+        "the general ledger's postings of the accounts in `ledger`")
+    entity: str = ""
+    ledger: Ledger | None = None
     schedule: Literal["hourly", "daily", "weekly", "monthly"] = "monthly"
     mode: Literal["incremental", "period", "full"] = "period"
     target: Target
@@ -110,10 +151,17 @@ class Flow(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> Flow:
-        entity = get_entity(self.entity)
-        object.__setattr__(self, "entity", entity.name)
         if not self.columns:
             raise ValueError("columns: at least one column is needed")
+        if self.source == LEDGER:
+            return self._check_ledger()
+        if self.ledger is not None:
+            raise ValueError("ledger: only used with source: ledger")
+        if not self.entity:
+            raise ValueError("entity: a Books module is needed (e.g. invoices), or set "
+                             "source: ledger")
+        entity = get_entity(self.entity)
+        object.__setattr__(self, "entity", entity.name)
         fields = known_fields(entity.name)
         postings = self.lines == "postings"
         line_fields = LINE_ITEM | {"amount"} if postings else LINE_ITEM
@@ -162,6 +210,69 @@ class Flow(_Strict):
                              "date: use mode 'full'")
         return self
 
+    def _check_ledger(self) -> Flow:
+        if self.entity not in ("", LEDGER):
+            raise ValueError(f"a ledger flow reads postings, not {self.entity!r}: leave out "
+                             "entity")
+        object.__setattr__(self, "entity", LEDGER)
+        if self.ledger is None:
+            object.__setattr__(self, "ledger", Ledger())
+        for key, default in (("credits", None), ("lines", "items")):
+            if getattr(self, key) != default:
+                raise ValueError(f"{key}: not used by a ledger flow (postings are already "
+                                 "net and signed by account type)")
+        if self.accounts.shipping or self.accounts.adjustment:
+            raise ValueError("accounts: not used by a ledger flow; choose accounts in "
+                             "ledger.accounts or ledger.account_types")
+        fields = known_fields(LEDGER)
+        for name, column in self.columns.items():
+            _check_field(LEDGER, fields, name, column.source_field)
+            if column.lookup is not None:
+                other = get_entity(column.lookup.entity).name
+                for role in ("key", "value"):
+                    _check_field(other, known_fields(other), name,
+                                 getattr(column.lookup, role), f"lookup {role}")
+            if column.amount is not None and column.currency == "document":
+                raise ValueError(f"column {name!r}: ledger amounts are in the base currency "
+                                 "(currency: document is not available)")
+        for name in self.where:
+            _check_field(LEDGER, fields, "where", name)
+        if self.mode == "full":
+            raise ValueError("mode 'full' would read every posting ever made: use mode "
+                             "'period' (a backfill covers history) or 'incremental'")
+        if self.grain == "aggregate" and not any(c.amount for c in self.columns.values()):
+            raise ValueError("an aggregate flow needs at least one amount column to sum")
+        if self.mode == "incremental" and (self.grain != "aggregate"
+                                           or self.period_field != "transaction_date"):
+            raise ValueError("an incremental ledger flow rebuilds every month its changed "
+                             "documents fall in: it needs grain 'aggregate' and a column "
+                             "'period: transaction_date'")
+        if self.grain == "aggregate" and self.mode == "period" and self.schedule != "monthly":
+            raise ValueError(f"an aggregate flow in mode 'period' sends whole month cells, so "
+                             f"it runs monthly (got schedule {self.schedule!r}); to refresh "
+                             "more often use mode 'incremental'")
+        return self
+
+    @property
+    def is_ledger(self) -> bool:
+        return self.source == LEDGER
+
+    @property
+    def change_entities(self) -> list[str]:
+        """The modules an incremental run lists for changes: the flow's, or for a ledger
+        flow the modules whose documents post the chosen transaction types."""
+        if self.ledger is not None:
+            return self.ledger.modules()
+        return self.entities
+
+    @property
+    def record_ids(self) -> list[tuple[str, str]]:
+        """(id field, module) of the records a run sends, in ``entities`` order: a ledger
+        flow's postings are named by their document (``transaction_id``)."""
+        if self.is_ledger:
+            return [("transaction_id", LEDGER)]
+        return [(get_entity(e).id_field, e) for e in self.entities]
+
     @property
     def uses_lines(self) -> bool:
         return any((c.source_field or "").startswith("line.") for c in self.columns.values())
@@ -184,7 +295,7 @@ class Flow(_Strict):
     @property
     def lookup_entities(self) -> set[str]:
         found = {get_entity(c.lookup.entity).name for c in self.columns.values() if c.lookup}
-        if self.accounts.shipping or self.accounts.adjustment:
+        if self.accounts.shipping or self.accounts.adjustment or self.is_ledger:
             found.add("chartofaccounts")
         return found
 

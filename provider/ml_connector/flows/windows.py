@@ -36,7 +36,7 @@ def month_window(first: date) -> Window:
 
 def affected_months(
     records: Iterable[Mapping[str, Any]],
-    date_field: str,
+    date_field: str | Sequence[str],
     id_field: str | Sequence[str],
     previous: Callable[[list[str]], Iterable[str]],
     batch: int = 500,
@@ -44,8 +44,11 @@ def affected_months(
     """Months (first days, sorted) of the changed ``records``' ``date_field`` and of the
     windows ``previous(ids)`` says those records were last sent in: an invoice moved from
     January to February changes both months' cells. ``id_field`` may name several modules'
-    id fields (a flow reading invoices and credit notes). Memory holds one batch of ids."""
+    id fields (a flow reading invoices and credit notes), ``date_field`` several date fields
+    (the first a record has counts: journals are dated by ``journal_date``). Memory holds one
+    batch of ids."""
     id_fields = [id_field] if isinstance(id_field, str) else list(id_field)
+    date_fields = [date_field] if isinstance(date_field, str) else list(date_field)
     months: set[date] = set()
     ids: list[str] = []
 
@@ -55,12 +58,13 @@ def affected_months(
 
     for record in records:
         field = next((f for f in id_fields if f in record), id_fields[0])
-        if record.get(date_field) in (None, ""):
-            raise ConfigError(f"{field} {record.get(field)} has no {date_field}")
+        dated = next((f for f in date_fields if f in record), date_fields[0])
+        if record.get(dated) in (None, ""):
+            raise ConfigError(f"{field} {record.get(field)} has no {dated}")
         try:
-            months.add(month_of(record[date_field]))
+            months.add(month_of(record[dated]))
         except ConfigError as exc:
-            raise ConfigError(f"{field} {record.get(field)} {date_field}: {exc}") from None
+            raise ConfigError(f"{field} {record.get(field)} {dated}: {exc}") from None
         ids.append(str(record.get(field)))
         if len(ids) >= batch:
             flush()

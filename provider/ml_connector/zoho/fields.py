@@ -25,6 +25,12 @@ FIELDS: dict[str, frozenset[str]] = {
                                         "vendor_name", "delivery_date"}),
     "contacts": frozenset({"contact_id", "contact_name", "company_name", "contact_type",
                            "status", "currency_code", "last_modified_time"}),
+    # A ledger flow's records: an account's postings, with the account's code and type and
+    # ``amount`` signed by that type (zoho/ledger.py, flows/ledger.py).
+    "ledger": frozenset({"categorized_transaction_id", "transaction_id", "transaction_type",
+                         "transaction_date", "account_id", "account_code", "account_name",
+                         "account_type", "customer_id", "currency_code", "debit", "credit",
+                         "amount"}),
     "chartofaccounts": frozenset({"account_id", "account_name", "account_code", "account_type",
                                   "is_active", "parent_account_id"}),
 }

@@ -1,0 +1,133 @@
+"""Ledger flows (``source: ledger``): the postings of the chosen accounts, staged as records.
+
+Each staged record is one posting with its account's code, name and type and an ``amount``
+in the base currency signed as the account's balance reads: credit - debit on income,
+liability and equity accounts, debit - credit on expense and asset accounts. An account's
+postings are read for the whole span of contiguous windows at once (a 12-month backfill of
+a quiet account is one request, not twelve) and kept per window by ``transaction_date``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ml_connector.flows.spec import Ledger
+from ml_connector.transport.errors import ConfigError
+from ml_connector.zoho.client import ZohoBooksClient
+from ml_connector.zoho.extract import ExtractManifest, ExtractWindow
+from ml_connector.zoho.ledger import iter_postings
+from ml_connector.zoho.report import jsonl_line
+
+log = logging.getLogger(__name__)
+
+#: Account types whose balance is debit - credit (the others read credit - debit).
+DEBIT_NORMAL = frozenset({"cash", "bank", "accounts_receivable", "stock",
+                          "other_current_asset", "fixed_asset", "cost_of_goods_sold",
+                          "expense", "other_expense"})
+
+Span = tuple[date, date]  # [start, end)
+
+
+@dataclass(frozen=True)
+class LedgerAccount:
+    """An account whose postings a ledger flow reads, and the sign of its amounts."""
+
+    account_id: str
+    code: str
+    name: str
+    type: str
+
+    @property
+    def sign(self) -> int:
+        """+1 when the account's amount is debit - credit, -1 for credit - debit."""
+        return 1 if self.type in DEBIT_NORMAL else -1
+
+
+def ledger_accounts(ledger: Ledger, chart: Iterable[Mapping[str, Any]],
+                    flow_id: str = "") -> list[LedgerAccount]:
+    """The chart's accounts a flow's ``ledger`` names (a list of codes or names, else its
+    account types), inactive ones included: they may still hold postings."""
+    rows = [LedgerAccount(str(r["account_id"]), str(r.get("account_code") or ""),
+                          str(r.get("account_name") or ""), str(r.get("account_type") or ""))
+            for r in chart]
+    where = f"flow {flow_id}: " if flow_id else ""
+    if ledger.accounts:
+        chosen: list[LedgerAccount] = []
+        for wanted in ledger.accounts:
+            found = [a for a in rows if wanted in (a.code, a.name)]
+            if not found:
+                raise ConfigError(
+                    f"{where}ledger.accounts: no account with code or name {wanted!r} in "
+                    f"the chart of accounts; known: "
+                    f"{', '.join(sorted(f'{a.code} {a.name}'.strip() for a in rows))}")
+            chosen.extend(a for a in found if a not in chosen)
+        return chosen
+    chosen = [a for a in rows if a.type in ledger.account_types]
+    if not chosen:
+        raise ConfigError(f"{where}ledger.account_types {ledger.account_types}: the chart of "
+                          "accounts has no account of these types")
+    return chosen
+
+
+def spans(windows: Sequence[ExtractWindow]) -> list[Span]:
+    """Contiguous windows merged: ``[Jan, Feb), [Feb, Mar), [May, Jun)`` ->
+    ``[Jan, Mar), [May, Jun)``. Every window needs a start and an end."""
+    merged: list[list[date]] = []
+    for window in sorted(windows, key=lambda w: w.start or date.min):
+        if window.start is None or window.end is None:
+            raise ConfigError("a ledger read needs date windows (start and end)")
+        if merged and window.start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], window.end)
+        else:
+            merged.append([window.start, window.end])
+    return [(start, end) for start, end in merged]
+
+
+def stage_ledger(client: ZohoBooksClient, accounts: Sequence[LedgerAccount],
+                 windows: Sequence[ExtractWindow], path: Any, *,
+                 transaction_types: Iterable[str] | None = None,
+                 progress: Callable[[str], None] | None = None) -> ExtractManifest:
+    """Write the postings of ``accounts`` dated in ``windows`` to ``path`` as JSON Lines
+    (``transaction_types``: only these; None: all) and summarise what was read."""
+    emit = progress or log.info
+    merged = spans(windows)
+    types = set(transaction_types) if transaction_types is not None else None
+    before = client.requests
+    if client.store is not None:  # at least one page per account and span
+        client.quota.check(len(accounts) * len(merged),
+                           f"ledger read of {len(accounts)} account(s) for organization "
+                           f"{client.organization_id}")
+    per_type: dict[str, int] = {}
+    count = 0
+    with path.open("w", encoding="utf-8") as sink:
+        for start, end in merged:
+            at_start = count
+            for account in accounts:
+                for p in iter_postings(client, account.account_id, start, end,
+                                       transaction_types=types):
+                    amount = account.sign * (p.debit - p.credit)
+                    sink.write(jsonl_line({
+                        "transaction_id": p.transaction_id,
+                        "transaction_type": p.transaction_type,
+                        "transaction_date": p.date, "account_id": account.account_id,
+                        "account_code": account.code, "account_name": account.name,
+                        "account_type": account.type, "customer_id": p.contact_id,
+                        "currency_code": p.currency_code, "debit": str(p.debit),
+                        "credit": str(p.credit), "amount": str(amount + Decimal(0))}))
+                    per_type[p.transaction_type] = per_type.get(p.transaction_type, 0) + 1
+                    count += 1
+            emit(f"Ledger {start.isoformat()}..{end.isoformat()}: {count - at_start:,} "
+                 f"posting(s) of {len(accounts)} account(s); {client.requests - before:,} "
+                 "request(s) so far")
+    described = [w.describe() for w in windows]
+    return ExtractManifest(
+        entity="ledger", organization_id=client.organization_id,
+        window={"start": described[0]["start"], "end": described[-1]["end"],
+                "modified_after": None},
+        windows=described if len(described) > 1 else None, count=count,
+        requests=client.requests - before, entities=per_type or None, path=str(path))

@@ -1,0 +1,138 @@
+"""The ledger flows (``source: ledger``) against the sandbox over HTTP: P&L cells per account
+and month equal the profit and loss the sandbox computes from its documents (``pnl``, no
+connector code), and a journal, a credit note, a voided invoice and a re-coded line each
+move exactly the cells they post to."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from ml_connector_sandbox.zoho.pnl import NO_POSTINGS, PNL_SIGN, ledger_actuals, net_debits
+from ml_connector_sandbox.zoho.seed import in_base
+
+from ..cells import CENT, ORG
+from ..conftest import MODEL
+
+JAN, FEB, MAR, APR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)
+
+
+def gl_cells(sandbox, version: str = "Actual") -> dict[tuple[str, str], Decimal]:
+    """GL Actuals' Amount cells of one version, by (account code, month)."""
+    return {(c["dimensions"]["Accounts"], c["dimensions"]["Time"]):
+            Decimal(repr(c["values"]["Amount"])).quantize(CENT)
+            for c in sandbox.sandbox.anaplan.module_cells(MODEL, "GL Actuals")
+            if c["dimensions"]["Versions"] == version}
+
+
+def nonzero(cells: dict) -> dict:
+    return {k: v for k, v in cells.items() if v}
+
+
+def effect(zoho, kind: str, doc: dict, sign: int = 1) -> dict[tuple[str, str], Decimal]:
+    """What a document adds to the P&L cells (``sign`` -1: what removing it takes away),
+    by the sandbox's posting rules."""
+    chart = {a["account_id"]: a for a in zoho.documents(ORG, "chartofaccounts")}
+    by_name = {a["account_name"]: a for a in chart.values()}
+    month = date.fromisoformat(doc.get("journal_date") or doc["date"]).strftime("%b %y")
+    out: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for account, debit in net_debits(kind, doc):
+        row = chart.get(account) or by_name[account]
+        if row["account_type"] in PNL_SIGN:
+            cents = PNL_SIGN[row["account_type"]] * in_base(
+                debit, float(doc.get("exchange_rate") or 1))
+            out[(row["account_code"], month)] += sign * Decimal(cents).scaleb(-2)
+    return dict(out)
+
+
+def add(into: dict, delta: dict) -> None:
+    for key, value in delta.items():
+        into[key] = into.get(key, Decimal(0)) + value
+
+
+def test_ledger_flow_sends_the_books_profit_and_loss(sandbox, flows):
+    zoho = sandbox.sandbox.zoho
+    flows.run("accounts", date(2026, 1, 31), FEB)
+    summary = flows.run("pl_actuals", FEB, MAR)
+    expected = ledger_actuals(zoho, ORG, FEB, MAR)
+    before = gl_cells(sandbox)
+    assert nonzero(before) == nonzero(expected) and len(expected) > 15
+    # Journals reach accounts no document line does: interest income, depreciation.
+    assert {("4900", "Feb 26"), ("6900", "Feb 26")} <= set(before)
+    assert gl_cells(sandbox, "Budget") == {}, "only the Actual version is written"
+    assert summary.cells == len(before)
+
+    # A journal, a credit note, a voided invoice and a re-coded line, all in February.
+    chart = {a["account_name"]: a for a in zoho.documents(ORG, "chartofaccounts")}
+    journal = zoho.add_record(ORG, "journals", {
+        "journal_date": "2026-02-10", "status": "published", "total": 777.77,
+        "line_items": [
+            {"line_id": "j1", "account_id": chart["Advertising and Marketing"]["account_id"],
+             "debit_or_credit": "debit", "amount": 777.77, "customer_id": ""},
+            {"line_id": "j2", "account_id": chart["Business Checking"]["account_id"],
+             "debit_or_credit": "credit", "amount": 777.77, "customer_id": ""}]})
+    credit = zoho.add_record(ORG, "creditnotes", {"date": "2026-02-20", "status": "open"})
+    invoices = [d for d in zoho.documents(ORG, "invoices", FEB.isoformat(), MAR.isoformat())
+                if d["status"] not in NO_POSTINGS and not d["is_inclusive_tax"]
+                and d["discount_type"] != "entity_level"]
+    voided, recoded = invoices[0], invoices[1]
+    zoho.edit_record(ORG, "invoices", voided["invoice_id"], {"status": "void"})
+    consulting = chart["Consulting Income"]
+    line = recoded["line_items"][0]
+    assert line["account_id"] != consulting["account_id"]
+    moved = {**line, "account_id": consulting["account_id"],
+             "account_name": "Consulting Income"}
+    zoho.edit_record(ORG, "invoices", recoded["invoice_id"],
+                     {"line_items": [moved, *recoded["line_items"][1:]]})
+
+    deltas: dict = {}
+    add(deltas, effect(zoho, "journals", journal))
+    add(deltas, effect(zoho, "creditnotes", credit))
+    add(deltas, effect(zoho, "invoices", voided, -1))
+    add(deltas, effect(zoho, "invoices", recoded, -1))
+    add(deltas, effect(zoho, "invoices", {**recoded, "line_items": [
+        moved, *recoded["line_items"][1:]]}))
+    assert deltas[("6000", "Feb 26")] == Decimal("777.77")
+    assert deltas[("4100", "Feb 26")] > 0 and any(v < 0 for v in deltas.values())
+
+    flows.run("pl_actuals", FEB, MAR)
+    after = gl_cells(sandbox)
+    assert {k: after.get(k, Decimal(0)) - before.get(k, Decimal(0))
+            for k in set(after) | set(before)
+            if after.get(k, Decimal(0)) != before.get(k, Decimal(0))} == nonzero(deltas)
+    assert nonzero(after) == nonzero(ledger_actuals(zoho, ORG, FEB, MAR))
+
+    # The audit names each document by its transaction type, once per account it posts to.
+    rows = flows.audit.query(flow="pl_actuals", limit=100_000)
+    mine = [r for r in rows if r["record_id"] == journal["journal_id"]]
+    assert [(r["entity"], r["status"]) for r in mine] == [("journal", "imported")]
+    assert not [r for r in rows if r["record_id"] == voided["invoice_id"]], "void: no postings"
+    assert {r["entity"] for r in rows} == {"invoice", "credit_notes", "bills",
+                                           "vendor_credits", "expense", "journal"}
+    assert zoho.stats()["writes"] == 0
+
+
+def ledger_requests(zoho) -> int:
+    return zoho.stats()["organizations"][ORG]["by_path"].get(
+        "/books/v3/chartofaccounts/transactions", 0)
+
+
+def test_incremental_ledger_flow_rebuilds_the_months_changes_touch(sandbox, flows):
+    zoho = sandbox.sandbox.zoho
+    flows.run("accounts", date(2026, 3, 31), APR)
+    first = flows.run("pl_actuals_daily", APR, date(2026, 4, 2))
+    first_spent = ledger_requests(zoho)
+    assert nonzero(gl_cells(sandbox)) == nonzero(ledger_actuals(zoho, ORG, JAN, APR))
+    assert {w[0][:7] for w in first.windows} == {"2026-01", "2026-02", "2026-03"}
+    assert first.watermark is not None
+
+    # A January bill moved to March: both months change, February stays as it was.
+    bill = next(d for d in zoho.documents(ORG, "bills", JAN.isoformat(), FEB.isoformat())
+                if d["status"] not in NO_POSTINGS)
+    zoho.edit_record(ORG, "bills", bill["bill_id"], {"date": "2026-03-15"})
+    second = flows.run("pl_actuals_daily", date(2026, 4, 2), date(2026, 4, 3))
+    assert {w[0][:7] for w in second.windows} == {"2026-01", "2026-03"}
+    assert nonzero(gl_cells(sandbox)) == nonzero(ledger_actuals(zoho, ORG, JAN, APR))
+    spent = ledger_requests(zoho) - first_spent
+    assert 0 < spent < first_spent, "only two of the three months are re-read"
