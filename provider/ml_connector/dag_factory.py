@@ -13,7 +13,7 @@ from airflow.providers.common.compat.sdk import (
     AirflowSkipException,
     ObjectStoragePath,
 )
-from airflow.sdk import DAG, CronDataIntervalTimetable, get_current_context, task
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, get_current_context, task
 from pydantic import BaseModel
 
 from ml_connector.anaplan.handoff import Handoff
@@ -26,6 +26,7 @@ from ml_connector.flows.run import (
     flow_reads,
 )
 from ml_connector.flows.spec import SCHEDULES, Defaults, Flow, load_valid_flows
+from ml_connector.flows.windows import parse_months
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.hooks.state import state_store, state_url
 from ml_connector.hooks.zoho_books import ZohoBooksHook
@@ -48,6 +49,17 @@ def _doc(flow: Flow) -> str:
             f"`{flow.target.import_}`.\n\n{columns}\n")
 
 
+def _params(flow: Flow) -> dict[str, Param]:
+    """A ledger flow in mode period can load several months in one run (Trigger DAG w/
+    config: ``{"months": "2026-01..2026-12"}``): each account is read once for all of them."""
+    if not (flow.is_ledger and flow.mode == "period"):
+        return {}
+    return {"months": Param(None, type=["null", "string"], title="Months",
+                            description="Load these months in one run instead of the data "
+                            "interval's, e.g. 2026-01..2026-12 or 2026-01,2026-03: each "
+                            "account's postings are read once for all of them")}
+
+
 def flow_run(flow: Flow, defaults: Defaults) -> FlowRun:
     """The ``FlowRun`` of the running task's DAG run."""
     context = get_current_context()
@@ -55,9 +67,11 @@ def flow_run(flow: Flow, defaults: Defaults) -> FlowRun:
     if start is None or end is None:
         raise AirflowFailException(f"flow {flow.id}: a run needs a data interval")
     target = flow.target
+    months = (context.get("params") or {}).get("months")
     return FlowRun(
         flow, state_store(state_url()), run_id=context["run_id"],
         interval=(start.isoformat(), end.isoformat()),
+        months=parse_months(months) if months else None,
         out_dir=staged_path(None, context, "x").parent, path_of=ObjectStoragePath,
         zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
         anaplan=lambda: AnaplanHook(defaults.anaplan_conn_id, target.workspace_id,
@@ -95,6 +109,7 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
         doc_md=_doc(flow),
         default_args={"owner": defaults.owner, "retries": defaults.retries,
                       "retry_delay": timedelta(minutes=2)},
+        params=_params(flow),
     ) as dag:
         scoped: Any = None
 

@@ -136,3 +136,40 @@ def test_incremental_ledger_flow_rebuilds_the_months_changes_touch(sandbox, flow
     assert nonzero(gl_cells(sandbox)) == nonzero(ledger_actuals(zoho, ORG, JAN, APR))
     spent = ledger_requests(zoho) - first_spent
     assert 0 < spent < first_spent, "only two of the three months are re-read"
+
+
+def test_a_quarter_in_one_run_reads_each_account_once(sandbox, flows):
+    """A backfill of several months as one run (``months``): each account's postings are
+    read for the whole span, not month by month, and every month's cells are whole."""
+    zoho = sandbox.sandbox.zoho
+    flows.run("accounts", date(2026, 3, 31), APR)
+    before = ledger_requests(zoho)
+    for start, end in ((JAN, FEB), (FEB, MAR), (MAR, APR)):
+        flows.run("pl_actuals", start, end)
+    monthly = ledger_requests(zoho) - before
+    by_month = gl_cells(sandbox)
+    assert nonzero(by_month) == nonzero(ledger_actuals(zoho, ORG, JAN, APR))
+
+    before = ledger_requests(zoho)
+    summary = flows.run("pl_actuals", MAR, APR, months=[JAN, FEB, MAR])
+    quarter = ledger_requests(zoho) - before
+    assert gl_cells(sandbox) == by_month
+    assert [w[0][:7] for w in summary.windows] == ["2026-01", "2026-02", "2026-03"]
+    rows = flows.audit.query(flow="pl_actuals", limit=100_000)
+    assert {r["run_id"] for r in rows} == {summary.run_id}, "the quarter's run replaced all"
+    # The charge, from the emulator's own ledger: a page per 200 postings of an account in
+    # the span read, and a page for an account with none.
+    pnl = {a["account_id"] for a in zoho.documents(ORG, "chartofaccounts")
+           if a["account_type"] in PNL_SIGN}
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for row in zoho.ledger(zoho.orgs[ORG]).postings(JAN.isoformat(), "2026-03-31"):
+        if row["account_id"] in pnl:
+            counts[(row["account_id"], row["transaction_date"][:7])] += 1
+
+    def pages(n: int) -> int:
+        return max(1, -(-n // 200))
+
+    months = ("2026-01", "2026-02", "2026-03")
+    assert monthly == sum(pages(counts[(a, m)]) for a in pnl for m in months)
+    assert quarter == sum(pages(sum(counts[(a, m)] for m in months)) for a in pnl)
+    assert quarter < monthly

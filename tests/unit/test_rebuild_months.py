@@ -13,7 +13,7 @@ import pytest
 from ml_connector.flows.mapping import build_file, lookup_tables
 from ml_connector.flows.reconcile import audit_rows
 from ml_connector.flows.spec import parse_flows
-from ml_connector.flows.windows import affected_months, month_of, month_window
+from ml_connector.flows.windows import affected_months, month_of, month_window, parse_months
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.cells import CellLog
 from ml_connector.state.store import StateStore
@@ -106,3 +106,13 @@ def test_cell_log_replaces_only_the_rebuilt_windows(tmp_path):
     log.replace("f", [JAN[0]], {})
     assert log.cells("f", [JAN[0], FEB[0]]) == {("4000", "Feb 26")}
     assert log.cells("other", [FEB[0]]) == set()
+
+
+def test_months_are_read_as_ranges_or_lists():
+    assert parse_months("2026-11..2027-02") == [date(2026, 11, 1), date(2026, 12, 1),
+                                                 date(2027, 1, 1), date(2027, 2, 1)]
+    assert parse_months("2026-03, 2026-01,2026-03") == [date(2026, 1, 1), date(2026, 3, 1)]
+    for bad, said in (("2026-13", "'2026-13' is not a month"),
+                      ("2026-05..2026-02", "ends before it starts")):
+        with pytest.raises(ConfigError, match=said):
+            parse_months(bad)

@@ -40,7 +40,8 @@ def run_flow(run: FlowRun, defaults: Defaults, *, sleep: Callable[[float], None]
             chart = (flow, run.records(lookups["chartofaccounts"])) \
                 if step.kind == "ledger" else None
             manifest = stage_read(zoho, step, run.out_dir / f"{step.task_id}.jsonl",
-                                  interval=run.interval, watermark=watermark, scope=scope,
+                                  interval=run.interval, watermark=watermark,
+                                  scope=run.scoped(scope) if step.kind == "ledger" else scope,
                                   ledger=chart)
             read[step.task_id] = manifest
             if step.kind == "lookup":

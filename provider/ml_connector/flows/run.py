@@ -33,7 +33,7 @@ from ml_connector.flows.windows import Window, affected_months, month_of, month_
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.cells import Cell, CellLog
 from ml_connector.state.store import StateStore
-from ml_connector.transport.errors import ConnectorError
+from ml_connector.transport.errors import ConfigError, ConnectorError
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.extract import ExtractManifest, ExtractWindow, stage_extract
@@ -168,15 +168,27 @@ class FlowRun:
     path_of: PathOf = Path
     zoho: Callable[[], ZohoBooksClient] | None = None
     anaplan: Callable[[], AnaplanClient] | None = None
+    months: list[date] | None = None
     audit: AuditLog = field(init=False)
     cells: CellLog = field(init=False)
 
     def __post_init__(self) -> None:
         self.audit, self.cells = AuditLog(self.store), CellLog(self.store)
+        if self.months and not (self.flow.is_ledger and self.flow.mode == "period"):
+            raise ConfigError(f"flow {self.flow.id}: months are for ledger flows in mode "
+                              "'period' (one read of each account for all of them); run "
+                              "this flow once per month instead")
+
+    def scoped(self, scope: Scope | None) -> Scope | None:
+        """The months an incremental run rebuilds, else the ``months`` the run was given."""
+        if scope is None and self.months:
+            return Scope([month_window(m) for m in sorted(set(self.months))])
+        return scope
 
     def windows(self, scope: Scope | None) -> list[Window]:
         """The data windows the run replaces: the scoped months, or the data interval."""
-        if self.flow.rebuilds_months and scope is not None:
+        scope = self.scoped(scope)
+        if scope is not None:
             return [(start, end) for start, end in scope.root]
         return [self.interval]
 
@@ -204,6 +216,7 @@ class FlowRun:
         aggregates, the cells sent; cells sent before for the rebuilt windows and absent now
         are sent as zero."""
         flow = self.flow
+        scope = self.scoped(scope)
         # (A rebuilt month with no records left still clears its cells: no skip then.)
         if flow.mode == "incremental" and not flow.rebuilds_months and not extract.count:
             raise NothingChanged(f"no {flow.entity} changed since the watermark")
@@ -218,7 +231,7 @@ class FlowRun:
         paths = {kind: self.out_dir / f"{flow.id}{suffix}" for kind, suffix in files.items()}
         window_of = None
         period = flow.period_field
-        if flow.rebuilds_months and period is not None:
+        if scope is not None and period is not None:
             def window_of(record: Mapping[str, Any]) -> Window:
                 return month_window(month_of(record[period]))
         handles = {kind: path.open("w", encoding="utf-8") for kind, path in paths.items()}
@@ -245,6 +258,7 @@ class FlowRun:
         watermark to the newest change read, only if the task succeeded. Raises
         ``RunFailed`` after writing them when records failed."""
         flow = self.flow
+        scope = self.scoped(scope)
         if flow.mode == "incremental" and changes is not None and not changes.count:
             log.info("Nothing changed since the watermark; nothing sent")
             return RunSummary(flow=flow.id, run_id=self.run_id)
@@ -292,6 +306,7 @@ class FlowRun:
         """A ledger flow's ``extract`` step: the postings of its accounts for the run's
         windows, staged in ``out_dir`` (the chart of accounts comes from ``lookups``)."""
         assert self.zoho is not None
+        scope = self.scoped(scope)
         chart = self.records(lookups["chartofaccounts"])
         with self.zoho() as client:
             return stage_read(client, read, self.out_dir / f"{self.flow.id}.postings.jsonl",

@@ -10,7 +10,8 @@ from typing import Any
 from ml_connector.state.audit import Window
 from ml_connector.transport.errors import ConfigError
 
-__all__ = ["Window", "affected_months", "month_of", "month_window", "next_month"]
+__all__ = ["Window", "affected_months", "month_of", "month_window", "next_month",
+           "parse_months"]
 
 
 def month_of(value: Any) -> date:
@@ -20,6 +21,26 @@ def month_of(value: Any) -> date:
     except ValueError:
         raise ConfigError(f"not a date (yyyy-mm-dd): {value!r}") from None
     return day.replace(day=1)
+
+
+def parse_months(text: str) -> list[date]:
+    """Months written as ``2026-01..2026-12`` (a range, inclusive), ``2026-01,2026-03`` or
+    one month; first days, sorted."""
+    months: set[date] = set()
+    for part in (p.strip() for p in str(text).split(",")):
+        first, _, last = part.partition("..")
+        try:
+            start = date.fromisoformat(f"{first.strip()}-01")
+            end = date.fromisoformat(f"{(last or first).strip()}-01")
+        except ValueError:
+            raise ConfigError(f"months: {part!r} is not a month (yyyy-mm) or a range "
+                              "(yyyy-mm..yyyy-mm)") from None
+        if end < start:
+            raise ConfigError(f"months: {part!r} ends before it starts")
+        while start <= end:
+            months.add(start)
+            start = next_month(start)
+    return sorted(months)
 
 
 def next_month(first: date) -> date:
