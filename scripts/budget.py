@@ -179,18 +179,19 @@ class Simulator:
     def _org(self) -> dict:
         return self.running.stats()["organizations"].get(self.org, {})
 
-    def run(self, flow: Flow, at: datetime) -> int:
-        """One scheduled run of ``flow`` at ``at`` (its data interval ends there): the
-        Zoho requests it is charged."""
+    def run(self, flow: Flow, at: datetime, months: list[date] | None = None) -> int:
+        """One scheduled run of ``flow`` at ``at`` (its data interval ends there; a ledger
+        flow's run may load ``months`` instead): the Zoho requests it is charged."""
         before = self.charged()
         client = self.client()
         try:
-            self._run(client, flow, at)
+            self._run(client, flow, at, months)
         finally:
             client.close()
         return self.charged() - before
 
-    def _run(self, client: ZohoBooksClient, flow: Flow, at: datetime) -> None:
+    def _run(self, client: ZohoBooksClient, flow: Flow, at: datetime,
+             months_of: list[date] | None = None) -> None:
         """The flow's reads as its DAG makes them (``flow_reads``, ``stage_read``); the
         months an incremental aggregate run rebuilds are scoped from what earlier runs sent
         (kept here, as the audit trail would)."""
@@ -199,25 +200,31 @@ class Simulator:
         interval = (start.isoformat(), at.isoformat())
         read: dict[str, ExtractManifest] = {}
         scope: Scope | None = None
-        ids = [get_entity(e).id_field for e in flow.entities]
+        changed_ids = [get_entity(e).id_field for e in flow.change_entities]
+        ids = [f for f, _ in flow.record_ids]
+        date_field = "transaction_date" if flow.is_ledger else "date"
         sent = self.sent.setdefault(flow.id, {})
         for step in flow_reads(flow, self.spec.defaults):
-            if step.kind == "extract" and flow.rebuilds_months:
+            if step.kind in ("extract", "ledger") and flow.rebuilds_months:
                 if not read["changes"].count:
                     return
                 months = affected_months(
-                    read_records(self.work / "changes.jsonl"), "date", ids,
-                    lambda batch: [sent[i] for i in batch if i in sent])
+                    read_records(self.work / "changes.jsonl"), ["date", "journal_date"],
+                    changed_ids, lambda batch: [sent[i] for i in batch if i in sent])
                 scope = Scope([month_window(m) for m in months])
+            elif step.kind == "ledger" and months_of is not None:
+                scope = Scope([month_window(m) for m in months_of])
             path = self.work / f"{step.task_id}.jsonl"
+            chart = (flow, read_records(self.work / "extract_chartofaccounts.jsonl")) \
+                if step.kind == "ledger" else None
             read[step.task_id] = stage_read(
-                client, step, path, interval=interval, scope=scope,
+                client, step, path, interval=interval, scope=scope, ledger=chart,
                 watermark=self.watermarks.get(flow.id) if step.watermark_key else None)
         if flow.rebuilds_months:
             for record in read_records(self.work / "extract.jsonl"):
                 key = next(str(record[f]) for f in ids if f in record)
-                sent[key] = month_window(date.fromisoformat(record["date"][:8] + "01"))[0]
-        elif flow.mode == "period":
+                sent[key] = month_window(date.fromisoformat(record[date_field][:8] + "01"))[0]
+        elif flow.mode == "period" and not flow.is_ledger:
             self.staged += read["extract"].count
         newest = read.get("changes", read["extract"]).max_last_modified_time
         if flow.mode == "incremental" and newest:

@@ -26,6 +26,7 @@ from ml_connector.flows.run import (
     flow_reads,
 )
 from ml_connector.flows.spec import SCHEDULES, Defaults, Flow, load_valid_flows
+from ml_connector.flows.verify import Verification
 from ml_connector.flows.windows import parse_months
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.hooks.state import state_store, state_url
@@ -168,16 +169,32 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
             model_id=flow.target.model_id, allow_rejected_rows=True, **anaplan,
         )
 
+        @task(task_id="verify", multiple_outputs=False, **anaplan)
+        def verify(extract: Any, built: Any, handoff: Any, scope: Any) -> dict:
+            """The run's months read back out of Anaplan and compared (never retried: a
+            difference is reported by reconcile, after the audit)."""
+            return step(lambda: flow_run(flow, defaults).verify(
+                ExtractManifest.model_validate(extract), BuildManifest.model_validate(built),
+                Handoff.model_validate(handoff),
+                Scope.model_validate(scope) if scope is not None else None))
+
         @task(task_id="reconcile", trigger_rule="all_done", multiple_outputs=False)
-        def reconcile(changes: Any, built: Any, handoff: Any, scope: Any) -> dict:
+        def reconcile(changes: Any, built: Any, handoff: Any, scope: Any,
+                      verified: Any = None) -> dict:
             return step(lambda: flow_run(flow, defaults).reconcile(
                 ExtractManifest.model_validate(changes) if changes else None,
                 BuildManifest.model_validate(built) if built else None,
                 Handoff.model_validate(handoff) if handoff else None,
-                Scope.model_validate(scope) if scope is not None else None))
+                Scope.model_validate(scope) if scope is not None else None,
+                Verification.model_validate(verified) if verified else None))
 
         [*lookups.values()] >> start
-        wait >> reconcile(changes, built, start.output, scoped)
+        if flow.verify is not None:
+            checked = verify(extract, built, start.output, scoped)
+            wait >> checked
+            reconcile(changes, built, start.output, scoped, checked)
+        else:
+            wait >> reconcile(changes, built, start.output, scoped)
     return dag
 
 

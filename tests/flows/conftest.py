@@ -39,8 +39,8 @@ class Flows:
     def audit(self) -> AuditLog:
         return AuditLog(self.store)
 
-    def run(self, flow_id: str, start: date, end: date,
-            months: list[date] | None = None) -> RunSummary:
+    def run(self, flow_id: str, start: date, end: date, months: list[date] | None = None,
+            sleep=None) -> RunSummary:
         """One run of ``flow_id`` for the data interval ``[start, end)`` (or ``months``)."""
         flow = next(f for f in self.spec.flows if f.id == flow_id)
         run_id = f"run{next(self.runs)}__{flow_id}__{end.isoformat()}"
@@ -49,8 +49,8 @@ class Flows:
         run = FlowRun(flow, self.store, run_id, (stamp(start), stamp(end)), out,
                       zoho=lambda: self.zoho_client(store=self.store),
                       anaplan=lambda: self.anaplan_client(), months=months)
-        return run_flow(run, self.spec.defaults, sleep=self.sandbox.sandbox.clock.advance,
-                        lock=self.store.lock)
+        return run_flow(run, self.spec.defaults,
+                        sleep=sleep or self.sandbox.sandbox.clock.advance, lock=self.store.lock)
 
 
 @pytest.fixture

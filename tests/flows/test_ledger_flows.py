@@ -9,6 +9,10 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
+from ml_connector.flows.run import RunFailed
+from ml_connector.state.verifications import VerificationLog
 from ml_connector_sandbox.zoho.pnl import NO_POSTINGS, PNL_SIGN, ledger_actuals, net_debits
 from ml_connector_sandbox.zoho.seed import in_base
 
@@ -173,3 +177,45 @@ def test_a_quarter_in_one_run_reads_each_account_once(sandbox, flows):
     assert monthly == sum(pages(counts[(a, m)]) for a in pnl for m in months)
     assert quarter == sum(pages(sum(counts[(a, m)] for m in months)) for a in pnl)
     assert quarter < monthly
+
+
+def test_what_anaplan_holds_is_read_back_and_a_tampered_cell_fails_the_run(sandbox, flows):
+    """The verify step exports GL Actuals after the import: a cell left over from earlier
+    loads, or changed in Anaplan between the import and the export, fails the run with the
+    cell named, and the verification trail keeps each month's result."""
+    zoho, anaplan = sandbox.sandbox.zoho, sandbox.sandbox.anaplan
+    flows.run("accounts", date(2026, 1, 31), FEB)
+    first = flows.run("pl_actuals", FEB, MAR)
+    trail = VerificationLog(flows.store)
+    [clean] = trail.query(flow="pl_actuals")
+    assert (clean["status"], clean["differences"], clean["run_id"]) == (
+        "verified", 0, first.run_id)
+    assert clean["cells"] == len(gl_cells(sandbox)) and clean["export_id"] == "116000000001"
+
+    gl = anaplan.model(MODEL).module_named("GL Actuals")
+    chart = list(zoho.documents(ORG, "chartofaccounts"))
+    quiet = next(a["account_code"] for a in chart if a["account_type"] in PNL_SIGN
+                 and (a["account_code"], "Feb 26") not in gl_cells(sandbox))
+    gl.write((quiet, "Actual", "Feb 26"), {"Amount": 55.0})  # stale, from some other load
+    with pytest.raises(RunFailed, match=rf"1 cell\(s\) differ.*\n  {quiet} / Feb 26 Amount: "
+                       r"sent nothing, Anaplan holds 55.00, the books say 0"):
+        flows.run("pl_actuals", FEB, MAR)
+    assert trail.query(flow="pl_actuals")[0]["status"] == "differs"
+    gl.write((quiet, "Actual", "Feb 26"), {"Amount": 0.0})
+
+    # Changed in Anaplan while the run's export waits (after its import completed).
+    sent = gl_cells(sandbox)[("6000", "Feb 26")]
+
+    def tamper(seconds: float) -> None:
+        if any(t["kind"] == "exports" and t["taskState"] != "COMPLETE"
+               for t in anaplan.tasks(MODEL)):
+            gl.write(("6000", "Actual", "Feb 26"), {"Amount": float(sent + 1)})
+        sandbox.sandbox.clock.advance(seconds)
+
+    with pytest.raises(RunFailed, match=rf"6000 / Feb 26 Amount: sent {sent}, Anaplan holds "
+                       rf"{sent + 1}, the books say {sent}"):
+        flows.run("pl_actuals", FEB, MAR, sleep=tamper)
+    again = flows.run("pl_actuals", FEB, MAR)
+    latest = trail.query(flow="pl_actuals")
+    assert [r["status"] for r in latest] == ["verified", "differs", "differs", "verified"]
+    assert latest[0]["run_id"] == again.run_id and latest[1]["detail"].startswith("6000")

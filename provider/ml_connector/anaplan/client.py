@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -99,6 +99,37 @@ class AnaplanClient:
         by_id = {i.get("id"): i for i in imports}
         steps = [a.get("id") or a.get("actionId") for a in meta.get("actions") or []]
         return {**found, "kind": "process", "steps": [by_id[a] for a in steps if a in by_id]}
+
+    def find_export(self, id_or_name: str) -> dict:
+        """An export action by id or exact name; the error lists the model's exports."""
+        exports = self.get("/exports", "exports")
+        found = _match(exports, id_or_name)
+        if found is None:
+            names = ", ".join(f"{e.get('id')} ({e.get('name')})" for e in exports)
+            raise ConfigError(f"no export {id_or_name!r} in model {self.config.model_id}; "
+                              f"there are: {names or 'none'}")
+        return found
+
+    def export_metadata(self, export_id: str) -> dict:
+        return self.get(f"/exports/{ids.object_id(export_id, 'export')}", "exportMetadata")
+
+    def download(self, file_id: str) -> Iterator[bytes]:
+        """A model file's chunks in order (an export writes the file of its own id)."""
+        chunks = self.get(f"/files/{file_id}/chunks", "chunks") or []
+        for chunk in sorted(chunks, key=lambda c: int(c["id"])):
+            yield self.request(
+                "GET", f"{self.config.model_url}/files/{file_id}/chunks/{chunk['id']}").content
+
+    def run_export(self, export_id: str, *, sleep: Callable[[float], None] = time.sleep,
+                   timeout: float = 3600) -> bytes:
+        """Run an export (``116…``), wait for it, and return the file it wrote."""
+        export_id = ids.object_id(export_id, "export")
+        task = self.start_task(export_id)
+        status = self.wait(export_id, task, sleep=sleep, timeout=timeout)
+        if not status.ok:
+            raise ConnectorError(f"export {export_id} task {task} ended {status.state}: "
+                                 f"{status.summary}")
+        return b"".join(self.download(export_id))
 
     def import_metadata(self, import_id: str) -> dict:
         return self.get(f"/imports/{ids.object_id(import_id, 'import')}", "importMetadata")

@@ -33,16 +33,17 @@ def task_id(value: object) -> str:
 
 
 #: Actions that run as tasks, by id prefix: their collection in the API.
-ACTION_COLLECTIONS = {"112": "imports", "118": "processes"}
+ACTION_COLLECTIONS = {"112": "imports", "116": "exports", "118": "processes"}
 
 
 def action_path(value: object) -> str:
-    """``imports/<id>`` or ``processes/<id>``: the resource of an action's tasks."""
+    """``imports/<id>``, ``exports/<id>`` or ``processes/<id>``: the resource of an action's
+    tasks."""
     text = str(value or "").strip()
     collection = ACTION_COLLECTIONS.get(text[:3])
     if collection is None or not (len(text) == 12 and text.isdigit()):
-        raise ConfigError(f"action id must be 12 digits: an import (112…) or a process (118…), "
-                          f"got {value!r}")
+        raise ConfigError(f"action id must be 12 digits: an import (112…), an export (116…) "
+                          f"or a process (118…), got {value!r}")
     return f"{collection}/{text}"
 
 

@@ -57,5 +57,7 @@ def run_flow(run: FlowRun, defaults: Defaults, *, sleep: Callable[[float], None]
     with run.anaplan() as client:
         handoff = send_file(client, target.import_, run.path_of(built.path), lock=lock,
                             mapping_parameters=params or None, sleep=sleep)
-        client.wait(handoff.import_id, handoff.task_id, sleep=sleep)
-    return run.reconcile(changes, built, handoff, scope)
+        status = client.wait(handoff.import_id, handoff.task_id, sleep=sleep)
+    verified = run.verify(read["extract"], built, handoff, scope, sleep=sleep) \
+        if flow.verify is not None and status.state == "COMPLETE" else None
+    return run.reconcile(changes, built, handoff, scope, verified)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,15 +25,26 @@ from pydantic import BaseModel, Field, RootModel
 
 from ml_connector.anaplan.client import AnaplanClient
 from ml_connector.anaplan.handoff import Handoff
+from ml_connector.flows.build import period_label
 from ml_connector.flows.ledger import ledger_accounts, stage_ledger
 from ml_connector.flows.mapping import BuildResult, build_file, lookup_tables, row_keys
 from ml_connector.flows.postings import posting_accounts
 from ml_connector.flows.reconcile import audit_rows
 from ml_connector.flows.spec import Defaults, Flow
+from ml_connector.flows.verify import (
+    SHOWN,
+    Layout,
+    Verification,
+    books_cells,
+    compare,
+    held_cells,
+    sent_cells,
+)
 from ml_connector.flows.windows import Window, affected_months, month_of, month_window
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.cells import Cell, CellLog
 from ml_connector.state.store import StateStore
+from ml_connector.state.verifications import VerificationLog
 from ml_connector.transport.errors import ConfigError, ConnectorError
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.entities import get_entity
@@ -252,11 +264,13 @@ class FlowRun:
         return built
 
     def reconcile(self, changes: ExtractManifest | None, built: BuildManifest | None,
-                  handoff: Handoff | None, scope: Scope | None = None) -> RunSummary:
+                  handoff: Handoff | None, scope: Scope | None = None,
+                  verified: Verification | None = None) -> RunSummary:
         """Record each record's fate in the audit trail (replacing earlier runs of the same
         windows) and, once Anaplan has taken the file, the cells sent; then move the
-        watermark to the newest change read, only if the task succeeded. Raises
-        ``RunFailed`` after writing them when records failed."""
+        watermark to the newest change read, only if the task succeeded and, for a flow
+        that verifies, Anaplan was read back holding what was sent. Raises ``RunFailed``
+        after writing them when records failed or cells differ."""
         flow = self.flow
         scope = self.scoped(scope)
         if flow.mode == "incremental" and changes is not None and not changes.count:
@@ -288,6 +302,14 @@ class FlowRun:
             for entry in read_records(self.path_of(built.cells_file)):
                 sent[entry["w"] or windows[0][0]].add(tuple(entry["key"]))
             summary.cells = self.cells.replace(flow.id, [w[0] for w in windows], sent)
+        if flow.verify is not None and status.state == "COMPLETE" and not counts.get("failed"):
+            if verified is None:
+                raise RunFailed(f"flow {flow.id}: the verify step did not run (see its log); "
+                                "the watermark stays, so the next run sends these months "
+                                "again")
+            if not verified.ok:
+                raise RunFailed(verified.message() + "\nThe watermark stays; rerun the "
+                                "flow for these months once the cause is fixed.")
         if counts.get("failed"):
             # The audit is written and the watermark stays: the next run reads them again.
             raise RunFailed(
@@ -300,6 +322,43 @@ class FlowRun:
             summary.watermark = changes.max_last_modified_time
         log.info("Audit %s; watermark %s", summary.counts, summary.watermark or "unchanged")
         return summary
+
+    def verify(self, extract: ExtractManifest, built: BuildManifest, handoff: Handoff,
+               scope: Scope | None = None, *,
+               sleep: Callable[[float], None] = time.sleep) -> Verification:
+        """Read the run's months back out of Anaplan through the flow's export and compare
+        them with the import file (and, for a ledger flow, with the staged postings summed
+        again); each month's result goes to the verification trail. Differences are
+        returned, not raised: ``reconcile`` fails the run on them, after the audit."""
+        flow = self.flow
+        check = flow.verify
+        assert check is not None and self.anaplan is not None, "verify needs an export"
+        layout = Layout.of(flow)
+        windows = self.windows(self.scoped(scope))
+        labels = {period_label(start[:10]): start for start, _ in windows}
+        with self.anaplan() as client:
+            export_id = str(client.find_export(check.export)["id"])
+            data = client.run_export(export_id, sleep=sleep)
+        with self.path_of(built.path).open("r", encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            sent = sent_cells(layout, reader, next(reader, []))
+        held = held_cells(layout, check, data, set(labels))
+        books = books_cells(flow, layout, self.records(extract)) if flow.is_ledger else None
+        found = list(compare(layout, sent, held, books, set(labels)))
+        result = Verification(flow=flow.id, run_id=self.run_id, export_id=export_id,
+                              books_checked=books is not None, differences=found)
+        per_month: dict[str, tuple[int, int, str | None]] = {}
+        for label, start in labels.items():
+            cells = sum(1 for k in set(sent) | set(held) if layout.month_of(k) == label)
+            wrong = [d for d in found if layout.month_of(tuple(d.key)) == label]
+            result.months[label] = cells
+            per_month[start] = (cells, len(wrong),
+                                "; ".join(d.describe() for d in wrong[:SHOWN]) or None)
+        VerificationLog(self.store).record(flow.id, self.run_id, export_id, per_month)
+        log.info("Verified %d cell(s) of %s against export %s%s: %d difference(s)",
+                 sum(result.months.values()), ", ".join(result.months), export_id,
+                 " and the postings" if books is not None else "", len(found))
+        return result
 
     def extract(self, read: Read, lookups: Mapping[str, ExtractManifest],
                 scope: Scope | None = None) -> ExtractManifest:

@@ -73,6 +73,20 @@ class Target(_Strict):
     mapping_parameters: dict[str, str] = Field(default_factory=dict)
 
 
+class Verify(_Strict):
+    """Read the run's cells back out of Anaplan after the import, through a pre-created
+    export (``116…`` or its name) of the target module, and compare them with what the run
+    sent (and, for a ledger flow, with the postings summed again): a difference fails the
+    run and names the cells."""
+
+    export: str
+    columns: dict[str, str] = Field(
+        description="flow column -> the export's column holding it (every column)")
+    where: dict[str, str] = Field(
+        default_factory=dict, description="export column -> value: the rows this flow "
+        "writes (e.g. Versions: Actual)")
+
+
 class PostingAccounts(_Strict):
     """Accounts (code or name in the chart of accounts) that ``lines: postings`` sends a
     document's shipping charge and adjustment to."""
@@ -145,6 +159,7 @@ class Flow(_Strict):
     credits: str | None = Field(
         default=None, description="the module whose documents reverse this flow's (credit "
         "notes for invoices, vendor credits for bills): read with it, amounts subtracted")
+    verify: Verify | None = None
     overlap_minutes: int = Field(default=10, ge=0)
     description: str = ""
     enabled: bool = True
@@ -153,6 +168,19 @@ class Flow(_Strict):
     def _check(self) -> Flow:
         if not self.columns:
             raise ValueError("columns: at least one column is needed")
+        if self.verify is not None:
+            if self.grain != "aggregate":
+                raise ValueError("verify: reads whole cells back, so it needs grain "
+                                 "'aggregate'")
+            if set(self.verify.columns) != set(self.columns):
+                missing = sorted(set(self.columns) - set(self.verify.columns))
+                extra = sorted(set(self.verify.columns) - set(self.columns))
+                raise ValueError("verify.columns must name every column of the flow: "
+                                 + "; ".join(filter(None, [
+                                     f"missing {', '.join(missing)}" if missing else "",
+                                     f"not flow columns: {', '.join(extra)}" if extra else ""])))
+            if self.period_field is None:
+                raise ValueError("verify: needs a period column (the months compared)")
         if self.source == LEDGER:
             return self._check_ledger()
         if self.ledger is not None:

@@ -68,6 +68,22 @@ audit = Table(
     Index("ix_mlc_audit_record", "record_id"),
 )
 
+verifications = Table(
+    "mlc_verifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("flow", String(100), nullable=False),
+    Column("run_id", String(250), nullable=False),
+    Column("window_start", String(40), nullable=False),
+    Column("export_id", String(20), nullable=False),
+    Column("cells", Integer, nullable=False),
+    Column("differences", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # verified | differs
+    Column("detail", Text),
+    Column("checked_at", Float, nullable=False),
+    Index("ix_mlc_verifications_flow", "flow", "window_start"),
+)
+
 zoho_details = Table(
     "mlc_zoho_details",
     metadata,

@@ -3,8 +3,6 @@ relative to the emulator's mount point."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
@@ -21,7 +19,7 @@ if TYPE_CHECKING:
 SCHEMA = "https://api.anaplan.com/2/0/objects"
 OCTETS = "application/octet-stream"
 M = "/2/0/workspaces/{workspaceId}/models/{modelId}"
-ACTIONS = {"imports": "importId", "processes": "processId"}
+ACTIONS = {"imports": "importId", "processes": "processId", "exports": "exportId"}
 
 
 def envelope(payload: dict, schema: str, paging: dict | None = None) -> dict:
@@ -92,11 +90,14 @@ class Api:
         d.add("POST", f"{M}/files/{{fileId}}", self.begin_upload)
         d.add("PUT", f"{M}/files/{{fileId}}", self.put_file)
         d.add("POST", f"{M}/files/{{fileId}}/complete", self.complete_upload)
+        d.add("GET", f"{M}/files/{{fileId}}", self.file_whole)
         d.add("GET", f"{M}/files/{{fileId}}/chunks", self.file_chunks)
         d.add("GET", f"{M}/files/{{fileId}}/chunks/{{chunkId}}", self.file_chunk)
         d.add("PUT", f"{M}/files/{{fileId}}/chunks/{{chunkId}}", self.put_chunk)
         d.add("GET", f"{M}/imports", self.imports)
         d.add("GET", f"{M}/imports/{{importId}}", self.import_metadata)
+        d.add("GET", f"{M}/exports", self.exports)
+        d.add("GET", f"{M}/exports/{{exportId}}", self.export_metadata)
         d.add("GET", f"{M}/processes", self.processes)
         d.add("GET", f"{M}/processes/{{processId}}", self.process_metadata)
         for kind, key in ACTIONS.items():
@@ -264,6 +265,13 @@ class Api:
         content = model.files.content(call.params["fileId"], self._who(call), call.now)
         return content.chunks if content else []
 
+    def file_whole(self, call: Call) -> Reply:
+        """``GET /files/{id}``: the whole file (an export's output, or the user's upload)."""
+        chunks = self._file_chunks(call)
+        if not chunks:
+            raise errors.not_found()
+        return Reply(body=b"".join(chunks), media_type=OCTETS)
+
     def file_chunks(self, call: Call) -> dict:
         return listing(call, "chunks", chunk_rows(self._file_chunks(call)), "chunk")
 
@@ -286,6 +294,29 @@ class Api:
                   "headerNames": spec.header_names, "columnCount": len(spec.header_names)}
         return envelope({"importMetadata": {"name": spec.name, "type": "FILE",
                                             "source": source}}, "importMetadata")
+
+    def exports(self, call: Call) -> dict:
+        rows = [{"id": e.id, "name": e.name, "exportType": "TABULAR_MULTI_COLUMN",
+                 "exportFormat": "text/csv", "encoding": "UTF-8",
+                 "layout": "TABULAR_MULTI_COLUMN"}
+                for e in self._model(call).exports.values()]
+        return listing(call, "exports", rows, "export")
+
+    def export_metadata(self, call: Call) -> dict:
+        model = self._model(call)
+        export = model.exports.get(call.params["exportId"])
+        if export is None:
+            raise errors.not_found()
+        module = model.module_named(export.module)
+        headers = [*module.spec.dimensions, *module.line_items]
+        types = [*(["ENTITY"] * len(module.spec.dimensions)),
+                 *(i.format if i.format != "LIST" else "ENTITY"
+                   for i in module.line_items.values())]
+        return envelope({"exportMetadata": {
+            "columnCount": len(headers), "dataTypes": types, "delimiter": '"',
+            "encoding": "UTF-8", "exportFormat": "text/csv", "headerNames": headers,
+            "listNames": [*module.spec.dimensions, *([""] * len(module.line_items))],
+            "rowCount": len(module.cells), "separator": ","}}, "exportMetadata")
 
     def processes(self, call: Call) -> dict:
         rows = [{"id": p.id, "name": p.name} for p in self._model(call).processes.values()]
@@ -311,12 +342,17 @@ class Api:
     @staticmethod
     def _action(call: Call) -> tuple[str, str]:
         """(kind, action id) of a task path."""
-        kind = "imports" if "importId" in call.params else "processes"
+        kind = next(k for k, key in ACTIONS.items() if key in call.params)
         return kind, call.params[ACTIONS[kind]]
 
     def _steps(self, model: ModelState, kind: str, action_id: str) -> list[ImportSpec]:
+        """The imports a task of this action runs (none for an export, which must exist)."""
         if kind == "imports":
             return [self._import(model, action_id)]
+        if kind == "exports":
+            if action_id not in model.exports:
+                raise errors.not_found()
+            return []
         process = model.processes.get(action_id)
         if process is None:
             raise errors.not_found()
@@ -421,10 +457,4 @@ class Api:
                        if m.spec.id == call.params["viewId"]), None)
         if module is None:
             raise errors.not_found()
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow([*module.spec.dimensions, *module.line_items])
-        for row in module.rows():
-            writer.writerow([*row["dimensions"].values(),
-                             *(row["values"].get(name, "") for name in module.line_items)])
-        return Reply(body=out.getvalue().encode(), media_type="text/csv")
+        return Reply(body=module.to_csv(), media_type="text/csv")

@@ -125,6 +125,16 @@ class ImportSpec(_Spec):
         return list(self.columns)
 
 
+class ExportSpec(_Spec):
+    """An export action: a module's cells as a tabular multi-column CSV (one column per
+    dimension, then one per line item; a row per cell with data), written to the file of
+    the same id when its task completes."""
+
+    id: str = Field(pattern=r"^116\d{9}$")
+    name: str
+    module: str
+
+
 class ProcessSpec(_Spec):
     id: str = Field(pattern=r"^118\d{9}$")
     name: str
@@ -160,6 +170,7 @@ class ModelSpec(_Spec):
     modules: list[ModuleSpec] = Field(default_factory=list)
     files: list[FileSpec] = Field(default_factory=list)
     imports: list[ImportSpec] = Field(default_factory=list)
+    exports: list[ExportSpec] = Field(default_factory=list)
     processes: list[ProcessSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -170,7 +181,7 @@ class ModelSpec(_Spec):
         lists = {x.name: x for x in self.lists}
         ids = [*(x.id for x in self.lists), *(m.id for m in self.modules),
                *(f.id for f in self.files), *(i.id for i in self.imports),
-               *(p.id for p in self.processes)]
+               *(e.id for e in self.exports), *(p.id for p in self.processes)]
         if len(ids) != len(set(ids)):
             raise ValueError(f"model {self.id}: object ids must be unique")
         for module in self.modules:
@@ -186,6 +197,9 @@ class ModelSpec(_Spec):
                 raise ValueError(f"import {imp.name}: no list {imp.target!r}")
             elif not any(c.field for c in imp.columns.values()):
                 raise ValueError(f"import {imp.name}: no column gives the item code or name")
+        for export in self.exports:
+            if export.module not in modules:
+                raise ValueError(f"export {export.name}: no module {export.module!r}")
         imports = {i.id for i in self.imports}
         for process in self.processes:
             if not set(process.actions) <= imports:

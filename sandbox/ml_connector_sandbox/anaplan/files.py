@@ -68,6 +68,14 @@ class Files:
         self.limits = limits
         self.files = {s.id: DataFile(s.id, s.name) for s in specs}
 
+    def add(self, file_id: str, name: str) -> None:
+        """A file no upload fills: an export's output."""
+        self.files.setdefault(file_id, DataFile(file_id, name))
+
+    def write(self, file_id: str, user: str, chunks: list[bytes], now: float) -> None:
+        """An export's output for the user who ran it (private, kept as uploads are)."""
+        self.get(file_id).content[user] = Content(chunks, now)
+
     def get(self, file_id: str) -> DataFile:
         found = self.files.get(file_id)
         if found is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -9,6 +11,7 @@ from typing import TYPE_CHECKING
 from ml_connector_sandbox.anaplan.config import AnaplanSandboxConfig
 from ml_connector_sandbox.anaplan.definition import (
     TIME,
+    ExportSpec,
     ImportSpec,
     ListItemSpec,
     ListSpec,
@@ -93,6 +96,17 @@ class ModuleState:
         return [{"dimensions": dict(zip(dims, key, strict=True)), "values": dict(self.cells[key])}
                 for key in sorted(self.cells, key=order)]
 
+    def to_csv(self) -> bytes:
+        """The cells as flat CSV: one column per dimension, then one per line item; a row
+        per cell with data (a module's default view, or a tabular multi-column export)."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([*self.spec.dimensions, *self.line_items])
+        for row in self.rows():
+            writer.writerow([*row["dimensions"].values(),
+                             *(row["values"].get(name, "") for name in self.line_items)])
+        return out.getvalue().encode()
+
 
 @dataclass
 class ModelState:
@@ -106,6 +120,7 @@ class ModelState:
     modules: dict[str, ModuleState] = field(default_factory=dict)
     imports: dict[str, ImportSpec] = field(default_factory=dict)
     processes: dict[str, ProcessSpec] = field(default_factory=dict)
+    exports: dict[str, ExportSpec] = field(default_factory=dict)
     months: list[str] = field(default_factory=list)
     files: Files = field(init=False)
     tasks: TaskBoard = field(init=False)
@@ -121,7 +136,10 @@ class ModelState:
         self.imports = {i.id: i for i in spec.imports}
         self.processes = {p.id: p for p in spec.processes}
         self.months = spec.time.labels()
+        self.exports = {e.id: e for e in spec.exports}
         self.files = Files(spec.files, self.config.file_limits)
+        for export in spec.exports:  # an export writes the file of its own id
+            self.files.add(export.id, export.name)
 
     @property
     def id(self) -> str:

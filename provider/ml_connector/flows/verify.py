@@ -1,0 +1,172 @@
+"""Read-back verification: the cells a run wrote, read out of Anaplan through an export, held
+against what the run sent and, for ledger flows, against the staged postings summed again.
+
+A cell is its flow's non-amount column values (account, month, ...) and its amounts. In the
+months a run rebuilt, every cell Anaplan holds for the flow's rows (the export's ``where``)
+must equal what was sent, a cell sent as zero may be absent, and a cell not sent must be
+zero: a value left over from an earlier load is a difference too.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ml_connector.flows.build import CENT, period_label
+from ml_connector.flows.spec import Flow, Verify
+from ml_connector.transport.errors import ConfigError
+
+Key = tuple[str, ...]
+Cells = dict[Key, list[Decimal]]
+ZERO = Decimal(0)
+#: Differences named in a failure message (all of them are in the manifest).
+SHOWN = 20
+
+
+def _number(text: str, where: str) -> Decimal:
+    if text in ("", None):
+        return ZERO
+    try:
+        value = Decimal(str(text).replace(",", ""))
+    except InvalidOperation:
+        raise ConfigError(f"{where}: not a number: {text!r}") from None
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which of a flow's columns are the cell key and which its amounts."""
+
+    keys: list[str]
+    measures: list[str]
+    period: str  # the key column holding the month
+
+    @classmethod
+    def of(cls, flow: Flow) -> Layout:
+        keys = [n for n, c in flow.columns.items() if c.amount is None]
+        period = next(n for n, c in flow.columns.items() if c.period is not None)
+        return cls(keys, [n for n, c in flow.columns.items() if c.amount], period)
+
+    def month_of(self, key: Key) -> str:
+        return key[self.keys.index(self.period)]
+
+
+def sent_cells(layout: Layout, rows: Iterable[Sequence[str]], header: Sequence[str]) -> Cells:
+    """The cells of an import file (its rows after the header)."""
+    at = {name: i for i, name in enumerate(header)}
+    return {tuple(row[at[k]] for k in layout.keys):
+            [_number(row[at[m]], f"import file column {m}") for m in layout.measures]
+            for row in rows}
+
+
+def held_cells(layout: Layout, verify: Verify, export: bytes, months: set[str]) -> Cells:
+    """The cells an export holds for the flow's rows in ``months`` (month labels)."""
+    reader = csv.reader(io.StringIO(export.decode("utf-8-sig")))
+    header = next(reader, [])
+    at = {name: i for i, name in enumerate(header)}
+    wanted = [verify.columns[c] for c in (*layout.keys, *layout.measures)]
+    wanted += list(verify.where)
+    missing = [c for c in wanted if c not in at]
+    if missing:
+        raise ConfigError(f"export {verify.export} has no column {', '.join(missing)}; its "
+                          f"columns: {', '.join(header)} (fix verify in flows.yaml)")
+    where = [(at[c], v) for c, v in verify.where.items()]
+    key_at = [at[verify.columns[k]] for k in layout.keys]
+    value_at = [at[verify.columns[m]] for m in layout.measures]
+    period_at = at[verify.columns[layout.period]]
+    out: Cells = {}
+    for row in reader:
+        if not row or any(row[i] != v for i, v in where) or row[period_at] not in months:
+            continue
+        key = tuple(row[i] for i in key_at)
+        out[key] = [_number(row[i], f"export {verify.export}") for i in value_at]
+    return out
+
+
+def books_cells(flow: Flow, layout: Layout, records: Iterable[Mapping[str, Any]]
+                ) -> Cells | None:
+    """The cells summed again from staged records, without the build's code: for flows
+    whose key columns copy fields, constants or months (ledger flows); None otherwise."""
+    columns = flow.columns
+    if any(columns[k].lookup is not None or (columns[k].source_field or "").startswith(
+            "line.") for k in layout.keys) or any(
+            (columns[m].amount or "").startswith("line.") for m in layout.measures):
+        return None
+    sums: dict[Key, list[Decimal]] = {}
+    for record in records:
+        key = []
+        for name in layout.keys:
+            column = columns[name]
+            if column.const is not None:
+                key.append(column.const)
+            elif column.period is not None:
+                key.append(period_label(record[column.period]))
+            else:
+                key.append(str(record.get(str(column.field), "")))
+        totals = sums.setdefault(tuple(key), [ZERO] * len(layout.measures))
+        for n, name in enumerate(layout.measures):
+            totals[n] += Decimal(str(record.get(str(columns[name].amount))))
+    return {k: [v.quantize(CENT, rounding=ROUND_HALF_UP) for v in values]
+            for k, values in sums.items()}
+
+
+class Difference(BaseModel):
+    """One cell amount that is not the same everywhere (None: absent)."""
+
+    key: list[str]
+    measure: str
+    sent: str | None
+    held: str | None
+    books: str | None = None
+
+    def describe(self) -> str:
+        parts = [f"sent {self.sent or 'nothing'}", f"Anaplan holds {self.held or 'nothing'}"]
+        if self.books is not None:
+            parts.append(f"the books say {self.books}")
+        return f"{' / '.join(self.key)} {self.measure}: {', '.join(parts)}"
+
+
+class Verification(BaseModel):
+    """What a verify step compared, per month, and every difference it found."""
+
+    flow: str
+    run_id: str
+    export_id: str
+    months: dict[str, int] = Field(default_factory=dict)  # month label -> cells compared
+    differences: list[Difference] = Field(default_factory=list)
+    books_checked: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    def message(self) -> str:
+        shown = "\n  ".join(d.describe() for d in self.differences[:SHOWN])
+        more = len(self.differences) - SHOWN
+        return (f"flow {self.flow}: {len(self.differences)} cell(s) differ from what the run "
+                f"sent (export {self.export_id}):\n  {shown}"
+                + (f"\n  ... and {more} more" if more > 0 else ""))
+
+
+def compare(layout: Layout, sent: Cells, held: Cells, books: Cells | None,
+            months: set[str]) -> Iterator[Difference]:
+    """The differences between the three views of the run's months, key by key."""
+    def text(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    keys = set(sent) | set(held) | (set(books) if books is not None else set())
+    for key in sorted(k for k in keys if layout.month_of(k) in months):
+        for n, measure in enumerate(layout.measures):
+            s = sent[key][n] if key in sent else None
+            h = held[key][n] if key in held else None
+            b = books.get(key, [ZERO] * len(layout.measures))[n] if books is not None else None
+            expected = s if s is not None else ZERO
+            if (h if h is not None else ZERO) != expected or (b is not None and b != expected):
+                yield Difference(key=list(key), measure=measure, sent=text(s), held=text(h),
+                                 books=text(b))
