@@ -1,6 +1,7 @@
 """`make bench`: the Zoho request budget of the shipped flows (scripts/budget.py), Zoho
-extraction (requests, throughput, client memory) and Anaplan uploads and task polling,
-against the sandbox.
+extraction (requests, throughput, client memory), Anaplan uploads and task polling, the
+build step (scripts/buildbench.py) and a year's backfill through the ledger against the
+document flows (scripts/ledgerbench.py), against the sandbox.
 
 The sandbox runs in its own process (`ml-connector-sandbox up`), so the figures are the
 client's alone: memory is the peak of Python allocations while streaming an extract to disk.
@@ -154,6 +155,7 @@ def bench_polls(base: str, minutes: float = 10) -> dict:
 def main() -> int:
     import budget  # scripts/budget.py: the Zoho request budget of the shipped flows
     import buildbench  # scripts/buildbench.py: the build step against reading its input
+    import ledgerbench  # scripts/ledgerbench.py: a year's backfill, ledger against documents
 
     print("Zoho request budget of the shipped flows (sandbox clock; takes a while)...")
     budget_lines = budget.main()
@@ -189,6 +191,8 @@ def main() -> int:
     print("\n".join(budget_lines))
     print("\nThe build step against a bare json.loads loop over the same staged invoices:")
     print("\n".join(buildbench.main()))
+    print("\nA year's backfill: the ledger flow against the document flows (takes a while)...")
+    print("\n".join(ledgerbench.main()))
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,36 @@ def test_flow_dags_hand_typed_manifests_and_fail_rejected_records_at_once(
                            "AND ti.task_id = 'reconcile' ORDER BY r.logical_date DESC",
                            ("zoho_invoice_actuals_daily",)).fetchall()
     assert tries[0] == (1, "failed")
+
+
+def test_a_ledger_flow_loads_a_quarter_in_one_run_and_verifies_it(sandbox, tmp_path_factory):
+    """``zoho_pl_actuals`` triggered with ``months``: the ledger task reads the quarter, the
+    import fills GL Actuals as the books say, and verify reads it back through the export."""
+    from ml_connector.flows.verify import Verification
+    from ml_connector_sandbox.zoho.pnl import ledger_actuals
+
+    from ..cells import CENT
+    from ..conftest import MODEL
+
+    home = tmp_path_factory.mktemp("home")
+    env = flow_env(sandbox, home)
+    airflow(env, "dags", "test", "zoho_accounts", "2026-04-01")
+    airflow(env, "dags", "test", "zoho_pl_actuals", "2026-03-01",
+            "--conf", json.dumps({"months": "2026-01..2026-03"}))
+    xcoms = returned(home, "zoho_pl_actuals")
+    assert set(xcoms) == {"extract_chartofaccounts", "extract", "build", "import", "wait",
+                          "verify", "reconcile"}
+    extract = ExtractManifest.model_validate(xcoms["extract"])
+    assert extract.entity == "ledger" and extract.windows is not None
+    assert len(extract.windows) == 3
+    verified = Verification.model_validate(xcoms["verify"])
+    assert verified.ok and verified.books_checked
+    assert list(verified.months) == ["Jan 26", "Feb 26", "Mar 26"]
+    summary = RunSummary.model_validate(xcoms["reconcile"])
+    assert [w[0][:7] for w in summary.windows] == ["2026-01", "2026-02", "2026-03"]
+    cells = {(c["dimensions"]["Accounts"], c["dimensions"]["Time"]):
+             Decimal(repr(c["values"]["Amount"])).quantize(CENT)
+             for c in sandbox.sandbox.anaplan.module_cells(MODEL, "GL Actuals")}
+    expected = ledger_actuals(sandbox.sandbox.zoho, ORG, date(2026, 1, 1), date(2026, 4, 1))
+    assert {k: v for k, v in cells.items() if v} == {k: v for k, v in expected.items() if v}
+    assert sum(verified.months.values()) == len(cells)
