@@ -18,20 +18,11 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    import os
-    from pathlib import Path
-
     from ml_connector.state.audit import AuditLog
     from ml_connector.state.store import StateStore
 
-    url = args.db or os.environ.get("ML_CONNECTOR_STATE_URL")
-    if not url:
-        from ml_connector.hooks.state import state_url
-
-        url = state_url()  # the ml_connector_state connection, as the DAGs' tasks use it
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        print(f"no state store at {url}: name it with --db, $ML_CONNECTOR_STATE_URL or the "
-              "ml_connector_state Airflow connection", file=sys.stderr)
+    url = _state_url(args.db)
+    if url is None:
         return 2
     rows = AuditLog(StateStore(url)).query(flow=args.flow, status=args.status, run_id=args.run,
                                            record_id=args.record, limit=args.limit)
@@ -42,6 +33,71 @@ def _audit(args: argparse.Namespace) -> int:
         print("\t".join("" if row[c] is None else str(row[c]) for c in columns))
     print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", file=sys.stderr)
     return 0
+
+
+def _state_url(db: str | None) -> str | None:
+    """The state store's URL: ``--db``, $ML_CONNECTOR_STATE_URL, else the Airflow
+    connection's; None (with a message) when a named SQLite file does not exist."""
+    import os
+    from pathlib import Path
+
+    url = db or os.environ.get("ML_CONNECTOR_STATE_URL")
+    if not url:
+        from ml_connector.hooks.state import state_url
+
+        url = state_url()  # the ml_connector_state connection, as the DAGs' tasks use it
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        print(f"no state store at {url}: name it with --db, $ML_CONNECTOR_STATE_URL or the "
+              "ml_connector_state Airflow connection", file=sys.stderr)
+        return None
+    return url
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from ml_connector.flows.month_report import flow_month, report
+    from ml_connector.flows.run import FlowRun
+    from ml_connector.flows.spec import load_flows
+    from ml_connector.flows.windows import month_window, parse_months
+    from ml_connector.hooks.anaplan import AnaplanHook
+    from ml_connector.hooks.zoho_books import ZohoBooksHook
+    from ml_connector.state.store import StateStore
+    from ml_connector.transport.errors import ConfigError
+
+    spec = load_flows(args.flows)
+    flows = {f.id: f for f in spec.flows}
+    for wanted in filter(None, (args.flow, args.against)):
+        if wanted not in flows:
+            raise ConfigError(f"no flow {wanted!r} in {args.flows}; flows: {', '.join(flows)}")
+    months = parse_months(args.month)
+    if len(months) != 1:
+        raise ConfigError(f"--month names one month (yyyy-mm), got {args.month!r}")
+    url = _state_url(args.db)
+    if url is None:
+        return 2
+    store = StateStore(url)
+    defaults = spec.defaults
+
+    def month_of(flow_id: str, read_back: bool, work: Path):
+        flow = flows[flow_id]
+        out = work / flow_id
+        out.mkdir()
+        run = FlowRun(flow, store, run_id=f"reconcile__{flow_id}__{args.month}",
+                      interval=month_window(months[0]), out_dir=out,
+                      zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
+                      anaplan=lambda: AnaplanHook(defaults.anaplan_conn_id,
+                                                  flow.target.workspace_id,
+                                                  flow.target.model_id).client)
+        return flow_month(run, defaults, read_back=read_back)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        month = month_of(args.flow, True, Path(tmp))
+        against = month_of(args.against, False, Path(tmp)) if args.against else None
+        result = report(month, against)
+    print("\n".join(result.lines))
+    return 1 if result.differences else 0
 
 
 def _pools(args: argparse.Namespace) -> int:
@@ -77,6 +133,20 @@ def build_parser() -> argparse.ArgumentParser:
         "ml_connector_state Airflow connection, else sqlite:///$AIRFLOW_HOME/ml_connector/"
         "state.db)")
     audit.set_defaults(func=_audit)
+
+    reconcile = commands.add_parser(
+        "reconcile", help="a month of a flow: the books beside what Anaplan holds",
+        description="Read a monthly aggregate flow's month from Zoho and build its cells (no "
+        "import), read what Anaplan holds through the flow's verify export, and print both "
+        "per cell; with --against, explain a ledger flow's cells against a document flow's "
+        "(journals, expenses, ...). Exit status 1 when a cell differs.")
+    reconcile.add_argument("--flow", required=True, help="flow id, e.g. pl_actuals")
+    reconcile.add_argument("--month", required=True, help="the month, yyyy-mm")
+    reconcile.add_argument("--against", help="a document flow of the same cells, e.g. "
+                           "invoice_actuals")
+    reconcile.add_argument("--flows", default="dags/flows.yaml", help="the flows file")
+    reconcile.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
+    reconcile.set_defaults(func=_reconcile)
 
     pools = commands.add_parser(
         "pools", help="the Airflow pools a flows file uses, for `airflow pools import`",

@@ -18,6 +18,7 @@ from ml_connector_sandbox.zoho.seed import in_base
 
 from ..cells import CENT, ORG
 from ..conftest import MODEL
+from .conftest import ROOT
 
 JAN, FEB, MAR, APR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)
 
@@ -219,3 +220,50 @@ def test_what_anaplan_holds_is_read_back_and_a_tampered_cell_fails_the_run(sandb
     latest = trail.query(flow="pl_actuals")
     assert [r["status"] for r in latest] == ["verified", "differs", "differs", "verified"]
     assert latest[0]["run_id"] == again.run_id and latest[1]["detail"].startswith("6000")
+
+
+def test_reconcile_command_prints_the_books_beside_anaplan_and_explains_journals(
+        sandbox, flows, connection_env, capsys, monkeypatch):
+    """``ml-connector reconcile`` for a person: every cell of the month, books against what
+    the export reads; against invoice_actuals, the ledger's extra journal is named as the
+    difference on its account, the other income cells agree."""
+    import json
+
+    from ml_connector.cli import main
+
+    zoho = sandbox.sandbox.zoho
+    # The command's clients use the flows' state store, whose detail cache the document
+    # flow's run filled (its connection is paced at Zoho's 100 requests a minute).
+    db = f"sqlite:///{flows.work / 'state.db'}"
+    monkeypatch.setenv("AIRFLOW_CONN_ML_CONNECTOR_STATE", json.dumps(
+        {"conn_type": "sqlite", "host": str(flows.work / "state.db")}))
+    flows.run("accounts", date(2026, 1, 31), FEB)
+    flows.run("invoice_actuals", FEB, MAR)
+    flows.run("pl_actuals", FEB, MAR)
+    chart = {a["account_name"]: a for a in zoho.documents(ORG, "chartofaccounts")}
+    zoho.add_record(ORG, "journals", {
+        "journal_date": "2026-02-12", "status": "published", "total": 321.0,
+        "line_items": [
+            {"line_id": "r1", "account_id": chart["Product Sales"]["account_id"],
+             "debit_or_credit": "debit", "amount": 321.0, "customer_id": ""},
+            {"line_id": "r2", "account_id": chart["Service Revenue"]["account_id"],
+             "debit_or_credit": "credit", "amount": 321.0, "customer_id": ""}]})
+    code = main(["reconcile", "--flow", "pl_actuals", "--month", "2026-02", "--against",
+                 "invoice_actuals", "--db", db, "--flows", str(ROOT / "dags/flows.yaml")])
+    out = capsys.readouterr().out
+    assert code == 1, "the new journal is in the books, not yet in Anaplan"
+    held = gl_cells(sandbox)
+    now = ledger_actuals(zoho, ORG, FEB, MAR)
+    product = now[("4010", "Feb 26")]
+    row = next(line.split() for line in out.splitlines()
+               if line.startswith("4010 / Feb 26 "))
+    assert row[4:] == [f"{product:,.2f}", f"{held[('4010', 'Feb 26')]:,.2f}", "321.00"]
+    assert f"{len(set(now) | set(held))} cell(s), 2 differ from the books" in out
+    documents = ledger_actuals(zoho, ORG, FEB, MAR, kinds=("invoices", "creditnotes"))
+    assert f"4010 / Feb 26: ledger {product:,.2f}, invoice_actuals " \
+           f"{documents[('4010', 'Feb 26')]:,.2f}, difference " in out
+    journals = ledger_actuals(zoho, ORG, FEB, MAR, kinds=("journals", "expenses"))
+    explained = out.split("4010 / Feb 26: ledger")[1].splitlines()[0]
+    assert explained.endswith(f"= journal {journals[('4010', 'Feb 26')]:,.2f}")
+    assert journals[("4010", "Feb 26")] <= Decimal("-321.00"), "the new journal among them"
+    assert "unexplained" not in out

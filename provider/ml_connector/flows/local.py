@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from ml_connector.anaplan.handoff import Lock, no_lock, send_file
 from ml_connector.flows.run import (
@@ -16,7 +17,44 @@ from ml_connector.flows.run import (
     stage_read,
 )
 from ml_connector.flows.spec import Defaults
+from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.extract import ExtractManifest
+
+
+@dataclass
+class Staged:
+    """What a run's reads staged: manifests by task id, the lookups by entity, the scope;
+    ``unchanged``: an incremental aggregate run found nothing changed (no extract then)."""
+
+    read: dict[str, ExtractManifest] = field(default_factory=dict)
+    lookups: dict[str, ExtractManifest] = field(default_factory=dict)
+    scope: Scope | None = None
+    unchanged: bool = False
+
+
+def stage_reads(run: FlowRun, defaults: Defaults, zoho: ZohoBooksClient) -> Staged:
+    """Every Zoho read of ``run`` in the DAG's order (lookups, changes and scope, extract or
+    ledger), staged in its ``out_dir`` through one client."""
+    flow, staged = run.flow, Staged()
+    for step in flow_reads(flow, defaults):
+        if step.kind in ("extract", "ledger") and flow.rebuilds_months:
+            try:
+                staged.scope = run.scope(staged.read["changes"])
+            except NothingChanged:
+                staged.unchanged = True
+                return staged
+        watermark = (run.store.get_watermark(step.watermark_key) if step.watermark_key
+                     else None)
+        chart = (flow, run.records(staged.lookups["chartofaccounts"])) \
+            if step.kind == "ledger" else None
+        scope = run.scoped(staged.scope) if step.kind == "ledger" else staged.scope
+        manifest = stage_read(zoho, step, run.out_dir / f"{step.task_id}.jsonl",
+                              interval=run.interval, watermark=watermark, scope=scope,
+                              ledger=chart)
+        staged.read[step.task_id] = manifest
+        if step.kind == "lookup":
+            staged.lookups[step.entities[0]] = manifest
+    return staged
 
 
 def run_flow(run: FlowRun, defaults: Defaults, *, sleep: Callable[[float], None] = time.sleep,
@@ -25,27 +63,11 @@ def run_flow(run: FlowRun, defaults: Defaults, *, sleep: Callable[[float], None]
     ``anaplan`` clients are required). Raises what the DAG's tasks would fail with."""
     assert run.zoho is not None and run.anaplan is not None, "run_flow needs both clients"
     flow = run.flow
-    read: dict[str, ExtractManifest] = {}
-    lookups: dict[str, ExtractManifest] = {}
-    scope: Scope | None = None
     with run.zoho() as zoho:  # one client (and token) for every read of the run
-        for step in flow_reads(flow, defaults):
-            if step.kind in ("extract", "ledger") and flow.rebuilds_months:
-                try:
-                    scope = run.scope(read["changes"])
-                except NothingChanged:
-                    return run.reconcile(read["changes"], None, None)
-            watermark = (run.store.get_watermark(step.watermark_key) if step.watermark_key
-                         else None)
-            chart = (flow, run.records(lookups["chartofaccounts"])) \
-                if step.kind == "ledger" else None
-            manifest = stage_read(zoho, step, run.out_dir / f"{step.task_id}.jsonl",
-                                  interval=run.interval, watermark=watermark,
-                                  scope=run.scoped(scope) if step.kind == "ledger" else scope,
-                                  ledger=chart)
-            read[step.task_id] = manifest
-            if step.kind == "lookup":
-                lookups[step.entities[0]] = manifest
+        staged = stage_reads(run, defaults, zoho)
+    read, lookups, scope = staged.read, staged.lookups, staged.scope
+    if staged.unchanged:
+        return run.reconcile(read["changes"], None, None)
     changes = read.get("changes", read["extract"])
     try:
         built = run.build(read["extract"], lookups, scope)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -89,29 +89,40 @@ def held_cells(layout: Layout, verify: Verify, export: bytes, months: set[str]) 
     return out
 
 
-def books_cells(flow: Flow, layout: Layout, records: Iterable[Mapping[str, Any]]
-                ) -> Cells | None:
-    """The cells summed again from staged records, without the build's code: for flows
-    whose key columns copy fields, constants or months (ledger flows); None otherwise."""
+def plain_key(flow: Flow, layout: Layout) -> Callable[[Mapping[str, Any]], Key] | None:
+    """A record's cell key computed directly from its fields, without the build's code: for
+    flows whose key columns copy fields, constants or months (ledger flows); None when a
+    key needs a lookup or a line."""
     columns = flow.columns
     if any(columns[k].lookup is not None or (columns[k].source_field or "").startswith(
-            "line.") for k in layout.keys) or any(
-            (columns[m].amount or "").startswith("line.") for m in layout.measures):
+            "line.") for k in layout.keys):
+        return None
+    def part(name: str) -> Callable[[Mapping[str, Any]], str]:
+        column = columns[name]
+        const, period, field = column.const, column.period, str(column.field)
+        if const is not None:
+            return lambda record: const
+        if period is not None:
+            return lambda record: period_label(record[period])
+        return lambda record: str(record.get(field, ""))
+
+    parts = [part(name) for name in layout.keys]
+    return lambda record: tuple(part(record) for part in parts)
+
+
+def books_cells(flow: Flow, layout: Layout, records: Iterable[Mapping[str, Any]]
+                ) -> Cells | None:
+    """The cells summed again from staged records with ``plain_key`` (None when the flow's
+    keys or amounts need the build: lookups, lines)."""
+    key_of = plain_key(flow, layout)
+    amounts = [str(flow.columns[m].amount) for m in layout.measures]
+    if key_of is None or any(a.startswith("line.") for a in amounts):
         return None
     sums: dict[Key, list[Decimal]] = {}
     for record in records:
-        key = []
-        for name in layout.keys:
-            column = columns[name]
-            if column.const is not None:
-                key.append(column.const)
-            elif column.period is not None:
-                key.append(period_label(record[column.period]))
-            else:
-                key.append(str(record.get(str(column.field), "")))
-        totals = sums.setdefault(tuple(key), [ZERO] * len(layout.measures))
-        for n, name in enumerate(layout.measures):
-            totals[n] += Decimal(str(record.get(str(columns[name].amount))))
+        totals = sums.setdefault(key_of(record), [ZERO] * len(amounts))
+        for n, name in enumerate(amounts):
+            totals[n] += Decimal(str(record.get(name)))
     return {k: [v.quantize(CENT, rounding=ROUND_HALF_UP) for v in values]
             for k, values in sums.items()}
 

@@ -1,0 +1,173 @@
+"""A month of a flow for a person (``ml-connector reconcile``): the cells as the books give
+them beside what Anaplan holds, and, for a ledger flow set beside a document flow, what
+makes their cells differ, account by account (journals, expenses and other transaction
+types the document flow does not read).
+
+Nothing is imported and no watermark moves: the flow's reads and build run into a
+scratch directory, and the target module is read through the flow's export.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ml_connector.flows.build import period_label
+from ml_connector.flows.local import stage_reads
+from ml_connector.flows.run import FlowRun
+from ml_connector.flows.spec import TRANSACTION_MODULES, Defaults
+from ml_connector.flows.verify import (
+    Cells,
+    Key,
+    Layout,
+    books_cells,
+    held_cells,
+    plain_key,
+    sent_cells,
+)
+from ml_connector.transport.errors import ConfigError
+from ml_connector.zoho.extract import ExtractManifest
+
+ZERO = Decimal(0)
+#: The ledger's transaction type of each document module.
+TYPE_OF = {module: kind for kind, module in TRANSACTION_MODULES.items()}
+
+
+@dataclass
+class FlowMonth:
+    """One flow's month: the cells its build gives and, when read, what Anaplan holds."""
+
+    run: FlowRun
+    layout: Layout
+    books: Cells
+    held: Cells | None = None
+    extract: ExtractManifest | None = None
+
+
+@dataclass
+class MonthReport:
+    """The lines to print, and how many cells differ between the books and Anaplan."""
+
+    lines: list[str] = field(default_factory=list)
+    differences: int = 0
+
+
+def flow_month(run: FlowRun, defaults: Defaults, *, read_back: bool,
+               sleep: Callable[[float], None] = time.sleep) -> FlowMonth:
+    """Read and build ``run``'s month (no import); with ``read_back``, export what Anaplan
+    holds for it through the flow's ``verify`` export."""
+    flow = run.flow
+    if flow.mode != "period" or flow.grain != "aggregate":
+        raise ConfigError(f"flow {flow.id} is {flow.mode}/{flow.grain}: reconcile a monthly "
+                          "aggregate flow (mode period, grain aggregate)")
+    assert run.zoho is not None and run.anaplan is not None
+    with run.zoho() as zoho:
+        staged = stage_reads(run, defaults, zoho)
+    built = run.build(staged.read["extract"], staged.lookups)
+    layout = Layout.of(flow)
+    with run.path_of(built.path).open("r", encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        books = sent_cells(layout, reader, next(reader, []))
+    month = FlowMonth(run, layout, books, extract=staged.read["extract"])
+    if read_back:
+        if flow.verify is None:
+            raise ConfigError(f"flow {flow.id} names no export to read Anaplan through: add "
+                              "verify (export, columns, where) to it in flows.yaml")
+        with run.anaplan() as client:
+            export_id = str(client.find_export(flow.verify.export)["id"])
+            data = client.run_export(export_id, sleep=sleep)
+        label = period_label(run.windows(None)[0][0][:10])
+        month.held = held_cells(layout, flow.verify, data, {label})
+    return month
+
+
+def _money(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def report(month: FlowMonth, against: FlowMonth | None = None) -> MonthReport:
+    """The books against Anaplan, cell by cell; then, given ``against`` (a document flow of
+    the same month), the ledger flow's cells explained against it."""
+    out = MonthReport()
+    flow, layout = month.run.flow, month.layout
+    held = month.held or {}
+    measure = layout.measures[0]
+    out.lines.append(f"{flow.id}: {' x '.join(layout.keys)}, {measure} (base currency)")
+    out.lines.append(f"{' / '.join(layout.keys):<24} {'books':>16} {'Anaplan':>16} "
+                     f"{'difference':>14}")
+    for key in sorted(set(month.books) | set(held)):
+        books = month.books.get(key, [ZERO])[0]
+        cell = held.get(key, [ZERO])[0] if month.held is not None else None
+        wrong = cell is not None and cell != books
+        out.differences += wrong
+        out.lines.append(f"{' / '.join(key):<24} {_money(books):>16} {_money(cell):>16} "
+                         f"{_money(cell - books) if wrong and cell is not None else '':>14}")
+    if month.held is not None:
+        out.lines.append(f"{len(set(month.books) | set(held))} cell(s), {out.differences} "
+                         "differ from the books")
+    if flow.is_ledger and month.extract is not None:
+        books_again = books_cells(flow, layout, month.run.records(month.extract))
+        if books_again is not None and books_again != month.books:
+            out.lines.append("the postings summed again differ from the build: "
+                             f"{_diff(books_again, month.books)}")
+    if against is not None:
+        out.lines += explain(month, against)
+    return out
+
+
+def _diff(a: Cells, b: Cells) -> str:
+    keys = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return ", ".join(" / ".join(k) for k in keys[:10])
+
+
+def explain(ledger: FlowMonth, documents: FlowMonth) -> list[str]:
+    """Per cell where the ledger flow and the document flow differ: the ledger's amount by
+    transaction type, the types the document flow does not read named as the cause."""
+    lflow, dflow = ledger.run.flow, documents.run.flow
+    if not lflow.is_ledger or ledger.extract is None:
+        raise ConfigError(f"--against compares a ledger flow with a document flow; "
+                          f"{lflow.id} is not a ledger flow")
+    if dflow.is_ledger or documents.layout.keys != ledger.layout.keys:
+        raise ConfigError(f"--against {dflow.id}: needs a document flow with the same columns "
+                          f"({', '.join(ledger.layout.keys)})")
+    read = {TYPE_OF[m] for m in dflow.entities if m in TYPE_OF}
+    by_type: dict[Key, dict[str, Decimal]] = {}
+    for key, kind, amount in _typed(ledger):
+        cell = by_type.setdefault(key, {})
+        cell[kind] = cell.get(kind, ZERO) + amount
+    # The accounts the document flow speaks for: those it sends, or that its types post to.
+    keys = set(documents.books) | {k for k, kinds in by_type.items() if set(kinds) & read}
+    lines = [f"\n{lflow.id} (ledger) against {dflow.id} (documents: "
+             f"{', '.join(sorted(read))})"]
+    differ = 0
+    for key in sorted(keys):
+        total = sum(by_type.get(key, {}).values(), ZERO)
+        doc = documents.books.get(key, [ZERO])[0]
+        if total == doc:
+            continue
+        differ += 1
+        causes = {k: v for k, v in by_type.get(key, {}).items() if k not in read and v}
+        left = total - doc - sum(causes.values(), ZERO)
+        parts = [f"{kind} {_money(v)}" for kind, v in sorted(causes.items())]
+        if left:
+            parts.append(f"unexplained {_money(left)} (the same documents posted otherwise: "
+                         "check the audit trail of both flows)")
+        lines.append(f"  {' / '.join(key)}: ledger {_money(total)}, {dflow.id} {_money(doc)}, "
+                     f"difference {_money(total - doc)} = {' + '.join(parts)}")
+    lines.append(f"  {differ} of {len(keys)} cell(s) differ" + (
+        "; the rest agree" if differ < len(keys) else ""))
+    return lines
+
+
+def _typed(month: FlowMonth) -> Iterator[tuple[Key, str, Decimal]]:
+    """(cell key, transaction type, amount) of each staged posting of a ledger flow."""
+    flow, layout = month.run.flow, month.layout
+    key_of = plain_key(flow, layout)
+    assert month.extract is not None and key_of is not None
+    amount = str(flow.columns[layout.measures[0]].amount)
+    for record in month.run.records(month.extract):
+        yield key_of(record), str(record.get("transaction_type")), Decimal(
+            str(record.get(amount)))
