@@ -6,17 +6,23 @@ an Airflow home in .demo/ (SQLite, Fernet key, connections, deferrable operators
 dimension flows (accounts, customers, vendors) and then the invoice and bill flows of
 dags/flows.yaml for each month with `airflow dags test` (deferred waits run through the
 trigger code path), then the daily incremental invoice flow around a late edit of a January
-invoice, and prints a report: records read, rows imported, Anaplan task ids, rejected rows,
-and a reconciliation against the sandbox Anaplan modules per account and month of the
-profit and loss that the Zoho emulator's own posting rules give for its documents (sales and
-costs net of tax, discounts and credits; shipping and adjustments on their own accounts).
+invoice, then the ledger flow pl_actuals for each month (read back through its export by its
+verify step), and prints a report: records read, rows imported, Anaplan task ids, rejected
+rows, each month's verification, and a reconciliation per account and month of the profit
+and loss that the Zoho emulator's own posting rules give for its documents (sales and costs
+net of tax, discounts and credits; shipping and adjustments on their own accounts; for the
+ledger flow journals and expenses too) against the cells read out of Anaplan through its
+Integration API exports.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
 import shutil
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -24,15 +30,22 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from ml_connector.anaplan.auth import BasicMethod
+from ml_connector.anaplan.client import AnaplanClient
+from ml_connector.anaplan.config import AnaplanConfig
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.store import StateStore
+from ml_connector.state.verifications import VerificationLog
 from ml_connector_sandbox.core import SandboxConfig
 from ml_connector_sandbox.server import start_sandbox
-from ml_connector_sandbox.zoho.pnl import actuals
+from ml_connector_sandbox.zoho.pnl import actuals, ledger_actuals
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.airflow_env import (
     ANAPLAN_MODEL,
+    ANAPLAN_PASSWORD,
+    ANAPLAN_USER,
+    ANAPLAN_WORKSPACE,
     airflow,
     airflow_env,
     create_pools,
@@ -51,6 +64,10 @@ MONTHS = {"2026-02-01": (date(2026, 1, 1), date(2026, 2, 1)),  # logical date ->
           "2026-04-01": (date(2026, 3, 1), date(2026, 4, 1))}
 ACTUALS = {"invoice_actuals": (["invoices", "creditnotes"], "Invoice Actuals"),
            "bill_actuals": (["bills", "vendorcredits"], "Bill Actuals")}
+#: The module each flow writes and the export that reads it back.
+EXPORTS = {"invoice_actuals": ("Invoice Actuals", "Invoice Actuals.csv"),
+           "bill_actuals": ("Bill Actuals", "Bill Actuals.csv"),
+           "pl_actuals": ("GL Actuals", "GL Actuals.csv")}
 #: Line items need one request per document; the demo's sandbox allows 12,000 requests a
 #: minute (Zoho allows 100) and each process budgets 5,000, so three months take a couple of
 #: minutes instead of an hour.
@@ -66,14 +83,21 @@ def zoho_totals(running) -> dict[str, dict]:
     """Profit and loss per (account, month) from the sandbox's Zoho documents by Zoho's
     posting rules (``sandbox.zoho.pnl``: not the connector's code, not Airflow)."""
     start, end = date(2026, 1, 1), date(2026, 4, 1)
-    return {flow: actuals(running.sandbox.zoho, ORGANIZATION, kinds, start, end)
-            for flow, (kinds, _) in ACTUALS.items()}
+    totals = {flow: actuals(running.sandbox.zoho, ORGANIZATION, kinds, start, end)
+              for flow, (kinds, _) in ACTUALS.items()}
+    totals["pl_actuals"] = ledger_actuals(running.sandbox.zoho, ORGANIZATION, start, end)
+    return totals
 
 
-def cells(running, module: str) -> dict:
-    return {(c["dimensions"]["Accounts"], c["dimensions"]["Time"]):
-            Decimal(repr(c["values"]["Amount"])).quantize(CENT)
-            for c in running.sandbox.anaplan.module_cells(ANAPLAN_MODEL, module)}
+def exported(running, export: str) -> dict:
+    """The Actual cells of a module, read through its Anaplan export (Integration API)."""
+    config = AnaplanConfig(ANAPLAN_WORKSPACE, ANAPLAN_MODEL, endpoint_base=running.base_url)
+    with AnaplanClient(BasicMethod(ANAPLAN_USER, ANAPLAN_PASSWORD), config) as client:
+        export_id = str(client.find_export(export)["id"])
+        text = client.run_export(export_id, sleep=running.sandbox.clock.advance)
+    rows = list(csv.DictReader(io.StringIO(text.decode())))
+    return {(r["Accounts"], r["Time"]): Decimal(r["Amount"] or 0).quantize(CENT)
+            for r in rows if r.get("Versions", "Actual") == "Actual"}
 
 
 def zoho_requests(running) -> int:
@@ -152,10 +176,13 @@ def main() -> int:
         audit = AuditLog(StateStore.sqlite(HOME / "ml_connector" / "state.db"))
         edits, edited = late_edit(env, running, audit)
         results += edits
+        for logical in MONTHS:  # the ledger flow, each month read back by its verify step
+            results.append(run(env, running, "zoho_pl_actuals", logical))
 
         print(f"\n{'flow':<22} {'month':<8} {'records':>8} {'imported':>9} {'skipped':>8} "
               f"{'failed':>7}  Anaplan task")
-        for flow in ["accounts", "customers", "vendors", *ACTUALS, "invoice_actuals_daily"]:
+        for flow in ["accounts", "customers", "vendors", *ACTUALS, "invoice_actuals_daily",
+                     "pl_actuals"]:
             rows = audit.query(flow=flow, limit=1_000_000)
             by_window: dict[str, list] = {}
             for row in rows:
@@ -169,13 +196,31 @@ def main() -> int:
         print(f"\nRejected rows: {len(rejected)}" + "".join(
             f"\n  {r['flow']} {r['record_id']}: {r['error']}" for r in rejected))
 
+        checks = VerificationLog(audit.store).query(flow="pl_actuals", limit=100)
+        print("\nVerification of pl_actuals (its months exported back out of Anaplan):")
+        for row in sorted(checks, key=lambda r: r["window_start"]):
+            print(f"  {row['window_start'][:7]}  {row['status']:<9} {row['cells']:>4} cells, "
+                  f"{row['differences']} differences (export {row['export_id']})")
+        unverified = 3 - sum(1 for r in checks if r["status"] == "verified")
+        print("\nml-connector reconcile --flow pl_actuals --month 2026-02 --against "
+              "invoice_actuals (the ledger's income against the invoice flow's):")
+        explained = subprocess.run(
+            [str(Path(sys.executable).parent / "ml-connector"), "reconcile", "--flow",
+             "pl_actuals", "--month", "2026-02", "--against", "invoice_actuals", "--flows",
+             str(ROOT / "dags" / "flows.yaml")], env=env, capture_output=True, text=True)
+        lines = explained.stdout.splitlines()
+        print("\n".join(lines[lines.index(next(x for x in lines if "(ledger) against" in x)):]
+                        if explained.returncode == 0 else [*lines, explained.stderr[-2000:]]))
+        unverified += explained.returncode != 0
+
         print("\nReconciliation (profit and loss of the Zoho emulator's documents, by its own "
-              "posting rules, vs Anaplan cells; base currency):")
+              "posting rules, vs the cells\nread out of Anaplan through its exports; base "
+              "currency):")
         print(f"{'module':<16} {'account':>8} {'period':>7} {'Zoho':>14} {'Anaplan':>14}")
         mismatches = compared = 0
         for flow, totals in zoho_totals(running).items():
-            module = ACTUALS[flow][1]
-            anaplan = cells(running, module)
+            module, export = EXPORTS[flow]
+            anaplan = exported(running, export)
             for key in sorted(set(totals) | set(anaplan),
                               key=lambda k: (datetime.strptime(k[1], "%b %y"), k[0])):
                 zoho, cell = totals.get(key, Decimal(0)), anaplan.get(key, Decimal(0))
@@ -184,14 +229,16 @@ def main() -> int:
                 flag = "" if zoho == cell else "  MISMATCH"
                 flag += "  <- late edit" if module == "Invoice Actuals" and key == edited else ""
                 print(f"{module:<16} {key[0]:>8} {key[1]:>7} {zoho:>14} {cell:>14}{flag}")
-        print(f"\n{compared} cells compared, {mismatches} mismatches; "
+        print(f"\n{compared} cells compared, {mismatches} mismatches; {unverified} month(s) of "
+              "pl_actuals not verified; "
               f"{sum(1 for r in results if r < 0)} failed runs; "
               f"Zoho access tokens minted: "
               f"{sum(running.sandbox.zoho.stats()['tokens_minted'].values())}; "
               f"requests other than GET sent to Zoho: {running.sandbox.zoho.stats()['writes']}")
         writes = running.sandbox.zoho.stats()["writes"]
     print(f"Demo finished in {time.monotonic() - started:.0f}s")
-    ok = compared > 0 and mismatches == 0 and all(r >= 0 for r in results) and writes == 0
+    ok = (compared > 0 and mismatches == 0 and all(r >= 0 for r in results) and writes == 0
+          and unverified == 0)
     return 0 if ok else 1
 
 
