@@ -45,7 +45,8 @@ def test_every_document_balances_and_so_does_the_whole_ledger(zoho_client, chart
     assert set(by_document_fcy.values()) == {Decimal(0)}
     assert sum(p.debit for p in postings) == sum(p.credit for p in postings) > 0
     assert {p.transaction_type for p in postings} == {"invoice", "credit_notes", "bills",
-                                                      "vendor_credits", "expense", "journal"}
+                                                      "vendor_credits", "expense", "journal",
+                                                      "customer_payment", "vendor_payment"}
 
 
 def test_profit_and_loss_from_postings_equals_the_one_from_documents(sandbox, zoho_client,
@@ -207,3 +208,29 @@ def test_journals_and_expenses_are_served_as_zoho_lists_them(sandbox, zoho_clien
     detail = client.get(f"/expenses/{expenses[0]['expense_id']}", scope="expenses")["expense"]
     assert Decimal(repr(detail["sub_total"])) + Decimal(repr(detail["tax_amount"])) == \
         Decimal(repr(detail["total"]))
+
+
+def test_payments_move_receivables_and_payables_to_the_bank(sandbox, zoho_client, chart):
+    """A customer payment debits its deposit account and credits Accounts Receivable; a
+    vendor payment debits Accounts Payable; neither touches a P&L account."""
+    client = zoho_client()
+    names = {a["account_id"]: a["account_name"] for a in chart}
+    payments = client.get("/customerpayments", {"date_start": "2026-02-01",
+                                                 "date_end": "2026-02-28"},
+                          scope="customerpayments")["customerpayments"]
+    payment = client.get(f"/customerpayments/{payments[0]['payment_id']}",
+                         scope="customerpayments")["payment"]
+    invoice = zoho_client().get(f"/invoices/{payment['invoices'][0]['invoice_id']}",
+                                scope="invoices")["invoice"]
+    assert payment["customer_id"] == invoice["customer_id"]
+    assert payment["currency_code"] == invoice["currency_code"]
+    legs = [p for p in ledger(zoho_client, chart, FEB, date(2026, 3, 1),
+                              transaction_types={"customer_payment", "vendor_payment"})]
+    mine = sorted((names[p.account_id], p.fcy_debit - p.fcy_credit) for p in legs
+                  if p.transaction_id == payment["payment_id"])
+    amount = Decimal(repr(payment["amount"]))
+    assert mine == sorted([(payment["account_name"], amount), ("Accounts Receivable", -amount)])
+    types = {a["account_id"]: a["account_type"] for a in chart}
+    assert {types[p.account_id] for p in legs} <= {"bank", "cash", "accounts_receivable",
+                                                    "accounts_payable"}
+    assert {p.transaction_type for p in legs} == {"customer_payment", "vendor_payment"}

@@ -14,7 +14,7 @@ REGIONS: tuple[str, ...] = ("us", "eu", "in", "au", "jp", "ca", "cn", "sa")
 READ_SCOPES: tuple[str, ...] = tuple(
     f"ZohoBooks.{module}.READ" for module in (
         "invoices", "bills", "purchaseorders", "creditnotes", "debitnotes", "contacts",
-        "settings", "accountants", "expenses"))
+        "settings", "accountants", "expenses", "customerpayments", "vendorpayments"))
 
 #: Requests per day by plan (Zoho's published caps).
 DAILY_CAP = {"free": 1000, "standard": 2000, "professional": 5000, "premium": 10000,
@@ -45,6 +45,8 @@ class OrgSpec(BaseModel):
     vendorcredits: int = Field(default=2, ge=0)
     expenses: int = Field(default=10, ge=0)
     journals: int = Field(default=6, ge=0)
+    customerpayments: int = Field(default=12, ge=0)
+    vendorpayments: int = Field(default=10, ge=0)
     customers: int = Field(default=10, ge=1)
     vendors: int = Field(default=8, ge=1)
     start_date: date = date(2026, 1, 1)
@@ -114,16 +116,18 @@ def default_organizations() -> list[OrgSpec]:
         OrgSpec(organization_id="10234695", name="Zillum Inc", region="us",
                 currency_code="USD", foreign_currencies=["EUR", "GBP"], time_zone="PST",
                 utc_offset="-0800", invoices=3000, bills=2000, purchaseorders=500,
-                creditnotes=150, vendorcredits=80, expenses=300, journals=45, customers=60,
-                vendors=40),
+                creditnotes=150, vendorcredits=80, expenses=300, journals=45,
+                customerpayments=2400, vendorpayments=1600, customers=60, vendors=40),
         OrgSpec(organization_id="10234696", name="Zillum Labs", region="us",
                 currency_code="USD", time_zone="PST", utc_offset="-0800",
                 invoices=40, bills=30, purchaseorders=20, creditnotes=4, vendorcredits=3,
-                expenses=12, journals=6, customers=10, vendors=8),
+                expenses=12, journals=6, customerpayments=30, vendorpayments=24, customers=10,
+                vendors=8),
         OrgSpec(organization_id="20071234", name="Zillum GmbH", region="eu",
                 currency_code="EUR", time_zone="CET", utc_offset="+0100",
                 invoices=50, bills=40, purchaseorders=25, creditnotes=5, vendorcredits=3,
-                expenses=15, journals=6, customers=12, vendors=8),
+                expenses=15, journals=6, customerpayments=38, vendorpayments=30, customers=12,
+                vendors=8),
         _small("30045678", "Zillum India Pvt Ltd", "in", "INR", "IST", "+0530"),
         _small("40012345", "Zillum Pty Ltd", "au", "AUD", "AEST", "+1000"),
         _small("50023456", "Zillum KK", "jp", "JPY", "JST", "+0900"),

@@ -235,11 +235,40 @@ JOURNALS = Kind(
     number_field="entry_number", date_field="journal_date", modified_on_day=True,
 )
 
+CUSTOMERPAYMENTS = Kind(
+    # Zoho's Customer Payments API page: /customerpayments, keys "customerpayments" /
+    # "payment", scope ZohoBooks.customerpayments.READ; account_id is the deposit account,
+    # invoices[] the invoices paid (amount_applied).
+    name="customerpayments", singular="payment", label="Payment", report_name="Payments",
+    id_field="payment_id", code=14, scope="customerpayments",
+    list_fields=("payment_id", "payment_number", "customer_id", "customer_name",
+                 "payment_mode", "date", "account_id", "account_name", "amount", "bcy_amount",
+                 "unused_amount", "reference_number", "currency_id", "currency_code",
+                 "exchange_rate", *_STAMPS),
+    sort_columns=("customer_name", "payment_number", "date", "amount", *_STAMPS),
+    index_sorted=frozenset({"created_time", "date", "payment_number"}),
+    party="customer", number_field="payment_number", number_prefix="PMT-",
+)
+VENDORPAYMENTS = Kind(
+    # Zoho's Vendor Payments API page: /vendorpayments, keys "vendorpayments" /
+    # "vendorpayment", scope ZohoBooks.vendorpayments.READ; paid_through_account_id, bills[].
+    name="vendorpayments", singular="vendorpayment", label="Vendor Payment",
+    report_name="Vendor Payments", id_field="payment_id", code=15, scope="vendorpayments",
+    list_fields=("payment_id", "payment_number", "vendor_id", "vendor_name", "payment_mode",
+                 "date", "paid_through_account_id", "paid_through_account_name", "amount",
+                 "bcy_amount", "balance", "reference_number", "currency_id", "currency_code",
+                 "exchange_rate", *_STAMPS),
+    sort_columns=("vendor_name", "payment_number", "date", "amount", *_STAMPS),
+    index_sorted=frozenset({"created_time", "date", "payment_number"}),
+    party="vendor", number_field="payment_number", number_prefix="VP-",
+)
+
 #: Document modules: line items with discounts, taxes, shipping, adjustments, bcy_* amounts.
 DOCUMENTS: tuple[str, ...] = ("invoices", "bills", "purchaseorders", "creditnotes",
                               "vendorcredits")
 
 KINDS: dict[str, Kind] = {
     k.name: k for k in (INVOICES, BILLS, PURCHASEORDERS, CONTACTS, CHARTOFACCOUNTS, ITEMS,
-                        CREDITNOTES, VENDORCREDITS, EXPENSES, JOURNALS)
+                        CREDITNOTES, VENDORCREDITS, EXPENSES, JOURNALS, CUSTOMERPAYMENTS,
+                        VENDORPAYMENTS)
 }

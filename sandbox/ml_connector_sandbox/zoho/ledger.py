@@ -3,7 +3,9 @@
 
 Each posted document (not draft or void; purchase orders post nothing) becomes legs that
 balance. Expenses debit their account with the amount net of tax and Tax Payable with the
-tax, and credit the paid-through account; a journal's lines are its legs. Other documents:
+tax, and credit the paid-through account; a journal's lines are its legs; a customer
+payment debits its deposit account and credits Accounts Receivable, a vendor payment debits
+Accounts Payable and credits its paid-through account. Other documents:
 the profit-and-loss postings of ``pnl.document_postings`` (lines net of included tax and
 entity-discount shares, shipping, the adjustment), its ``tax_total`` to Tax Payable, and
 the receivable (invoices, credit notes) or payable (bills, vendor credits) side for the
@@ -45,7 +47,9 @@ if TYPE_CHECKING:
 #: Modules that post, with their transaction type and the side of their P&L legs.
 POSTING = {"invoices": ("invoice", "credit"), "creditnotes": ("credit_notes", "debit"),
            "bills": ("bills", "debit"), "vendorcredits": ("vendor_credits", "credit"),
-           "expenses": ("expense", "debit"), "journals": ("journal", "")}
+           "expenses": ("expense", "debit"), "journals": ("journal", ""),
+           "customerpayments": ("customer_payment", "debit"),
+           "vendorpayments": ("vendor_payment", "debit")}
 #: The balancing account of each module (by name in the chart of accounts).
 BALANCE_ACCOUNT = {"invoices": "Accounts Receivable", "creditnotes": "Accounts Receivable",
                    "bills": "Accounts Payable", "vendorcredits": "Accounts Payable"}
@@ -54,6 +58,7 @@ TAX_ACCOUNT = "Tax Payable"
 TYPE_FILTERS = {norm(t): {t} for t, _ in POSTING.values()} | {
     "bill": {"bills"}, "creditnote": {"credit_notes"}, "vendorcredit": {"vendor_credits"},
     "expenses": {"expense"}, "journals": {"journal"},
+    "customerpayment": {"customer_payment"}, "vendorpayment": {"vendor_payment"},
     "all": {t for t, _ in POSTING.values()}}
 OTHER = {"debit": "credit", "credit": "debit"}
 
@@ -86,6 +91,14 @@ def document_legs(kind: str, doc: Mapping[str, Any], account_of: Mapping[str, st
                     in_base(cents(line["amount"]), rate), cents(line["amount"]))
                 for line in doc.get("line_items") or []]
         return [leg.normal() for leg in legs if leg.base or leg.fcy]
+    if kind in ("customerpayments", "vendorpayments"):
+        amount = cents(doc["amount"])
+        base = in_base(amount, rate)
+        debit, credit = ((str(doc["account_id"]), account_of[BALANCE_ACCOUNT["invoices"]])
+                         if kind == "customerpayments" else
+                         (account_of[BALANCE_ACCOUNT["bills"]],
+                          str(doc["paid_through_account_id"])))
+        return [Leg(debit, "debit", base, amount), Leg(credit, "credit", base, amount)]
     if kind == "expenses":
         parts = [(str(doc["account_id"]), cents(doc["sub_total"]))]
         balance = str(doc["paid_through_account_id"])

@@ -89,6 +89,13 @@ Expenses and journals
    fixed set of entries (depreciation, accrued rent, a revenue reclass between income
    accounts, interest income, bank fees, contract labour accrued), debits equal to credits;
    ``total`` is the sum of the debits; ``draft`` journals post nothing.
+10. Customer payments and vendor payments: the party of an earlier invoice resp. bill (not
+   draft or void, as rule 7 picks it) in its currency and at its exchange rate, ``amount``
+   its total (about 70 %) or 10-90 % of it, ``invoices``/``bills`` naming it with that
+   ``amount_applied``; with no such document, a random contact pays a base-currency amount
+   applied to nothing. Deposited to Business Checking or Undeposited Funds, paid through
+   Business Checking or Petty Cash. Posting: the deposit account debited and Accounts
+   Receivable credited; Accounts Payable debited and the paid-through account credited.
 """
 
 from __future__ import annotations
@@ -716,7 +723,48 @@ def _journal(table: Table, i: int, rng: random.Random, day: date) -> dict:
     }
 
 
+def _payment(table: Table, i: int, rng: random.Random, day: date) -> dict:
+    """A customer or vendor payment (rule 10)."""
+    cat, kind, contacts = table.catalog, table.kind, table.contacts
+    assert contacts is not None and table.credited is not None
+    paid = table.credited.kind
+    target = _credit_target(table, i, rng)
+    customer = kind.party == "customer"
+    if target is not None:
+        contact_index = contacts.index_of(target[f"{kind.party}_id"])
+        assert contact_index is not None
+        contact = contacts.record(contact_index)
+        currency, rate = target["currency_code"], target["exchange_rate"]
+        total = round(target["total"] * 100)
+        amount = total if rng.random() < 0.7 else max(1, total * rng.randint(10, 90) // 100)
+        applied = [{paid.id_field: target[paid.id_field],
+                    str(paid.number_field): target[str(paid.number_field)],
+                    "amount_applied": money(amount)}]
+    else:
+        org = cat.org
+        contact = contacts.record(rng.randrange(org.customers) if customer
+                                  else org.customers + rng.randrange(org.vendors))
+        currency, rate = cat.currencies[0], 1.0
+        amount, applied = rng.randint(1000, 100000), []
+    account = rng.choice(("Business Checking", "Undeposited Funds") if customer
+                         else _PAID_THROUGH)
+    field = "account" if customer else "paid_through_account"
+    return {
+        "payment_number": f"{kind.number_prefix}{i + 1:06d}",
+        f"{kind.party}_id": contact["contact_id"], f"{kind.party}_name": contact["contact_name"],
+        "payment_mode": rng.choice(("Bank Transfer", "Check", "Credit Card", "Cash")),
+        "date": day.isoformat(),
+        f"{field}_id": cat.account_ids[account], f"{field}_name": account,
+        "amount": money(amount), "bcy_amount": money(in_base(amount, rate)),
+        "unused_amount" if customer else "balance": 0.0,
+        "reference_number": f"PAY-{rng.randint(1000, 99999)}" if rng.random() < 0.5 else "",
+        "currency_id": cat.currency_id(currency), "currency_code": currency,
+        "exchange_rate": rate, f"{paid.name}": applied,
+    }
+
+
 GENERATORS = {"contacts": _contact, "expenses": _expense, "journals": _journal,
+              "customerpayments": _payment, "vendorpayments": _payment,
               "chartofaccounts": _account, "items": _item,
               **dict.fromkeys(DOCUMENTS, _document)}
 
@@ -740,4 +788,7 @@ def build_tables(seed: int, org: OrgSpec) -> dict[str, Table]:
         tables[name] = Table(kind, cat, getattr(org, name), start, span, contacts, credited)
     for name in ("expenses", "journals"):
         tables[name] = Table(KINDS[name], cat, getattr(org, name), start, span, contacts)
+    for name, paid in (("customerpayments", "invoices"), ("vendorpayments", "bills")):
+        tables[name] = Table(KINDS[name], cat, getattr(org, name), start, span, contacts,
+                             tables[paid])
     return tables
