@@ -51,6 +51,16 @@ def effect(zoho, kind: str, doc: dict, sign: int = 1) -> dict[tuple[str, str], D
     return dict(out)
 
 
+def add_journal(zoho, day: str, debit: str, credit: str, amount: float) -> dict:
+    """A published journal of two lines (account names), as a person would enter it."""
+    chart = {a["account_name"]: a for a in zoho.documents(ORG, "chartofaccounts")}
+    return zoho.add_record(ORG, "journals", {
+        "journal_date": day, "status": "published", "total": amount, "line_items": [
+            {"line_id": f"{side}-{day}", "account_id": chart[name]["account_id"],
+             "debit_or_credit": side, "amount": amount, "customer_id": ""}
+            for side, name in (("debit", debit), ("credit", credit))]})
+
+
 def add(into: dict, delta: dict) -> None:
     for key, value in delta.items():
         into[key] = into.get(key, Decimal(0)) + value
@@ -70,13 +80,8 @@ def test_ledger_flow_sends_the_books_profit_and_loss(sandbox, flows):
 
     # A journal, a credit note, a voided invoice and a re-coded line, all in February.
     chart = {a["account_name"]: a for a in zoho.documents(ORG, "chartofaccounts")}
-    journal = zoho.add_record(ORG, "journals", {
-        "journal_date": "2026-02-10", "status": "published", "total": 777.77,
-        "line_items": [
-            {"line_id": "j1", "account_id": chart["Advertising and Marketing"]["account_id"],
-             "debit_or_credit": "debit", "amount": 777.77, "customer_id": ""},
-            {"line_id": "j2", "account_id": chart["Business Checking"]["account_id"],
-             "debit_or_credit": "credit", "amount": 777.77, "customer_id": ""}]})
+    journal = add_journal(zoho, "2026-02-10", "Advertising and Marketing", "Business Checking",
+                          777.77)
     credit = zoho.add_record(ORG, "creditnotes", {"date": "2026-02-20", "status": "open"})
     invoices = [d for d in zoho.documents(ORG, "invoices", FEB.isoformat(), MAR.isoformat())
                 if d["status"] not in NO_POSTINGS and not d["is_inclusive_tax"]
@@ -240,14 +245,7 @@ def test_reconcile_command_prints_the_books_beside_anaplan_and_explains_journals
     flows.run("accounts", date(2026, 1, 31), FEB)
     flows.run("invoice_actuals", FEB, MAR)
     flows.run("pl_actuals", FEB, MAR)
-    chart = {a["account_name"]: a for a in zoho.documents(ORG, "chartofaccounts")}
-    zoho.add_record(ORG, "journals", {
-        "journal_date": "2026-02-12", "status": "published", "total": 321.0,
-        "line_items": [
-            {"line_id": "r1", "account_id": chart["Product Sales"]["account_id"],
-             "debit_or_credit": "debit", "amount": 321.0, "customer_id": ""},
-            {"line_id": "r2", "account_id": chart["Service Revenue"]["account_id"],
-             "debit_or_credit": "credit", "amount": 321.0, "customer_id": ""}]})
+    add_journal(zoho, "2026-02-12", "Product Sales", "Service Revenue", 321.0)
     code = main(["reconcile", "--flow", "pl_actuals", "--month", "2026-02", "--against",
                  "invoice_actuals", "--db", db, "--flows", str(ROOT / "dags/flows.yaml")])
     out = capsys.readouterr().out
