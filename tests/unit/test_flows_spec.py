@@ -101,6 +101,8 @@ def ledger_flow(**overrides):
     ({"columns": {"Amount": {"amount": "amount", "currency": "document"}}},
      "column 'Amount': ledger amounts are in the base currency"),
     ({"columns": {"Amount": {"amount": "totl"}}}, "unknown ledger field 'totl'"),
+    ({"columns": {"Amount": {"amount": "line.item_total"}}},
+     "unknown ledger line item field 'item_total'"),
     ({"mode": "incremental", "schedule": "daily", "columns": {
         "Account": {"field": "account_code"}, "Amount": {"amount": "amount"}}},
      "an incremental ledger flow rebuilds every month its changed documents fall in"),

@@ -190,19 +190,8 @@ class Flow(_Strict):
                              "source: ledger")
         entity = get_entity(self.entity)
         object.__setattr__(self, "entity", entity.name)
-        fields = known_fields(entity.name)
         postings = self.lines == "postings"
-        line_fields = LINE_ITEM | {"amount"} if postings else LINE_ITEM
-        for name, column in self.columns.items():
-            _check_field(entity.name, fields, name, column.source_field, lines=line_fields)
-            if column.lookup is not None:
-                lookup = column.lookup
-                other = get_entity(lookup.entity).name
-                for role in ("key", "value"):
-                    _check_field(other, known_fields(other), name, getattr(lookup, role),
-                                 f"lookup {role}")
-        for name in self.where:
-            _check_field(entity.name, fields, "where", name)
+        self._check_fields(entity.name, LINE_ITEM | {"amount"} if postings else LINE_ITEM)
         if self.uses_lines and not entity.has_line_items:
             raise ValueError(f"entity {entity.name!r} has no line items (columns use line.*)")
         if postings and not self.uses_lines:
@@ -218,8 +207,7 @@ class Flow(_Strict):
                                  + (f"; use {known[0]!r}" if known else
                                     f" (nothing credits {entity.name!r})"))
             object.__setattr__(self, "credits", credit.name)
-        if self.grain == "aggregate" and not any(c.amount for c in self.columns.values()):
-            raise ValueError("an aggregate flow needs at least one amount column to sum")
+        self._check_sums()
         if self.grain == "aggregate" and self.mode == "incremental" and (
                 not entity.date_filters or self.period_field != "date"):
             raise ValueError("an incremental aggregate flow rebuilds every month its changed "
@@ -229,10 +217,7 @@ class Flow(_Strict):
                 c.amount for c in self.columns.values())):
             raise ValueError("excluded: zero needs grain 'record' and an amount column "
                              "(aggregate flows rebuild their cells without excluded records)")
-        if self.grain == "aggregate" and self.mode == "period" and self.schedule != "monthly":
-            raise ValueError(f"an aggregate flow in mode 'period' sends whole month cells, so "
-                             f"it runs monthly (got schedule {self.schedule!r}); to refresh "
-                             "more often use mode 'incremental'")
+        self._check_monthly()
         if self.mode == "period" and not entity.date_filters:
             raise ValueError(f"mode 'period' needs dated documents; {entity.name!r} has no "
                              "date: use mode 'full'")
@@ -252,34 +237,46 @@ class Flow(_Strict):
         if self.accounts.shipping or self.accounts.adjustment:
             raise ValueError("accounts: not used by a ledger flow; choose accounts in "
                              "ledger.accounts or ledger.account_types")
-        fields = known_fields(LEDGER)
+        self._check_fields(LEDGER, frozenset())  # postings have no lines
         for name, column in self.columns.items():
-            _check_field(LEDGER, fields, name, column.source_field)
-            if column.lookup is not None:
-                other = get_entity(column.lookup.entity).name
-                for role in ("key", "value"):
-                    _check_field(other, known_fields(other), name,
-                                 getattr(column.lookup, role), f"lookup {role}")
             if column.amount is not None and column.currency == "document":
                 raise ValueError(f"column {name!r}: ledger amounts are in the base currency "
                                  "(currency: document is not available)")
-        for name in self.where:
-            _check_field(LEDGER, fields, "where", name)
         if self.mode == "full":
             raise ValueError("mode 'full' would read every posting ever made: use mode "
                              "'period' (a backfill covers history) or 'incremental'")
-        if self.grain == "aggregate" and not any(c.amount for c in self.columns.values()):
-            raise ValueError("an aggregate flow needs at least one amount column to sum")
+        self._check_sums()
         if self.mode == "incremental" and (self.grain != "aggregate"
                                            or self.period_field != "transaction_date"):
             raise ValueError("an incremental ledger flow rebuilds every month its changed "
                              "documents fall in: it needs grain 'aggregate' and a column "
                              "'period: transaction_date'")
+        self._check_monthly()
+        return self
+
+    def _check_fields(self, entity: str, lines: frozenset[str]) -> None:
+        """Every column's source (``line.*`` against ``lines``), lookup key and value, and
+        ``where`` field is one the entity has."""
+        fields = known_fields(entity)
+        for name, column in self.columns.items():
+            _check_field(entity, fields, name, column.source_field, lines=lines)
+            if column.lookup is not None:
+                other = get_entity(column.lookup.entity).name
+                for role in ("key", "value"):
+                    _check_field(other, known_fields(other), name,
+                                 getattr(column.lookup, role), f"lookup {role}")
+        for name in self.where:
+            _check_field(entity, fields, "where", name)
+
+    def _check_sums(self) -> None:
+        if self.grain == "aggregate" and not any(c.amount for c in self.columns.values()):
+            raise ValueError("an aggregate flow needs at least one amount column to sum")
+
+    def _check_monthly(self) -> None:
         if self.grain == "aggregate" and self.mode == "period" and self.schedule != "monthly":
             raise ValueError(f"an aggregate flow in mode 'period' sends whole month cells, so "
                              f"it runs monthly (got schedule {self.schedule!r}); to refresh "
                              "more often use mode 'incremental'")
-        return self
 
     @property
     def is_ledger(self) -> bool:
