@@ -110,7 +110,8 @@ def stage_ledger(client: ZohoBooksClient, accounts: Sequence[LedgerAccount],
             for account in accounts:
                 for p in iter_postings(client, account.account_id, start, end,
                                        transaction_types=types):
-                    amount = account.sign * (p.debit - p.credit)
+                    # + 0 turns a negative zero ("-0.00") into "0.00"
+                    amount = account.sign * (p.debit - p.credit) + Decimal(0)
                     sink.write(jsonl_line({
                         "transaction_id": p.transaction_id,
                         "transaction_type": p.transaction_type,
@@ -118,7 +119,7 @@ def stage_ledger(client: ZohoBooksClient, accounts: Sequence[LedgerAccount],
                         "account_code": account.code, "account_name": account.name,
                         "account_type": account.type, "customer_id": p.contact_id,
                         "currency_code": p.currency_code, "debit": str(p.debit),
-                        "credit": str(p.credit), "amount": str(amount + Decimal(0))}))
+                        "credit": str(p.credit), "amount": str(amount)}))
                     per_type[p.transaction_type] = per_type.get(p.transaction_type, 0) + 1
                     count += 1
             emit(f"Ledger {start.isoformat()}..{end.isoformat()}: {count - at_start:,} "

@@ -9,7 +9,6 @@ scratch directory, and the target module is read through the flow's export.
 
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,9 +23,7 @@ from ml_connector.flows.verify import (
     Key,
     Layout,
     books_cells,
-    held_cells,
     plain_key,
-    sent_cells,
 )
 from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.extract import ExtractManifest
@@ -67,20 +64,14 @@ def flow_month(run: FlowRun, defaults: Defaults, *, read_back: bool,
     with run.zoho() as zoho:
         staged = stage_reads(run, defaults, zoho)
     built = run.build(staged.read["extract"], staged.lookups)
-    layout = Layout.of(flow)
-    with run.path_of(built.path).open("r", encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        books = sent_cells(layout, reader, next(reader, []))
-    month = FlowMonth(run, layout, books, extract=staged.read["extract"])
+    month = FlowMonth(run, Layout.of(flow), run.sent_cells(built),
+                      extract=staged.read["extract"])
     if read_back:
         if flow.verify is None:
             raise ConfigError(f"flow {flow.id} names no export to read Anaplan through: add "
                               "verify (export, columns, where) to it in flows.yaml")
-        with run.anaplan() as client:
-            export_id = str(client.find_export(flow.verify.export)["id"])
-            data = client.run_export(export_id, sleep=sleep)
         label = period_label(run.windows(None)[0][0][:10])
-        month.held = held_cells(layout, flow.verify, data, {label})
+        month.held = run.held_cells({label}, sleep=sleep)[1]
     return month
 
 

@@ -33,6 +33,7 @@ from ml_connector.flows.reconcile import audit_rows
 from ml_connector.flows.spec import Defaults, Flow
 from ml_connector.flows.verify import (
     SHOWN,
+    Cells,
     Layout,
     Verification,
     books_cells,
@@ -331,25 +332,18 @@ class FlowRun:
         again); each month's result goes to the verification trail. Differences are
         returned, not raised: ``reconcile`` fails the run on them, after the audit."""
         flow = self.flow
-        check = flow.verify
-        assert check is not None and self.anaplan is not None, "verify needs an export"
         layout = Layout.of(flow)
-        windows = self.windows(self.scoped(scope))
-        labels = {period_label(start[:10]): start for start, _ in windows}
-        with self.anaplan() as client:
-            export_id = str(client.find_export(check.export)["id"])
-            data = client.run_export(export_id, sleep=sleep)
-        with self.path_of(built.path).open("r", encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle)
-            sent = sent_cells(layout, reader, next(reader, []))
-        held = held_cells(layout, check, data, set(labels))
+        labels = {period_label(start[:10]): start for start, _ in self.windows(scope)}
+        export_id, held = self.held_cells(set(labels), sleep=sleep)
+        sent = self.sent_cells(built)
         books = books_cells(flow, layout, self.records(extract)) if flow.is_ledger else None
         found = list(compare(layout, sent, held, books, set(labels)))
         result = Verification(flow=flow.id, run_id=self.run_id, export_id=export_id,
                               books_checked=books is not None, differences=found)
         per_month: dict[str, tuple[int, int, str | None]] = {}
+        compared = set(sent) | set(held)
         for label, start in labels.items():
-            cells = sum(1 for k in set(sent) | set(held) if layout.month_of(k) == label)
+            cells = sum(1 for k in compared if layout.month_of(k) == label)
             wrong = [d for d in found if layout.month_of(tuple(d.key)) == label]
             result.months[label] = cells
             per_month[start] = (cells, len(wrong),
@@ -359,6 +353,23 @@ class FlowRun:
                  sum(result.months.values()), ", ".join(result.months), export_id,
                  " and the postings" if books is not None else "", len(found))
         return result
+
+    def sent_cells(self, built: BuildManifest) -> Cells:
+        """The cells of the run's import file."""
+        with self.path_of(built.path).open("r", encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            return sent_cells(Layout.of(self.flow), reader, next(reader, []))
+
+    def held_cells(self, months: set[str], *,
+                   sleep: Callable[[float], None] = time.sleep) -> tuple[str, Cells]:
+        """(export id, cells) of what Anaplan holds for the flow's rows in ``months``
+        (month labels), read through the flow's ``verify`` export."""
+        check = self.flow.verify
+        assert check is not None and self.anaplan is not None, "read-back needs an export"
+        with self.anaplan() as client:
+            export_id = str(client.find_export(check.export)["id"])
+            data = client.run_export(export_id, sleep=sleep)
+        return export_id, held_cells(Layout.of(self.flow), check, data, months)
 
     def extract(self, read: Read, lookups: Mapping[str, ExtractManifest],
                 scope: Scope | None = None) -> ExtractManifest:

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 from ml_connector_sandbox.anaplan import errors
 from ml_connector_sandbox.anaplan.auth import User
 from ml_connector_sandbox.anaplan.definition import ImportSpec
+from ml_connector_sandbox.anaplan.files import chunked
 from ml_connector_sandbox.anaplan.model import ModelState
 from ml_connector_sandbox.anaplan.routing import Call, Dispatcher, Reply
 from ml_connector_sandbox.anaplan.tasks import Task
@@ -39,10 +40,6 @@ def listing(call: Call, key: str, rows: list[dict], schema: str) -> dict:
     page = rows[offset:offset + limit]
     return envelope({key: page}, schema,
                     {"currentPageSize": len(page), "offset": offset, "totalSize": len(rows)})
-
-
-def chunked(data: bytes, size: int) -> list[bytes]:
-    return [data[i:i + size] for i in range(0, len(data), size)] or [b""]
 
 
 def chunk_rows(chunks: list[bytes]) -> list[dict]:

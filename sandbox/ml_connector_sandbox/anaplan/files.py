@@ -39,6 +39,12 @@ class DataFile:
     uploads: dict[str, Upload] = field(default_factory=dict)
 
 
+def chunked(data: bytes, size: int) -> list[bytes]:
+    """``data`` in chunks of ``size`` bytes (one empty chunk for no data), as Anaplan serves
+    downloads and dumps."""
+    return [data[i:i + size] for i in range(0, len(data), size)] or [b""]
+
+
 def gunzip(body: bytes, limit: int) -> bytes:
     """Decompress gzip data (several members allowed), refusing more than ``limit`` bytes."""
     out = bytearray()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from ml_connector_sandbox.anaplan import errors
 from ml_connector_sandbox.anaplan.config import TaskTiming
 from ml_connector_sandbox.anaplan.definition import ImportSpec
+from ml_connector_sandbox.anaplan.files import chunked
 from ml_connector_sandbox.anaplan.imports import Outcome, count_rows, run_import
 from ml_connector_sandbox.anaplan.model import ModelState
 
@@ -169,9 +170,8 @@ class TaskBoard:
         """The export's module as it is now, written to the file of the export's id."""
         export = self.model.exports[task.action_id]
         data = self.model.module_named(export.module).to_csv()
-        size = self.model.config.dump_chunk_bytes
-        chunks = [data[i:i + size] for i in range(0, len(data), size)] or [b""]
-        self.model.files.write(export.id, task.user, chunks, at)
+        self.model.files.write(export.id, task.user,
+                               chunked(data, self.model.config.dump_chunk_bytes), at)
         rows = data.count(b"\n") - 1
         task.result = {"successful": True, "failureDumpAvailable": False,
                        "objectId": export.id,
