@@ -31,12 +31,14 @@ ANAPLAN_MODEL = "75A40874E6B64FA3AE0743278996850F"
 def sandbox_connections(
     base_url: str, config: SandboxConfig, *, region: str = "us",
     organization_id: str | None = "10234695", requests_per_minute: int = 90,
+    zoho_extra: dict | None = None,
 ) -> dict[str, str]:
-    """``AIRFLOW_CONN_*`` variables for the sandbox's Zoho Books and Anaplan."""
+    """``AIRFLOW_CONN_*`` variables for the sandbox's Zoho Books and Anaplan (``zoho_extra``
+    adds fields to the Zoho connection's extra, e.g. its webhook secret)."""
     zoho = config.zoho
     refresh = next(t.token for t in zoho.refresh_tokens if t.region == region)
     extra = {"refresh_token": refresh, "region": region,
-             "requests_per_minute": requests_per_minute}
+             "requests_per_minute": requests_per_minute, **(zoho_extra or {})}
     if organization_id:
         extra["organization_id"] = organization_id
     return {

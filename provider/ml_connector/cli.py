@@ -35,9 +35,10 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _state_url(db: str | None) -> str | None:
+def _state_url(db: str | None, *, create: bool = False) -> str | None:
     """The state store's URL: ``--db``, $ML_CONNECTOR_STATE_URL, else the Airflow
-    connection's; None (with a message) when a named SQLite file does not exist."""
+    connection's; None (with a message) when a named SQLite file does not exist, unless
+    ``create``."""
     import os
     from pathlib import Path
 
@@ -46,7 +47,8 @@ def _state_url(db: str | None) -> str | None:
         from ml_connector.hooks.state import state_url
 
         url = state_url()  # the ml_connector_state connection, as the DAGs' tasks use it
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+    if url.startswith("sqlite:///") and not create \
+            and not Path(url.removeprefix("sqlite:///")).exists():
         print(f"no state store at {url}: name it with --db, $ML_CONNECTOR_STATE_URL or the "
               "ml_connector_state Airflow connection", file=sys.stderr)
         return None
@@ -100,6 +102,55 @@ def _reconcile(args: argparse.Namespace) -> int:
     return 1 if result.differences else 0
 
 
+def _webhooks_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from ml_connector.state.events import EventLog
+    from ml_connector.state.store import StateStore, safe_url
+    from ml_connector.transport.errors import ConfigError
+    from ml_connector.webhooks.config import Endpoint, endpoint
+    from ml_connector.webhooks.receiver import build_app
+
+    endpoints: dict[str, Endpoint] = {}
+    for conn_id in args.conn or ["zoho_books_default"]:
+        found = endpoint(conn_id)
+        if found.organization_id in endpoints:
+            raise ConfigError(f"connections {endpoints[found.organization_id].conn_id!r} and "
+                              f"{conn_id!r} both configure organization "
+                              f"{found.organization_id}")
+        endpoints[found.organization_id] = found
+    url = _state_url(args.db, create=True)
+    assert url is not None
+    app = build_app(endpoints, EventLog(StateStore(url)), max_body=args.max_body)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    print(f"ml-connector webhooks: http://{args.host}:{args.port}/zoho/<organization_id> for "
+          f"{', '.join(sorted(endpoints))}; events to {safe_url(url)}", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips)
+    return 0
+
+
+def _webhooks_events(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from ml_connector.state.events import EventLog
+    from ml_connector.state.store import StateStore
+
+    url = _state_url(args.db)
+    if url is None:
+        return 2
+    rows = EventLog(StateStore(url)).events(args.org, args.limit)
+    print("seq\torganization_id\tentity\trecord_id\treceived_at\tevent_id")
+    for row in rows:
+        when = dt.datetime.fromtimestamp(row["received_at"], dt.timezone.utc)
+        print(f"{row['seq']}\t{row['organization_id']}\t{row['entity']}\t{row['record_id']}"
+              f"\t{when.isoformat(timespec='seconds')}\t{row['event_id']}")
+    print(f"({len(rows)} event{'s' if len(rows) != 1 else ''})", file=sys.stderr)
+    return 0
+
+
 def _pools(args: argparse.Namespace) -> int:
     import json
 
@@ -147,6 +198,33 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--flows", default="dags/flows.yaml", help="the flows file")
     reconcile.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
     reconcile.set_defaults(func=_reconcile)
+
+    webhooks = commands.add_parser(
+        "webhooks", help="receive Zoho Books webhooks (`webhooks serve --help`)",
+        description="The webhook receiver and the events it recorded.")
+    hooks = webhooks.add_subparsers(dest="action", required=True)
+    serve = hooks.add_parser(
+        "serve", help="serve POST /zoho/<organization_id> for Zoho Books webhooks",
+        description="Verify Zoho Books webhooks (HMAC with each connection's webhook_secret) "
+        "and record them in the state store, where the flows' watchers start the runs. Put "
+        "it behind a TLS reverse proxy that forwards only /zoho/; it never calls Zoho.")
+    serve.add_argument("--conn", action="append", default=None, metavar="CONN_ID",
+                       help="a zoho_books connection with organization_id and webhook_secret "
+                       "(repeat for several organizations; default zoho_books_default)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8780, help="port to listen on")
+    serve.add_argument("--max-body", type=int, default=1024 * 1024,
+                       help="largest body accepted, in bytes (larger: 413)")
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1",
+                       help="proxies whose X-Forwarded-* headers are trusted")
+    serve.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
+    serve.set_defaults(func=_webhooks_serve)
+    events = hooks.add_parser("events", help="the webhook events recorded, newest first",
+                              description="Rows of the webhook events (tab-separated).")
+    events.add_argument("--org", help="organization id")
+    events.add_argument("--limit", type=int, default=50)
+    events.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
+    events.set_defaults(func=_webhooks_events)
 
     pools = commands.add_parser(
         "pools", help="the Airflow pools a flows file uses, for `airflow pools import`",

@@ -13,7 +13,17 @@ from airflow.providers.common.compat.sdk import (
     AirflowSkipException,
     ObjectStoragePath,
 )
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param, get_current_context, task
+from airflow.sdk import (
+    DAG,
+    Asset,
+    AssetAny,
+    AssetOrTimeSchedule,
+    AssetWatcher,
+    CronDataIntervalTimetable,
+    Param,
+    get_current_context,
+    task,
+)
 from pydantic import BaseModel
 
 from ml_connector.anaplan.handoff import Handoff
@@ -36,6 +46,7 @@ from ml_connector.operators.extract_zoho import ExtractZohoOperator
 from ml_connector.operators.staging import staged_path
 from ml_connector.sensors.anaplan import AnaplanTaskSensor
 from ml_connector.transport.errors import ConfigError
+from ml_connector.triggers.zoho import ZohoChangeTrigger
 from ml_connector.zoho.extract import ExtractManifest
 
 log = logging.getLogger(__name__)
@@ -61,10 +72,43 @@ def _params(flow: Flow) -> dict[str, Param]:
                             "account's postings are read once for all of them")}
 
 
+#: What an incremental run started by an asset event (it has no data interval) reports as
+#: its interval: the schedule's period up to the run.
+PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1),
+           "weekly": timedelta(weeks=1), "monthly": timedelta(days=31)}
+
+
+def change_asset(entity: str, defaults: Defaults) -> Asset:
+    """The asset of a module's changes in the organization of the Zoho connection, with
+    the watcher that fires it (``defaults.changes``); one per module and connection, shared
+    by every flow that reads the module."""
+    changes = defaults.changes
+    conn = defaults.zoho_conn_id
+    watchers = [] if changes.source == "schedule" else [AssetWatcher(
+        name=f"{conn}.{entity}", trigger=ZohoChangeTrigger(
+            watcher=f"{conn}.{entity}", entities=[entity], source=changes.source,
+            zoho_conn_id=conn, interval=changes.interval, settle=changes.settle_seconds))]
+    return Asset(name=f"zoho_books.{conn}.{entity}", uri=f"zoho-books://{conn}/{entity}",
+                 group="zoho-books", watchers=watchers)
+
+
+def _schedule(flow: Flow, defaults: Defaults) -> Any:
+    """The cron schedule; an incremental flow also runs when the modules it reads change."""
+    cron = CronDataIntervalTimetable(SCHEDULES[flow.schedule], timezone="UTC")
+    if flow.mode != "incremental" or defaults.changes.source == "schedule":
+        return cron
+    return AssetOrTimeSchedule(timetable=cron, assets=AssetAny(
+        *(change_asset(e, defaults) for e in flow.change_entities)))
+
+
 def flow_run(flow: Flow, defaults: Defaults) -> FlowRun:
     """The ``FlowRun`` of the running task's DAG run."""
     context = get_current_context()
-    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    start: datetime | None = context.get("data_interval_start")
+    end: datetime | None = context.get("data_interval_end")
+    if (start is None or end is None) and flow.mode == "incremental":
+        end = context["dag_run"].run_after  # started by changes: reads since its watermark
+        start = end - PERIODS[flow.schedule]
     if start is None or end is None:
         raise AirflowFailException(f"flow {flow.id}: a run needs a data interval")
     target = flow.target
@@ -102,7 +146,7 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
     with DAG(
         dag_id=f"zoho_{flow.id}",
         description=flow.description or f"Zoho {flow.entity} to Anaplan {flow.target.import_}",
-        schedule=CronDataIntervalTimetable(SCHEDULES[flow.schedule], timezone="UTC"),
+        schedule=_schedule(flow, defaults),
         start_date=datetime.combine(defaults.start_date, datetime.min.time(), timezone.utc),
         catchup=False,
         max_active_runs=1,

@@ -52,6 +52,27 @@ ZOHO_CONN_FIELDS = {
         "integrations; an extract that would dip into it does not start",
         "schema": {"type": ["number", "null"], "default": 20, "minimum": 0, "maximum": 99},
     },
+    "webhook_secret": {
+        "label": "Webhook secret",
+        "description": "The secret (12-50 letters and digits) of the organization's webhooks "
+        "in Zoho Books; the receiver (ml-connector webhooks serve) checks each signature",
+        "schema": {"type": ["string", "null"], "format": "password"},
+    },
+    "webhook_signature_header": {
+        "label": "Webhook signature header",
+        "schema": {"type": ["string", "null"], "default": "X-Zoho-Webhook-Signature"},
+    },
+    "webhook_signed": {
+        "label": "Webhook signed string",
+        "description": "body: HMAC-SHA256 of the raw body; timestamp.body: of "
+        "'<timestamp>.<raw body>' (header t=<ms>,v=<signature>, or the timestamp header)",
+        "schema": {"type": ["string", "null"], "enum": ["body", "timestamp.body"],
+                   "default": "body"},
+    },
+    "webhook_encoding": {
+        "label": "Webhook signature encoding",
+        "schema": {"type": ["string", "null"], "enum": ["hex", "base64"], "default": "hex"},
+    },
 }
 
 

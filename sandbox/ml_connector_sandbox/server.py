@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 
@@ -22,6 +23,7 @@ class RunningSandbox:
     thread: threading.Thread
 
     def stop(self, timeout: float = 10.0) -> None:
+        self.sandbox.zoho.webhooks.stop()
         self.server.should_exit = True
         self.thread.join(timeout)
 
@@ -40,17 +42,14 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def start_sandbox(
-    config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
-) -> RunningSandbox:
-    """Start a sandbox in a daemon thread on a free loopback port and wait until it answers."""
-    from ml_connector_sandbox.app import build_app
-
-    sandbox = Sandbox(config or SandboxConfig())
+def serve_app(app: Any, host: str = "127.0.0.1",
+              port: int = 0) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Serve an ASGI ``app`` in a daemon thread (a free loopback port by default) and wait
+    until it answers: its base URL, server and thread (``server.should_exit`` stops it)."""
     sock = _bind(host, port)
     bound_port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(build_app(sandbox), log_level="warning", access_log=False, lifespan="off")
+        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     )
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="ml-connector-sandbox", daemon=True
@@ -59,9 +58,20 @@ def start_sandbox(
     deadline = time.monotonic() + 15
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the sandbox server did not start")
+            raise RuntimeError("the server did not start")
         time.sleep(0.02)
-    return RunningSandbox(f"http://{host}:{bound_port}", sandbox, server, thread)
+    return f"http://{host}:{bound_port}", server, thread
+
+
+def start_sandbox(
+    config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
+) -> RunningSandbox:
+    """Start a sandbox in a daemon thread on a free loopback port and wait until it answers."""
+    from ml_connector_sandbox.app import build_app
+
+    sandbox = Sandbox(config or SandboxConfig())
+    url, server, thread = serve_app(build_app(sandbox), host, port)
+    return RunningSandbox(url, sandbox, server, thread)
 
 
 def serve_forever(

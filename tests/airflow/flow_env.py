@@ -20,12 +20,14 @@ __all__ = ["ORG", "account_cells", "audit_of", "flow_env"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def flow_env(sandbox, home: Path, **settings: str) -> dict[str, str]:
+def flow_env(sandbox, home: Path, zoho_extra: dict | None = None,
+             **settings: str) -> dict[str, str]:
     """A migrated Airflow home running the shipped flows against ``sandbox``, with the
     pools of flows.yaml and deferrable operators."""
     env = airflow_env(home, ROOT / "dags",
                       sandbox_connections(sandbox.base_url, sandbox.sandbox.config,
-                                          requests_per_minute=100_000),
+                                          requests_per_minute=100_000,
+                                          zoho_extra=zoho_extra),
                       operators__default_deferrable="True", **settings)
     migrate(env)
     create_pools(env, ROOT / "dags" / "flows.yaml")

@@ -40,7 +40,7 @@ def test_incremental_aggregate_flow_reads_changes_then_whole_months():
     assert extract.mode == "period" and extract.windows.operator.task_id == "scope"
     assert dag.get_task("changes").mode == "incremental"
     assert not dag.get_task("changes").line_items and extract.line_items
-    assert dag.timetable.expression == "0 0 * * *"
+    assert dag.timetable.timetable.expression == "0 0 * * *"
 
 
 def test_ledger_flows_read_the_chart_then_the_postings_of_its_accounts():

@@ -348,6 +348,27 @@ class Pool(_Strict):
     description: str = ""
 
 
+class Changes(_Strict):
+    """How incremental flows learn of changes between their scheduled runs: the asset
+    watcher of each module they read fires a run when its records change."""
+
+    source: Literal["webhooks", "poll", "schedule"] = Field(
+        default="webhooks", description="webhooks: events the receiver recorded in the "
+        "state store (no Zoho request); poll: one Zoho list request per module every "
+        "poll_minutes, charged to the daily quota; schedule: the cron schedule only")
+    check_seconds: float = Field(default=5, gt=0, le=300, description="webhooks: how often "
+                                 "the watcher reads the state store for new events")
+    settle_seconds: float = Field(default=2, ge=0, le=60, description="webhooks: a burst "
+                                  "of events becomes one run once none came for this long")
+    poll_minutes: float = Field(default=15, ge=1, description="poll: minutes between two "
+                                "checks (each costs one request per module)")
+
+    @property
+    def interval(self) -> float:
+        """Seconds between two checks of a watcher."""
+        return self.check_seconds if self.source == "webhooks" else self.poll_minutes * 60
+
+
 class Defaults(_Strict):
     zoho_conn_id: str = "zoho_books_default"
     anaplan_conn_id: str = "anaplan_default"
@@ -363,6 +384,7 @@ class Defaults(_Strict):
     on_quota: Literal["fail", "wait"] = Field(
         default="fail", description="an extract the organization's daily Zoho quota cannot "
         "carry fails at once, or waits in the triggerer for the quota to reset")
+    changes: Changes = Field(default_factory=Changes)
 
     def pools(self) -> dict[str, dict]:
         """The pools as ``airflow pools import`` reads them."""

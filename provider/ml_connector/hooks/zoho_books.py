@@ -63,6 +63,8 @@ class ZohoBooksHook(BaseHook):
         )
         mask_secret(credentials.client_secret)
         mask_secret(credentials.refresh_token)
+        if extra.get("webhook_secret"):
+            mask_secret(str(extra["webhook_secret"]))
         store = state_store(state_url(self.state_conn_id))
         cache = SqlTokenCache(
             store, fernet_from(credentials.client_id, credentials.client_secret,

@@ -10,6 +10,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -115,5 +116,28 @@ zoho_quota = Table(
     Column("remaining", Integer),
     Column("resets_at", Float),
     Column("used", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+webhook_events = Table(
+    "mlc_webhook_events",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("organization_id", String(32), nullable=False),
+    Column("entity", String(40), nullable=False),
+    Column("record_id", String(64), nullable=False),
+    Column("event_id", String(200), nullable=False),
+    Column("digest", String(64), nullable=False),  # sha256 of the signature header
+    Column("received_at", Float, nullable=False),
+    UniqueConstraint("organization_id", "event_id", name="uq_mlc_webhook_events_event"),
+    UniqueConstraint("digest", name="uq_mlc_webhook_events_digest"),
+    Index("ix_mlc_webhook_events_org_entity", "organization_id", "entity", "seq"),
+)
+
+event_cursors = Table(
+    "mlc_event_cursors",
+    metadata,
+    Column("watcher", String(200), primary_key=True),
+    Column("position", String(64), nullable=False),
     Column("updated_at", Float, nullable=False),
 )

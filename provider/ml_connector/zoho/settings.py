@@ -7,6 +7,7 @@ from typing import Any
 
 from ml_connector.transport.errors import ConfigError
 from ml_connector.transport.fields import flag, seconds, whole
+from ml_connector.webhooks.config import WEBHOOK_FIELDS
 from ml_connector.zoho.auth import ZohoCredentials
 from ml_connector.zoho.client import ZohoConfig
 
@@ -14,7 +15,7 @@ from ml_connector.zoho.client import ZohoConfig
 EXTRA_FIELDS = {
     "refresh_token", "region", "organization_id", "plan", "requests_per_minute",
     "max_concurrency", "rate_limit_file", "timeout", "daily_limit", "daily_reserve",
-    "allow_plain_http",
+    "allow_plain_http", *WEBHOOK_FIELDS,
 }
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from ml_connector_sandbox.admin import base_admin_router, found
+from ml_connector_sandbox.zoho.webhooks import WebhookSpec
 
 if TYPE_CHECKING:
     from ml_connector_sandbox.zoho.emulator import ZohoEmulator
@@ -31,6 +32,22 @@ def build_admin_router(emu: ZohoEmulator) -> APIRouter:
     @router.post("/revoke-refresh-token")
     def revoke(body: Revoke) -> dict:
         return {"revoked": emu.revoke_refresh_token(body.token)}
+
+    @router.put("/orgs/{org_id}/webhook")
+    def webhook(org_id: str, spec: WebhookSpec) -> dict:
+        if spec.organization_id != org_id:
+            raise HTTPException(400, "organization_id differs from the path")
+        found(emu.store, org_id, "invoices")
+        emu.webhooks.configure(spec)
+        return {"configured": org_id}
+
+    @router.delete("/orgs/{org_id}/webhook")
+    def no_webhook(org_id: str) -> dict:
+        return {"removed": emu.webhooks.remove(org_id)}
+
+    @router.get("/orgs/{org_id}/webhook/deliveries")
+    def deliveries(org_id: str) -> list[dict]:
+        return emu.webhooks.snapshot(org_id)
 
     @router.get("/orgs/{org_id}/{entity}/{record_id}")
     def record(org_id: str, entity: str, record_id: str) -> dict:

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ml_connector_sandbox.zoho.webhooks import WebhookSpec
+
 #: Zoho's data centers, in the order of the public table.
 REGIONS: tuple[str, ...] = ("us", "eu", "in", "au", "jp", "ca", "cn", "sa")
 
@@ -153,6 +155,8 @@ class ZohoSandboxConfig(BaseModel):
     organizations: list[OrgSpec] = Field(default_factory=default_organizations)
     refresh_tokens: list[RefreshTokenSpec] = Field(default_factory=default_refresh_tokens)
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
+    webhooks: list[WebhookSpec] = Field(
+        default_factory=list, description="outgoing webhooks, one per organization at most")
     ledger_date_params: tuple[str, str] = Field(
         default=("date.start", "date.end"),
         description="the date-range parameters /chartofaccounts/transactions honours (unknown "

@@ -20,6 +20,7 @@ from ml_connector_sandbox.zoho.limits import OrgLimiter
 from ml_connector_sandbox.zoho.seed import SYMBOLS
 from ml_connector_sandbox.zoho.stats import Stats
 from ml_connector_sandbox.zoho.store import EntityStore, Organization
+from ml_connector_sandbox.zoho.webhooks import Webhooks
 
 
 class ZohoEmulator:
@@ -45,6 +46,7 @@ class ZohoEmulator:
         }
         self.ledgers = {org_id: Ledger(org, config.ledger_date_params)
                         for org_id, org in self.orgs.items()}
+        self.webhooks = Webhooks(clock, config.webhooks)
         self.router = build_api_router(self)
         self.admin_router = build_admin_router(self)
 
@@ -121,13 +123,26 @@ class ZohoEmulator:
                     changes: dict[str, Any]) -> dict:
         """Merge ``changes`` into a record; its ``last_modified_time`` becomes the sandbox
         clock's now (in the org's offset) unless ``changes`` set it. Returns the record."""
-        return self._call(self.store(organization_id, entity).edit, record_id, changes,
-                          self.clock.now())
+        store = self.store(organization_id, entity)
+        record = self._call(store.edit, record_id, changes, self.clock.now())
+        voided = changes.get("status") == "void"
+        self._notify(organization_id, store, record, "voided" if voided else "edited")
+        return record
 
     def add_record(self, organization_id: str, entity: str,
                    fields: dict[str, Any] | None = None) -> dict:
         """Create a record now (generated content overlaid with ``fields``)."""
-        return self.store(organization_id, entity).add(fields or {}, self.clock.now())
+        store = self.store(organization_id, entity)
+        record = store.add(fields or {}, self.clock.now())
+        self._notify(organization_id, store, record, "created")
+        return record
+
+    def _notify(self, organization_id: str, store: EntityStore, record: dict,
+                trigger: str) -> None:
+        """Send the organization's webhook for this change, if one is configured."""
+        kind = store.kind
+        self.webhooks.emit(organization_id, kind.name, kind.singular, kind.id_field, record,
+                           trigger)  # type: ignore[arg-type]
 
     @staticmethod
     def _call(fn, *args):

@@ -1,0 +1,1 @@
+"""Zoho Books webhooks: signature checks, the receiver, and the events it records."""

@@ -1,0 +1,96 @@
+"""The webhook receiver: an ASGI app that verifies Zoho Books webhooks and records them.
+
+It never calls Zoho and never starts work: a verified event is written to the state store
+before the answer is 2xx (so Zoho's own retries cover a receiver that was down), and the
+flows' watchers turn new events into runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from ml_connector.state.events import Event, EventLog
+from ml_connector.webhooks.config import Endpoint
+from ml_connector.webhooks.signature import Rejected
+from ml_connector.zoho.entities import ENTITIES
+
+log = logging.getLogger(__name__)
+#: Bytes a webhook body may have (an invoice with a few hundred lines is well below this).
+MAX_BODY = 1024 * 1024
+#: The payload's top-level key (Zoho's detail key, e.g. ``invoice``) -> the module.
+MODULES = {e.detail_key: e.name for e in ENTITIES.values()}
+
+
+def parse_payload(body: bytes) -> tuple[str, str, str]:
+    """``(entity, record id, last_modified_time)`` of a payload ``{"invoice": {...}}``;
+    ``Rejected`` (400) when it is not JSON or names no known module and record."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Rejected(400, f"body is not JSON ({type(exc).__name__})") from None
+    if not isinstance(payload, dict):
+        raise Rejected(400, "body must be a JSON object keyed by module, e.g. {\"invoice\": …}")
+    for key, record in payload.items():
+        entity = MODULES.get(key)
+        if entity is not None and isinstance(record, dict):
+            record_id = record.get(ENTITIES[entity].id_field)
+            if record_id in (None, ""):
+                raise Rejected(400, f"{key} has no {ENTITIES[entity].id_field}")
+            return entity, str(record_id), str(record.get("last_modified_time") or "")
+    raise Rejected(400, "body names no Zoho Books module the connector reads (keys: "
+                   f"{', '.join(sorted(map(str, payload))[:5]) or 'none'}); expected one of "
+                   f"{', '.join(sorted(MODULES))}")
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Rejected(413, f"body of {declared} bytes is over the limit of {limit}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Rejected(413, f"body is over the limit of {limit} bytes")
+    return bytes(body)
+
+
+def build_app(endpoints: Mapping[str, Endpoint], events: EventLog, *, max_body: int = MAX_BODY,
+              clock: Callable[[], float] = time.time) -> FastAPI:
+    """The receiver: ``POST /zoho/{organization_id}`` per configured organization."""
+    app = FastAPI(title="ml-connector webhooks", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+
+    @app.get("/healthz")
+    def health() -> dict:
+        return {"status": "ok", "organizations": sorted(endpoints)}
+
+    @app.post("/zoho/{organization_id}")
+    async def receive(organization_id: str, request: Request) -> JSONResponse:
+        try:
+            found = endpoints.get(organization_id)
+            if found is None:
+                raise Rejected(404, "no webhook endpoint for organization "
+                               f"{organization_id[:32]!r}")
+            body = await _read(request, max_body)
+            signature = found.scheme.verify(found.secret, request.headers, body, clock())
+            entity, record_id, modified = parse_payload(body)
+            event_id = (request.headers.get(found.event_id_header) if found.event_id_header
+                        else None) or f"{entity}:{record_id}:{modified}"
+            new = await run_in_threadpool(events.record, Event(
+                organization_id, entity, record_id, event_id, signature, clock()))
+        except Rejected as exc:
+            log.warning("Refused a webhook for organization %s (%d): %s",
+                        organization_id[:32], exc.status, exc.reason)
+            return JSONResponse({"error": exc.reason}, status_code=exc.status)
+        log.info("%s %s %s of organization %s", "Recorded" if new else "Already had",
+                 entity, record_id, organization_id)
+        return JSONResponse({"recorded": new, "entity": entity, "record_id": record_id})
+
+    return app
