@@ -92,13 +92,32 @@ def change_asset(entity: str, defaults: Defaults) -> Asset:
                  group="zoho-books", watchers=watchers)
 
 
-def _schedule(flow: Flow, defaults: Defaults) -> Any:
-    """The cron schedule; an incremental flow also runs when the modules it reads change."""
+def loaded_asset(flow_id: str) -> Asset:
+    """The asset a flow updates each time its import succeeded (a dimension flow: its
+    Anaplan list is loaded)."""
+    return Asset(name=f"ml_connector.{flow_id}", uri=f"ml-connector://flows/{flow_id}",
+                 group="anaplan")
+
+
+def dimensions(flows: list[Flow]) -> dict[str, list[str]]:
+    """Module -> the flows that load it whole into an Anaplan list (mode full)."""
+    found: dict[str, list[str]] = {}
+    for flow in flows:
+        if flow.mode == "full" and flow.grain == "record" and not flow.is_ledger:
+            found.setdefault(flow.entity, []).append(flow.id)
+    return found
+
+
+def _schedule(flow: Flow, defaults: Defaults, lists: dict[str, list[str]]) -> Any:
+    """The cron schedule. An incremental flow also runs when the modules it reads change,
+    and when a dimension flow has loaded a list it looks members up in (the records it
+    could not send for want of a member are sent then: its watermark waited for them)."""
     cron = CronDataIntervalTimetable(SCHEDULES[flow.schedule], timezone="UTC")
     if flow.mode != "incremental" or defaults.changes.source == "schedule":
         return cron
+    loaded = [loaded_asset(d) for e in sorted(flow.lookup_entities) for d in lists.get(e, [])]
     return AssetOrTimeSchedule(timetable=cron, assets=AssetAny(
-        *(change_asset(e, defaults) for e in flow.change_entities)))
+        *(change_asset(e, defaults) for e in flow.change_entities), *loaded))
 
 
 def flow_run(flow: Flow, defaults: Defaults) -> FlowRun:
@@ -134,7 +153,7 @@ def step(call: Callable[[], BaseModel]) -> dict[str, Any]:
         raise AirflowFailException(str(exc)) from None
 
 
-def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
+def flow_dag(flow: Flow, defaults: Defaults, lists: dict[str, list[str]] | None = None) -> DAG:
     """The DAG of one flow; its id is ``zoho_<flow id>``.
 
     Incremental aggregate flows first read what changed (``changes``), then re-extract every
@@ -146,7 +165,7 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
     with DAG(
         dag_id=f"zoho_{flow.id}",
         description=flow.description or f"Zoho {flow.entity} to Anaplan {flow.target.import_}",
-        schedule=_schedule(flow, defaults),
+        schedule=_schedule(flow, defaults, lists or {}),
         start_date=datetime.combine(defaults.start_date, datetime.min.time(), timezone.utc),
         catchup=False,
         max_active_runs=1,
@@ -222,7 +241,8 @@ def flow_dag(flow: Flow, defaults: Defaults) -> DAG:
                 Handoff.model_validate(handoff),
                 Scope.model_validate(scope) if scope is not None else None))
 
-        @task(task_id="reconcile", trigger_rule="all_done", multiple_outputs=False)
+        @task(task_id="reconcile", trigger_rule="all_done", multiple_outputs=False,
+              outlets=[loaded_asset(flow.id)])
         def reconcile(changes: Any, built: Any, handoff: Any, scope: Any,
                       verified: Any = None) -> dict:
             return step(lambda: flow_run(flow, defaults).reconcile(
@@ -248,7 +268,9 @@ def build_dags(path: str | Path) -> dict[str, DAG]:
     spec, problems = load_valid_flows(path)
     for problem in problems:
         log.warning("%s", problem)
-    return {f"zoho_{f.id}": flow_dag(f, spec.defaults) for f in spec.flows if f.enabled}
+    enabled = [f for f in spec.flows if f.enabled]
+    lists = dimensions(enabled)
+    return {f"zoho_{f.id}": flow_dag(f, spec.defaults, lists) for f in enabled}
 
 
 def check_flows(path: str | Path) -> None:

@@ -11,7 +11,16 @@ def _up(args: argparse.Namespace) -> int:
     from ml_connector_sandbox.core import SandboxConfig
     from ml_connector_sandbox.server import serve_forever
 
+    from ml_connector_sandbox.zoho.webhooks import WebhookSpec
+
     config = SandboxConfig.from_yaml(args.config) if args.config else SandboxConfig()
+    for target in args.webhook or []:
+        org, _, url = target.partition("=")
+        if not url or not args.webhook_secret:
+            print("--webhook takes ORGANIZATION_ID=URL, with --webhook-secret", file=sys.stderr)
+            return 2
+        config.zoho.webhooks.append(WebhookSpec(organization_id=org, url=url,
+                                                secret=args.webhook_secret))
     serve_forever(config, args.host, args.port, exit_after=args.exit_after)
     return 0
 
@@ -28,6 +37,9 @@ def build_parser(prog: str = "ml-connector-sandbox") -> argparse.ArgumentParser:
         "--exit-after", type=float, default=None, metavar="SECONDS",
         help="stop by itself after this many seconds",
     )
+    up.add_argument("--webhook", action="append", metavar="ORGANIZATION_ID=URL",
+                    help="send the organization's webhooks (create, edit, void) to URL")
+    up.add_argument("--webhook-secret", help="the webhooks' secret (12-50 letters and digits)")
     up.set_defaults(func=_up)
     return parser
 

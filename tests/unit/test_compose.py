@@ -75,3 +75,24 @@ def test_init_creates_the_pools_the_flows_use():
     init = "\n".join(compose()["services"]["airflow-init"]["command"])
     assert "ml-connector pools --flows /opt/airflow/dags/flows.yaml" in init
     assert "airflow pools import /tmp/pools.json" in init
+
+
+def test_the_webhook_receiver_is_a_service_of_the_provider_image():
+    services = compose()["services"]
+    hooks = services["ml-connector-webhooks"]
+    assert hooks["image"] == services["airflow-scheduler"]["image"]
+    assert hooks["entrypoint"] == ["ml-connector"] and hooks["command"][:2] == ["webhooks",
+                                                                                 "serve"]
+    port = hooks["command"][hooks["command"].index("--port") + 1]
+    assert hooks["ports"] == [f"127.0.0.1:{port}:{port}"]
+    assert hooks["environment"]["AIRFLOW_CONN_ML_CONNECTOR_STATE"] == \
+        services["airflow-triggerer"]["environment"]["AIRFLOW_CONN_ML_CONNECTOR_STATE"]
+    # The sandbox sends its webhooks there, signed with the connection's secret.
+    import json
+
+    extra = json.loads(hooks["environment"]["AIRFLOW_CONN_ZOHO_BOOKS_DEFAULT"])["extra"]
+    sandbox = services["ml-connector-sandbox"]["command"]
+    target = sandbox[sandbox.index("--webhook") + 1]
+    assert target == f"{extra['organization_id']}=http://ml-connector-webhooks:{port}/zoho/" \
+        f"{extra['organization_id']}"
+    assert sandbox[sandbox.index("--webhook-secret") + 1] == extra["webhook_secret"]

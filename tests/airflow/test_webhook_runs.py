@@ -1,0 +1,169 @@
+"""Webhook -> event -> asset -> run, through the real scheduler and triggerer
+(``airflow standalone``), the receiver (``ml-connector webhooks serve``) as its own process
+and the Zoho emulator sending webhooks as Zoho would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ml_connector_sandbox.core import SandboxConfig
+from ml_connector_sandbox.zoho.pnl import NO_POSTINGS, actuals
+
+from ..airflow_env import airflow, free_port, standalone, standalone_settings
+from ..conftest import ROOMY
+from .flow_env import ORG, account_cells, flow_env
+from .test_backfill import runs
+
+pytestmark = pytest.mark.airflow
+SECRET = "Ws3cretWs3cret42"
+DAG = "zoho_invoice_actuals_daily"
+#: A smaller Zillum Inc: the first, whole read of the flow takes seconds.
+SMALL = {**ROOMY, "zoho": {**ROOMY["zoho"], "organizations": [{
+    "organization_id": ORG, "name": "Zillum Inc", "region": "us", "currency_code": "USD",
+    "foreign_currencies": ["EUR"], "invoices": 240, "bills": 40, "purchaseorders": 10,
+    "creditnotes": 12, "vendorcredits": 4, "customers": 20, "vendors": 10}]}}
+
+
+@contextmanager
+def receiver(env: dict[str, str], port: int, log: Path):
+    """``ml-connector webhooks serve`` on ``port`` until the block ends."""
+    with log.open("a") as out:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "ml-connector"), "webhooks",
+                                 "serve", "--port", str(port)], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def zoho_requests(sandbox) -> int:
+    return sandbox.sandbox.zoho.stats()["organizations"].get(ORG, {}).get("total", 0)
+
+
+def wait_until(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(1)
+    return found
+
+
+def oracle(sandbox) -> dict:
+    return actuals(sandbox.sandbox.zoho, ORG, ["invoices", "creditnotes"], date(2026, 1, 1),
+                   date(2026, 4, 1))
+
+
+def asset_runs(env) -> list[dict]:
+    return [r for r in runs(env, DAG) if r["run_id"].startswith("asset_triggered__")]
+
+
+def raise_line(sandbox, invoice: dict, amount: float) -> None:
+    line = invoice["line_items"][0]
+    sandbox.sandbox.zoho.edit_record(ORG, "invoices", invoice["invoice_id"], {"line_items": [
+        {**line, "item_total": round(line["item_total"] + amount, 2)},
+        *invoice["line_items"][1:]]})
+
+
+def test_an_edit_reaches_anaplan_by_webhook_through_scheduler_and_triggerer(
+        sandbox_factory, tmp_path_factory):
+    sandbox = sandbox_factory(SandboxConfig.model_validate(SMALL))
+    home = tmp_path_factory.mktemp("home")
+    port = free_port()
+    env = flow_env(sandbox, home, zoho_extra={"webhook_secret": SECRET},
+                   core__dags_are_paused_at_creation="True",
+                   **standalone_settings(free_port()))
+    httpx.put(f"{sandbox.base_url}/_sandbox/zoho/orgs/{ORG}/webhook", json={
+        "organization_id": ORG, "url": f"http://127.0.0.1:{port}/zoho/{ORG}",
+        "secret": SECRET, "retry_delays": [30, 60]}).raise_for_status()
+    airflow(env, "dags", "test", "zoho_accounts", "2026-04-01")
+    airflow(env, "dags", "test", DAG, "2026-04-01")  # the first, whole read: the watermark
+    assert account_cells(sandbox) == oracle(sandbox)
+    invoices = [i for i in sandbox.sandbox.zoho.documents(ORG, "invoices", "2026-01-01",
+                                                          "2026-04-01")
+                if i["status"] not in NO_POSTINGS]
+    log = home / "standalone.log"
+    with receiver(env, port, home / "receiver.log"), standalone(env, log):
+        wait_until(lambda: DAG in airflow(env, "dags", "list").stdout, 120, "the flows parsed")
+        airflow(env, "dags", "unpause", DAG)
+        # Unpausing starts the cron run of the last interval: nothing changed, so it skips.
+        wait_until(lambda: (r := runs(env, DAG)) and all(
+            x["state"] in ("success", "failed") for x in r), 300, "the scheduled run")
+        wait_until(lambda: "Watching invoices of zoho_books_default" in log.read_text(), 120,
+                   "the invoices watcher in the triggerer")
+
+        zoho = sandbox.sandbox.zoho
+        zoho.reset_stats()
+        time.sleep(12)  # the watchers read the state store, never Zoho
+        assert zoho_requests(sandbox) == 0
+
+        # 1. One edit: webhook -> event -> asset -> run -> the cell.
+        edited = time.monotonic()
+        raise_line(sandbox, invoices[0], 1234.56)
+        expected = oracle(sandbox)
+        wait_until(lambda: account_cells(sandbox) == expected, 300, "the edited cell")
+        latency = time.monotonic() - edited
+        first = asset_runs(env)
+        assert len(first) == 1 and first[0]["state"] in ("running", "success")
+        wait_until(lambda: all(r["state"] != "running" for r in runs(env, DAG)), 300,
+                   "the first run")
+        per_event = zoho_requests(sandbox)
+
+        # 2. 200 edits within a second become at most two runs.
+        burst = time.monotonic()
+        for invoice in invoices[1:201]:
+            sandbox.sandbox.zoho.edit_record(ORG, "invoices", invoice["invoice_id"],
+                                             {"reference_number": "burst"})
+        assert time.monotonic() - burst < 5  # the edits themselves, not a speed claim
+        wait_until(lambda: len(sandbox.sandbox.zoho.webhooks.snapshot(ORG)) == 201 and all(
+            d["state"] == "delivered" for d in sandbox.sandbox.zoho.webhooks.snapshot(ORG)),
+            300, "the burst's deliveries")
+        time.sleep(20)  # well past the watcher's interval and settle time
+        wait_until(lambda: all(r["state"] != "running" for r in runs(env, DAG)), 300,
+                   "the burst's runs")
+        burst_runs = len(asset_runs(env)) - 1
+        assert 1 <= burst_runs <= 2
+
+    # 3. The receiver is down when Zoho sends: Zoho's retry lands the change.
+    with standalone(env, log):
+        wait_until(lambda: "Watching invoices of zoho_books_default" in log.read_text(), 180,
+                   "the watcher after a restart")
+        raise_line(sandbox, invoices[-1], 321.09)
+        expected = oracle(sandbox)
+        wait_until(lambda: any(d["attempts"] and d["state"] == "pending"
+                               for d in sandbox.sandbox.zoho.webhooks.snapshot(ORG)), 60,
+                   "the failed delivery")
+        with receiver(env, port, home / "receiver.log"):
+            sandbox.sandbox.clock.advance(31)  # Zoho's retry comes due
+            wait_until(lambda: account_cells(sandbox) == expected, 300, "the retried change")
+    delivered = sandbox.sandbox.zoho.webhooks.snapshot(ORG)[-1]
+    assert delivered["state"] == "delivered" and len(delivered["attempts"]) == 2
+    events = json.loads(subprocess.run(
+        [str(Path(sys.executable).parent / "python"), "-c",
+         "import json,sys; from ml_connector.state.events import EventLog; "
+         "from ml_connector.state.store import StateStore; "
+         f"print(json.dumps(EventLog(StateStore(sys.argv[1])).events(limit=1000)))",
+         f"sqlite:///{home / 'ml_connector' / 'state.db'}"],
+        capture_output=True, text=True, check=True).stdout)
+    assert len(events) == 202  # every delivered event once
+    print(f"\nedit -> Anaplan cell by webhook: {latency:.0f} s, {per_event} Zoho requests; "
+          f"200 edits -> {burst_runs} run(s)")
