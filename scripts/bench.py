@@ -155,6 +155,7 @@ def bench_polls(base: str, minutes: float = 10) -> dict:
 def main() -> int:
     import budget  # scripts/budget.py: the Zoho request budget of the shipped flows
     import buildbench  # scripts/buildbench.py: the build step against reading its input
+    import changebench  # scripts/changebench.py: what noticing changes costs
     import ledgerbench  # scripts/ledgerbench.py: a year's backfill, ledger against documents
 
     print("Zoho request budget of the shipped flows (sandbox clock; takes a while)...")
@@ -191,6 +192,8 @@ def main() -> int:
     print("\n".join(budget_lines))
     print("\nThe build step against a bare json.loads loop over the same staged invoices:")
     print("\n".join(buildbench.main()))
+    print("\nNoticing changes: webhooks against polling, and a change's run:")
+    print("\n".join(changebench.main()))
     print("\nA year's backfill: the ledger flow against the document flows (takes a while)...")
     print("\n".join(ledgerbench.main()))
     return 0

@@ -6,7 +6,8 @@ an Airflow home in .demo/ (SQLite, Fernet key, connections, deferrable operators
 dimension flows (accounts, customers, vendors) and then the invoice and bill flows of
 dags/flows.yaml for each month with `airflow dags test` (deferred waits run through the
 trigger code path), then the daily incremental invoice flow around a late edit of a January
-invoice, then the ledger flow pl_actuals for each month (read back through its export by its
+invoice (its webhook verified and recorded by the receiver, ml-connector webhooks serve),
+then the ledger flow pl_actuals for each month (read back through its export by its
 verify step), and prints a report: records read, rows imported, Anaplan task ids, rejected
 rows, each month's verification, and a reconciliation per account and month of the profit
 and loss that the Zoho emulator's own posting rules give for its documents (sales and costs
@@ -34,11 +35,14 @@ from ml_connector.anaplan.auth import BasicMethod
 from ml_connector.anaplan.client import AnaplanClient
 from ml_connector.anaplan.config import AnaplanConfig
 from ml_connector.state.audit import AuditLog
+from ml_connector.state.events import EventLog
 from ml_connector.state.store import StateStore
 from ml_connector.state.verifications import VerificationLog
+from ml_connector.webhooks.watch import EventWatch
 from ml_connector_sandbox.core import SandboxConfig
 from ml_connector_sandbox.server import start_sandbox
 from ml_connector_sandbox.zoho.pnl import actuals, ledger_actuals
+from ml_connector_sandbox.zoho.webhooks import WebhookSpec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.airflow_env import (
@@ -49,7 +53,9 @@ from tests.airflow_env import (
     airflow,
     airflow_env,
     create_pools,
+    free_port,
     migrate,
+    receiver,
     sandbox_connections,
 )
 
@@ -73,6 +79,8 @@ EXPORTS = {"invoice_actuals": ("Invoice Actuals", "Invoice Actuals.csv"),
 #: minutes instead of an hour.
 DEMO_LIMITS = {"zoho": {"limits": {"per_minute": 12_000, "per_day": 100_000}}}
 BUDGET = 5000
+#: The demo organization's webhook secret (in Zoho Books and the Zoho connection's extra).
+WEBHOOK_SECRET = "DemoWebhookSecret2026"
 #: Requests per minute the connector budgets against Zoho's real 100 (the default).
 REAL_BUDGET = 90
 ORGANIZATION = "10234695"
@@ -125,10 +133,40 @@ def run(env, running, dag_id: str, logical_date: str) -> float:
     return seconds
 
 
-def late_edit(env, running, audit: AuditLog) -> tuple[list[float], tuple[str, str]]:
+def webhook_arrival(env, running, record_id: str) -> int:
+    """The edit's webhook as it arrives: the emulator's delivery, the event the receiver
+    recorded, and the invoices watcher's verdict; the number of events recorded for it."""
+    zoho = running.sandbox.zoho
+    deadline = time.monotonic() + 60
+    while not (sent := [d for d in zoho.webhooks.snapshot(ORGANIZATION)
+                        if d["state"] != "pending"]):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    for delivery in sent:
+        print(f"  Zoho sent its webhook ({delivery['trigger']} {delivery['entity']} "
+              f"{delivery['record_id']}): {delivery['state']}, HTTP "
+              f"{delivery['attempts'][-1].get('status')}")
+    events = EventLog(StateStore.sqlite(HOME / "ml_connector" / "state.db"))
+    recorded = [e for e in events.events(ORGANIZATION) if e["record_id"] == record_id]
+    for event in recorded:
+        print(f"  ml-connector webhooks serve verified it and recorded event {event['seq']} "
+              f"({event['event_id']})")
+    watch = EventWatch(events, "zoho_books_default.invoices", ORGANIZATION, ["invoices"],
+                       settle=0)
+    changed = watch.check()
+    if changed is not None:
+        print(f"  The invoices watcher fires: {changed.changes} change(s) -> asset "
+              "zoho_books.zoho_books_default.invoices -> a run of zoho_invoice_actuals_daily "
+              "(run here with airflow dags test; in a deployment the triggerer starts it)")
+        watch.done(changed)
+    return len(recorded) if changed is not None else 0
+
+
+def late_edit(env, running, audit: AuditLog) -> tuple[list[float], tuple[str, str], int]:
     """Keep the Invoice Actuals current with the daily incremental flow, then correct a
-    January invoice in Zoho: the next daily run rebuilds January (the reconciliation below
-    includes the corrected cell)."""
+    January invoice in Zoho, whose webhook reaches the receiver: the next daily run
+    rebuilds January (the reconciliation below includes the corrected cell)."""
     results = [run(env, running, "zoho_invoice_actuals_daily", "2026-04-02")]
     zoho = running.sandbox.zoho
     invoice = next(r for r in audit.query(flow="invoice_actuals", status="imported", limit=5000)
@@ -140,6 +178,7 @@ def late_edit(env, running, audit: AuditLog) -> tuple[list[float], tuple[str, st
                      {"line_items": [{**line, "item_total": fixed}, *record["line_items"][1:]]})
     print(f"  Late edit in Zoho: invoice {record['invoice_number']} of {record['date']}, "
           f"line 1 {line['item_total']:.2f} -> {fixed:.2f}")
+    arrived = webhook_arrival(env, running, record["invoice_id"])
     results.append(run(env, running, "zoho_invoice_actuals_daily", "2026-04-03"))
     rows = audit.query(flow="invoice_actuals_daily", limit=1_000_000)
     last = max(r["run_id"] for r in rows)  # run ids carry their start time
@@ -147,7 +186,8 @@ def late_edit(env, running, audit: AuditLog) -> tuple[list[float], tuple[str, st
     print(f"  The second daily run rebuilt {', '.join(months)} (January, plus the months of "
           "invoices re-read in the 10-minute overlap)")
     account = zoho.record(ORGANIZATION, "chartofaccounts", line["account_id"])["account_code"]
-    return results, (account, datetime.strptime(record["date"], "%Y-%m-%d").strftime("%b %y"))
+    return results, (account, datetime.strptime(record["date"], "%Y-%m-%d").strftime(
+        "%b %y")), arrived
 
 
 def main() -> int:
@@ -159,7 +199,8 @@ def main() -> int:
         shutil.rmtree(HOME, ignore_errors=True)
         env = airflow_env(
             HOME, ROOT / "dags",
-            sandbox_connections(running.base_url, config, requests_per_minute=BUDGET),
+            sandbox_connections(running.base_url, config, requests_per_minute=BUDGET,
+                                zoho_extra={"webhook_secret": WEBHOOK_SECRET}),
             operators__default_deferrable="True",
         )
         print("Preparing Airflow (SQLite metadata database in .demo/airflow)...")
@@ -174,7 +215,14 @@ def main() -> int:
         for logical in MONTHS:
             results += [run(env, running, f"zoho_{flow}", logical) for flow in ACTUALS]
         audit = AuditLog(StateStore.sqlite(HOME / "ml_connector" / "state.db"))
-        edits, edited = late_edit(env, running, audit)
+        port = free_port()
+        with receiver(env, port, HOME / "webhooks.log") as hooks:
+            print(f"Webhook receiver (ml-connector webhooks serve) on {hooks}; the Zoho "
+                  "emulator sends the organization's webhooks there")
+            running.sandbox.zoho.webhooks.configure(WebhookSpec(
+                organization_id=ORGANIZATION, url=f"{hooks}/zoho/{ORGANIZATION}",
+                secret=WEBHOOK_SECRET))
+            edits, edited, arrived = late_edit(env, running, audit)
         results += edits
         for logical in MONTHS:  # the ledger flow, each month read back by its verify step
             results.append(run(env, running, "zoho_pl_actuals", logical))
@@ -234,11 +282,12 @@ def main() -> int:
               f"{sum(1 for r in results if r < 0)} failed runs; "
               f"Zoho access tokens minted: "
               f"{sum(running.sandbox.zoho.stats()['tokens_minted'].values())}; "
-              f"requests other than GET sent to Zoho: {running.sandbox.zoho.stats()['writes']}")
+              f"requests other than GET sent to Zoho: {running.sandbox.zoho.stats()['writes']}; "
+              f"webhook events recorded for the late edit: {arrived}")
         writes = running.sandbox.zoho.stats()["writes"]
     print(f"Demo finished in {time.monotonic() - started:.0f}s")
     ok = (compared > 0 and mismatches == 0 and all(r >= 0 for r in results) and writes == 0
-          and unverified == 0)
+          and unverified == 0 and arrived == 1)
     return 0 if ok else 1
 
 

@@ -175,3 +175,26 @@ def standalone(env: dict[str, str], log_path: Path, timeout: float = 180) -> Ite
                 continue
         with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+@contextmanager
+def receiver(env: dict[str, str], port: int, log: Path) -> Iterator[str]:
+    """``ml-connector webhooks serve`` on ``port`` until the block ends; yields its URL."""
+    with log.open("a") as out:
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "ml-connector"), "webhooks",
+                                 "serve", "--port", str(port)], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(30)

@@ -109,23 +109,29 @@ def dimensions(flows: list[Flow]) -> dict[str, list[str]]:
 
 
 def _schedule(flow: Flow, defaults: Defaults, lists: dict[str, list[str]]) -> Any:
-    """The cron schedule. An incremental flow also runs when the modules it reads change,
-    and when a dimension flow has loaded a list it looks members up in (the records it
-    could not send for want of a member are sent then: its watermark waited for them)."""
+    """The cron schedule. A dimension flow also runs when its module changes; an
+    incremental flow when the modules it reads change, and when a dimension flow has
+    loaded a list it looks members up in (a run that waited for that list, or could not
+    send records for want of a member, kept its watermark: they are sent then)."""
     cron = CronDataIntervalTimetable(SCHEDULES[flow.schedule], timezone="UTC")
-    if flow.mode != "incremental" or defaults.changes.source == "schedule":
+    if defaults.changes.source == "schedule":
+        return cron
+    if flow.id in lists.get(flow.entity, []):  # a dimension flow: reload when it changes
+        return AssetOrTimeSchedule(timetable=cron, assets=change_asset(flow.entity, defaults))
+    if flow.mode != "incremental":
         return cron
     loaded = [loaded_asset(d) for e in sorted(flow.lookup_entities) for d in lists.get(e, [])]
     return AssetOrTimeSchedule(timetable=cron, assets=AssetAny(
         *(change_asset(e, defaults) for e in flow.change_entities), *loaded))
 
 
-def flow_run(flow: Flow, defaults: Defaults) -> FlowRun:
+def flow_run(flow: Flow, defaults: Defaults,
+             lists: dict[str, list[str]] | None = None) -> FlowRun:
     """The ``FlowRun`` of the running task's DAG run."""
     context = get_current_context()
     start: datetime | None = context.get("data_interval_start")
     end: datetime | None = context.get("data_interval_end")
-    if (start is None or end is None) and flow.mode == "incremental":
+    if (start is None or end is None) and flow.mode in ("incremental", "full"):
         end = context["dag_run"].run_after  # started by changes: reads since its watermark
         start = end - PERIODS[flow.schedule]
     if start is None or end is None:
@@ -135,7 +141,7 @@ def flow_run(flow: Flow, defaults: Defaults) -> FlowRun:
     return FlowRun(
         flow, state_store(state_url()), run_id=context["run_id"],
         interval=(start.isoformat(), end.isoformat()),
-        months=parse_months(months) if months else None,
+        months=parse_months(months) if months else None, lists=lists or {},
         out_dir=staged_path(None, context, "x").parent, path_of=ObjectStoragePath,
         zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
         anaplan=lambda: AnaplanHook(defaults.anaplan_conn_id, target.workspace_id,
@@ -183,13 +189,13 @@ def flow_dag(flow: Flow, defaults: Defaults, lists: dict[str, list[str]] | None 
         def ledger_task(lookups: Any, scope: Any) -> dict:
             """The postings of a ledger flow's accounts for the run's months."""
             read = next(r for r in plan if r.kind == "ledger")
-            return step(lambda: flow_run(flow, defaults).extract(
+            return step(lambda: flow_run(flow, defaults, lists).extract(
                 read, {e: ExtractManifest.model_validate(m) for e, m in lookups.items()},
                 Scope.model_validate(scope) if scope is not None else None))
 
         @task(task_id="scope", multiple_outputs=False)
         def scope(changes: Any) -> dict:
-            return step(lambda: flow_run(flow, defaults).scope(
+            return step(lambda: flow_run(flow, defaults, lists).scope(
                 ExtractManifest.model_validate(changes)))
 
         outputs: dict[str, Any] = {}  # task id -> its manifest (XCom)
@@ -213,7 +219,7 @@ def flow_dag(flow: Flow, defaults: Defaults, lists: dict[str, list[str]] | None 
 
         @task(task_id="build", multiple_outputs=False)
         def build(extract: Any, lookups: Any, scope: Any) -> dict:
-            return step(lambda: flow_run(flow, defaults).build(
+            return step(lambda: flow_run(flow, defaults, lists).build(
                 ExtractManifest.model_validate(extract),
                 {e: ExtractManifest.model_validate(m) for e, m in lookups.items()},
                 Scope.model_validate(scope) if scope is not None else None))
@@ -236,7 +242,7 @@ def flow_dag(flow: Flow, defaults: Defaults, lists: dict[str, list[str]] | None 
         def verify(extract: Any, built: Any, handoff: Any, scope: Any) -> dict:
             """The run's months read back out of Anaplan and compared (never retried: a
             difference is reported by reconcile, after the audit)."""
-            return step(lambda: flow_run(flow, defaults).verify(
+            return step(lambda: flow_run(flow, defaults, lists).verify(
                 ExtractManifest.model_validate(extract), BuildManifest.model_validate(built),
                 Handoff.model_validate(handoff),
                 Scope.model_validate(scope) if scope is not None else None))
@@ -245,7 +251,7 @@ def flow_dag(flow: Flow, defaults: Defaults, lists: dict[str, list[str]] | None 
               outlets=[loaded_asset(flow.id)])
         def reconcile(changes: Any, built: Any, handoff: Any, scope: Any,
                       verified: Any = None) -> dict:
-            return step(lambda: flow_run(flow, defaults).reconcile(
+            return step(lambda: flow_run(flow, defaults, lists).reconcile(
                 ExtractManifest.model_validate(changes) if changes else None,
                 BuildManifest.model_validate(built) if built else None,
                 Handoff.model_validate(handoff) if handoff else None,

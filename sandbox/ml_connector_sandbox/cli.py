@@ -10,7 +10,6 @@ from collections.abc import Sequence
 def _up(args: argparse.Namespace) -> int:
     from ml_connector_sandbox.core import SandboxConfig
     from ml_connector_sandbox.server import serve_forever
-
     from ml_connector_sandbox.zoho.webhooks import WebhookSpec
 
     config = SandboxConfig.from_yaml(args.config) if args.config else SandboxConfig()

@@ -4,23 +4,20 @@ and the Zoho emulator sending webhooks as Zoho would."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
-from contextlib import contextmanager
 from datetime import date
-from pathlib import Path
 
 import httpx
 import pytest
 
+from ml_connector.state.events import EventLog
+from ml_connector.state.store import StateStore
 from ml_connector_sandbox.core import SandboxConfig
 from ml_connector_sandbox.zoho.pnl import NO_POSTINGS, actuals
 
-from ..airflow_env import airflow, free_port, standalone, standalone_settings
+from ..airflow_env import airflow, free_port, receiver, standalone, standalone_settings
 from ..conftest import ROOMY
-from .flow_env import ORG, account_cells, flow_env
+from .flow_env import ORG, account_cells, audit_of, flow_env
 from .test_backfill import runs
 
 pytestmark = pytest.mark.airflow
@@ -31,29 +28,6 @@ SMALL = {**ROOMY, "zoho": {**ROOMY["zoho"], "organizations": [{
     "organization_id": ORG, "name": "Zillum Inc", "region": "us", "currency_code": "USD",
     "foreign_currencies": ["EUR"], "invoices": 240, "bills": 40, "purchaseorders": 10,
     "creditnotes": 12, "vendorcredits": 4, "customers": 20, "vendors": 10}]}}
-
-
-@contextmanager
-def receiver(env: dict[str, str], port: int, log: Path):
-    """``ml-connector webhooks serve`` on ``port`` until the block ends."""
-    with log.open("a") as out:
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "ml-connector"), "webhooks",
-                                 "serve", "--port", str(port)], env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.3)
-        yield
-    finally:
-        proc.terminate()
-        proc.wait(30)
 
 
 def zoho_requests(sandbox) -> int:
@@ -143,7 +117,30 @@ def test_an_edit_reaches_anaplan_by_webhook_through_scheduler_and_triggerer(
         burst_runs = len(asset_runs(env)) - 1
         assert 1 <= burst_runs <= 2
 
-    # 3. The receiver is down when Zoho sends: Zoho's retry lands the change.
+        # 3. A new account and an invoice booked to it, announced together: the invoice
+        # flow does not import before the accounts flow has loaded the account into the
+        # Accounts list (it waits, then runs on that flow's asset), and nothing fails.
+        airflow(env, "dags", "unpause", "zoho_accounts")
+        wait_until(lambda: (r := runs(env, "zoho_accounts")) and all(
+            x["state"] in ("success", "failed") for x in r), 300, "the accounts flow")
+        wait_until(lambda: all(r["state"] != "running" for r in runs(env, DAG)), 300,
+                   "the runs after the accounts flow")
+        account = zoho.add_record(ORG, "chartofaccounts", {
+            "account_code": "4999", "account_name": "Webhook income",
+            "account_type": "income"})
+        recoded = invoices[201]
+        zoho.edit_record(ORG, "invoices", recoded["invoice_id"], {"line_items": [
+            {**recoded["line_items"][0], "account_id": account["account_id"]},
+            *recoded["line_items"][1:]]})
+        expected = oracle(sandbox)
+        assert any(code == "4999" for code, _ in expected)
+        wait_until(lambda: account_cells(sandbox) == expected, 300, "the new account's cell")
+        wait_until(lambda: all(r["state"] != "running" for r in runs(env, DAG)), 300,
+                   "the invoice flow's runs")
+        assert {r["state"] for r in runs(env, DAG) + runs(env, "zoho_accounts")} == {"success"}
+        assert audit_of(home).query(flow="invoice_actuals_daily", status="failed") == []
+
+    # 4. The receiver is down when Zoho sends: Zoho's retry lands the change.
     with standalone(env, log):
         wait_until(lambda: "Watching invoices of zoho_books_default" in log.read_text(), 180,
                    "the watcher after a restart")
@@ -157,13 +154,8 @@ def test_an_edit_reaches_anaplan_by_webhook_through_scheduler_and_triggerer(
             wait_until(lambda: account_cells(sandbox) == expected, 300, "the retried change")
     delivered = sandbox.sandbox.zoho.webhooks.snapshot(ORG)[-1]
     assert delivered["state"] == "delivered" and len(delivered["attempts"]) == 2
-    events = json.loads(subprocess.run(
-        [str(Path(sys.executable).parent / "python"), "-c",
-         "import json,sys; from ml_connector.state.events import EventLog; "
-         "from ml_connector.state.store import StateStore; "
-         f"print(json.dumps(EventLog(StateStore(sys.argv[1])).events(limit=1000)))",
-         f"sqlite:///{home / 'ml_connector' / 'state.db'}"],
-        capture_output=True, text=True, check=True).stdout)
-    assert len(events) == 202  # every delivered event once
+    events = EventLog(StateStore.sqlite(home / "ml_connector" / "state.db")).events(
+        limit=1000)
+    assert len(events) == 204  # every delivered event once
     print(f"\nedit -> Anaplan cell by webhook: {latency:.0f} s, {per_event} Zoho requests; "
           f"200 edits -> {burst_runs} run(s)")

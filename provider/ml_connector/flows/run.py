@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +44,7 @@ from ml_connector.flows.verify import (
 from ml_connector.flows.windows import Window, affected_months, month_of, month_window
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.cells import Cell, CellLog
+from ml_connector.state.events import EventLog
 from ml_connector.state.store import StateStore
 from ml_connector.state.verifications import VerificationLog
 from ml_connector.transport.errors import ConfigError, ConnectorError
@@ -56,6 +57,11 @@ from ml_connector.zoho.report import read_jsonl
 log = logging.getLogger(__name__)
 
 PathOf = Callable[[str], Any]
+
+
+def loaded_key(flow_id: str) -> str:
+    """The state-store key of when a full read of ``flow_id`` last reached Anaplan."""
+    return f"{flow_id}@loaded"
 
 
 class NothingChanged(Exception):
@@ -182,6 +188,7 @@ class FlowRun:
     zoho: Callable[[], ZohoBooksClient] | None = None
     anaplan: Callable[[], AnaplanClient] | None = None
     months: list[date] | None = None
+    lists: Mapping[str, list[str]] = field(default_factory=dict)
     audit: AuditLog = field(init=False)
     cells: CellLog = field(init=False)
 
@@ -230,6 +237,7 @@ class FlowRun:
         are sent as zero."""
         flow = self.flow
         scope = self.scoped(scope)
+        self.lists_ready(extract.organization_id)
         # (A rebuilt month with no records left still clears its cells: no skip then.)
         if flow.mode == "incremental" and not flow.rebuilds_months and not extract.count:
             raise NothingChanged(f"no {flow.entity} changed since the watermark")
@@ -264,6 +272,23 @@ class FlowRun:
                  result.skipped_reasons, result.cleared)
         return built
 
+    def lists_ready(self, organization_id: str) -> None:
+        """``NothingChanged`` while a dimension flow (``lists``: module -> the flows that
+        load it into an Anaplan list) has not yet loaded a change of a module this flow
+        looks members up in that a webhook announced: the run would send members Anaplan
+        does not know. The watermark stays; the dimension flow's asset starts this flow
+        again once it has loaded them."""
+        events = EventLog(self.store)
+        for entity in sorted(self.flow.lookup_entities):
+            newest = events.newest(organization_id, entity) if self.lists.get(entity) else None
+            for dimension in self.lists.get(entity, []) if newest is not None else []:
+                loaded = self.store.get_watermark(loaded_key(dimension))
+                if loaded is None or float(loaded) < newest:
+                    raise NothingChanged(
+                        f"flow {dimension} has not loaded the {entity} changed at "
+                        f"{datetime.fromtimestamp(newest, timezone.utc):%Y-%m-%d %H:%M:%S} "
+                        f"UTC into Anaplan yet; {self.flow.id} runs again when it has")
+
     def reconcile(self, changes: ExtractManifest | None, built: BuildManifest | None,
                   handoff: Handoff | None, scope: Scope | None = None,
                   verified: Verification | None = None) -> RunSummary:
@@ -278,6 +303,8 @@ class FlowRun:
             log.info("Nothing changed since the watermark; nothing sent")
             return RunSummary(flow=flow.id, run_id=self.run_id)
         if handoff is None or built is None or self.anaplan is None:
+            if changes is not None:
+                self.lists_ready(changes.organization_id)  # skipped while waiting for them
             raise RunFailed(f"flow {flow.id}: the import did not start (an earlier step "
                             "failed); nothing to reconcile")
         with self.anaplan() as client:
@@ -317,6 +344,8 @@ class FlowRun:
                 f"flow {flow.id}: {counts['failed']} record(s) failed in Anaplan task "
                 f"{status.task_id} ({status.summary}); see `ml-connector audit --flow "
                 f"{flow.id} --status failed`")
+        if flow.mode == "full" and status.ok and changes is not None:
+            self.store.set_watermark(loaded_key(flow.id), repr(changes.read_at))
         if flow.mode == "incremental" and status.ok and changes and \
                 changes.max_last_modified_time:
             self.store.set_watermark(flow.id, changes.max_last_modified_time)

@@ -360,8 +360,9 @@ class Changes(_Strict):
                                  "the watcher reads the state store for new events")
     settle_seconds: float = Field(default=2, ge=0, le=60, description="webhooks: a burst "
                                   "of events becomes one run once none came for this long")
-    poll_minutes: float = Field(default=15, ge=1, description="poll: minutes between two "
-                                "checks (each costs one request per module)")
+    poll_minutes: float = Field(default=60, ge=1, description="poll: minutes between two "
+                                "checks (each costs one request per module, from the daily "
+                                "quota: 9 modules hourly are 216 requests a day)")
 
     @property
     def interval(self) -> float:

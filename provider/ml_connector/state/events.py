@@ -76,6 +76,14 @@ class EventLog:
             return Pending(int(count), int(last), float(oldest), float(newest),
                            tuple(records))
 
+    def newest(self, organization_id: str, entity: str) -> float | None:
+        """When the newest event of ``entity`` arrived, or None."""
+        table = schema.webhook_events
+        with self.store.engine.connect() as conn:
+            return conn.execute(select(func.max(table.c.received_at)).where(
+                table.c.organization_id == organization_id,
+                table.c.entity == entity)).scalar_one_or_none()
+
     def events(self, organization_id: str | None = None, limit: int = 100) -> list[dict]:
         """The newest events first, as rows (for ``ml-connector webhooks events``)."""
         table = schema.webhook_events

@@ -85,6 +85,11 @@ class ChangePoll:
         return rows[0].get("last_modified_time"), str(rows[0].get(ent.id_field))
 
     def check(self) -> Changed | None:
+        """``QuotaExhausted`` instead of a request that would dip into the daily reserve
+        kept for the organization's other integrations."""
+        if self.client.store is not None:
+            self.client.quota.check(len(self.entities), "change poll of "
+                                    + ", ".join(self.entities))
         positions: dict[str, str] = {}
         changed: list[str] = []
         records: list[str] = []

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 from itertools import chain, islice
 from typing import IO, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ml_connector.state.quota import QuotaExhausted
 from ml_connector.transport.errors import ConfigError
@@ -80,6 +80,7 @@ class ExtractManifest(BaseModel):
     entity: str
     organization_id: str
     window: dict[str, str | None]
+    read_at: float = Field(default_factory=time.time)  # when the read began (epoch seconds)
     count: int = 0
     line_items: bool = False
     requests: int = 0
@@ -302,6 +303,7 @@ def stage_extract(
             summary = ExtractManifest(
                 entity=ent.name, organization_id=client.organization_id,
                 window=ExtractWindow().describe(), path=str(path), count=count,
+                read_at=fetched_at,
                 reused_from=datetime.fromtimestamp(fetched_at, timezone.utc).isoformat())
             (progress or log.info)(
                 f"Reused the {summary.count:,} {ent.name} read at {summary.reused_from}"
