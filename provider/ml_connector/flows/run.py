@@ -280,8 +280,12 @@ class FlowRun:
         again once it has loaded them."""
         events = EventLog(self.store)
         for entity in sorted(self.flow.lookup_entities):
-            newest = events.newest(organization_id, entity) if self.lists.get(entity) else None
-            for dimension in self.lists.get(entity, []) if newest is not None else []:
+            if not self.lists.get(entity):
+                continue
+            newest = events.newest(organization_id, entity)
+            if newest is None:
+                continue
+            for dimension in self.lists[entity]:
                 loaded = self.store.get_watermark(loaded_key(dimension))
                 if loaded is None or float(loaded) < newest:
                     raise NothingChanged(
