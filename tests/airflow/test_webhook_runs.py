@@ -76,7 +76,7 @@ def test_an_edit_reaches_anaplan_by_webhook_through_scheduler_and_triggerer(
                                                           "2026-04-01")
                 if i["status"] not in NO_POSTINGS]
     log = home / "standalone.log"
-    with receiver(env, port, home / "receiver.log"), standalone(env, log):
+    with receiver(env, port, home / "receiver.log") as hooks, standalone(env, log):
         wait_until(lambda: DAG in airflow(env, "dags", "list").stdout, 120, "the flows parsed")
         airflow(env, "dags", "unpause", DAG)
         # Unpausing starts the cron run of the last interval: nothing changed, so it skips.
@@ -87,8 +87,14 @@ def test_an_edit_reaches_anaplan_by_webhook_through_scheduler_and_triggerer(
 
         zoho = sandbox.sandbox.zoho
         zoho.reset_stats()
+        # Forged and malformed requests are refused: nothing is recorded, nothing runs.
+        body = b'{"invoice": {"invoice_id": "%s"}}' % invoices[0]["invoice_id"].encode()
+        forged = httpx.post(f"{hooks}/zoho/{ORG}", content=body,
+                            headers={"X-Zoho-Webhook-Signature": "00" * 32})
+        unsigned = httpx.post(f"{hooks}/zoho/{ORG}", content=body)
+        assert (forged.status_code, unsigned.status_code) == (401, 401)
         time.sleep(12)  # the watchers read the state store, never Zoho
-        assert zoho_requests(sandbox) == 0
+        assert zoho_requests(sandbox) == 0 and asset_runs(env) == []
 
         # 1. One edit: webhook -> event -> asset -> run -> the cell.
         edited = time.monotonic()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import time
 
@@ -139,3 +140,36 @@ def test_the_trigger_refuses_a_connection_without_an_organization(connection_env
     trigger = ZohoChangeTrigger(watcher="w", entities=["invoices"])
     with pytest.raises(ConfigError, match="webhooks need field organization_id"):
         asyncio.run(trigger.run().__anext__())
+
+
+def test_the_polling_trigger_fires_on_an_edit_and_charges_the_quota(connection_env, caplog):
+    """``source="poll"``: the trigger asks Zoho (one request per module and check, through
+    the connection's client and its daily quota) and fires once for an edit."""
+    zoho = connection_env.sandbox.zoho
+    trigger = ZohoChangeTrigger(watcher="zoho_books_default.poll", source="poll",
+                                entities=["invoices", "bills"], interval=0.2)
+
+    async def one_event() -> object:
+        runner = trigger.run()
+        pending = asyncio.ensure_future(runner.__anext__())
+        await asyncio.sleep(1.0)  # the baseline and a few quiet checks
+        assert not pending.done()
+        invoice = next(zoho.documents(ORG, "invoices", "2026-03-01", "2026-04-01"))
+        connection_env.sandbox.clock.advance(5)
+        zoho.edit_record(ORG, "invoices", invoice["invoice_id"], {"reference_number": "P"})
+        event = await asyncio.wait_for(pending, 30)
+        await runner.aclose()
+        return event, invoice["invoice_id"]
+
+    zoho.reset_stats()
+    caplog.set_level(logging.INFO, logger="ml_connector.state.quota")
+    event, record_id = asyncio.run(one_event())
+    assert event.payload["source"] == "poll" and event.payload["records"] == [record_id]
+    by_path = zoho.stats()["organizations"][ORG]["by_path"]
+    assert set(by_path) == {"/books/v3/invoices", "/books/v3/bills"}
+    assert by_path["/books/v3/invoices"] == by_path["/books/v3/bills"] >= 3
+    # Each check is forecast against the organization's daily quota before it is made.
+    checks = [r.getMessage() for r in caplog.records if "change poll of" in r.getMessage()]
+    assert len(checks) >= by_path["/books/v3/invoices"]
+    assert checks[0].startswith("change poll of invoices, bills") and all(
+        "2 request(s) planned" in c for c in checks)
