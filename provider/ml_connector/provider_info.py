@@ -159,6 +159,7 @@ def get_provider_info() -> dict:
         ],
         "triggers": [
             {"integration-name": "Anaplan", "python-modules": ["ml_connector.triggers.anaplan"]},
+            {"integration-name": "Zoho Books", "python-modules": ["ml_connector.triggers.zoho"]},
         ],
         "extra-links": ["ml_connector.operators.anaplan_import.AnaplanTaskLink"],
         "connection-types": [

@@ -91,8 +91,12 @@ def test_polling_costs_one_request_per_module_and_fires_on_a_change(sandbox, zoh
     fired = poll.check()
     assert fired is not None and fired.entities == ["invoices"]
     assert fired.records == [invoice["invoice_id"]]
+    assert log.events() == []
     poll.done(fired)
     assert poll.check() is None
+    # The change is recorded as a webhook's would be, for the dimension-list guard.
+    assert [(e["entity"], e["record_id"]) for e in log.events()] == [
+        ("invoices", invoice["invoice_id"])]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from ml_connector.state.events import EventLog
+from ml_connector.state.events import Event, EventLog
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.timefmt import parse_zoho_time
@@ -67,7 +67,9 @@ class EventWatch:
 class ChangePoll:
     """Zoho's most recently modified record of each entity, one list request per entity
     (``sort_column=last_modified_time``, ``per_page=1``), against the cursor: a newer one
-    starts a run. The first check only sets the cursors."""
+    starts a run. The first check only sets the cursors. A change found is recorded as an
+    event too (as a webhook's would be), so a fact flow waits for a dimension flow to load
+    it (``FlowRun.lists_ready``)."""
 
     def __init__(self, client: ZohoBooksClient, log: EventLog, watcher: str,
                  entities: Sequence[str]) -> None:
@@ -111,5 +113,10 @@ class ChangePoll:
                        records=records, positions=positions)
 
     def done(self, changed: Changed) -> None:
+        org = self.client.organization_id
+        for entity, record_id in zip(changed.entities, changed.records, strict=True):
+            modified = changed.positions[f"{self.watcher}/{entity}"]
+            noticed = f"poll:{entity}:{record_id}:{modified}"
+            self.log.record(Event(org, entity, record_id, noticed, noticed, time.time()))
         for key, position in changed.positions.items():
             self.log.advance(key, position)
