@@ -12,7 +12,6 @@ import pytest
 
 from ml_connector.state.events import Event, EventLog
 from ml_connector.state.store import StateStore
-from ml_connector.transport.errors import ConfigError
 from ml_connector.triggers.zoho import ZohoChangeTrigger
 from ml_connector.webhooks.watch import ChangePoll, EventWatch
 
@@ -136,14 +135,24 @@ def test_the_trigger_emits_one_event_for_a_burst_and_moves_its_cursor(webhook_en
     assert cursor == "200" and log.cursor("zoho_books_default.invoices") == "203"
 
 
-def test_the_trigger_refuses_a_connection_without_an_organization(connection_env,
-                                                                  monkeypatch):
+def test_a_trigger_without_an_organization_logs_why_and_tries_again(connection_env,
+                                                                      monkeypatch, capfd):
     conn = json.loads(os.environ["AIRFLOW_CONN_ZOHO_BOOKS_DEFAULT"])
     del conn["extra"]["organization_id"]
     monkeypatch.setenv("AIRFLOW_CONN_ZOHO_BOOKS_DEFAULT", json.dumps(conn))
+    monkeypatch.setattr("ml_connector.triggers.zoho.RETRY_SETUP", 0.2)
     trigger = ZohoChangeTrigger(watcher="w", entities=["invoices"])
-    with pytest.raises(ConfigError, match="webhooks need field organization_id"):
-        asyncio.run(trigger.run().__anext__())
+
+    async def quiet() -> None:
+        with pytest.raises(asyncio.TimeoutError):  # no event, no crash: it keeps trying
+            await asyncio.wait_for(trigger.run().__anext__(), 1)
+
+    asyncio.run(quiet())
+    output = capfd.readouterr()
+    errors = [line for line in (output.out + output.err).splitlines()
+              if "Cannot watch" in line]
+    assert len(errors) >= 2
+    assert "webhooks need field organization_id" in errors[0]
 
 
 def test_the_polling_trigger_fires_on_an_edit_and_charges_the_quota(connection_env, caplog):

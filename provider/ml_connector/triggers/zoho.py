@@ -12,6 +12,9 @@ from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID
 from ml_connector.transport.errors import ConfigError, ConnectorError
 from ml_connector.webhooks.watch import ChangePoll, EventWatch
 
+#: Seconds before a watcher whose connection or store cannot be used tries again.
+RETRY_SETUP = 60.0
+
 
 class ZohoChangeTrigger(BaseEventTrigger):
     """Fires when records of ``entities`` changed in the organization of ``zoho_conn_id``.
@@ -62,7 +65,15 @@ class ZohoChangeTrigger(BaseEventTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from asgiref.sync import sync_to_async
 
-        watch = await sync_to_async(self._watch)()
+        watch = None
+        while watch is None:
+            try:
+                watch = await sync_to_async(self._watch)()
+            except ConnectorError as exc:  # fixed in the connection, the watcher recovers
+                self.log.error("Cannot watch %s of %s: %s; trying again in %g s",
+                               ", ".join(self.entities), self.zoho_conn_id, exc,
+                               RETRY_SETUP)
+                await asyncio.sleep(RETRY_SETUP)
         self.log.info("Watching %s of %s for changes (%s, every %g s)",
                       ", ".join(self.entities), self.zoho_conn_id, self.source, self.interval)
         while True:
