@@ -76,6 +76,12 @@ def test_a_replay_is_accepted_but_recorded_once(receiver_factory, fresh_url):
     rows = receiver.log.events()
     assert [(r["entity"], r["record_id"]) for r in rows] == [
         ("invoices", "46000000001"), ("invoices", "46000000001")]
+    # A payload without last_modified_time: its body tells a retry from a later edit.
+    bare = b'{"bill": {"bill_id": "7", "total": 10}}'
+    changed = b'{"bill": {"bill_id": "7", "total": 12}}'
+    recorded = [httpx.post(receiver.endpoint(), content=b, headers=signed(b)).json()["recorded"]
+                for b in (bare, bare, changed)]
+    assert recorded == [True, False, True]
 
 
 def test_a_retried_delivery_with_a_fresh_timestamp_is_still_one_event(receiver_factory):

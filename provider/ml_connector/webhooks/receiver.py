@@ -7,6 +7,7 @@ flows' watchers turn new events into runs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -81,8 +82,11 @@ def build_app(endpoints: Mapping[str, Endpoint], events: EventLog, *, max_body: 
             body = await _read(request, max_body)
             signature = found.scheme.verify(found.secret, request.headers, body, clock())
             entity, record_id, modified = parse_payload(body)
+            # Without an event id header: the record's version, else the body's digest (a
+            # retry repeats the body, a later edit changes it).
+            version = modified or hashlib.sha256(body).hexdigest()[:16]
             event_id = (request.headers.get(found.event_id_header) if found.event_id_header
-                        else None) or f"{entity}:{record_id}:{modified}"
+                        else None) or f"{entity}:{record_id}:{version}"
             new = await run_in_threadpool(events.record, Event(
                 organization_id, entity, record_id, event_id, signature, clock()))
         except Rejected as exc:
