@@ -151,6 +151,23 @@ def _webhooks_events(args: argparse.Namespace) -> int:
     return 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ml_connector.init import create_pools, write_starter
+
+    written = write_starter(Path(args.dags_folder), force=args.force)
+    for path in written:
+        print(f"wrote {path}")
+    flows = written[0]
+    print(create_pools(flows) if not args.no_pools else
+          f"pools not created: ml-connector pools --flows {flows} > pools.json && "
+          "airflow pools import pools.json")
+    print(f"next: edit {flows} (targets, columns), add the zoho_books and anaplan "
+          "connections, and unpause the flows' DAGs (zoho_<flow id>)")
+    return 0
+
+
 def _pools(args: argparse.Namespace) -> int:
     import json
 
@@ -225,6 +242,16 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--limit", type=int, default=50)
     events.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
     events.set_defaults(func=_webhooks_events)
+
+    init = commands.add_parser(
+        "init", help="write the starter flows file and DAG files into a DAGs folder, and "
+        "create the pools", description="Write flows.yaml, flows.py and flows_check.py "
+        "into DAGS_FOLDER/ml_connector and create the pools they use with `airflow pools "
+        "import` (or print the command).")
+    init.add_argument("dags_folder", metavar="DAGS_FOLDER", help="the Airflow DAGs folder")
+    init.add_argument("--force", action="store_true", help="replace existing files")
+    init.add_argument("--no-pools", action="store_true", help="do not create the pools")
+    init.set_defaults(func=_init)
 
     pools = commands.add_parser(
         "pools", help="the Airflow pools a flows file uses, for `airflow pools import`",

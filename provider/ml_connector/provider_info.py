@@ -162,6 +162,23 @@ def get_provider_info() -> dict:
             {"integration-name": "Zoho Books", "python-modules": ["ml_connector.triggers.zoho"]},
         ],
         "extra-links": ["ml_connector.operators.anaplan_import.AnaplanTaskLink"],
+        "config": {
+            "ml_connector": {
+                "description": "Options of the ml-connector provider.",
+                "options": {
+                    "staging_base": {
+                        "description": "Where tasks stage extracts and import files (an "
+                        "ObjectStoragePath URL every worker reaches, e.g. s3://bucket/mlc or "
+                        "file:///shared/mlc); files go to <base>/<dag_id>/<run_id>/. Empty: "
+                        "file://$AIRFLOW_HOME/ml_connector/staging (one machine only).",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "s3://finance-data/ml-connector",
+                        "default": "",
+                    },
+                },
+            },
+        },
         "connection-types": [
             {
                 "hook-class-name": "ml_connector.hooks.zoho_books.ZohoBooksHook",

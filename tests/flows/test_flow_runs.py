@@ -232,3 +232,13 @@ def test_watermark_moves_only_after_success_and_an_emptied_cell_goes_to_zero(
     held = account_cells(sandbox, "Bill Actuals")
     assert held[cell] == 0
     assert {k: v for k, v in held.items() if v or k in expected} == expected
+
+
+def test_an_empty_month_uploads_nothing_and_starts_no_import(sandbox, flows):
+    """June 2026 has no document: the run ends without a header-only file or an import."""
+    anaplan = sandbox.sandbox.anaplan
+    anaplan.reset_stats()
+    summary = flows.run("invoice_actuals", date(2026, 6, 1), date(2026, 7, 1))
+    assert summary.counts == {} and summary.task_id is None
+    calls = [path for path in anaplan.stats()["by_path"] if not path.startswith("GET")]
+    assert [c for c in calls if "/files/" in c or "/tasks" in c] == []

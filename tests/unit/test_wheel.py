@@ -24,6 +24,9 @@ def test_the_provider_wheel_carries_no_sandbox(tmp_path):
     # What the package needs at run time is there.
     assert {"ml_connector/py.typed", "ml_connector/state/migrations/script.py.mako",
             "ml_connector/flows/run.py", "ml_connector/dag_factory.py"} <= set(names)
+    # The starter files `ml-connector init` writes are the repository's dags/.
+    for name in ("flows.yaml", "flows.py", "flows_check.py"):
+        assert wheel.read(f"ml_connector/starter/{name}") == (ROOT / "dags" / name).read_bytes()
     # The sandbox is its own distribution, with the emulators and their data.
     subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT / "sandbox"), "--no-deps",
                     "-q", "-w", str(tmp_path)], check=True, capture_output=True, timeout=300)

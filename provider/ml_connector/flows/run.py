@@ -243,6 +243,10 @@ class FlowRun:
             raise NothingChanged(f"no {flow.entity} changed since the watermark")
         clear = self.cells.cells(flow.id, [w[0] for w in self.windows(scope)]) \
             if flow.grain == "aggregate" else set()
+        if not extract.count and not clear:  # no header-only file, no empty import
+            raise NothingChanged(f"nothing to send: no {flow.entity} read for "
+                                 f"{', '.join(w[0][:10] for w in self.windows(scope))}, no "
+                                 "cell sent before to clear")
         tables = lookup_tables(flow, {entity: self.records(m) for entity, m in lookups.items()})
         accounts = posting_accounts(flow, lambda: self.records(lookups["chartofaccounts"]))
         files = {"path": ".csv", "members_file": ".members.jsonl",
@@ -305,6 +309,9 @@ class FlowRun:
         scope = self.scoped(scope)
         if flow.mode == "incremental" and changes is not None and not changes.count:
             log.info("Nothing changed since the watermark; nothing sent")
+            return RunSummary(flow=flow.id, run_id=self.run_id)
+        if built is None and changes is not None and not changes.count:
+            log.info("Nothing read for the run's windows; nothing sent")
             return RunSummary(flow=flow.id, run_id=self.run_id)
         if handoff is None or built is None or self.anaplan is None:
             if changes is not None:

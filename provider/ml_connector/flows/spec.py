@@ -447,6 +447,9 @@ def parse_flows(data: object, source: str = "flows.yaml") -> FlowsFile:
 def _read(path: Path) -> object:
     try:
         return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"no flows file at {path}: name it with --flows, or write the "
+                          "starter one with `ml-connector init <dags folder>`") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path.name} is not valid YAML: {exc}") from None
 

@@ -1,0 +1,1 @@
+../../../dags/flows.py

@@ -1,0 +1,1 @@
+../../../dags/flows_check.py

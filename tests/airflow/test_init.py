@@ -1,0 +1,44 @@
+"""A new Airflow's first commands: ``ml-connector init`` gives it the flow DAGs and pools."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ..airflow_env import airflow, airflow_env, migrate
+
+pytestmark = pytest.mark.airflow
+
+
+def listed(env, *command: str) -> list[dict]:
+    """The JSON list an ``airflow ... list -o json`` command prints after its log lines."""
+    out = airflow(env, *command, "-o", "json").stdout
+    return json.loads(next(line for line in reversed(out.splitlines())
+                           if line.startswith(("[{", "[]"))))
+
+
+def test_init_gives_an_empty_airflow_the_flows_and_their_pools(tmp_path):
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    env = airflow_env(tmp_path / "home", dags, {})
+    migrate(env)
+    done = subprocess.run([str(Path(sys.executable).parent / "ml-connector"), "init",
+                           str(dags)], env=env, capture_output=True, text=True, check=True)
+    assert "created the pools zoho_books, anaplan" in done.stdout
+    pools = {p["pool"]: int(p["slots"]) for p in listed(env, "pools", "list")}
+    assert pools["zoho_books"] == 1 and pools["anaplan"] == 2
+    airflow(env, "dags", "reserialize")  # what the dag-processor does on its own
+    ids = {d["dag_id"] for d in listed(env, "dags", "list")}
+    assert {"zoho_accounts", "zoho_invoice_actuals", "zoho_invoice_actuals_daily"} <= ids
+
+
+def test_airflow_knows_the_providers_options(tmp_path):
+    env = airflow_env(tmp_path / "home", tmp_path, {})
+    shown = airflow(env, "config", "list", "--section", "ml_connector",
+                    "--include-descriptions").stdout
+    assert "[ml_connector]" in shown and "staging_base" in shown
+    assert "ObjectStoragePath URL every worker reaches" in shown
