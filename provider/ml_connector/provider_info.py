@@ -117,6 +117,12 @@ ANAPLAN_CONN_FIELDS = {
         "description": "Initial refresh token; rotated tokens are kept in the state store",
         "schema": {"type": ["string", "null"], "format": "password"},
     },
+    "model_page_url": {
+        "label": "Model page URL",
+        "description": "The model in your tenant's web UI, with {workspace_id} and "
+        "{model_id}, for the task's link (default: the modelUrl Anaplan lists)",
+        "schema": {"type": ["string", "null"]},
+    },
     "requests_per_minute": {
         "label": "Requests per minute",
         "description": "Share of the tenant-wide 600 requests/minute",

@@ -21,6 +21,7 @@ from ml_connector.zoho.extract import ExtractManifest
 from ml_connector_sandbox.zoho.pnl import NO_POSTINGS, actuals
 
 from ..airflow_env import airflow
+from ..conftest import MODEL, WORKSPACE
 from .flow_env import ORG, account_cells, audit_of, flow_env
 
 pytestmark = pytest.mark.airflow
@@ -31,11 +32,11 @@ MANIFESTS = {"changes": ExtractManifest, "extract_chartofaccounts": ExtractManif
              "import": Handoff, "wait": TaskStatus, "reconcile": RunSummary}
 
 
-def returned(home: Path, dag_id: str) -> dict[str, object]:
-    """Each task's return value (XCom) of the DAG's runs, as stored by Airflow."""
+def returned(home: Path, dag_id: str, key: str = "return_value") -> dict[str, object]:
+    """Each task's XCom ``key`` (its return value) of the DAG's runs, as stored by Airflow."""
     with sqlite3.connect(home / "airflow.db") as db:
-        rows = db.execute("SELECT task_id, value FROM xcom WHERE dag_id = ? AND key = "
-                          "'return_value'", (dag_id,)).fetchall()
+        rows = db.execute("SELECT task_id, value FROM xcom WHERE dag_id = ? AND key = ?",
+                          (dag_id, key)).fetchall()
     return {task_id: json.loads(value) for task_id, value in rows}
 
 
@@ -47,6 +48,10 @@ def test_flow_dags_hand_typed_manifests_and_fail_rejected_records_at_once(
     airflow(env, "dags", "test", "zoho_invoice_actuals_daily", "2026-04-02")
 
     xcoms = returned(home, "zoho_invoice_actuals_daily")
+    # The task's extra link opens the model in Anaplan's web UI, not an API resource.
+    page = returned(home, "zoho_invoice_actuals_daily", "model_page")["import"]
+    assert page.startswith("https://") and "/2/0/" not in page
+    assert f"selectedWorkspaceId={WORKSPACE}" in page and f"selectedModelId={MODEL}" in page
     assert set(xcoms) == set(MANIFESTS)
     typed = {task: MANIFESTS[task].model_validate(value) for task, value in xcoms.items()}
     assert [m.strftime("%Y-%m") for m in typed["scope"].months()] == [
@@ -89,7 +94,6 @@ def test_a_ledger_flow_loads_a_quarter_in_one_run_and_verifies_it(sandbox, tmp_p
     from ml_connector_sandbox.zoho.pnl import ledger_actuals
 
     from ..cells import CENT
-    from ..conftest import MODEL
 
     home = tmp_path_factory.mktemp("home")
     env = flow_env(sandbox, home)

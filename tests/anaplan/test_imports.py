@@ -209,3 +209,17 @@ def test_file_columns_are_checked_against_the_imports_header_names(anaplan_clien
     assert expected == ["Account", "Period", "Amount"]
     with pytest.raises(ConfigError, match=r"missing columns \['Period'\].*unexpected.*'Month'"):
         check_header(["Account", "Month", "Amount"], expected)
+
+
+def test_the_model_page_is_anaplans_model_url_or_the_configured_pattern(anaplan_client,
+                                                                         sandbox):
+    """What the operator's extra link opens: a page for a browser, never an API resource."""
+    from ..conftest import MODEL, WORKSPACE
+
+    listed = anaplan_client().model_page()
+    assert listed.startswith("https://") and f"selectedModelId={MODEL}" in listed
+    sandbox.sandbox.anaplan.reset_stats()
+    pattern = "https://eu1.app.anaplan.com/models/{workspace_id}/{model_id}"
+    page = anaplan_client(model_page=pattern).model_page()
+    assert page == f"https://eu1.app.anaplan.com/models/{WORKSPACE}/{MODEL}"
+    assert sandbox.sandbox.anaplan.stats()["total"] == 0  # the pattern costs no request

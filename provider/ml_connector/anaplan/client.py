@@ -73,6 +73,19 @@ class AnaplanClient:
 
     # -- model objects --------------------------------------------------------------------
 
+    def model_page(self) -> str:
+        """The model in Anaplan's web UI, for a person: the connection's ``model_page_url``,
+        else the ``modelUrl`` Anaplan lists for it (``GET /workspaces/{ws}/models``, see
+        https://help.anaplan.com/retrieve-model-ids-from-workspace-eeca6683-e38a-4c77-bb22-ca9ddab5552e;
+        the listing, unlike the model's own resource, is not held up by a running import)."""
+        configured = self.config.page_url()
+        if configured:
+            return configured
+        url = f"{self.config.api_url}/workspaces/{self.config.workspace_id}/models"
+        models = envelope(self.request("GET", url), "models") or []
+        found: dict = next((m for m in models if m.get("id") == self.config.model_id), {})
+        return str(found.get("modelUrl") or "")
+
     def files(self) -> list[dict]:
         return self.get("/files", "files")
 

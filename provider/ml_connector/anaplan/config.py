@@ -36,6 +36,9 @@ class AnaplanConfig:
     timeout: float = 120.0
     allow_plain_http: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: The model's page in Anaplan's web UI, with ``{workspace_id}`` and ``{model_id}``;
+    #: None: the ``modelUrl`` Anaplan gives for the model (``GET /models/{id}``).
+    model_page: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "workspace_id", ids.workspace_id(self.workspace_id))
@@ -47,6 +50,12 @@ class AnaplanConfig:
                                   allow_plain_http=self.allow_plain_http).rstrip("/")
             object.__setattr__(self, "api_url", f"{base}/anaplan/2/0")
             object.__setattr__(self, "auth_url", f"{base}/anaplan/auth")
+
+    def page_url(self) -> str | None:
+        """The configured web UI page of the model, or None."""
+        if not self.model_page:
+            return None
+        return self.model_page.format(workspace_id=self.workspace_id, model_id=self.model_id)
 
     @property
     def model_url(self) -> str:

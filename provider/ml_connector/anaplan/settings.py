@@ -10,13 +10,13 @@ from typing import Any
 from ml_connector.anaplan.auth import BasicMethod, CertificateMethod, Method, OAuthMethod
 from ml_connector.anaplan.config import MB, AnaplanConfig
 from ml_connector.transport.errors import ConfigError
-from ml_connector.transport.fields import flag, seconds, whole
+from ml_connector.transport.fields import check_endpoint, flag, seconds, whole
 
 AUTH_METHODS = ("basic", "certificate", "oauth")
 EXTRA_FIELDS = {
     "auth_method", "certificate", "private_key", "payload_format", "refresh_token",
     "workspace_id", "model_id", "requests_per_minute", "chunk_size_mb", "rate_limit_file",
-    "timeout", "allow_plain_http",
+    "timeout", "allow_plain_http", "model_page_url",
 }
 
 
@@ -84,6 +84,13 @@ def settings_from_fields(
     options["allow_plain_http"] = flag(extra, "allow_plain_http", name)
     if extra.get("rate_limit_file"):
         options["rate_limit_file"] = extra["rate_limit_file"]
+    if page := str(extra.get("model_page_url") or "").strip():
+        try:
+            page.format(workspace_id="w", model_id="m")
+        except (KeyError, IndexError, ValueError):
+            raise ConfigError(f"connection {name!r}: field model_page_url may name only "
+                              "{workspace_id} and {model_id}, got " + repr(page)) from None
+        options["model_page"] = check_endpoint(page, "field model_page_url")
     workspace = workspace_id or extra.get("workspace_id")
     model = model_id or extra.get("model_id")
     if not workspace or not model:

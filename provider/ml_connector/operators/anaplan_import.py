@@ -15,17 +15,19 @@ from ml_connector.anaplan.handoff import Handoff, send_file
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.sensors.anaplan import AnaplanTaskMixin, default_deferrable
+from ml_connector.transport.errors import ConnectorError
 
 
 class AnaplanTaskLink(BaseOperatorLink):
-    """Link to the import task's status resource (pushed by the operator as ``task_url``)."""
+    """The model the import ran in, in Anaplan's web UI (pushed by the operator as
+    ``model_page``); the task's API resource, which a browser cannot open, is ``task_url``."""
 
-    name = "Anaplan task"
+    name = "Anaplan model"
 
     def get_link(self, operator: BaseOperator, *, ti_key: Any) -> str:
         from airflow.providers.common.compat.sdk import XCom
 
-        return XCom.get_value(key="task_url", ti_key=ti_key) or ""
+        return XCom.get_value(key="model_page", ti_key=ti_key) or ""
 
 
 class StagedFile(BaseModel):
@@ -118,6 +120,12 @@ class AnaplanImportOperator(AnaplanTaskMixin, BaseOperator):
         ti = context["ti"]
         ti.xcom_push(key="task_id", value=task_id)
         ti.xcom_push(key="task_url", value=client.config.task_url(action_id, task_id))
+        try:
+            page = client.model_page()
+        except ConnectorError as exc:  # the link is a convenience: never fail the import
+            self.log.warning("No link to the model's page: %s", exc)
+            page = ""
+        ti.xcom_push(key="model_page", value=page)
         if not self.wait_for_completion:
             return handoff.model_dump(mode="json")
         timeout = self.wait_timeout.total_seconds()
