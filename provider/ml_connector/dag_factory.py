@@ -31,7 +31,6 @@ from ml_connector.flows.run import (
     BuildManifest,
     FlowRun,
     NothingChanged,
-    RunFailed,
     Scope,
     flow_reads,
 )
@@ -43,6 +42,7 @@ from ml_connector.hooks.state import state_store, state_url
 from ml_connector.hooks.zoho_books import ZohoBooksHook
 from ml_connector.operators.anaplan_import import AnaplanImportOperator
 from ml_connector.operators.extract_zoho import ExtractZohoOperator
+from ml_connector.operators.failures import fail_fast
 from ml_connector.operators.staging import staged_path
 from ml_connector.sensors.anaplan import AnaplanTaskSensor
 from ml_connector.transport.errors import ConfigError
@@ -152,11 +152,10 @@ def step(call: Callable[[], BaseModel]) -> dict[str, Any]:
     """Run a flow step; its manifest's JSON is the task's XCom. A run with nothing to send
     is skipped; a failure that would repeat fails at once, without retries."""
     try:
-        return call().model_dump(mode="json")
+        with fail_fast():
+            return call().model_dump(mode="json")
     except NothingChanged as exc:
         raise AirflowSkipException(str(exc)) from None
-    except (RunFailed, ConfigError) as exc:
-        raise AirflowFailException(str(exc)) from None
 
 
 def flow_dag(flow: Flow, defaults: Defaults, lists: dict[str, list[str]] | None = None) -> DAG:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -44,11 +45,16 @@ def test_import_and_deferred_wait_apply_the_file(sandbox, tmp_path_factory, tmp_
 def test_mismatched_columns_fail_before_upload(sandbox, tmp_path_factory, tmp_path):
     accounts = tmp_path / "accounts.csv"
     accounts.write_text("Code,Title,Type\n4000,Sales,Income\n")
+    home = tmp_path_factory.mktemp("home")
     with pytest.raises(RuntimeError) as info:
-        run_dag(sandbox, tmp_path_factory.mktemp("home"),
-                {"accounts": str(accounts), "actuals": str(accounts)})
+        run_dag(sandbox, home, {"accounts": str(accounts), "actuals": str(accounts)})
     assert "missing columns ['Name']; unexpected columns ['Title']" in str(info.value)
     assert sandbox.sandbox.anaplan.file_bytes(MODEL, "113000000001") is None, "nothing uploaded"
+    # A column mismatch would repeat: the task fails on its first try, its retries unused.
+    with sqlite3.connect(home / "airflow.db") as db:
+        tries = db.execute("SELECT try_number, state FROM task_instance WHERE task_id = "
+                           "'import_accounts'").fetchall()
+    assert tries == [(1, "failed")]
 
 
 def test_trigger_serializes_to_ids_and_timing_only():

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from ml_connector.anaplan.handoff import Handoff, send_file
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
+from ml_connector.operators.failures import fail_fast
 from ml_connector.sensors.anaplan import AnaplanTaskMixin, default_deferrable
 from ml_connector.transport.errors import ConnectorError
 
@@ -104,6 +105,7 @@ class AnaplanImportOperator(AnaplanTaskMixin, BaseOperator):
         self.lock_wait = lock_wait
         self.state_conn_id = state_conn_id
 
+    @fail_fast()
     def execute(self, context: Any) -> dict[str, Any]:
         hook = AnaplanHook(self.anaplan_conn_id, self.workspace_id, self.model_id)
         client = hook.client
@@ -140,6 +142,7 @@ class AnaplanImportOperator(AnaplanTaskMixin, BaseOperator):
         handoff.task = self.finish(self.outcome(client, action_id, status))
         return handoff.model_dump(mode="json")
 
+    @fail_fast()
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         handoff = Handoff.model_validate(context["ti"].xcom_pull(
             task_ids=self.task_id, key="handoff"))

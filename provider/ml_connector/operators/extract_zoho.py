@@ -11,6 +11,7 @@ from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.hooks.zoho_books import ZohoBooksHook
+from ml_connector.operators.failures import fail_fast
 from ml_connector.operators.staging import staged_path
 from ml_connector.state.quota import QuotaExhausted
 from ml_connector.zoho.entities import get_entity
@@ -96,6 +97,7 @@ class ExtractZohoOperator(BaseOperator):
         self.on_quota = on_quota
         self.progress_every = progress_every
 
+    @fail_fast()
     def execute(self, context: Context, event: Any = None) -> dict[str, Any]:
         watermark = None
         if self.mode == "incremental" and not self.modified_after:

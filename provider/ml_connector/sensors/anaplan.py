@@ -13,6 +13,7 @@ from ml_connector.anaplan.handoff import Handoff
 from ml_connector.anaplan.outcome import TaskEvent, judge
 from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.hooks.anaplan import AnaplanHook
+from ml_connector.operators.failures import fail_fast
 from ml_connector.triggers.anaplan import AnaplanTaskTrigger
 
 
@@ -112,6 +113,7 @@ class AnaplanTaskSensor(AnaplanTaskMixin, BaseSensorOperator):
             return started.import_id, started.task_id
         return str(self.import_id), str(self.anaplan_task_id)
 
+    @fail_fast()
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             return super().execute(context)
@@ -122,6 +124,7 @@ class AnaplanTaskSensor(AnaplanTaskMixin, BaseSensorOperator):
             method_name="execute_complete",
         )
 
+    @fail_fast()
     def poke(self, context: Any) -> bool:
         client = self.hook.client
         import_id, task_id = self.waited_for()
@@ -132,5 +135,6 @@ class AnaplanTaskSensor(AnaplanTaskMixin, BaseSensorOperator):
         self.finish(self.outcome(client, import_id, status))
         return True
 
+    @fail_fast()
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
         return self.finish(event).model_dump(mode="json")

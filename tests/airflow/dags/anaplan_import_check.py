@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import DAG
 
@@ -14,6 +14,8 @@ with DAG(
     schedule=None,
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     tags=["ml-connector", "test"],
+    # Retries for what may pass on a second try; a failure that would repeat skips them.
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=1)},
 ) as dag:
     accounts = AnaplanImportOperator(
         task_id="import_accounts",
