@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ml_connector.transport.errors import ConnectorError
+
 
 def _sandbox(args: argparse.Namespace) -> int:
     try:
@@ -151,6 +153,35 @@ def _webhooks_events(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ml_connector.doctor import airflow_pools, run_checks
+    from ml_connector.flows.spec import load_valid_flows
+    from ml_connector.hooks.anaplan import AnaplanHook
+    from ml_connector.hooks.zoho_books import ZohoBooksHook
+
+    flows = Path(args.flows)
+    url = _state_url(args.db, create=True)
+    assert url is not None
+    try:
+        defaults = load_valid_flows(flows)[0].defaults
+    except ConnectorError:
+        defaults = None
+    zoho = None if args.skip_zoho or defaults is None else \
+        (lambda: ZohoBooksHook(defaults.zoho_conn_id).client)
+    anaplan = None if args.skip_anaplan or defaults is None else \
+        (lambda ws, model: AnaplanHook(defaults.anaplan_conn_id, ws, model).client)
+    failed = 0
+    for finding in run_checks(flows, state_url=url, pools=airflow_pools, zoho=zoho,
+                              anaplan=anaplan):
+        print(finding.line(), flush=True)
+        failed += finding.status == "fail"
+    print(f"{failed} problem(s) would stop a run" if failed else
+          "nothing known would stop a run")
+    return 1 if failed else 0
+
+
 def _init(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -243,6 +274,18 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
     events.set_defaults(func=_webhooks_events)
 
+    doctor = commands.add_parser(
+        "doctor", help="check everything known to stop a first run, and say how to fix it",
+        description="Check the flows file, the state store, the pools, the Zoho connection "
+        "(token, organization, a scope per module: about ten requests), the Anaplan "
+        "connection (each flow's import and columns, verify exports) and that the lists "
+        "fact flows look up are loaded. Exit status 1 when something would fail.")
+    doctor.add_argument("--flows", default="dags/flows.yaml", help="the flows file")
+    doctor.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
+    doctor.add_argument("--skip-zoho", action="store_true", help="no Zoho request")
+    doctor.add_argument("--skip-anaplan", action="store_true", help="no Anaplan request")
+    doctor.set_defaults(func=_doctor)
+
     init = commands.add_parser(
         "init", help="write the starter flows file and DAG files into a DAGs folder, and "
         "create the pools", description="Write flows.yaml, flows.py and flows_check.py "
@@ -263,8 +306,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from ml_connector.transport.errors import ConnectorError
-
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -42,3 +42,27 @@ def test_airflow_knows_the_providers_options(tmp_path):
                     "--include-descriptions").stdout
     assert "[ml_connector]" in shown and "staging_base" in shown
     assert "ObjectStoragePath URL every worker reaches" in shown
+
+
+def test_doctor_after_init_names_what_is_left_to_do(sandbox, tmp_path):
+    """A new user's sequence: init, then doctor, which finds the pools and connections in
+    order and says the dimension flows must run first."""
+    from ..airflow_env import sandbox_connections
+
+    dags = tmp_path / "dags"
+    env = airflow_env(tmp_path / "home", dags, sandbox_connections(
+        sandbox.base_url, sandbox.sandbox.config, requests_per_minute=100_000))
+    migrate(env)
+    cli = str(Path(sys.executable).parent / "ml-connector")
+    subprocess.run([cli, "init", str(dags)], env=env, check=True, capture_output=True)
+    done = subprocess.run([cli, "doctor", "--flows", str(dags / "ml_connector" / "flows.yaml")],
+                          env=env, capture_output=True, text=True, timeout=600)
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    assert "[ok  ] pools: zoho_books: 1 slot(s)" in out
+    assert "[ok  ] zoho: token obtained; organization 10234695" in out
+    assert "[ok  ] anaplan: invoice_actuals: import" in out
+    assert "[FAIL] lists: flow accounts has not loaded its list" in out
+    assert "fix: run zoho_accounts first" in out
+    assert out.rstrip().endswith("problem(s) would stop a run")
+    assert sandbox.sandbox.config.zoho.client_secret not in out + done.stderr

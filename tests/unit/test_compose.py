@@ -96,3 +96,14 @@ def test_the_webhook_receiver_is_a_service_of_the_provider_image():
     assert target == f"{extra['organization_id']}=http://ml-connector-webhooks:{port}/zoho/" \
         f"{extra['organization_id']}"
     assert sandbox[sandbox.index("--webhook-secret") + 1] == extra["webhook_secret"]
+
+
+def test_the_sandbox_profile_runs_doctor_once_the_stack_is_up():
+    services = compose()["services"]
+    doctor = services["ml-connector-doctor"]
+    assert doctor["profiles"] == ["sandbox"] and doctor["restart"] == "no"
+    assert doctor["entrypoint"] == ["ml-connector"] and doctor["command"][0] == "doctor"
+    flows = doctor["command"][doctor["command"].index("--flows") + 1]
+    assert flows.startswith("/opt/airflow/dags/")  # the mounted ./dags
+    assert doctor["depends_on"]["airflow-scheduler"] == {"condition": "service_healthy"}
+    assert doctor["image"] == services["airflow-scheduler"]["image"]

@@ -1,0 +1,165 @@
+"""``ml-connector doctor``: what would stop a first run, each with how to fix it.
+
+Checks, in order: the flows file; the state store; the pools; the Zoho connection (a token,
+the organization, and one ``per_page=1`` request per module the flows read, so a missing
+scope shows now and not in a run: about ten requests of the organization's daily quota);
+the Anaplan connection (each flow's import exists and expects the flow's columns, in order;
+each verify export exists); the lists that fact flows look members up in have been loaded
+by their dimension flows. Nothing is written anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ml_connector.transport.errors import ConnectorError
+
+Status = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check's verdict: ``fix`` says what to do when it is not ``ok``."""
+
+    check: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        mark = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}[self.status]
+        return f"[{mark}] {self.check}: {self.detail}" + (f"\n       fix: {self.fix}"
+                                                          if self.fix else "")
+
+
+def _flows(path: Path) -> Iterator[Finding]:
+    from ml_connector.flows.spec import load_valid_flows
+
+    spec, problems = load_valid_flows(path)
+    for problem in problems:
+        yield Finding("flows", "fail", problem, f"correct it in {path}")
+    enabled = [f for f in spec.flows if f.enabled]
+    yield Finding("flows", "ok" if enabled else "warn",
+                  f"{len(enabled)} enabled flow(s) in {path}",
+                  "" if enabled else "enable a flow (enabled: true)")
+
+
+def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str, int]],
+               zoho: Callable[[], object] | None, anaplan: Callable[..., object] | None,
+               ) -> Iterator[Finding]:
+    """Every finding, in order. ``pools`` lists Airflow's pools (name -> slots); ``zoho``
+    and ``anaplan`` open clients (``anaplan(workspace_id, model_id)``); None skips them."""
+    from ml_connector.dag_factory import dimensions
+    from ml_connector.flows.run import loaded_key
+    from ml_connector.flows.spec import load_valid_flows
+    from ml_connector.state.store import StateStore, safe_url
+    from ml_connector.zoho.entities import get_entity
+
+    try:
+        yield from _flows(flows_path)
+        spec, _ = load_valid_flows(flows_path)
+    except ConnectorError as exc:
+        yield Finding("flows", "fail", str(exc), "ml-connector init <dags folder> writes one")
+        return
+    flows = [f for f in spec.flows if f.enabled]
+
+    try:
+        store = StateStore(state_url)
+        store.get_watermark("doctor")
+        shared = not state_url.startswith("sqlite")
+        yield Finding("state store", "ok" if shared else "warn", safe_url(state_url),
+                      "" if shared else "SQLite serves one machine: for workers on several "
+                      "machines point the ml_connector_state connection at PostgreSQL")
+    except ConnectorError as exc:
+        yield Finding("state store", "fail", str(exc), "fix the ml_connector_state connection")
+        return
+
+    try:
+        have = pools()
+        for name, wanted in spec.defaults.pools().items():
+            if name not in have:
+                yield Finding("pools", "fail", f"pool {name!r} does not exist: runs of the flows "
+                              "would wait in 'queued' for ever", f"ml-connector pools --flows "
+                              f"{flows_path} > pools.json && airflow pools import pools.json")
+            else:
+                yield Finding("pools", "ok", f"{name}: {have[name]} slot(s) "
+                              f"(flows.yaml asks {wanted['slots']})")
+    except Exception as exc:
+        yield Finding("pools", "warn", f"could not list Airflow's pools ({type(exc).__name__})",
+                      "run doctor where the airflow command works (AIRFLOW_HOME set)")
+
+    if zoho is not None:
+        try:
+            client = zoho()
+            org = client.organization_id  # type: ignore[attr-defined]
+            yield Finding("zoho", "ok", f"token obtained; organization {org}")
+            modules = sorted({e for f in flows for e in
+                              [*f.entities, *f.lookup_entities, *f.change_entities]
+                              if e != "ledger"})
+            for module in modules:
+                entity = get_entity(module)
+                try:
+                    client.get(entity.path, {"per_page": 1},  # type: ignore[attr-defined]
+                               scope=entity.scope)
+                    yield Finding("zoho", "ok", f"{module}: readable ({entity.oauth_scope})")
+                except ConnectorError as exc:
+                    yield Finding("zoho", "fail", f"{module}: {exc}",
+                                  f"authorize a refresh token with {entity.oauth_scope}")
+        except ConnectorError as exc:
+            yield Finding("zoho", "fail", str(exc), "fix the zoho_books connection "
+                          "(ml-connector's README: Zoho Books connection)")
+
+    if anaplan is not None:
+        for flow in flows:
+            target = flow.target
+            try:
+                from ml_connector.anaplan.handoff import plan_action
+
+                client = anaplan(target.workspace_id, target.model_id)
+                plan = plan_action(client, target.import_)  # type: ignore[arg-type]
+                try:
+                    plan.check_header(list(flow.columns))
+                    yield Finding("anaplan", "ok", f"{flow.id}: {plan.kind} {plan.name!r} "
+                                  f"takes the flow's columns {list(flow.columns)}")
+                except ConnectorError as exc:
+                    yield Finding("anaplan", "fail", f"{flow.id}: {exc}",
+                                  "make the flow's columns in flows.yaml equal the import's")
+                if flow.verify is not None:
+                    client.find_export(flow.verify.export)  # type: ignore[attr-defined]
+                    yield Finding("anaplan", "ok", f"{flow.id}: export "
+                                  f"{flow.verify.export!r} exists")
+            except ConnectorError as exc:
+                yield Finding("anaplan", "fail", f"{flow.id}: {exc}",
+                              "fix the anaplan connection or the flow's target")
+
+    lists = dimensions(flows)
+    for module, loaders in sorted(lists.items()):
+        users = sorted(f.id for f in flows if module in f.lookup_entities)
+        for dimension in loaders if users else []:
+            if store.get_watermark(loaded_key(dimension)) is None:
+                yield Finding("lists", "fail", f"flow {dimension} has not loaded its list into "
+                              f"Anaplan yet; {', '.join(users)} look up {module} and their "
+                              "members would be rejected", f"run zoho_{dimension} first "
+                              f"(airflow dags trigger zoho_{dimension})")
+            else:
+                yield Finding("lists", "ok", f"flow {dimension} has loaded its list "
+                              f"({', '.join(users)} look up {module})")
+
+
+def airflow_pools() -> dict[str, int]:
+    """Airflow's pools (name -> slots), as ``airflow pools list`` prints them."""
+    import json
+    import shutil
+    import subprocess
+
+    command = shutil.which("airflow")
+    if command is None:
+        raise FileNotFoundError("airflow is not on PATH")
+    out = subprocess.run([command, "pools", "list", "-o", "json"], capture_output=True,
+                         text=True, check=True, timeout=300).stdout
+    rows = json.loads(next(line for line in reversed(out.splitlines())
+                           if line.startswith(("[{", "[]"))))
+    return {r["pool"]: int(r["slots"]) for r in rows}

@@ -1,0 +1,84 @@
+"""``ml-connector doctor`` against the sandbox: each known trap is found, with its fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from ml_connector.doctor import run_checks
+from ml_connector.flows.run import loaded_key
+from ml_connector.hooks.anaplan import AnaplanHook
+from ml_connector.hooks.zoho_books import ZohoBooksHook
+from ml_connector.state.store import StateStore
+from ml_connector_sandbox.core import SandboxConfig
+from ml_connector_sandbox.zoho.config import READ_SCOPES
+
+from ..airflow_env import sandbox_connections
+from ..conftest import ROOMY
+
+ROOT = Path(__file__).resolve().parents[2]
+FLOWS = ROOT / "dags" / "flows.yaml"
+POOLS = {"zoho_books": 1, "anaplan": 2}
+
+
+def findings(flows: Path, url: str, pools: dict[str, int]) -> list:
+    return list(run_checks(
+        flows, state_url=url, pools=lambda: pools,
+        zoho=lambda: ZohoBooksHook().client,
+        anaplan=lambda ws, model: AnaplanHook("anaplan_default", ws, model).client))
+
+
+def failures(found) -> list[str]:
+    return [f.detail for f in found if f.status == "fail"]
+
+
+def connect(running, monkeypatch, tmp_path, **options) -> None:
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    for key, value in sandbox_connections(running.base_url, running.sandbox.config,
+                                          requests_per_minute=100_000, **options).items():
+        monkeypatch.setenv(key, value)
+
+
+def test_a_ready_deployment_passes_and_each_trap_is_named(sandbox, monkeypatch, tmp_path):
+    connect(sandbox, monkeypatch, tmp_path)
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    found = findings(FLOWS, url, {})
+    failed = failures(found)
+    # No pools: runs would sit in "queued"; the fix is the exact command.
+    assert [d for d in failed if "pool" in d] == [
+        "pool 'zoho_books' does not exist: runs of the flows would wait in 'queued' for ever",
+        "pool 'anaplan' does not exist: runs of the flows would wait in 'queued' for ever"]
+    assert any("airflow pools import pools.json" in f.fix for f in found if f.check == "pools")
+    # The chart of accounts is not in Anaplan yet: run the accounts flow first.
+    lists = [f for f in found if f.check == "lists" and f.status == "fail"]
+    assert lists and lists[0].detail.startswith("flow accounts has not loaded its list")
+    assert lists[0].fix.startswith("run zoho_accounts first")
+    # Everything else holds: every module readable, every import takes its flow's columns.
+    assert len(failed) == 2 + len(lists)
+    ok = {f.detail.split(":")[0] for f in found if f.check == "anaplan" and f.status == "ok"}
+    assert {"invoice_actuals", "bill_actuals", "pl_actuals", "accounts"} <= ok
+    assert any(f.detail.startswith("invoices: readable") for f in found)
+    store = StateStore(url)
+    for loader in ("accounts", "customers", "vendors"):
+        store.set_watermark(loaded_key(loader), "1.0")
+    assert failures(findings(FLOWS, url, POOLS)) == []
+
+
+def test_a_missing_scope_and_a_column_mismatch_are_found(sandbox_factory, monkeypatch,
+                                                          tmp_path):
+    config = SandboxConfig.model_validate(ROOMY)
+    config.zoho.refresh_tokens[0].scopes = [s for s in READ_SCOPES
+                                            if s != "ZohoBooks.bills.READ"]
+    running = sandbox_factory(config)
+    connect(running, monkeypatch, tmp_path)
+    spec = yaml.safe_load(FLOWS.read_text())
+    flow = next(f for f in spec["flows"] if f["id"] == "invoice_actuals")
+    flow["columns"] = {("Month" if k == "Period" else k): v for k, v in flow["columns"].items()}
+    flows = tmp_path / "flows.yaml"
+    flows.write_text(yaml.safe_dump(spec))
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    failed = failures(findings(flows, url, POOLS))
+    assert any(d.startswith("bills: ") and "ZohoBooks.bills.READ" in d for d in failed)
+    assert any(d.startswith("invoice_actuals: file header does not match") and
+               "missing columns ['Period']; unexpected columns ['Month']" in d for d in failed)
