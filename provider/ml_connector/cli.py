@@ -182,6 +182,89 @@ def _doctor(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _zoho_authorize(args: argparse.Namespace) -> int:
+    import getpass
+    import json
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from ml_connector.flows.spec import load_flows
+    from ml_connector.transport.errors import ConfigError
+    from ml_connector.transport.fields import check_endpoint, parse_extra
+    from ml_connector.zoho.consent import consent, exchange, flow_scopes, organizations
+    from ml_connector.zoho.regions import DATACENTERS, sandbox_datacenters
+
+    existing = _connection(args.conn)
+    extra = parse_extra(existing.extra, args.conn) if existing is not None else {}
+    client_id = args.client_id or (existing.login if existing is not None else None)
+    if not client_id:
+        raise ConfigError("--client-id is needed (the OAuth client's id from Zoho's API "
+                          "console), or an existing connection that has it as login")
+    secret = os.environ.get("ML_CONNECTOR_ZOHO_CLIENT_SECRET") or (
+        existing.password if existing is not None and existing.password else None) or \
+        getpass.getpass("Client secret (not shown): ")
+    endpoint = args.endpoint or (existing.host if existing is not None else None) or None
+    if endpoint:
+        check_endpoint(endpoint, "--endpoint",
+                       allow_plain_http=bool(extra.get("allow_plain_http")))
+    table = sandbox_datacenters(endpoint) if endpoint else DATACENTERS
+    scopes = flow_scopes(load_flows(args.flows).flows)
+    asked = consent(client_id, scopes, args.redirect_uri,
+                    region=args.region or str(extra.get("region") or "us"), table=table)
+    print("Open this address, sign in to Zoho as a user of the organization and accept:\n"
+          f"  {asked.url}\n(scopes: {', '.join(scopes)}; redirect URI {args.redirect_uri}, "
+          "as registered for the client in Zoho's API console)", flush=True)
+    returned = args.redirect_url or input("Paste the address your browser was sent to: ")
+    granted = exchange(asked, returned, client_id, secret, table=table)
+    orgs = organizations(granted)
+    wanted = args.organization_id or extra.get("organization_id")
+    ids = [str(o.get("organization_id")) for o in orgs]
+    if wanted and str(wanted) not in ids:
+        raise ConfigError(f"organization {wanted} is not among this user's: {', '.join(ids)}")
+    if not wanted and len(ids) != 1:
+        raise ConfigError("this user has several organizations; name one with "
+                          "--organization-id: " + ", ".join(
+                              f"{o.get('organization_id')} ({o.get('name')})" for o in orgs))
+    extra.update(refresh_token=granted.refresh_token, region=granted.datacenter.region,
+                 organization_id=str(wanted or ids[0]))
+    record = {args.conn: {"conn_type": "zoho_books", "login": client_id, "password": secret,
+                          "host": endpoint or "", "extra": json.dumps(extra)}}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "connection.json"
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(record))
+        airflow = shutil.which("airflow") or str(Path(sys.executable).with_name("airflow"))
+        done = subprocess.run([airflow, "connections", "import", "--overwrite", str(path)],
+                              capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"could not write connection {args.conn!r} (airflow connections import "
+              "failed); the refresh token was not saved: run the command again where the "
+              "airflow command works", file=sys.stderr)
+        return 1
+    print(f"connection {args.conn!r} written: region {granted.datacenter.region}, "
+          f"organization {extra['organization_id']}, a refresh token with {len(scopes)} "
+          "READ scope(s)")
+    if os.environ.get(f"AIRFLOW_CONN_{args.conn.upper()}"):
+        print(f"note: $AIRFLOW_CONN_{args.conn.upper()} is set and takes precedence over the "
+              "connection written to Airflow's database: unset it", file=sys.stderr)
+    return 0
+
+
+def _connection(conn_id: str):
+    """The Airflow connection ``conn_id``, or None when there is none."""
+    from airflow.providers.common.compat.sdk import AirflowNotFoundException
+
+    from ml_connector.hooks.connections import get_connection
+
+    try:
+        return get_connection(conn_id)
+    except AirflowNotFoundException:
+        return None
+
+
 def _init(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -273,6 +356,31 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--limit", type=int, default=50)
     events.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
     events.set_defaults(func=_webhooks_events)
+
+    zoho = commands.add_parser("zoho", help="Zoho Books set-up (`zoho authorize --help`)")
+    zoho_actions = zoho.add_subparsers(dest="action", required=True)
+    authorize = zoho_actions.add_parser(
+        "authorize", help="get a refresh token with the scopes the flows need, into the "
+        "Airflow connection", description="Build the consent URL (the READ scopes of the "
+        "flows' modules, access_type=offline, prompt=consent), take the address the browser "
+        "is sent back to, exchange its code at the data center it names and write the "
+        "zoho_books connection (client id, secret, refresh token, region, organization). "
+        "The client secret is read from $ML_CONNECTOR_ZOHO_CLIENT_SECRET, the existing "
+        "connection, or a prompt; nothing secret is printed.")
+    authorize.add_argument("--conn", default="zoho_books_default", help="the connection id")
+    authorize.add_argument("--client-id", help="the OAuth client id (default: the "
+                           "connection's login)")
+    authorize.add_argument("--redirect-uri", default="http://localhost:8976/",
+                           help="the client's redirect URI, as registered with Zoho")
+    authorize.add_argument("--redirect-url", help="the address the browser was sent to "
+                           "(default: asked for)")
+    authorize.add_argument("--region", help="the data center to start at (Zoho forwards "
+                           "users to theirs; default us)")
+    authorize.add_argument("--organization-id", help="the organization, when the user has "
+                           "several")
+    authorize.add_argument("--endpoint", help="a look-alike's base URL (the sandbox)")
+    authorize.add_argument("--flows", default="dags/flows.yaml", help="the flows file")
+    authorize.set_defaults(func=_zoho_authorize)
 
     doctor = commands.add_parser(
         "doctor", help="check everything known to stop a first run, and say how to fix it",

@@ -12,6 +12,7 @@ import pytest
 from ..airflow_env import airflow, airflow_env, migrate
 
 pytestmark = pytest.mark.airflow
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def listed(env, *command: str) -> list[dict]:
@@ -66,3 +67,44 @@ def test_doctor_after_init_names_what_is_left_to_do(sandbox, tmp_path):
     assert "fix: run zoho_accounts first" in out
     assert out.rstrip().endswith("problem(s) would stop a run")
     assert sandbox.sandbox.config.zoho.client_secret not in out + done.stderr
+
+
+def test_zoho_authorize_writes_a_working_connection(sandbox, tmp_path):
+    """The consent URL (opened here by a client that follows Zoho's redirect as a browser
+    would), the pasted answer, the code exchanged at the data center it names, and the
+    connection written to Airflow's database: its hook then reads the organization."""
+    import httpx
+
+    from ..airflow_env import sandbox_connections
+
+    connections = sandbox_connections(sandbox.base_url, sandbox.sandbox.config)
+    del connections["AIRFLOW_CONN_ZOHO_BOOKS_DEFAULT"]  # the command writes it
+    env = airflow_env(tmp_path / "home", tmp_path / "dags", connections)
+    migrate(env)
+    zoho = sandbox.sandbox.config.zoho
+    env["ML_CONNECTOR_ZOHO_CLIENT_SECRET"] = zoho.client_secret
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ml-connector"), "zoho", "authorize",
+         "--client-id", zoho.client_id, "--endpoint", sandbox.base_url,
+         "--organization-id", "10234695", "--flows", str(ROOT / "dags" / "flows.yaml")],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    assert proc.stdout is not None and proc.stdin is not None
+    url = ""
+    while not url.startswith("http"):
+        url = proc.stdout.readline().strip()
+    assert "access_type=offline" in url and "prompt=consent" in url
+    assert "ZohoBooks.bills.READ" in url and "ZohoBooks.settings.READ" in url
+    answer = httpx.get(url, follow_redirects=False)
+    assert answer.status_code == 302
+    out, err = proc.communicate(answer.headers["location"] + "\n", timeout=300)
+    assert proc.returncode == 0, out + err
+    assert "connection 'zoho_books_default' written: region us, organization 10234695" in out
+    assert zoho.client_secret not in out + err
+    tested = subprocess.run(
+        [str(Path(sys.executable).parent / "python"), "-c",
+         "from ml_connector.hooks.zoho_books import ZohoBooksHook; "
+         "print(ZohoBooksHook().test_connection())"],
+        env=env, capture_output=True, text=True)
+    assert tested.returncode == 0, tested.stderr[-3000:]
+    assert "Connected to Zoho Books (us)" in tested.stdout and "Zillum Inc" in tested.stdout

@@ -25,14 +25,16 @@ def state_url(conn_id: str = DEFAULT_STATE_CONN_ID) -> str:
     """SQLAlchemy URL of the state store: the connection's, or, only when no such connection
     exists, a SQLite file in ``AIRFLOW_HOME``. A connection that exists but cannot be read is
     an error: falling back would give each machine its own tokens, locks and watermarks."""
-    from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
+    from airflow.providers.common.compat.sdk import AirflowNotFoundException
+
+    from ml_connector.hooks.connections import get_connection
 
     unreadable = ConfigError(
         f"the state store connection {conn_id!r} could not be read; every worker must reach "
         f"the same store (access tokens, locks, watermarks, audit): fix the connection, or "
         f"delete it to use {default_state_url()}")
     try:
-        conn = BaseHook.get_connection(conn_id)
+        conn = get_connection(conn_id)
     except AirflowNotFoundException:
         # Secrets backends that fail to parse a connection report it as missing: an
         # environment variable that is set but unreadable must not read as "not configured".

@@ -7,6 +7,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
+from ml_connector.hooks.connections import get_connection
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.state.tokens import SqlTokenCache, fernet_from
 from ml_connector.transport.errors import ConnectorError
@@ -33,6 +34,12 @@ class ZohoBooksHook(BaseHook):
     default_conn_name = "zoho_books_default"
     conn_type = "zoho_books"
     hook_name = "Zoho Books"
+
+    @classmethod
+    def get_connection(cls, conn_id: str) -> Any:
+        """The connection, also from Airflow's database when run outside a task (commands
+        such as ``ml-connector doctor``)."""
+        return get_connection(conn_id)
 
     def __init__(
         self,

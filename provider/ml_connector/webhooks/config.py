@@ -64,9 +64,11 @@ def endpoint_from_fields(extra: Mapping[str, Any], name: str) -> Endpoint:
 
 def endpoint(conn_id: str) -> Endpoint:
     """The endpoint of Airflow connection ``conn_id``; its secret is masked in logs."""
-    from airflow.providers.common.compat.sdk import BaseHook, mask_secret
+    from airflow.providers.common.compat.sdk import mask_secret
 
-    conn = BaseHook.get_connection(conn_id)
+    from ml_connector.hooks.connections import get_connection
+
+    conn = get_connection(conn_id)
     if conn.conn_type != "zoho_books":
         raise ConfigError(f"connection {conn_id!r} has type {conn.conn_type!r}; webhooks are "
                           "configured on a zoho_books connection")

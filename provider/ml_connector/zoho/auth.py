@@ -29,6 +29,30 @@ THROTTLE_HINT = (
 )
 
 
+def token_body(response: Any, datacenter: DataCenter, url: str) -> dict:
+    """The JSON of an accounts server's token answer (either grant), refusals as
+    ``AuthError`` naming the cause, and one issued for another data center's API refused."""
+    body = json_body(response, "Zoho accounts")
+    where: dict[str, Any] = {"service": "Zoho accounts", "method": "POST", "url": url}
+    if not isinstance(body, dict):
+        raise AuthError("token response is not a JSON object", **where)
+    error = body.get("error")
+    if error == "Access Denied":
+        raise AuthError(f"{body.get('error_description', error)} ({THROTTLE_HINT})",
+                        status=response.status_code, code=error, **where)
+    if error:
+        reason = OAUTH_ERRORS.get(str(error), "see Zoho's OAuth documentation")
+        raise AuthError(f"the {datacenter.region!r} accounts server refused the credentials: "
+                        f"{error} ({reason})", status=response.status_code, code=error, **where)
+    if "access_token" not in body:
+        raise AuthError("token response has no access_token", **where)
+    api_domain = body.get("api_domain")
+    if api_domain and api_domain.rstrip("/") != datacenter.api_domain.rstrip("/"):
+        raise ApiError(f"token was issued for api_domain {api_domain!r}, which is not the "
+                       f"{datacenter.region!r} data center's API; refusing to use it", **where)
+    return body
+
+
 @dataclass(frozen=True)
 class ZohoCredentials:
     """An OAuth client and a refresh token issued to it (``access_type=offline``)."""
@@ -125,32 +149,8 @@ class ZohoTokenManager:
                 "refresh_token": creds.refresh_token,
             },
         )
-        body = json_body(response, "Zoho accounts")
-        where: dict[str, Any] = {"service": "Zoho accounts", "method": "POST", "url": url}
-        if not isinstance(body, dict):
-            raise AuthError("token response is not a JSON object", **where)
-        error = body.get("error")
-        if error == "Access Denied":
-            raise AuthError(
-                f"{body.get('error_description', error)} ({THROTTLE_HINT})",
-                status=response.status_code, code=error, **where,
-            )
-        if error:
-            reason = OAUTH_ERRORS.get(str(error), "see Zoho's OAuth documentation")
-            raise AuthError(
-                f"the {self.datacenter.region!r} accounts server refused the credentials: "
-                f"{error} ({reason})",
-                status=response.status_code, code=error, **where,
-            )
-        if "access_token" not in body:
-            raise AuthError("token response has no access_token", **where)
+        body = token_body(response, self.datacenter, url)
         api_domain = body.get("api_domain")
-        if api_domain and api_domain.rstrip("/") != self.datacenter.api_domain.rstrip("/"):
-            raise ApiError(
-                f"token was issued for api_domain {api_domain!r}, which is not the "
-                f"{self.datacenter.region!r} data center's API; refusing to use it",
-                **where,
-            )
         if self.on_token is not None:
             self.on_token(body["access_token"])
         now = self.clock()

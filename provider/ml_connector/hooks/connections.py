@@ -1,0 +1,40 @@
+"""Airflow connections, inside a task or in a command run beside Airflow.
+
+In a task (or the triggerer, or DAG parsing) a connection comes through the Task SDK. A
+command such as ``ml-connector doctor`` or ``webhooks serve`` runs outside any of them,
+where the Task SDK sees only environment variables and secrets backends: there the
+connection is read as the ``airflow`` command reads it, from the secrets backends and then
+Airflow's database (``airflow.models.Connection.get_connection_from_secrets``), so
+connections added in the UI work too.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+
+def in_airflow_runtime() -> bool:
+    """Whether this process is a task, the triggerer or a DAG parser (Task SDK comms)."""
+    runner = sys.modules.get("airflow.sdk.execution_time.task_runner")
+    return hasattr(runner, "SUPERVISOR_COMMS")
+
+
+def get_connection(conn_id: str) -> Any:
+    """The connection ``conn_id``; ``AirflowNotFoundException`` when there is none."""
+    from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException as exc:
+        if in_airflow_runtime():
+            raise
+        missing = exc
+    try:
+        from airflow.models.connection import Connection
+
+        return Connection.get_connection_from_secrets(conn_id)
+    except Exception as exc:
+        if type(exc).__name__ == "AirflowNotFoundException":
+            raise missing from None
+        raise
