@@ -184,14 +184,10 @@ def _doctor(args: argparse.Namespace) -> int:
 
 def _zoho_authorize(args: argparse.Namespace) -> int:
     import getpass
-    import json
     import os
-    import shutil
-    import subprocess
-    import tempfile
-    from pathlib import Path
 
     from ml_connector.flows.spec import load_flows
+    from ml_connector.hooks.connections import save_connection
     from ml_connector.transport.errors import ConfigError
     from ml_connector.transport.fields import check_endpoint, parse_extra
     from ml_connector.zoho.consent import consent, exchange, flow_scopes, organizations
@@ -230,19 +226,12 @@ def _zoho_authorize(args: argparse.Namespace) -> int:
                               f"{o.get('organization_id')} ({o.get('name')})" for o in orgs))
     extra.update(refresh_token=granted.refresh_token, region=granted.datacenter.region,
                  organization_id=str(wanted or ids[0]))
-    record = {args.conn: {"conn_type": "zoho_books", "login": client_id, "password": secret,
-                          "host": endpoint or "", "extra": json.dumps(extra)}}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "connection.json"
-        path.touch(mode=0o600)
-        path.write_text(json.dumps(record))
-        airflow = shutil.which("airflow") or str(Path(sys.executable).with_name("airflow"))
-        done = subprocess.run([airflow, "connections", "import", "--overwrite", str(path)],
-                              capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        print(f"could not write connection {args.conn!r} (airflow connections import "
-              "failed); the refresh token was not saved: run the command again where the "
-              "airflow command works", file=sys.stderr)
+    failed = save_connection(args.conn, "zoho_books", login=client_id, password=secret,
+                             host=endpoint, extra=extra)
+    if failed:
+        print(f"could not write connection {args.conn!r} ({failed}); the refresh token was "
+              "not saved: run the command again where the airflow command works",
+              file=sys.stderr)
         return 1
     print(f"connection {args.conn!r} written: region {granted.datacenter.region}, "
           f"organization {extra['organization_id']}, a refresh token with {len(scopes)} "
@@ -250,6 +239,54 @@ def _zoho_authorize(args: argparse.Namespace) -> int:
     if os.environ.get(f"AIRFLOW_CONN_{args.conn.upper()}"):
         print(f"note: $AIRFLOW_CONN_{args.conn.upper()} is set and takes precedence over the "
               "connection written to Airflow's database: unset it", file=sys.stderr)
+    return 0
+
+
+def _anaplan_authorize(args: argparse.Namespace) -> int:
+    import os
+
+    import httpx
+
+    from ml_connector.anaplan.config import AnaplanConfig
+    from ml_connector.anaplan.device import device_code, poll_token
+    from ml_connector.hooks.connections import save_connection
+    from ml_connector.transport.errors import ConfigError
+    from ml_connector.transport.fields import parse_extra
+
+    existing = _connection(args.conn)
+    extra = parse_extra(existing.extra, args.conn) if existing is not None else {}
+    client_id = args.client_id or (existing.login if existing is not None else None)
+    if not client_id:
+        raise ConfigError("--client-id is needed (the OAuth client's id from Anaplan's "
+                          "Administration, Security, OAuth clients), or an existing "
+                          "connection that has it as login")
+    for key in ("workspace_id", "model_id"):
+        if getattr(args, key):
+            extra[key] = getattr(args, key)
+    if not extra.get("workspace_id") or not extra.get("model_id"):
+        raise ConfigError("--workspace-id and --model-id are needed (or a connection that "
+                          "has them)")
+    endpoint = args.endpoint or (existing.host if existing is not None else None) or None
+    config = AnaplanConfig(str(extra["workspace_id"]), str(extra["model_id"]),
+                           endpoint_base=endpoint,
+                           allow_plain_http=bool(extra.get("allow_plain_http")))
+    secret = os.environ.get("ML_CONNECTOR_ANAPLAN_CLIENT_SECRET") or None
+    with httpx.Client(timeout=60) as http:
+        code = device_code(http, config.auth_url, client_id)
+        print(f"Open {code.complete_uri or code.verification_uri} and enter the code "
+              f"{code.user_code} (valid {code.expires_in / 60:.0f} minutes); waiting...",
+              flush=True)
+        refresh = poll_token(http, config.auth_url, client_id, code, client_secret=secret)
+    extra.update(auth_method="oauth", refresh_token=refresh,
+                 workspace_id=config.workspace_id, model_id=config.model_id)
+    failed = save_connection(args.conn, "anaplan", login=client_id, password=secret,
+                             host=endpoint, extra=extra)
+    if failed:
+        print(f"could not write connection {args.conn!r} ({failed}); run the command again "
+              "where the airflow command works", file=sys.stderr)
+        return 1
+    print(f"connection {args.conn!r} written: OAuth client {client_id}, model "
+          f"{config.model_id} of workspace {config.workspace_id}")
     return 0
 
 
@@ -381,6 +418,23 @@ def build_parser() -> argparse.ArgumentParser:
     authorize.add_argument("--endpoint", help="a look-alike's base URL (the sandbox)")
     authorize.add_argument("--flows", default="dags/flows.yaml", help="the flows file")
     authorize.set_defaults(func=_zoho_authorize)
+
+    anaplan = commands.add_parser("anaplan", help="Anaplan set-up (`anaplan authorize "
+                                  "--help`)")
+    anaplan_actions = anaplan.add_subparsers(dest="action", required=True)
+    device = anaplan_actions.add_parser(
+        "authorize", help="get an OAuth refresh token (device grant) into the Airflow "
+        "connection", description="Ask Anaplan for a device code, print where to approve "
+        "it, wait for the approval and write the anaplan connection (auth_method oauth, "
+        "client id, refresh token, workspace and model). A client secret, if the client has "
+        "one, is read from $ML_CONNECTOR_ANAPLAN_CLIENT_SECRET; nothing secret is printed.")
+    device.add_argument("--conn", default="anaplan_default", help="the connection id")
+    device.add_argument("--client-id", help="the OAuth client id (default: the "
+                        "connection's login)")
+    device.add_argument("--workspace-id", help="the workspace (default: the connection's)")
+    device.add_argument("--model-id", help="the model (default: the connection's)")
+    device.add_argument("--endpoint", help="a look-alike's base URL (the sandbox)")
+    device.set_defaults(func=_anaplan_authorize)
 
     doctor = commands.add_parser(
         "doctor", help="check everything known to stop a first run, and say how to fix it",

@@ -108,3 +108,33 @@ def test_zoho_authorize_writes_a_working_connection(sandbox, tmp_path):
         env=env, capture_output=True, text=True)
     assert tested.returncode == 0, tested.stderr[-3000:]
     assert "Connected to Zoho Books (us)" in tested.stdout and "Zillum Inc" in tested.stdout
+
+
+def test_anaplan_authorize_writes_an_oauth_connection(sandbox, tmp_path):
+    """The device grant (the sandbox approves at once), the connection written to Airflow's
+    database, and its hook then lists the model's imports with the OAuth token."""
+    from ..airflow_env import sandbox_connections
+    from ..conftest import MODEL, WORKSPACE
+
+    connections = sandbox_connections(sandbox.base_url, sandbox.sandbox.config)
+    del connections["AIRFLOW_CONN_ANAPLAN_DEFAULT"]  # the command writes it
+    env = airflow_env(tmp_path / "home", tmp_path / "dags", connections)
+    migrate(env)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "ml-connector"), "anaplan", "authorize",
+         "--client-id", "sandbox-oauth-client", "--workspace-id", WORKSPACE, "--model-id",
+         MODEL, "--endpoint", sandbox.base_url], env=env, capture_output=True, text=True,
+        timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "and enter the code" in done.stdout
+    assert f"connection 'anaplan_default' written: OAuth client sandbox-oauth-client, model " \
+        f"{MODEL}" in done.stdout
+    sandbox.sandbox.anaplan.reset_stats()
+    listed = subprocess.run(
+        [str(Path(sys.executable).parent / "python"), "-c",
+         "from ml_connector.hooks.anaplan import AnaplanHook; "
+         "print(len(AnaplanHook().client.imports()))"],
+        env=env, capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    assert int(listed.stdout.strip().splitlines()[-1]) > 0
+    assert sandbox.sandbox.anaplan.stats()["tokens_issued"] == {"oauth_refresh": 1}

@@ -106,6 +106,7 @@ class Auth:
         self.refresh_tokens = {t: c.client_id for c in config.oauth_clients
                                for t in c.refresh_tokens}
         self.device_codes: dict[str, tuple[str, float]] = {}
+        self.device_polls: dict[str, int] = {}  # device code -> pending answers left
         self._seen_v2: dict[bytes, float] = {}
         for spec in config.certificates:
             self.trust(spec.pem, spec.user)
@@ -288,6 +289,7 @@ class Auth:
                              for _ in range(2))
         self.device_codes[code] = (client.client_id,
                                    self.clock.now() + client.device_code_ttl)
+        self.device_polls[code] = client.approve_after_polls
         return {"device_code": code, "user_code": user_code,
                 "verification_uri": verification_uri,
                 "verification_uri_complete": f"{verification_uri}?user_code={user_code}",
@@ -299,7 +301,12 @@ class Auth:
             raise errors.OAuthError("unsupported_grant_type", f"grant_type {grant!r}")
         client = self._client(params, secret=True)
         if grant == DEVICE_GRANT:
-            client_id, expires = self.device_codes.pop(params.get("device_code", ""), ("", 0.0))
+            code = params.get("device_code", "")
+            if self.device_polls.get(code, 0) > 0:  # not approved yet
+                self.device_polls[code] -= 1
+                raise errors.OAuthError("authorization_pending", "The user has not yet "
+                                        "approved the device code")
+            client_id, expires = self.device_codes.pop(code, ("", 0.0))
             if client_id != client.client_id:
                 raise errors.OAuthError("invalid_grant", "Unknown or used device code")
             if expires <= self.clock.now():

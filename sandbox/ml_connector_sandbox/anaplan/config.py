@@ -52,6 +52,9 @@ class OAuthClientSpec(_Spec):
     )
     rotate_refresh_tokens: bool = True
     device_code_ttl: int = Field(default=900, ge=1)
+    approve_after_polls: int = Field(
+        default=0, ge=0, description="token requests answered authorization_pending before "
+        "the device code counts as approved (a person taking their time)")
 
 
 class TaskTiming(_Spec):
