@@ -15,6 +15,7 @@ from ml_connector.anaplan.handoff import Handoff, send_file
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.operators.failures import fail_fast
+from ml_connector.operators.lineage import anaplan_dataset, file_dataset, operator_lineage
 from ml_connector.sensors.anaplan import AnaplanTaskMixin, default_deferrable
 from ml_connector.transport.errors import ConnectorError
 
@@ -141,6 +142,14 @@ class AnaplanImportOperator(AnaplanTaskMixin, BaseOperator):
         status = client.wait(action_id, task_id, timeout=timeout)
         handoff.task = self.finish(self.outcome(client, action_id, status))
         return handoff.model_dump(mode="json")
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Input: the staged file; output: the model's import or process (OpenLineage
+        provider). Read from the rendered arguments and the connection: no API call."""
+        config = AnaplanHook(self.anaplan_conn_id, self.workspace_id, self.model_id).client.config
+        return operator_lineage(
+            [file_dataset(staged_source(self.source))],
+            [anaplan_dataset(config.workspace_id, config.model_id, str(self.import_id))])
 
     @fail_fast()
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:

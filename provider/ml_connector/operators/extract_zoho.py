@@ -12,6 +12,7 @@ from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.hooks.zoho_books import ZohoBooksHook
 from ml_connector.operators.failures import fail_fast
+from ml_connector.operators.lineage import file_dataset, operator_lineage, zoho_dataset
 from ml_connector.operators.staging import staged_path
 from ml_connector.state.quota import QuotaExhausted
 from ml_connector.zoho.entities import get_entity
@@ -143,4 +144,12 @@ class ExtractZohoOperator(BaseOperator):
             "last_modified_time %s", summary.count, summary.entity, summary.requests,
             summary.cache_hits, summary.max_last_modified_time,
         )
+        self._lineage = ([zoho_dataset(client.datacenter.region, summary.organization_id, e)
+                          for e in [self.entity, *self.with_entities]], [file_dataset(
+                              str(summary.path or path))])
         return summary.model_dump(mode="json")
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """Inputs: the Zoho modules read; output: the staged file (OpenLineage provider)."""
+        inputs, outputs = getattr(self, "_lineage", ([], []))
+        return operator_lineage(inputs, outputs)
