@@ -26,7 +26,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections import Counter
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +35,7 @@ from ml_connector.anaplan.client import AnaplanClient
 from ml_connector.anaplan.config import AnaplanConfig
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.events import EventLog
+from ml_connector.state.report import run_months, table
 from ml_connector.state.store import StateStore
 from ml_connector.state.verifications import VerificationLog
 from ml_connector.webhooks.watch import EventWatch
@@ -227,19 +227,12 @@ def main() -> int:
         for logical in MONTHS:  # the ledger flow, each month read back by its verify step
             results.append(run(env, running, "zoho_pl_actuals", logical))
 
-        print(f"\n{'flow':<22} {'month':<8} {'records':>8} {'imported':>9} {'skipped':>8} "
-              f"{'failed':>7}  Anaplan task")
-        for flow in ["accounts", "customers", "vendors", *ACTUALS, "invoice_actuals_daily",
-                     "pl_actuals"]:
-            rows = audit.query(flow=flow, limit=1_000_000)
-            by_window: dict[str, list] = {}
-            for row in rows:
-                by_window.setdefault(row["window_start"][:7], []).append(row)
-            for month, group in sorted(by_window.items()):
-                n = Counter(r["status"] for r in group)
-                tasks = sorted({r["task_id"] for r in group if r["task_id"]})
-                print(f"{flow:<22} {month:<8} {len(group):>8} {n['imported']:>9} "
-                      f"{n['skipped']:>8} {n['failed']:>7}  {', '.join(tasks)}")
+        print("\nml-connector runs, for each flow (the audit trail, the reads and the "
+              "verifications):")
+        for n, flow in enumerate(["accounts", "customers", "vendors", *ACTUALS,
+                                  "invoice_actuals_daily", "pl_actuals"]):
+            lines = table(run_months(audit.store, flow, limit=100), reasons=1)
+            print("\n".join(lines if n == 0 else lines[1:]))
         rejected = audit.query(status="failed", limit=20)
         print(f"\nRejected rows: {len(rejected)}" + "".join(
             f"\n  {r['flow']} {r['record_id']}: {r['error']}" for r in rejected))

@@ -37,6 +37,19 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _runs(args: argparse.Namespace) -> int:
+    from ml_connector.state.report import run_months, table
+    from ml_connector.state.store import StateStore
+
+    url = _state_url(args.db)
+    if url is None:
+        return 2
+    rows = run_months(StateStore(url), args.flow, args.month, args.limit)
+    print("\n".join(table(rows, args.reasons)))
+    print(f"({len({r.run_id for r in rows})} run(s))", file=sys.stderr)
+    return 0
+
+
 def _state_url(db: str | None, *, create: bool = False) -> str | None:
     """The state store's URL: ``--db``, $ML_CONNECTOR_STATE_URL, else the Airflow
     connection's; None (with a message) when a named SQLite file does not exist, unless
@@ -352,6 +365,17 @@ def build_parser() -> argparse.ArgumentParser:
         "ml_connector_state Airflow connection, else sqlite:///$AIRFLOW_HOME/ml_connector/"
         "state.db)")
     audit.set_defaults(func=_audit)
+
+    runs = commands.add_parser(
+        "runs", help="per run and month: records, imported, skipped, failed (why), Zoho "
+        "requests, verification, Anaplan task", description="The newest runs of a flow, a "
+        "line per run and month, from the audit trail (tab-free table).")
+    runs.add_argument("--flow", required=True, help="flow id, e.g. invoice_actuals")
+    runs.add_argument("--month", help="only this month, yyyy-mm")
+    runs.add_argument("--limit", type=int, default=20, help="runs shown")
+    runs.add_argument("--reasons", type=int, default=3, help="reasons shown per month")
+    runs.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
+    runs.set_defaults(func=_runs)
 
     reconcile = commands.add_parser(
         "reconcile", help="a month of a flow: the books beside what Anaplan holds",

@@ -242,3 +242,29 @@ def test_an_empty_month_uploads_nothing_and_starts_no_import(sandbox, flows):
     assert summary.counts == {} and summary.task_id is None
     calls = [path for path in anaplan.stats()["by_path"] if not path.startswith("GET")]
     assert [c for c in calls if "/files/" in c or "/tasks" in c] == []
+
+
+def test_runs_reports_each_run_and_month_from_the_trails(sandbox, flows, tmp_path):
+    """``ml-connector runs``: per run and month the audit's counts and reasons, the Zoho
+    requests the run was charged (as the emulator counted them) and the verification."""
+    zoho = sandbox.sandbox.zoho
+    flows.run("accounts", date(2026, 1, 31), FEB)
+    zoho.reset_stats()
+    summary = flows.run("invoice_actuals", FEB, MAR)
+    charged = zoho.stats()["organizations"][ORG]["total"]
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "ml-connector"), "runs", "--flow",
+         "invoice_actuals", "--db", f"sqlite:///{tmp_path / 'state.db'}"],
+        capture_output=True, text=True, check=True)
+    lines = done.stdout.splitlines()
+    row = next(line for line in lines if line.startswith("invoice_actuals"))
+    rows = flows.audit.query(flow="invoice_actuals", limit=100_000)
+    counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("imported", "skipped")}
+    assert row.split()[:8] == ["invoice_actuals", "2026-02", str(len(rows)),
+                               str(counts["imported"]), str(counts["skipped"]), "0",
+                               f"{charged:,}", "-"]
+    assert summary.task_id in row and summary.run_id in row
+    # The reasons for skipping, counted: void and draft documents.
+    reasons = [line for line in lines if line.startswith("    ")]
+    assert reasons and all(" x skipped: " in r for r in reasons)
+    assert sum(int(r.split(" x ")[0]) for r in reasons) <= counts["skipped"]

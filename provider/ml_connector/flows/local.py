@@ -17,6 +17,7 @@ from ml_connector.flows.run import (
     stage_read,
 )
 from ml_connector.flows.spec import Defaults
+from ml_connector.state.reads import ReadLog
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.extract import ExtractManifest
 
@@ -52,6 +53,7 @@ def stage_reads(run: FlowRun, defaults: Defaults, zoho: ZohoBooksClient) -> Stag
                               interval=run.interval, watermark=watermark, scope=scope,
                               ledger=chart)
         staged.read[step.task_id] = manifest
+        ReadLog(run.store).record(f"zoho_{flow.id}", run.run_id, step.task_id, manifest)
         if step.kind == "lookup":
             staged.lookups[step.entities[0]] = manifest
     return staged

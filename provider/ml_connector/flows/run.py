@@ -45,6 +45,7 @@ from ml_connector.flows.windows import Window, affected_months, month_of, month_
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.cells import Cell, CellLog
 from ml_connector.state.events import EventLog
+from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
 from ml_connector.state.verifications import VerificationLog
 from ml_connector.transport.errors import ConfigError, ConnectorError
@@ -419,8 +420,12 @@ class FlowRun:
         scope = self.scoped(scope)
         chart = self.records(lookups["chartofaccounts"])
         with self.zoho() as client:
-            return stage_read(client, read, self.out_dir / f"{self.flow.id}.postings.jsonl",
-                              interval=self.interval, scope=scope, ledger=(self.flow, chart))
+            manifest = stage_read(client, read,
+                                  self.out_dir / f"{self.flow.id}.postings.jsonl",
+                                  interval=self.interval, scope=scope,
+                                  ledger=(self.flow, chart))
+        ReadLog(self.store).record(f"zoho_{self.flow.id}", self.run_id, read.task_id, manifest)
+        return manifest
 
     def records(self, manifest: ExtractManifest) -> Iterator[dict]:
         """The records an extract staged, streamed."""

@@ -15,6 +15,7 @@ from ml_connector.operators.failures import fail_fast
 from ml_connector.operators.lineage import file_dataset, operator_lineage, zoho_dataset
 from ml_connector.operators.staging import staged_path
 from ml_connector.state.quota import QuotaExhausted
+from ml_connector.state.reads import ReadLog
 from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.extract import stage_extract
 from ml_connector.zoho.plan import Mode, plan_extract
@@ -144,6 +145,8 @@ class ExtractZohoOperator(BaseOperator):
             "last_modified_time %s", summary.count, summary.entity, summary.requests,
             summary.cache_hits, summary.max_last_modified_time,
         )
+        ReadLog(state_store(state_url(self.state_conn_id))).record(
+            context["ti"].dag_id, context["run_id"], self.task_id, summary)
         self._lineage = ([zoho_dataset(client.datacenter.region, summary.organization_id, e)
                           for e in [self.entity, *self.with_entities]], [file_dataset(
                               str(summary.path or path))])

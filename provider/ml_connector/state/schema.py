@@ -141,3 +141,16 @@ event_cursors = Table(
     Column("position", String(64), nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+reads = Table(
+    "mlc_reads",
+    metadata,
+    Column("dag_id", String(250), primary_key=True),
+    Column("run_id", String(250), primary_key=True),
+    Column("task_id", String(250), primary_key=True),
+    Column("entity", String(100), nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("requests", Integer, nullable=False),
+    Column("cache_hits", Integer, nullable=False),
+    Column("read_at", Float, nullable=False),
+)

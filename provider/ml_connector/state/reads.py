@@ -1,0 +1,39 @@
+"""What each flow run read from Zoho, per task: records, requests charged, cache hits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ml_connector.state import schema
+from ml_connector.state.store import StateStore
+
+
+class ReadLog:
+    """``mlc_reads``: one row per run and read task (a retry replaces it)."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+
+    def record(self, dag_id: str, run_id: str, task_id: str, manifest: Any) -> None:
+        """Keep an ``ExtractManifest``'s counts for the run's task."""
+        table = schema.reads
+        values = {"entity": manifest.entity, "records": manifest.count,
+                  "requests": manifest.requests, "cache_hits": manifest.cache_hits,
+                  "read_at": manifest.read_at}
+        statement = self.store._insert(table).values(
+            dag_id=dag_id, run_id=run_id, task_id=task_id, **values)
+        with self.store.engine.begin() as conn:
+            conn.execute(statement.on_conflict_do_update(
+                index_elements=["dag_id", "run_id", "task_id"], set_=values))
+
+    def requests(self, dag_id: str, run_ids: Iterable[str]) -> dict[str, tuple[int, int]]:
+        """Run id -> (requests charged, details from the cache), over its read tasks."""
+        table = schema.reads
+        query = (select(table.c.run_id, func.sum(table.c.requests), func.sum(table.c.cache_hits))
+                 .where(table.c.dag_id == dag_id, table.c.run_id.in_(list(run_ids)))
+                 .group_by(table.c.run_id))
+        with self.store.engine.connect() as conn:
+            return {run: (int(n or 0), int(h or 0)) for run, n, h in conn.execute(query)}

@@ -1,0 +1,91 @@
+"""Per flow run and month, what happened: records read, imported, skipped and failed (with
+the reasons), the Anaplan task, the Zoho requests the run was charged and the month's
+verification. Read from the audit trail, the reads and the verifications; nothing else."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from ml_connector.state import schema
+from ml_connector.state.reads import ReadLog
+from ml_connector.state.store import StateStore
+
+
+@dataclass
+class RunMonth:
+    """One run's month of one flow."""
+
+    flow: str
+    run_id: str
+    month: str
+    counts: Counter = field(default_factory=Counter)
+    reasons: Counter = field(default_factory=Counter)
+    tasks: set[str] = field(default_factory=set)
+    requests: int | None = None
+    cache_hits: int | None = None
+    verified: str | None = None
+    recorded_at: float = 0.0
+
+    @property
+    def records(self) -> int:
+        return sum(self.counts.values())
+
+
+def run_months(store: StateStore, flow: str, month: str | None = None,
+               limit: int = 20) -> list[RunMonth]:
+    """The newest ``limit`` runs' months of ``flow`` (or only ``month``, ``yyyy-mm``)."""
+    audit = schema.audit
+    where = [audit.c.flow == flow]
+    if month:
+        where.append(audit.c.window_start.startswith(month))
+    grouped = (select(audit.c.run_id, audit.c.window_start, audit.c.status, audit.c.task_id,
+                      audit.c.error, func.count(), func.max(audit.c.recorded_at))
+               .where(*where).group_by(audit.c.run_id, audit.c.window_start, audit.c.status,
+                                       audit.c.task_id, audit.c.error))
+    found: dict[tuple[str, str], RunMonth] = {}
+    with store.engine.connect() as conn:
+        for run_id, start, status, task, error, count, at in conn.execute(grouped):
+            key = (run_id, (start or "")[:7])
+            row = found.setdefault(key, RunMonth(flow, run_id, key[1]))
+            row.counts[status] += count
+            row.recorded_at = max(row.recorded_at, at or 0.0)
+            if task:
+                row.tasks.add(task)
+            if status != "imported" and error:
+                row.reasons[f"{status}: {error[:70]}"] += count
+        checks = schema.verifications
+        for run_id, start, status in conn.execute(
+                select(checks.c.run_id, checks.c.window_start, checks.c.status)
+                .where(checks.c.flow == flow).order_by(checks.c.id)):
+            if (run_id, start[:7]) in found:
+                found[(run_id, start[:7])].verified = status
+    newest = sorted({k[0] for k in found}, key=lambda r: -max(
+        v.recorded_at for k, v in found.items() if k[0] == r))[:limit]
+    spent = ReadLog(store).requests(f"zoho_{flow}", newest)
+    rows = [v for k, v in found.items() if k[0] in newest]
+    for row in rows:
+        row.requests, row.cache_hits = spent.get(row.run_id, (None, None))
+    order = {run: n for n, run in enumerate(newest)}
+    return sorted(rows, key=lambda r: (order[r.run_id], r.month))
+
+
+def table(rows: list[RunMonth], reasons: int = 3) -> list[str]:
+    """The rows as a printed table, a run's requests on its first month, the commonest
+    reasons under each month that had any."""
+    lines = [f"{'flow':<22} {'month':<7} {'records':>8} {'imported':>9} {'skipped':>8} "
+             f"{'failed':>7} {'requests':>9} {'verified':<9} Anaplan task  run"]
+    shown: set[str] = set()
+    for row in rows:
+        first = row.run_id not in shown
+        shown.add(row.run_id)
+        spent = f"{row.requests:,}" if first and row.requests is not None else ""
+        lines.append(f"{row.flow:<22} {row.month:<7} {row.records:>8} "
+                     f"{row.counts['imported']:>9} {row.counts['skipped']:>8} "
+                     f"{row.counts['failed']:>7} {spent:>9} {row.verified or '-':<9} "
+                     f"{', '.join(sorted(row.tasks)) or '-'}  {row.run_id}")
+        lines += [f"    {count:>6} x {reason}" for reason, count in
+                  row.reasons.most_common(reasons)]
+    return lines
