@@ -47,6 +47,34 @@ def _flows(path: Path) -> Iterator[Finding]:
                   "" if enabled else "enable a flow (enabled: true)")
 
 
+#: Scheduled runs a day, by schedule.
+RUNS_PER_DAY = {"hourly": 24.0, "daily": 1.0, "weekly": 1 / 7, "monthly": 1 / 30}
+
+
+def _budget(client: object, store: object, flows: list) -> Iterator[Finding]:
+    """Today's Zoho requests left beyond the reserve against a day of the scheduled flows,
+    each at what its recent runs were charged (``mlc_reads``)."""
+    from ml_connector.state.reads import ReadLog
+
+    log = ReadLog(store)  # type: ignore[arg-type]
+    known = {f.id: log.typical(f"zoho_{f.id}") for f in flows}
+    day = sum(RUNS_PER_DAY[f.schedule] * (known[f.id] or 0) for f in flows)
+    unknown = sorted(f for f, n in known.items() if n is None)
+    room = client.quota.room()  # type: ignore[attr-defined]
+    basis = (f"a day of the scheduled flows takes about {day:,.0f} request(s) at what their "
+             "recent runs were charged" + (f" (no run yet of {', '.join(unknown)})"
+                                          if unknown else ""))
+    if room is None:
+        yield Finding("budget", "ok", f"{basis}; today's quota is known after the first "
+                      "response of the day")
+    elif day > room:
+        yield Finding("budget", "warn", f"{basis}, more than the {room:,} left today beyond "
+                      "the reserve", "spread the flows (schedules), lower daily_reserve, or "
+                      "let extracts wait for the reset (defaults.on_quota: wait)")
+    else:
+        yield Finding("budget", "ok", f"{basis}; {room:,} left today beyond the reserve")
+
+
 def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str, int]],
                zoho: Callable[[], object] | None, anaplan: Callable[..., object] | None,
                ) -> Iterator[Finding]:
@@ -108,6 +136,7 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
                 except ConnectorError as exc:
                     yield Finding("zoho", "fail", f"{module}: {exc}",
                                   f"authorize a refresh token with {entity.oauth_scope}")
+            yield from _budget(client, store, flows)
         except ConnectorError as exc:
             yield Finding("zoho", "fail", str(exc), "fix the zoho_books connection "
                           "(ml-connector's README: Zoho Books connection)")

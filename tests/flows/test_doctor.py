@@ -10,11 +10,14 @@ from ml_connector.doctor import run_checks
 from ml_connector.flows.run import loaded_key
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.hooks.zoho_books import ZohoBooksHook
+from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
+from ml_connector.zoho.extract import ExtractManifest
 from ml_connector_sandbox.core import SandboxConfig
 from ml_connector_sandbox.zoho.config import READ_SCOPES
 
 from ..airflow_env import sandbox_connections
+from ..cells import ORG
 from ..conftest import ROOMY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +65,18 @@ def test_a_ready_deployment_passes_and_each_trap_is_named(sandbox, monkeypatch, 
     store = StateStore(url)
     for loader in ("accounts", "customers", "vendors"):
         store.set_watermark(loaded_key(loader), "1.0")
-    assert failures(findings(FLOWS, url, POOLS)) == []
+    # The budget: a day of the scheduled flows at what their runs cost, against today's room.
+    reads = ReadLog(store)
+    for run, requests in (("r1", 30), ("r2", 50)):
+        reads.record("zoho_invoice_actuals_daily", run, "extract", ExtractManifest(
+            entity="invoices", organization_id=ORG, window={}, requests=requests))
+    found = findings(FLOWS, url, POOLS)
+    assert failures(found) == []
+    budget = next(f for f in found if f.check == "budget")
+    assert budget.status == "ok" and "takes about 40 request(s)" in budget.detail
+    assert "left today beyond the reserve" in budget.detail
+    assert "no run yet of" in budget.detail and "invoice_actuals_daily" not in \
+        budget.detail.split("no run yet of")[1]
 
 
 def test_a_missing_scope_and_a_column_mismatch_are_found(sandbox_factory, monkeypatch,

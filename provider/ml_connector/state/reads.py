@@ -37,3 +37,15 @@ class ReadLog:
                  .group_by(table.c.run_id))
         with self.store.engine.connect() as conn:
             return {run: (int(n or 0), int(h or 0)) for run, n, h in conn.execute(query)}
+
+    def typical(self, dag_id: str, runs: int = 5) -> float | None:
+        """Requests a run of ``dag_id`` was charged, on average over its newest ``runs``
+        runs (None: no run recorded)."""
+        table = schema.reads
+        per_run = (select(table.c.run_id, func.sum(table.c.requests).label("n"),
+                          func.max(table.c.read_at).label("at"))
+                   .where(table.c.dag_id == dag_id).group_by(table.c.run_id)
+                   .order_by(func.max(table.c.read_at).desc()).limit(runs)).subquery()
+        with self.store.engine.connect() as conn:
+            value = conn.execute(select(func.avg(per_run.c.n))).scalar_one_or_none()
+        return None if value is None else float(value)
