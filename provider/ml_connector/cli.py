@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from ml_connector.transport.errors import ConnectorError
 
@@ -202,16 +203,11 @@ def _zoho_authorize(args: argparse.Namespace) -> int:
     from ml_connector.flows.spec import load_flows
     from ml_connector.hooks.connections import save_connection
     from ml_connector.transport.errors import ConfigError
-    from ml_connector.transport.fields import check_endpoint, parse_extra
+    from ml_connector.transport.fields import check_endpoint
     from ml_connector.zoho.consent import consent, exchange, flow_scopes, organizations
     from ml_connector.zoho.regions import DATACENTERS, sandbox_datacenters
 
-    existing = _connection(args.conn)
-    extra = parse_extra(existing.extra, args.conn) if existing is not None else {}
-    client_id = args.client_id or (existing.login if existing is not None else None)
-    if not client_id:
-        raise ConfigError("--client-id is needed (the OAuth client's id from Zoho's API "
-                          "console), or an existing connection that has it as login")
+    existing, extra, client_id = _prior(args, "from Zoho's API console")
     secret = os.environ.get("ML_CONNECTOR_ZOHO_CLIENT_SECRET") or (
         existing.password if existing is not None and existing.password else None) or \
         getpass.getpass("Client secret (not shown): ")
@@ -249,9 +245,7 @@ def _zoho_authorize(args: argparse.Namespace) -> int:
     print(f"connection {args.conn!r} written: region {granted.datacenter.region}, "
           f"organization {extra['organization_id']}, a refresh token with {len(scopes)} "
           "READ scope(s)")
-    if os.environ.get(f"AIRFLOW_CONN_{args.conn.upper()}"):
-        print(f"note: $AIRFLOW_CONN_{args.conn.upper()} is set and takes precedence over the "
-              "connection written to Airflow's database: unset it", file=sys.stderr)
+    _overridden(args.conn)
     return 0
 
 
@@ -264,15 +258,9 @@ def _anaplan_authorize(args: argparse.Namespace) -> int:
     from ml_connector.anaplan.device import device_code, poll_token
     from ml_connector.hooks.connections import save_connection
     from ml_connector.transport.errors import ConfigError
-    from ml_connector.transport.fields import parse_extra
 
-    existing = _connection(args.conn)
-    extra = parse_extra(existing.extra, args.conn) if existing is not None else {}
-    client_id = args.client_id or (existing.login if existing is not None else None)
-    if not client_id:
-        raise ConfigError("--client-id is needed (the OAuth client's id from Anaplan's "
-                          "Administration, Security, OAuth clients), or an existing "
-                          "connection that has it as login")
+    existing, extra, client_id = _prior(args, "from Anaplan's Administration, Security, "
+                                        "OAuth clients")
     for key in ("workspace_id", "model_id"):
         if getattr(args, key):
             extra[key] = getattr(args, key)
@@ -300,7 +288,32 @@ def _anaplan_authorize(args: argparse.Namespace) -> int:
         return 1
     print(f"connection {args.conn!r} written: OAuth client {client_id}, model "
           f"{config.model_id} of workspace {config.workspace_id}")
+    _overridden(args.conn)
     return 0
+
+
+def _prior(args: argparse.Namespace, where: str) -> tuple[Any, dict, str]:
+    """The connection an authorize command updates (None if new), its extra, and the
+    client id (``--client-id``, else the connection's login)."""
+    from ml_connector.transport.errors import ConfigError
+    from ml_connector.transport.fields import parse_extra
+
+    existing = _connection(args.conn)
+    extra = parse_extra(existing.extra, args.conn) if existing is not None else {}
+    client_id = args.client_id or (existing.login if existing is not None else None)
+    if not client_id:
+        raise ConfigError(f"--client-id is needed (the OAuth client's id, {where}), or an "
+                          "existing connection that has it as login")
+    return existing, extra, str(client_id)
+
+
+def _overridden(conn_id: str) -> None:
+    """Say so when an environment variable hides the connection just written."""
+    import os
+
+    if os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}"):
+        print(f"note: $AIRFLOW_CONN_{conn_id.upper()} is set and takes precedence over the "
+              "connection written to Airflow's database: unset it", file=sys.stderr)
 
 
 def _connection(conn_id: str):

@@ -15,6 +15,14 @@ pytestmark = pytest.mark.airflow
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def in_python(env, code: str) -> str:
+    """What ``code`` prints, run as a separate program in ``env`` (outside any task)."""
+    done = subprocess.run([str(Path(sys.executable).parent / "python"), "-c", code], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
 def listed(env, *command: str) -> list[dict]:
     """The JSON list an ``airflow ... list -o json`` command prints after its log lines."""
     out = airflow(env, *command, "-o", "json").stdout
@@ -101,13 +109,9 @@ def test_zoho_authorize_writes_a_working_connection(sandbox, tmp_path):
     assert proc.returncode == 0, out + err
     assert "connection 'zoho_books_default' written: region us, organization 10234695" in out
     assert zoho.client_secret not in out + err
-    tested = subprocess.run(
-        [str(Path(sys.executable).parent / "python"), "-c",
-         "from ml_connector.hooks.zoho_books import ZohoBooksHook; "
-         "print(ZohoBooksHook().test_connection())"],
-        env=env, capture_output=True, text=True)
-    assert tested.returncode == 0, tested.stderr[-3000:]
-    assert "Connected to Zoho Books (us)" in tested.stdout and "Zillum Inc" in tested.stdout
+    tested = in_python(env, "from ml_connector.hooks.zoho_books import ZohoBooksHook; "
+                       "print(ZohoBooksHook().test_connection())")
+    assert "Connected to Zoho Books (us)" in tested and "Zillum Inc" in tested
 
 
 def test_anaplan_authorize_writes_an_oauth_connection(sandbox, tmp_path):
@@ -130,11 +134,7 @@ def test_anaplan_authorize_writes_an_oauth_connection(sandbox, tmp_path):
     assert f"connection 'anaplan_default' written: OAuth client sandbox-oauth-client, model " \
         f"{MODEL}" in done.stdout
     sandbox.sandbox.anaplan.reset_stats()
-    listed = subprocess.run(
-        [str(Path(sys.executable).parent / "python"), "-c",
-         "from ml_connector.hooks.anaplan import AnaplanHook; "
-         "print(len(AnaplanHook().client.imports()))"],
-        env=env, capture_output=True, text=True)
-    assert listed.returncode == 0, listed.stderr[-3000:]
-    assert int(listed.stdout.strip().splitlines()[-1]) > 0
+    listed = in_python(env, "from ml_connector.hooks.anaplan import AnaplanHook; "
+                       "print(len(AnaplanHook().client.imports()))")
+    assert int(listed.strip().splitlines()[-1]) > 0
     assert sandbox.sandbox.anaplan.stats()["tokens_issued"] == {"oauth_refresh": 1}
