@@ -55,7 +55,8 @@ def run_months(store: StateStore, flow: str, month: str | None = None,
             if task:
                 row.tasks.add(task)
             if status != "imported" and error:
-                row.reasons[f"{status}: {error[:70]}"] += count
+                said = error if error.startswith(f"{status}:") else f"{status}: {error}"
+                row.reasons[said[:80]] += count
         checks = schema.verifications
         for run_id, start, status in conn.execute(
                 select(checks.c.run_id, checks.c.window_start, checks.c.status)
