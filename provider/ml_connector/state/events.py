@@ -54,10 +54,8 @@ class EventLog:
                "record_id": event.record_id, "event_id": event.event_id[:200],
                "digest": hashlib.sha256(event.signature.encode()).hexdigest(),
                "received_at": event.received_at}
-        table = schema.webhook_events
-        statement = self.store._insert(table).values(row).on_conflict_do_nothing()
         with self.store.engine.begin() as conn:
-            return conn.execute(statement.returning(table.c.seq)).first() is not None
+            return self.store.insert_missing(conn, schema.webhook_events, row)
 
     def pending(self, organization_id: str, entities: Iterable[str], after: int,
                 *, sample: int = 10) -> Pending | None:
@@ -103,5 +101,5 @@ class EventLog:
                                 .where(table.c.watcher == watcher)).scalar_one_or_none()
 
     def advance(self, watcher: str, position: str) -> None:
-        self.store.upsert(schema.event_cursors, "watcher", watcher, position=position,
+        self.store.upsert(schema.event_cursors, {"watcher": watcher}, position=position,
                           updated_at=time.time())

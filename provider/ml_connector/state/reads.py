@@ -19,15 +19,10 @@ class ReadLog:
 
     def record(self, dag_id: str, run_id: str, task_id: str, manifest: Any) -> None:
         """Keep an ``ExtractManifest``'s counts for the run's task."""
-        table = schema.reads
-        values = {"entity": manifest.entity, "records": manifest.count,
-                  "requests": manifest.requests, "cache_hits": manifest.cache_hits,
-                  "read_at": manifest.read_at}
-        statement = self.store._insert(table).values(
-            dag_id=dag_id, run_id=run_id, task_id=task_id, **values)
-        with self.store.engine.begin() as conn:
-            conn.execute(statement.on_conflict_do_update(
-                index_elements=["dag_id", "run_id", "task_id"], set_=values))
+        key = {"dag_id": dag_id, "run_id": run_id, "task_id": task_id}
+        self.store.upsert(schema.reads, key, entity=manifest.entity, records=manifest.count,
+                          requests=manifest.requests, cache_hits=manifest.cache_hits,
+                          read_at=manifest.read_at)
 
     def requests(self, dag_id: str, run_ids: Iterable[str]) -> dict[str, tuple[int, int]]:
         """Run id -> (requests charged, details from the cache), over its read tasks."""

@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -193,21 +193,23 @@ class StateStore:
             ).scalar_one_or_none()
 
     def set_watermark(self, flow: str, value: str) -> None:
-        self.upsert(schema.watermarks, "flow", flow, value=value, updated_at=time.time())
+        self.upsert(schema.watermarks, {"flow": flow}, value=value, updated_at=time.time())
 
-    def upsert(self, table: Table, key_column: str, key: str, **values: object) -> None:
-        """Insert or update the row of ``table`` whose ``key_column`` is ``key``, in one
+    def upsert(self, table: Table, key: Mapping[str, object], **values: object) -> None:
+        """Insert or update the row of ``table`` whose key columns hold ``key``, in one
         statement (``INSERT … ON CONFLICT DO UPDATE``): two writers never race."""
-        statement = self._insert(table).values({key_column: key, **values})
+        statement = self._insert(table).values({**key, **values})
         with self.engine.begin() as conn:
-            conn.execute(statement.on_conflict_do_update(index_elements=[key_column],
+            conn.execute(statement.on_conflict_do_update(index_elements=list(key),
                                                          set_=values))
 
-    def insert_missing(self, conn: Connection, table: Table, row: dict[str, object]) -> None:
-        """Insert ``row`` unless a row with its key exists (``ON CONFLICT DO NOTHING``), in
-        ``conn``'s transaction: an update that follows always finds the row, however many
-        workers start at once."""
-        conn.execute(self._insert(table).values(row).on_conflict_do_nothing())
+    def insert_missing(self, conn: Connection, table: Table, row: dict[str, object]) -> bool:
+        """Insert ``row`` unless a row with one of its unique keys exists (``ON CONFLICT DO
+        NOTHING``), in ``conn``'s transaction: an update that follows always finds the row,
+        however many workers start at once. Whether it was inserted."""
+        statement = self._insert(table).values(row).on_conflict_do_nothing()
+        inserted = conn.execute(statement.returning(*table.primary_key.columns)).first()
+        return inserted is not None
 
     def _insert(self, table: Table) -> Any:
         dialect = self.engine.dialect.name

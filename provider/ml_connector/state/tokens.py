@@ -101,7 +101,7 @@ class SqlTokenCache:
     def _write(self, key: str, value: dict) -> None:
         blob = self.fernet.encrypt(json.dumps(value).encode()).decode()
         self.store.upsert(
-            schema.token_cache, "cache_key", key, ciphertext=blob, updated_at=time.time()
+            schema.token_cache, {"cache_key": key}, ciphertext=blob, updated_at=time.time()
         )
 
     def get(self, key: str) -> CachedToken | None:
