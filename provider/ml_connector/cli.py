@@ -331,6 +331,7 @@ def _connection(conn_id: str):
 def _init(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from ml_connector.airflow_cli import pools_hint
     from ml_connector.init import create_pools, write_starter
 
     written = write_starter(Path(args.dags_folder), force=args.force)
@@ -338,8 +339,7 @@ def _init(args: argparse.Namespace) -> int:
         print(f"wrote {path}")
     flows = written[0]
     print(create_pools(flows) if not args.no_pools else
-          f"pools not created: ml-connector pools --flows {flows} > pools.json && "
-          "airflow pools import pools.json")
+          f"pools not created: {pools_hint(flows)}")
     print(f"next: edit {flows} (targets, columns), add the zoho_books and anaplan "
           "connections, and unpause the flows' DAGs (zoho_<flow id>)")
     return 0

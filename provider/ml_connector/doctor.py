@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ml_connector.airflow_cli import pools_hint
 from ml_connector.transport.errors import ConnectorError
 
 Status = Literal["ok", "warn", "fail"]
@@ -110,8 +111,7 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
         for name, wanted in spec.defaults.pools().items():
             if name not in have:
                 yield Finding("pools", "fail", f"pool {name!r} does not exist: runs of the flows "
-                              "would wait in 'queued' for ever", f"ml-connector pools --flows "
-                              f"{flows_path} > pools.json && airflow pools import pools.json")
+                              "would wait in 'queued' for ever", pools_hint(flows_path))
             else:
                 yield Finding("pools", "ok", f"{name}: {have[name]} slot(s) "
                               f"(flows.yaml asks {wanted['slots']})")
@@ -180,15 +180,6 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
 
 def airflow_pools() -> dict[str, int]:
     """Airflow's pools (name -> slots), as ``airflow pools list`` prints them."""
-    import json
-    import shutil
-    import subprocess
+    from ml_connector.airflow_cli import listing
 
-    command = shutil.which("airflow")
-    if command is None:
-        raise FileNotFoundError("airflow is not on PATH")
-    out = subprocess.run([command, "pools", "list", "-o", "json"], capture_output=True,
-                         text=True, check=True, timeout=300).stdout
-    rows = json.loads(next(line for line in reversed(out.splitlines())
-                           if line.startswith(("[{", "[]"))))
-    return {r["pool"]: int(r["slots"]) for r in rows}
+    return {r["pool"]: int(r["slots"]) for r in listing("pools", "list")}

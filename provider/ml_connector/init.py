@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import tempfile
 from importlib.resources import files
 from pathlib import Path
 
+from ml_connector.airflow_cli import import_file, pools_hint
 from ml_connector.flows.spec import load_flows
 from ml_connector.transport.errors import ConfigError
 
@@ -34,28 +31,11 @@ def write_starter(dags_folder: Path, *, force: bool = False) -> list[Path]:
     return written
 
 
-def pools_command(flows: Path) -> tuple[list[str], str]:
-    """The ``airflow pools import`` command for a flows file's pools, and the JSON it
-    reads (written to a temporary file by ``create_pools``)."""
-    return ["airflow", "pools", "import"], json.dumps(load_flows(flows).defaults.pools(),
-                                                     indent=2)
-
-
 def create_pools(flows: Path) -> str:
-    """Create the flows' pools with the ``airflow`` command; what happened, as a line to
-    print (with the exact command when it could not run)."""
-    command, pools = pools_command(flows)
-    if shutil.which(command[0]) is None:
-        return ("airflow is not on PATH: create the pools with `ml-connector pools --flows "
-                f"{flows} > pools.json && airflow pools import pools.json`")
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        handle.write(pools)
-    done = subprocess.run([*command, handle.name], capture_output=True, text=True,
-                          check=False)
-    Path(handle.name).unlink(missing_ok=True)
-    if done.returncode != 0:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or [""]
-        return (f"airflow pools import failed ({tail[0]}): create the pools with "
-                f"`ml-connector pools --flows {flows} > pools.json && airflow pools import "
-                "pools.json`")
-    return f"created the pools {', '.join(json.loads(pools))} (airflow pools import)"
+    """Create the flows' pools with ``airflow pools import``; what happened, as a line to
+    print (with the commands to run by hand when it could not)."""
+    pools = load_flows(flows).defaults.pools()
+    failed = import_file("pools", pools)
+    if failed:
+        return f"the pools were not created ({failed}): create them with `{pools_hint(flows)}`"
+    return f"created the pools {', '.join(pools)} (airflow pools import)"

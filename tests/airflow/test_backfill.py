@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import date
 
 import pytest
 
+from ml_connector.airflow_cli import json_list
 from ml_connector_sandbox.zoho.pnl import actuals
 
 from ..airflow_env import (
@@ -22,9 +22,7 @@ pytestmark = pytest.mark.airflow
 
 
 def runs(env, dag_id: str) -> list[dict]:
-    out = airflow(env, "dags", "list-runs", dag_id, "-o", "json").stdout
-    lines = [line for line in out.splitlines() if line.startswith(("[{", "[]"))]
-    return json.loads(lines[-1]) if lines else []
+    return json_list(airflow(env, "dags", "list-runs", dag_id, "-o", "json").stdout)
 
 
 def test_three_month_backfill_through_scheduler_and_triggerer(sandbox, tmp_path_factory):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from ml_connector.airflow_cli import json_list
 
 from ..airflow_env import airflow, airflow_env, migrate
 
@@ -25,9 +26,7 @@ def in_python(env, code: str) -> str:
 
 def listed(env, *command: str) -> list[dict]:
     """The JSON list an ``airflow ... list -o json`` command prints after its log lines."""
-    out = airflow(env, *command, "-o", "json").stdout
-    return json.loads(next(line for line in reversed(out.splitlines())
-                           if line.startswith(("[{", "[]"))))
+    return json_list(airflow(env, *command, "-o", "json").stdout)
 
 
 def test_init_gives_an_empty_airflow_the_flows_and_their_pools(tmp_path):

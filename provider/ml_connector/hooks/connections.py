@@ -43,24 +43,11 @@ def get_connection(conn_id: str) -> Any:
 def save_connection(conn_id: str, conn_type: str, *, login: str, password: str | None,
                     host: str | None, extra: dict) -> str | None:
     """Write (or replace) connection ``conn_id`` in Airflow's database with ``airflow
-    connections import --overwrite``, through a file only this user can read, deleted
-    after; None, or why it could not be written."""
+    connections import --overwrite``; None, or why it could not be written."""
     import json
-    import shutil
-    import subprocess
-    import tempfile
-    from pathlib import Path
+
+    from ml_connector.airflow_cli import import_file
 
     record = {conn_id: {"conn_type": conn_type, "login": login, "password": password or "",
                         "host": host or "", "extra": json.dumps(extra)}}
-    airflow = shutil.which("airflow") or str(Path(sys.executable).with_name("airflow"))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "connection.json"
-        path.touch(mode=0o600)
-        path.write_text(json.dumps(record))
-        done = subprocess.run([airflow, "connections", "import", "--overwrite", str(path)],
-                              capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        return (done.stderr or done.stdout).strip().splitlines()[-1:][0] if (
-            done.stderr or done.stdout).strip() else f"exit status {done.returncode}"
-    return None
+    return import_file("connections", record, "--overwrite")
