@@ -34,7 +34,7 @@ from ml_connector.flows.run import (
     Scope,
     flow_reads,
 )
-from ml_connector.flows.spec import SCHEDULES, Defaults, Flow, load_valid_flows
+from ml_connector.flows.spec import PERIODS, SCHEDULES, Defaults, Flow, load_valid_flows
 from ml_connector.flows.verify import Verification
 from ml_connector.flows.windows import parse_months
 from ml_connector.hooks.anaplan import AnaplanHook
@@ -72,12 +72,6 @@ def _params(flow: Flow) -> dict[str, Param]:
                             "account's postings are read once for all of them")}
 
 
-#: What an incremental run started by an asset event (it has no data interval) reports as
-#: its interval: the schedule's period up to the run.
-PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1),
-           "weekly": timedelta(weeks=1), "monthly": timedelta(days=31)}
-
-
 def change_asset(entity: str, defaults: Defaults) -> Asset:
     """The asset of a module's changes in the organization of the Zoho connection, with
     the watcher that fires it (``defaults.changes``); one per module and connection, shared
@@ -108,21 +102,28 @@ def dimensions(flows: list[Flow]) -> dict[str, list[str]]:
     return found
 
 
+def watched_modules(flow: Flow, lists: dict[str, list[str]]) -> list[str]:
+    """The modules whose changes start a run of ``flow`` (``lists``: ``dimensions``): a
+    dimension flow's own, an incremental flow's change modules, none for the others."""
+    if flow.id in lists.get(flow.entity, []):
+        return [flow.entity]
+    return flow.change_entities if flow.mode == "incremental" else []
+
+
 def _schedule(flow: Flow, defaults: Defaults, lists: dict[str, list[str]]) -> Any:
     """The cron schedule. A dimension flow also runs when its module changes; an
     incremental flow when the modules it reads change, and when a dimension flow has
     loaded a list it looks members up in (a run that waited for that list, or could not
     send records for want of a member, kept its watermark: they are sent then)."""
     cron = CronDataIntervalTimetable(SCHEDULES[flow.schedule], timezone="UTC")
-    if defaults.changes.source == "schedule":
+    modules = watched_modules(flow, lists)
+    if defaults.changes.source == "schedule" or not modules:
         return cron
-    if flow.id in lists.get(flow.entity, []):  # a dimension flow: reload when it changes
-        return AssetOrTimeSchedule(timetable=cron, assets=change_asset(flow.entity, defaults))
-    if flow.mode != "incremental":
-        return cron
+    if flow.mode != "incremental":  # a dimension flow: reload when its module changes
+        return AssetOrTimeSchedule(timetable=cron, assets=change_asset(modules[0], defaults))
     loaded = [loaded_asset(d) for e in sorted(flow.lookup_entities) for d in lists.get(e, [])]
     return AssetOrTimeSchedule(timetable=cron, assets=AssetAny(
-        *(change_asset(e, defaults) for e in flow.change_entities), *loaded))
+        *(change_asset(e, defaults) for e in modules), *loaded))
 
 
 def flow_run(flow: Flow, defaults: Defaults,
@@ -132,7 +133,9 @@ def flow_run(flow: Flow, defaults: Defaults,
     start: datetime | None = context.get("data_interval_start")
     end: datetime | None = context.get("data_interval_end")
     if (start is None or end is None) and flow.mode in ("incremental", "full"):
-        end = context["dag_run"].run_after  # started by changes: reads since its watermark
+        # Started by changes (no data interval): it reads since its watermark, and reports
+        # the schedule's period up to the run as its interval.
+        end = context["dag_run"].run_after
         start = end - PERIODS[flow.schedule]
     if start is None or end is None:
         raise AirflowFailException(f"flow {flow.id}: a run needs a data interval")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -48,18 +49,15 @@ def _flows(path: Path) -> Iterator[Finding]:
                   "" if enabled else "enable a flow (enabled: true)")
 
 
-#: Scheduled runs a day, by schedule.
-RUNS_PER_DAY = {"hourly": 24.0, "daily": 1.0, "weekly": 1 / 7, "monthly": 1 / 30}
-
-
 def _budget(client: object, store: object, flows: list) -> Iterator[Finding]:
     """Today's Zoho requests left beyond the reserve against a day of the scheduled flows,
     each at what its recent runs were charged (``mlc_reads``)."""
+    from ml_connector.flows.spec import PERIODS
     from ml_connector.state.reads import ReadLog
 
     log = ReadLog(store)  # type: ignore[arg-type]
     known = {f.id: log.typical(f"zoho_{f.id}") for f in flows}
-    day = sum(RUNS_PER_DAY[f.schedule] * (known[f.id] or 0) for f in flows)
+    day = sum(timedelta(days=1) / PERIODS[f.schedule] * (known[f.id] or 0) for f in flows)
     unknown = sorted(f for f, n in known.items() if n is None)
     room = client.quota.room()  # type: ignore[attr-defined]
     basis = (f"a day of the scheduled flows takes about {day:,.0f} request(s) at what their "
@@ -83,7 +81,7 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
     and ``anaplan`` open clients (``anaplan(workspace_id, model_id)``); None skips them."""
     from ml_connector.dag_factory import dimensions
     from ml_connector.flows.run import loaded_key
-    from ml_connector.flows.spec import load_valid_flows
+    from ml_connector.flows.spec import load_valid_flows, read_modules
     from ml_connector.state.store import StateStore, safe_url
     from ml_connector.zoho.entities import get_entity
 
@@ -124,10 +122,7 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
             client = zoho()
             org = client.organization_id  # type: ignore[attr-defined]
             yield Finding("zoho", "ok", f"token obtained; organization {org}")
-            modules = sorted({e for f in flows for e in
-                              [*f.entities, *f.lookup_entities, *f.change_entities]
-                              if e != "ledger"})
-            for module in modules:
+            for module in sorted(read_modules(flows)):
                 entity = get_entity(module)
                 try:
                     client.get(entity.path, {"per_page": 1},  # type: ignore[attr-defined]

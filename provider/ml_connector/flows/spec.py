@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +17,9 @@ from ml_connector.zoho.fields import LINE_ITEM, known_fields
 
 SCHEDULES = {"hourly": "0 * * * *", "daily": "0 0 * * *", "weekly": "0 0 * * 1",
              "monthly": "0 0 1 * *"}
+#: The time between two scheduled runs (a month: its longest).
+PERIODS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1),
+           "weekly": timedelta(weeks=1), "monthly": timedelta(days=31)}
 
 
 class _Strict(BaseModel):
@@ -323,6 +327,13 @@ class Flow(_Strict):
         if self.accounts.shipping or self.accounts.adjustment or self.is_ledger:
             found.add("chartofaccounts")
         return found
+
+
+def read_modules(flows: Iterable[Flow]) -> set[str]:
+    """Every Zoho module the flows read: their own, their lookups' (the chart of accounts
+    for ledger flows) and those they list for changes."""
+    return {e for f in flows for e in [*f.entities, *f.lookup_entities, *f.change_entities]
+            if e != LEDGER}
 
 
 def _check_field(entity: str, fields: frozenset[str] | None, column: str, path: str | None,

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from ml_connector.flows.spec import Flow
+from ml_connector.flows.spec import Flow, read_modules
 from ml_connector.transport.errors import AuthError, ConfigError
 from ml_connector.zoho.auth import TOKEN_PATH, token_body
 from ml_connector.zoho.entities import get_entity, read_scope
@@ -30,11 +30,8 @@ AUTH_PATH = "/oauth/v2/auth"
 
 def flow_scopes(flows: Iterable[Flow]) -> list[str]:
     """The READ scopes of every module the flows read, and settings (organizations)."""
-    modules = {e for f in flows for e in [*f.entities, *f.lookup_entities,
-                                         *f.change_entities] if e != "ledger"}
-    if any(f.is_ledger for f in flows):
-        modules.add("chartofaccounts")
-    return sorted({get_entity(m).oauth_scope for m in modules} | {read_scope("settings")})
+    return sorted({get_entity(m).oauth_scope for m in read_modules(flows)}
+                  | {read_scope("settings")})
 
 
 @dataclass(frozen=True)
