@@ -171,23 +171,16 @@ def _doctor(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ml_connector.doctor import airflow_pools, run_checks
-    from ml_connector.flows.spec import load_valid_flows
     from ml_connector.hooks.anaplan import AnaplanHook
     from ml_connector.hooks.zoho_books import ZohoBooksHook
 
-    flows = Path(args.flows)
     url = _state_url(args.db, create=True)
     assert url is not None
-    try:
-        defaults = load_valid_flows(flows)[0].defaults
-    except ConnectorError:
-        defaults = None
-    zoho = None if args.skip_zoho or defaults is None else \
-        (lambda: ZohoBooksHook(defaults.zoho_conn_id).client)
-    anaplan = None if args.skip_anaplan or defaults is None else \
-        (lambda ws, model: AnaplanHook(defaults.anaplan_conn_id, ws, model).client)
+    zoho = None if args.skip_zoho else (lambda conn_id: ZohoBooksHook(conn_id).client)
+    anaplan = None if args.skip_anaplan else \
+        (lambda conn_id, ws, model: AnaplanHook(conn_id, ws, model).client)
     failed = 0
-    for finding in run_checks(flows, state_url=url, pools=airflow_pools, zoho=zoho,
+    for finding in run_checks(Path(args.flows), state_url=url, pools=airflow_pools, zoho=zoho,
                               anaplan=anaplan):
         print(finding.line(), flush=True)
         failed += finding.status == "fail"

@@ -14,10 +14,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from ml_connector.airflow_cli import pools_hint
 from ml_connector.transport.errors import ConnectorError
+
+if TYPE_CHECKING:
+    from ml_connector.flows.spec import FlowsFile
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -37,10 +40,7 @@ class Finding:
                                                           if self.fix else "")
 
 
-def _flows(path: Path) -> Iterator[Finding]:
-    from ml_connector.flows.spec import load_valid_flows
-
-    spec, problems = load_valid_flows(path)
+def _flows(path: Path, spec: FlowsFile, problems: list[str]) -> Iterator[Finding]:
     for problem in problems:
         yield Finding("flows", "fail", problem, f"correct it in {path}")
     enabled = [f for f in spec.flows if f.enabled]
@@ -75,10 +75,11 @@ def _budget(client: object, store: object, flows: list) -> Iterator[Finding]:
 
 
 def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str, int]],
-               zoho: Callable[[], object] | None, anaplan: Callable[..., object] | None,
+               zoho: Callable[[str], object] | None, anaplan: Callable[..., object] | None,
                ) -> Iterator[Finding]:
     """Every finding, in order. ``pools`` lists Airflow's pools (name -> slots); ``zoho``
-    and ``anaplan`` open clients (``anaplan(workspace_id, model_id)``); None skips them."""
+    and ``anaplan`` open clients of the flows' connections (``zoho(conn_id)``,
+    ``anaplan(conn_id, workspace_id, model_id)``); None skips them."""
     from ml_connector.dag_factory import dimensions
     from ml_connector.flows.run import loaded_key
     from ml_connector.flows.spec import load_valid_flows, read_modules
@@ -86,8 +87,8 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
     from ml_connector.zoho.entities import get_entity
 
     try:
-        yield from _flows(flows_path)
-        spec, _ = load_valid_flows(flows_path)
+        spec, problems = load_valid_flows(flows_path)
+        yield from _flows(flows_path, spec, problems)
     except ConnectorError as exc:
         yield Finding("flows", "fail", str(exc), "ml-connector init <dags folder> writes one")
         return
@@ -119,7 +120,7 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
 
     if zoho is not None:
         try:
-            client = zoho()
+            client = zoho(spec.defaults.zoho_conn_id)
             org = client.organization_id  # type: ignore[attr-defined]
             yield Finding("zoho", "ok", f"token obtained; organization {org}")
             for module in sorted(read_modules(flows)):
@@ -142,7 +143,8 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
             try:
                 from ml_connector.anaplan.handoff import plan_action
 
-                client = anaplan(target.workspace_id, target.model_id)
+                client = anaplan(spec.defaults.anaplan_conn_id, target.workspace_id,
+                                 target.model_id)
                 plan = plan_action(client, target.import_)  # type: ignore[arg-type]
                 try:
                     plan.check_header(list(flow.columns))

@@ -28,8 +28,8 @@ POOLS = {"zoho_books": 1, "anaplan": 2}
 def findings(flows: Path, url: str, pools: dict[str, int]) -> list:
     return list(run_checks(
         flows, state_url=url, pools=lambda: pools,
-        zoho=lambda: ZohoBooksHook().client,
-        anaplan=lambda ws, model: AnaplanHook("anaplan_default", ws, model).client))
+        zoho=lambda conn_id: ZohoBooksHook(conn_id).client,
+        anaplan=lambda conn_id, ws, model: AnaplanHook(conn_id, ws, model).client))
 
 
 def failures(found) -> list[str]:
