@@ -347,6 +347,14 @@ def _pools(args: argparse.Namespace) -> int:
     return 0
 
 
+def _authorize_arguments(parser: argparse.ArgumentParser, conn_id: str) -> None:
+    """What both authorize commands take: the connection, the client and an endpoint."""
+    parser.add_argument("--conn", default=conn_id, help="the connection id")
+    parser.add_argument("--client-id", help="the OAuth client id (default: the "
+                        "connection's login)")
+    parser.add_argument("--endpoint", help="a look-alike's base URL (the sandbox)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ml-connector", description="Zoho Books to Anaplan: tools around the provider."
@@ -434,9 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
         "zoho_books connection (client id, secret, refresh token, region, organization). "
         "The client secret is read from $ML_CONNECTOR_ZOHO_CLIENT_SECRET, the existing "
         "connection, or a prompt; nothing secret is printed.")
-    authorize.add_argument("--conn", default="zoho_books_default", help="the connection id")
-    authorize.add_argument("--client-id", help="the OAuth client id (default: the "
-                           "connection's login)")
+    _authorize_arguments(authorize, "zoho_books_default")
     authorize.add_argument("--redirect-uri", default="http://localhost:8976/",
                            help="the client's redirect URI, as registered with Zoho")
     authorize.add_argument("--redirect-url", help="the address the browser was sent to "
@@ -445,7 +451,6 @@ def build_parser() -> argparse.ArgumentParser:
                            "users to theirs; default us)")
     authorize.add_argument("--organization-id", help="the organization, when the user has "
                            "several")
-    authorize.add_argument("--endpoint", help="a look-alike's base URL (the sandbox)")
     authorize.add_argument("--flows", default="dags/flows.yaml", help="the flows file")
     authorize.set_defaults(func=_zoho_authorize)
 
@@ -458,12 +463,9 @@ def build_parser() -> argparse.ArgumentParser:
         "it, wait for the approval and write the anaplan connection (auth_method oauth, "
         "client id, refresh token, workspace and model). A client secret, if the client has "
         "one, is read from $ML_CONNECTOR_ANAPLAN_CLIENT_SECRET; nothing secret is printed.")
-    device.add_argument("--conn", default="anaplan_default", help="the connection id")
-    device.add_argument("--client-id", help="the OAuth client id (default: the "
-                        "connection's login)")
+    _authorize_arguments(device, "anaplan_default")
     device.add_argument("--workspace-id", help="the workspace (default: the connection's)")
     device.add_argument("--model-id", help="the model (default: the connection's)")
-    device.add_argument("--endpoint", help="a look-alike's base URL (the sandbox)")
     device.set_defaults(func=_anaplan_authorize)
 
     doctor = commands.add_parser(

@@ -63,8 +63,10 @@ def run_months(store: StateStore, flow: str, month: str | None = None,
                 .where(checks.c.flow == flow).order_by(checks.c.id)):
             if (run_id, start[:7]) in found:
                 found[(run_id, start[:7])].verified = status
-    newest = sorted({k[0] for k in found}, key=lambda r: -max(
-        v.recorded_at for k, v in found.items() if k[0] == r))[:limit]
+    latest: dict[str, float] = {}
+    for (run_id, _), row in found.items():
+        latest[run_id] = max(latest.get(run_id, 0.0), row.recorded_at)
+    newest = sorted(latest, key=lambda run: -latest[run])[:limit]
     spent = ReadLog(store).requests(f"zoho_{flow}", newest)
     rows = [v for k, v in found.items() if k[0] in newest]
     for row in rows:

@@ -60,19 +60,6 @@ class SignatureScheme:
     def digest(self, secret: str, message: bytes) -> bytes:
         return hmac.new(secret.encode(), message, hashlib.sha256).digest()
 
-    def headers(self, secret: str, body: bytes, timestamp_ms: int) -> dict[str, str]:
-        """The headers a sender using this scheme adds (for tests and tools)."""
-        stamp = str(timestamp_ms)
-        signature = self.encode(self.digest(secret, self.message(body, stamp)))
-        if self.signed == "body":
-            return {self.header: signature}
-        if self.timestamp_header:
-            return {self.header: signature, self.timestamp_header: stamp}
-        return {self.header: f"t={stamp},v={signature}"}
-
-    def encode(self, raw: bytes) -> str:
-        return raw.hex() if self.encoding == "hex" else base64.b64encode(raw).decode()
-
     def verify(self, secret: str, headers: Mapping[str, str], body: bytes, now: float) -> str:
         """The signature of a genuine request (its text, for de-duplication); ``Rejected``
         (401) when it is missing, malformed, stale or wrong. ``headers`` must look names up
