@@ -26,18 +26,13 @@ def get_connection(conn_id: str) -> Any:
 
     try:
         return BaseHook.get_connection(conn_id)
-    except AirflowNotFoundException as exc:
+    except AirflowNotFoundException:
         if in_airflow_runtime():
             raise
-        missing = exc
-    try:
-        from airflow.models.connection import Connection
+    from airflow.models.connection import Connection
 
-        return Connection.get_connection_from_secrets(conn_id)
-    except Exception as exc:
-        if type(exc).__name__ == "AirflowNotFoundException":
-            raise missing from None
-        raise
+    # Secrets backends, then Airflow's database; it raises the same AirflowNotFoundException.
+    return Connection.get_connection_from_secrets(conn_id)
 
 
 def save_connection(conn_id: str, conn_type: str, *, login: str, password: str | None,
