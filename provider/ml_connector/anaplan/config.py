@@ -37,7 +37,7 @@ class AnaplanConfig:
     allow_plain_http: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: The model's page in Anaplan's web UI, with ``{workspace_id}`` and ``{model_id}``;
-    #: None: the ``modelUrl`` Anaplan gives for the model (``GET /models/{id}``).
+    #: None: the ``modelUrl`` Anaplan lists for the model (``AnaplanClient.model_page``).
     model_page: str | None = None
 
     def __post_init__(self) -> None:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID
-from ml_connector.transport.errors import ConfigError, ConnectorError
+from ml_connector.transport.errors import ConnectorError
 from ml_connector.webhooks.watch import ChangePoll, EventWatch
 
 #: Seconds before a watcher whose connection or store cannot be used tries again.
@@ -49,17 +49,15 @@ class ZohoChangeTrigger(BaseEventTrigger):
         from ml_connector.hooks.zoho_books import ZohoBooksHook
         from ml_connector.state.events import EventLog
         from ml_connector.transport.fields import parse_extra
+        from ml_connector.webhooks.config import organization_of
 
         log = EventLog(state_store(state_url(self.state_conn_id)))
         hook = ZohoBooksHook(self.zoho_conn_id, self.state_conn_id)
         if self.source == "poll":
             return ChangePoll(hook.client, log, self.watcher, self.entities)
         conn = hook.get_connection(self.zoho_conn_id)
-        org = str(parse_extra(conn.extra, self.zoho_conn_id).get("organization_id") or "")
-        if not org.strip():
-            raise ConfigError(f"connection {self.zoho_conn_id!r}: webhooks need field "
-                              "organization_id (the events are recorded per organization)")
-        return EventWatch(log, self.watcher, org.strip(), self.entities,
+        org = organization_of(parse_extra(conn.extra, self.zoho_conn_id), self.zoho_conn_id)
+        return EventWatch(log, self.watcher, org, self.entities,
                           settle=self.settle, max_wait=self.max_wait)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:

@@ -32,12 +32,18 @@ class Endpoint:
     conn_id: str = "zoho_books_default"
 
 
-def endpoint_from_fields(extra: Mapping[str, Any], name: str) -> Endpoint:
-    """The endpoint a connection's extra describes; errors name the connection and field."""
+def organization_of(extra: Mapping[str, Any], name: str) -> str:
+    """The organization a connection's webhooks are recorded for (its ``organization_id``)."""
     org = str(extra.get("organization_id") or "").strip()
     if not org.isdigit():
         raise ConfigError(f"connection {name!r}: webhooks need field organization_id (the "
                           "organization whose webhooks arrive at /zoho/<organization_id>)")
+    return org
+
+
+def endpoint_from_fields(extra: Mapping[str, Any], name: str) -> Endpoint:
+    """The endpoint a connection's extra describes; errors name the connection and field."""
+    org = organization_of(extra, name)
     secret = str(extra.get("webhook_secret") or "").strip()
     if not SECRET.match(secret):
         got = "empty" if not secret else f"{len(secret)} characters, or not alphanumeric"
