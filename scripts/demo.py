@@ -133,7 +133,7 @@ def run(env, running, dag_id: str, logical_date: str) -> float:
     return seconds
 
 
-def webhook_arrival(env, running, record_id: str) -> int:
+def webhook_arrival(running, store: StateStore, record_id: str) -> int:
     """The edit's webhook as it arrives: the emulator's delivery, the event the receiver
     recorded, and the invoices watcher's verdict; the number of events recorded for it."""
     zoho = running.sandbox.zoho
@@ -147,7 +147,7 @@ def webhook_arrival(env, running, record_id: str) -> int:
         print(f"  Zoho sent its webhook ({delivery['trigger']} {delivery['entity']} "
               f"{delivery['record_id']}): {delivery['state']}, HTTP "
               f"{delivery['attempts'][-1].get('status')}")
-    events = EventLog(StateStore.sqlite(HOME / "ml_connector" / "state.db"))
+    events = EventLog(store)
     recorded = [e for e in events.events(ORGANIZATION) if e["record_id"] == record_id]
     for event in recorded:
         print(f"  ml-connector webhooks serve verified it and recorded event {event['seq']} "
@@ -178,7 +178,7 @@ def late_edit(env, running, audit: AuditLog) -> tuple[list[float], tuple[str, st
                      {"line_items": [{**line, "item_total": fixed}, *record["line_items"][1:]]})
     print(f"  Late edit in Zoho: invoice {record['invoice_number']} of {record['date']}, "
           f"line 1 {line['item_total']:.2f} -> {fixed:.2f}")
-    arrived = webhook_arrival(env, running, record["invoice_id"])
+    arrived = webhook_arrival(running, audit.store, record["invoice_id"])
     results.append(run(env, running, "zoho_invoice_actuals_daily", "2026-04-03"))
     rows = audit.query(flow="invoice_actuals_daily", limit=1_000_000)
     last = max(r["run_id"] for r in rows)  # run ids carry their start time
