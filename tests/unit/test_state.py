@@ -36,6 +36,24 @@ def test_lock_excludes_other_processes(tmp_path):
     assert int(counter.read_text()) == 60
 
 
+def test_processes_opening_a_new_store_at_once(tmp_path):
+    """Workers that start together all create the same new SQLite store: the switch into
+    WAL mode, which SQLite refuses at once while another process opens the file, is
+    retried, so each of them gets a working store (this failed about one round in eight
+    before)."""
+    with multiprocessing.get_context("spawn").Pool(6) as pool:
+        for round_ in range(20):
+            folder = tmp_path / str(round_)
+            counter = folder / "counter"
+            folder.mkdir()
+            counter.write_text("0")
+            pool.map(_bump, [(str(folder / "state.db"), str(counter), 1)] * 6)
+            assert int(counter.read_text()) == 6
+            store = StateStore.sqlite(folder / "state.db")
+            with store.engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
 def _hold(url: str, key: str, ready: Path) -> None:
     """Take a lock (with the default lease, as the import operator does) and work on it
     until killed."""

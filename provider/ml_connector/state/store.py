@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sqlite3
 import threading
 import time
 import uuid
@@ -67,9 +68,23 @@ class StateStore:
         self._create_tables()
 
     def _sqlite_pragmas(self, dbapi_conn, _record) -> None:
+        """WAL mode, asked for by whichever connection sees the store first.
+
+        Switching into WAL needs the file to itself, and SQLite answers "locked" at once
+        (its busy handler is not asked) while another process opens the new file too:
+        the switch is retried, and done once that other process has made it.
+        """
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                cur.execute("PRAGMA journal_mode=WAL")  # ":memory:" stays "memory"
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
         cur.close()
 
     def _explain(self, context: Any) -> None:
