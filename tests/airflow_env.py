@@ -81,9 +81,11 @@ def airflow_env(
     return env
 
 
-def airflow(env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    """Run an ``airflow`` command; output captured, failure raised with its output. SQLite's
-    "database is locked" (the CLI racing a running scheduler) is retried a few times."""
+def airflow(env: dict[str, str], *args: str, timeout: float = 900,
+            check: bool = True) -> subprocess.CompletedProcess:
+    """Run an ``airflow`` command; output captured, failure raised with its output (unless
+    not ``check``). SQLite's "database is locked" (the CLI racing a running scheduler) is
+    retried a few times."""
     for attempt in range(5):
         done = subprocess.run(
             [str(Path(sys.executable).parent / "airflow"), *args],
@@ -93,7 +95,7 @@ def airflow(env: dict[str, str], *args: str, timeout: float = 900) -> subprocess
         if done.returncode == 0 or not locked or attempt == 4:
             break
         time.sleep(2 + attempt)
-    if done.returncode != 0:
+    if check and done.returncode != 0:
         raise RuntimeError(
             f"airflow {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n"
             f"{done.stderr[-4000:]}"

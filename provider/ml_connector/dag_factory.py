@@ -32,6 +32,7 @@ from ml_connector.flows.run import (
     FlowRun,
     NothingChanged,
     Scope,
+    first_loads,
     flow_reads,
 )
 from ml_connector.flows.spec import PERIODS, SCHEDULES, Defaults, Flow, load_valid_flows
@@ -213,7 +214,8 @@ def flow_dag(flow: Flow, defaults: Defaults, lists: dict[str, list[str]] | None 
                 mode=read.mode, line_items=read.line_items, watermark_key=read.watermark_key,
                 overlap=read.overlap, windows=scoped if read.kind == "extract" else None,
                 reuse_within=timedelta(hours=read.reuse_hours) if read.reuse_hours else None,
-                zoho_conn_id=defaults.zoho_conn_id, on_quota=defaults.on_quota, **zoho).output
+                zoho_conn_id=defaults.zoho_conn_id, on_quota=defaults.on_quota,
+                requires=first_loads(flow, lists or {}), **zoho).output
             if read.kind == "lookup":
                 lookups[read.entities[0]] = outputs[read.task_id]
         extract = outputs["extract"]

@@ -81,7 +81,7 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
     and ``anaplan`` open clients of the flows' connections (``zoho(conn_id)``,
     ``anaplan(conn_id, workspace_id, model_id)``); None skips them."""
     from ml_connector.dag_factory import dimensions
-    from ml_connector.flows.run import loaded_key
+    from ml_connector.flows.run import loaded_key, not_loaded
     from ml_connector.flows.spec import load_valid_flows, read_modules
     from ml_connector.state.store import StateStore, safe_url
     from ml_connector.zoho.entities import get_entity
@@ -166,10 +166,7 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
         users = sorted(f.id for f in flows if module in f.lookup_entities)
         for dimension in loaders if users else []:
             if store.get_watermark(loaded_key(dimension)) is None:
-                yield Finding("lists", "fail", f"flow {dimension} has not loaded its list into "
-                              f"Anaplan yet; {', '.join(users)} look up {module} and their "
-                              "members would be rejected", f"run zoho_{dimension} first "
-                              f"(airflow dags trigger zoho_{dimension})")
+                yield Finding("lists", "fail", *not_loaded(dimension, module, users))
             else:
                 yield Finding("lists", "ok", f"flow {dimension} has loaded its list "
                               f"({', '.join(users)} look up {module})")

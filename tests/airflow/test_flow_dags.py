@@ -44,6 +44,21 @@ def test_flow_dags_hand_typed_manifests_and_fail_rejected_records_at_once(
         sandbox, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     env = flow_env(sandbox, home)
+    # Before its Accounts list was ever loaded, the fact flow refuses to start: the first
+    # task fails at once, naming the flow to run first, and no Zoho request is spent.
+    spent = sandbox.sandbox.zoho.stats()["organizations"].get(ORG, {}).get("total", 0)
+    refused = airflow(env, "dags", "test", "zoho_invoice_actuals_daily", "2026-04-01",
+                      check=False)
+    assert refused.returncode != 0
+    assert ("flow accounts has not loaded its list into Anaplan yet; invoice_actuals_daily "
+            "looks up chartofaccounts and its members would be rejected: run zoho_accounts "
+            "first") in refused.stdout + refused.stderr
+    assert sandbox.sandbox.zoho.stats()["organizations"].get(ORG, {}).get("total", 0) == spent
+    with sqlite3.connect(home / "airflow.db") as db:
+        first = db.execute("SELECT task_id, try_number, state FROM task_instance WHERE "
+                           "dag_id = ? AND state = 'failed'",
+                           ("zoho_invoice_actuals_daily",)).fetchall()
+    assert {(try_, state) for _, try_, state in first} == {(1, "failed")}
     airflow(env, "dags", "test", "zoho_accounts", "2026-04-01")
     airflow(env, "dags", "test", "zoho_invoice_actuals_daily", "2026-04-02")
 

@@ -65,6 +65,23 @@ def loaded_key(flow_id: str) -> str:
     return f"{flow_id}@loaded"
 
 
+def not_loaded(dimension: str, module: str, users: list[str]) -> tuple[str, str]:
+    """What is wrong, and the fix, while dimension flow ``dimension`` has never loaded the
+    list that flows ``users`` look ``module`` members up in."""
+    return (f"flow {dimension} has not loaded its list into Anaplan yet; {', '.join(users)} "
+            f"look{'s' if len(users) == 1 else ''} up {module} and "
+            f"{'its' if len(users) == 1 else 'their'} members would be rejected",
+            f"run zoho_{dimension} first (airflow dags trigger zoho_{dimension})")
+
+
+def first_loads(flow: Flow, lists: Mapping[str, list[str]]) -> dict[str, str]:
+    """The ``loaded_key`` of each dimension flow (``lists``: module -> the flows that load
+    it) whose list ``flow`` looks members up in, with the error while it has never loaded."""
+    return {loaded_key(dimension): ": ".join(not_loaded(dimension, module, [flow.id]))
+            for module in sorted(flow.lookup_entities)
+            for dimension in lists.get(module, []) if dimension != flow.id}
+
+
 class NothingChanged(Exception):
     """No record changed since the watermark: the run has nothing to send."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -45,6 +45,9 @@ class ExtractZohoOperator(BaseOperator):
         triggerer until the quota resets and then run again (what was fetched is cached, so
         nothing is fetched twice and a job larger than a day advances every day).
     :param progress_every: seconds between progress lines in the task log.
+    :param requires: state-store keys that must hold a value before anything is read, each
+        with the error while one does not (a fact flow's: its dimension flows' first loads);
+        a missing one fails the task at once, without a Zoho request.
 
     The manifest (XCom) holds the staged path, record count, window, request count and the
     newest ``last_modified_time`` seen; never the records themselves.
@@ -74,6 +77,7 @@ class ExtractZohoOperator(BaseOperator):
         on_quota: Literal["fail", "wait"] = "fail",
         progress_every: float = 30.0,
         with_entities: Sequence[str] = (),
+        requires: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -98,13 +102,18 @@ class ExtractZohoOperator(BaseOperator):
         self.reuse_within = reuse_within
         self.on_quota = on_quota
         self.progress_every = progress_every
+        self.requires = dict(requires or {})
 
     @fail_fast()
     def execute(self, context: Context, event: Any = None) -> dict[str, Any]:
+        store = state_store(state_url(self.state_conn_id))
+        if missing := [why for key, why in self.requires.items()
+                       if store.get_watermark(key) is None]:
+            raise AirflowFailException("; ".join(missing))
         watermark = None
         if self.mode == "incremental" and not self.modified_after:
             key = self.watermark_key or f"{self.dag_id}.{self.task_id}"
-            watermark = state_store(state_url(self.state_conn_id)).get_watermark(key)
+            watermark = store.get_watermark(key)
         window = plan_extract(
             self.mode, windows=self.windows,
             interval_start=context.get("data_interval_start"),
@@ -145,7 +154,7 @@ class ExtractZohoOperator(BaseOperator):
             "last_modified_time %s", summary.count, summary.entity, summary.requests,
             summary.cache_hits, summary.max_last_modified_time,
         )
-        ReadLog(state_store(state_url(self.state_conn_id))).record(
+        ReadLog(store).record(
             context["ti"].dag_id, context["run_id"], self.task_id, summary)
         self._lineage = ([zoho_dataset(client.datacenter.region, summary.organization_id, e)
                           for e in [self.entity, *self.with_entities]], [file_dataset(
