@@ -1,7 +1,8 @@
 """`make bench`: the Zoho request budget of the shipped flows (scripts/budget.py), Zoho
 extraction (requests, throughput, client memory), Anaplan uploads and task polling, the
-build step (scripts/buildbench.py) and a year's backfill through the ledger against the
-document flows (scripts/ledgerbench.py), against the sandbox.
+build step (scripts/buildbench.py), a year's backfill through the ledger against the
+document flows (scripts/ledgerbench.py) and a backfill on the compose topology with one
+Celery worker and with two (scripts/topologybench.py), against the sandbox.
 
 The sandbox runs in its own process (`ml-connector-sandbox up`), so the figures are the
 client's alone: memory is the peak of Python allocations while streaming an extract to disk.
@@ -157,6 +158,7 @@ def main() -> int:
     import buildbench  # scripts/buildbench.py: the build step against reading its input
     import changebench  # scripts/changebench.py: what noticing changes costs
     import ledgerbench  # scripts/ledgerbench.py: a year's backfill, ledger against documents
+    import topologybench  # scripts/topologybench.py: one worker against two
 
     print("Zoho request budget of the shipped flows (sandbox clock; takes a while)...")
     budget_lines = budget.main()
@@ -196,6 +198,8 @@ def main() -> int:
     print("\n".join(changebench.main()))
     print("\nA year's backfill: the ledger flow against the document flows (takes a while)...")
     print("\n".join(ledgerbench.main()))
+    print("\nThe compose topology with one Celery worker and with two (takes a while)...")
+    print("\n".join(topologybench.main()))
     return 0
 
 

@@ -30,6 +30,14 @@ def postgres_bin() -> Path | None:
     return Path(dirs[-1]) if dirs else None
 
 
+def die_with_parent() -> None:
+    """In a child before it runs: SIGTERM when the test's process dies (prctl(2))."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _as_server_user() -> list[str]:
     """PostgreSQL refuses to run as root: drop to ``nobody`` then; die with the parent."""
     if os.geteuid() != 0:
@@ -93,3 +101,40 @@ def _wait_ready(url: str) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """A Redis server (Debian's ``redis-server``), nothing persisted; yields its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server not found (apt install redis-server)")
+    root = Path(tempfile.mkdtemp(prefix="mlc-redis-"))
+    port = free_port()
+    proc = subprocess.Popen(
+        [*_as_server_user(), binary, "--bind", "127.0.0.1", "--port", str(port),
+         "--save", "", "--appendonly", "no", "--dir", "/tmp"],
+        stdout=(root / "server.log").open("w"), stderr=subprocess.STDOUT,
+        preexec_fn=die_with_parent)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("Redis did not start: "
+                                   + (root / "server.log").read_text()[-2000:])
+            time.sleep(0.2)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(root, ignore_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,3 +108,36 @@ def test_the_sandbox_profile_runs_doctor_once_the_stack_is_up():
     assert flows.startswith("/opt/airflow/dags/")  # the mounted ./dags
     assert doctor["depends_on"]["airflow-scheduler"] == {"condition": "service_healthy"}
     assert doctor["image"] == services["airflow-scheduler"]["image"]
+
+
+def test_the_topology_test_runs_what_compose_declares():
+    """tests/topology.py starts compose's services as processes with compose's own
+    commands and environment: every service is started there or named as stood in for,
+    and what it changes is only addresses, homes, hostnames and the machine's size."""
+    from tests.topology import ELSEWHERE, LOCAL, PROCESSES, Topology, interpolate
+
+    services = compose()["services"]
+    assert set(services) == set(PROCESSES) | set(ELSEWHERE)
+    assert not set(PROCESSES) & set(ELSEWHERE)
+    # What the topology overrides never touches how the services talk to each other.
+    assert not {k for k in LOCAL if "SQL_ALCHEMY" in k or "BROKER" in k or "CONN_" in k
+                or "JWT" in k or "FERNET" in k}
+    stack = Topology.__new__(Topology)
+    stack.spec, stack.paths = compose(), {"/opt/airflow/dags": ROOT / "dags"}
+    stack.ports = {"ml-connector-webhooks": 1}
+    assert stack.command("airflow-worker")[1:] == ["celery", "worker"]
+    assert stack.command("ml-connector-webhooks")[1:4] == ["webhooks", "serve", "--host"]
+    # Variables the operator must set are named, not left empty.
+    env = services["airflow-scheduler"]["environment"]
+    with pytest.raises(KeyError, match="AIRFLOW__API_AUTH__JWT_SECRET"):
+        interpolate(env["AIRFLOW__API_AUTH__JWT_SECRET"], {})
+    assert interpolate(env["AIRFLOW__CORE__FERNET_KEY"], {}) == ""
+
+
+def test_every_service_shares_the_token_secret():
+    """Without one shared [api_auth] jwt_secret each container makes up its own and the
+    api-server refuses every task the scheduler starts ("Invalid auth token")."""
+    services = compose()["services"]
+    secrets = {services[n]["environment"].get("AIRFLOW__API_AUTH__JWT_SECRET")
+               for n in [*AIRFLOW_SERVICES, "airflow-init"]}
+    assert len(secrets) == 1 and None not in secrets

@@ -189,10 +189,14 @@ class StateStore:
         except IntegrityError:
             pass
         with self.engine.begin() as conn:
+            stale = conn.execute(select(locks.c.owner).where(
+                locks.c.lock_key == key, locks.c.lease_until < now)).scalar_one_or_none()
             taken = conn.execute(
                 update(locks).where(locks.c.lock_key == key, locks.c.lease_until < now)
                 .values(**values))
             if taken.rowcount == 1:
+                log.warning("Took over lock %r from %s, which stopped renewing it (a worker "
+                            "that died?)", key, stale or "another process")
                 return None
             row = conn.execute(select(locks.c.owner, locks.c.lease_until)
                                .where(locks.c.lock_key == key)).first()

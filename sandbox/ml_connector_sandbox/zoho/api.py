@@ -82,7 +82,7 @@ def build_api_router(emu: ZohoEmulator) -> APIRouter:
             else:
                 org = emu.organization(region, grant, org_param)
                 limiter = emu.limiters[org.id]
-                emu.stats_book.in_flight(org.id, limiter.acquire(emu.clock.now()))
+                emu.stats_book.admitted(org.id, *limiter.acquire(emu.clock.now()))
                 try:
                     if org.spec.response_delay:
                         await asyncio.sleep(org.spec.response_delay)

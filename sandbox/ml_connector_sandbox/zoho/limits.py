@@ -28,8 +28,9 @@ class OrgLimiter:
         self._day_count = 0
         self.in_flight = 0
 
-    def acquire(self, now: float) -> int:
-        """Admit one request (returns the number in flight) or raise a 429 ``ZohoError``."""
+    def acquire(self, now: float) -> tuple[int, int]:
+        """Admit one request (returns the numbers in flight and in the sliding minute) or
+        raise a 429 ``ZohoError``."""
         with self._lock:
             self._purge(now)
             day = int((now + self._offset) // 86400)
@@ -44,7 +45,7 @@ class OrgLimiter:
             self._window.append(now)
             self._day_count += 1
             self.in_flight += 1
-            return self.in_flight
+            return self.in_flight, len(self._window)
 
     def release(self) -> None:
         with self._lock:

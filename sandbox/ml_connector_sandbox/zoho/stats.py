@@ -10,7 +10,7 @@ from ml_connector_sandbox.stats import StatsBase
 
 def _bucket() -> dict:
     return {"total": 0, "by_path": Counter(), "by_status": Counter(), "max_in_flight": 0,
-            "writes": 0}
+            "max_per_minute": 0, "writes": 0}
 
 
 class Stats(StatsBase):
@@ -40,10 +40,12 @@ class Stats(StatsBase):
         with self._lock:
             self._minted[refresh_token] += 1
 
-    def in_flight(self, org_id: str, count: int) -> None:
+    def admitted(self, org_id: str, in_flight: int, in_minute: int) -> None:
+        """The peaks: requests in flight at once, and accepted in one sliding minute."""
         with self._lock:
             bucket = self._org(org_id)
-            bucket["max_in_flight"] = max(bucket["max_in_flight"], count)
+            bucket["max_in_flight"] = max(bucket["max_in_flight"], in_flight)
+            bucket["max_per_minute"] = max(bucket["max_per_minute"], in_minute)
 
     def limited(self, org_id: str, code: int, path: str, at: float) -> None:
         with self._lock:
@@ -75,4 +77,4 @@ class Stats(StatsBase):
     def _plain(bucket: dict) -> dict:
         return {"total": bucket["total"], "by_path": dict(bucket["by_path"]),
                 "by_status": dict(bucket["by_status"]), "max_in_flight": bucket["max_in_flight"],
-                "writes": bucket["writes"]}
+                "max_per_minute": bucket["max_per_minute"], "writes": bucket["writes"]}
