@@ -10,7 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -66,19 +66,35 @@ def postgres_server() -> Iterator[str]:
          "-c", "max_connections=200"],
         stdout=subprocess.DEVNULL, stderr=(root / "server.log").open("w"))
     url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("PostgreSQL did not start: "
-                                       + (root / "server.log").read_text()[-2000:]) from None
-                time.sleep(0.2)
+    with _serving(proc, root, "PostgreSQL", lambda: _answers(port)):
         _wait_ready(url)
         yield url
+
+
+def _answers(port: int, ping: bytes = b"", pong: bytes = b"") -> bool:
+    """Whether a server listens on ``port`` (and answers ``ping`` with ``pong``)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            if ping:
+                sock.sendall(ping)
+                return sock.recv(16).startswith(pong)
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def _serving(proc: subprocess.Popen, root: Path, what: str,
+             ready: Callable[[], bool]) -> Iterator[None]:
+    """Wait until the server ``proc`` is ``ready``; stop it and remove ``root`` after."""
+    try:
+        deadline = time.monotonic() + 60
+        while not ready():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{what} did not start: "
+                                   + (root / "server.log").read_text()[-2000:])
+            time.sleep(0.2)
+        yield
     finally:
         proc.terminate()
         try:
@@ -116,25 +132,5 @@ def redis_server() -> Iterator[str]:
          "--save", "", "--appendonly", "no", "--dir", "/tmp"],
         stdout=(root / "server.log").open("w"), stderr=subprocess.STDOUT,
         preexec_fn=die_with_parent)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("Redis did not start: "
-                                   + (root / "server.log").read_text()[-2000:])
-            time.sleep(0.2)
+    with _serving(proc, root, "Redis", lambda: _answers(port, b"PING\r\n", b"+PONG")):
         yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        shutil.rmtree(root, ignore_errors=True)
