@@ -79,10 +79,10 @@ def test_emptied_cells_are_sent_as_zero_and_not_remembered():
     assert {(m["id"], m["ws"], m["we"]) for m in members} == {("1", *JAN), ("2", *JAN)}
 
 
-def test_audit_rows_carry_each_records_month(tmp_path):
+def test_audit_rows_carry_each_records_month(fresh_url):
     feb_invoice = {**INVOICES[1], "invoice_id": "4", "date": "2026-02-03"}
     _, rows, members, _ = build([INVOICES[0], feb_invoice])
-    audit = AuditLog(StateStore.sqlite(tmp_path / "state.db"))
+    audit = AuditLog(StateStore(fresh_url))
     task = {"task_id": "T", "state": "COMPLETE", "successful": True}
     keys = {"|".join(r[:2]): n for n, r in enumerate(rows, start=2)}
     written = audit_rows(entity="invoices", import_id="112000000006", task=task,
@@ -98,8 +98,8 @@ def test_audit_rows_carry_each_records_month(tmp_path):
     assert sorted(r["record_id"] for r in audit.query(flow="f")) == ["1", "5"]
 
 
-def test_cell_log_replaces_only_the_rebuilt_windows(tmp_path):
-    log = CellLog(StateStore.sqlite(tmp_path / "state.db"))
+def test_cell_log_replaces_only_the_rebuilt_windows(fresh_url):
+    log = CellLog(StateStore(fresh_url))
     log.replace("f", [JAN[0], FEB[0]], {JAN[0]: [("4000", "Jan 26"), ("4|1", "Jan 26")],
                                         FEB[0]: [("4000", "Feb 26")]})
     assert log.cells("f", [JAN[0]]) == {("4000", "Jan 26"), ("4|1", "Jan 26")}

@@ -18,8 +18,8 @@ from ml_connector.transport.errors import ConnectorError
 
 
 def _bump(args: tuple[str, str, int]) -> None:
-    db, counter, times = args
-    store = StateStore.sqlite(db)
+    url, counter, times = args
+    store = StateStore(url)
     for _ in range(times):
         with store.lock("counter"):
             value = int(Path(counter).read_text())
@@ -27,10 +27,10 @@ def _bump(args: tuple[str, str, int]) -> None:
             Path(counter).write_text(str(value + 1))
 
 
-def test_lock_excludes_other_processes(tmp_path):
+def test_lock_excludes_other_processes(fresh_url, tmp_path):
     counter = tmp_path / "counter"
     counter.write_text("0")
-    args = (str(tmp_path / "state.db"), str(counter), 15)
+    args = (fresh_url, str(counter), 15)
     with multiprocessing.get_context("spawn").Pool(4) as pool:
         pool.map(_bump, [args] * 4)
     assert int(counter.read_text()) == 60
@@ -47,7 +47,7 @@ def test_processes_opening_a_new_store_at_once(tmp_path):
             counter = folder / "counter"
             folder.mkdir()
             counter.write_text("0")
-            pool.map(_bump, [(str(folder / "state.db"), str(counter), 1)] * 6)
+            pool.map(_bump, [(f"sqlite:///{folder / 'state.db'}", str(counter), 1)] * 6)
             assert int(counter.read_text()) == 6
             store = StateStore.sqlite(folder / "state.db")
             with store.engine.connect() as conn:
@@ -115,8 +115,8 @@ def test_an_expired_lease_is_taken_over(fresh_url):
         assert conn.execute(select(schema.locks.c.holder)).scalar_one() != "gone"
 
 
-def test_token_cache_is_encrypted_and_keyed_by_credentials(tmp_path):
-    store = StateStore.sqlite(tmp_path / "s.db")
+def test_token_cache_is_encrypted_and_keyed_by_credentials(fresh_url):
+    store = StateStore(fresh_url)
     cache = SqlTokenCache(store, fernet_from("client", "secret", "refresh"))
     token = CachedToken("1000.abcdef-live-token", obtained_at=1.0, expires_at=3601.0)
     cache.put("k", token)
@@ -133,8 +133,8 @@ def test_token_cache_is_encrypted_and_keyed_by_credentials(tmp_path):
     assert "abcdef" not in repr(token)
 
 
-def test_watermarks_round_trip(tmp_path):
-    store = StateStore.sqlite(tmp_path / "s.db")
+def test_watermarks_round_trip(fresh_url):
+    store = StateStore(fresh_url)
     assert store.get_watermark("flow") is None
     store.set_watermark("flow", "2026-01-31T10:00:00+0100")
     store.set_watermark("flow", "2026-02-28T10:00:00+0100")

@@ -33,8 +33,8 @@ def burst(log: EventLog, count: int, at: float, entity: str = "invoices",
                          at + n / count))
 
 
-def test_a_burst_of_events_fires_once_after_it_settles(tmp_path):
-    log = EventLog(StateStore(f"sqlite:///{tmp_path / 'state.db'}"))
+def test_a_burst_of_events_fires_once_after_it_settles(fresh_url):
+    log = EventLog(StateStore(fresh_url))
     clock = Clock()
     watch = EventWatch(log, "conn.invoices", ORG, ["invoices"], settle=2, clock=clock)
     assert watch.check() is None

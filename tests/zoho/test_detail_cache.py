@@ -34,8 +34,8 @@ def extract(client, window=JANUARY) -> tuple[dict, list[dict]]:
     return summary.model_dump(), [json.loads(line) for line in sink.getvalue().splitlines()]
 
 
-def test_a_rerun_fetches_only_what_changed(sandbox, zoho_client, tmp_path):
-    store = StateStore.sqlite(tmp_path / "state.db")
+def test_a_rerun_fetches_only_what_changed(sandbox, zoho_client, fresh_url):
+    store = StateStore(fresh_url)
     first, records = extract(zoho_client(store=store))
     pages = -(-first["count"] // 200)
     assert first["requests"] == pages + first["count"] and first["cache_hits"] == 0
@@ -144,9 +144,10 @@ def test_a_job_larger_than_a_day_advances_every_day(sandbox_factory, zoho_client
     assert limited == [], "Zoho's cap was never met"
 
 
-def test_one_quota_for_every_client_of_the_organization(sandbox_factory, zoho_client, tmp_path):
+def test_one_quota_for_every_client_of_the_organization(sandbox_factory, zoho_client,
+                                                        fresh_url):
     running = quota_sandbox(sandbox_factory, per_day=1000)
-    store = StateStore.sqlite(tmp_path / "state.db")
+    store = StateStore(fresh_url)
     clock = running.sandbox.clock.now
     first = zoho_client(running=running, store=store, clock=clock)
     second = zoho_client(running=running, store=store, clock=clock)
