@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from ml_connector.transport.errors import ConnectorError
+from ml_connector.transport.errors import ConfigError, ConnectorError
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -82,8 +83,6 @@ def _reconcile(args: argparse.Namespace) -> int:
     from ml_connector.hooks.anaplan import AnaplanHook
     from ml_connector.hooks.zoho_books import ZohoBooksHook
     from ml_connector.state.store import StateStore
-    from ml_connector.transport.errors import ConfigError
-
     spec = load_flows(args.flows)
     flows = {f.id: f for f in spec.flows}
     for wanted in filter(None, (args.flow, args.against)):
@@ -125,7 +124,6 @@ def _webhooks_serve(args: argparse.Namespace) -> int:
 
     from ml_connector.state.events import EventLog
     from ml_connector.state.store import StateStore, safe_url
-    from ml_connector.transport.errors import ConfigError
     from ml_connector.webhooks.config import Endpoint, endpoint
     from ml_connector.webhooks.receiver import build_app
 
@@ -167,6 +165,19 @@ def _webhooks_events(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _connection_exists(conn_id: str, kind: str, command: str) -> Iterator[None]:
+    """A missing Airflow connection as a ``ConfigError`` that says how to add it."""
+    from airflow.providers.common.compat.sdk import AirflowNotFoundException
+
+    try:
+        yield
+    except AirflowNotFoundException:
+        raise ConfigError(f"the Airflow connection {conn_id!r} does not exist: add it "
+                          f"({command} writes it, or Admin -> Connections, type {kind})"
+                          ) from None
+
+
 def _doctor(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -176,12 +187,19 @@ def _doctor(args: argparse.Namespace) -> int:
 
     url = _state_url(args.db, create=True)
     assert url is not None
-    zoho = None if args.skip_zoho else (lambda conn_id: ZohoBooksHook(conn_id).client)
-    anaplan = None if args.skip_anaplan else \
-        (lambda conn_id, ws, model: AnaplanHook(conn_id, ws, model).client)
+
+    def zoho(conn_id: str) -> object:
+        with _connection_exists(conn_id, "Zoho Books", "ml-connector zoho authorize"):
+            return ZohoBooksHook(conn_id).client
+
+    def anaplan(conn_id: str, workspace: str, model: str) -> object:
+        with _connection_exists(conn_id, "Anaplan", "ml-connector anaplan authorize"):
+            return AnaplanHook(conn_id, workspace, model).client
+
     failed = 0
-    for finding in run_checks(Path(args.flows), state_url=url, pools=airflow_pools, zoho=zoho,
-                              anaplan=anaplan):
+    for finding in run_checks(Path(args.flows), state_url=url, pools=airflow_pools,
+                              zoho=None if args.skip_zoho else zoho,
+                              anaplan=None if args.skip_anaplan else anaplan):
         print(finding.line(), flush=True)
         failed += finding.status == "fail"
     print(f"{failed} problem(s) would stop a run" if failed else
@@ -195,7 +213,6 @@ def _zoho_authorize(args: argparse.Namespace) -> int:
 
     from ml_connector.flows.spec import load_flows
     from ml_connector.hooks.connections import save_connection
-    from ml_connector.transport.errors import ConfigError
     from ml_connector.transport.fields import check_endpoint
     from ml_connector.zoho.consent import consent, exchange, flow_scopes, organizations
     from ml_connector.zoho.regions import DATACENTERS, sandbox_datacenters
@@ -250,8 +267,6 @@ def _anaplan_authorize(args: argparse.Namespace) -> int:
     from ml_connector.anaplan.config import AnaplanConfig
     from ml_connector.anaplan.device import device_code, poll_token
     from ml_connector.hooks.connections import save_connection
-    from ml_connector.transport.errors import ConfigError
-
     existing, extra, client_id = _prior(args, "from Anaplan's Administration, Security, "
                                         "OAuth clients")
     for key in ("workspace_id", "model_id"):
@@ -288,7 +303,6 @@ def _anaplan_authorize(args: argparse.Namespace) -> int:
 def _prior(args: argparse.Namespace, where: str) -> tuple[Any, dict, str]:
     """The connection an authorize command updates (None if new), its extra, and the
     client id (``--client-id``, else the connection's login)."""
-    from ml_connector.transport.errors import ConfigError
     from ml_connector.transport.fields import parse_extra
 
     existing = _connection(args.conn)

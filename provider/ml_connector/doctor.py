@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ml_connector.airflow_cli import pools_hint
-from ml_connector.transport.errors import ConnectorError
+from ml_connector.transport.errors import ConfigError, ConnectorError
 
 if TYPE_CHECKING:
     from ml_connector.flows.spec import FlowsFile
@@ -141,10 +141,14 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
         for flow in flows:
             target = flow.target
             try:
-                from ml_connector.anaplan.handoff import plan_action
-
                 client = anaplan(spec.defaults.anaplan_conn_id, target.workspace_id,
                                  target.model_id)
+            except ConfigError as exc:  # the connection itself: the same for every flow
+                yield Finding("anaplan", "fail", str(exc), "fix the anaplan connection")
+                break
+            try:
+                from ml_connector.anaplan.handoff import plan_action
+
                 plan = plan_action(client, target.import_)  # type: ignore[arg-type]
                 try:
                     plan.check_header(list(flow.columns))

@@ -44,6 +44,25 @@ def test_init_gives_an_empty_airflow_the_flows_and_their_pools(tmp_path):
     assert {"zoho_accounts", "zoho_invoice_actuals", "zoho_invoice_actuals_daily"} <= ids
 
 
+def test_doctor_before_the_connections_exist_says_how_to_add_them(tmp_path):
+    """Right after init, with no connection yet: one line per missing connection naming
+    it and the command that writes it, no traceback, exit status 1."""
+    dags = tmp_path / "dags"
+    env = airflow_env(tmp_path / "home", dags, {})
+    migrate(env)
+    cli = str(Path(sys.executable).parent / "ml-connector")
+    subprocess.run([cli, "init", str(dags)], env=env, check=True, capture_output=True)
+    done = subprocess.run([cli, "doctor", "--flows", str(dags / "ml_connector" / "flows.yaml")],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
+    assert "[FAIL] zoho: the Airflow connection 'zoho_books_default' does not exist: add it " \
+        "(ml-connector zoho authorize writes it" in done.stdout
+    anaplan = [line for line in done.stdout.splitlines() if line.startswith("[FAIL] anaplan")]
+    assert anaplan == ["[FAIL] anaplan: the Airflow connection 'anaplan_default' does not "
+                       "exist: add it (ml-connector anaplan authorize writes it, or Admin -> "
+                       "Connections, type Anaplan)"]
+
+
 def test_airflow_knows_the_providers_options(tmp_path):
     env = airflow_env(tmp_path / "home", tmp_path, {})
     shown = airflow(env, "config", "list", "--section", "ml_connector",
