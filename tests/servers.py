@@ -31,19 +31,21 @@ def postgres_bin() -> Path | None:
 
 
 def die_with_parent() -> None:
-    """In a child before it runs: SIGTERM when the test's process dies (prctl(2))."""
+    """In a child before it runs: SIGKILL when the test's process dies (prctl(2)), which
+    then ran no clean-up (a warm shutdown would wait for tasks that cannot finish)."""
     import ctypes
     import signal
 
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _as_server_user() -> list[str]:
-    """PostgreSQL refuses to run as root: drop to ``nobody`` then; die with the parent."""
+    """PostgreSQL refuses to run as root: drop to ``nobody`` then; die with the parent
+    (SIGINT: PostgreSQL's fast shutdown, which does not wait for its clients)."""
     if os.geteuid() != 0:
         return []
     return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-            "--pdeathsig", "TERM"]
+            "--pdeathsig", "INT"]
 
 
 @contextmanager
@@ -64,7 +66,8 @@ def postgres_server() -> Iterator[str]:
         [*prefix, str(bindir / "postgres"), "-D", str(data), "-p", str(port),
          "-k", str(root), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
          "-c", "max_connections=200"],
-        stdout=subprocess.DEVNULL, stderr=(root / "server.log").open("w"))
+        stdout=subprocess.DEVNULL, stderr=(root / "server.log").open("w"),
+        preexec_fn=die_with_parent)
     url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     with _serving(proc, root, "PostgreSQL", lambda: _answers(port)):
         _wait_ready(url)
