@@ -7,6 +7,7 @@ place (the first revision creates only what is missing).
 
 from __future__ import annotations
 
+import logging
 from importlib.resources import files
 
 from alembic import command
@@ -42,6 +43,13 @@ def current(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> None:
-    """Migrate to the newest revision (nothing to do when already there)."""
-    with engine.begin() as conn:
-        command.upgrade(_config(conn), "head")
+    """Migrate to the newest revision (nothing to do when already there), without a log
+    line per revision (the store logs one for the whole upgrade)."""
+    chatty = logging.getLogger("alembic")
+    level = chatty.level
+    chatty.setLevel(logging.WARNING)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(_config(conn), "head")
+    finally:
+        chatty.setLevel(level)

@@ -105,11 +105,13 @@ class StateStore:
     def _create_tables(self, attempts: int = 10) -> None:
         """Migrate the schema to this version (Alembic); another process doing the same at
         the same moment is fine: the loser retries and finds the work done."""
-        if migrate.current(self.engine) == HEAD:
+        if (found := migrate.current(self.engine)) == HEAD:
             return
         for attempt in range(attempts):
             try:
                 migrate.upgrade(self.engine)
+                log.info("State store %s: schema %s", safe_url(self.url),
+                         f"brought from {found} to {HEAD}" if found else f"created at {HEAD}")
                 return
             except (OperationalError, ProgrammingError, IntegrityError):
                 if attempt == attempts - 1:
