@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ml_connector.transport.errors import ConfigError, ConnectorError
+from ml_connector.transport.errors import ConfigError, ConnectionMissing, ConnectorError
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -167,15 +167,15 @@ def _webhooks_events(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _connection_exists(conn_id: str, kind: str, command: str) -> Iterator[None]:
-    """A missing Airflow connection as a ``ConfigError`` that says how to add it."""
+    """A missing Airflow connection as ``ConnectionMissing``, which says how to add it."""
     from airflow.providers.common.compat.sdk import AirflowNotFoundException
 
     try:
         yield
     except AirflowNotFoundException:
-        raise ConfigError(f"the Airflow connection {conn_id!r} does not exist: add it "
-                          f"({command} writes it, or Admin -> Connections, type {kind})"
-                          ) from None
+        raise ConnectionMissing(f"the Airflow connection {conn_id!r} does not exist: add it "
+                                f"({command} writes it, or Admin -> Connections, type "
+                                f"{kind})") from None
 
 
 def _doctor(args: argparse.Namespace) -> int:

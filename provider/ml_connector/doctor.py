@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ml_connector.airflow_cli import pools_hint
-from ml_connector.transport.errors import ConfigError, ConnectorError
+from ml_connector.transport.errors import ConnectionMissing, ConnectorError
 
 if TYPE_CHECKING:
     from ml_connector.flows.spec import FlowsFile
@@ -141,14 +141,10 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
         for flow in flows:
             target = flow.target
             try:
-                client = anaplan(spec.defaults.anaplan_conn_id, target.workspace_id,
-                                 target.model_id)
-            except ConfigError as exc:  # the connection itself: the same for every flow
-                yield Finding("anaplan", "fail", str(exc), "fix the anaplan connection")
-                break
-            try:
                 from ml_connector.anaplan.handoff import plan_action
 
+                client = anaplan(spec.defaults.anaplan_conn_id, target.workspace_id,
+                                 target.model_id)
                 plan = plan_action(client, target.import_)  # type: ignore[arg-type]
                 try:
                     plan.check_header(list(flow.columns))
@@ -161,6 +157,9 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
                     client.find_export(flow.verify.export)  # type: ignore[attr-defined]
                     yield Finding("anaplan", "ok", f"{flow.id}: export "
                                   f"{flow.verify.export!r} exists")
+            except ConnectionMissing as exc:  # the same for every flow: said once
+                yield Finding("anaplan", "fail", str(exc), "add the anaplan connection")
+                break
             except ConnectorError as exc:
                 yield Finding("anaplan", "fail", f"{flow.id}: {exc}",
                               "fix the anaplan connection or the flow's target")

@@ -13,6 +13,11 @@ class ConfigError(ConnectorError, ValueError):
     """Configuration or input that cannot work; the message names the field or value at fault."""
 
 
+class ConnectionMissing(ConfigError):
+    """The Airflow connection a command needs does not exist; the message says how to add
+    it."""
+
+
 def safe_path(url: str) -> str:
     """The path of a URL without scheme, host or query string (queries may hold ids or tokens)."""
     return urlsplit(str(url)).path or "/"
