@@ -47,8 +47,10 @@ class ZohoConfig:
     """Where and how fast to talk to Zoho Books.
 
     ``endpoint_base`` points every data center at a look-alike (the sandbox) instead of Zoho;
-    ``requests_per_minute`` stays below Zoho's 100/minute per organization, and
-    ``rate_limit_file`` shares that budget between processes of one machine.
+    ``requests_per_minute`` stays below Zoho's 100/minute per organization, counted over
+    ``rate_window`` seconds: two more than Zoho's minute, so that requests delayed between
+    the budget and Zoho's count (a busy worker, a slow network) still land within the
+    budget there; ``rate_limit_file`` shares that budget between processes of one machine.
     ``daily_reserve`` is the share of the organization's daily cap left untouched for its
     other integrations; ``daily_limit`` the cap to assume before Zoho has reported it.
     Details are cached (with a state store) for ``detail_cache_days``, at most
@@ -60,7 +62,7 @@ class ZohoConfig:
     plan: Literal["free", "paid"] = "paid"
     max_concurrency: int | None = None
     requests_per_minute: int = 90
-    rate_window: float = 60.0
+    rate_window: float = 62.0
     rate_limit_file: str | Path | None = None
     endpoint_base: str | None = None
     timeout: float = 60.0
