@@ -6,16 +6,13 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
+
+from tests.topology import compose
 
 ROOT = Path(__file__).resolve().parents[2]
 AIRFLOW_SERVICES = {"airflow-apiserver": "api-server", "airflow-scheduler": "scheduler",
                     "airflow-dag-processor": "dag-processor", "airflow-triggerer": "triggerer",
                     "airflow-worker": "celery worker"}
-
-
-def compose() -> dict:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
 def test_services_mirror_the_official_airflow_3_layout():
