@@ -114,9 +114,13 @@ def fresh_url(request, tmp_path) -> str:
     """An empty state store database of each kind (a new PostgreSQL database each time)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'state.db'}"
+    return new_database(request.getfixturevalue("postgres_url"))
+
+
+def new_database(server: str) -> str:
+    """The URL of a new, empty database on the PostgreSQL server at ``server``."""
     import psycopg
 
-    server = request.getfixturevalue("postgres_url")
     name = f"mlc_{uuid.uuid4().hex[:12]}"
     admin = server.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(admin, autocommit=True) as conn:

@@ -1,5 +1,6 @@
-"""The per-minute budget shared through a PostgreSQL state store: clients that each keep
-their own limiter, as workers on different machines do, together stay inside one budget."""
+"""The per-minute budget and the requests in flight, shared through a PostgreSQL state store:
+clients that each keep their own limiter, as workers on different machines do, together stay
+inside one budget."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ import threading
 from datetime import date
 
 import psycopg
+import pytest
 
 from ml_connector.state.store import StateStore
 from ml_connector.zoho.extract import ExtractWindow, extract_to
 from ml_connector_sandbox.core import SandboxConfig
 
-from ..conftest import ROOMY
+from ..conftest import ROOMY, new_database
 
 BUDGET, ZOHO_LIMIT, WINDOW = 20, 30, 2.0  # requests per window (Zoho's minute, shortened)
+ORG = "10234695"
 
 
 def test_clients_share_one_window_through_postgres(sandbox_factory, zoho_client, postgres_url):
@@ -54,3 +57,45 @@ def test_clients_share_one_window_through_postgres(sandbox_factory, zoho_client,
     assert stamps  # the window lives in PostgreSQL (old entries leak out of it)
     busiest = max(sum(1 for t in stamps if s <= t < s + WINDOW) for s in stamps)
     assert busiest <= BUDGET
+
+
+@pytest.mark.parametrize("through", ["postgresql", "file"])
+def test_clients_share_the_requests_in_flight(sandbox_factory, zoho_client, postgres_url,
+                                              tmp_path, through):
+    """Zoho counts an organization's requests in flight over all of its clients (429 code
+    1070 beyond 10 on a paid plan). Three clients, each with a pool of ten threads, as three
+    tasks on different workers fetch details at once: through the state store (PostgreSQL)
+    or the machine's rate-limit file they keep to ten together."""
+    config = SandboxConfig.model_validate(ROOMY)
+    org = next(o for o in config.zoho.organizations if o.organization_id == ORG)
+    org.response_delay = 0.05  # requests overlap, as over a real network
+    running = sandbox_factory(config)
+    limit = config.zoho.limits.max_in_flight(org.plan)
+    thirds = [ExtractWindow(start=date(2026, 1, d), end=date(2026, 1, d + 2))
+              for d in (1, 3, 5)]
+    if through == "postgresql":
+        shared = [{"store": StateStore(new_database(postgres_url))}] * 3
+    else:
+        shared = [{"store": StateStore.sqlite(tmp_path / f"state{i}.db"),
+                   "rate_limit_file": tmp_path / "zoho-rate.sqlite"} for i in range(3)]
+    clients = [zoho_client(running=running, **each) for each in shared]
+    assert all(client.config.concurrency == limit for client in clients)
+    for client in clients:
+        client.organizations()
+    counts: list[int] = []
+
+    def extract(client, window) -> None:
+        counts.append(extract_to(client, "invoices", window, io.StringIO(),
+                                 line_items=True).requests)
+
+    threads = [threading.Thread(target=extract, args=pair)
+               for pair in zip(clients, thirds, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    stats = running.sandbox.zoho.stats()
+    assert len(counts) == 3 and sum(counts) > 3 * limit  # enough to overrun unshared slots
+    assert [x for x in stats["rate_limited"] if x["code"] == 1070] == []
+    assert stats["organizations"][ORG]["max_in_flight"] <= limit

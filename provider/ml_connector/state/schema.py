@@ -154,3 +154,10 @@ reads = Table(
     Column("cache_hits", Integer, nullable=False),
     Column("read_at", Float, nullable=False),
 )
+
+request_slots = Table(
+    "mlc_request_slots",
+    metadata,
+    Column("name", String(200), primary_key=True),  # the budget, e.g. zoho-us-<organization>
+    Column("slot", Integer, primary_key=True),  # 0 .. limit-1; a held row is a request in flight
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,7 +14,7 @@ import httpx
 
 from ml_connector import __version__
 from ml_connector.transport.errors import ApiError, ProtocolError
-from ml_connector.transport.ratelimit import RateLimiter
+from ml_connector.transport.ratelimit import RateLimiter, RequestSlots
 from ml_connector.transport.retry import RetryPolicy
 
 ErrorParser = Callable[[httpx.Response], "ApiError | None"]
@@ -122,9 +123,18 @@ class BaseTransport:
 
 
 class Transport(BaseTransport):
-    """Sends requests through a limiter, maps failures to ``ApiError`` and retries them."""
+    """Sends requests through a limiter, maps failures to ``ApiError`` and retries them.
+
+    With ``slots`` (requests in flight) a request first waits for a slot, then for the
+    limiter's budget, and is sent at once: budget taken long before sending would reach the
+    service later than it was counted.
+    """
 
     client_class = httpx.Client
+
+    def __init__(self, *args: Any, slots: RequestSlots | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slots = slots
 
     def request(
         self,
@@ -141,16 +151,17 @@ class Transport(BaseTransport):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _once(self, method, url, auth, headers, kwargs) -> httpx.Response:
-        if self.limiter is not None:
-            self.limiter.acquire()
-        try:
-            response = self.client.request(
-                method, url, headers=self._headers(auth, headers), **kwargs
-            )
-        except httpx.HTTPError as exc:
-            raise connection_error(exc, self.service, method, url) from None
-        finally:
-            self._count()
+        with self.slots.hold() if self.slots is not None else nullcontext():
+            if self.limiter is not None:
+                self.limiter.acquire()
+            try:
+                response = self.client.request(
+                    method, url, headers=self._headers(auth, headers), **kwargs
+                )
+            except httpx.HTTPError as exc:
+                raise connection_error(exc, self.service, method, url) from None
+            finally:
+                self._count()
         return self._check(response)
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from ml_connector.state.store import StateStore
 from ml_connector.state.tokens import TokenCache
 from ml_connector.transport.errors import ApiError, AuthError, ConfigError, ProtocolError
 from ml_connector.transport.fields import check_endpoint
-from ml_connector.transport.ratelimit import RateLimiter, postgres_conninfo
+from ml_connector.transport.ratelimit import RateLimiter, RequestSlots, postgres_conninfo
 from ml_connector.transport.retry import RetryPolicy
 from ml_connector.transport.sync import Transport, json_body
 from ml_connector.zoho.auth import ZohoCredentials, ZohoTokenManager
@@ -50,7 +50,10 @@ class ZohoConfig:
     ``requests_per_minute`` stays below Zoho's 100/minute per organization, counted over
     ``rate_window`` seconds: two more than Zoho's minute, so that requests delayed between
     the budget and Zoho's count (a busy worker, a slow network) still land within the
-    budget there; ``rate_limit_file`` shares that budget between processes of one machine.
+    budget there. ``max_concurrency`` (default: the plan's 10 or 5) caps the organization's
+    requests in flight, which Zoho counts over all of its clients. ``rate_limit_file`` shares
+    the budget and those slots between processes of one machine, a PostgreSQL state store
+    between every worker.
     ``daily_reserve`` is the share of the organization's daily cap left untouched for its
     other integrations; ``daily_limit`` the cap to assume before Zoho has reported it.
     Details are cached (with a state store) for ``detail_cache_days``, at most
@@ -141,15 +144,14 @@ class ZohoBooksClient:
             timeout=config.timeout,
             limits=httpx.Limits(max_connections=config.concurrency + 2),
         )
-        limiter = RateLimiter(
-            config.requests_per_minute, config.rate_window,
-            name=f"zoho-{self.datacenter.region}-{config.organization_id or 'any'}",
-            shared_path=config.rate_limit_file,
-            # A PostgreSQL state store shares one window between every worker and machine.
-            postgres_url=postgres_conninfo(store.url) if store is not None else None,
-        )
-        self.api = Transport(SERVICE, zoho_error, limiter=limiter, policy=config.retry,
-                             client=http, on_response=self._observe)
+        budget = f"zoho-{self.datacenter.region}-{config.organization_id or 'any'}"
+        # A PostgreSQL state store shares the window and the slots with every worker.
+        shared: dict[str, Any] = {"name": budget, "shared_path": config.rate_limit_file,
+                  "postgres_url": postgres_conninfo(store.url) if store is not None else None}
+        limiter = RateLimiter(config.requests_per_minute, config.rate_window, **shared)
+        slots = RequestSlots(config.concurrency, **shared)
+        self.api = Transport(SERVICE, zoho_error, limiter=limiter, slots=slots,
+                             policy=config.retry, client=http, on_response=self._observe)
         accounts = Transport("Zoho accounts", accounts_error, policy=config.retry, client=http)
         self.tokens = ZohoTokenManager(
             credentials, self.datacenter, accounts, cache=token_cache, clock=clock,
