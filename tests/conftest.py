@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -115,6 +118,20 @@ def fresh_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'state.db'}"
     return new_database(request.getfixturevalue("postgres_url"))
+
+
+def start_holder(target, args: tuple, ready: Path):
+    """A spawned process running ``target(*args)``, once it has written ``ready``."""
+    holder = multiprocessing.get_context("spawn").Process(target=target, args=args)
+    holder.start()
+    for _ in range(600):
+        if ready.exists() or not holder.is_alive():
+            break
+        time.sleep(0.1)
+    if not ready.exists():
+        holder.kill()
+        raise AssertionError(f"{target.__name__} did not get ready (exit code {holder.exitcode})")
+    return holder
 
 
 def new_database(server: str) -> str:

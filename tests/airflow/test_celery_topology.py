@@ -95,12 +95,15 @@ def test_two_workers_share_one_token_one_budget_and_survive_a_killed_worker(
             f"no import took over the lock {owner} held"
 
         # One access token for every process on both machines; no 429; the minute's peak
-        # within the budget the connection sets (90 of Zoho's 100).
+        # within the budget the connection sets (90 of Zoho's 100), the requests in flight
+        # within the plan's 10 (three extracts of ten threads each share them).
         stats = zoho.stats()
         assert sum(stats["tokens_minted"].values()) == 1, stats["tokens_minted"]
         assert stats["rate_limited"] == []
         peak = stats["organizations"][ORG]["max_per_minute"]
+        in_flight = stats["organizations"][ORG]["max_in_flight"]
         assert peak <= 90, peak
+        assert in_flight <= 10, in_flight
         assert stats["writes"] == 0
 
         # Every month's cells equal the books; each record is audited once per flow and
@@ -115,4 +118,5 @@ def test_two_workers_share_one_token_one_budget_and_survive_a_killed_worker(
         print(f"\ntopology: backfill wall {wall:.0f} s ({host} killed "
               f"{killed_at - started:.0f} s in); Zoho tokens minted "
               f"{sum(stats['tokens_minted'].values())}; 429s {len(stats['rate_limited'])}; "
-              f"per-minute peak {peak}; successful tasks per host {hosts}")
+              f"per-minute peak {peak}; most in flight {in_flight}; "
+              f"successful tasks per host {hosts}")

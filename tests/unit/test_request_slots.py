@@ -15,7 +15,7 @@ import pytest
 from ml_connector.state.store import StateStore
 from ml_connector.transport.ratelimit import RequestSlots, postgres_conninfo
 
-from ..conftest import new_database
+from ..conftest import new_database, start_holder
 
 LIMIT = 3
 
@@ -128,15 +128,8 @@ def _hold_all(kind: str, where: str, ready: str) -> None:
 def test_a_killed_holders_slots_are_free_again(shared, tmp_path):
     kind, where = shared
     ready = tmp_path / "ready"
-    holder = multiprocessing.get_context("spawn").Process(
-        target=_hold_all, args=(kind, where, str(ready)))
-    holder.start()
+    holder = start_holder(_hold_all, (kind, where, str(ready)), ready)
     try:
-        for _ in range(600):
-            if ready.exists() or not holder.is_alive():
-                break
-            time.sleep(0.1)
-        assert ready.exists(), "the holder did not take its slots"
         waiting = _slots(kind, where)
         assert waiting._take is not None and waiting._take() is None  # all three are held
     finally:

@@ -16,6 +16,8 @@ from ml_connector.state import CachedToken, SqlTokenCache, StateStore, fernet_fr
 from ml_connector.state.store import LEASE
 from ml_connector.transport.errors import ConnectorError
 
+from ..conftest import start_holder
+
 
 def _bump(args: tuple[str, str, int]) -> None:
     url, counter, times = args
@@ -68,15 +70,8 @@ def test_a_dead_holders_lock_is_taken_over_within_its_lease(fresh_url, tmp_path,
     the next taker waits at most one lease (30 s, well within a minute), and its log names
     the dead holder."""
     ready = tmp_path / "ready"
-    holder = multiprocessing.get_context("spawn").Process(
-        target=_hold, args=(fresh_url, "anaplan-file:w/m/113", ready))
-    holder.start()
+    holder = start_holder(_hold, (fresh_url, "anaplan-file:w/m/113", ready), ready)
     try:
-        for _ in range(600):
-            if ready.exists() or not holder.is_alive():
-                break
-            time.sleep(0.1)
-        assert ready.exists(), "the holder took the lock"
         holder.kill()
         holder.join(30)
         store = StateStore(fresh_url)

@@ -21,15 +21,9 @@ BUDGET, ZOHO_LIMIT, WINDOW = 20, 30, 2.0  # requests per window (Zoho's minute, 
 ORG = "10234695"
 
 
-def test_clients_share_one_window_through_postgres(sandbox_factory, zoho_client, postgres_url):
-    config = SandboxConfig.model_validate(ROOMY)
-    config.zoho.limits.per_minute = ZOHO_LIMIT
-    config.zoho.limits.minute_window = WINDOW
-    running = sandbox_factory(config)
-    halves = [ExtractWindow(start=date(2026, 1, 1), end=date(2026, 1, 3)),
-              ExtractWindow(start=date(2026, 1, 3), end=date(2026, 1, 5))]
-    clients = [zoho_client(running=running, store=StateStore(postgres_url),
-                           requests_per_minute=BUDGET, rate_window=WINDOW) for _ in halves]
+def extract_at_once(clients, windows) -> list[int]:
+    """Each client reads invoices with their details for its window, all at once, as tasks
+    on different workers do; the requests each sent."""
     for client in clients:
         client.organizations()  # token and organization before the measured part
     counts: list[int] = []
@@ -39,11 +33,24 @@ def test_clients_share_one_window_through_postgres(sandbox_factory, zoho_client,
                                  line_items=True).requests)
 
     threads = [threading.Thread(target=extract, args=pair)
-               for pair in zip(clients, halves, strict=True)]
+               for pair in zip(clients, windows, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return counts
+
+
+def test_clients_share_one_window_through_postgres(sandbox_factory, zoho_client, postgres_url):
+    config = SandboxConfig.model_validate(ROOMY)
+    config.zoho.limits.per_minute = ZOHO_LIMIT
+    config.zoho.limits.minute_window = WINDOW
+    running = sandbox_factory(config)
+    halves = [ExtractWindow(start=date(2026, 1, 1), end=date(2026, 1, 3)),
+              ExtractWindow(start=date(2026, 1, 3), end=date(2026, 1, 5))]
+    clients = [zoho_client(running=running, store=StateStore(postgres_url),
+                           requests_per_minute=BUDGET, rate_window=WINDOW) for _ in halves]
+    counts = extract_at_once(clients, halves)
 
     # Each client alone keeps to BUDGET, so two unshared windows would send up to twice
     # BUDGET (more than Zoho's limit) per window; one shared window keeps both under it.
@@ -80,20 +87,7 @@ def test_clients_share_the_requests_in_flight(sandbox_factory, zoho_client, post
                    "rate_limit_file": tmp_path / "zoho-rate.sqlite"} for i in range(3)]
     clients = [zoho_client(running=running, **each) for each in shared]
     assert all(client.config.concurrency == limit for client in clients)
-    for client in clients:
-        client.organizations()
-    counts: list[int] = []
-
-    def extract(client, window) -> None:
-        counts.append(extract_to(client, "invoices", window, io.StringIO(),
-                                 line_items=True).requests)
-
-    threads = [threading.Thread(target=extract, args=pair)
-               for pair in zip(clients, thirds, strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    counts = extract_at_once(clients, thirds)
 
     stats = running.sandbox.zoho.stats()
     assert len(counts) == 3 and sum(counts) > 3 * limit  # enough to overrun unshared slots
