@@ -143,7 +143,10 @@ def test_a_killed_holders_slots_are_free_again(shared, tmp_path):
 
     taker = threading.Thread(target=take, daemon=True)
     taker.start()
-    assert got.wait(60), "a slot of the killed process stayed held"
+    try:
+        assert got.wait(60), "a slot of the killed process stayed held"
+    finally:
+        waiting.close()
 
 
 def test_a_slot_limit_below_one_is_refused():

@@ -105,6 +105,11 @@ class RequestSlots:
             path = Path(shared_path)
             self._take = _FileSlots(path.with_name(f"{path.name}.slots"), name, limit)
 
+    def close(self) -> None:
+        """Close the connections of slots shared through PostgreSQL."""
+        if isinstance(self._take, _RowSlots):
+            self._take.close()
+
     @contextmanager
     def hold(self) -> Iterator[None]:
         with self._local:
@@ -149,7 +154,8 @@ class _RowSlots:
 
     def __init__(self, url: str, name: str, limit: int) -> None:
         self.name, self.limit = name, limit
-        self.pool = _pool(url, size=limit, purpose=f"slots {name}")
+        # Its own pool: a connection per slot this client can hold, never waited for.
+        self.pool = _connection_pool(url, size=limit)
         with self.pool.connection() as conn:
             conn.execute("INSERT INTO mlc_request_slots (name, slot) "
                          "SELECT %s, s FROM generate_series(0, %s - 1) AS s "
@@ -175,6 +181,9 @@ class _RowSlots:
 
         return release
 
+    def close(self) -> None:
+        self.pool.close()
+
 
 def postgres_conninfo(url: str) -> str | None:
     """The libpq connection string of a SQLAlchemy PostgreSQL URL; ``None`` for others."""
@@ -186,19 +195,22 @@ def postgres_conninfo(url: str) -> str | None:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _pool(url: str, *, size: int = 4, purpose: str = "window"):
-    """One small connection pool per database, purpose and process, shared by its limiters."""
+def _pool(url: str):
+    """One small connection pool per database and process, shared by its limiters."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(url)
+        if pool is None:
+            pool = _POOLS[url] = _connection_pool(url, size=4)
+        return pool
+
+
+def _connection_pool(url: str, *, size: int):
     try:
         from psycopg_pool import ConnectionPool
     except ImportError:
         raise ConfigError("a PostgreSQL state store shares the request budget through "
                           "PostgreSQL: install ml-connector[postgres]") from None
-    with _POOLS_LOCK:
-        key = f"{purpose} {url}"
-        pool = _POOLS.get(key)
-        if pool is None:
-            pool = _POOLS[key] = ConnectionPool(url, min_size=1, max_size=size, open=True)
-        return pool
+    return ConnectionPool(url, min_size=1, max_size=size, open=True)
 
 
 def _table_safe(name: str) -> str:

@@ -166,3 +166,5 @@ class Transport(BaseTransport):
 
     def close(self) -> None:
         self.client.close()
+        if self.slots is not None:
+            self.slots.close()
