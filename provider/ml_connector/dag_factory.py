@@ -251,7 +251,9 @@ def flow_dag(flow: Flow, defaults: Defaults, lists: dict[str, list[str]] | None 
                 Handoff.model_validate(handoff),
                 Scope.model_validate(scope) if scope is not None else None))
 
-        @task(task_id="reconcile", trigger_rule="all_done", multiple_outputs=False,
+        # After a failure too (it audits what failed), never after a skip: a run that had
+        # nothing to send, or waits for a dimension flow, has nothing to reconcile.
+        @task(task_id="reconcile", trigger_rule="none_skipped", multiple_outputs=False,
               outlets=[loaded_asset(flow.id)])
         def reconcile(changes: Any, built: Any, handoff: Any, scope: Any,
                       verified: Any = None) -> dict:

@@ -25,7 +25,9 @@ def test_period_flow_chain_and_pools():
     assert upstream(dag, "import") == {"build", "extract_chartofaccounts"}
     # Reconcile takes the manifests of the run (typed, from XCom) and runs after the wait.
     assert upstream(dag, "reconcile") == {"wait", "import", "build", "extract"}
-    assert dag.get_task("reconcile").trigger_rule == "all_done"
+    # It audits a failed import, but a skipped build (nothing to send, or waiting for a
+    # dimension flow) skips it: rechecking why there would race with the dimension flow.
+    assert dag.get_task("reconcile").trigger_rule == "none_skipped"
     pools = {t.task_id: t.pool for t in dag.tasks}
     assert pools["extract"] == pools["extract_chartofaccounts"] == "zoho_books"
     assert pools["import"] == pools["wait"] == "anaplan"

@@ -3,6 +3,7 @@ budget and a run outside Airflow. Waits go through ``sleep`` (a sandbox's clock 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from ml_connector.flows.spec import Defaults
 from ml_connector.state.reads import ReadLog
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.extract import ExtractManifest
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -68,13 +71,14 @@ def run_flow(run: FlowRun, defaults: Defaults, *, sleep: Callable[[float], None]
     with run.zoho() as zoho:  # one client (and token) for every read of the run
         staged = stage_reads(run, defaults, zoho)
     read, lookups, scope = staged.read, staged.lookups, staged.scope
-    if staged.unchanged:
-        return run.reconcile(read["changes"], None, None)
-    changes = read.get("changes", read["extract"])
+    changes = read.get("changes", read.get("extract"))
     try:
+        if staged.unchanged:
+            raise NothingChanged("nothing changed since the watermark")
         built = run.build(read["extract"], lookups, scope)
-    except NothingChanged:
-        return run.reconcile(changes, None, None)
+    except NothingChanged as exc:  # the DAG skips the rest of the run, reconcile too
+        log.info("%s; nothing sent", exc)
+        return RunSummary(flow=flow.id, run_id=run.run_id)
     target = flow.target
     params = [{"entityType": k, "entityName": v} for k, v in target.mapping_parameters.items()]
 

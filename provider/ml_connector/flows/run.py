@@ -325,15 +325,7 @@ class FlowRun:
         after writing them when records failed or cells differ."""
         flow = self.flow
         scope = self.scoped(scope)
-        if flow.mode == "incremental" and changes is not None and not changes.count:
-            log.info("Nothing changed since the watermark; nothing sent")
-            return RunSummary(flow=flow.id, run_id=self.run_id)
-        if built is None and changes is not None and not changes.count:
-            log.info("Nothing read for the run's windows; nothing sent")
-            return RunSummary(flow=flow.id, run_id=self.run_id)
         if handoff is None or built is None or self.anaplan is None:
-            if changes is not None:
-                self.lists_ready(changes.organization_id)  # skipped while waiting for them
             raise RunFailed(f"flow {flow.id}: the import did not start (an earlier step "
                             "failed); nothing to reconcile")
         with self.anaplan() as client:
