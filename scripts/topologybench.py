@@ -1,6 +1,7 @@
 """`make bench`: the docker-compose topology as processes (tests/topology.py) with one
 Celery worker and with two, the same three-month backfill of two actuals flows in each:
-wall time, Zoho requests, tokens minted, 429s and the busiest minute, side by side."""
+wall time, Zoho requests, tokens minted, 429s, the busiest minute and the most requests
+in flight, side by side."""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def backfill(workers: int) -> dict:
     return {"wall": wall, "requests": stats["organizations"][ORG]["total"] - before,
             "tokens": sum(stats["tokens_minted"].values()), "limited": len(
                 stats["rate_limited"]), "peak": stats["organizations"][ORG]["max_per_minute"],
-            "hosts": hosts, "failed": failed}
+            "in_flight": stats["organizations"][ORG]["max_in_flight"], "hosts": hosts,
+            "failed": failed}
 
 
 def main() -> list[str]:
@@ -58,10 +60,10 @@ def main() -> list[str]:
     lines = ["", "Backfill of Jan-Mar for two actuals flows on the compose topology as "
              "processes (Zoho: 100 requests/minute, budget 90; zoho_books pool: 3 slots)",
              f"{'workers':<9}{'wall s':>8}{'Zoho req':>10}{'tokens':>8}{'429s':>6}"
-             f"{'peak/min':>10}  successful tasks per worker"]
+             f"{'peak/min':>10}{'in flight':>11}  successful tasks per worker"]
     for n, row in ((1, one), (2, two)):
         lines.append(f"{n:<9}{row['wall']:>8.0f}{row['requests']:>10,}{row['tokens']:>8}"
-                     f"{row['limited']:>6}{row['peak']:>10}  {row['hosts']}"
+                     f"{row['limited']:>6}{row['peak']:>10}{row['in_flight']:>11}  {row['hosts']}"
                      + (f"  FAILED {row['failed']}" if row["failed"] else ""))
     lines.append(f"two workers / one: wall x{two['wall'] / one['wall']:.2f}, "
                  f"requests x{two['requests'] / max(one['requests'], 1):.2f}")
