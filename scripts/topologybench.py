@@ -48,11 +48,11 @@ def backfill(workers: int) -> dict:
     finally:
         running.stop()
     stats = running.sandbox.zoho.stats()
-    return {"wall": wall, "requests": stats["organizations"][ORG]["total"] - before,
-            "tokens": sum(stats["tokens_minted"].values()), "limited": len(
-                stats["rate_limited"]), "peak": stats["organizations"][ORG]["max_per_minute"],
-            "in_flight": stats["organizations"][ORG]["max_in_flight"], "hosts": hosts,
-            "failed": failed}
+    org = stats["organizations"][ORG]
+    return {"wall": wall, "requests": org["total"] - before,
+            "tokens": sum(stats["tokens_minted"].values()),
+            "limited": len(stats["rate_limited"]), "peak": org["max_per_minute"],
+            "in_flight": org["max_in_flight"], "hosts": hosts, "failed": failed}
 
 
 def main() -> list[str]:
