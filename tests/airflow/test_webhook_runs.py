@@ -20,7 +20,9 @@ from ..conftest import ROOMY
 from .flow_env import ORG, account_cells, audit_of, flow_env
 from .test_backfill import runs
 
-pytestmark = pytest.mark.airflow
+# Two `dags test` runs and two standalone starts: about 4.5 minutes on two cores, past the
+# suite's 300 s default; each step below has its own bound.
+pytestmark = [pytest.mark.airflow, pytest.mark.timeout(900)]
 SECRET = "Ws3cretWs3cret42"
 DAG = "zoho_invoice_actuals_daily"
 #: A smaller Zillum Inc: the first, whole read of the flow takes seconds.
