@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ml_connector.transport.errors import ConfigError, ConnectionMissing, ConnectorError
+from ml_connector.errors import ConfigError, ConnectionMissing, ConnectorError
 
 
 def _sandbox(args: argparse.Namespace) -> int:

@@ -27,14 +27,8 @@ from airflow.sdk import (
 from pydantic import BaseModel
 
 from ml_connector.anaplan.handoff import Handoff
-from ml_connector.flows.run import (
-    BuildManifest,
-    FlowRun,
-    NothingChanged,
-    Scope,
-    first_loads,
-    flow_reads,
-)
+from ml_connector.errors import ConfigError, NothingChanged
+from ml_connector.flows.run import BuildManifest, FlowRun, Scope, first_loads, flow_reads
 from ml_connector.flows.spec import PERIODS, SCHEDULES, Defaults, Flow, load_valid_flows
 from ml_connector.flows.verify import Verification
 from ml_connector.flows.windows import parse_months
@@ -46,7 +40,6 @@ from ml_connector.operators.extract_zoho import ExtractZohoOperator
 from ml_connector.operators.failures import fail_fast
 from ml_connector.operators.staging import staged_path
 from ml_connector.sensors.anaplan import AnaplanTaskSensor
-from ml_connector.transport.errors import ConfigError
 from ml_connector.triggers.zoho import ZohoChangeTrigger
 from ml_connector.zoho.extract import ExtractManifest
 

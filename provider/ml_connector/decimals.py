@@ -6,7 +6,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 
 
 def finite_decimal(value: Any) -> Decimal | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ml_connector.airflow_cli import pools_hint
-from ml_connector.transport.errors import ConnectionMissing, ConnectorError
+from ml_connector.errors import ConnectionMissing, ConnectorError
 
 if TYPE_CHECKING:
     from ml_connector.flows.spec import FlowsFile

@@ -6,8 +6,8 @@ from importlib.resources import files
 from pathlib import Path
 
 from ml_connector.airflow_cli import import_file, pools_hint
+from ml_connector.errors import ConfigError
 from ml_connector.flows.spec import load_flows
-from ml_connector.transport.errors import ConfigError
 
 #: The files ``init`` writes, from the package's ``starter`` data (the repository's dags/).
 STARTER = ("flows.yaml", "flows.py", "flows_check.py")

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from ml_connector.errors import ConfigError
 from ml_connector.hooks.anaplan import AnaplanHook
-from ml_connector.transport.errors import ConfigError
 
 from ..certs import make_certificate
 from ..conftest import MODEL, USER, WORKSPACE

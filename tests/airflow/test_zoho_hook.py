@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from ml_connector.errors import ConfigError
 from ml_connector.hooks.zoho_books import ZohoBooksHook
-from ml_connector.transport.errors import ConfigError
 
 from ..airflow_env import sandbox_connections
 

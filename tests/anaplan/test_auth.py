@@ -11,9 +11,9 @@ import pytest
 from ml_connector.anaplan.auth import BasicMethod, CertificateMethod, OAuthMethod
 from ml_connector.anaplan.client import AsyncAnaplanClient
 from ml_connector.anaplan.config import AnaplanConfig
+from ml_connector.errors import AuthError
 from ml_connector.state.store import StateStore
 from ml_connector.state.tokens import SqlTokenCache, fernet_from
-from ml_connector.transport.errors import AuthError
 
 from ..certs import make_certificate
 from ..conftest import FAST_RETRY, MODEL, USER, WORKSPACE

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from ml_connector.anaplan.device import device_code, poll_token
-from ml_connector.transport.errors import AuthError
+from ml_connector.errors import AuthError
 from ml_connector_sandbox.core import SandboxConfig
 
 from ..conftest import ROOMY

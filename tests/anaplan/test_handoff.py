@@ -10,8 +10,8 @@ import time
 import pytest
 
 from ml_connector.anaplan.handoff import hand_over, plan_action
+from ml_connector.errors import ConfigError
 from ml_connector.state.store import StateStore
-from ml_connector.transport.errors import ConfigError
 
 from ..conftest import MODEL
 from .test_imports import (

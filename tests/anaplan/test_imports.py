@@ -13,7 +13,7 @@ from ml_connector.anaplan.auth import BasicMethod
 from ml_connector.anaplan.client import AnaplanClient
 from ml_connector.anaplan.columns import check_header
 from ml_connector.anaplan.config import MB, AnaplanConfig
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 from ml_connector_sandbox.core import SandboxConfig
 from ml_connector_sandbox.faults import Fault
 

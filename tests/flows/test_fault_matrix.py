@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from ml_connector.transport.errors import ConnectorError
+from ml_connector.errors import ConnectorError
 from ml_connector_sandbox.faults import Fault
 from ml_connector_sandbox.zoho.pnl import actuals
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ml_connector.flows.run import RunFailed
+from ml_connector.errors import RunFailed
 from ml_connector.zoho import ExtractWindow
 from ml_connector.zoho.extract import iter_window
 from ml_connector.zoho.timefmt import parse_zoho_time

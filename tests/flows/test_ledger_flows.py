@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from ml_connector.flows.run import RunFailed
+from ml_connector.errors import RunFailed
 from ml_connector.state.verifications import VerificationLog
 from ml_connector_sandbox.zoho.pnl import NO_POSTINGS, PNL_SIGN, ledger_actuals, net_debits
 from ml_connector_sandbox.zoho.seed import in_base

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from ml_connector.transport.errors import ApiError
+from ml_connector.errors import ApiError
 from ml_connector.zoho.ledger import iter_postings
 from ml_connector_sandbox.zoho.config import default_refresh_tokens
 from ml_connector_sandbox.zoho.pnl import PNL_KINDS, account_pnl, profit_and_loss

@@ -21,7 +21,7 @@ from ml_connector.anaplan.dump import parse_dump
 from ml_connector.anaplan.outcome import TaskEvent, judge
 from ml_connector.anaplan.tasks import TaskStatus, parse_task, poll_delays
 from ml_connector.anaplan.upload import chunk_plan, prepared_chunks
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 
 from ..certs import make_certificate
 

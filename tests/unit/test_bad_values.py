@@ -17,11 +17,11 @@ import pytest
 import yaml
 
 from ml_connector.anaplan.settings import settings_from_fields as anaplan_settings
+from ml_connector.errors import ConfigError
 from ml_connector.flows.mapping import build_file, lookup_tables
 from ml_connector.flows.postings import posting_accounts
 from ml_connector.flows.spec import load_flows, parse_flows, split_flows
 from ml_connector.flows.windows import affected_months
-from ml_connector.transport.errors import ConfigError
 from ml_connector.transport.fields import parse_extra
 from ml_connector.zoho.settings import settings_from_fields as zoho_settings
 
@@ -299,8 +299,8 @@ def test_a_staged_path_never_leaves_the_staging_base(tmp_path, dag_id, run_id, n
     ("postgresql+pg8000://mlc:hunter2@db/state", "needs the pg8000 driver"),
 ])
 def test_a_state_store_url_that_cannot_work_is_named_without_its_password(url, named):
+    from ml_connector.errors import StateStoreError
     from ml_connector.state.store import StateStore
-    from ml_connector.transport.errors import StateStoreError
 
     with pytest.raises(StateStoreError) as info:
         StateStore(url)

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from ml_connector.errors import ConfigError
 from ml_connector.flows.build import period_label, rate_of, to_base, write_csv
-from ml_connector.transport.errors import ConfigError
 
 
 def test_period_labels_and_base_amounts():

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from ml_connector.flows.run import RunFailed
-from ml_connector.operators.failures import fail_fast, repeats
-from ml_connector.transport.errors import (
+from ml_connector.errors import (
     ApiError,
     AuthError,
     ConfigError,
     ProtocolError,
+    RunFailed,
     StateStoreError,
 )
+from ml_connector.operators.failures import fail_fast, repeats
 
 
 @pytest.mark.parametrize(("error", "repeated"), [

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from ml_connector.errors import ConfigError
 from ml_connector.flows.mapping import build_file, lookup_tables, row_keys
 from ml_connector.flows.spec import parse_flows
-from ml_connector.transport.errors import ConfigError
 
 INVOICES = [
     {"invoice_id": "1", "status": "paid", "date": "2026-01-31", "exchange_rate": 2,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ml_connector.errors import ConfigError
 from ml_connector.flows.spec import load_flows, parse_flows
-from ml_connector.transport.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 

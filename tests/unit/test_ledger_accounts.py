@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
+from ml_connector.errors import ConfigError
 from ml_connector.flows.ledger import ledger_accounts, spans
 from ml_connector.flows.spec import Ledger
-from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho import ExtractWindow
 
 CHART = [

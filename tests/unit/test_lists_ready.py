@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from ml_connector.dag_factory import dimensions
-from ml_connector.flows.run import FlowRun, NothingChanged, loaded_key
+from ml_connector.errors import NothingChanged
+from ml_connector.flows.run import FlowRun, loaded_key
 from ml_connector.flows.spec import load_flows
 from ml_connector.state.events import Event, EventLog
 from ml_connector.state.store import StateStore

@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 
+from ml_connector.errors import ConfigError
 from ml_connector.flows.mapping import build_file, lookup_tables
 from ml_connector.flows.reconcile import audit_rows
 from ml_connector.flows.spec import parse_flows
@@ -17,7 +18,6 @@ from ml_connector.flows.windows import affected_months, month_of, month_window, 
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.cells import CellLog
 from ml_connector.state.store import StateStore
-from ml_connector.transport.errors import ConfigError
 
 from .test_flows_mapping import CHART, INVOICES, LOOKUP
 

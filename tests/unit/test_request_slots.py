@@ -150,7 +150,7 @@ def test_a_killed_holders_slots_are_free_again(shared, tmp_path):
 
 
 def test_a_slot_limit_below_one_is_refused():
-    from ml_connector.transport.errors import ConfigError
+    from ml_connector.errors import ConfigError
 
     with pytest.raises(ConfigError, match="at least 1"):
         RequestSlots(0)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from ml_connector.errors import ConnectorError
 from ml_connector.state import CachedToken, SqlTokenCache, StateStore, fernet_from, schema
 from ml_connector.state.store import LEASE
-from ml_connector.transport.errors import ConnectorError
 
 from ..conftest import start_holder
 

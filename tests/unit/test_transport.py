@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from ml_connector.transport.errors import ApiError, ConfigError
+from ml_connector.errors import ApiError, ConfigError
 from ml_connector.transport.sync import parse_retry_after
 from ml_connector.zoho import ExtractWindow, get_entity
 from ml_connector.zoho.auth import expires_in_seconds

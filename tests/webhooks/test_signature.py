@@ -8,7 +8,8 @@ import time
 import httpx
 import pytest
 
-from ml_connector.webhooks.signature import Rejected, SignatureScheme
+from ml_connector.errors import Rejected
+from ml_connector.webhooks.signature import SignatureScheme
 from ml_connector_sandbox.zoho.webhooks import WebhookSpec, sign
 
 SECRET = "Ws3cretWs3cret42"

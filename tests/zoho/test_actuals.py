@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from ml_connector.errors import ConfigError
 from ml_connector.flows.mapping import build_file, lookup_tables
 from ml_connector.flows.postings import posting_accounts
 from ml_connector.flows.spec import load_flows, parse_flows
-from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.extract import ExtractWindow, extract_to
 from ml_connector_sandbox.zoho.pnl import profit_and_loss
 

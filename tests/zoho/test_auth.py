@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ml_connector.errors import AuthError
 from ml_connector.state import SqlTokenCache, StateStore, fernet_from
-from ml_connector.transport.errors import AuthError
 
 from ..conftest import FAST_RETRY, zoho_credentials
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ml_connector.transport.errors import ApiError, ConfigError
+from ml_connector.errors import ApiError, ConfigError
 from ml_connector.zoho import ZohoConfig, get_entity
 from ml_connector.zoho.extract import ExtractWindow
 from ml_connector.zoho.settings import settings_from_fields

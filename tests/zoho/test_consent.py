@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from ml_connector.errors import ConfigError
 from ml_connector.flows.spec import load_flows
-from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.consent import consent, exchange, flow_scopes
 from ml_connector.zoho.regions import sandbox_datacenters
 

@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 
+from ml_connector.errors import QuotaExhausted
 from ml_connector.state import StateStore
 from ml_connector.state.details import DetailCache
-from ml_connector.state.quota import QuotaExhausted
 from ml_connector.zoho import ExtractWindow
 from ml_connector.zoho.extract import extract_to
 from ml_connector_sandbox.core import SandboxConfig

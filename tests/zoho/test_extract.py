@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from ml_connector.transport.errors import AuthError
+from ml_connector.errors import AuthError
 from ml_connector.zoho import ExtractWindow, extract_to
 from ml_connector.zoho.timefmt import parse_zoho_time
 

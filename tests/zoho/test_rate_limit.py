@@ -39,7 +39,7 @@ def test_without_a_budget_429s_happen_and_nothing_is_lost(sandbox_factory, zoho_
 def test_daily_cap_fails_at_once_with_the_reason(sandbox_factory, zoho_client):
     import pytest
 
-    from ml_connector.transport.errors import ApiError
+    from ml_connector.errors import ApiError
 
     running = sandbox_factory(SandboxConfig.model_validate(
         {"zoho": {"limits": {"per_minute": 1000, "per_day": 3}}}))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from ml_connector.transport.errors import AuthError, ConfigError
+from ml_connector.errors import AuthError, ConfigError
 from ml_connector.zoho.regions import (
     DATACENTERS,
     REGIONS,

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from ml_connector.transport.errors import ApiError, ProtocolError
+from ml_connector.errors import ApiError, ProtocolError
 from ml_connector.zoho import ExtractWindow
 from ml_connector.zoho.extract import iter_window
 from ml_connector_sandbox.faults import Fault

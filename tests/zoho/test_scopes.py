@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from ml_connector.transport.errors import ApiError, AuthError
+from ml_connector.errors import ApiError, AuthError
 from ml_connector.transport.retry import RetryPolicy
 from ml_connector.zoho.entities import ENTITIES
 from ml_connector_sandbox.core import SandboxConfig

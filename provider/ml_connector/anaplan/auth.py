@@ -22,8 +22,8 @@ from typing import Any, Literal, Protocol
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from ml_connector.errors import AuthError, ConfigError
 from ml_connector.transport.aio import AsyncTransport
-from ml_connector.transport.errors import AuthError, ConfigError
 from ml_connector.transport.sync import Transport, json_body
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from ml_connector.anaplan.dump import RejectedRow, parse_dump
 from ml_connector.anaplan.errors import SERVICE, anaplan_error, auth_error, envelope
 from ml_connector.anaplan.tasks import TaskStatus, parse_task, poll_delays
 from ml_connector.anaplan.upload import UploadResult, chunk_plan, prepared_chunks
+from ml_connector.errors import AuthError, ConfigError, ConnectorError
 from ml_connector.transport.aio import AsyncTransport
-from ml_connector.transport.errors import AuthError, ConfigError, ConnectorError
 from ml_connector.transport.ratelimit import RateLimiter
 from ml_connector.transport.sync import Transport
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 
 
 def check_header(header: list[str], expected: list[str], import_name: str = "the import") -> None:

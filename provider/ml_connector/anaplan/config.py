@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ml_connector.anaplan import ids
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 from ml_connector.transport.fields import check_endpoint
 from ml_connector.transport.retry import RetryPolicy
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from ml_connector.transport.errors import AuthError
+from ml_connector.errors import AuthError
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SCOPE = "openid profile email offline_access"

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from ml_connector.transport.errors import ApiError, AuthError, ProtocolError
+from ml_connector.errors import ApiError, AuthError, ProtocolError
 from ml_connector.transport.sync import json_body, parse_retry_after
 
 SERVICE = "Anaplan"

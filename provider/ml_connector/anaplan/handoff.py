@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from ml_connector.anaplan.client import AnaplanClient
 from ml_connector.anaplan.columns import check_header
 from ml_connector.anaplan.tasks import TaskStatus
-from ml_connector.transport.errors import ConfigError, ConnectorError
+from ml_connector.errors import ConfigError, ConnectorError
 
 Lock = Callable[[str], AbstractContextManager[Any]]
 

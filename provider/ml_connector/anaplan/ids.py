@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 
 _HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 OBJECT_PREFIXES = {"import": "112", "file": "113", "export": "116", "action": "117",

@@ -9,7 +9,7 @@ from typing import Any
 
 from ml_connector.anaplan.auth import BasicMethod, CertificateMethod, Method, OAuthMethod
 from ml_connector.anaplan.config import MB, AnaplanConfig
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 from ml_connector.transport.fields import check_endpoint, flag, seconds, whole
 
 AUTH_METHODS = ("basic", "certificate", "oauth")

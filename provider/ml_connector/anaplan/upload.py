@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from ml_connector.anaplan.config import MAX_CHUNK, MAX_CHUNKS
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 
 
 @dataclass

@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import IO, Any
 
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 
 CENT = Decimal("0.01")
 

@@ -16,8 +16,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ml_connector.errors import ConfigError
 from ml_connector.flows.spec import Ledger
-from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.extract import ExtractManifest, ExtractWindow
 from ml_connector.zoho.ledger import iter_postings

@@ -9,14 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ml_connector.anaplan.handoff import Lock, no_lock, send_file
-from ml_connector.flows.run import (
-    FlowRun,
-    NothingChanged,
-    RunSummary,
-    Scope,
-    flow_reads,
-    stage_read,
-)
+from ml_connector.errors import NothingChanged
+from ml_connector.flows.run import FlowRun, RunSummary, Scope, flow_reads, stage_read
 from ml_connector.flows.spec import Defaults
 from ml_connector.state.reads import ReadLog
 from ml_connector.zoho.client import ZohoBooksClient

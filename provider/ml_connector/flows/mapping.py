@@ -18,10 +18,10 @@ from operator import itemgetter
 from typing import IO, Any, NamedTuple
 
 from ml_connector.decimals import finite_decimal
+from ml_connector.errors import ConfigError
 from ml_connector.flows.build import period_label, rate_of, to_base, write_csv
 from ml_connector.flows.postings import Account, Postings
 from ml_connector.flows.spec import Column, Flow, Lookup
-from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.entities import get_entity
 
 Lookups = Mapping[str, Mapping[str, str]]  # "entity:key:value" -> {key: value}

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ml_connector.errors import ConfigError
 from ml_connector.flows.build import period_label
 from ml_connector.flows.local import stage_reads
 from ml_connector.flows.run import FlowRun
@@ -25,7 +26,6 @@ from ml_connector.flows.verify import (
     books_cells,
     plain_key,
 )
-from ml_connector.transport.errors import ConfigError
 from ml_connector.zoho.extract import ExtractManifest
 
 ZERO = Decimal(0)

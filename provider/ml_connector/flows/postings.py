@@ -18,9 +18,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ml_connector.decimals import decimal_of, finite_decimal
+from ml_connector.errors import ConfigError
 from ml_connector.flows.build import CENT
 from ml_connector.flows.spec import Flow
-from ml_connector.transport.errors import ConfigError
 
 
 @dataclass(frozen=True)

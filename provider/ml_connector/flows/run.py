@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field, RootModel
 
 from ml_connector.anaplan.client import AnaplanClient
 from ml_connector.anaplan.handoff import Handoff
+from ml_connector.errors import ConfigError, ConnectorError, NothingChanged, RunFailed
 from ml_connector.flows.build import period_label
 from ml_connector.flows.ledger import ledger_accounts, stage_ledger
 from ml_connector.flows.mapping import BuildResult, build_file, lookup_tables, row_keys
@@ -48,7 +49,6 @@ from ml_connector.state.events import EventLog
 from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
 from ml_connector.state.verifications import VerificationLog
-from ml_connector.transport.errors import ConfigError, ConnectorError
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.extract import ExtractManifest, ExtractWindow, stage_extract
@@ -82,12 +82,6 @@ def first_loads(flow: Flow, lists: Mapping[str, list[str]]) -> dict[str, str]:
             for dimension in lists.get(module, []) if dimension != flow.id}
 
 
-class NothingChanged(Exception):
-    """No record changed since the watermark: the run has nothing to send."""
-
-
-class RunFailed(ConnectorError):
-    """The run failed in a way a retry would repeat (rejected records, no import started)."""
 
 
 class Read(BaseModel):

@@ -11,7 +11,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 from ml_connector.zoho.entities import ENTITIES, get_entity
 from ml_connector.zoho.fields import LINE_ITEM, known_fields
 

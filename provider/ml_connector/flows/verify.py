@@ -18,9 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ml_connector.errors import ConfigError
 from ml_connector.flows.build import CENT, period_label
 from ml_connector.flows.spec import Flow, Verify
-from ml_connector.transport.errors import ConfigError
 
 Key = tuple[str, ...]
 Cells = dict[Key, list[Decimal]]

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timezone
 from typing import Any
 
+from ml_connector.errors import ConfigError
 from ml_connector.state.audit import Window
-from ml_connector.transport.errors import ConfigError
 
 __all__ = ["Window", "affected_months", "month_of", "month_window", "next_month",
            "parse_months"]

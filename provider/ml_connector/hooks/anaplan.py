@@ -12,10 +12,10 @@ from ml_connector.anaplan.auth import Method
 from ml_connector.anaplan.client import AnaplanClient, AsyncAnaplanClient
 from ml_connector.anaplan.config import AnaplanConfig
 from ml_connector.anaplan.settings import RefreshTokenStore, settings_from_fields
+from ml_connector.errors import ConnectorError
 from ml_connector.hooks.connections import get_connection
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.state.tokens import SqlTokenCache, fernet_from
-from ml_connector.transport.errors import ConnectorError
 from ml_connector.transport.fields import parse_extra
 
 

@@ -6,8 +6,8 @@ import os
 from functools import cache
 from pathlib import Path
 
+from ml_connector.errors import ConfigError
 from ml_connector.state.store import StateStore
-from ml_connector.transport.errors import ConfigError
 
 DEFAULT_STATE_CONN_ID = "ml_connector_state"
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
+from ml_connector.errors import ConnectorError
 from ml_connector.hooks.connections import get_connection
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.state.tokens import SqlTokenCache, fernet_from
-from ml_connector.transport.errors import ConnectorError
 from ml_connector.transport.fields import parse_extra
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.settings import settings_from_fields

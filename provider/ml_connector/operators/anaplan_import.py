@@ -12,12 +12,12 @@ from airflow.sdk import XComArg
 from pydantic import BaseModel
 
 from ml_connector.anaplan.handoff import Handoff, send_file
+from ml_connector.errors import ConnectorError
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.operators.failures import fail_fast
 from ml_connector.operators.lineage import anaplan_dataset, file_dataset, operator_lineage
 from ml_connector.sensors.anaplan import AnaplanTaskMixin, default_deferrable
-from ml_connector.transport.errors import ConnectorError
 
 
 class AnaplanTaskLink(BaseOperatorLink):

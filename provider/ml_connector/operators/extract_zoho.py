@@ -9,12 +9,12 @@ from typing import Any, Literal
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperator, Context
 from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 
+from ml_connector.errors import QuotaExhausted
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.hooks.zoho_books import ZohoBooksHook
 from ml_connector.operators.failures import fail_fast
 from ml_connector.operators.lineage import file_dataset, operator_lineage, zoho_dataset
 from ml_connector.operators.staging import staged_path
-from ml_connector.state.quota import QuotaExhausted
 from ml_connector.state.reads import ReadLog
 from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.extract import stage_extract

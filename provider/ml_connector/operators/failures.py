@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from ml_connector.transport.errors import ApiError, ConfigError, ConnectorError, ProtocolError
+from ml_connector.errors import ApiError, ConfigError, ConnectorError, ProtocolError
 
 
 def repeats(exc: ConnectorError) -> bool:

@@ -7,8 +7,8 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import ObjectStoragePath, conf
 
+from ml_connector.errors import ConfigError
 from ml_connector.hooks.state import airflow_home
-from ml_connector.transport.errors import ConfigError
 
 
 def _safe(part: str, what: str = "id") -> str:

@@ -20,9 +20,9 @@ from datetime import datetime, timezone
 
 from sqlalchemy import case, or_, select, update
 
+from ml_connector.errors import ConnectorError, QuotaExhausted
 from ml_connector.state import schema
 from ml_connector.state.store import StateStore
-from ml_connector.transport.errors import ConnectorError
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +72,6 @@ def _when(moment: float | None, now: float) -> str:
     stamp = datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"at {stamp} (in {minutes // 60} h {minutes % 60} min)"
 
-
-class QuotaExhausted(ConnectorError):
-    """The organization's daily quota cannot carry this work today; ``resets_at`` (epoch
-    seconds, when known) is when it can."""
-
-    def __init__(self, message: str, *, resets_at: float | None) -> None:
-        super().__init__(message)
-        self.resets_at = resets_at
 
 
 class DailyQuota:

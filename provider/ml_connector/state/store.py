@@ -20,8 +20,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
 
+from ml_connector.errors import ConnectorError, StateStoreError
 from ml_connector.state import migrate, schema
-from ml_connector.transport.errors import ConnectorError, StateStoreError
 
 log = logging.getLogger(__name__)
 #: The schema revision this version writes (``migrate.head()``; a test keeps them equal).

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 
 
 def parse_extra(raw: str | Mapping[str, Any] | None, name: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from pyrate_limiter import AbstractBucket, InMemoryBucket, Limiter, Rate, SQLiteBucket
 
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 
 _POOLS: dict[str, object] = {}
 #: Frees a slot that was taken (slot takers return one, or ``None`` when all are held).

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import tenacity
 from tenacity.wait import wait_base
 
-from ml_connector.transport.errors import ApiError
+from ml_connector.errors import ApiError
 
 log = logging.getLogger(__name__)
 

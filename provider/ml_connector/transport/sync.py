@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ml_connector import __version__
-from ml_connector.transport.errors import ApiError, ProtocolError
+from ml_connector.errors import ApiError, ProtocolError
 from ml_connector.transport.ratelimit import RateLimiter, RequestSlots
 from ml_connector.transport.retry import RetryPolicy
 

@@ -11,7 +11,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from ml_connector.anaplan.outcome import TaskEvent
 from ml_connector.anaplan.tasks import poll_delays
-from ml_connector.transport.errors import ConnectorError
+from ml_connector.errors import ConnectorError
 
 
 class AnaplanTaskTrigger(BaseTrigger):

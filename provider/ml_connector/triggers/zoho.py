@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
+from ml_connector.errors import ConnectorError
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID
-from ml_connector.transport.errors import ConnectorError
 from ml_connector.webhooks.watch import ChangePoll, EventWatch
 
 #: Seconds before a watcher whose connection or store cannot be used tries again.

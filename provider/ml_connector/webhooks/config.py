@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 from ml_connector.transport.fields import parse_extra, seconds
 from ml_connector.webhooks.signature import DEFAULT_HEADER, ENCODINGS, SIGNED, SignatureScheme
 

@@ -17,9 +17,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ml_connector.errors import Rejected
 from ml_connector.state.events import Event, EventLog
 from ml_connector.webhooks.config import Endpoint
-from ml_connector.webhooks.signature import Rejected
 from ml_connector.zoho.entities import ENTITIES
 
 log = logging.getLogger(__name__)

@@ -18,21 +18,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from ml_connector.errors import Rejected
+
 Signed = Literal["body", "timestamp.body"]
 Encoding = Literal["hex", "base64"]
 SIGNED: tuple[str, ...] = ("body", "timestamp.body")
 ENCODINGS: tuple[str, ...] = ("hex", "base64")
 DEFAULT_HEADER = "X-Zoho-Webhook-Signature"
 
-
-class Rejected(Exception):
-    """A request that is not a verified webhook: ``status`` is the HTTP answer; ``reason``
-    says why without quoting the signature or the secret."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ml_connector.errors import ApiError, AuthError, ConfigError
 from ml_connector.state.tokens import CachedToken, MemoryTokenCache, TokenCache
-from ml_connector.transport.errors import ApiError, AuthError, ConfigError
 from ml_connector.transport.sync import Transport, json_body
 from ml_connector.zoho.regions import DataCenter
 

@@ -15,11 +15,11 @@ from typing import Any, Literal
 
 import httpx
 
+from ml_connector.errors import ApiError, AuthError, ConfigError, ProtocolError
 from ml_connector.state.details import DetailCache, ListCache
 from ml_connector.state.quota import DailyQuota, QuotaReading
 from ml_connector.state.store import StateStore
 from ml_connector.state.tokens import TokenCache
-from ml_connector.transport.errors import ApiError, AuthError, ConfigError, ProtocolError
 from ml_connector.transport.fields import check_endpoint
 from ml_connector.transport.ratelimit import RateLimiter, RequestSlots, postgres_conninfo
 from ml_connector.transport.retry import RetryPolicy

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from ml_connector.errors import AuthError, ConfigError
 from ml_connector.flows.spec import Flow, read_modules
-from ml_connector.transport.errors import AuthError, ConfigError
 from ml_connector.zoho.auth import TOKEN_PATH, token_body
 from ml_connector.zoho.entities import get_entity, read_scope
 from ml_connector.zoho.regions import DATACENTERS, DataCenter, resolve_region

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 
 
 @dataclass(frozen=True)

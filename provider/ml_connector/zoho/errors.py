@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from ml_connector.transport.errors import ApiError, AuthError, ProtocolError
+from ml_connector.errors import ApiError, AuthError, ProtocolError
 from ml_connector.transport.sync import json_body
 
 SERVICE = "Zoho Books"

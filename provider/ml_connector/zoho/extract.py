@@ -14,8 +14,7 @@ from typing import IO, Any
 
 from pydantic import BaseModel, Field
 
-from ml_connector.state.quota import QuotaExhausted
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError, QuotaExhausted
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.entities import Entity, get_entity
 from ml_connector.zoho.report import jsonl_line, read_jsonl

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 
 
 @dataclass(frozen=True)

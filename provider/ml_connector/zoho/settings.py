@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 from ml_connector.transport.fields import flag, seconds, whole
 from ml_connector.webhooks.config import WEBHOOK_FIELDS
 from ml_connector.zoho.auth import ZohoCredentials

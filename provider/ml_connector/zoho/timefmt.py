@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ml_connector.transport.errors import ConfigError
+from ml_connector.errors import ConfigError
 
 FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 

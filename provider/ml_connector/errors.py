@@ -1,4 +1,7 @@
-"""Error types. None of them ever carries a credential, token or request header."""
+"""Every error type of ml-connector, in one place for clients, flows and operators.
+
+None of them ever carries a credential, token or request header.
+"""
 
 from __future__ import annotations
 
@@ -75,3 +78,31 @@ class AuthError(ApiError):
 
 class ProtocolError(ApiError):
     """The service answered with something that is not what its API documents."""
+
+
+class QuotaExhausted(ConnectorError):
+    """The organization's daily quota cannot carry this work today; ``resets_at`` (epoch
+    seconds, when known) is when it can."""
+
+    def __init__(self, message: str, *, resets_at: float | None) -> None:
+        super().__init__(message)
+        self.resets_at = resets_at
+
+
+class NothingChanged(Exception):
+    """No record changed since the watermark: the run has nothing to send (not an error:
+    a DAG skips the rest of the run)."""
+
+
+class RunFailed(ConnectorError):
+    """The run failed in a way a retry would repeat (rejected records, no import started)."""
+
+
+class Rejected(Exception):
+    """A request that is not a verified webhook: ``status`` is the HTTP answer; ``reason``
+    says why without quoting the signature or the secret."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
