@@ -34,7 +34,8 @@ from typing import Any
 import httpx
 import yaml
 
-from ml_connector.flows.run import Scope, flow_reads, read_records, stage_read
+from ml_connector.flows.reads import Ledger, flow_reads, stage_read
+from ml_connector.flows.run import Scope, read_records
 from ml_connector.flows.spec import Flow, FlowsFile, load_flows
 from ml_connector.flows.windows import affected_months, month_window
 from ml_connector.state.store import StateStore
@@ -215,10 +216,11 @@ class Simulator:
             elif step.kind == "ledger" and months_of is not None:
                 scope = Scope([month_window(m) for m in months_of])
             path = self.work / f"{step.task_id}.jsonl"
-            chart = (flow, read_records(self.work / "extract_chartofaccounts.jsonl")) \
+            chart = Ledger(flow, read_records(self.work / "extract_chartofaccounts.jsonl")) \
                 if step.kind == "ledger" else None
             read[step.task_id] = stage_read(
-                client, step, path, interval=interval, scope=scope, ledger=chart,
+                client, None, step, path, interval=interval,
+                windows=scope.root if scope is not None else None, ledger=chart,
                 watermark=self.watermarks.get(flow.id) if step.watermark_key else None)
         if flow.rebuilds_months:
             for record in read_records(self.work / "extract.jsonl"):

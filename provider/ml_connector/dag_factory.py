@@ -1,9 +1,11 @@
-"""One DAG per flow of ``flows.yaml``: extract -> build -> import -> wait -> reconcile."""
+"""One DAG per flow of ``flows.yaml``: a task per step of the flow's plan (``flows.plan``)."""
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -24,13 +26,11 @@ from airflow.sdk import (
     get_current_context,
     task,
 )
-from pydantic import BaseModel
 
-from ml_connector.anaplan.handoff import Handoff
 from ml_connector.errors import ConfigError, NothingChanged
-from ml_connector.flows.run import BuildManifest, FlowRun, Scope, first_loads, flow_reads
+from ml_connector.flows.plan import FlowPlan, Step, flow_plan
+from ml_connector.flows.run import FlowRun, first_loads
 from ml_connector.flows.spec import PERIODS, SCHEDULES, Defaults, Flow, load_valid_flows
-from ml_connector.flows.verify import Verification
 from ml_connector.flows.windows import parse_months
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.hooks.state import state_store, state_url
@@ -38,10 +38,9 @@ from ml_connector.hooks.zoho_books import ZohoBooksHook
 from ml_connector.operators.anaplan_import import AnaplanImportOperator
 from ml_connector.operators.extract_zoho import ExtractZohoOperator
 from ml_connector.operators.failures import fail_fast
-from ml_connector.operators.staging import staged_path
+from ml_connector.operators.staging import staged_dir
 from ml_connector.sensors.anaplan import AnaplanTaskSensor
 from ml_connector.triggers.zoho import ZohoChangeTrigger
-from ml_connector.zoho.extract import ExtractManifest
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +95,7 @@ def dimensions(flows: list[Flow]) -> dict[str, list[str]]:
     return found
 
 
-def watched_modules(flow: Flow, lists: dict[str, list[str]]) -> list[str]:
+def watched_modules(flow: Flow, lists: Mapping[str, list[str]]) -> list[str]:
     """The modules whose changes start a run of ``flow`` (``lists``: ``dimensions``): a
     dimension flow's own, an incremental flow's change modules, none for the others."""
     if flow.id in lists.get(flow.entity, []):
@@ -104,7 +103,7 @@ def watched_modules(flow: Flow, lists: dict[str, list[str]]) -> list[str]:
     return flow.change_entities if flow.mode == "incremental" else []
 
 
-def _schedule(flow: Flow, defaults: Defaults, lists: dict[str, list[str]]) -> Any:
+def _schedule(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]]) -> Any:
     """The cron schedule. A dimension flow also runs when its module changes; an
     incremental flow when the modules it reads change, and when a dimension flow has
     loaded a list it looks members up in (a run that waited for that list, or could not
@@ -120,8 +119,7 @@ def _schedule(flow: Flow, defaults: Defaults, lists: dict[str, list[str]]) -> An
         *(change_asset(e, defaults) for e in modules), *loaded))
 
 
-def flow_run(flow: Flow, defaults: Defaults,
-             lists: dict[str, list[str]] | None = None) -> FlowRun:
+def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]]) -> FlowRun:
     """The ``FlowRun`` of the running task's DAG run."""
     context = get_current_context()
     start: datetime | None = context.get("data_interval_start")
@@ -138,32 +136,93 @@ def flow_run(flow: Flow, defaults: Defaults,
     return FlowRun(
         flow, state_store(state_url()), run_id=context["run_id"],
         interval=(start.isoformat(), end.isoformat()),
-        months=parse_months(months) if months else None, lists=lists or {},
-        out_dir=staged_path(None, context, "x").parent, path_of=ObjectStoragePath,
+        months=parse_months(months) if months else None, lists=lists,
+        out_dir=staged_dir(None, context), path_of=ObjectStoragePath,
         zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
         anaplan=lambda: AnaplanHook(defaults.anaplan_conn_id, target.workspace_id,
                                     target.model_id).client)
 
 
-def step(call: Callable[[], BaseModel]) -> dict[str, Any]:
-    """Run a flow step; its manifest's JSON is the task's XCom. A run with nothing to send
-    is skipped; a failure that would repeat fails at once, without retries."""
-    try:
-        with fail_fast():
-            return call().model_dump(mode="json")
-    except NothingChanged as exc:
-        raise AirflowSkipException(str(exc)) from None
+@dataclass(frozen=True)
+class Factory:
+    """What every task of a flow's DAG is built from: the flow, its plan, the file's
+    defaults and the dimension flows (module -> the flows that load its list)."""
+
+    flow: Flow
+    plan: FlowPlan
+    defaults: Defaults
+    lists: Mapping[str, list[str]]
+
+    def pool(self, step: Step) -> dict[str, Any]:
+        pool = {"zoho": self.defaults.zoho_pool, "anaplan": self.defaults.anaplan_pool}.get(
+            step.pool or "")
+        return {"pool": pool.name} if pool else {}
+
+    def task(self, step: Step, inputs: dict[str, Any]) -> Any:
+        """``step`` as a task taking its inputs' manifests (XComs): an operator of the
+        provider where Airflow runs the step its own way, else a Python task that builds
+        the run's ``FlowRun`` and calls the step's method."""
+        build = OPERATORS.get(step.method)
+        if build is not None and (step.read is None or step.read.kind != "ledger"):
+            return build(self, step, inputs)
+        return self.python_task(step)(**inputs)
+
+    def python_task(self, step: Step) -> Any:
+        plan, flow, defaults, lists = self.plan, self.flow, self.defaults, self.lists
+
+        def run(**values: Any) -> dict[str, Any]:
+            try:
+                with fail_fast():
+                    return plan.call(flow_run(flow, defaults, lists), step,
+                                     plan.load(step, values)).model_dump(mode="json")
+            except NothingChanged as exc:  # nothing to send: the rest of the run is skipped
+                raise AirflowSkipException(str(exc)) from None
+
+        run.__doc__ = getattr(FlowRun, step.method).__doc__
+        run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter(p, inspect.Parameter.KEYWORD_ONLY, default=None)
+             for p in step.inputs])  # its inputs only, not Airflow's context
+        outlets = [loaded_asset(flow.id)] if step.announces else []
+        return task(task_id=step.name, trigger_rule=step.trigger_rule, multiple_outputs=False,
+                    outlets=outlets, **self.pool(step))(run)
 
 
-def flow_dag(flow: Flow, defaults: Defaults, lists: dict[str, list[str]] | None = None) -> DAG:
-    """The DAG of one flow; its id is ``zoho_<flow id>``.
+def _read(factory: Factory, step: Step, inputs: dict[str, Any]) -> Any:
+    assert step.read is not None
+    return ExtractZohoOperator.of_read(
+        step.read, windows=inputs.get("scope"), zoho_conn_id=factory.defaults.zoho_conn_id,
+        on_quota=factory.defaults.on_quota, requires=first_loads(factory.flow, factory.lists),
+        **factory.pool(step)).output
 
-    Incremental aggregate flows first read what changed (``changes``), then re-extract every
-    month those records touch (``scope`` -> ``extract``), so each cell sent is whole.
-    """
-    zoho: dict[str, Any] = {"pool": defaults.zoho_pool.name} if defaults.zoho_pool else {}
-    anaplan: dict[str, Any] = {"pool": defaults.anaplan_pool.name} if defaults.anaplan_pool \
-        else {}
+
+def _send(factory: Factory, step: Step, inputs: dict[str, Any]) -> Any:
+    target = factory.flow.target
+    return AnaplanImportOperator(
+        task_id=step.name, import_id=target.import_, source=inputs["built"],
+        anaplan_conn_id=factory.defaults.anaplan_conn_id, workspace_id=target.workspace_id,
+        model_id=target.model_id, mapping_parameters=target.parameters() or None,
+        **factory.pool(step)).output
+
+
+def _wait(factory: Factory, step: Step, inputs: dict[str, Any]) -> Any:
+    target = factory.flow.target
+    return AnaplanTaskSensor(
+        task_id=step.name, handoff=inputs["handoff"],
+        anaplan_conn_id=factory.defaults.anaplan_conn_id, workspace_id=target.workspace_id,
+        model_id=target.model_id, allow_rejected_rows=True, **factory.pool(step)).output
+
+
+#: The steps Airflow runs through the provider's operators (a Zoho read waits for its quota
+#: in the triggerer; the wait for Anaplan's task is deferred), by ``FlowRun`` method.
+OPERATORS: dict[str, Callable[[Factory, Step, dict[str, Any]], Any]] = {
+    "read": _read, "send": _send, "wait": _wait}
+
+
+def flow_dag(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]] | None = None
+             ) -> DAG:
+    """The DAG of one flow, its id ``zoho_<flow id>``: a task per step of its plan."""
+    plan = flow_plan(flow, defaults)
+    factory = Factory(flow, plan, defaults, lists or {})
     with DAG(
         dag_id=f"zoho_{flow.id}",
         description=flow.description or f"Zoho {flow.entity} to Anaplan {flow.target.import_}",
@@ -177,93 +236,14 @@ def flow_dag(flow: Flow, defaults: Defaults, lists: dict[str, list[str]] | None 
                       "retry_delay": timedelta(minutes=2)},
         params=_params(flow),
     ) as dag:
-        scoped: Any = None
-
-        plan = flow_reads(flow, defaults)
-
-        @task(task_id="extract", multiple_outputs=False, **zoho)
-        def ledger_task(lookups: Any, scope: Any) -> dict:
-            """The postings of a ledger flow's accounts for the run's months."""
-            read = next(r for r in plan if r.kind == "ledger")
-            return step(lambda: flow_run(flow, defaults, lists).extract(
-                read, {e: ExtractManifest.model_validate(m) for e, m in lookups.items()},
-                Scope.model_validate(scope) if scope is not None else None))
-
-        @task(task_id="scope", multiple_outputs=False)
-        def scope(changes: Any) -> dict:
-            return step(lambda: flow_run(flow, defaults, lists).scope(
-                ExtractManifest.model_validate(changes)))
-
-        outputs: dict[str, Any] = {}  # task id -> its manifest (XCom)
-        lookups: dict[str, Any] = {}  # entity -> its lookup read's manifest
-        for read in plan:
-            if read.kind in ("extract", "ledger") and flow.rebuilds_months:
-                scoped = scope(outputs["changes"])
-            if read.kind == "ledger":
-                outputs[read.task_id] = ledger_task(lookups, scoped)
-                continue
-            outputs[read.task_id] = ExtractZohoOperator(
-                task_id=read.task_id, entity=read.entities[0], with_entities=read.entities[1:],
-                mode=read.mode, line_items=read.line_items, watermark_key=read.watermark_key,
-                overlap=read.overlap, windows=scoped if read.kind == "extract" else None,
-                reuse_within=timedelta(hours=read.reuse_hours) if read.reuse_hours else None,
-                zoho_conn_id=defaults.zoho_conn_id, on_quota=defaults.on_quota,
-                requires=first_loads(flow, lists or {}), **zoho).output
-            if read.kind == "lookup":
-                lookups[read.entities[0]] = outputs[read.task_id]
-        extract = outputs["extract"]
-        changes = outputs.get("changes", extract)
-
-        @task(task_id="build", multiple_outputs=False)
-        def build(extract: Any, lookups: Any, scope: Any) -> dict:
-            return step(lambda: flow_run(flow, defaults, lists).build(
-                ExtractManifest.model_validate(extract),
-                {e: ExtractManifest.model_validate(m) for e, m in lookups.items()},
-                Scope.model_validate(scope) if scope is not None else None))
-
-        built = build(extract, lookups, scoped)
-        params = [{"entityType": k, "entityName": v}
-                  for k, v in flow.target.mapping_parameters.items()]
-        start = AnaplanImportOperator(
-            task_id="import", import_id=flow.target.import_, source=built,
-            anaplan_conn_id=defaults.anaplan_conn_id, workspace_id=flow.target.workspace_id,
-            model_id=flow.target.model_id, mapping_parameters=params or None, **anaplan,
-        )
-        wait = AnaplanTaskSensor(
-            task_id="wait", handoff=start.output,
-            anaplan_conn_id=defaults.anaplan_conn_id, workspace_id=flow.target.workspace_id,
-            model_id=flow.target.model_id, allow_rejected_rows=True, **anaplan,
-        )
-
-        @task(task_id="verify", multiple_outputs=False, **anaplan)
-        def verify(extract: Any, built: Any, handoff: Any, scope: Any) -> dict:
-            """The run's months read back out of Anaplan and compared (never retried: a
-            difference is reported by reconcile, after the audit)."""
-            return step(lambda: flow_run(flow, defaults, lists).verify(
-                ExtractManifest.model_validate(extract), BuildManifest.model_validate(built),
-                Handoff.model_validate(handoff),
-                Scope.model_validate(scope) if scope is not None else None))
-
-        # After a failure too (it audits what failed), never after a skip: a run that had
-        # nothing to send, or waits for a dimension flow, has nothing to reconcile.
-        @task(task_id="reconcile", trigger_rule="none_skipped", multiple_outputs=False,
-              outlets=[loaded_asset(flow.id)])
-        def reconcile(changes: Any, built: Any, handoff: Any, scope: Any,
-                      verified: Any = None) -> dict:
-            return step(lambda: flow_run(flow, defaults, lists).reconcile(
-                ExtractManifest.model_validate(changes) if changes else None,
-                BuildManifest.model_validate(built) if built else None,
-                Handoff.model_validate(handoff) if handoff else None,
-                Scope.model_validate(scope) if scope is not None else None,
-                Verification.model_validate(verified) if verified else None))
-
-        [*lookups.values()] >> start
-        if flow.verify is not None:
-            checked = verify(extract, built, start.output, scoped)
-            wait >> checked
-            reconcile(changes, built, start.output, scoped, checked)
-        else:
-            wait >> reconcile(changes, built, start.output, scoped)
+        outputs: dict[str, Any] = {}  # step -> its manifest (an XComArg)
+        for step in plan:
+            inputs = {param: outputs[source] if isinstance(source, str) else
+                      {key: outputs[name] for key, name in source.items()}
+                      for param, source in step.inputs.items()}
+            outputs[step.name] = factory.task(step, inputs)
+            for name in step.after:
+                dag.get_task(name) >> dag.get_task(step.name)
     return dag
 
 

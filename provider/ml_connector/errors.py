@@ -21,6 +21,11 @@ class ConnectionMissing(ConfigError):
     it."""
 
 
+class ListNotLoaded(ConfigError):
+    """A fact flow would look members up in an Anaplan list its dimension flow has never
+    loaded; the message names the flow to run first."""
+
+
 def safe_path(url: str) -> str:
     """The path of a URL without scheme, host or query string (queries may hold ids or tokens)."""
     return urlsplit(str(url)).path or "/"

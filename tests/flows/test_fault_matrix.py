@@ -154,7 +154,7 @@ def test_a_fault_then_a_rerun(sandbox, model_flows, zoho_client, case, inject, o
 
 BOUNDARIES = {
     "after the extract": "ml_connector.flows.run:FlowRun.build",
-    "after the build": "ml_connector.flows.local:send_file",
+    "after the build": "ml_connector.flows.run:FlowRun.send",
     "between upload and task start": "ml_connector.anaplan.client:AnaplanClient.start_task",
     "after the task started": "ml_connector.anaplan.client:AnaplanClient.start_task+",
     "before reconcile": "ml_connector.flows.run:FlowRun.reconcile",

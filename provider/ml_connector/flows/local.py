@@ -1,85 +1,95 @@
-"""A whole flow run in one process, the DAG's steps in its order: for tests, the request
-budget and a run outside Airflow. Waits go through ``sleep`` (a sandbox's clock in tests)."""
+"""A flow run in one process: the steps of its plan (``flows.plan``) called in order, with
+Airflow's trigger rules, for tests, the request budget, ``ml-connector reconcile`` and a run
+outside Airflow."""
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ml_connector.anaplan.handoff import Lock, no_lock, send_file
+from pydantic import BaseModel
+
+from ml_connector.anaplan.handoff import Lock
 from ml_connector.errors import NothingChanged
-from ml_connector.flows.run import FlowRun, RunSummary, Scope, flow_reads, stage_read
+from ml_connector.flows.plan import FlowPlan, Source, flow_plan
+from ml_connector.flows.run import FlowRun, RunSummary
 from ml_connector.flows.spec import Defaults
-from ml_connector.state.reads import ReadLog
-from ml_connector.zoho.client import ZohoBooksClient
-from ml_connector.zoho.extract import ExtractManifest
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class Staged:
-    """What a run's reads staged: manifests by task id, the lookups by entity, the scope;
-    ``unchanged``: an incremental aggregate run found nothing changed (no extract then)."""
+class Walked:
+    """What a walk left: each step's manifest, the steps skipped (why), the exceptions of
+    those that failed, the steps not run because an upstream failed, and the steps that
+    ran without a manifest they need (their failure follows from an upstream's)."""
 
-    read: dict[str, ExtractManifest] = field(default_factory=dict)
-    lookups: dict[str, ExtractManifest] = field(default_factory=dict)
-    scope: Scope | None = None
-    unchanged: bool = False
+    outputs: dict[str, BaseModel] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, Exception] = field(default_factory=dict)
+    upstream_failed: set[str] = field(default_factory=set)
+    partial: set[str] = field(default_factory=set)
 
-
-def stage_reads(run: FlowRun, defaults: Defaults, zoho: ZohoBooksClient) -> Staged:
-    """Every Zoho read of ``run`` in the DAG's order (lookups, changes and scope, extract or
-    ledger), staged in its ``out_dir`` through one client."""
-    flow, staged = run.flow, Staged()
-    for step in flow_reads(flow, defaults):
-        if step.kind in ("extract", "ledger") and flow.rebuilds_months:
-            try:
-                staged.scope = run.scope(staged.read["changes"])
-            except NothingChanged:
-                staged.unchanged = True
-                return staged
-        watermark = (run.store.get_watermark(step.watermark_key) if step.watermark_key
-                     else None)
-        chart = (flow, run.records(staged.lookups["chartofaccounts"])) \
-            if step.kind == "ledger" else None
-        scope = run.scoped(staged.scope) if step.kind == "ledger" else staged.scope
-        manifest = stage_read(zoho, step, run.out_dir / f"{step.task_id}.jsonl",
-                              interval=run.interval, watermark=watermark, scope=scope,
-                              ledger=chart)
-        staged.read[step.task_id] = manifest
-        ReadLog(run.store).record(f"zoho_{flow.id}", run.run_id, step.task_id, manifest)
-        if step.kind == "lookup":
-            staged.lookups[step.entities[0]] = manifest
-    return staged
+    def verdict(self) -> Exception | None:
+        """The failure a run ends with: the last of a step that had all its inputs (a
+        reconcile that judged the import), else the first."""
+        whole = [exc for name, exc in self.failed.items() if name not in self.partial]
+        return whole[-1] if whole else next(iter(self.failed.values()), None)
 
 
-def run_flow(run: FlowRun, defaults: Defaults, *, sleep: Callable[[float], None] = time.sleep,
-             lock: Lock = no_lock) -> RunSummary:
-    """Extract, scope, build, import, wait and reconcile ``run`` (its ``zoho`` and
-    ``anaplan`` clients are required). Raises what the DAG's tasks would fail with."""
+def walk(run: FlowRun, plan: FlowPlan, *, through: str | None = None) -> Walked:
+    """Call ``plan``'s steps on ``run`` in order, up to and including ``through``. A step
+    after a skipped one is skipped; after a failed one it runs only when its trigger rule
+    is ``none_skipped``, as in the DAG. Every Zoho read goes through one client."""
+    done = Walked()
+    with run.one_zoho_client():
+        for step in plan:
+            upstream = step.upstream()
+            if any(name in done.skipped for name in upstream):
+                done.skipped[step.name] = "an upstream step was skipped"
+            elif step.trigger_rule == "all_success" and any(
+                    name in done.failed or name in done.upstream_failed for name in upstream):
+                done.upstream_failed.add(step.name)
+            else:
+                inputs = plan.load(step, {param: _output(done, source)
+                                          for param, source in step.inputs.items()})
+                if any(inputs[param] is None for param in step.inputs
+                       if param not in step.optional):
+                    done.partial.add(step.name)
+                try:
+                    done.outputs[step.name] = plan.call(run, step, inputs)
+                except NothingChanged as exc:  # the DAG skips the rest of the run
+                    log.info("%s; nothing sent", exc)
+                    done.skipped[step.name] = str(exc)
+                except Exception as exc:  # recorded; raised by run_flow after the rest
+                    log.warning("step %s failed: %s", step.name, exc)
+                    done.failed[step.name] = exc
+            if step.name == through:
+                break
+    return done
+
+
+def _output(done: Walked, source: Source) -> object:
+    if isinstance(source, str):
+        return done.outputs.get(source)
+    return {key: done.outputs.get(name) for key, name in source.items()}
+
+
+def run_flow(run: FlowRun, defaults: Defaults, *, sleep: Callable[[float], None] | None = None,
+             lock: Lock | None = None) -> RunSummary:
+    """Every step of ``run`` (its ``zoho`` and ``anaplan`` clients are required); waits
+    through ``sleep``, the upload under ``lock``. Raises the run's failure (``verdict``)
+    after the steps that still run (reconcile records a failure)."""
     assert run.zoho is not None and run.anaplan is not None, "run_flow needs both clients"
-    flow = run.flow
-    with run.zoho() as zoho:  # one client (and token) for every read of the run
-        staged = stage_reads(run, defaults, zoho)
-    read, lookups, scope = staged.read, staged.lookups, staged.scope
-    changes = read.get("changes", read.get("extract"))
-    try:
-        if staged.unchanged:
-            raise NothingChanged("nothing changed since the watermark")
-        built = run.build(read["extract"], lookups, scope)
-    except NothingChanged as exc:  # the DAG skips the rest of the run, reconcile too
-        log.info("%s; nothing sent", exc)
-        return RunSummary(flow=flow.id, run_id=run.run_id)
-    target = flow.target
-    params = [{"entityType": k, "entityName": v} for k, v in target.mapping_parameters.items()]
-
-    with run.anaplan() as client:
-        handoff = send_file(client, target.import_, run.path_of(built.path), lock=lock,
-                            mapping_parameters=params or None, sleep=sleep)
-        status = client.wait(handoff.import_id, handoff.task_id, sleep=sleep)
-    verified = run.verify(read["extract"], built, handoff, scope, sleep=sleep) \
-        if flow.verify is not None and status.state == "COMPLETE" else None
-    return run.reconcile(changes, built, handoff, scope, verified)
+    if sleep is not None:
+        run.sleep = sleep
+    if lock is not None:
+        run.lock = lock
+    done = walk(run, flow_plan(run.flow, defaults))
+    if (failure := done.verdict()) is not None:
+        raise failure
+    summary = done.outputs.get("reconcile")
+    if isinstance(summary, RunSummary):
+        return summary
+    return RunSummary(flow=run.flow.id, run_id=run.run_id)

@@ -9,15 +9,15 @@ scratch directory, and the target module is read through the flow's export.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ml_connector.errors import ConfigError
 from ml_connector.flows.build import period_label
-from ml_connector.flows.local import stage_reads
-from ml_connector.flows.run import FlowRun
+from ml_connector.flows.local import walk
+from ml_connector.flows.plan import flow_plan
+from ml_connector.flows.run import BuildManifest, FlowRun
 from ml_connector.flows.spec import TRANSACTION_MODULES, Defaults
 from ml_connector.flows.verify import (
     Cells,
@@ -52,8 +52,7 @@ class MonthReport:
     differences: int = 0
 
 
-def flow_month(run: FlowRun, defaults: Defaults, *, read_back: bool,
-               sleep: Callable[[float], None] = time.sleep) -> FlowMonth:
+def flow_month(run: FlowRun, defaults: Defaults, *, read_back: bool) -> FlowMonth:
     """Read and build ``run``'s month (no import); with ``read_back``, export what Anaplan
     holds for it through the flow's ``verify`` export."""
     flow = run.flow
@@ -61,17 +60,20 @@ def flow_month(run: FlowRun, defaults: Defaults, *, read_back: bool,
         raise ConfigError(f"flow {flow.id} is {flow.mode}/{flow.grain}: reconcile a monthly "
                           "aggregate flow (mode period, grain aggregate)")
     assert run.zoho is not None and run.anaplan is not None
-    with run.zoho() as zoho:
-        staged = stage_reads(run, defaults, zoho)
-    built = run.build(staged.read["extract"], staged.lookups)
-    month = FlowMonth(run, Layout.of(flow), run.sent_cells(built),
-                      extract=staged.read["extract"])
+    done = walk(run, flow_plan(flow, defaults), through="build")
+    if (failure := done.verdict()) is not None:
+        raise failure
+    built, extract = done.outputs.get("build"), done.outputs.get("extract")
+    if not isinstance(built, BuildManifest) or not isinstance(extract, ExtractManifest):
+        raise ConfigError(f"flow {flow.id}: nothing was built for {run.interval[0][:7]}: "
+                          f"{'; '.join(done.skipped.values())}")
+    month = FlowMonth(run, Layout.of(flow), run.sent_cells(built), extract=extract)
     if read_back:
         if flow.verify is None:
             raise ConfigError(f"flow {flow.id} names no export to read Anaplan through: add "
                               "verify (export, columns, where) to it in flows.yaml")
         label = period_label(run.windows(None)[0][0][:10])
-        month.held = run.held_cells({label}, sleep=sleep)[1]
+        month.held = run.held_cells({label})[1]
     return month
 
 

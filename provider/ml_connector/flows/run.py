@@ -15,23 +15,26 @@ import csv
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, RootModel
 
 from ml_connector.anaplan.client import AnaplanClient
-from ml_connector.anaplan.handoff import Handoff
+from ml_connector.anaplan.handoff import Handoff, Lock, no_lock, send_file
+from ml_connector.anaplan.outcome import TaskEvent, judge
+from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.errors import ConfigError, ConnectorError, NothingChanged, RunFailed
 from ml_connector.flows.build import period_label
-from ml_connector.flows.ledger import ledger_accounts, stage_ledger
 from ml_connector.flows.mapping import BuildResult, build_file, lookup_tables, row_keys
 from ml_connector.flows.postings import posting_accounts
+from ml_connector.flows.reads import Ledger, Read, stage_read
 from ml_connector.flows.reconcile import audit_rows
-from ml_connector.flows.spec import Defaults, Flow
+from ml_connector.flows.spec import Flow
 from ml_connector.flows.verify import (
     SHOWN,
     Cells,
@@ -46,13 +49,11 @@ from ml_connector.flows.windows import Window, affected_months, month_of, month_
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.cells import Cell, CellLog
 from ml_connector.state.events import EventLog
-from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
 from ml_connector.state.verifications import VerificationLog
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.extract import ExtractManifest, ExtractWindow, stage_extract
-from ml_connector.zoho.plan import Mode, plan_extract
 from ml_connector.zoho.report import read_jsonl
 
 log = logging.getLogger(__name__)
@@ -82,70 +83,6 @@ def first_loads(flow: Flow, lists: Mapping[str, list[str]]) -> dict[str, str]:
             for dimension in lists.get(module, []) if dimension != flow.id}
 
 
-
-
-class Read(BaseModel):
-    """One extract step of a flow: which modules, how, and under which watermark."""
-
-    kind: Literal["lookup", "changes", "extract", "ledger"]
-    task_id: str
-    entities: list[str]
-    mode: Mode
-    line_items: bool = False
-    watermark_key: str | None = None
-    overlap_minutes: int = 10
-    reuse_hours: float | None = None
-
-    @property
-    def overlap(self) -> timedelta:
-        return timedelta(minutes=self.overlap_minutes)
-
-
-def flow_reads(flow: Flow, defaults: Defaults) -> list[Read]:
-    """What a run of ``flow`` reads from Zoho, in order: the lookup lists (whole, reused
-    while young), then, for an incremental aggregate flow, the records ``changes``d since the
-    watermark (header lists only), then the ``extract`` of the flow's modules, or for a
-    ledger flow the ``ledger`` postings of its accounts (the scoped months whole, for an
-    incremental aggregate flow)."""
-    reads = [Read(kind="lookup", task_id=f"extract_{entity}", entities=[entity], mode="full",
-                  reuse_hours=defaults.lookup_max_age_hours or None)
-             for entity in sorted(flow.lookup_entities)]
-    if flow.rebuilds_months:
-        reads.append(Read(kind="changes", task_id="changes", entities=flow.change_entities,
-                          mode="incremental", watermark_key=flow.id,
-                          overlap_minutes=flow.overlap_minutes))
-    reads.append(Read(kind="ledger" if flow.is_ledger else "extract", task_id="extract",
-                      entities=flow.entities,
-                      mode="period" if flow.rebuilds_months else flow.mode,
-                      line_items=flow.uses_lines, watermark_key=flow.id,
-                      overlap_minutes=flow.overlap_minutes))
-    return reads
-
-
-def stage_read(client: ZohoBooksClient, read: Read, path: Any, *, interval: Window,
-               watermark: str | None = None, scope: Scope | None = None,
-               ledger: tuple[Flow, Iterable[dict]] | None = None,
-               **options: Any) -> ExtractManifest:
-    """Run one of a flow's reads into ``path``, as its extract operator does (``options``
-    go to ``stage_extract``). A ``ledger`` read needs its flow and the chart of accounts."""
-    rebuild = scope is not None and read.kind in ("extract", "ledger")
-    window = plan_extract(
-        read.mode, windows=scope.root if rebuild and scope is not None else None,
-        interval_start=interval[0], interval_end=interval[1],
-        watermark=watermark if read.mode == "incremental" else None, overlap=read.overlap)
-    if read.kind == "ledger":
-        assert ledger is not None, "a ledger read needs its flow and the chart of accounts"
-        flow, chart = ledger
-        assert flow.ledger is not None
-        accounts = ledger_accounts(flow.ledger, chart, flow.id)
-        return stage_ledger(client, accounts,
-                            [window] if isinstance(window, ExtractWindow) else window, path,
-                            transaction_types=flow.ledger.transaction_types,
-                            progress=options.get("progress"))
-    entities = read.entities if len(read.entities) > 1 else read.entities[0]
-    reuse = read.reuse_hours * 3600 if read.reuse_hours else None
-    return stage_extract(client, entities, window, path, line_items=read.line_items,
-                         reuse_within=reuse, **options)
 
 
 class Scope(RootModel[list[tuple[str, str]]]):
@@ -188,8 +125,9 @@ def read_records(path: Any) -> Iterator[dict]:
 @dataclass
 class FlowRun:
     """One run of ``flow`` for the data ``interval`` (ISO start and end), staging its files
-    in ``out_dir``. ``zoho`` opens a client when a lookup list must be read afresh;
-    ``anaplan`` opens one to read the import task's result."""
+    in ``out_dir``; each step of its plan (``flows.plan``) is one method. ``zoho`` and
+    ``anaplan`` open clients; waits go through ``sleep`` (a sandbox's clock in tests) and
+    the import's upload through ``lock``."""
 
     flow: Flow
     store: StateStore
@@ -201,8 +139,11 @@ class FlowRun:
     anaplan: Callable[[], AnaplanClient] | None = None
     months: list[date] | None = None
     lists: Mapping[str, list[str]] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
+    lock: Lock = no_lock
     audit: AuditLog = field(init=False)
     cells: CellLog = field(init=False)
+    _zoho_open: ZohoBooksClient | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.audit, self.cells = AuditLog(self.store), CellLog(self.store)
@@ -210,6 +151,26 @@ class FlowRun:
             raise ConfigError(f"flow {self.flow.id}: months are for ledger flows in mode "
                               "'period' (one read of each account for all of them); run "
                               "this flow once per month instead")
+
+    @contextmanager
+    def zoho_client(self) -> Iterator[ZohoBooksClient]:
+        """The Zoho client of a step: the run's open one (``one_zoho_client``), else new."""
+        if self._zoho_open is not None:
+            yield self._zoho_open
+            return
+        assert self.zoho is not None, "this step reads Zoho: the run needs a zoho client"
+        with self.zoho() as client:
+            yield client
+
+    @contextmanager
+    def one_zoho_client(self) -> Iterator[None]:
+        """Every Zoho read of the run, until the block ends, through one client (and token)."""
+        with self.zoho_client() as client:
+            self._zoho_open = client
+            try:
+                yield
+            finally:
+                self._zoho_open = None
 
     def scoped(self, scope: Scope | None) -> Scope | None:
         """The months an incremental run rebuilds, else the ``months`` the run was given."""
@@ -223,6 +184,20 @@ class FlowRun:
         if scope is not None:
             return [(start, end) for start, end in scope.root]
         return [self.interval]
+
+    def read(self, read: Read, lookups: Mapping[str, ExtractManifest] | None = None,
+             scope: Scope | None = None) -> ExtractManifest:
+        """A Zoho read of the run, staged in ``out_dir`` (a ledger read takes the chart of
+        accounts from ``lookups``; a rebuild reads the scoped months whole)."""
+        scope = self.scoped(scope) if read.rebuilds else None
+        ledger = Ledger(self.flow, self.records((lookups or {})["chartofaccounts"])) \
+            if read.kind == "ledger" else None
+        with self.zoho_client() as client:
+            return stage_read(
+                client, self.store, read, self.out_dir / f"{read.task_id}.jsonl",
+                interval=self.interval, windows=scope.root if scope is not None else None,
+                ledger=ledger, requires=first_loads(self.flow, self.lists),
+                recorded_as=(f"zoho_{self.flow.id}", self.run_id), progress=log.info)
 
     def scope(self, changes: ExtractManifest) -> Scope:
         """The months an incremental aggregate run rebuilds: those its changed records fall
@@ -309,6 +284,25 @@ class FlowRun:
                         f"{datetime.fromtimestamp(newest, timezone.utc):%Y-%m-%d %H:%M:%S} "
                         f"UTC into Anaplan yet; {self.flow.id} runs again when it has")
 
+    def send(self, built: BuildManifest) -> Handoff:
+        """Upload the import file to the flow's import and start its task."""
+        target = self.flow.target
+        assert self.anaplan is not None, "sending needs an anaplan client"
+        with self.anaplan() as client:
+            return send_file(client, target.import_, self.path_of(built.path), lock=self.lock,
+                             mapping_parameters=target.parameters() or None, sleep=self.sleep)
+
+    def wait(self, handoff: Handoff) -> TaskStatus:
+        """Wait for the import's task; fails as the DAG's sensor does (a cancelled or
+        unsuccessful task; rejected rows are left to ``reconcile``)."""
+        assert self.anaplan is not None, "waiting needs an anaplan client"
+        with self.anaplan() as client:
+            status = client.wait(handoff.import_id, handoff.task_id, sleep=self.sleep)
+        ok, message = judge(TaskEvent(status="done", task=status), allow_rejected_rows=True)
+        if not ok:
+            raise ConnectorError(f"Anaplan import failed: {message}")
+        return status
+
     def reconcile(self, changes: ExtractManifest | None, built: BuildManifest | None,
                   handoff: Handoff | None, scope: Scope | None = None,
                   verified: Verification | None = None) -> RunSummary:
@@ -369,8 +363,7 @@ class FlowRun:
         return summary
 
     def verify(self, extract: ExtractManifest, built: BuildManifest, handoff: Handoff,
-               scope: Scope | None = None, *,
-               sleep: Callable[[float], None] = time.sleep) -> Verification:
+               scope: Scope | None = None) -> Verification:
         """Read the run's months back out of Anaplan through the flow's export and compare
         them with the import file (and, for a ledger flow, with the staged postings summed
         again); each month's result goes to the verification trail. Differences are
@@ -378,7 +371,7 @@ class FlowRun:
         flow = self.flow
         layout = Layout.of(flow)
         labels = {period_label(start[:10]): start for start, _ in self.windows(scope)}
-        export_id, held = self.held_cells(set(labels), sleep=sleep)
+        export_id, held = self.held_cells(set(labels))
         sent = self.sent_cells(built)
         books = books_cells(flow, layout, self.records(extract)) if flow.is_ledger else None
         found = list(compare(layout, sent, held, books, set(labels)))
@@ -404,31 +397,15 @@ class FlowRun:
             reader = csv.reader(handle)
             return sent_cells(Layout.of(self.flow), reader, next(reader, []))
 
-    def held_cells(self, months: set[str], *,
-                   sleep: Callable[[float], None] = time.sleep) -> tuple[str, Cells]:
+    def held_cells(self, months: set[str]) -> tuple[str, Cells]:
         """(export id, cells) of what Anaplan holds for the flow's rows in ``months``
         (month labels), read through the flow's ``verify`` export."""
         check = self.flow.verify
         assert check is not None and self.anaplan is not None, "read-back needs an export"
         with self.anaplan() as client:
             export_id = str(client.find_export(check.export)["id"])
-            data = client.run_export(export_id, sleep=sleep)
+            data = client.run_export(export_id, sleep=self.sleep)
         return export_id, held_cells(Layout.of(self.flow), check, data, months)
-
-    def extract(self, read: Read, lookups: Mapping[str, ExtractManifest],
-                scope: Scope | None = None) -> ExtractManifest:
-        """A ledger flow's ``extract`` step: the postings of its accounts for the run's
-        windows, staged in ``out_dir`` (the chart of accounts comes from ``lookups``)."""
-        assert self.zoho is not None
-        scope = self.scoped(scope)
-        chart = self.records(lookups["chartofaccounts"])
-        with self.zoho() as client:
-            manifest = stage_read(client, read,
-                                  self.out_dir / f"{self.flow.id}.postings.jsonl",
-                                  interval=self.interval, scope=scope,
-                                  ledger=(self.flow, chart))
-        ReadLog(self.store).record(f"zoho_{self.flow.id}", self.run_id, read.task_id, manifest)
-        return manifest
 
     def records(self, manifest: ExtractManifest) -> Iterator[dict]:
         """The records an extract staged, streamed."""
@@ -438,8 +415,7 @@ class FlowRun:
 
     def _refresh(self, entity: str) -> Iterator[dict]:
         """A lookup list read afresh (a key was missing from the one extracted)."""
-        assert self.zoho is not None
         path = self.out_dir / f"lookup_{entity}.jsonl"
-        with self.zoho() as client:
+        with self.zoho_client() as client:
             stage_extract(client, entity, ExtractWindow(), path)
         return read_records(path)

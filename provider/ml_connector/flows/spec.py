@@ -76,6 +76,10 @@ class Target(_Strict):
     model_id: str | None = None
     mapping_parameters: dict[str, str] = Field(default_factory=dict)
 
+    def parameters(self) -> list[dict[str, str]]:
+        """``mapping_parameters`` as the import's task takes them."""
+        return [{"entityType": k, "entityName": v} for k, v in self.mapping_parameters.items()]
+
 
 class Verify(_Strict):
     """Read the run's cells back out of Anaplan after the import, through a pre-created

@@ -10,15 +10,14 @@ from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperat
 from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 
 from ml_connector.errors import QuotaExhausted
+from ml_connector.flows.reads import Read, stage_read
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.hooks.zoho_books import ZohoBooksHook
 from ml_connector.operators.failures import fail_fast
 from ml_connector.operators.lineage import file_dataset, operator_lineage, zoho_dataset
 from ml_connector.operators.staging import staged_path
-from ml_connector.state.reads import ReadLog
 from ml_connector.zoho.entities import get_entity
-from ml_connector.zoho.extract import stage_extract
-from ml_connector.zoho.plan import Mode, plan_extract
+from ml_connector.zoho.plan import Mode
 
 
 class ExtractZohoOperator(BaseOperator):
@@ -104,43 +103,42 @@ class ExtractZohoOperator(BaseOperator):
         self.progress_every = progress_every
         self.requires = dict(requires or {})
 
+    @classmethod
+    def of_read(cls, read: Read, **kwargs: Any) -> ExtractZohoOperator:
+        """The operator of a flow's ``Read`` (its task id, modules, mode and watermark)."""
+        return cls(task_id=read.task_id, entity=read.entities[0],
+                   with_entities=read.entities[1:], mode=read.mode, line_items=read.line_items,
+                   watermark_key=read.watermark_key, overlap=read.overlap,
+                   reuse_within=timedelta(hours=read.reuse_hours) if read.reuse_hours else None,
+                   **kwargs)
+
+    @property
+    def read(self) -> Read:
+        """What this operator reads, as a flow's read step describes it."""
+        return Read(kind="extract", task_id=self.task_id,
+                    entities=[self.entity, *self.with_entities], mode=self.mode,
+                    line_items=self.line_items,
+                    watermark_key=self.watermark_key or f"{self.dag_id}.{self.task_id}",
+                    overlap_minutes=self.overlap.total_seconds() / 60,
+                    reuse_hours=self.reuse_within.total_seconds() / 3600
+                    if self.reuse_within else None)
+
     @fail_fast()
     def execute(self, context: Context, event: Any = None) -> dict[str, Any]:
         store = state_store(state_url(self.state_conn_id))
-        if missing := [why for key, why in self.requires.items()
-                       if store.get_watermark(key) is None]:
-            raise AirflowFailException("; ".join(missing))
-        watermark = None
-        if self.mode == "incremental" and not self.modified_after:
-            key = self.watermark_key or f"{self.dag_id}.{self.task_id}"
-            watermark = store.get_watermark(key)
-        window = plan_extract(
-            self.mode, windows=self.windows,
-            interval_start=context.get("data_interval_start"),
-            interval_end=context.get("data_interval_end"),
-            window_start=self.window_start,
-            window_end=self.window_end,
-            modified_after=self.modified_after,
-            watermark=watermark,
-            overlap=self.overlap,
-        )
-        hook = ZohoBooksHook(self.zoho_conn_id, self.state_conn_id)
-        client = hook.client
+        client = ZohoBooksHook(self.zoho_conn_id, self.state_conn_id).client
         path = staged_path(self.staging_base, context, f"{self.task_id}.jsonl")
-        self.log.info(
-            "Extracting %s from organization %s, window %s -> %s",
-            "+".join([self.entity, *self.with_entities]),
-            client.organization_id, [w.describe() for w in window] if isinstance(
-                window, list) else window.describe(), path,
-        )
+        bounds: dict[str, Any] = {k: v for k, v in (("window_start", self.window_start),
+                                    ("window_end", self.window_end),
+                                    ("modified_after", self.modified_after)) if v}
         try:
-            summary = stage_extract(
-                client, [self.entity, *self.with_entities] if self.with_entities else
-                self.entity, window, path, line_items=self.line_items,
-                reuse_within=self.reuse_within.total_seconds() if self.reuse_within else None,
+            summary = stage_read(
+                client, store, self.read, path,
+                interval=(context.get("data_interval_start"), context.get("data_interval_end")),
+                windows=self.windows or None, requires=self.requires,
+                recorded_as=(context["ti"].dag_id, context["run_id"]),
                 progress=self.log.info, progress_every=self.progress_every,
-                partial=self.on_quota == "wait",
-            )
+                partial=self.on_quota == "wait", **bounds)
         except QuotaExhausted as exc:
             if self.on_quota == "wait" and exc.resets_at is not None:
                 resume = datetime.fromtimestamp(exc.resets_at + 60, timezone.utc)
@@ -149,13 +147,6 @@ class ExtractZohoOperator(BaseOperator):
             raise AirflowFailException(str(exc)) from None
         finally:
             client.close()
-        self.log.info(
-            "Read %d %s in %d requests (%d details from the cache); newest "
-            "last_modified_time %s", summary.count, summary.entity, summary.requests,
-            summary.cache_hits, summary.max_last_modified_time,
-        )
-        ReadLog(store).record(
-            context["ti"].dag_id, context["run_id"], self.task_id, summary)
         self._lineage = ([zoho_dataset(client.datacenter.region, summary.organization_id, e)
                           for e in [self.entity, *self.with_entities]], [file_dataset(
                               str(summary.path or path))])

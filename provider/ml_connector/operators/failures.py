@@ -15,13 +15,11 @@ from contextlib import contextmanager
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from ml_connector.errors import ApiError, ConfigError, ConnectorError, ProtocolError
+from ml_connector.errors import ApiError, ConfigError, ConnectorError, ProtocolError, RunFailed
 
 
 def repeats(exc: ConnectorError) -> bool:
     """Whether trying again, unchanged, would fail the same way."""
-    from ml_connector.flows.run import RunFailed
-
     if isinstance(exc, (ConfigError, RunFailed)):
         return True
     if isinstance(exc, ProtocolError):

@@ -28,11 +28,15 @@ def staging_base(explicit: str | None = None) -> str:
     return configured or f"file://{airflow_home() / 'ml_connector' / 'staging'}"
 
 
+def staged_dir(explicit_base: str | None, context: Any) -> ObjectStoragePath:
+    """The folder of this task's run's staged files (created)."""
+    dag_id = context["dag"].dag_id if context.get("dag") else context["ti"].dag_id
+    folder = (ObjectStoragePath(staging_base(explicit_base)) / _safe(dag_id, "dag_id")
+              / _safe(context["run_id"], "run_id"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def staged_path(explicit_base: str | None, context: Any, name: str) -> ObjectStoragePath:
     """The staged file ``name`` of this task's run (parent folders created)."""
-    dag_id = context["dag"].dag_id if context.get("dag") else context["ti"].dag_id
-    run_id = context["run_id"]
-    path = (ObjectStoragePath(staging_base(explicit_base)) / _safe(dag_id, "dag_id")
-            / _safe(run_id, "run_id") / _safe(name, "file name"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    return staged_dir(explicit_base, context) / _safe(name, "file name")

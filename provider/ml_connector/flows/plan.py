@@ -1,0 +1,136 @@
+"""A flow's steps, described once (``FlowPlan``): the DAG factory turns each step into a
+task, the local runner calls them in order in one process. A step names the ``FlowRun``
+method that runs it, the manifests it takes (by the steps that return them) and the one
+it returns; adding a step to every flow is one entry here and one method there."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from ml_connector.anaplan.handoff import Handoff
+from ml_connector.anaplan.tasks import TaskStatus
+from ml_connector.flows.reads import Read, flow_reads
+from ml_connector.flows.run import BuildManifest, FlowRun, RunSummary, Scope
+from ml_connector.flows.spec import Defaults, Flow
+from ml_connector.flows.verify import Verification
+from ml_connector.zoho.extract import ExtractManifest
+
+#: Where a step's input comes from: a step's name, or key -> step name (lookups by module).
+Source = str | Mapping[str, str]
+Pool = Literal["zoho", "anaplan"]
+TriggerRule = Literal["all_success", "none_skipped"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a flow run.
+
+    ``method``: the ``FlowRun`` method that runs it (a Zoho ``read`` is given its ``Read``
+    first); ``inputs``: its parameters, each the manifest of a step; ``after``: steps it
+    waits for without taking their manifest; ``pool``: the service whose Airflow pool it
+    runs in; ``trigger_rule``: Airflow's (``none_skipped`` runs after a failure too, to
+    record it); ``optional``: inputs it runs well without (a failure without the others
+    follows from theirs); ``announces``: its success means the flow's data reached
+    Anaplan."""
+
+    name: str
+    method: str
+    returns: type[BaseModel]
+    inputs: Mapping[str, Source] = field(default_factory=dict)
+    after: tuple[str, ...] = ()
+    pool: Pool | None = None
+    trigger_rule: TriggerRule = "all_success"
+    read: Read | None = None
+    optional: tuple[str, ...] = ()
+    announces: bool = False
+
+    def upstream(self) -> list[str]:
+        """The steps this one runs after: those it takes manifests of, then ``after``."""
+        names: list[str] = []
+        for source in self.inputs.values():
+            names += [source] if isinstance(source, str) else list(source.values())
+        return list(dict.fromkeys([*names, *self.after]))
+
+
+@dataclass(frozen=True)
+class FlowPlan:
+    """The steps of ``flow``'s runs, in an order that has every step after its upstream."""
+
+    flow: Flow
+    steps: tuple[Step, ...]
+
+    def __iter__(self) -> Iterator[Step]:
+        return iter(self.steps)
+
+    def step(self, name: str) -> Step:
+        return next(s for s in self.steps if s.name == name)
+
+    def load(self, step: Step, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``step``'s inputs from their JSON (an XCom), each validated as the type its step
+        returns; a missing one (a step that failed or was skipped) stays ``None``."""
+        def typed(name: str, value: Any) -> Any:
+            if value is None or isinstance(value, BaseModel):
+                return value
+            return self.step(name).returns.model_validate(value)
+
+        loaded: dict[str, Any] = {}
+        for param, source in step.inputs.items():
+            value = values.get(param)
+            if isinstance(source, str):
+                loaded[param] = typed(source, value)
+            else:
+                loaded[param] = {key: typed(name, (value or {}).get(key))
+                                 for key, name in source.items()}
+        return loaded
+
+    def call(self, run: FlowRun, step: Step, inputs: Mapping[str, Any]) -> BaseModel:
+        """Run ``step`` of ``run`` on its (typed) ``inputs``; returns its manifest."""
+        method = getattr(run, step.method)
+        result: BaseModel = (method(step.read, **inputs) if step.read is not None
+                             else method(**inputs))
+        return result
+
+
+def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
+    """The steps of ``flow``: its Zoho reads (lookup lists; for an incremental aggregate
+    flow the changes and the months they touch), build, import, wait, verify (when the flow
+    verifies) and reconcile."""
+    steps: list[Step] = []
+    lookups: dict[str, str] = {}
+    scope: dict[str, Source] = {}
+    for read in flow_reads(flow, defaults):
+        inputs: dict[str, Source] = {}
+        if read.rebuilds:
+            inputs.update(scope)
+            if read.kind == "ledger":
+                inputs["lookups"] = lookups
+        steps.append(Step(read.task_id, "read", ExtractManifest, inputs, pool="zoho",
+                          read=read))
+        if read.kind == "lookup":
+            lookups[read.entities[0]] = read.task_id
+        if read.kind == "changes":
+            steps.append(Step("scope", "scope", Scope, {"changes": read.task_id}))
+            scope = {"scope": "scope"}
+    changes = "changes" if flow.rebuilds_months else "extract"
+    steps += [
+        Step("build", "build", BuildManifest,
+             {"extract": "extract", "lookups": lookups, **scope}),
+        Step("import", "send", Handoff, {"built": "build"}, after=tuple(lookups.values()),
+             pool="anaplan"),
+        Step("wait", "wait", TaskStatus, {"handoff": "import"}, pool="anaplan"),
+    ]
+    verified: dict[str, Source] = {}
+    if flow.verify is not None:
+        steps.append(Step("verify", "verify", Verification,
+                          {"extract": "extract", "built": "build", "handoff": "import",
+                           **scope}, after=("wait",), pool="anaplan"))
+        verified = {"verified": "verify"}
+    steps.append(Step("reconcile", "reconcile", RunSummary,
+                      {"changes": changes, "built": "build", "handoff": "import", **scope,
+                       **verified}, after=() if verified else ("wait",),
+                      trigger_rule="none_skipped", optional=("verified",), announces=True))
+    return FlowPlan(flow, tuple(steps))

@@ -1,0 +1,131 @@
+"""A flow's Zoho reads: which modules each step reads and how (``Read``), and the one
+function that stages a read, whoever runs it (the extract operator, a flow step, the
+request budget)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from ml_connector.errors import ListNotLoaded
+from ml_connector.flows.ledger import ledger_accounts, stage_ledger
+from ml_connector.flows.spec import Defaults, Flow
+from ml_connector.state.reads import ReadLog
+from ml_connector.state.store import StateStore
+from ml_connector.zoho.client import ZohoBooksClient
+from ml_connector.zoho.extract import ExtractManifest, ExtractWindow, stage_extract
+from ml_connector.zoho.plan import Mode, plan_extract
+
+log = logging.getLogger(__name__)
+
+ReadKind = Literal["lookup", "changes", "extract", "ledger"]
+
+
+class Read(BaseModel):
+    """One Zoho read of a flow: which modules, how, and under which watermark."""
+
+    kind: ReadKind
+    task_id: str
+    entities: list[str]
+    mode: Mode
+    line_items: bool = False
+    watermark_key: str | None = None
+    overlap_minutes: float = 10
+    reuse_hours: float | None = None
+
+    @property
+    def overlap(self) -> timedelta:
+        return timedelta(minutes=self.overlap_minutes)
+
+    @property
+    def rebuilds(self) -> bool:
+        """Whether the read takes the months to rebuild (a ``Scope``) as its windows."""
+        return self.kind in ("extract", "ledger")
+
+
+def flow_reads(flow: Flow, defaults: Defaults) -> list[Read]:
+    """What a run of ``flow`` reads from Zoho, in order: the lookup lists (whole, reused
+    while young), then, for an incremental aggregate flow, the records ``changes``d since the
+    watermark (header lists only), then the ``extract`` of the flow's modules, or for a
+    ledger flow the ``ledger`` postings of its accounts (the scoped months whole, for an
+    incremental aggregate flow)."""
+    reads = [Read(kind="lookup", task_id=f"extract_{entity}", entities=[entity], mode="full",
+                  reuse_hours=defaults.lookup_max_age_hours or None)
+             for entity in sorted(flow.lookup_entities)]
+    if flow.rebuilds_months:
+        reads.append(Read(kind="changes", task_id="changes", entities=flow.change_entities,
+                          mode="incremental", watermark_key=flow.id,
+                          overlap_minutes=flow.overlap_minutes))
+    reads.append(Read(kind="ledger" if flow.is_ledger else "extract", task_id="extract",
+                      entities=flow.entities,
+                      mode="period" if flow.rebuilds_months else flow.mode,
+                      line_items=flow.uses_lines, watermark_key=flow.id,
+                      overlap_minutes=flow.overlap_minutes))
+    return reads
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """What a ``ledger`` read needs besides its window: its flow and the chart of accounts."""
+
+    flow: Flow
+    chart: Iterable[dict]
+
+
+def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, path: Any, *,
+               interval: tuple[Any, Any] = (None, None),
+               windows: str | Sequence[Sequence[str]] | None = None,
+               ledger: Ledger | None = None, requires: Mapping[str, str] | None = None,
+               recorded_as: tuple[str, str] | None = None, watermark: str | None = None,
+               **options: Any) -> ExtractManifest:
+    """Stage ``read`` into ``path``: refuse while a list it ``requires`` (state-store key ->
+    the error) was never loaded, take the watermark of an incremental read from ``store``
+    (unless given),
+    choose the window (``windows``, a rebuild's months, replace the data ``interval``;
+    ``window_start``, ``window_end`` and ``modified_after`` in ``options`` bound it), read,
+    and keep the read's counts under ``recorded_as`` (dag id, run id). Other ``options`` go
+    to ``stage_extract`` (``progress``, ``progress_every``, ``partial``)."""
+    if requires and store is not None and (
+            missing := [why for key, why in requires.items() if store.get_watermark(key) is None]):
+        raise ListNotLoaded("; ".join(missing))
+    bounds = {k: options.pop(k) for k in ("window_start", "window_end", "modified_after")
+              if k in options}
+    if read.mode != "incremental" or bounds.get("modified_after"):
+        watermark = None
+    elif watermark is None and read.watermark_key and store is not None:
+        watermark = store.get_watermark(read.watermark_key)
+    window = plan_extract(read.mode, windows=windows if read.rebuilds else None,
+                          interval_start=interval[0], interval_end=interval[1],
+                          watermark=watermark, overlap=read.overlap, **bounds)
+    windows_read = [window] if isinstance(window, ExtractWindow) else window
+    emit = options.get("progress") or log.info
+    emit(f"Extracting {'+'.join(read.entities)} from organization {client.organization_id}, "
+         f"window {describe(window)} -> {path}")
+    if read.kind == "ledger":
+        assert ledger is not None and ledger.flow.ledger is not None, "a ledger read needs " \
+            "its flow and the chart of accounts"
+        accounts = ledger_accounts(ledger.flow.ledger, ledger.chart, ledger.flow.id)
+        manifest = stage_ledger(client, accounts, windows_read, path,
+                                transaction_types=ledger.flow.ledger.transaction_types,
+                                progress=options.get("progress"))
+    else:
+        entities = read.entities if len(read.entities) > 1 else read.entities[0]
+        reuse = read.reuse_hours * 3600 if read.reuse_hours else None
+        manifest = stage_extract(client, entities, window, path, line_items=read.line_items,
+                                 reuse_within=reuse, **options)
+    emit(f"Read {manifest.count} {manifest.entity} in {manifest.requests} requests "
+         f"({manifest.cache_hits} details from the cache); newest last_modified_time "
+         f"{manifest.max_last_modified_time}")
+    if recorded_as is not None and store is not None:
+        ReadLog(store).record(*recorded_as, read.task_id, manifest)
+    return manifest
+
+
+def describe(window: ExtractWindow | list[ExtractWindow]) -> Any:
+    """A window as the task log shows it."""
+    return [w.describe() for w in window] if isinstance(window, list) else window.describe()
