@@ -135,7 +135,7 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
             yield from _budget(client, store, flows)
         except ConnectorError as exc:
             yield Finding("zoho", "fail", str(exc), "fix the zoho_books connection "
-                          "(ml-connector's README: Zoho Books connection)")
+                          "(ml-connector's docs/connections.md)")
 
     if anaplan is not None:
         for flow in flows:

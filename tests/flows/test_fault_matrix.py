@@ -3,8 +3,8 @@ at each step boundary), then a rerun; after it, February's cells equal the sandb
 profit and loss cell for cell, and the audit trail holds each document once.
 
 Each case states how the faulted run ends: ``recovered`` (the run rode the fault out) or
-the error it failed with (a fault that would repeat is not retried). The README's "What
-happens when…" table is this one.
+the error it failed with (a fault that would repeat is not retried). The "What happens
+when…" table of docs/troubleshooting.md is this one.
 """
 
 from __future__ import annotations
