@@ -101,7 +101,7 @@ def exported(running, export: str) -> dict:
     """The Actual cells of a module, read through its Anaplan export (Integration API)."""
     config = AnaplanConfig(ANAPLAN_WORKSPACE, ANAPLAN_MODEL, endpoint_base=running.base_url)
     with AnaplanClient(BasicMethod(ANAPLAN_USER, ANAPLAN_PASSWORD), config) as client:
-        export_id = str(client.find_export(export)["id"])
+        export_id = client.find_export(export).id
         text = client.run_export(export_id, sleep=running.sandbox.clock.advance)
     rows = list(csv.DictReader(io.StringIO(text.decode())))
     return {(r["Accounts"], r["Time"]): Decimal(r["Amount"] or 0).quantize(CENT)

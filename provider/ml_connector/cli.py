@@ -6,9 +6,12 @@ import argparse
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ml_connector.errors import ConfigError, ConnectionMissing, ConnectorError
+
+if TYPE_CHECKING:
+    from ml_connector.anaplan.client import AnaplanClient
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -192,7 +195,7 @@ def _doctor(args: argparse.Namespace) -> int:
         with _connection_exists(conn_id, "Zoho Books", "ml-connector zoho authorize"):
             return ZohoBooksHook(conn_id).client
 
-    def anaplan(conn_id: str, workspace: str, model: str) -> object:
+    def anaplan(conn_id: str, workspace: str | None, model: str | None) -> AnaplanClient:
         with _connection_exists(conn_id, "Anaplan", "ml-connector anaplan authorize"):
             return AnaplanHook(conn_id, workspace, model).client
 

@@ -20,6 +20,7 @@ from ml_connector.airflow_cli import pools_hint
 from ml_connector.errors import ConnectionMissing, ConnectorError
 
 if TYPE_CHECKING:
+    from ml_connector.anaplan.client import AnaplanClient
     from ml_connector.flows.spec import FlowsFile
 
 Status = Literal["ok", "warn", "fail"]
@@ -75,7 +76,8 @@ def _budget(client: object, store: object, flows: list) -> Iterator[Finding]:
 
 
 def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str, int]],
-               zoho: Callable[[str], object] | None, anaplan: Callable[..., object] | None,
+               zoho: Callable[[str], object] | None,
+               anaplan: Callable[[str, str | None, str | None], AnaplanClient] | None,
                ) -> Iterator[Finding]:
     """Every finding, in order. ``pools`` lists Airflow's pools (name -> slots); ``zoho``
     and ``anaplan`` open clients of the flows' connections (``zoho(conn_id)``,
@@ -145,7 +147,7 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
 
                 client = anaplan(spec.defaults.anaplan_conn_id, target.workspace_id,
                                  target.model_id)
-                plan = plan_action(client, target.import_)  # type: ignore[arg-type]
+                plan = plan_action(client, target.import_)
                 try:
                     plan.check_header(list(flow.columns))
                     yield Finding("anaplan", "ok", f"{flow.id}: {plan.kind} {plan.name!r} "
@@ -154,7 +156,7 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
                     yield Finding("anaplan", "fail", f"{flow.id}: {exc}",
                                   "make the flow's columns in flows.yaml equal the import's")
                 if flow.verify is not None:
-                    client.find_export(flow.verify.export)  # type: ignore[attr-defined]
+                    client.find_export(flow.verify.export)
                     yield Finding("anaplan", "ok", f"{flow.id}: export "
                                   f"{flow.verify.export!r} exists")
             except ConnectionMissing as exc:  # the same for every flow: said once

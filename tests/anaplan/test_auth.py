@@ -58,7 +58,7 @@ def test_certificate_login_is_verified_by_the_sandbox(anaplan_client, sandbox, p
     cert, key, _ = make_certificate(passphrase="pw")
     sandbox.sandbox.anaplan.trust_certificate(cert, USER)
     client = anaplan_client(CertificateMethod(cert, key, "pw", payload_format))
-    assert {i["name"] for i in client.imports()} >= {"Accounts from Zoho"}
+    assert {i.name for i in client.imports()} >= {"Accounts from Zoho"}
 
 
 def test_untrusted_certificate_is_refused(anaplan_client):

@@ -205,7 +205,8 @@ def test_malformed_ids_fail_before_any_call(sandbox):
 
 def test_file_columns_are_checked_against_the_imports_header_names(anaplan_client):
     meta = anaplan_client().import_metadata(ACTUALS)
-    expected = meta["source"]["headerNames"]
+    assert meta.source is not None
+    expected = meta.source.header_names
     assert expected == ["Account", "Period", "Amount"]
     with pytest.raises(ConfigError, match=r"missing columns \['Period'\].*unexpected.*'Month'"):
         check_header(["Account", "Month", "Amount"], expected)

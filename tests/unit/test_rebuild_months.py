@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 
+from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.errors import ConfigError
 from ml_connector.flows.mapping import build_file, lookup_tables
 from ml_connector.flows.reconcile import audit_rows
@@ -83,7 +84,7 @@ def test_audit_rows_carry_each_records_month(fresh_url):
     feb_invoice = {**INVOICES[1], "invoice_id": "4", "date": "2026-02-03"}
     _, rows, members, _ = build([INVOICES[0], feb_invoice])
     audit = AuditLog(StateStore(fresh_url))
-    task = {"task_id": "T", "state": "COMPLETE", "successful": True}
+    task = TaskStatus(task_id="T", state="COMPLETE", successful=True)
     keys = {"|".join(r[:2]): n for n, r in enumerate(rows, start=2)}
     written = audit_rows(entity="invoices", import_id="112000000006", task=task,
                          line_of_key=keys, rejected=[], members=members, skipped=[])

@@ -6,18 +6,35 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import httpx
+from pydantic import ValidationError
 
 from ml_connector.anaplan import ids
 from ml_connector.anaplan.auth import AnaplanAuth, AsyncAnaplanAuth, Method, TokenBook
 from ml_connector.anaplan.config import AnaplanConfig
 from ml_connector.anaplan.dump import RejectedRow, parse_dump
 from ml_connector.anaplan.errors import SERVICE, anaplan_error, auth_error, envelope
+from ml_connector.anaplan.models import (
+    Action,
+    AnaplanModel,
+    Chunk,
+    Export,
+    ExportMetadata,
+    File,
+    Import,
+    ImportMetadata,
+    ListInfo,
+    ListItem,
+    ModelInfo,
+    Process,
+    ProcessMetadata,
+    Resource,
+)
 from ml_connector.anaplan.tasks import TaskStatus, parse_task, poll_delays
 from ml_connector.anaplan.upload import UploadResult, chunk_plan, prepared_chunks
-from ml_connector.errors import AuthError, ConfigError, ConnectorError
+from ml_connector.errors import AuthError, ConfigError, ConnectorError, ProtocolError
 from ml_connector.transport.aio import AsyncTransport
 from ml_connector.transport.ratelimit import RateLimiter
 from ml_connector.transport.sync import Transport
@@ -25,8 +42,29 @@ from ml_connector.transport.sync import Transport
 log = logging.getLogger(__name__)
 
 
-def _match(items: list[dict], id_or_name: str) -> dict | None:
-    return next((i for i in items if id_or_name in (i.get("id"), i.get("name"))), None)
+R = TypeVar("R", bound=Resource)
+M = TypeVar("M", bound=AnaplanModel)
+
+
+def _match(items: list[R], id_or_name: str) -> R | None:
+    return next((i for i in items if id_or_name in (i.id, i.name)), None)
+
+
+def _listed(items: list[R]) -> str:
+    return ", ".join(f"{i.id} ({i.name})" for i in items)
+
+
+def _parsed(response: httpx.Response, value: Any, kind: type[M]) -> M:
+    """``value`` (from ``response``) as a ``kind``; JSON that does not fit is a ProtocolError."""
+    try:
+        return kind.model_validate(value)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the object"
+        raise ProtocolError(f"{kind.__name__} does not fit Anaplan's answer: {where}: "
+                            f"{first['msg']}", service=SERVICE, status=response.status_code,
+                            method=response.request.method,
+                            url=str(response.request.url)) from None
 
 
 def _limiter(config: AnaplanConfig) -> RateLimiter:
@@ -69,9 +107,29 @@ class AnaplanClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def get(self, path: str, key: str | None = None) -> Any:
+        """The raw JSON (or its ``key``) of ``GET`` on a path of the model, for resources
+        without a model of their own."""
         return envelope(self.request("GET", self.config.model_url + path), key)
 
+    def _one(self, url: str, key: str, kind: type[M], params: dict | None = None) -> M:
+        response = self.request("GET", url, params=params)
+        return _parsed(response, envelope(response, key), kind)
+
+    def _many(self, url: str, key: str, kind: type[M], params: dict | None = None) -> list[M]:
+        response = self.request("GET", url, params=params)
+        rows = envelope(response, key) or []
+        if not isinstance(rows, list):
+            raise ProtocolError(f"{key!r} is not a list", service=SERVICE,
+                                status=response.status_code, method=response.request.method,
+                                url=str(response.request.url))
+        return [_parsed(response, row, kind) for row in rows]
+
     # -- model objects --------------------------------------------------------------------
+
+    def models(self) -> list[ModelInfo]:
+        """The workspace's models (``GET /workspaces/{ws}/models``) the user can see."""
+        url = f"{self.config.api_url}/workspaces/{self.config.workspace_id}/models"
+        return self._many(url, "models", ModelInfo)
 
     def model_page(self) -> str:
         """The model in Anaplan's web UI, for a person: the connection's ``model_page_url``,
@@ -81,57 +139,76 @@ class AnaplanClient:
         configured = self.config.page_url()
         if configured:
             return configured
-        url = f"{self.config.api_url}/workspaces/{self.config.workspace_id}/models"
-        models = envelope(self.request("GET", url), "models") or []
-        found: dict = next((m for m in models if m.get("id") == self.config.model_id), {})
-        return str(found.get("modelUrl") or "")
+        found = _match(self.models(), self.config.model_id)
+        return (found.model_url or "") if found else ""
 
-    def files(self) -> list[dict]:
-        return self.get("/files", "files")
+    def files(self) -> list[File]:
+        return self._many(self.config.model_url + "/files", "files", File)
 
-    def imports(self) -> list[dict]:
-        return self.get("/imports", "imports")
+    def imports(self) -> list[Import]:
+        return self._many(self.config.model_url + "/imports", "imports", Import)
 
-    def processes(self) -> list[dict]:
-        return self.get("/processes", "processes")
+    def processes(self) -> list[Process]:
+        return self._many(self.config.model_url + "/processes", "processes", Process)
 
-    def find_action(self, id_or_name: str) -> dict:
-        """An import or a process by id or exact name, with ``kind`` and ``steps`` (the
-        imports it runs, as listed by ``/imports``); the error lists what exists."""
+    def exports(self) -> list[Export]:
+        return self._many(self.config.model_url + "/exports", "exports", Export)
+
+    def process_metadata(self, process_id: str) -> ProcessMetadata:
+        """A process's actions, in the order it runs them."""
+        url = f"{self.config.model_url}/processes/{ids.object_id(process_id, 'process')}"
+        return self._one(url, "processMetadata", ProcessMetadata)
+
+    def find_action(self, id_or_name: str) -> Action:
+        """An import or a process by id or exact name, with its ``steps`` (the imports it
+        runs, as listed by ``/imports``); the error lists what exists."""
         imports = self.imports()
         found = _match(imports, id_or_name)
         if found is not None:
-            return {**found, "kind": "import", "steps": [found]}
+            return Action(id=found.id, name=found.name, kind="import", steps=[found])
         processes = self.processes()
-        found = _match(processes, id_or_name)
-        if found is None:
-            names = ", ".join(f"{i.get('id')} ({i.get('name')})" for i in [*imports, *processes])
+        process = _match(processes, id_or_name)
+        if process is None:
             raise ConfigError(f"no import or process {id_or_name!r} in model "
-                              f"{self.config.model_id}; there are: {names}")
-        meta = self.get(f"/processes/{ids.object_id(found['id'], 'process')}", "processMetadata")
-        by_id = {i.get("id"): i for i in imports}
-        steps = [a.get("id") or a.get("actionId") for a in meta.get("actions") or []]
-        return {**found, "kind": "process", "steps": [by_id[a] for a in steps if a in by_id]}
+                              f"{self.config.model_id}; there are: "
+                              f"{_listed([*imports, *processes])}")
+        meta = self.process_metadata(process.id)
+        by_id = {i.id: i for i in imports}
+        return Action(id=process.id, name=process.name, kind="process",
+                      steps=[by_id[a.id] for a in meta.actions if a.id in by_id])
 
-    def find_export(self, id_or_name: str) -> dict:
+    def find_export(self, id_or_name: str) -> Export:
         """An export action by id or exact name; the error lists the model's exports."""
-        exports = self.get("/exports", "exports")
+        exports = self.exports()
         found = _match(exports, id_or_name)
         if found is None:
-            names = ", ".join(f"{e.get('id')} ({e.get('name')})" for e in exports)
             raise ConfigError(f"no export {id_or_name!r} in model {self.config.model_id}; "
-                              f"there are: {names or 'none'}")
+                              f"there are: {_listed(exports) or 'none'}")
         return found
 
-    def export_metadata(self, export_id: str) -> dict:
-        return self.get(f"/exports/{ids.object_id(export_id, 'export')}", "exportMetadata")
+    def export_metadata(self, export_id: str) -> ExportMetadata:
+        url = f"{self.config.model_url}/exports/{ids.object_id(export_id, 'export')}"
+        return self._one(url, "exportMetadata", ExportMetadata)
+
+    def import_metadata(self, import_id: str) -> ImportMetadata:
+        url = f"{self.config.model_url}/imports/{ids.object_id(import_id, 'import')}"
+        return self._one(url, "importMetadata", ImportMetadata)
+
+    def lists(self) -> list[ListInfo]:
+        """The model's lists (refused with 423 while an action holds the model)."""
+        return self._many(self.config.model_url + "/lists", "lists", ListInfo)
+
+    def list_items(self, list_id: str, include_all: bool = False) -> list[ListItem]:
+        """A list's members; ``include_all`` asks for codes, properties and parents too."""
+        url = f"{self.config.model_url}/lists/{ids.numbered_id(list_id, 'list')}/items"
+        return self._many(url, "listItems", ListItem,
+                          {"includeAll": "true"} if include_all else None)
 
     def download(self, file_id: str) -> Iterator[bytes]:
         """A model file's chunks in order (an export writes the file of its own id)."""
-        chunks = self.get(f"/files/{file_id}/chunks", "chunks") or []
-        for chunk in sorted(chunks, key=lambda c: int(c["id"])):
-            yield self.request(
-                "GET", f"{self.config.model_url}/files/{file_id}/chunks/{chunk['id']}").content
+        url = f"{self.config.model_url}/files/{file_id}/chunks"
+        for chunk in sorted(self._many(url, "chunks", Chunk), key=lambda c: int(c.id)):
+            yield self.request("GET", f"{url}/{chunk.id}").content
 
     def run_export(self, export_id: str, *, sleep: Callable[[float], None] = time.sleep,
                    timeout: float = 3600) -> bytes:
@@ -144,9 +221,6 @@ class AnaplanClient:
                                  f"{status.summary}")
         return b"".join(self.download(export_id))
 
-    def import_metadata(self, import_id: str) -> dict:
-        return self.get(f"/imports/{ids.object_id(import_id, 'import')}", "importMetadata")
-
     # -- upload ---------------------------------------------------------------------------
 
     def upload(self, file_id: str, source: str | Path | BinaryIO,
@@ -154,7 +228,7 @@ class AnaplanClient:
         """Upload in gzip chunks (each ≤ 50 MB uncompressed, ≤ 1,000 chunks) to an existing
         data source file; posting to an unknown id would silently create a file."""
         file_id = ids.object_id(file_id, "file")
-        known = {str(f.get("id")) for f in self.files()}
+        known = {f.id for f in self.files()}
         if file_id not in known:
             raise ConfigError(f"file {file_id} does not exist in model {self.config.model_id}; "
                               f"files: {', '.join(sorted(known))}")

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from ml_connector.anaplan.client import AnaplanClient
 from ml_connector.anaplan.columns import check_header
+from ml_connector.anaplan.models import ImportSource
 from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.errors import ConfigError, ConnectorError
 
@@ -56,24 +57,22 @@ class ActionPlan:
 def plan_action(client: AnaplanClient, id_or_name: str) -> ActionPlan:
     """Resolve an import or process by id or name; a process's imports must read one file."""
     action = client.find_action(id_or_name)
-    steps = action["steps"]
+    steps = action.steps
     if not steps:
-        raise ConfigError(f"process {action.get('name')!r} ({action['id']}) runs no import")
-    files = {s.get("importDataSourceId") for s in steps}
-    if len(files) != 1 or None in files:
+        raise ConfigError(f"process {action.name!r} ({action.id}) runs no import")
+    files = sorted({str(s.import_data_source_id) for s in steps})
+    if len(files) != 1 or any(s.import_data_source_id is None for s in steps):
         raise ConfigError(
-            f"{action['kind']} {action.get('name')!r} ({action['id']}) reads data source files "
-            f"{sorted(str(f) for f in files)}; a flow supplies exactly one file")
+            f"{action.kind} {action.name!r} ({action.id}) reads data source files "
+            f"{files}; a flow supplies exactly one file")
     headers: list[tuple[str, list[str]]] = []
-    source: dict = {}
+    source = ImportSource()
     for step in steps:
-        source = client.import_metadata(step["id"]).get("source") or {}
-        headers.append((f"import {step.get('name')!r} ({step['id']})",
-                        list(source.get("headerNames") or [])))
+        source = client.import_metadata(step.id).source or ImportSource()
+        headers.append((f"import {step.name!r} ({step.id})", list(source.header_names or [])))
     model = f"{client.config.workspace_id}/{client.config.model_id}"
-    return ActionPlan(action["id"], str(action.get("name")), action["kind"], model, files.pop(),
-                      tuple(headers), source.get("columnSeparator") or ",",
-                      source.get("textDelimiter") or '"')
+    return ActionPlan(action.id, action.name, action.kind, model, files[0], tuple(headers),
+                      source.column_separator or ",", source.text_delimiter or '"')
 
 
 class Handoff(BaseModel):

@@ -60,3 +60,11 @@ def object_id(value: object, kind: str) -> str:
     if not text.startswith(prefix):
         raise ConfigError(f"{kind} id must start with {prefix}, got {value!r}")
     return text
+
+
+def numbered_id(value: object, kind: str) -> str:
+    """A 12-digit id of an object whose prefix this module does not check (a list's)."""
+    text = str(value or "").strip()
+    if not (len(text) == 12 and text.isdigit()):
+        raise ConfigError(f"{kind} id must be 12 digits, got {value!r}")
+    return text

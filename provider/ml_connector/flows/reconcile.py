@@ -7,13 +7,14 @@ from itertools import groupby
 from typing import Any
 
 from ml_connector.anaplan.dump import RejectedRow
+from ml_connector.anaplan.tasks import TaskStatus
 
 
 def audit_rows(
     *,
     entity: str,
     import_id: str,
-    task: Mapping[str, Any],
+    task: TaskStatus,
     line_of_key: Mapping[str, int],
     rejected: Iterable[RejectedRow],
     members: Iterable[Mapping[str, str]],
@@ -22,11 +23,11 @@ def audit_rows(
     """Audit rows for one run. ``members`` must list each record's keys consecutively (as
     the build writes them); memory holds only the rejected lines."""
     errors = {row.line: "; ".join(row.errors) or row.status for row in rejected if row.line}
-    whole_task_failed = task.get("state") != "COMPLETE" or task.get("successful") is False
+    whole_task_failed = task.state != "COMPLETE" or task.successful is False
     task_error = None
     if whole_task_failed:
-        task_error = f"import {task.get('state')}: {task.get('summary', '')}".strip()
-    base = {"entity": entity, "import_id": import_id, "task_id": task.get("task_id")}
+        task_error = f"import {task.state}: {task.summary}".strip()
+    base = {"entity": entity, "import_id": import_id, "task_id": task.task_id}
     for (record_id, module), entries in groupby(
             members, key=lambda m: (m["id"], m.get("e", entity))):
         problems = []

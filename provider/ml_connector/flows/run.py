@@ -325,9 +325,8 @@ class FlowRun:
             reader = csv.reader(handle)
             next(reader, None)
             line_of_key = row_keys(flow, reader)
-        task = status.model_dump(mode="json")
         rows = audit_rows(
-            entity=flow.entity, import_id=handoff.import_id, task=task,
+            entity=flow.entity, import_id=handoff.import_id, task=status,
             line_of_key=line_of_key, rejected=rejected,
             members=read_records(self.path_of(built.members_file)),
             skipped=read_records(self.path_of(built.skipped_file)))
@@ -403,7 +402,7 @@ class FlowRun:
         check = self.flow.verify
         assert check is not None and self.anaplan is not None, "read-back needs an export"
         with self.anaplan() as client:
-            export_id = str(client.find_export(check.export)["id"])
+            export_id = client.find_export(check.export).id
             data = client.run_export(export_id, sleep=self.sleep)
         return export_id, held_cells(Layout.of(self.flow), check, data, months)
 

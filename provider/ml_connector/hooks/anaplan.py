@@ -113,5 +113,5 @@ class AnaplanHook(BaseHook):
             imports = self.client.imports()
         except ConnectorError as exc:
             return False, str(exc)
-        names = ", ".join(f"{i.get('name')} ({i.get('id')})" for i in imports)
+        names = ", ".join(f"{i.name} ({i.id})" for i in imports)
         return True, f"Connected to model {self.client.config.model_id}; imports: {names}"
