@@ -20,7 +20,7 @@ from ..conftest import ROOMY
 from .flow_env import ORG, account_cells, audit_of, flow_env
 from .test_backfill import runs
 
-# Two `dags test` runs and two standalone starts: about 4.5 minutes on two cores, past the
+# Two `dags test` runs and a standalone start: about 4 minutes on two cores, past the
 # suite's 300 s default; each step below has its own bound.
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(900)]
 SECRET = "Ws3cretWs3cret42"
@@ -78,80 +78,78 @@ def test_an_edit_reaches_anaplan_by_webhook_through_scheduler_and_triggerer(
                                                           "2026-04-01")
                 if i["status"] not in NO_POSTINGS]
     log = home / "standalone.log"
-    with receiver(env, port, home / "receiver.log") as hooks, standalone(env, log):
-        wait_until(lambda: DAG in airflow(env, "dags", "list").stdout, 120, "the flows parsed")
-        airflow(env, "dags", "unpause", DAG)
-        # Unpausing starts the cron run of the last interval: nothing changed, so it skips.
-        wait_until(lambda: (r := runs(env, DAG)) and all(
-            x["state"] in ("success", "failed") for x in r), 300, "the scheduled run")
-        wait_until(lambda: "Watching invoices of zoho_books_default" in log.read_text(), 120,
-                   "the invoices watcher in the triggerer")
-
-        zoho = sandbox.sandbox.zoho
-        zoho.reset_stats()
-        # Forged and malformed requests are refused: nothing is recorded, nothing runs.
-        body = b'{"invoice": {"invoice_id": "%s"}}' % invoices[0]["invoice_id"].encode()
-        forged = httpx.post(f"{hooks}/zoho/{ORG}", content=body,
-                            headers={"X-Zoho-Webhook-Signature": "00" * 32})
-        unsigned = httpx.post(f"{hooks}/zoho/{ORG}", content=body)
-        assert (forged.status_code, unsigned.status_code) == (401, 401)
-        time.sleep(12)  # the watchers read the state store, never Zoho
-        assert zoho_requests(sandbox) == 0 and asset_runs(env) == []
-
-        # 1. One edit: webhook -> event -> asset -> run -> the cell.
-        edited = time.monotonic()
-        raise_line(sandbox, invoices[0], 1234.56)
-        expected = oracle(sandbox)
-        wait_until(lambda: account_cells(sandbox) == expected, 300, "the edited cell")
-        latency = time.monotonic() - edited
-        first = asset_runs(env)
-        assert len(first) == 1 and first[0]["state"] in ("running", "success")
-        wait_until(lambda: all(r["state"] != "running" for r in runs(env, DAG)), 300,
-                   "the first run")
-        per_event = zoho_requests(sandbox)
-
-        # 2. 200 edits within a second become at most two runs.
-        burst = time.monotonic()
-        for invoice in invoices[1:201]:
-            sandbox.sandbox.zoho.edit_record(ORG, "invoices", invoice["invoice_id"],
-                                             {"reference_number": "burst"})
-        assert time.monotonic() - burst < 5  # the edits themselves, not a speed claim
-        wait_until(lambda: len(sandbox.sandbox.zoho.webhooks.snapshot(ORG)) == 201 and all(
-            d["state"] == "delivered" for d in sandbox.sandbox.zoho.webhooks.snapshot(ORG)),
-            300, "the burst's deliveries")
-        time.sleep(20)  # well past the watcher's interval and settle time
-        wait_until(lambda: all(r["state"] != "running" for r in runs(env, DAG)), 300,
-                   "the burst's runs")
-        burst_runs = len(asset_runs(env)) - 1
-        assert 1 <= burst_runs <= 2
-
-        # 3. A new account and an invoice booked to it, announced together: the invoice
-        # flow does not import before the accounts flow has loaded the account into the
-        # Accounts list (it waits, then runs on that flow's asset), and nothing fails.
-        airflow(env, "dags", "unpause", "zoho_accounts")
-        wait_until(lambda: (r := runs(env, "zoho_accounts")) and all(
-            x["state"] in ("success", "failed") for x in r), 300, "the accounts flow")
-        wait_until(lambda: all(r["state"] != "running" for r in runs(env, DAG)), 300,
-                   "the runs after the accounts flow")
-        account = zoho.add_record(ORG, "chartofaccounts", {
-            "account_code": "4999", "account_name": "Webhook income",
-            "account_type": "income"})
-        recoded = invoices[201]
-        zoho.edit_record(ORG, "invoices", recoded["invoice_id"], {"line_items": [
-            {**recoded["line_items"][0], "account_id": account["account_id"]},
-            *recoded["line_items"][1:]]})
-        expected = oracle(sandbox)
-        assert any(code == "4999" for code, _ in expected)
-        wait_until(lambda: account_cells(sandbox) == expected, 300, "the new account's cell")
-        wait_until(lambda: all(r["state"] != "running" for r in runs(env, DAG)), 300,
-                   "the invoice flow's runs")
-        assert {r["state"] for r in runs(env, DAG) + runs(env, "zoho_accounts")} == {"success"}
-        assert audit_of(home).query(flow="invoice_actuals_daily", status="failed") == []
-
-    # 4. The receiver is down when Zoho sends: Zoho's retry lands the change.
     with standalone(env, log):
-        wait_until(lambda: "Watching invoices of zoho_books_default" in log.read_text(), 180,
-                   "the watcher after a restart")
+        with receiver(env, port, home / "receiver.log") as hooks:
+            wait_until(lambda: DAG in airflow(env, "dags", "list").stdout, 120, "the flows parsed")
+            airflow(env, "dags", "unpause", DAG)
+            # Unpausing starts the cron run of the last interval: nothing changed, so it skips.
+            wait_until(lambda: (r := runs(env, DAG)) and all(
+                x["state"] in ("success", "failed") for x in r), 300, "the scheduled run")
+            wait_until(lambda: "Watching invoices of zoho_books_default" in log.read_text(), 120,
+                       "the invoices watcher in the triggerer")
+
+            zoho = sandbox.sandbox.zoho
+            zoho.reset_stats()
+            # Forged and malformed requests are refused: nothing is recorded, nothing runs.
+            body = b'{"invoice": {"invoice_id": "%s"}}' % invoices[0]["invoice_id"].encode()
+            forged = httpx.post(f"{hooks}/zoho/{ORG}", content=body,
+                                headers={"X-Zoho-Webhook-Signature": "00" * 32})
+            unsigned = httpx.post(f"{hooks}/zoho/{ORG}", content=body)
+            assert (forged.status_code, unsigned.status_code) == (401, 401)
+            time.sleep(12)  # the watchers read the state store, never Zoho
+            assert zoho_requests(sandbox) == 0 and asset_runs(env) == []
+
+            # 1. One edit: webhook -> event -> asset -> run -> the cell.
+            edited = time.monotonic()
+            raise_line(sandbox, invoices[0], 1234.56)
+            expected = oracle(sandbox)
+            wait_until(lambda: account_cells(sandbox) == expected, 300, "the edited cell")
+            latency = time.monotonic() - edited
+            first = asset_runs(env)
+            assert len(first) == 1 and first[0]["state"] in ("running", "success")
+            wait_until(lambda: all(r["state"] != "running" for r in runs(env, DAG)), 300,
+                       "the first run")
+            per_event = zoho_requests(sandbox)
+
+            # 2. 200 edits within a second become at most two runs.
+            burst = time.monotonic()
+            for invoice in invoices[1:201]:
+                sandbox.sandbox.zoho.edit_record(ORG, "invoices", invoice["invoice_id"],
+                                                 {"reference_number": "burst"})
+            assert time.monotonic() - burst < 5  # the edits themselves, not a speed claim
+            wait_until(lambda: len(sandbox.sandbox.zoho.webhooks.snapshot(ORG)) == 201 and all(
+                d["state"] == "delivered" for d in sandbox.sandbox.zoho.webhooks.snapshot(ORG)),
+                300, "the burst's deliveries")
+            time.sleep(20)  # well past the watcher's interval and settle time
+            wait_until(lambda: all(r["state"] != "running" for r in runs(env, DAG)), 300,
+                       "the burst's runs")
+            burst_runs = len(asset_runs(env)) - 1
+            assert 1 <= burst_runs <= 2
+
+            # 3. A new account and an invoice booked to it, announced together: the invoice
+            # flow does not import before the accounts flow has loaded the account into the
+            # Accounts list (it waits, then runs on that flow's asset), and nothing fails.
+            airflow(env, "dags", "unpause", "zoho_accounts")
+            wait_until(lambda: (r := runs(env, "zoho_accounts")) and all(
+                x["state"] in ("success", "failed") for x in r), 300, "the accounts flow")
+            wait_until(lambda: all(r["state"] != "running" for r in runs(env, DAG)), 300,
+                       "the runs after the accounts flow")
+            account = zoho.add_record(ORG, "chartofaccounts", {
+                "account_code": "4999", "account_name": "Webhook income",
+                "account_type": "income"})
+            recoded = invoices[201]
+            zoho.edit_record(ORG, "invoices", recoded["invoice_id"], {"line_items": [
+                {**recoded["line_items"][0], "account_id": account["account_id"]},
+                *recoded["line_items"][1:]]})
+            expected = oracle(sandbox)
+            assert any(code == "4999" for code, _ in expected)
+            wait_until(lambda: account_cells(sandbox) == expected, 300, "the new account's cell")
+            wait_until(lambda: all(r["state"] != "running" for r in runs(env, DAG)), 300,
+                       "the invoice flow's runs")
+            assert {r["state"] for r in runs(env, DAG) + runs(env, "zoho_accounts")} == {"success"}
+            assert audit_of(home).query(flow="invoice_actuals_daily", status="failed") == []
+
+        # 4. The receiver is down when Zoho sends: Zoho's retry lands the change.
         raise_line(sandbox, invoices[-1], 321.09)
         expected = oracle(sandbox)
         wait_until(lambda: any(d["attempts"] and d["state"] == "pending"
