@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
 import pytest
 
 from ml_connector.errors import ConfigError
+from ml_connector.flows.files import Member, Skipped, decode_lines
 from ml_connector.flows.mapping import build_file, lookup_tables, row_keys
 from ml_connector.flows.spec import parse_flows
 
@@ -35,8 +35,8 @@ def run(grain: str, columns: dict, records=INVOICES):
     out, members, skipped = io.StringIO(), io.StringIO(), io.StringIO()
     result = build_file(flow, records, tables, out, members, skipped)
     rows = list(csv.reader(io.StringIO(out.getvalue())))
-    return flow, result, rows, [json.loads(x) for x in members.getvalue().splitlines()], [
-        json.loads(x) for x in skipped.getvalue().splitlines()]
+    return flow, result, rows, decode_lines(members.getvalue(), Member), decode_lines(
+        skipped.getvalue(), Skipped)
 
 
 def test_aggregate_sums_whole_cells_in_base_currency():
@@ -45,10 +45,10 @@ def test_aggregate_sums_whole_cells_in_base_currency():
     assert rows == [["Account", "Period", "Amount"], ["4000", "Jan 26", "25.00"],
                     ["4100", "Jan 26", "3.00"]]
     assert result.records == 2 and result.skipped == 1 and result.rows == 2
-    assert skipped == [{"id": "3", "reason": "status void"}]
+    assert skipped == [Skipped(record_id="3", reason="status void")]
     keys = row_keys(flow, rows[1:])
     assert keys == {"4000|Jan 26": 2, "4100|Jan 26": 3}
-    assert [(m["id"], keys[m["key"]]) for m in members] == [("1", 2), ("1", 3), ("2", 2)]
+    assert [(m.record_id, keys[m.row]) for m in members] == [("1", 2), ("1", 3), ("2", 2)]
 
 
 def test_record_grain_one_row_per_line_with_constants():
@@ -58,7 +58,7 @@ def test_record_grain_one_row_per_line_with_constants():
                                                     "currency": "document"}})
     assert rows[1:] == [["1", "A", "Actual", "10"], ["1", "A", "Actual", "1.5"],
                         ["2", "B", "Actual", "5"]]
-    assert result.rows == 3 and [m["key"] for m in members] == ["1", "2", "3"]
+    assert result.rows == 3 and [m.row for m in members] == ["1", "2", "3"]
     assert row_keys(flow, rows[1:]) == {"1": 2, "2": 3, "3": 4}
 
 
@@ -78,7 +78,8 @@ def test_record_grain_can_send_excluded_documents_as_zero():
     # Invoice 3 was voided: its line is sent with amount 0, so it stops counting.
     assert rows == [["1", "20.00"], ["1", "3.00"], ["2", "5.00"], ["3", "0"]]
     assert (result.records, result.zeroed, result.skipped) == (2, 1, 0)
-    assert [json.loads(m)["id"] for m in members.getvalue().splitlines()] == ["1", "1", "2", "3"]
+    assert [m.record_id for m in decode_lines(members.getvalue(), Member)] == [
+        "1", "1", "2", "3"]
     with pytest.raises(ConfigError, match="excluded: zero needs grain 'record'"):
         parse_flows({"flows": [{**spec.flows[0].model_dump(by_alias=True), "grain": "aggregate",
                                 "columns": {"Amount": {"amount": "total"}}}]})

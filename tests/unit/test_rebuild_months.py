@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import date
 
 import pytest
 
 from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.errors import ConfigError
+from ml_connector.flows.files import Member, SentCell, decode_lines
 from ml_connector.flows.mapping import build_file, lookup_tables
 from ml_connector.flows.reconcile import audit_rows
 from ml_connector.flows.spec import parse_flows
@@ -64,8 +64,8 @@ def build(records, clear=()):
                         skipped, window_of=lambda r: month_window(month_of(r["date"])),
                         cells_out=cells, clear=clear)
     return (result, list(csv.reader(io.StringIO(out.getvalue())))[1:],
-            [json.loads(x) for x in members.getvalue().splitlines()],
-            [json.loads(x) for x in cells.getvalue().splitlines()])
+            decode_lines(members.getvalue(), Member),
+            decode_lines(cells.getvalue(), SentCell))
 
 
 def test_emptied_cells_are_sent_as_zero_and_not_remembered():
@@ -76,8 +76,9 @@ def test_emptied_cells_are_sent_as_zero_and_not_remembered():
     result, rows, members, cells = build(moved, clear={("4000", "Jan 26"), ("4100", "Jan 26")})
     assert rows == [["4000", "Jan 26", "28.00"], ["4100", "Jan 26", "0"]]
     assert result.cleared == 1 and result.rows == 2
-    assert cells == [{"w": JAN[0], "key": ["4000", "Jan 26"]}]
-    assert {(m["id"], m["ws"], m["we"]) for m in members} == {("1", *JAN), ("2", *JAN)}
+    assert cells == [SentCell(window_start=JAN[0], key=["4000", "Jan 26"])]
+    assert {(m.record_id, m.window_start, m.window_end) for m in members} == {
+        ("1", *JAN), ("2", *JAN)}
 
 
 def test_audit_rows_carry_each_records_month(fresh_url):

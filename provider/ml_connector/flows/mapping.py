@@ -1,25 +1,23 @@
 """Zoho records -> import rows for one flow, streamed; which records fed which rows.
 
-``build_file`` writes the CSV for the import and a ``members`` JSONL of
-``{"id": record id, "key": row key}`` pairs (plus the record's module ``e`` when it is the
-crediting one, and its data window ``ws``/``we`` when the run spans several) so that
-reconciliation can tell, for every record, whether the rows it fed were imported. Memory
-holds only the aggregated cells (aggregate grain) or nothing at all (record grain).
+``build_file`` writes the CSV for the import and the ``Member`` lines of which record fed
+which row (``flows.files``), so that reconciliation can tell, for every record, whether the
+rows it fed were imported. Memory holds only the aggregated cells (aggregate grain) or
+nothing at all (record grain).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from json.encoder import encode_basestring_ascii as _json_text
 from operator import itemgetter
 from typing import IO, Any, NamedTuple
 
 from ml_connector.decimals import finite_decimal
 from ml_connector.errors import ConfigError
 from ml_connector.flows.build import period_label, rate_of, to_base, write_csv
+from ml_connector.flows.files import Member, SentCell, Skipped, line_writer
 from ml_connector.flows.postings import Account, Postings
 from ml_connector.flows.spec import Column, Flow, Lookup
 from ml_connector.zoho.entities import get_entity
@@ -303,21 +301,16 @@ class RowMapper:
             yield row
 
 
-def _member_part(tag: Mapping[str, str], where: Mapping[str, str]) -> str:
-    """``json.dumps({**tag, **where})`` without its braces, for text values only."""
-    return ", ".join([f'"{name}": {_json_text(value)}'
-                      for part in (tag, where) for name, value in part.items()])
-
-
 class Usable(NamedTuple):
-    """A record to send: its member part (id, module, window) serialised once, since its
-    member lines differ only in their key; whether it credits; whether it is zeroed."""
+    """A record to send: its id, module (when not the flow's own) and data window, whether
+    it credits and whether it is zeroed."""
 
     record: dict
-    member: str
+    record_id: str
+    module: str | None
+    window: tuple[str, str] | tuple[None, None]
     credit: bool
     zeroed: bool
-    where: dict[str, str]
 
 
 def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: IO[str],
@@ -329,52 +322,41 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
                accounts: Mapping[str, Account] | None = None) -> BuildResult:
     """Write the import CSV, the record -> row ``members`` and the skipped records.
 
-    Aggregate grain: ``cells_out`` receives ``{"w": window start, "key": [...]}`` for every
-    cell sent, and each cell of ``clear`` (sent before for the windows rebuilt now) that no
-    record feeds any more is sent as zero, so no stale value survives.
+    Aggregate grain: ``cells_out`` receives a ``SentCell`` for every cell sent, and each
+    cell of ``clear`` (sent before for the windows rebuilt now) that no record feeds any
+    more is sent as zero, so no stale value survives.
     """
     mapper = RowMapper(flow, lookups, refresh, accounts)
     result = BuildResult()
-
-    def window(record: Mapping[str, Any]) -> dict[str, str]:
-        if window_of is None:
-            return {}
-        start, end = window_of(record)
-        return {"ws": start, "we": end}
-
-    def tagged(record: Mapping[str, Any]) -> dict[str, str]:
-        """The record's id, and its module when it is not the flow's own."""
-        _, record_id, entity = mapper.origin(record)
-        return {"id": record_id, **({"e": entity} if entity != flow.entity else {})}
-
+    member, skip = line_writer(members_out), line_writer(skipped_out)
     zero_excluded = flow.excluded == "zero"
 
     def usable() -> Iterator[Usable]:
         """Records to send, with what their rows and members need."""
         for record in records:
-            where = window(record)
-            tag = tagged(record)
+            window = window_of(record) if window_of is not None else (None, None)
+            _, record_id, entity = mapper.origin(record)
+            module = entity if entity != flow.entity else None
             reason = mapper.skip_reason(record)
             zeroed = bool(reason) and zero_excluded and record.get(
                 "status") in flow.exclude_status
             if reason and not zeroed:
                 result.skipped += 1
                 result.skipped_reasons[reason] = result.skipped_reasons.get(reason, 0) + 1
-                skipped_out.write(json.dumps({**tag, "reason": reason, **where}) + "\n")
+                skip(Skipped(record_id, reason, module, *window))
                 continue
             if zeroed:
                 result.zeroed += 1
             else:
                 result.records += 1
-            yield Usable(record, _member_part(tag, where), mapper.credits(tag.get("e")),
-                         zeroed, where)
+            yield Usable(record, record_id, module, window, mapper.credits(module), zeroed)
 
     if flow.grain == "record":
         def record_rows() -> Iterator[list[str]]:
             for use in usable():
                 for row in mapper.rows(use.record, zero=use.zeroed, credit=use.credit):
                     result.rows += 1
-                    members_out.write(f'{{{use.member}, "key": "{result.rows}"}}\n')
+                    member(Member(use.record_id, str(result.rows), use.module, *use.window))
                     yield row  # csv writes each value as str() does
 
         write_csv(csv_out, mapper.header, record_rows())
@@ -385,7 +367,7 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
     windows: dict[tuple[str, ...], str] = {}
     dims = [i for i in range(len(mapper.header)) if i not in mapper.measures]
     measures = list(enumerate(mapper.measures))
-    key_text: dict[tuple[str, ...], str] = {}  # a cell's member key, serialised once
+    key_text: dict[tuple[str, ...], str] = {}  # a cell's row key, joined once
     # A cell's key: its dimension values as text (lookups and periods already are text).
     key_of: Callable[[list[Any]], tuple[str, ...]]
     if len(dims) > 1 and all(i in mapper.text_columns for i in dims):
@@ -393,25 +375,25 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
     else:
         def key_of(row: list[Any]) -> tuple[str, ...]:
             return tuple([str(row[i]) for i in dims])
-    write = members_out.write
     for use in usable():
         for row in mapper.rows(use.record, credit=use.credit):
             key = key_of(row)
             sums = cells.get(key)
             if sums is None:
                 sums = cells[key] = list(zero)
-                key_text[key] = json.dumps("|".join(key))
-                windows[key] = use.where.get("ws", "")
+                key_text[key] = "|".join(key)
+                windows[key] = use.window[0] or ""
             for n, i in measures:
                 sums[n] += row[i]
-            write(f'{{{use.member}, "key": {key_text[key]}}}\n')
+            member(Member(use.record_id, key_text[key], use.module, *use.window))
     for key in clear:
         if tuple(key) not in cells:
             cells[tuple(key)] = list(zero)
             result.cleared += 1
     if cells_out is not None:
+        sent = line_writer(cells_out)
         for key, start in windows.items():
-            cells_out.write(json.dumps({"w": start, "key": list(key)}) + "\n")
+            sent(SentCell(start, list(key)))
 
     def cell_rows() -> Iterator[list[str]]:
         for key in sorted(cells):

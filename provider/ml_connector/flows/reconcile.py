@@ -8,6 +8,7 @@ from typing import Any
 
 from ml_connector.anaplan.dump import RejectedRow
 from ml_connector.anaplan.tasks import TaskStatus
+from ml_connector.flows.files import Member, Skipped
 
 
 def audit_rows(
@@ -17,8 +18,8 @@ def audit_rows(
     task: TaskStatus,
     line_of_key: Mapping[str, int],
     rejected: Iterable[RejectedRow],
-    members: Iterable[Mapping[str, str]],
-    skipped: Iterable[Mapping[str, str]],
+    members: Iterable[Member],
+    skipped: Iterable[Skipped],
 ) -> Iterator[dict[str, Any]]:
     """Audit rows for one run. ``members`` must list each record's keys consecutively (as
     the build writes them); memory holds only the rejected lines."""
@@ -29,12 +30,12 @@ def audit_rows(
         task_error = f"import {task.state}: {task.summary}".strip()
     base = {"entity": entity, "import_id": import_id, "task_id": task.task_id}
     for (record_id, module), entries in groupby(
-            members, key=lambda m: (m["id"], m.get("e", entity))):
+            members, key=lambda m: (m.record_id, m.module or entity)):
         problems = []
         window = {}
         for entry in entries:
             window = _window(entry)
-            line = line_of_key.get(entry["key"])
+            line = line_of_key.get(entry.row)
             if line in errors:
                 problems.append(f"line {line}: {errors[line]}")
         if task_error and not problems:
@@ -42,12 +43,14 @@ def audit_rows(
         yield {**base, **window, "entity": module, "record_id": record_id,
                "status": "failed" if problems else "imported",
                "error": "; ".join(dict.fromkeys(problems)) or None}
-    for entry in skipped:
-        yield {**base, **_window(entry), "entity": entry.get("e", entity),
-               "record_id": entry["id"], "status": "skipped",
-               "error": f"skipped: {entry['reason']}"}
+    for left in skipped:
+        yield {**base, **_window(left), "entity": left.module or entity,
+               "record_id": left.record_id, "status": "skipped",
+               "error": f"skipped: {left.reason}"}
 
 
-def _window(entry: Mapping[str, str]) -> dict[str, str]:
+def _window(entry: Member | Skipped) -> dict[str, str]:
     """The data window a build entry names, as audit columns (none: the run's window)."""
-    return {"window_start": entry["ws"], "window_end": entry["we"]} if "ws" in entry else {}
+    if entry.window_start is None or entry.window_end is None:
+        return {}
+    return {"window_start": entry.window_start, "window_end": entry.window_end}

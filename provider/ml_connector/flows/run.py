@@ -30,6 +30,7 @@ from ml_connector.anaplan.outcome import TaskEvent, judge
 from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.errors import ConfigError, ConnectorError, NothingChanged, RunFailed
 from ml_connector.flows.build import period_label
+from ml_connector.flows.files import Member, SentCell, Skipped, read_lines
 from ml_connector.flows.mapping import BuildResult, build_file, lookup_tables, row_keys
 from ml_connector.flows.postings import posting_accounts
 from ml_connector.flows.reads import Ledger, Read, stage_read
@@ -328,15 +329,15 @@ class FlowRun:
         rows = audit_rows(
             entity=flow.entity, import_id=handoff.import_id, task=status,
             line_of_key=line_of_key, rejected=rejected,
-            members=read_records(self.path_of(built.members_file)),
-            skipped=read_records(self.path_of(built.skipped_file)))
+            members=read_lines(self.path_of(built.members_file), Member),
+            skipped=read_lines(self.path_of(built.skipped_file), Skipped))
         counts = self.audit.replace_run(flow.id, self.run_id, windows, rows)
         summary = RunSummary(flow=flow.id, run_id=self.run_id, counts=counts,
                              task_id=status.task_id, rows=built.counts.rows, windows=windows)
         if built.cells_file and status.state == "COMPLETE":
             sent: dict[str, set[Cell]] = defaultdict(set)
-            for entry in read_records(self.path_of(built.cells_file)):
-                sent[entry["w"] or windows[0][0]].add(tuple(entry["key"]))
+            for cell in read_lines(self.path_of(built.cells_file), SentCell):
+                sent[cell.window_start or windows[0][0]].add(tuple(cell.key))
             summary.cells = self.cells.replace(flow.id, [w[0] for w in windows], sent)
         if flow.verify is not None and status.state == "COMPLETE" and not counts.get("failed"):
             if verified is None:
