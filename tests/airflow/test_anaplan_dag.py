@@ -71,4 +71,4 @@ def test_trigger_serializes_to_ids_and_timing_only():
     assert set(kwargs) == {"anaplan_conn_id", "workspace_id", "model_id", "import_id",
                            "anaplan_task_id",
                            "poll_interval", "max_poll_interval", "deadline", "cancel_on_timeout",
-                           "rejected_rows_shown"}
+                           "rejected_rows_shown", "cancel_on_kill"}

@@ -101,14 +101,17 @@ def hand_over(
     first_check: float = 1.0,
     sleep: Callable[[float], None] = time.sleep,
     log: Callable[[str], None] = lambda _m: None,
+    on_start: Callable[[str, str], None] = lambda _a, _t: None,
 ) -> Handoff:
     """Upload, start and wait until the task has left NOT_STARTED (it has read the file),
     all under ``lock(plan.lock_key)``: status is read ``first_check`` seconds after the
     start, then every 5 s or more. A task still queued after ``start_timeout`` is
-    cancelled, so that it cannot read a later run's upload."""
+    cancelled, so that it cannot read a later run's upload. ``on_start(action id, task id)``
+    is called as soon as the task exists."""
     with lock(plan.lock_key):
         upload = client.upload(plan.file_id, stream, size)
         task_id = client.start_task(plan.action_id, locale, mapping_parameters)
+        on_start(plan.action_id, task_id)
         log(f"Started {plan.kind} {plan.name!r} task {task_id} ({upload.chunks} chunk(s), "
             f"{upload.bytes} bytes)")
         sleep(first_check)
@@ -142,6 +145,7 @@ def send_file(
     start_timeout: float = 1800.0,
     sleep: Callable[[float], None] = time.sleep,
     log: Callable[[str], None] = lambda _m: None,
+    on_start: Callable[[str, str], None] = lambda _a, _t: None,
 ) -> Handoff:
     """Resolve the import or process, check the file's header against what it expects, and
     ``hand_over`` the file at ``path`` (anything with ``open()`` and ``stat()``)."""
@@ -151,4 +155,5 @@ def send_file(
     with path.open("rb") as stream:
         return hand_over(client, plan, stream, path.stat().st_size, locale=locale,
                          mapping_parameters=mapping_parameters, lock=lock,
-                         start_timeout=start_timeout, sleep=sleep, log=log)
+                         start_timeout=start_timeout, sleep=sleep, log=log,
+                         on_start=on_start)

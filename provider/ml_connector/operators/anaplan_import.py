@@ -61,6 +61,9 @@ class AnaplanImportOperator(AnaplanTaskMixin, BaseOperator):
     :param start_timeout: how long a queued task (busy model) may take to start; it is then
         cancelled and the task fails (and retries).
     :param lock_wait: how long to wait for another run that holds the data source file.
+    :param cancel_on_kill: cancel the Anaplan task when the Airflow task is killed while it
+        waits for the task to start or to finish (a user marks it failed or success, or
+        clears it; ``execution_timeout``), in the worker or, deferred, in the triggerer.
     """
 
     template_fields: Sequence[str] = ("import_id", "source", "workspace_id", "model_id")
@@ -86,6 +89,7 @@ class AnaplanImportOperator(AnaplanTaskMixin, BaseOperator):
         start_timeout: timedelta = timedelta(minutes=30),
         lock_wait: timedelta = timedelta(hours=1),
         state_conn_id: str = DEFAULT_STATE_CONN_ID,
+        cancel_on_kill: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -105,17 +109,21 @@ class AnaplanImportOperator(AnaplanTaskMixin, BaseOperator):
         self.start_timeout = start_timeout
         self.lock_wait = lock_wait
         self.state_conn_id = state_conn_id
+        self.cancel_on_kill = cancel_on_kill
+
+    def _started(self, action_id: str, task_id: str) -> None:
+        """The task exists (it may still be queued): ``on_kill`` would cancel it now."""
+        self.running_task = (action_id, task_id)
 
     @fail_fast()
     def execute(self, context: Any) -> dict[str, Any]:
-        hook = AnaplanHook(self.anaplan_conn_id, self.workspace_id, self.model_id)
-        client = hook.client
+        client = self.hook.client
         store = state_store(state_url(self.state_conn_id))
         start_timeout = self.start_timeout.total_seconds()
         handoff = send_file(
             client, self.import_id, ObjectStoragePath(staged_source(self.source)),
             locale=self.locale, mapping_parameters=self.mapping_parameters,
-            start_timeout=start_timeout, log=self.log.info,
+            start_timeout=start_timeout, log=self.log.info, on_start=self._started,
             lock=partial(store.lock, wait=self.lock_wait.total_seconds(), poll=1.0,
                          purpose=f"{context['ti'].dag_id}.{context['ti'].task_id} "
                                  f"{context['run_id']}"))
@@ -130,23 +138,25 @@ class AnaplanImportOperator(AnaplanTaskMixin, BaseOperator):
             page = ""
         ti.xcom_push(key="model_page", value=page)
         if not self.wait_for_completion:
+            self.release()
             return handoff.model_dump(mode="json")
         timeout = self.wait_timeout.total_seconds()
         if self.deferrable:
             ti.xcom_push(key="handoff", value=handoff.model_dump(mode="json"))
-            self.defer(
-                trigger=self.task_trigger(hook, action_id, task_id, timeout,
-                                          self.cancel_on_timeout, self.poll_interval),
-                method_name="execute_complete",
-            )
+            trigger = self.task_trigger(action_id, task_id, timeout, self.cancel_on_timeout,
+                                        self.poll_interval)
+            self.release()
+            self.defer(trigger=trigger, method_name="execute_complete")
         status = client.wait(action_id, task_id, timeout=timeout)
-        handoff.task = self.finish(self.outcome(client, action_id, status))
+        event = self.outcome(client, action_id, status)
+        self.release()
+        handoff.task = self.finish(event)
         return handoff.model_dump(mode="json")
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """Input: the staged file; output: the model's import or process (OpenLineage
         provider). Read from the rendered arguments and the connection: no API call."""
-        config = AnaplanHook(self.anaplan_conn_id, self.workspace_id, self.model_id).client.config
+        config = self.hook.client.config
         return operator_lineage(
             [file_dataset(staged_source(self.source))],
             [anaplan_dataset(config.workspace_id, config.model_id, str(self.import_id))])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException, BaseSensorOperator, conf
@@ -22,22 +23,60 @@ def default_deferrable() -> bool:
 
 
 class AnaplanTaskMixin:
-    """What the sensor and the import operator share: building the trigger, judging events."""
+    """What the sensor and the import operator share: their hook, building the trigger,
+    judging events, and cancelling the task they wait for when Airflow kills them."""
 
     anaplan_conn_id: str
+    workspace_id: str | None
+    model_id: str | None
     allow_rejected_rows: bool
+    cancel_on_kill: bool
+    #: (import or process id, task id) of the Anaplan task waited for in this process, from
+    #: its start until the wait ends or is handed to the triggerer: what ``on_kill`` cancels.
+    running_task: tuple[str, str] | None = None
 
-    def task_trigger(self, hook: AnaplanHook, import_id: str, task_id: str,
-                     timeout: float | None, cancel_on_timeout: bool,
-                     poll_interval: float) -> AnaplanTaskTrigger:
-        config = hook.client.config
+    @cached_property
+    def hook(self) -> AnaplanHook:
+        """One hook (and client) per run of the task (Airflow runs a copy of the operator)."""
+        return AnaplanHook(self.anaplan_conn_id, self.workspace_id, self.model_id)
+
+    def release(self) -> None:
+        """The wait is over or handed to the triggerer: nothing left for ``on_kill`` to
+        cancel; the client is closed. (A failed run keeps both: Airflow calls ``on_kill``
+        after an ``execution_timeout``.)"""
+        self.running_task = None
+        self.hook.client.close()
+
+    def task_trigger(self, import_id: str, task_id: str, timeout: float | None,
+                     cancel_on_timeout: bool, poll_interval: float) -> AnaplanTaskTrigger:
+        config = self.hook.client.config
         return AnaplanTaskTrigger(
             anaplan_conn_id=self.anaplan_conn_id, workspace_id=config.workspace_id,
             model_id=config.model_id, import_id=import_id, anaplan_task_id=task_id,
             poll_interval=poll_interval,
             deadline=time.time() + timeout if timeout else None,
-            cancel_on_timeout=cancel_on_timeout,
+            cancel_on_timeout=cancel_on_timeout, cancel_on_kill=self.cancel_on_kill,
         )
+
+    def on_kill(self) -> None:
+        """Cancel the Anaplan task this process waits for (unless not ``cancel_on_kill``):
+        Airflow calls this when a user marks the running task failed or success, or clears
+        it, and on ``execution_timeout``. Nothing waited for, nothing cancelled; a cancel
+        that fails (the task already finished: 409; Anaplan unreachable) is a warning.
+
+        A deferred wait has no worker process: ``AnaplanTaskTrigger.on_kill`` cancels then.
+        """
+        task, self.running_task = self.running_task, None
+        if task is None or not self.cancel_on_kill:
+            return
+        log = self.log  # type: ignore[attr-defined]
+        action_id, task_id = task
+        try:
+            status = self.hook.client.cancel(action_id, task_id, quick=True)
+        except Exception as exc:  # on_kill must never raise
+            log.warning("Could not cancel Anaplan task %s of %s: %s", task_id, action_id, exc)
+            return
+        log.info("Cancelled Anaplan task %s of %s: %s", task_id, action_id, status.state)
 
     def finish(self, event: TaskEvent | dict[str, Any]) -> TaskStatus:
         """The finished task, or an ``AirflowException`` saying why the wait failed."""
@@ -65,6 +104,9 @@ class AnaplanTaskSensor(AnaplanTaskMixin, BaseSensorOperator):
     ``allow_rejected_rows``) with the first rejected rows from the failure dump, and on
     timeout (cancelling the task when ``cancel_on_timeout``). Deferrable by default
     (``[operators] default_deferrable``): the wait happens in the triggerer, not a worker.
+    When a user marks the waiting task failed (or success, or clears it), the Anaplan task
+    is cancelled unless ``cancel_on_kill`` is False (see ``AnaplanTaskMixin.on_kill`` and
+    ``AnaplanTaskTrigger.on_kill``).
     """
 
     template_fields: Sequence[str] = ("import_id", "anaplan_task_id", "handoff")
@@ -81,6 +123,7 @@ class AnaplanTaskSensor(AnaplanTaskMixin, BaseSensorOperator):
         model_id: str | None = None,
         deferrable: bool | None = None,
         cancel_on_timeout: bool = False,
+        cancel_on_kill: bool = True,
         allow_rejected_rows: bool = False,
         poll_interval: float = 5.0,
         timeout: float | timedelta = timedelta(hours=2),
@@ -99,12 +142,9 @@ class AnaplanTaskSensor(AnaplanTaskMixin, BaseSensorOperator):
         self.model_id = model_id
         self.deferrable = default_deferrable() if deferrable is None else deferrable
         self.cancel_on_timeout = cancel_on_timeout
+        self.cancel_on_kill = cancel_on_kill
         self.allow_rejected_rows = allow_rejected_rows
         self.poll_interval = max(5.0, poll_interval)
-
-    @property
-    def hook(self) -> AnaplanHook:
-        return AnaplanHook(self.anaplan_conn_id, self.workspace_id, self.model_id)
 
     def waited_for(self) -> tuple[str, str]:
         """(import or process id, task id) of the task to wait for."""
@@ -115,14 +155,15 @@ class AnaplanTaskSensor(AnaplanTaskMixin, BaseSensorOperator):
 
     @fail_fast()
     def execute(self, context: Any) -> Any:
+        import_id, task_id = self.running_task = self.waited_for()
         if not self.deferrable:
-            return super().execute(context)
-        import_id, task_id = self.waited_for()
-        self.defer(
-            trigger=self.task_trigger(self.hook, import_id, task_id, self.timeout,
-                                      self.cancel_on_timeout, self.poll_interval),
-            method_name="execute_complete",
-        )
+            result = super().execute(context)
+            self.release()
+            return result
+        trigger = self.task_trigger(import_id, task_id, self.timeout, self.cancel_on_timeout,
+                                    self.poll_interval)
+        self.release()
+        self.defer(trigger=trigger, method_name="execute_complete")
 
     @fail_fast()
     def poke(self, context: Any) -> bool:

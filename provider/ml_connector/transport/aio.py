@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from ml_connector.transport.retry import RetryPolicy
 from ml_connector.transport.sync import BaseTransport, connection_error
 
 
@@ -22,9 +23,10 @@ class AsyncTransport(BaseTransport):
         *,
         auth: Callable[[], Mapping[str, str]] | None = None,
         headers: Mapping[str, str] | None = None,
+        policy: RetryPolicy | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        async for attempt in self.policy.async_retrying():
+        async for attempt in (policy or self.policy).async_retrying():
             with attempt:
                 if self.limiter is not None:
                     await self.limiter.acquire_async()

@@ -143,9 +143,11 @@ class Transport(BaseTransport):
         *,
         auth: Callable[[], Mapping[str, str]] | None = None,
         headers: Mapping[str, str] | None = None,
+        policy: RetryPolicy | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        for attempt in self.policy.retrying():
+        """``policy`` replaces the transport's retry policy for this call."""
+        for attempt in (policy or self.policy).retrying():
             with attempt:
                 return self._once(method, url, auth, headers, kwargs)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -107,7 +107,13 @@ class TaskBoard:
 
     def cancel(self, task: Task, now: float) -> Task:
         """NOT_STARTED/IN_PROGRESS -> CANCELLING; CANCELLED after ``cancel_seconds``; nothing
-        of a cancelled task is applied. Cancelling a COMPLETE task is a conflict (409)."""
+        of a cancelled task is applied. Cancelling a COMPLETE task is a conflict (409).
+
+        Anaplan: ``DELETE`` on the task's status URL cancels it; CANCELLING until CANCELLED,
+        "the changes have been rolled back" (help page "Monitor the import tasks",
+        https://help.anaplan.com/monitor-the-import-tasks-107143d0-91b3-4158-b2ee-c30a9ba4ee5f).
+        The answer for a finished task is not documented: 409 is the notes' "state mismatch".
+        """
         if task.state == "COMPLETE":
             raise errors.ApiError(409, "Conflict: the task has already completed")
         if task.state in ("NOT_STARTED", "IN_PROGRESS"):
