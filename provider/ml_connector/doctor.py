@@ -10,7 +10,7 @@ by their dimension flows. Nothing is written anywhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +21,8 @@ from ml_connector.errors import ConnectionMissing, ConnectorError
 
 if TYPE_CHECKING:
     from ml_connector.anaplan.client import AnaplanClient
-    from ml_connector.flows.spec import FlowsFile
+    from ml_connector.flows.spec import Flow, FlowsFile
+    from ml_connector.state.store import StateStore
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -82,31 +83,54 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
     """Every finding, in order. ``pools`` lists Airflow's pools (name -> slots); ``zoho``
     and ``anaplan`` open clients of the flows' connections (``zoho(conn_id)``,
     ``anaplan(conn_id, workspace_id, model_id)``); None skips them."""
-    from ml_connector.dag_factory import dimensions
-    from ml_connector.flows.run import loaded_key, not_loaded
-    from ml_connector.flows.spec import load_valid_flows, read_modules
-    from ml_connector.state.store import StateStore, safe_url
-    from ml_connector.zoho.entities import get_entity
-
-    try:
-        spec, problems = load_valid_flows(flows_path)
-        yield from _flows(flows_path, spec, problems)
-    except ConnectorError as exc:
-        yield Finding("flows", "fail", str(exc), "ml-connector init <dags folder> writes one")
+    spec = yield from _flows_file(flows_path)
+    if spec is None:
         return
     flows = [f for f in spec.flows if f.enabled]
+    store = yield from _state_store(state_url)
+    if store is None:
+        return
+    yield from _pools(flows_path, spec, pools)
+    if zoho is not None:
+        yield from _zoho(zoho, spec.defaults.zoho_conn_id, flows, store)
+    if anaplan is not None:
+        yield from _anaplan(anaplan, spec.defaults.anaplan_conn_id, flows)
+    yield from _lists(flows, store)
+
+
+def _flows_file(path: Path) -> Generator[Finding, None, FlowsFile | None]:
+    """The flows file: readable and valid, with a flow enabled; None when it cannot be read."""
+    from ml_connector.flows.spec import load_valid_flows
 
     try:
-        store = StateStore(state_url)
+        spec, problems = load_valid_flows(path)
+        yield from _flows(path, spec, problems)
+    except ConnectorError as exc:
+        yield Finding("flows", "fail", str(exc), "ml-connector init <dags folder> writes one")
+        return None
+    return spec
+
+
+def _state_store(url: str) -> Generator[Finding, None, StateStore | None]:
+    """The state store: reachable, and shared between machines; None when it is not."""
+    from ml_connector.state.store import StateStore, safe_url
+
+    try:
+        store = StateStore(url)
         store.get_watermark("doctor")
-        shared = not state_url.startswith("sqlite")
-        yield Finding("state store", "ok" if shared else "warn", safe_url(state_url),
+        shared = not url.startswith("sqlite")
+        yield Finding("state store", "ok" if shared else "warn", safe_url(url),
                       "" if shared else "SQLite serves one machine: for workers on several "
                       "machines point the ml_connector_state connection at PostgreSQL")
     except ConnectorError as exc:
         yield Finding("state store", "fail", str(exc), "fix the ml_connector_state connection")
-        return
+        return None
+    return store
 
+
+def _pools(flows_path: Path, spec: FlowsFile,
+           pools: Callable[[], dict[str, int]]) -> Iterator[Finding]:
+    """Airflow's pools: each one the flows file asks for exists."""
     try:
         have = pools()
         for name, wanted in spec.defaults.pools().items():
@@ -120,54 +144,77 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
         yield Finding("pools", "warn", f"could not list Airflow's pools ({type(exc).__name__})",
                       "run doctor where the airflow command works (AIRFLOW_HOME set)")
 
-    if zoho is not None:
+
+def _zoho(zoho: Callable[[str], object], conn_id: str, flows: list[Flow],
+          store: StateStore) -> Iterator[Finding]:
+    """The Zoho connection: a token, the organization, each module's scope, the budget."""
+    try:
+        client = zoho(conn_id)
+        org = client.organization_id  # type: ignore[attr-defined]
+        yield Finding("zoho", "ok", f"token obtained; organization {org}")
+        yield from _zoho_scopes(client, flows)
+        yield from _budget(client, store, flows)
+    except ConnectorError as exc:
+        yield Finding("zoho", "fail", str(exc), "fix the zoho_books connection "
+                      "(ml-connector's docs/connections.md)")
+
+
+def _zoho_scopes(client: object, flows: list[Flow]) -> Iterator[Finding]:
+    """One ``per_page=1`` request per module the flows read: a missing scope shows now."""
+    from ml_connector.flows.spec import read_modules
+    from ml_connector.zoho.entities import get_entity
+
+    for module in sorted(read_modules(flows)):
+        entity = get_entity(module)
         try:
-            client = zoho(spec.defaults.zoho_conn_id)
-            org = client.organization_id  # type: ignore[attr-defined]
-            yield Finding("zoho", "ok", f"token obtained; organization {org}")
-            for module in sorted(read_modules(flows)):
-                entity = get_entity(module)
-                try:
-                    client.get(entity.path, {"per_page": 1},  # type: ignore[attr-defined]
-                               scope=entity.scope)
-                    yield Finding("zoho", "ok", f"{module}: readable ({entity.oauth_scope})")
-                except ConnectorError as exc:
-                    yield Finding("zoho", "fail", f"{module}: {exc}",
-                                  f"authorize a refresh token with {entity.oauth_scope}")
-            yield from _budget(client, store, flows)
+            client.get(entity.path, {"per_page": 1},  # type: ignore[attr-defined]
+                       scope=entity.scope)
+            yield Finding("zoho", "ok", f"{module}: readable ({entity.oauth_scope})")
         except ConnectorError as exc:
-            yield Finding("zoho", "fail", str(exc), "fix the zoho_books connection "
-                          "(ml-connector's docs/connections.md)")
+            yield Finding("zoho", "fail", f"{module}: {exc}",
+                          f"authorize a refresh token with {entity.oauth_scope}")
 
-    if anaplan is not None:
-        for flow in flows:
-            target = flow.target
-            try:
-                from ml_connector.anaplan.handoff import plan_action
 
-                client = anaplan(spec.defaults.anaplan_conn_id, target.workspace_id,
-                                 target.model_id)
-                plan = plan_action(client, target.import_)
-                try:
-                    plan.check_header(list(flow.columns))
-                    yield Finding("anaplan", "ok", f"{flow.id}: {plan.kind} {plan.name!r} "
-                                  f"takes the flow's columns {list(flow.columns)}")
-                except ConnectorError as exc:
-                    yield Finding("anaplan", "fail", f"{flow.id}: {exc}",
-                                  "make the flow's columns in flows.yaml equal the import's")
-                if flow.verify is not None:
-                    client.find_export(flow.verify.export)
-                    yield Finding("anaplan", "ok", f"{flow.id}: export "
-                                  f"{flow.verify.export!r} exists")
-            except ConnectionMissing as exc:  # the same for every flow: said once
-                yield Finding("anaplan", "fail", str(exc), "add the anaplan connection")
-                break
-            except ConnectorError as exc:
-                yield Finding("anaplan", "fail", f"{flow.id}: {exc}",
-                              "fix the anaplan connection or the flow's target")
+def _anaplan(anaplan: Callable[[str, str | None, str | None], AnaplanClient], conn_id: str,
+             flows: list[Flow]) -> Iterator[Finding]:
+    """The Anaplan connection, flow by flow; a missing connection is said once."""
+    for flow in flows:
+        try:
+            yield from _anaplan_flow(anaplan, conn_id, flow)
+        except ConnectionMissing as exc:  # the same for every flow: said once
+            yield Finding("anaplan", "fail", str(exc), "add the anaplan connection")
+            break
+        except ConnectorError as exc:
+            yield Finding("anaplan", "fail", f"{flow.id}: {exc}",
+                          "fix the anaplan connection or the flow's target")
 
-    lists = dimensions(flows)
-    for module, loaders in sorted(lists.items()):
+
+def _anaplan_flow(anaplan: Callable[[str, str | None, str | None], AnaplanClient],
+                  conn_id: str, flow: Flow) -> Iterator[Finding]:
+    """A flow's import takes the flow's columns, in order; its verify export exists."""
+    from ml_connector.anaplan.handoff import plan_action
+
+    target = flow.target
+    client = anaplan(conn_id, target.workspace_id, target.model_id)
+    plan = plan_action(client, target.import_)
+    try:
+        plan.check_header(list(flow.columns))
+        yield Finding("anaplan", "ok", f"{flow.id}: {plan.kind} {plan.name!r} "
+                      f"takes the flow's columns {list(flow.columns)}")
+    except ConnectorError as exc:
+        yield Finding("anaplan", "fail", f"{flow.id}: {exc}",
+                      "make the flow's columns in flows.yaml equal the import's")
+    if flow.verify is not None:
+        client.find_export(flow.verify.export)
+        yield Finding("anaplan", "ok", f"{flow.id}: export {flow.verify.export!r} exists")
+
+
+def _lists(flows: list[Flow], store: StateStore) -> Iterator[Finding]:
+    """The lists fact flows look members up in: loaded by their dimension flows."""
+    from ml_connector.dag_factory import dimensions
+    from ml_connector.flows.run import loaded_key, not_loaded
+
+    for module, loaders in sorted(dimensions(flows).items()):
         users = sorted(f.id for f in flows if module in f.lookup_entities)
         for dimension in loaders if users else []:
             if store.get_watermark(loaded_key(dimension)) is None:

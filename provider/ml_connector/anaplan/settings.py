@@ -44,53 +44,8 @@ def settings_from_fields(
     unknown = sorted(set(extra) - EXTRA_FIELDS)
     if unknown:
         raise ConfigError(f"connection {name!r}: unknown extra field(s) {', '.join(unknown)}")
-    kind = str(extra.get("auth_method") or "basic").lower()
-    method: Method
-    if kind == "basic":
-        if not login or not password:
-            raise ConfigError(f"connection {name!r}: basic auth needs login (user) and password")
-        method = BasicMethod(login, password)
-    elif kind == "certificate":
-        for key in ("certificate", "private_key"):
-            if not extra.get(key):
-                raise ConfigError(f"connection {name!r}: field {key} is empty")
-        try:
-            method = CertificateMethod(extra["certificate"], extra["private_key"], password or None,
-                                       extra.get("payload_format") or "v2")
-        except ConfigError as exc:
-            raise ConfigError(f"connection {name!r}: {exc}") from None
-    elif kind == "oauth":
-        if not login or not extra.get("refresh_token"):
-            raise ConfigError(
-                f"connection {name!r}: oauth needs login (client id) and field refresh_token")
-        initial = str(extra["refresh_token"])
-        holder = {"token": initial}
-        if refresh_token_store is None:
-            method = OAuthMethod(login, lambda: holder["token"],
-                                 lambda value: holder.__setitem__("token", value))
-        else:
-            method = OAuthMethod(login, refresh_token_store.load, refresh_token_store.save,
-                                 lock=refresh_token_store.lock)
-    else:
-        raise ConfigError(f"connection {name!r}: auth_method must be one of "
-                          f"{', '.join(AUTH_METHODS)}, got {kind!r}")
-    options: dict[str, Any] = {}
-    if (rpm := whole(extra, "requests_per_minute", name)) is not None:
-        options["requests_per_minute"] = rpm
-    if (chunk := whole(extra, "chunk_size_mb", name)) is not None:
-        options["chunk_size"] = chunk * MB
-    if (timeout := seconds(extra, "timeout", name)) is not None:
-        options["timeout"] = timeout
-    options["allow_plain_http"] = flag(extra, "allow_plain_http", name)
-    if extra.get("rate_limit_file"):
-        options["rate_limit_file"] = extra["rate_limit_file"]
-    if page := str(extra.get("model_page_url") or "").strip():
-        try:
-            page.format(workspace_id="w", model_id="m")
-        except (KeyError, IndexError, ValueError):
-            raise ConfigError(f"connection {name!r}: field model_page_url may name only "
-                              "{workspace_id} and {model_id}, got " + repr(page)) from None
-        options["model_page"] = check_endpoint(page, "field model_page_url")
+    method = _method(login, password, extra, name, refresh_token_store)
+    options = _options(extra, name)
     workspace = workspace_id or extra.get("workspace_id")
     model = model_id or extra.get("model_id")
     if not workspace or not model:
@@ -102,3 +57,72 @@ def settings_from_fields(
     except ConfigError as exc:
         raise ConfigError(f"connection {name!r}: {exc}") from None
     return method, config
+
+
+def _method(login: str | None, password: str | None, extra: Mapping[str, Any], name: str,
+            refresh_token_store: RefreshTokenStore | None) -> Method:
+    """The auth method that the extra's ``auth_method`` names (default basic)."""
+    kind = str(extra.get("auth_method") or "basic").lower()
+    if kind == "basic":
+        if not login or not password:
+            raise ConfigError(f"connection {name!r}: basic auth needs login (user) and password")
+        return BasicMethod(login, password)
+    if kind == "certificate":
+        return _certificate(password, extra, name)
+    if kind == "oauth":
+        return _oauth(login, extra, name, refresh_token_store)
+    raise ConfigError(f"connection {name!r}: auth_method must be one of "
+                      f"{', '.join(AUTH_METHODS)}, got {kind!r}")
+
+
+def _certificate(password: str | None, extra: Mapping[str, Any], name: str) -> Method:
+    """Certificate auth: the extra's PEM certificate and private key, password = passphrase."""
+    for key in ("certificate", "private_key"):
+        if not extra.get(key):
+            raise ConfigError(f"connection {name!r}: field {key} is empty")
+    try:
+        return CertificateMethod(extra["certificate"], extra["private_key"], password or None,
+                                 extra.get("payload_format") or "v2")
+    except ConfigError as exc:
+        raise ConfigError(f"connection {name!r}: {exc}") from None
+
+
+def _oauth(login: str | None, extra: Mapping[str, Any], name: str,
+           refresh_token_store: RefreshTokenStore | None) -> Method:
+    """OAuth: login = client id; the refresh token rotates in the store, or in memory."""
+    if not login or not extra.get("refresh_token"):
+        raise ConfigError(
+            f"connection {name!r}: oauth needs login (client id) and field refresh_token")
+    if refresh_token_store is not None:
+        return OAuthMethod(login, refresh_token_store.load, refresh_token_store.save,
+                           lock=refresh_token_store.lock)
+    holder = {"token": str(extra["refresh_token"])}
+    return OAuthMethod(login, lambda: holder["token"],
+                       lambda value: holder.__setitem__("token", value))
+
+
+def _options(extra: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The ``AnaplanConfig`` options the extra sets (rate, chunk size, timeout, ...)."""
+    options: dict[str, Any] = {}
+    if (rpm := whole(extra, "requests_per_minute", name)) is not None:
+        options["requests_per_minute"] = rpm
+    if (chunk := whole(extra, "chunk_size_mb", name)) is not None:
+        options["chunk_size"] = chunk * MB
+    if (timeout := seconds(extra, "timeout", name)) is not None:
+        options["timeout"] = timeout
+    options["allow_plain_http"] = flag(extra, "allow_plain_http", name)
+    if extra.get("rate_limit_file"):
+        options["rate_limit_file"] = extra["rate_limit_file"]
+    if page := str(extra.get("model_page_url") or "").strip():
+        options["model_page"] = _model_page(page, name)
+    return options
+
+
+def _model_page(page: str, name: str) -> str:
+    """The model page URL template, checked: it may name only the workspace and model ids."""
+    try:
+        page.format(workspace_id="w", model_id="m")
+    except (KeyError, IndexError, ValueError):
+        raise ConfigError(f"connection {name!r}: field model_page_url may name only "
+                          "{workspace_id} and {model_id}, got " + repr(page)) from None
+    return check_endpoint(page, "field model_page_url")

@@ -13,13 +13,13 @@ from ml_connector.anaplan.client import AnaplanClient, AsyncAnaplanClient
 from ml_connector.anaplan.config import AnaplanConfig
 from ml_connector.anaplan.settings import RefreshTokenStore, settings_from_fields
 from ml_connector.errors import ConnectorError
-from ml_connector.hooks.connections import get_connection
+from ml_connector.hooks.connections import ConnectionLookup
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.state.tokens import SqlTokenCache, fernet_from
 from ml_connector.transport.fields import parse_extra
 
 
-class AnaplanHook(BaseHook):
+class AnaplanHook(ConnectionLookup, BaseHook):
     """Talks to one Anaplan model with the credentials of an ``anaplan`` connection.
 
     Connection fields: login = user (basic) or client id (oauth), password = password (basic)
@@ -36,12 +36,6 @@ class AnaplanHook(BaseHook):
     default_conn_name = "anaplan_default"
     conn_type = "anaplan"
     hook_name = "Anaplan"
-
-    @classmethod
-    def get_connection(cls, conn_id: str) -> Any:
-        """The connection, also from Airflow's database when run outside a task (commands
-        such as ``ml-connector doctor``)."""
-        return get_connection(conn_id)
 
     def __init__(
         self,

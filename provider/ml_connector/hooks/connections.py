@@ -35,6 +35,16 @@ def get_connection(conn_id: str) -> Any:
     return Connection.get_connection_from_secrets(conn_id)
 
 
+class ConnectionLookup:
+    """Mixed into a hook (before ``BaseHook``): its connection is found outside a task too."""
+
+    @classmethod
+    def get_connection(cls, conn_id: str) -> Any:
+        """The connection, also from Airflow's database when run outside a task (commands
+        such as ``ml-connector doctor``)."""
+        return get_connection(conn_id)
+
+
 def save_connection(conn_id: str, conn_type: str, *, login: str, password: str | None,
                     host: str | None, extra: dict) -> str | None:
     """Write (or replace) connection ``conn_id`` in Airflow's database with ``airflow

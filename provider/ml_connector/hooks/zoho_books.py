@@ -8,7 +8,7 @@ from typing import Any
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
 from ml_connector.errors import ConnectorError
-from ml_connector.hooks.connections import get_connection
+from ml_connector.hooks.connections import ConnectionLookup
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.state.tokens import SqlTokenCache, fernet_from
 from ml_connector.transport.fields import parse_extra
@@ -16,7 +16,7 @@ from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.settings import settings_from_fields
 
 
-class ZohoBooksHook(BaseHook):
+class ZohoBooksHook(ConnectionLookup, BaseHook):
     """Talks to Zoho Books with the OAuth client and refresh token of a ``zoho_books`` connection.
 
     Connection fields: login = client id, password = client secret, host = optional endpoint
@@ -34,12 +34,6 @@ class ZohoBooksHook(BaseHook):
     default_conn_name = "zoho_books_default"
     conn_type = "zoho_books"
     hook_name = "Zoho Books"
-
-    @classmethod
-    def get_connection(cls, conn_id: str) -> Any:
-        """The connection, also from Airflow's database when run outside a task (commands
-        such as ``ml-connector doctor``)."""
-        return get_connection(conn_id)
 
     def __init__(
         self,

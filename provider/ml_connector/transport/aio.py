@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from ml_connector.transport.retry import RetryPolicy
-from ml_connector.transport.sync import BaseTransport, connection_error
+from ml_connector.transport.sync import BaseTransport
 
 
 class AsyncTransport(BaseTransport):
@@ -30,14 +30,10 @@ class AsyncTransport(BaseTransport):
             with attempt:
                 if self.limiter is not None:
                     await self.limiter.acquire_async()
-                try:
+                with self._sending(method, url):
                     response = await self.client.request(
                         method, url, headers=self._headers(auth, headers), **kwargs
                     )
-                except httpx.HTTPError as exc:
-                    raise connection_error(exc, self.service, method, url) from None
-                finally:
-                    self._count()
                 return self._check(response)
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Mapping
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -113,6 +113,16 @@ class BaseTransport:
         with self._lock:
             self.requests += 1
 
+    @contextmanager
+    def _sending(self, method: str, url: str) -> Iterator[None]:
+        """Around one send: it is counted, and a failure to connect is a retryable error."""
+        try:
+            yield
+        except httpx.HTTPError as exc:
+            raise connection_error(exc, self.service, method, url) from None
+        finally:
+            self._count()
+
     def _check(self, response: httpx.Response) -> httpx.Response:
         if self.on_response is not None:
             self.on_response(response)  # every response, refusals included (quota headers)
@@ -156,14 +166,10 @@ class Transport(BaseTransport):
         with self.slots.hold() if self.slots is not None else nullcontext():
             if self.limiter is not None:
                 self.limiter.acquire()
-            try:
+            with self._sending(method, url):
                 response = self.client.request(
                     method, url, headers=self._headers(auth, headers), **kwargs
                 )
-            except httpx.HTTPError as exc:
-                raise connection_error(exc, self.service, method, url) from None
-            finally:
-                self._count()
         return self._check(response)
 
     def close(self) -> None:

@@ -7,7 +7,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from itertools import chain, islice
 from typing import IO, Any
@@ -170,15 +170,50 @@ def extract_to(
     extract that does not fit first fetches (and caches) as many details as today's quota
     leaves room for, so that a job larger than a day's quota advances every day.
     """
+    ents, windows = _targets(entity, window, line_items)
+    summary = _manifest(client, ents, windows, line_items)
+    names = "+".join(e.name for e in ents)
+    meter = Progress(client, names, progress or log.info, every=progress_every, clock=clock)
+    writer = _Writer(summary, sink, meter)
+    before, hits = client.requests, client.cache_hits
+    what = f"extract of {names} for organization {client.organization_id}"
+    if client.store is not None:  # at least one list page per window and module
+        client.quota.check(len(windows) * len(ents), what)
+    if not line_items:
+        for ent in ents:
+            writer.write(ent, _listed(client, ent, windows))
+    else:
+        _write_with_details(client, ents, windows, writer, what, partial=partial)
+    if len(ents) > 1:
+        summary.entities = {e.name: writer.counts.get(e.name, 0) for e in ents}
+    summary.requests = client.requests - before
+    summary.cache_hits = client.cache_hits - hits
+    return summary
+
+
+def _windows(window: ExtractWindow | Sequence[ExtractWindow]) -> list[ExtractWindow]:
+    """One window or several, as a list."""
+    return [window] if isinstance(window, ExtractWindow) else list(window)
+
+
+def _targets(entity: str | Sequence[str], window: ExtractWindow | Sequence[ExtractWindow],
+             line_items: bool) -> tuple[list[Entity], list[ExtractWindow]]:
+    """The modules and windows of an extract, checked: at least one of each."""
     ents = [get_entity(e) for e in ([entity] if isinstance(entity, str) else entity)]
     if not ents:
         raise ConfigError("no entity to extract")
     for ent in ents:
         if line_items and not ent.has_line_items:
             raise ConfigError(f"entity {ent.name!r} has no line items")
-    windows = [window] if isinstance(window, ExtractWindow) else list(window)
+    windows = _windows(window)
     if not windows:
         raise ConfigError("no window to extract")
+    return ents, windows
+
+
+def _manifest(client: ZohoBooksClient, ents: Sequence[Entity],
+              windows: Sequence[ExtractWindow], line_items: bool) -> ExtractManifest:
+    """An empty manifest of the extract: its module, organization and window(s)."""
     summary = ExtractManifest(
         entity=ents[0].name, organization_id=client.organization_id,
         window=windows[0].describe() if len(windows) == 1 else {
@@ -188,67 +223,86 @@ def extract_to(
     )
     if len(windows) > 1:
         summary.windows = [w.describe() for w in windows]
-    names = "+".join(e.name for e in ents)
-    meter = Progress(client, names, progress or log.info, every=progress_every, clock=clock)
-    before, hits = client.requests, client.cache_hits
-    what = f"extract of {names} for organization {client.organization_id}"
-    if client.store is not None:  # at least one list page per window and module
-        client.quota.check(len(windows) * len(ents), what)
-    counts: dict[str, int] = {}
+    return summary
 
-    def listed(ent: Entity) -> Iterator[dict]:
-        return chain.from_iterable(client.iter_records(ent, w.params(ent)) for w in windows)
 
-    def write(ent: Entity, records: Iterator[dict]) -> None:
+def _listed(client: ZohoBooksClient, ent: Entity,
+            windows: Sequence[ExtractWindow]) -> Iterator[dict]:
+    """The list records of one module, window after window."""
+    return chain.from_iterable(client.iter_records(ent, w.params(ent)) for w in windows)
+
+
+@dataclass
+class _Writer:
+    """Writes records to the sink as JSON Lines and counts them into the manifest."""
+
+    summary: ExtractManifest
+    sink: IO[str]
+    meter: Progress
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def write(self, ent: Entity, records: Iterator[dict]) -> None:
+        """Stream one module's records to the sink, one at a time."""
+        summary = self.summary
         count, newest = summary.count, summary.max_last_modified_time
         for record in records:
-            sink.write(jsonl_line(record))
+            self.sink.write(jsonl_line(record))
             count += 1
             try:
                 newest = _newer(newest, record.get("last_modified_time"))
             except ConfigError as exc:
                 raise ConfigError(f"{ent.name} {ent.id_field} {record.get(ent.id_field)} "
                                   f"last_modified_time: {exc}") from None
-            meter.tick(count)
-        counts[ent.name] = counts.get(ent.name, 0) + count - summary.count
+            self.meter.tick(count)
+        self.counts[ent.name] = self.counts.get(ent.name, 0) + count - summary.count
         summary.count, summary.max_last_modified_time = count, newest
 
-    if not line_items:
-        for ent in ents:
-            write(ent, listed(ent))
-    else:
-        with ExitStack() as stack:
-            spools, rows, planned = [], 0, 0
-            for ent in ents:
-                spool = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
-                for row in listed(ent):
-                    spool.write(jsonl_line(row))
-                    rows += 1
-                    meter.tick(rows)
-                spool.seek(0)
-                planned += client.uncached(ent, read_jsonl(spool))
-                spools.append(spool)
-            summary.details_planned = planned
-            meter.plan(rows, planned)
-            if client.store is not None:
-                try:
-                    client.quota.check(planned, f"{what}: {planned:,} uncached detail(s) of "
-                                       f"{rows:,} listed")
-                except QuotaExhausted as exc:
-                    if not partial:
-                        raise
-                    fetched = _prefetch(client, ents, spools, client.quota.room() or 0)
-                    raise QuotaExhausted(f"{exc} Fetched {fetched:,} of the details now, as "
-                                         "many as today leaves room for; the rest follow "
-                                         "after the reset.", resets_at=exc.resets_at) from None
-            for ent, spool in zip(ents, spools, strict=True):
-                spool.seek(0)
-                write(ent, client.with_details(ent, read_jsonl(spool)))
-    if len(ents) > 1:
-        summary.entities = {e.name: counts.get(e.name, 0) for e in ents}
-    summary.requests = client.requests - before
-    summary.cache_hits = client.cache_hits - hits
-    return summary
+
+def _write_with_details(client: ZohoBooksClient, ents: Sequence[Entity],
+                        windows: Sequence[ExtractWindow], writer: _Writer, what: str, *,
+                        partial: bool) -> None:
+    """Spool the lists, check their details against the quota, then write records and details."""
+    with ExitStack() as stack:
+        spools = [stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
+                  for _ in ents]
+        rows, planned = _spool_lists(client, ents, windows, spools, writer.meter)
+        writer.summary.details_planned = planned
+        writer.meter.plan(rows, planned)
+        if client.store is not None:
+            _check_details(client, ents, spools, f"{what}: {planned:,} uncached detail(s) of "
+                           f"{rows:,} listed", planned, partial=partial)
+        for ent, spool in zip(ents, spools, strict=True):
+            spool.seek(0)
+            writer.write(ent, client.with_details(ent, read_jsonl(spool)))
+
+
+def _spool_lists(client: ZohoBooksClient, ents: Sequence[Entity],
+                 windows: Sequence[ExtractWindow], spools: Sequence[IO[str]],
+                 meter: Progress) -> tuple[int, int]:
+    """Spool each module's list to its file: the rows listed and the uncached details."""
+    rows = planned = 0
+    for ent, spool in zip(ents, spools, strict=True):
+        for row in _listed(client, ent, windows):
+            spool.write(jsonl_line(row))
+            rows += 1
+            meter.tick(rows)
+        spool.seek(0)
+        planned += client.uncached(ent, read_jsonl(spool))
+    return rows, planned
+
+
+def _check_details(client: ZohoBooksClient, ents: Sequence[Entity], spools: Sequence[IO[str]],
+                   what: str, planned: int, *, partial: bool) -> None:
+    """Forecast ``planned`` details against today's quota; with ``partial``, fetch what fits."""
+    try:
+        client.quota.check(planned, what)
+    except QuotaExhausted as exc:
+        if not partial:
+            raise
+        fetched = _prefetch(client, ents, spools, client.quota.room() or 0)
+        raise QuotaExhausted(f"{exc} Fetched {fetched:,} of the details now, as "
+                             "many as today leaves room for; the rest follow "
+                             "after the reset.", resets_at=exc.resets_at) from None
 
 
 def _prefetch(client: ZohoBooksClient, ents: Sequence[Entity], spools: Sequence[IO[str]],
@@ -287,7 +341,7 @@ def stage_extract(
     """
     several = not isinstance(entity, str)
     ent = get_entity(entity if isinstance(entity, str) else entity[0])
-    windows = [window] if isinstance(window, ExtractWindow) else list(window)
+    windows = _windows(window)
     keep = (_full_read(windows) and not line_items and client.store is not None
             and not several)
     key = f"{ent.name}:all"
