@@ -212,12 +212,13 @@ def _anaplan_flow(anaplan: Callable[[str, str | None, str | None], AnaplanClient
 def _lists(flows: list[Flow], store: StateStore) -> Iterator[Finding]:
     """The lists fact flows look members up in: loaded by their dimension flows."""
     from ml_connector.dag_factory import dimensions
-    from ml_connector.flows.run import loaded_key, not_loaded
+    from ml_connector.flows.run import not_loaded
+    from ml_connector.state.lists import ListLoads
 
     for module, loaders in sorted(dimensions(flows).items()):
         users = sorted(f.id for f in flows if module in f.lookup_entities)
         for dimension in loaders if users else []:
-            if store.get_watermark(loaded_key(dimension)) is None:
+            if ListLoads(store).read_at(dimension) is None:
                 yield Finding("lists", "fail", *not_loaded(dimension, module, users))
             else:
                 yield Finding("lists", "ok", f"flow {dimension} has loaded its list "

@@ -7,9 +7,9 @@ from pathlib import Path
 import yaml
 
 from ml_connector.doctor import run_checks
-from ml_connector.flows.run import loaded_key
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.hooks.zoho_books import ZohoBooksHook
+from ml_connector.state.lists import ListLoads
 from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
 from ml_connector.zoho.extract import ExtractManifest
@@ -64,7 +64,7 @@ def test_a_ready_deployment_passes_and_each_trap_is_named(sandbox, monkeypatch, 
     assert any(f.detail.startswith("invoices: readable") for f in found)
     store = StateStore(url)
     for loader in ("accounts", "customers", "vendors"):
-        store.set_watermark(loaded_key(loader), "1.0")
+        ListLoads(store).record(loader, 1.0)
     # The budget: a day of the scheduled flows at what their runs cost, against today's room.
     reads = ReadLog(store)
     for run, requests in (("r1", 30), ("r2", 50)):

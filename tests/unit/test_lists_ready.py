@@ -8,9 +8,10 @@ import pytest
 
 from ml_connector.dag_factory import dimensions
 from ml_connector.errors import NothingChanged
-from ml_connector.flows.run import FlowRun, loaded_key
+from ml_connector.flows.run import FlowRun
 from ml_connector.flows.spec import load_flows
 from ml_connector.state.events import Event, EventLog
+from ml_connector.state.lists import ListLoads
 from ml_connector.state.store import StateStore
 
 FLOWS = Path(__file__).resolve().parents[2] / "dags" / "flows.yaml"
@@ -37,10 +38,10 @@ def test_a_run_waits_while_an_announced_change_of_its_lookup_list_is_not_loaded(
     with pytest.raises(NothingChanged, match="flow accounts has not loaded the "
                        "chartofaccounts changed at 1970-01-01 00:16:40 UTC"):
         run.lists_ready(ORG)
-    store.set_watermark(loaded_key("accounts"), repr(999.0))  # read before the change
+    ListLoads(store).record("accounts", 999.0)  # read before the change
     with pytest.raises(NothingChanged):
         run.lists_ready(ORG)
-    store.set_watermark(loaded_key("accounts"), repr(1_000.5))
+    ListLoads(store).record("accounts", 1_000.5)
     run.lists_ready(ORG)
     events.record(Event(ORG, "chartofaccounts", "3", "a2", "s3", 1_001.0))
     with pytest.raises(NothingChanged):

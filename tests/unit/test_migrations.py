@@ -113,3 +113,27 @@ def test_workers_first_counting_an_organization_at_once_never_collide(fresh_url)
         used = dict(conn.execute(select(schema.zoho_quota.c.org_key,
                                         schema.zoho_quota.c.used)).all())
     assert used == {f"us:org-{i}": sum(range(1, writers + 1)) for i in range(rounds)}
+
+
+def test_list_loaded_markers_move_out_of_the_watermarks(fresh_url):
+    """Revision 0007: a dimension flow's ``<flow>@loaded`` watermark becomes its record in
+    ``mlc_list_loads``; other watermarks stay as they are."""
+    from alembic import command
+
+    from ml_connector.state.lists import ListLoads
+
+    old = create_engine(fresh_url)
+    with old.begin() as conn:
+        command.upgrade(migrate._config(conn), "0006")
+    with old.begin() as conn:
+        conn.execute(schema.watermarks.insert(), [
+            {"flow": "accounts@loaded", "value": repr(1_700_000_000.25), "updated_at": 5.0},
+            {"flow": "invoice_actuals_daily", "value": "2026-03-31T10:00:00-0800",
+             "updated_at": 6.0}])
+    old.dispose()
+    store = StateStore(fresh_url)
+    assert migrate.current(store.engine) == HEAD
+    assert ListLoads(store).read_at("accounts") == 1_700_000_000.25
+    assert ListLoads(store).read_at("vendors") is None
+    assert store.get_watermark("accounts@loaded") is None
+    assert store.get_watermark("invoice_actuals_daily") == "2026-03-31T10:00:00-0800"

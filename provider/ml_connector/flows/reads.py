@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from ml_connector.errors import ListNotLoaded
 from ml_connector.flows.ledger import ledger_accounts, stage_ledger
 from ml_connector.flows.spec import Defaults, Flow
+from ml_connector.state.lists import ListLoads
 from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
 from ml_connector.zoho.client import ZohoBooksClient
@@ -83,16 +84,17 @@ def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, pa
                ledger: Ledger | None = None, requires: Mapping[str, str] | None = None,
                recorded_as: tuple[str, str] | None = None, watermark: str | None = None,
                **options: Any) -> ExtractManifest:
-    """Stage ``read`` into ``path``: refuse while a list it ``requires`` (state-store key ->
+    """Stage ``read`` into ``path``: refuse while a list it ``requires`` (dimension flow ->
     the error) was never loaded, take the watermark of an incremental read from ``store``
     (unless given),
     choose the window (``windows``, a rebuild's months, replace the data ``interval``;
     ``window_start``, ``window_end`` and ``modified_after`` in ``options`` bound it), read,
     and keep the read's counts under ``recorded_as`` (dag id, run id). Other ``options`` go
     to ``stage_extract`` (``progress``, ``progress_every``, ``partial``)."""
-    if requires and store is not None and (
-            missing := [why for key, why in requires.items() if store.get_watermark(key) is None]):
-        raise ListNotLoaded("; ".join(missing))
+    if requires and store is not None:
+        loads = ListLoads(store)
+        if missing := [why for flow, why in requires.items() if loads.read_at(flow) is None]:
+            raise ListNotLoaded("; ".join(missing))
     bounds = {k: options.pop(k) for k in ("window_start", "window_end", "modified_after")
               if k in options}
     if read.mode != "incremental" or bounds.get("modified_after"):

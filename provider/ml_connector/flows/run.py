@@ -50,6 +50,7 @@ from ml_connector.flows.windows import Window, affected_months, month_of, month_
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.cells import Cell, CellLog
 from ml_connector.state.events import EventLog
+from ml_connector.state.lists import ListLoads
 from ml_connector.state.store import StateStore
 from ml_connector.state.verifications import VerificationLog
 from ml_connector.zoho.client import ZohoBooksClient
@@ -62,11 +63,6 @@ log = logging.getLogger(__name__)
 PathOf = Callable[[str], Any]
 
 
-def loaded_key(flow_id: str) -> str:
-    """The state-store key of when a full read of ``flow_id`` last reached Anaplan."""
-    return f"{flow_id}@loaded"
-
-
 def not_loaded(dimension: str, module: str, users: list[str]) -> tuple[str, str]:
     """What is wrong, and the fix, while dimension flow ``dimension`` has never loaded the
     list that flows ``users`` look ``module`` members up in."""
@@ -77,9 +73,9 @@ def not_loaded(dimension: str, module: str, users: list[str]) -> tuple[str, str]
 
 
 def first_loads(flow: Flow, lists: Mapping[str, list[str]]) -> dict[str, str]:
-    """The ``loaded_key`` of each dimension flow (``lists``: module -> the flows that load
-    it) whose list ``flow`` looks members up in, with the error while it has never loaded."""
-    return {loaded_key(dimension): ": ".join(not_loaded(dimension, module, [flow.id]))
+    """Each dimension flow (``lists``: module -> the flows that load it) whose list
+    ``flow`` looks members up in, with the error while it has never loaded."""
+    return {dimension: ": ".join(not_loaded(dimension, module, [flow.id]))
             for module in sorted(flow.lookup_entities)
             for dimension in lists.get(module, []) if dimension != flow.id}
 
@@ -270,7 +266,7 @@ class FlowRun:
         looks members up in that a webhook announced: the run would send members Anaplan
         does not know. The watermark stays; the dimension flow's asset starts this flow
         again once it has loaded them."""
-        events = EventLog(self.store)
+        events, loads = EventLog(self.store), ListLoads(self.store)
         for entity in sorted(self.flow.lookup_entities):
             if not self.lists.get(entity):
                 continue
@@ -278,8 +274,8 @@ class FlowRun:
             if newest is None:
                 continue
             for dimension in self.lists[entity]:
-                loaded = self.store.get_watermark(loaded_key(dimension))
-                if loaded is None or float(loaded) < newest:
+                loaded = loads.read_at(dimension)
+                if loaded is None or loaded < newest:
                     raise NothingChanged(
                         f"flow {dimension} has not loaded the {entity} changed at "
                         f"{datetime.fromtimestamp(newest, timezone.utc):%Y-%m-%d %H:%M:%S} "
@@ -354,7 +350,7 @@ class FlowRun:
                 f"{status.task_id} ({status.summary}); see `ml-connector audit --flow "
                 f"{flow.id} --status failed`")
         if flow.mode == "full" and status.ok and changes is not None:
-            self.store.set_watermark(loaded_key(flow.id), repr(changes.read_at))
+            ListLoads(self.store).record(flow.id, changes.read_at, self.run_id)
         if flow.mode == "incremental" and status.ok and changes and \
                 changes.max_last_modified_time:
             self.store.set_watermark(flow.id, changes.max_last_modified_time)

@@ -44,9 +44,10 @@ class ExtractZohoOperator(BaseOperator):
         triggerer until the quota resets and then run again (what was fetched is cached, so
         nothing is fetched twice and a job larger than a day advances every day).
     :param progress_every: seconds between progress lines in the task log.
-    :param requires: state-store keys that must hold a value before anything is read, each
-        with the error while one does not (a fact flow's: its dimension flows' first loads);
-        a missing one fails the task at once, without a Zoho request.
+    :param requires: dimension flows whose Anaplan lists must have loaded (``mlc_list_loads``)
+        before anything is read, each with the error while one has not (a fact flow's: its
+        dimension flows' first loads); a missing one fails the task at once, without a Zoho
+        request.
 
     The manifest (XCom) holds the staged path, record count, window, request count and the
     newest ``last_modified_time`` seen; never the records themselves.
