@@ -328,32 +328,11 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
     """
     mapper = RowMapper(flow, lookups, refresh, accounts)
     result = BuildResult()
-    member, skip = line_writer(members_out), line_writer(skipped_out)
-    zero_excluded = flow.excluded == "zero"
-
-    def usable() -> Iterator[Usable]:
-        """Records to send, with what their rows and members need."""
-        for record in records:
-            window = window_of(record) if window_of is not None else (None, None)
-            _, record_id, entity = mapper.origin(record)
-            module = entity if entity != flow.entity else None
-            reason = mapper.skip_reason(record)
-            zeroed = bool(reason) and zero_excluded and record.get(
-                "status") in flow.exclude_status
-            if reason and not zeroed:
-                result.skipped += 1
-                result.skipped_reasons[reason] = result.skipped_reasons.get(reason, 0) + 1
-                skip(Skipped(record_id, reason, module, *window))
-                continue
-            if zeroed:
-                result.zeroed += 1
-            else:
-                result.records += 1
-            yield Usable(record, record_id, module, window, mapper.credits(module), zeroed)
-
+    usable = _usable(flow, mapper, records, window_of, line_writer(skipped_out), result)
+    member = line_writer(members_out)
     if flow.grain == "record":
         def record_rows() -> Iterator[list[str]]:
-            for use in usable():
+            for use in usable:
                 for row in mapper.rows(use.record, zero=use.zeroed, credit=use.credit):
                     result.rows += 1
                     member(Member(use.record_id, str(result.rows), use.module, *use.window))
@@ -361,48 +340,90 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
 
         write_csv(csv_out, mapper.header, record_rows())
         return result
-
-    zero = [Decimal(0)] * len(mapper.measures)
-    cells: dict[tuple[str, ...], list[Decimal]] = {}
-    windows: dict[tuple[str, ...], str] = {}
-    dims = [i for i in range(len(mapper.header)) if i not in mapper.measures]
-    measures = list(enumerate(mapper.measures))
-    key_text: dict[tuple[str, ...], str] = {}  # a cell's row key, joined once
-    # A cell's key: its dimension values as text (lookups and periods already are text).
-    key_of: Callable[[list[Any]], tuple[str, ...]]
-    if len(dims) > 1 and all(i in mapper.text_columns for i in dims):
-        key_of = itemgetter(*dims)
-    else:
-        def key_of(row: list[Any]) -> tuple[str, ...]:
-            return tuple([str(row[i]) for i in dims])
-    for use in usable():
+    cells = _Cells(mapper)
+    for use in usable:
         for row in mapper.rows(use.record, credit=use.credit):
-            key = key_of(row)
-            sums = cells.get(key)
-            if sums is None:
-                sums = cells[key] = list(zero)
-                key_text[key] = "|".join(key)
-                windows[key] = use.window[0] or ""
-            for n, i in measures:
-                sums[n] += row[i]
-            member(Member(use.record_id, key_text[key], use.module, *use.window))
-    for key in clear:
-        if tuple(key) not in cells:
-            cells[tuple(key)] = list(zero)
-            result.cleared += 1
+            member(Member(use.record_id, cells.add(row, use.window[0] or ""), use.module,
+                          *use.window))
+    result.cleared = cells.clear(clear)
     if cells_out is not None:
         sent = line_writer(cells_out)
-        for key, start in windows.items():
+        for key, start in cells.windows.items():
             sent(SentCell(start, list(key)))
-
-    def cell_rows() -> Iterator[list[str]]:
-        for key in sorted(cells):
-            values, sums = iter(key), iter(cells[key])
-            yield [str(next(sums)) if i in mapper.measures else next(values)
-                   for i in range(len(mapper.header))]
-
-    result.rows = write_csv(csv_out, mapper.header, cell_rows())
+    result.rows = write_csv(csv_out, mapper.header, cells.rows())
     return result
+
+
+def _usable(flow: Flow, mapper: RowMapper, records: Iterable[dict],
+            window_of: Callable[[Mapping[str, Any]], tuple[str, str]] | None,
+            skip: Callable[[Skipped], None], result: BuildResult) -> Iterator[Usable]:
+    """The records to send, with what their rows and members need; the others are written
+    to ``skip`` and counted in ``result`` with their reason."""
+    zero_excluded = flow.excluded == "zero"
+    for record in records:
+        window = window_of(record) if window_of is not None else (None, None)
+        _, record_id, entity = mapper.origin(record)
+        module = entity if entity != flow.entity else None
+        reason = mapper.skip_reason(record)
+        zeroed = bool(reason) and zero_excluded and record.get("status") in flow.exclude_status
+        if reason and not zeroed:
+            result.skipped += 1
+            result.skipped_reasons[reason] = result.skipped_reasons.get(reason, 0) + 1
+            skip(Skipped(record_id, reason, module, *window))
+            continue
+        if zeroed:
+            result.zeroed += 1
+        else:
+            result.records += 1
+        yield Usable(record, record_id, module, window, mapper.credits(module), zeroed)
+
+
+class _Cells:
+    """An aggregate import's cells: rows summed by their dimension values (the key)."""
+
+    def __init__(self, mapper: RowMapper) -> None:
+        self.mapper = mapper
+        self.zero = [Decimal(0)] * len(mapper.measures)
+        self.sums: dict[tuple[str, ...], list[Decimal]] = {}
+        self.windows: dict[tuple[str, ...], str] = {}  # a cell's window start
+        self.key_text: dict[tuple[str, ...], str] = {}  # a cell's row key, joined once
+        self.measures = list(enumerate(mapper.measures))
+        dims = [i for i in range(len(mapper.header)) if i not in mapper.measures]
+        # A cell's key: its dimension values as text (lookups and periods already are text).
+        self.key_of: Callable[[list[Any]], tuple[str, ...]]
+        if len(dims) > 1 and all(i in mapper.text_columns for i in dims):
+            self.key_of = itemgetter(*dims)
+        else:
+            self.key_of = lambda row: tuple([str(row[i]) for i in dims])
+
+    def add(self, row: list[Any], window_start: str) -> str:
+        """Add ``row`` to its cell; returns the cell's row key."""
+        key = self.key_of(row)
+        sums = self.sums.get(key)
+        if sums is None:
+            sums = self.sums[key] = list(self.zero)
+            self.key_text[key] = "|".join(key)
+            self.windows[key] = window_start
+        for n, i in self.measures:
+            sums[n] += row[i]
+        return self.key_text[key]
+
+    def clear(self, keys: Iterable[tuple[str, ...]]) -> int:
+        """Send each of ``keys`` that no row fed as zero; returns how many."""
+        cleared = 0
+        for key in keys:
+            if tuple(key) not in self.sums:
+                self.sums[tuple(key)] = list(self.zero)
+                cleared += 1
+        return cleared
+
+    def rows(self) -> Iterator[list[str]]:
+        """The cells as import rows, sorted by key."""
+        header, measures = self.mapper.header, self.mapper.measures
+        for key in sorted(self.sums):
+            values, sums = iter(key), iter(self.sums[key])
+            yield [str(next(sums)) if i in measures else next(values)
+                   for i in range(len(header))]
 
 
 def row_keys(flow: Flow, csv_lines: Iterable[list[str]]) -> dict[str, int]:
