@@ -41,6 +41,7 @@ from ml_connector.operators.failures import fail_fast
 from ml_connector.operators.staging import staged_dir
 from ml_connector.sensors.anaplan import AnaplanTaskSensor
 from ml_connector.triggers.zoho import ZohoChangeTrigger
+from ml_connector.window import Window
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]]) -> 
     months = (context.get("params") or {}).get("months")
     return FlowRun(
         flow, state_store(state_url()), run_id=context["run_id"],
-        interval=(start.isoformat(), end.isoformat()),
+        interval=Window.of(start, end),
         months=parse_months(months) if months else None, lists=lists,
         out_dir=staged_dir(None, context), path_of=ObjectStoragePath,
         zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,

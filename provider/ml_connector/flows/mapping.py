@@ -20,6 +20,7 @@ from ml_connector.flows.build import period_label, rate_of, to_base, write_csv
 from ml_connector.flows.files import Member, SentCell, Skipped, line_writer
 from ml_connector.flows.postings import Account, Postings
 from ml_connector.flows.spec import Column, Flow, Lookup
+from ml_connector.window import Window
 from ml_connector.zoho.entities import get_entity
 
 Lookups = Mapping[str, Mapping[str, str]]  # "entity:key:value" -> {key: value}
@@ -302,20 +303,20 @@ class RowMapper:
 
 
 class Usable(NamedTuple):
-    """A record to send: its id, module (when not the flow's own) and data window, whether
-    it credits and whether it is zeroed."""
+    """A record to send: its id, module (when not the flow's own) and data window (none:
+    the run's), whether it credits and whether it is zeroed."""
 
     record: dict
     record_id: str
     module: str | None
-    window: tuple[str, str] | tuple[None, None]
+    window: Window | tuple[None, None]
     credit: bool
     zeroed: bool
 
 
 def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: IO[str],
                members_out: IO[str], skipped_out: IO[str], *,
-               window_of: Callable[[Mapping[str, Any]], tuple[str, str]] | None = None,
+               window_of: Callable[[Mapping[str, Any]], Window] | None = None,
                cells_out: IO[str] | None = None,
                clear: Iterable[tuple[str, ...]] = (),
                refresh: Refresh | None = None,
@@ -355,7 +356,7 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
 
 
 def _usable(flow: Flow, mapper: RowMapper, records: Iterable[dict],
-            window_of: Callable[[Mapping[str, Any]], tuple[str, str]] | None,
+            window_of: Callable[[Mapping[str, Any]], Window] | None,
             skip: Callable[[Skipped], None], result: BuildResult) -> Iterator[Usable]:
     """The records to send, with what their rows and members need; the others are written
     to ``skip`` and counted in ``result`` with their reason."""

@@ -72,7 +72,7 @@ def flow_month(run: FlowRun, defaults: Defaults, *, read_back: bool) -> FlowMont
         if flow.verify is None:
             raise ConfigError(f"flow {flow.id} names no export to read Anaplan through: add "
                               "verify (export, columns, where) to it in flows.yaml")
-        label = period_label(run.windows(None)[0][0][:10])
+        label = period_label(run.windows(None)[0].start[:10])
         month.held = run.held_cells({label})[1]
     return month
 

@@ -82,12 +82,12 @@ def first_loads(flow: Flow, lists: Mapping[str, list[str]]) -> dict[str, str]:
 
 
 
-class Scope(RootModel[list[tuple[str, str]]]):
+class Scope(RootModel[list[Window]]):
     """The month windows an incremental aggregate run rebuilds whole (its JSON is a list of
     ``[start, end]``, as the extract operator's ``windows`` takes it)."""
 
     def months(self) -> list[date]:
-        return [month_of(start) for start, _ in self.root]
+        return [month_of(window.start) for window in self.root]
 
 
 class BuildManifest(BaseModel):
@@ -108,7 +108,7 @@ class RunSummary(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict)
     task_id: str | None = None
     rows: int = 0
-    windows: list[tuple[str, str]] = Field(default_factory=list)
+    windows: list[Window] = Field(default_factory=list)
     cells: int | None = None
     watermark: str | None = None
 
@@ -143,6 +143,7 @@ class FlowRun:
     _zoho_open: ZohoBooksClient | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
+        self.interval = Window(*self.interval)
         self.audit, self.cells = AuditLog(self.store), CellLog(self.store)
         if self.months and not (self.flow.is_ledger and self.flow.mode == "period"):
             raise ConfigError(f"flow {self.flow.id}: months are for ledger flows in mode "
@@ -179,7 +180,7 @@ class FlowRun:
         """The data windows the run replaces: the scoped months, or the data interval."""
         scope = self.scoped(scope)
         if scope is not None:
-            return [(start, end) for start, end in scope.root]
+            return list(scope.root)
         return [self.interval]
 
     def read(self, read: Read, lookups: Mapping[str, ExtractManifest] | None = None,
@@ -225,11 +226,11 @@ class FlowRun:
         # (A rebuilt month with no records left still clears its cells: no skip then.)
         if flow.mode == "incremental" and not flow.rebuilds_months and not extract.count:
             raise NothingChanged(f"no {flow.entity} changed since the watermark")
-        clear = self.cells.cells(flow.id, [w[0] for w in self.windows(scope)]) \
+        clear = self.cells.cells(flow.id, [w.start for w in self.windows(scope)]) \
             if flow.grain == "aggregate" else set()
         if not extract.count and not clear:  # no header-only file, no empty import
             raise NothingChanged(f"nothing to send: no {flow.entity} read for "
-                                 f"{', '.join(w[0][:10] for w in self.windows(scope))}, no "
+                                 f"{', '.join(w.start[:10] for w in self.windows(scope))}, no "
                                  "cell sent before to clear")
         tables = lookup_tables(flow, {entity: self.records(m) for entity, m in lookups.items()})
         accounts = posting_accounts(flow, lambda: self.records(lookups["chartofaccounts"]))
@@ -333,8 +334,8 @@ class FlowRun:
         if built.cells_file and status.state == "COMPLETE":
             sent: dict[str, set[Cell]] = defaultdict(set)
             for cell in read_lines(self.path_of(built.cells_file), SentCell):
-                sent[cell.window_start or windows[0][0]].add(tuple(cell.key))
-            summary.cells = self.cells.replace(flow.id, [w[0] for w in windows], sent)
+                sent[cell.window_start or windows[0].start].add(tuple(cell.key))
+            summary.cells = self.cells.replace(flow.id, [w.start for w in windows], sent)
         if flow.verify is not None and status.state == "COMPLETE" and not counts.get("failed"):
             if verified is None:
                 raise RunFailed(f"flow {flow.id}: the verify step did not run (see its log); "
@@ -366,7 +367,7 @@ class FlowRun:
         returned, not raised: ``reconcile`` fails the run on them, after the audit."""
         flow = self.flow
         layout = Layout.of(flow)
-        labels = {period_label(start[:10]): start for start, _ in self.windows(scope)}
+        labels = {period_label(w.start[:10]): w.start for w in self.windows(scope)}
         export_id, held = self.held_cells(set(labels))
         sent = self.sent_cells(built)
         books = books_cells(flow, layout, self.records(extract)) if flow.is_ledger else None

@@ -4,11 +4,11 @@ run must rebuild whole (those its changed records fall in now or fell in when la
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime, time, timezone
+from datetime import date
 from typing import Any
 
 from ml_connector.errors import ConfigError
-from ml_connector.state.audit import Window
+from ml_connector.window import Window
 
 __all__ = ["Window", "affected_months", "month_of", "month_window", "next_month",
            "parse_months"]
@@ -49,10 +49,7 @@ def next_month(first: date) -> date:
 
 def month_window(first: date) -> Window:
     """``[first, first of next month)`` as ISO timestamps at midnight UTC."""
-    def stamp(day: date) -> str:
-        return datetime.combine(day, time(), timezone.utc).isoformat()
-
-    return stamp(first), stamp(next_month(first))
+    return Window.of(first, next_month(first))
 
 
 def affected_months(

@@ -11,9 +11,9 @@ from sqlalchemy import delete, insert, select, tuple_
 
 from ml_connector.state import schema
 from ml_connector.state.store import StateStore
+from ml_connector.window import Window
 
 STATUSES = ("imported", "failed", "skipped")
-Window = tuple[str, str]  # ISO start and end, as Airflow writes a data interval
 
 
 class AuditLog:
@@ -31,7 +31,7 @@ class AuditLog:
         table = schema.audit
         counts = dict.fromkeys(STATUSES, 0)
         now = time.time()
-        default = {"window_start": windows[0][0], "window_end": windows[0][1]}
+        default = {"window_start": windows[0].start, "window_end": windows[0].end}
         it = iter(rows)
         with self.store.engine.begin() as conn:
             conn.execute(delete(table).where(
