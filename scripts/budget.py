@@ -34,7 +34,8 @@ from typing import Any
 import httpx
 import yaml
 
-from ml_connector.flows.reads import Ledger, flow_reads, stage_read
+from ml_connector.flows.plan import flow_plan
+from ml_connector.flows.reads import Ledger, stage_read
 from ml_connector.flows.run import Scope, read_records
 from ml_connector.flows.spec import Flow, FlowsFile, load_flows
 from ml_connector.flows.windows import affected_months, month_window
@@ -193,9 +194,9 @@ class Simulator:
 
     def _run(self, client: ZohoBooksClient, flow: Flow, at: datetime,
              months_of: list[date] | None = None) -> None:
-        """The flow's reads as its DAG makes them (``flow_reads``, ``stage_read``); the
-        months an incremental aggregate run rebuilds are scoped from what earlier runs sent
-        (kept here, as the audit trail would)."""
+        """The read steps of the flow's plan, staged as its DAG stages them (``stage_read``);
+        the months an incremental aggregate run rebuilds are scoped from what earlier runs
+        sent (kept here, as the audit trail would)."""
         start = (at - timedelta(days=1)).replace(day=1, hour=0, minute=0, second=0,
                                                  microsecond=0)
         interval = (start.isoformat(), at.isoformat())
@@ -205,7 +206,9 @@ class Simulator:
         ids = [f for f, _ in flow.record_ids]
         date_field = "transaction_date" if flow.is_ledger else "date"
         sent = self.sent.setdefault(flow.id, {})
-        for step in flow_reads(flow, self.spec.defaults):
+        for planned in flow_plan(flow, self.spec.defaults):
+            if (step := planned.read) is None:
+                continue
             if step.kind in ("extract", "ledger") and flow.rebuilds_months:
                 if not read["changes"].count:
                     return

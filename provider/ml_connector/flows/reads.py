@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -25,6 +25,8 @@ from ml_connector.zoho.plan import Mode, plan_extract
 log = logging.getLogger(__name__)
 
 ReadKind = Literal["lookup", "changes", "extract", "ledger"]
+#: A bound of a data interval: a datetime (Airflow's), ISO text (a flow run's) or none.
+Moment = date | datetime | str | None
 
 
 class Read(BaseModel):
@@ -79,7 +81,7 @@ class Ledger:
 
 
 def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, path: Any, *,
-               interval: tuple[Any, Any] = (None, None),
+               interval: tuple[Moment, Moment] = (None, None),
                windows: str | Sequence[Sequence[str]] | None = None,
                ledger: Ledger | None = None, requires: Mapping[str, str] | None = None,
                recorded_as: tuple[str, str] | None = None, watermark: str | None = None,
@@ -128,6 +130,7 @@ def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, pa
     return manifest
 
 
-def describe(window: ExtractWindow | list[ExtractWindow]) -> Any:
+def describe(window: ExtractWindow | list[ExtractWindow]
+             ) -> dict[str, str | None] | list[dict[str, str | None]]:
     """A window as the task log shows it."""
     return [w.describe() for w in window] if isinstance(window, list) else window.describe()
