@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ml_connector.airflow_cli import pools_hint
-from ml_connector.errors import ConnectionMissing, ConnectorError
+from ml_connector.errors import AuthError, ConnectionMissing, ConnectorError
 
 if TYPE_CHECKING:
     from ml_connector.anaplan.client import AnaplanClient
@@ -160,7 +160,9 @@ def _zoho(zoho: Callable[[str], object], conn_id: str, flows: list[Flow],
 
 
 def _zoho_scopes(client: object, flows: list[Flow]) -> Iterator[Finding]:
-    """One ``per_page=1`` request per module the flows read: a missing scope shows now."""
+    """One ``per_page=1`` request per module the flows read: a missing scope shows now. A
+    token the accounts server refuses (revoked, another data center) is said once, as the
+    connection's fault: no scope would help."""
     from ml_connector.flows.spec import read_modules
     from ml_connector.zoho.entities import get_entity
 
@@ -170,9 +172,18 @@ def _zoho_scopes(client: object, flows: list[Flow]) -> Iterator[Finding]:
             client.get(entity.path, {"per_page": 1},  # type: ignore[attr-defined]
                        scope=entity.scope)
             yield Finding("zoho", "ok", f"{module}: readable ({entity.oauth_scope})")
-        except ConnectorError as exc:
+        except AuthError as exc:
+            if exc.service != "Zoho accounts":
+                yield Finding("zoho", "fail", f"{module}: {exc}",
+                              f"authorize a refresh token with {entity.oauth_scope}")
+                continue
+            yield Finding("zoho", "fail", str(exc), "fix the zoho_books connection: its region "
+                          "must be the data center that issued the refresh token, or authorize "
+                          "a new one (ml-connector zoho authorize)")
+            return
+        except ConnectorError as exc:  # not about scopes: a server error, a lost connection
             yield Finding("zoho", "fail", f"{module}: {exc}",
-                          f"authorize a refresh token with {entity.oauth_scope}")
+                          "fix what the error names, then run doctor again")
 
 
 def _anaplan(anaplan: Callable[[str, str | None, str | None], AnaplanClient], conn_id: str,

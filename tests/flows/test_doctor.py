@@ -96,3 +96,16 @@ def test_a_missing_scope_and_a_column_mismatch_are_found(sandbox_factory, monkey
     assert any(d.startswith("bills: ") and "ZohoBooks.bills.READ" in d for d in failed)
     assert any(d.startswith("invoice_actuals: file header does not match") and
                "missing columns ['Period']; unexpected columns ['Month']" in d for d in failed)
+
+
+def test_a_token_of_another_data_center_is_the_connections_fault_not_a_scope(
+        sandbox, monkeypatch, tmp_path):
+    """A US refresh token on a connection set to the EU data center: doctor says once that
+    the accounts server refused it and how to fix the connection; it suggests no scope."""
+    connect(sandbox, monkeypatch, tmp_path, zoho_extra={"region": "eu"})
+    found = findings(FLOWS, f"sqlite:///{tmp_path / 'state.db'}", POOLS)
+    zoho = [f for f in found if f.check == "zoho" and f.status == "fail"]
+    assert len(zoho) == 1, [f.detail for f in zoho]
+    assert "another data center" in zoho[0].detail
+    assert "region" in zoho[0].fix and "ZohoBooks." not in zoho[0].fix
+    assert not [f for f in found if "authorize a refresh token with" in f.fix]
