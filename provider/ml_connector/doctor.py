@@ -186,27 +186,52 @@ def _zoho_scopes(client: object, flows: list[Flow]) -> Iterator[Finding]:
                           "fix what the error names, then run doctor again")
 
 
+#: What to fix in the Anaplan connection when its auth method's login is refused.
+REFUSED_FIX = {
+    "basic": "its Login and Password",
+    "certificate": "its certificate and private key (extra certificate, private_key)",
+    "oauth": "its OAuth refresh token (ml-connector anaplan authorize)",
+}
+
+
 def _anaplan(anaplan: Callable[[str, str | None, str | None], AnaplanClient], conn_id: str,
              flows: list[Flow]) -> Iterator[Finding]:
-    """The Anaplan connection, flow by flow; a missing connection is said once."""
+    """The Anaplan connection, flow by flow, through one client (one login) per model; a
+    missing connection or a refused login is said once: many identity providers lock an
+    account after a few failed logins."""
+    clients: dict[tuple[str | None, str | None], AnaplanClient] = {}
+
+    def client_of(workspace: str | None, model: str | None) -> AnaplanClient:
+        if (workspace, model) not in clients:
+            clients[workspace, model] = anaplan(conn_id, workspace, model)
+        return clients[workspace, model]
+
     for flow in flows:
         try:
-            yield from _anaplan_flow(anaplan, conn_id, flow)
+            yield from _anaplan_flow(client_of, flow)
         except ConnectionMissing as exc:  # the same for every flow: said once
             yield Finding("anaplan", "fail", str(exc), "add the anaplan connection")
+            break
+        except AuthError as exc:
+            if exc.service != "Anaplan auth":
+                raise
+            method = next(iter(clients.values())).book.method.name if clients else "basic"
+            yield Finding("anaplan", "fail", f"connection {conn_id}: the login was refused: "
+                          f"{exc}", f"fix {REFUSED_FIX.get(method, 'its credentials')} in "
+                          f"the {conn_id} connection; no other login was tried")
             break
         except ConnectorError as exc:
             yield Finding("anaplan", "fail", f"{flow.id}: {exc}",
                           "fix the anaplan connection or the flow's target")
 
 
-def _anaplan_flow(anaplan: Callable[[str, str | None, str | None], AnaplanClient],
-                  conn_id: str, flow: Flow) -> Iterator[Finding]:
+def _anaplan_flow(client_of: Callable[[str | None, str | None], AnaplanClient],
+                  flow: Flow) -> Iterator[Finding]:
     """A flow's import takes the flow's columns, in order; its verify export exists."""
     from ml_connector.anaplan.handoff import plan_action
 
     target = flow.target
-    client = anaplan(conn_id, target.workspace_id, target.model_id)
+    client = client_of(target.workspace_id, target.model_id)
     plan = plan_action(client, target.import_)
     try:
         plan.check_header(list(flow.columns))

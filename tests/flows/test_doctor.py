@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import yaml
@@ -109,3 +111,23 @@ def test_a_token_of_another_data_center_is_the_connections_fault_not_a_scope(
     assert "another data center" in zoho[0].detail
     assert "region" in zoho[0].fix and "ZohoBooks." not in zoho[0].fix
     assert not [f for f in found if "authorize a refresh token with" in f.fix]
+
+
+def test_a_wrong_anaplan_password_is_tried_once_and_names_the_field(sandbox, monkeypatch,
+                                                                    tmp_path):
+    """Many identity providers lock an account after a few failed logins: doctor tries a
+    refused password once for all the flows, and says which connection and field to fix."""
+    connect(sandbox, monkeypatch, tmp_path)
+    conn = json.loads(os.environ["AIRFLOW_CONN_ANAPLAN_DEFAULT"])
+    monkeypatch.setenv("AIRFLOW_CONN_ANAPLAN_DEFAULT",
+                       json.dumps({**conn, "password": "not-the-password"}))
+    sandbox.sandbox.anaplan.reset_stats()
+    found = findings(FLOWS, f"sqlite:///{tmp_path / 'state.db'}", POOLS)
+    logins = {path: statuses for path, statuses in
+              sandbox.sandbox.anaplan.stats()["by_path"].items() if "authenticate" in path}
+    assert sum(sum(s.values()) for s in logins.values()) == 1, logins
+    anaplan = [f for f in found if f.check == "anaplan" and f.status == "fail"]
+    assert len(anaplan) == 1
+    assert "anaplan_default" in anaplan[0].detail
+    assert "Login and Password" in anaplan[0].fix and "anaplan_default" in anaplan[0].fix
+    assert "not-the-password" not in anaplan[0].detail + anaplan[0].fix
