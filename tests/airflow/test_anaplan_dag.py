@@ -72,3 +72,30 @@ def test_trigger_serializes_to_ids_and_timing_only():
                            "anaplan_task_id",
                            "poll_interval", "max_poll_interval", "deadline", "cancel_on_timeout",
                            "rejected_rows_shown", "cancel_on_kill"}
+
+
+def test_the_deferred_wait_finds_a_connection_kept_in_airflows_database(
+        sandbox, tmp_path_factory, tmp_path):
+    """Connections added in the UI or with ``airflow connections add`` live in Airflow's
+    database; ``airflow dags test`` runs the waits' triggers in its own process, which finds
+    the connection there too (not only in ``AIRFLOW_CONN_*`` variables)."""
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("Code,Name,Type\n4000,Sales,Income\n")
+    actuals = tmp_path / "actuals.csv"
+    actuals.write_text("Account,Period,Amount\n4000,Jan 26,10.00\n")
+    home = tmp_path_factory.mktemp("home")
+    env = airflow_env(home, HERE / "dags", {})
+    migrate(env)
+    for key, value in sandbox_connections(sandbox.base_url, sandbox.sandbox.config).items():
+        airflow(env, "connections", "add", key.removeprefix("AIRFLOW_CONN_").lower(),
+                "--conn-json", value)
+    done = airflow(env, "dags", "test", "anaplan_import_check", "-c",
+                   json.dumps({"accounts": str(accounts), "actuals": str(actuals)}),
+                   check=False)
+    output = done.stdout + done.stderr
+    assert "isn't defined" not in output, output[-3000:]
+    with sqlite3.connect(home / "airflow.db") as db:
+        states = dict(db.execute("SELECT task_id, state FROM task_instance").fetchall())
+    assert states == {"import_accounts": "success", "start_actuals": "success",
+                      "wait_actuals": "success"}, states
+    assert "sandbox-password" not in output

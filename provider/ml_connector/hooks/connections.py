@@ -10,6 +10,7 @@ connections added in the UI work too.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from typing import Any
 
@@ -43,6 +44,21 @@ class ConnectionLookup:
         """The connection, also from Airflow's database when run outside a task (commands
         such as ``ml-connector doctor``)."""
         return get_connection(conn_id)
+
+    @classmethod
+    async def aget_connection(cls, conn_id: str) -> Any:
+        """The connection, awaited (triggers). ``airflow dags test`` runs a trigger in its
+        own process, where the Task SDK's async lookup sees environment variables and
+        secrets backends only (Airflow 3.3): the connection is then read as a command reads
+        it, from the secrets backends and Airflow's database."""
+        from airflow.providers.common.compat.sdk import AirflowNotFoundException
+
+        try:
+            return await super().aget_connection(conn_id)  # type: ignore[misc]
+        except AirflowNotFoundException:
+            from airflow.models.connection import Connection
+
+            return await asyncio.to_thread(Connection.get_connection_from_secrets, conn_id)
 
 
 def save_connection(conn_id: str, conn_type: str, *, login: str, password: str | None,
