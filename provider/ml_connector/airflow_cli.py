@@ -11,6 +11,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+#: What Airflow prints while its database was never migrated (``airflow db migrate``).
+UNMIGRATED = ("Database migration required", "airflow db migrate", "no such table",
+              "UndefinedTable")  # the last two: SQLite's and PostgreSQL's missing table
+MIGRATE_FIRST = "Airflow's database is not migrated yet: run `airflow db migrate` first"
+
+
+def unmigrated(said: str) -> bool:
+    """Whether an ``airflow`` command's output says its database needs migrating."""
+    return any(sign in said for sign in UNMIGRATED)
+
 
 def pools_hint(flows: object) -> str:
     """The commands that create a flows file's pools by hand."""
@@ -37,6 +47,8 @@ def import_file(kind: str, records: dict[str, Any], *options: str) -> str | None
                               capture_output=True, text=True, check=False)
     if done.returncode == 0:
         return None
+    if unmigrated(done.stdout + done.stderr):
+        return MIGRATE_FIRST
     said = (done.stderr or done.stdout).strip().splitlines()
     return said[-1] if said else f"exit status {done.returncode}"
 

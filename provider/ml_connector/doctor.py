@@ -10,13 +10,14 @@ by their dimension flows. Nothing is written anywhere.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from ml_connector.airflow_cli import pools_hint
+from ml_connector.airflow_cli import MIGRATE_FIRST, pools_hint, unmigrated
 from ml_connector.errors import AuthError, ConnectionMissing, ConnectorError
 
 if TYPE_CHECKING:
@@ -140,6 +141,15 @@ def _pools(flows_path: Path, spec: FlowsFile,
             else:
                 yield Finding("pools", "ok", f"{name}: {have[name]} slot(s) "
                               f"(flows.yaml asks {wanted['slots']})")
+    except subprocess.CalledProcessError as exc:
+        said = f"{exc.stdout or ''}{exc.stderr or ''}"
+        if unmigrated(said):
+            yield Finding("pools", "fail", MIGRATE_FIRST.split(":")[0] + ": no run can start",
+                          "airflow db migrate")
+            return
+        last = said.strip().splitlines()[-1:] or [f"exit status {exc.returncode}"]
+        yield Finding("pools", "warn", f"could not list Airflow's pools: {last[0]}",
+                      "run doctor where the airflow command works (AIRFLOW_HOME set)")
     except Exception as exc:
         yield Finding("pools", "warn", f"could not list Airflow's pools ({type(exc).__name__})",
                       "run doctor where the airflow command works (AIRFLOW_HOME set)")

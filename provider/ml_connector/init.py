@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-from ml_connector.airflow_cli import import_file, pools_hint
+from ml_connector.airflow_cli import MIGRATE_FIRST, import_file, pools_hint
 from ml_connector.errors import ConfigError
 from ml_connector.flows.spec import load_flows
 
@@ -36,6 +36,9 @@ def create_pools(flows: Path) -> str:
     print (with the commands to run by hand when it could not)."""
     pools = load_flows(flows).defaults.pools()
     failed = import_file("pools", pools)
+    if failed == MIGRATE_FIRST:
+        return (f"the pools were not created: {MIGRATE_FIRST}, then create them with "
+                f"`{pools_hint(flows)}`")
     if failed:
         return f"the pools were not created ({failed}): create them with `{pools_hint(flows)}`"
     return f"created the pools {', '.join(pools)} (airflow pools import)"

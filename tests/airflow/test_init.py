@@ -156,3 +156,23 @@ def test_anaplan_authorize_writes_an_oauth_connection(sandbox, tmp_path):
                        "print(len(AnaplanHook().client.imports()))")
     assert int(listed.strip().splitlines()[-1]) > 0
     assert sandbox.sandbox.anaplan.stats()["tokens_issued"] == {"oauth_refresh": 1}
+
+
+def test_init_and_doctor_on_an_unmigrated_airflow_say_to_migrate_first(tmp_path):
+    """Airflow installed, its database never migrated: init writes the files and says the
+    pools wait for ``airflow db migrate``; doctor fails the pools check with that fix."""
+    dags = tmp_path / "dags"
+    env = airflow_env(tmp_path / "home", dags, {})
+    cli = str(Path(sys.executable).parent / "ml-connector")
+    done = subprocess.run([cli, "init", str(dags)], env=env, capture_output=True, text=True,
+                          check=True)
+    assert "Airflow's database is not migrated yet: run `airflow db migrate` first" in \
+        done.stdout
+    done = subprocess.run([cli, "doctor", "--flows", str(dags / "ml_connector" / "flows.yaml")],
+                          env=env, capture_output=True, text=True, timeout=600)
+    pools = [line for line in done.stdout.splitlines() if "pools:" in line]
+    assert done.returncode == 1
+    assert any(line.startswith("[FAIL] pools: Airflow's database is not migrated yet")
+               for line in pools), done.stdout
+    assert "airflow db migrate" in done.stdout
+    assert "AIRFLOW_HOME set" not in done.stdout
