@@ -24,6 +24,9 @@ from ml_connector_sandbox.anaplan import DEFAULT_PASSWORD as ANAPLAN_PASSWORD
 from ml_connector_sandbox.anaplan import DEFAULT_USER as ANAPLAN_USER
 from ml_connector_sandbox.core import SandboxConfig
 
+__all__ = ["ANAPLAN_MODEL", "ANAPLAN_PASSWORD", "ANAPLAN_USER", "ANAPLAN_WORKSPACE",
+           "sandbox_connections"]
+
 ANAPLAN_WORKSPACE = "8a81b09d5e8c6f27015ed3b6e5c01b2a"
 ANAPLAN_MODEL = "75A40874E6B64FA3AE0743278996850F"
 
@@ -33,26 +36,14 @@ def sandbox_connections(
     organization_id: str | None = "10234695", requests_per_minute: int = 90,
     zoho_extra: dict | None = None,
 ) -> dict[str, str]:
-    """``AIRFLOW_CONN_*`` variables for the sandbox's Zoho Books and Anaplan (``zoho_extra``
-    adds fields to the Zoho connection's extra, e.g. its webhook secret)."""
-    zoho = config.zoho
-    refresh = next(t.token for t in zoho.refresh_tokens if t.region == region)
-    extra = {"refresh_token": refresh, "region": region,
-             "requests_per_minute": requests_per_minute, **(zoho_extra or {})}
-    if organization_id:
-        extra["organization_id"] = organization_id
-    return {
-        "AIRFLOW_CONN_ZOHO_BOOKS_DEFAULT": json.dumps({
-            "conn_type": "zoho_books", "login": zoho.client_id, "password": zoho.client_secret,
-            "host": base_url, "extra": extra,
-        }),
-        "AIRFLOW_CONN_ANAPLAN_DEFAULT": json.dumps({
-            "conn_type": "anaplan", "login": ANAPLAN_USER, "password": ANAPLAN_PASSWORD,
-            "host": base_url,
-            "extra": {"auth_method": "basic", "workspace_id": ANAPLAN_WORKSPACE,
-                      "model_id": ANAPLAN_MODEL},
-        }),
-    }
+    """``AIRFLOW_CONN_*`` variables for the sandbox's Zoho Books and Anaplan, as ``sandbox
+    up`` prints them (``zoho_extra`` adds fields to the Zoho connection's extra, e.g. its
+    webhook secret)."""
+    connections = config.airflow_connections(
+        base_url, region=region, organization_id=organization_id or "",
+        zoho_extra={"requests_per_minute": requests_per_minute, **(zoho_extra or {})})
+    return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn)
+            for conn_id, conn in connections.items()}
 
 
 def airflow_env(

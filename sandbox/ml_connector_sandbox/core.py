@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -28,6 +29,36 @@ class SandboxConfig(BaseModel):
     def from_yaml(cls, path: str | Path) -> SandboxConfig:
         return cls.model_validate(yaml.safe_load(Path(path).read_text()) or {})
 
+    def airflow_connections(self, base_url: str, *, region: str = "us",
+                            organization_id: str | None = None,
+                            zoho_extra: dict | None = None) -> dict[str, dict]:
+        """The ``zoho_books_default`` and ``anaplan_default`` connections (as ``airflow
+        connections add --conn-json`` takes them) of a sandbox served at ``base_url``: the
+        region's refresh token and its first organization (or ``organization_id``; None
+        leaves it out), the first user's login and the first model."""
+        zoho = self.zoho
+        refresh = next(t.token for t in zoho.refresh_tokens if t.region == region)
+        if organization_id == "":
+            organization_id = None
+        elif organization_id is None:
+            organization_id = next((o.organization_id for o in zoho.organizations
+                                    if o.region == region), None)
+        extra: dict = {"refresh_token": refresh, "region": region,
+                       **({"organization_id": organization_id} if organization_id else {}),
+                       **(zoho_extra or {})}
+        user = next(u for u in self.anaplan.users if u.password)
+        workspace = self.anaplan.workspaces[0]
+        return {
+            "zoho_books_default": {"conn_type": "zoho_books", "login": zoho.client_id,
+                                   "password": zoho.client_secret, "host": base_url,
+                                   "extra": extra},
+            "anaplan_default": {"conn_type": "anaplan", "login": user.email,
+                                "password": user.password, "host": base_url,
+                                "extra": {"auth_method": "basic",
+                                          "workspace_id": workspace.id,
+                                          "model_id": workspace.models[0].id}},
+        }
+
 
 class Sandbox:
     """Both emulators sharing one clock and one fault board."""
@@ -40,8 +71,12 @@ class Sandbox:
         self.anaplan = AnaplanEmulator(config.anaplan, self.clock, self.faults)
 
     def describe(self, base_url: str) -> str:
-        """A human-readable summary of endpoints and credentials, for ``sandbox up``."""
+        """A human-readable summary of endpoints and credentials, for ``sandbox up``, ending
+        with the commands that add both Airflow connections."""
+        adds = [f"  airflow connections add {conn_id} --conn-json '{json.dumps(conn)}'"
+                for conn_id, conn in self.config.airflow_connections(base_url).items()]
         return "\n".join(
             [f"ml-connector sandbox on {base_url}", self.zoho.describe(base_url),
-             self.anaplan.describe(base_url)]
+             self.anaplan.describe(base_url),
+             "Airflow connections to it (the US data center's first organization):", *adds]
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -176,3 +177,34 @@ def test_init_and_doctor_on_an_unmigrated_airflow_say_to_migrate_first(tmp_path)
                for line in pools), done.stdout
     assert "airflow db migrate" in done.stdout
     assert "AIRFLOW_HOME set" not in done.stdout
+
+
+def test_the_connections_sandbox_up_prints_work_as_pasted(tmp_path):
+    """`sandbox up` ends with an `airflow connections add` command per service: pasted into
+    a shell, they give doctor a working Zoho token, organization and Anaplan model."""
+    dags = tmp_path / "dags"
+    env = airflow_env(tmp_path / "home", dags, {})
+    migrate(env)
+    cli = str(Path(sys.executable).parent / "ml-connector")
+    subprocess.run([cli, "init", str(dags)], env=env, check=True, capture_output=True)
+    sandbox = subprocess.Popen([cli, "sandbox", "up", "--port", "0", "--exit-after", "300"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        adds = []
+        while len(adds) < 2:
+            line = sandbox.stdout.readline()
+            assert line, "sandbox up ended before printing the connections"
+            if line.strip().startswith("airflow connections add"):
+                adds.append(line.strip())
+        for command in adds:  # as a shell would split the pasted line
+            subprocess.run(shlex.split(command), env=env, check=True, capture_output=True)
+        done = subprocess.run([cli, "doctor", "--flows",
+                               str(dags / "ml_connector" / "flows.yaml")],
+                              env=env, capture_output=True, text=True, timeout=600)
+    finally:
+        sandbox.terminate()
+        sandbox.wait(15)
+    assert "[ok  ] zoho: token obtained; organization 10234695" in done.stdout, done.stdout
+    assert "[ok  ] anaplan: invoice_actuals:" in done.stdout, done.stdout
+    assert not [line for line in done.stdout.splitlines()
+                if line.startswith("[FAIL] zoho") or line.startswith("[FAIL] anaplan")]
