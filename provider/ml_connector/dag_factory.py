@@ -31,7 +31,7 @@ from ml_connector.errors import ConfigError, NothingChanged
 from ml_connector.flows.plan import FlowPlan, Step, flow_plan
 from ml_connector.flows.run import FlowRun, first_loads
 from ml_connector.flows.spec import PERIODS, SCHEDULES, Defaults, Flow, load_valid_flows
-from ml_connector.flows.windows import parse_months
+from ml_connector.flows.windows import one_month, parse_months
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.hooks.state import state_store, state_url
 from ml_connector.hooks.zoho_books import ZohoBooksHook
@@ -56,14 +56,20 @@ def _doc(flow: Flow) -> str:
 
 
 def _params(flow: Flow) -> dict[str, Param]:
-    """A ledger flow in mode period can load several months in one run (Trigger DAG w/
-    config: ``{"months": "2026-01..2026-12"}``): each account is read once for all of them."""
-    if not (flow.is_ledger and flow.mode == "period"):
+    """A flow in mode period loads the month its data interval covers (a run at 1 February
+    loads January), or the ``month`` it is given (Trigger DAG w/ config: ``{"month":
+    "2026-02"}``); a ledger flow can load several ``months`` in one run (``{"months":
+    "2026-01..2026-12"}``): each account is read once for all of them."""
+    if flow.mode != "period":
         return {}
-    return {"months": Param(None, type=["null", "string"], title="Months",
-                            description="Load these months in one run instead of the data "
-                            "interval's, e.g. 2026-01..2026-12 or 2026-01,2026-03: each "
-                            "account's postings are read once for all of them")}
+    if flow.is_ledger:
+        return {"months": Param(None, type=["null", "string"], title="Months",
+                                description="Load these months in one run instead of the "
+                                "data interval's, e.g. 2026-01..2026-12 or 2026-01,2026-03: "
+                                "each account's postings are read once for all of them")}
+    return {"month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$",
+                           title="Month", description="Load this month (yyyy-mm) instead of "
+                           "the data interval's (a run at 1 February loads January)")}
 
 
 def change_asset(entity: str, defaults: Defaults) -> Asset:
@@ -133,10 +139,11 @@ def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]]) -> 
     if start is None or end is None:
         raise AirflowFailException(f"flow {flow.id}: a run needs a data interval")
     target = flow.target
-    months = (context.get("params") or {}).get("months")
+    params = context.get("params") or {}
+    months, month = params.get("months"), params.get("month")
     return FlowRun(
         flow, state_store(state_url()), run_id=context["run_id"],
-        interval=Window.of(start, end),
+        interval=one_month(month) if month else Window.of(start, end),
         months=parse_months(months) if months else None, lists=lists,
         out_dir=staged_dir(None, context), path_of=ObjectStoragePath,
         zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
@@ -190,10 +197,12 @@ class Factory:
 
 def _read(factory: Factory, step: Step, inputs: dict[str, Any]) -> Any:
     assert step.read is not None
+    month = {"month": "{{ params.month or '' }}"} if "month" in _params(factory.flow) and \
+        step.read.kind == "extract" else {}
     return ExtractZohoOperator.of_read(
         step.read, windows=inputs.get("scope"), zoho_conn_id=factory.defaults.zoho_conn_id,
         on_quota=factory.defaults.on_quota, requires=first_loads(factory.flow, factory.lists),
-        **factory.pool(step)).output
+        **month, **factory.pool(step)).output
 
 
 def _send(factory: Factory, step: Step, inputs: dict[str, Any]) -> Any:

@@ -132,3 +132,22 @@ def test_a_ledger_flow_loads_a_quarter_in_one_run_and_verifies_it(sandbox, tmp_p
     expected = ledger_actuals(sandbox.sandbox.zoho, ORG, date(2026, 1, 1), date(2026, 4, 1))
     assert {k: v for k, v in cells.items() if v} == {k: v for k, v in expected.items() if v}
     assert sum(verified.months.values()) == len(cells)
+
+
+def test_a_period_flow_loads_the_month_it_is_given(sandbox, tmp_path_factory):
+    """``{"month": "2026-02"}`` loads February whatever the run's date (a run's data interval
+    is the month before it: 2026-04-01 would load March); the extract's log names the
+    month in words."""
+    home = tmp_path_factory.mktemp("home")
+    env = flow_env(sandbox, home)
+    airflow(env, "dags", "test", "zoho_accounts", "2026-04-01")
+    done = airflow(env, "dags", "test", "zoho_invoice_actuals", "2026-04-01", "-c",
+                   json.dumps({"month": "2026-02"}))
+    assert "Extracting invoices+creditnotes from organization 10234695 for February 2026" \
+        in done.stdout + done.stderr
+    february = actuals(sandbox.sandbox.zoho, ORG, ["invoices", "creditnotes"],
+                       date(2026, 2, 1), date(2026, 3, 1))
+    assert february and account_cells(sandbox) == february
+    windows = {(r["window_start"][:10], r["window_end"][:10])
+               for r in audit_of(home).query(flow="invoice_actuals", limit=100_000)}
+    assert windows == {("2026-02-01", "2026-03-01")}

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from ml_connector.errors import ListNotLoaded
 from ml_connector.flows.ledger import ledger_accounts, stage_ledger
 from ml_connector.flows.spec import Defaults, Flow
+from ml_connector.flows.windows import next_month
 from ml_connector.state.lists import ListLoads
 from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
@@ -108,8 +109,8 @@ def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, pa
                           watermark=watermark, overlap=read.overlap, **bounds)
     windows_read = [window] if isinstance(window, ExtractWindow) else window
     emit = options.get("progress") or log.info
-    emit(f"Extracting {'+'.join(read.entities)} from organization {client.organization_id}, "
-         f"window {describe(window)} -> {path}")
+    emit(f"Extracting {'+'.join(read.entities)} from organization {client.organization_id}"
+         f"{month_words(windows_read)}, window {describe(window)} -> {path}")
     if read.kind == "ledger":
         assert ledger is not None and ledger.flow.ledger is not None, "a ledger read needs " \
             "its flow and the chart of accounts"
@@ -128,6 +129,14 @@ def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, pa
     if recorded_as is not None and store is not None:
         ReadLog(store).record(*recorded_as, read.task_id, manifest)
     return manifest
+
+
+def month_words(windows: list[ExtractWindow]) -> str:
+    """`` for January 2026`` when ``windows`` are whole calendar months, else empty."""
+    if not windows or not all(w.start and w.end and w.start.day == 1 and w.end.day == 1
+                              and next_month(w.start) == w.end for w in windows):
+        return ""
+    return " for " + ", ".join(f"{w.start:%B %Y}" for w in windows if w.start)
 
 
 def describe(window: ExtractWindow | list[ExtractWindow]

@@ -10,7 +10,7 @@ from typing import Any
 from ml_connector.errors import ConfigError
 from ml_connector.window import Window
 
-__all__ = ["Window", "affected_months", "month_of", "month_window", "next_month",
+__all__ = ["Window", "affected_months", "month_of", "month_window", "next_month", "one_month",
            "parse_months"]
 
 
@@ -41,6 +41,14 @@ def parse_months(text: str) -> list[date]:
             months.add(start)
             start = next_month(start)
     return sorted(months)
+
+
+def one_month(text: str) -> Window:
+    """The window of one month written ``yyyy-mm``."""
+    months = parse_months(text)
+    if len(months) != 1:
+        raise ConfigError(f"month: {text!r} is not one month (yyyy-mm)")
+    return month_window(months[0])
 
 
 def next_month(first: date) -> date:

@@ -11,6 +11,7 @@ from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 
 from ml_connector.errors import QuotaExhausted
 from ml_connector.flows.reads import Read, stage_read
+from ml_connector.flows.windows import one_month
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.hooks.zoho_books import ZohoBooksHook
 from ml_connector.operators.failures import fail_fast
@@ -34,6 +35,8 @@ class ExtractZohoOperator(BaseOperator):
         ``[ml_connector] staging_base`` or ``file://$AIRFLOW_HOME/ml_connector/staging``).
     :param watermark_key: state-store key of the watermark read in incremental mode
         (default ``<dag_id>.<task_id>``).
+    :param month: ``period`` mode: the documents dated in this month (``yyyy-mm``, templated;
+        empty: the run's data interval), instead of ``window_start``/``window_end``.
     :param windows: several document-date windows read in turn, ``[[start, end], ...]`` or
         its JSON text (templated); replaces the single window of ``period`` mode.
     :param reuse_within: in ``full`` mode, reuse the organization's last full read of this
@@ -55,6 +58,7 @@ class ExtractZohoOperator(BaseOperator):
 
     template_fields: Sequence[str] = (
         "entity", "window_start", "window_end", "modified_after", "staging_base", "windows",
+        "month",
     )
     ui_color = "#e8f1ff"
 
@@ -66,6 +70,7 @@ class ExtractZohoOperator(BaseOperator):
         mode: Mode = "period",
         window_start: str | None = None,
         window_end: str | None = None,
+        month: str | None = None,
         modified_after: str | None = None,
         line_items: bool = False,
         overlap: timedelta = timedelta(minutes=10),
@@ -90,6 +95,7 @@ class ExtractZohoOperator(BaseOperator):
         self.mode = mode
         self.window_start = window_start
         self.window_end = window_end
+        self.month = month
         self.modified_after = modified_after
         self.line_items = line_items
         self.overlap = overlap
@@ -129,8 +135,10 @@ class ExtractZohoOperator(BaseOperator):
         store = state_store(state_url(self.state_conn_id))
         client = ZohoBooksHook(self.zoho_conn_id, self.state_conn_id).client
         path = staged_path(self.staging_base, context, f"{self.task_id}.jsonl")
-        bounds: dict[str, Any] = {k: v for k, v in (("window_start", self.window_start),
-                                    ("window_end", self.window_end),
+        start, end = one_month(self.month) if self.month else (self.window_start,
+                                                                 self.window_end)
+        bounds: dict[str, Any] = {k: v for k, v in (("window_start", start),
+                                    ("window_end", end),
                                     ("modified_after", self.modified_after)) if v}
         try:
             summary = stage_read(
