@@ -7,6 +7,7 @@ tested in this process, in tests/flows.)"""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from datetime import date
 from decimal import Decimal
@@ -143,8 +144,11 @@ def test_a_period_flow_loads_the_month_it_is_given(sandbox, tmp_path_factory):
     airflow(env, "dags", "test", "zoho_accounts", "2026-04-01")
     done = airflow(env, "dags", "test", "zoho_invoice_actuals", "2026-04-01", "-c",
                    json.dumps({"month": "2026-02"}))
+    output = done.stdout + done.stderr
     assert "Extracting invoices+creditnotes from organization 10234695 for February 2026" \
-        in done.stdout + done.stderr
+        in output
+    # Each module counted by its name: credit notes are not counted as invoices.
+    assert re.search(r"Read \d+ invoices and \d+ creditnotes in \d+ requests", output)
     february = actuals(sandbox.sandbox.zoho, ORG, ["invoices", "creditnotes"],
                        date(2026, 2, 1), date(2026, 3, 1))
     assert february and account_cells(sandbox) == february

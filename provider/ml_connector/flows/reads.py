@@ -123,7 +123,10 @@ def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, pa
         reuse = read.reuse_hours * 3600 if read.reuse_hours else None
         manifest = stage_extract(client, entities, window, path, line_items=read.line_items,
                                  reuse_within=reuse, **options)
-    emit(f"Read {manifest.count} {manifest.entity} in {manifest.requests} requests "
+    counted = " and ".join(f"{n} {module}" for module, n in manifest.entities.items()) \
+        if manifest.entities and len(manifest.entities) > 1 else \
+        f"{manifest.count} {manifest.entity}"
+    emit(f"Read {counted} in {manifest.requests} requests "
          f"({manifest.cache_hits} details from the cache); newest last_modified_time "
          f"{manifest.max_last_modified_time}")
     if recorded_as is not None and store is not None:
