@@ -43,3 +43,24 @@ def test_an_extract_reports_progress_every_interval(zoho_client, tmp_path):
     assert "min left (" in last
     # Lines come only once the interval has passed: never more than one per 30 ticks.
     assert len(lines) <= 2 * summary.count // 30 + 2
+
+
+def test_an_extract_forecasts_its_details_before_fetching_them(zoho_client, tmp_path):
+    """Before the first detail request, one line says how many details are to come and how
+    long they take at the connection's budget."""
+    lines: list[str] = []
+    client = zoho_client(store=StateStore.sqlite(tmp_path / "state.db"),
+                         requests_per_minute=6000)
+    fetched: list[int] = []
+    summary = extract_to(client, "invoices", WEEK, io.StringIO(), line_items=True,
+                         progress=lambda line: (lines.append(line),
+                                                fetched.append(client.requests)),
+                         progress_every=10**9, clock=Ticks())
+    forecast = [(line, at) for line, at in zip(lines, fetched, strict=True)
+                if "to fetch at" in line]
+    assert len(forecast) == 1
+    line, at = forecast[0]
+    assert (f"invoices: {summary.count:,} detail(s) of {summary.count:,} to fetch at 6,000/min"
+            in line)
+    assert f"about {summary.count / 6000:,.1f} min" in line
+    assert at < summary.requests, "said before the details were fetched"

@@ -126,9 +126,15 @@ class Progress:
         self.planned_at = 0
 
     def plan(self, listed: int, details: int) -> None:
-        """The list is read: ``details`` detail requests are still to come."""
+        """The list is read: ``details`` detail requests are still to come; said at once
+        with the time they take at the client's request budget."""
         self.phase, self.planned = f"details of {listed:,}", details
         self.planned_at = self.client.requests
+        budget = self.client.config.requests_per_minute
+        if details:
+            self.emit(f"{self.entity}: {details:,} detail(s) of {listed:,} to fetch at "
+                      f"{budget:,}/min (the connection's requests_per_minute): about "
+                      f"{details / budget:,.1f} min")
 
     def tick(self, records: int) -> None:
         now = self.clock()
