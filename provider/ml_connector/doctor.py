@@ -196,14 +196,6 @@ def _zoho_scopes(client: object, flows: list[Flow]) -> Iterator[Finding]:
                           "fix what the error names, then run doctor again")
 
 
-#: What to fix in the Anaplan connection when its auth method's login is refused.
-REFUSED_FIX = {
-    "basic": "its Login and Password",
-    "certificate": "its certificate and private key (extra certificate, private_key)",
-    "oauth": "its OAuth refresh token (ml-connector anaplan authorize)",
-}
-
-
 def _anaplan(anaplan: Callable[[str, str | None, str | None], AnaplanClient], conn_id: str,
              flows: list[Flow]) -> Iterator[Finding]:
     """The Anaplan connection, flow by flow, through one client (one login) per model; a
@@ -225,10 +217,12 @@ def _anaplan(anaplan: Callable[[str, str | None, str | None], AnaplanClient], co
         except AuthError as exc:
             if exc.service != "Anaplan auth":
                 raise
+            from ml_connector.anaplan.auth import refusal_hint
+
             method = next(iter(clients.values())).book.method.name if clients else "basic"
             yield Finding("anaplan", "fail", f"connection {conn_id}: the login was refused: "
-                          f"{exc}", f"fix {REFUSED_FIX.get(method, 'its credentials')} in "
-                          f"the {conn_id} connection; no other login was tried")
+                          f"{exc.message}", f"{refusal_hint(method, conn_id)}; no other "
+                          "login was tried")
             break
         except ConnectorError as exc:
             yield Finding("anaplan", "fail", f"{flow.id}: {exc}",

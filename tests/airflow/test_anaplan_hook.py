@@ -60,3 +60,18 @@ def test_connection_without_ids_names_them(env, monkeypatch):
              extra={"workspace_id": WORKSPACE, "model_id": "not-a-model"})
     with pytest.raises(ConfigError, match="'anaplan_badmodel': model id must be 32 hex"):
         _ = AnaplanHook("anaplan_badmodel").client
+
+
+def test_a_refused_login_names_the_connection_and_the_field(env, monkeypatch):
+    """A task's Anaplan login refused: its error names the Airflow connection and what to
+    fix in it, never the password."""
+    from ml_connector.errors import AuthError
+
+    set_conn(monkeypatch, "anaplan_wrong", login=USER, password="not-the-password",
+             host=env.base_url, extra={"auth_method": "basic", "workspace_id": WORKSPACE,
+                                        "model_id": MODEL})
+    with pytest.raises(AuthError) as refused:
+        AnaplanHook("anaplan_wrong").client.imports()
+    said = str(refused.value)
+    assert "fix its Login and Password in the Airflow connection 'anaplan_wrong'" in said
+    assert "not-the-password" not in said

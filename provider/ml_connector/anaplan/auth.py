@@ -178,6 +178,20 @@ class OAuthMethod:
         return Token(body["access_token"], now + float(body.get("expires_in") or 2100))
 
 
+#: What to fix in a connection when its auth method's login is refused.
+REFUSED_FIX = {
+    "basic": "its Login and Password",
+    "certificate": "its certificate and private key (extra certificate, private_key)",
+    "oauth": "its OAuth refresh token (ml-connector anaplan authorize)",
+}
+
+
+def refusal_hint(method_name: str, conn_id: str) -> str:
+    """What to fix in Airflow connection ``conn_id`` when its login is refused."""
+    return f"fix {REFUSED_FIX.get(method_name, 'its credentials')} in the Airflow " \
+        f"connection {conn_id!r}"
+
+
 class TokenBook:
     """The current token and the decision of what to do next."""
 
@@ -190,6 +204,17 @@ class TokenBook:
         self.token: Token | None = None
         self.issued = 0
         self.on_token: Callable[[str], object] | None = None
+        #: What to fix where the credentials come from (a hook: its connection), added to
+        #: a refused login's message.
+        self.refusal_hint: str | None = None
+
+    def refused(self, exc: AuthError) -> AuthError:
+        """``exc`` of a refused login, with the ``refusal_hint``."""
+        if not self.refusal_hint:
+            return exc
+        return AuthError(f"{exc.message}; {self.refusal_hint}", service=exc.service,
+                         status=exc.status, code=exc.code, method=exc.method,
+                         url=exc.path, retryable=exc.retryable, retry_after=exc.retry_after)
 
     def exclusive(self) -> AbstractContextManager[None]:
         """What a token exchange holds: the OAuth method's lock, else nothing."""
@@ -260,10 +285,10 @@ class AnaplanAuth:
                     return self.book.current()
                 try:
                     response = self.transport.request(call.method, call.url, **call.kwargs())
-                except AuthError:
+                except AuthError as exc:
                     if self.book.retry_after_refusal(call, attempt):
                         continue
-                    raise
+                    raise self.book.refused(exc) from None
                 return self.book.accept(json_body(response, "Anaplan auth"))
         raise AuthError("could not obtain a token", service="Anaplan auth")
 
@@ -294,10 +319,10 @@ class AsyncAnaplanAuth:
                 try:
                     response = await self.transport.request(call.method, call.url,
                                                             **call.kwargs())
-                except AuthError:
+                except AuthError as exc:
                     if self.book.retry_after_refusal(call, attempt):
                         continue
-                    raise
+                    raise self.book.refused(exc) from None
                 return await self._off_loop(self.book.accept,
                                             json_body(response, "Anaplan auth"))
         finally:

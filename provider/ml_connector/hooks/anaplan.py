@@ -8,7 +8,7 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import BaseHook, mask_secret
 
-from ml_connector.anaplan.auth import Method
+from ml_connector.anaplan.auth import Method, refusal_hint
 from ml_connector.anaplan.client import AnaplanClient, AsyncAnaplanClient
 from ml_connector.anaplan.config import AnaplanConfig
 from ml_connector.anaplan.settings import RefreshTokenStore, settings_from_fields
@@ -91,6 +91,7 @@ class AnaplanHook(ConnectionLookup, BaseHook):
         method, config = self._settings(self.get_connection(self.anaplan_conn_id))
         client = AnaplanClient(method, config)
         client.book.on_token = mask_secret
+        client.book.refusal_hint = refusal_hint(method.name, self.anaplan_conn_id)
         return client
 
     async def async_client(self) -> AsyncAnaplanClient:
@@ -99,6 +100,7 @@ class AnaplanHook(ConnectionLookup, BaseHook):
         method, config = await asyncio.to_thread(self._settings, conn)
         client = AsyncAnaplanClient(method, config)
         client.book.on_token = mask_secret
+        client.book.refusal_hint = refusal_hint(method.name, self.anaplan_conn_id)
         return client
 
     def test_connection(self) -> tuple[bool, str]:
