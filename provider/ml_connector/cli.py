@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ml_connector.errors import ConfigError, ConnectionMissing, ConnectorError
@@ -372,6 +374,23 @@ def _authorize_arguments(parser: argparse.ArgumentParser, conn_id: str) -> None:
     parser.add_argument("--endpoint", help="a look-alike's base URL (the sandbox)")
 
 
+FLOWS_HELP = ("the flows file (default: dags/flows.yaml, or where it does not exist the "
+              "one ml-connector init wrote: <dags folder>/ml_connector/flows.yaml)")
+
+
+def default_flows() -> str:
+    """``dags/flows.yaml`` (a checkout of the repository), else the file ``ml-connector
+    init`` wrote, ``<[core] dags_folder>/ml_connector/flows.yaml`` (the folder from the
+    environment, as Airflow reads it: ``AIRFLOW__CORE__DAGS_FOLDER``, else
+    ``$AIRFLOW_HOME/dags``), when it exists."""
+    home = Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow")
+    written = Path(os.environ.get("AIRFLOW__CORE__DAGS_FOLDER") or home / "dags") \
+        / "ml_connector" / "flows.yaml"
+    if not Path("dags/flows.yaml").exists() and written.exists():
+        return str(written)
+    return "dags/flows.yaml"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ml-connector", description="Zoho Books to Anaplan: tools around the provider."
@@ -418,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--month", required=True, help="the month, yyyy-mm")
     reconcile.add_argument("--against", help="a document flow of the same cells, e.g. "
                            "invoice_actuals")
-    reconcile.add_argument("--flows", default="dags/flows.yaml", help="the flows file")
+    reconcile.add_argument("--flows", default=default_flows(), help=FLOWS_HELP)
     reconcile.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
     reconcile.set_defaults(func=_reconcile)
 
@@ -468,7 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "users to theirs; default us)")
     authorize.add_argument("--organization-id", help="the organization, when the user has "
                            "several")
-    authorize.add_argument("--flows", default="dags/flows.yaml", help="the flows file")
+    authorize.add_argument("--flows", default=default_flows(), help=FLOWS_HELP)
     authorize.set_defaults(func=_zoho_authorize)
 
     anaplan = commands.add_parser("anaplan", help="Anaplan set-up (`anaplan authorize "
@@ -491,7 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(token, organization, a scope per module: about ten requests), the Anaplan "
         "connection (each flow's import and columns, verify exports) and that the lists "
         "fact flows look up are loaded. Exit status 1 when something would fail.")
-    doctor.add_argument("--flows", default="dags/flows.yaml", help="the flows file")
+    doctor.add_argument("--flows", default=default_flows(), help=FLOWS_HELP)
     doctor.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
     doctor.add_argument("--skip-zoho", action="store_true", help="no Zoho request")
     doctor.add_argument("--skip-anaplan", action="store_true", help="no Anaplan request")
@@ -511,7 +530,7 @@ def build_parser() -> argparse.ArgumentParser:
         "pools", help="the Airflow pools a flows file uses, for `airflow pools import`",
         description="Print the pools of flows.yaml as JSON: ml-connector pools --flows "
         "dags/flows.yaml > pools.json && airflow pools import pools.json")
-    pools.add_argument("--flows", default="dags/flows.yaml", help="the flows file")
+    pools.add_argument("--flows", default=default_flows(), help=FLOWS_HELP)
     pools.set_defaults(func=_pools)
     return parser
 

@@ -32,3 +32,24 @@ def test_a_missing_flows_file_is_one_line_with_the_fix(tmp_path, capsys, monkeyp
     err = capsys.readouterr().err
     assert err.startswith("ml-connector pools: no flows file at dags/flows.yaml")
     assert "ml-connector init" in err and "Traceback" not in err
+
+
+def test_commands_find_the_flows_file_init_wrote(tmp_path, monkeypatch):
+    """Without --flows: dags/flows.yaml in a checkout, else the file `ml-connector init
+    "$AIRFLOW_HOME/dags"` wrote, <dags folder>/ml_connector/flows.yaml."""
+    from ml_connector.cli import build_parser, default_flows
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("AIRFLOW__CORE__DAGS_FOLDER", raising=False)
+    assert default_flows() == "dags/flows.yaml", "nothing written: the message names it"
+    assert cli(["init", str(tmp_path / "home" / "dags"), "--no-pools"]) == 0
+    written = tmp_path / "home" / "dags" / "ml_connector" / "flows.yaml"
+    assert default_flows() == str(written)
+    assert build_parser().parse_args(["doctor"]).flows == str(written)
+    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(tmp_path / "elsewhere"))
+    assert default_flows() == "dags/flows.yaml"
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "flows.yaml").write_text("flows: []\n")
+    monkeypatch.delenv("AIRFLOW__CORE__DAGS_FOLDER")
+    assert default_flows() == "dags/flows.yaml", "a checkout's own file first"
