@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml sandbox/pyproject.toml
 	@touch $(STAMP)
 
 test: install
-	$(BIN)/pytest -n 2 --durations=15
+	$(BIN)/pytest -n 2 --maxschedchunk 1 --durations=15
 
 lint: install
 	$(BIN)/ruff check .

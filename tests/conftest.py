@@ -143,3 +143,14 @@ def new_database(server: str) -> str:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return server.rsplit("/", 1)[0] + f"/{name}"
+
+
+#: The longest tests (minutes each, real Airflow components) start first, so that the two
+#: test processes end together instead of one finishing a long test alone (``make test``
+#: hands tests out one at a time: ``--maxschedchunk 1``, so they go to both processes).
+FIRST = ("test_celery_topology", "test_webhook_runs", "test_backfill", "test_airflow_ui",
+         "test_quota_wait")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.stem not in FIRST)
