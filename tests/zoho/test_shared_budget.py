@@ -93,3 +93,24 @@ def test_clients_share_the_requests_in_flight(sandbox_factory, zoho_client, post
     assert len(counts) == 3 and sum(counts) > 3 * limit  # enough to overrun unshared slots
     assert [x for x in stats["rate_limited"] if x["code"] == 1070] == []
     assert stats["organizations"][ORG]["max_in_flight"] <= limit
+
+
+def test_clients_of_one_sqlite_store_share_one_window_by_default(sandbox_factory, zoho_client,
+                                                                  tmp_path):
+    """Processes of one machine that share a SQLite state store (doctor, a watcher, the
+    tasks of a worker) share the organization's per-minute window without a setting: a file
+    beside the store holds it."""
+    config = SandboxConfig.model_validate(ROOMY)
+    config.zoho.limits.per_minute = ZOHO_LIMIT
+    config.zoho.limits.minute_window = WINDOW
+    running = sandbox_factory(config)
+    halves = [ExtractWindow(start=date(2026, 1, 1), end=date(2026, 1, 3)),
+              ExtractWindow(start=date(2026, 1, 3), end=date(2026, 1, 5))]
+    clients = [zoho_client(running=running, store=StateStore.sqlite(tmp_path / "state.db"),
+                           requests_per_minute=BUDGET, rate_window=WINDOW) for _ in halves]
+    assert all(c.config.rate_limit_file is None for c in clients), "no setting"
+    counts = extract_at_once(clients, halves)
+
+    assert len(counts) == 2 and sum(counts) > 2 * ZOHO_LIMIT
+    assert [x for x in running.sandbox.zoho.stats()["rate_limited"] if x["code"] == 44] == []
+    assert (tmp_path / "zoho-rate.sqlite").exists()

@@ -118,6 +118,13 @@ class StateStore:
                     raise
                 time.sleep(0.05 * (attempt + 1))
 
+    def beside(self, name: str) -> Path | None:
+        """A file named ``name`` beside a SQLite store's database (None: not a SQLite file),
+        for what every process using the store shares through a file."""
+        if not self.url.startswith("sqlite:///") or self.url.startswith("sqlite:///:memory:"):
+            return None
+        return Path(self.url.removeprefix("sqlite:///")).with_name(name)
+
     @classmethod
     def sqlite(cls, path: str | Path) -> StateStore:
         return cls(f"sqlite:///{Path(path).resolve()}")

@@ -145,9 +145,11 @@ class ZohoBooksClient:
             limits=httpx.Limits(max_connections=config.concurrency + 2),
         )
         budget = f"zoho-{self.datacenter.region}-{config.organization_id or 'any'}"
-        # A PostgreSQL state store shares the window and the slots with every worker.
-        shared: dict[str, Any] = {"name": budget, "shared_path": config.rate_limit_file,
-                  "postgres_url": postgres_conninfo(store.url) if store is not None else None}
+        # A PostgreSQL state store shares the window and the slots with every worker; a
+        # SQLite one (one machine) with every process, through a file beside it.
+        shared: dict[str, Any] = {"name": budget, "shared_path": config.rate_limit_file or (
+            store.beside("zoho-rate.sqlite") if store is not None else None),
+            "postgres_url": postgres_conninfo(store.url) if store is not None else None}
         limiter = RateLimiter(config.requests_per_minute, config.rate_window, **shared)
         slots = RequestSlots(config.concurrency, **shared)
         self.api = Transport(SERVICE, zoho_error, limiter=limiter, slots=slots,
