@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,11 @@ class Factory:
     defaults: Defaults
     lists: Mapping[str, list[str]]
 
+    @cached_property
+    def params(self) -> dict[str, Param]:
+        """The DAG's params (a period flow's ``month``, a ledger flow's ``months``)."""
+        return _params(self.flow)
+
     def pool(self, step: Step) -> dict[str, Any]:
         pool = {"zoho": self.defaults.zoho_pool, "anaplan": self.defaults.anaplan_pool}.get(
             step.pool or "")
@@ -197,7 +203,7 @@ class Factory:
 
 def _read(factory: Factory, step: Step, inputs: dict[str, Any]) -> Any:
     assert step.read is not None
-    month = {"month": "{{ params.month or '' }}"} if "month" in _params(factory.flow) and \
+    month = {"month": "{{ params.month or '' }}"} if "month" in factory.params and \
         step.read.kind == "extract" else {}
     return ExtractZohoOperator.of_read(
         step.read, windows=inputs.get("scope"), zoho_conn_id=factory.defaults.zoho_conn_id,
@@ -244,7 +250,7 @@ def flow_dag(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]] | No
         doc_md=_doc(flow),
         default_args={"owner": defaults.owner, "retries": defaults.retries,
                       "retry_delay": timedelta(minutes=2)},
-        params=_params(flow),
+        params=factory.params,
     ) as dag:
         outputs: dict[str, Any] = {}  # step -> its manifest (an XComArg)
         for step in plan:
