@@ -51,6 +51,14 @@ def anaplan_task(sandbox, task_id: str) -> dict:
     return next(t for t in sandbox.sandbox.anaplan.tasks(MODEL) if t["taskId"] == task_id)
 
 
+def hour_long_import(sandbox, anaplan_client) -> str:
+    """The Accounts import started directly, taking an hour on the sandbox clock: its id."""
+    sandbox.sandbox.anaplan.set_task_duration(queue_seconds=0, base_seconds=HOUR)
+    client = anaplan_client()
+    client.upload(ACCOUNTS_FILE, io.BytesIO(ACCOUNTS.encode()), len(ACCOUNTS))
+    return client.start_task(ACCOUNTS_IMPORT)
+
+
 def in_thread(target) -> tuple[threading.Thread, dict]:
     """Run ``target`` as a task would run ``execute``; its result or error lands in the dict."""
     outcome: dict = {}
@@ -94,10 +102,7 @@ def test_on_kill_cancels_the_import_the_operator_waits_for(connection_env, tmp_p
 
 def test_on_kill_after_the_task_finished_only_warns(connection_env, anaplan_client, capfd):
     sandbox = connection_env
-    sandbox.sandbox.anaplan.set_task_duration(queue_seconds=0, base_seconds=HOUR)
-    client = anaplan_client()
-    client.upload(ACCOUNTS_FILE, io.BytesIO(ACCOUNTS.encode()), len(ACCOUNTS))
-    task_id = client.start_task(ACCOUNTS_IMPORT)
+    task_id = hour_long_import(sandbox, anaplan_client)
     sensor = AnaplanTaskSensor(task_id="wait_accounts", import_id=ACCOUNTS_IMPORT,
                                anaplan_task_id=task_id, deferrable=False)
     thread, outcome = in_thread(lambda: sensor.execute({}))
@@ -119,10 +124,7 @@ def test_trigger_on_kill_outside_a_triggerer_leaves_the_task_running(connection_
     """Without a task instance whose state says it left ``deferred``, nothing is cancelled:
     Airflow 3.3 also calls ``on_kill`` when a trigger moves to another triggerer."""
     sandbox = connection_env
-    sandbox.sandbox.anaplan.set_task_duration(queue_seconds=0, base_seconds=HOUR)
-    client = anaplan_client()
-    client.upload(ACCOUNTS_FILE, io.BytesIO(ACCOUNTS.encode()), len(ACCOUNTS))
-    task_id = client.start_task(ACCOUNTS_IMPORT)
+    task_id = hour_long_import(sandbox, anaplan_client)
     trigger = AnaplanTaskTrigger(anaplan_conn_id="anaplan_default", workspace_id=WORKSPACE,
                                  model_id=MODEL, import_id=ACCOUNTS_IMPORT,
                                  anaplan_task_id=task_id)

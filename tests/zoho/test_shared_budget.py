@@ -21,6 +21,19 @@ BUDGET, ZOHO_LIMIT, WINDOW = 20, 30, 2.0  # requests per window (Zoho's minute, 
 ORG = "10234695"
 
 
+#: Two halves of a few days of invoices, one per client.
+HALVES = [ExtractWindow(start=date(2026, 1, 1), end=date(2026, 1, 3)),
+          ExtractWindow(start=date(2026, 1, 3), end=date(2026, 1, 5))]
+
+
+def limited_sandbox(sandbox_factory):
+    """A sandbox whose Zoho allows ZOHO_LIMIT requests per WINDOW seconds."""
+    config = SandboxConfig.model_validate(ROOMY)
+    config.zoho.limits.per_minute = ZOHO_LIMIT
+    config.zoho.limits.minute_window = WINDOW
+    return sandbox_factory(config)
+
+
 def extract_at_once(clients, windows) -> list[int]:
     """Each client reads invoices with their details for its window, all at once, as tasks
     on different workers do; the requests each sent."""
@@ -42,15 +55,10 @@ def extract_at_once(clients, windows) -> list[int]:
 
 
 def test_clients_share_one_window_through_postgres(sandbox_factory, zoho_client, postgres_url):
-    config = SandboxConfig.model_validate(ROOMY)
-    config.zoho.limits.per_minute = ZOHO_LIMIT
-    config.zoho.limits.minute_window = WINDOW
-    running = sandbox_factory(config)
-    halves = [ExtractWindow(start=date(2026, 1, 1), end=date(2026, 1, 3)),
-              ExtractWindow(start=date(2026, 1, 3), end=date(2026, 1, 5))]
+    running = limited_sandbox(sandbox_factory)
     clients = [zoho_client(running=running, store=StateStore(postgres_url),
-                           requests_per_minute=BUDGET, rate_window=WINDOW) for _ in halves]
-    counts = extract_at_once(clients, halves)
+                           requests_per_minute=BUDGET, rate_window=WINDOW) for _ in HALVES]
+    counts = extract_at_once(clients, HALVES)
 
     # Each client alone keeps to BUDGET, so two unshared windows would send up to twice
     # BUDGET (more than Zoho's limit) per window; one shared window keeps both under it.
@@ -100,16 +108,11 @@ def test_clients_of_one_sqlite_store_share_one_window_by_default(sandbox_factory
     """Processes of one machine that share a SQLite state store (doctor, a watcher, the
     tasks of a worker) share the organization's per-minute window without a setting: a file
     beside the store holds it."""
-    config = SandboxConfig.model_validate(ROOMY)
-    config.zoho.limits.per_minute = ZOHO_LIMIT
-    config.zoho.limits.minute_window = WINDOW
-    running = sandbox_factory(config)
-    halves = [ExtractWindow(start=date(2026, 1, 1), end=date(2026, 1, 3)),
-              ExtractWindow(start=date(2026, 1, 3), end=date(2026, 1, 5))]
+    running = limited_sandbox(sandbox_factory)
     clients = [zoho_client(running=running, store=StateStore.sqlite(tmp_path / "state.db"),
-                           requests_per_minute=BUDGET, rate_window=WINDOW) for _ in halves]
+                           requests_per_minute=BUDGET, rate_window=WINDOW) for _ in HALVES]
     assert all(c.config.rate_limit_file is None for c in clients), "no setting"
-    counts = extract_at_once(clients, halves)
+    counts = extract_at_once(clients, HALVES)
 
     assert len(counts) == 2 and sum(counts) > 2 * ZOHO_LIMIT
     assert [x for x in running.sandbox.zoho.stats()["rate_limited"] if x["code"] == 44] == []
