@@ -89,11 +89,11 @@ def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, pa
                **options: Any) -> ExtractManifest:
     """Stage ``read`` into ``path``: refuse while a list it ``requires`` (dimension flow ->
     the error) was never loaded, take the watermark of an incremental read from ``store``
-    (unless given),
-    choose the window (``windows``, a rebuild's months, replace the data ``interval``;
-    ``window_start``, ``window_end`` and ``modified_after`` in ``options`` bound it), read,
-    and keep the read's counts under ``recorded_as`` (dag id, run id). Other ``options`` go
-    to ``stage_extract`` (``progress``, ``progress_every``, ``partial``)."""
+    (unless given), choose the window (``windows``, a rebuild's months, replace the data
+    ``interval``; ``window_start``, ``window_end`` and ``modified_after`` in ``options``
+    bound it), read, and keep the read's counts under ``recorded_as`` (dag id, run id).
+    Other ``options`` go to ``stage_extract`` (``progress``, ``progress_every``,
+    ``partial``)."""
     if requires and store is not None:
         loads = ListLoads(store)
         if missing := [why for flow, why in requires.items() if loads.read_at(flow) is None]:
