@@ -5,6 +5,7 @@ None of them ever carries a credential, token or request header.
 
 from __future__ import annotations
 
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 
@@ -75,6 +76,15 @@ class ApiError(ConnectorError):
             parts.append(f"code {self.code}")
         detail = f" ({', '.join(parts)})" if parts else ""
         return f"{self.service}{where} failed{detail}: {self.message}"
+
+    def hinted(self: _E, hint: str) -> _E:
+        """This error with ``hint`` (what to fix, and where) added to its message."""
+        return type(self)(f"{self.message}; {hint}", service=self.service, status=self.status,
+                          code=self.code, method=self.method, url=self.path,
+                          retryable=self.retryable, retry_after=self.retry_after)
+
+
+_E = TypeVar("_E", bound=ApiError)
 
 
 class AuthError(ApiError):

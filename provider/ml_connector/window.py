@@ -33,3 +33,14 @@ def _stamp(value: date | datetime | str) -> str:
     if isinstance(value, date):
         return datetime.combine(value, time(), timezone.utc).isoformat()
     return str(value)
+
+
+def month_name(month: date | str) -> str:
+    """A month in words, ``January 2026``, from a date in it or ``yyyy-mm`` text (other
+    text as it is)."""
+    if not isinstance(month, str):
+        return f"{month:%B %Y}"
+    try:
+        return f"{datetime.strptime(month, '%Y-%m'):%B %Y}"
+    except ValueError:
+        return month

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ml_connector.errors import ConfigError
+from ml_connector.errors import AuthError, ConfigError
 from ml_connector.hooks.zoho_books import ZohoBooksHook
 
 from ..airflow_env import sandbox_connections
@@ -29,8 +29,32 @@ def test_test_connection_reports_bad_secret_without_leaking_it(connection_env, m
     monkeypatch.setenv("AIRFLOW_CONN_ZOHO_BAD", json.dumps(conn))
     ok, message = ZohoBooksHook("zoho_bad").test_connection()
     assert not ok
-    assert "invalid_client" in message
+    assert "invalid_client_secret" in message
+    assert "the Airflow connection 'zoho_bad': fix its Client secret" in message
     assert "wrong-secret-value" not in message
+
+
+@pytest.mark.parametrize(("field", "value", "fix"), [
+    ("refresh_token", "1000.revoked-token-value", "fix its Refresh token, or its Region"),
+    ("region", "eu", "fix its Refresh token, or its Region"),
+])
+def test_a_refused_refresh_token_names_the_connection_and_its_fields(
+        connection_env, monkeypatch, field, value, fix):
+    """A task's token refusal says which connection and which field to fix; a token of
+    another data center is never answered with a scope."""
+    conn = json.loads(
+        sandbox_connections(connection_env.base_url, connection_env.sandbox.config)[
+            "AIRFLOW_CONN_ZOHO_BOOKS_DEFAULT"]
+    )
+    extra = conn["extra"]
+    conn["extra"] = {**(json.loads(extra) if isinstance(extra, str) else extra), field: value}
+    monkeypatch.setenv("AIRFLOW_CONN_ZOHO_REVOKED", json.dumps(conn))
+    with pytest.raises(AuthError) as info:
+        ZohoBooksHook("zoho_revoked").client.organizations()
+    message = str(info.value)
+    assert "invalid_code" in message and f"the Airflow connection 'zoho_revoked': {fix}" \
+        in message
+    assert "scope" not in message.lower() and "1000.revoked-token-value" not in message
 
 
 def test_connection_without_region_names_the_field(connection_env, monkeypatch):

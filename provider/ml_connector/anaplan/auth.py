@@ -212,9 +212,7 @@ class TokenBook:
         """``exc`` of a refused login, with the ``refusal_hint``."""
         if not self.refusal_hint:
             return exc
-        return AuthError(f"{exc.message}; {self.refusal_hint}", service=exc.service,
-                         status=exc.status, code=exc.code, method=exc.method,
-                         url=exc.path, retryable=exc.retryable, retry_after=exc.retry_after)
+        return exc.hinted(self.refusal_hint)
 
     def exclusive(self) -> AbstractContextManager[None]:
         """What a token exchange holds: the OAuth method's lock, else nothing."""

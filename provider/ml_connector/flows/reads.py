@@ -19,6 +19,7 @@ from ml_connector.flows.windows import next_month
 from ml_connector.state.lists import ListLoads
 from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
+from ml_connector.window import month_name
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.extract import ExtractManifest, ExtractWindow, stage_extract
 from ml_connector.zoho.plan import Mode, plan_extract
@@ -41,6 +42,8 @@ class Read(BaseModel):
     watermark_key: str | None = None
     overlap_minutes: float = 10
     reuse_hours: float | None = None
+    #: Said before a long detail read: where the same figures cost fewer requests.
+    hint: str = ""
 
     @property
     def overlap(self) -> timedelta:
@@ -69,8 +72,19 @@ def flow_reads(flow: Flow, defaults: Defaults) -> list[Read]:
                       entities=flow.entities,
                       mode="period" if flow.rebuilds_months else flow.mode,
                       line_items=flow.uses_lines, watermark_key=flow.id,
-                      overlap_minutes=flow.overlap_minutes))
+                      overlap_minutes=flow.overlap_minutes, hint=ledger_hint(flow)))
     return reads
+
+
+def ledger_hint(flow: Flow) -> str:
+    """For a documents flow that sums line details per month: the ledger's way to the
+    same month (one request per account and month, whatever the number of documents)."""
+    if flow.is_ledger or flow.grain != "aggregate" or not flow.uses_lines:
+        return ""
+    return (f"{flow.id}: a month's amounts per account are also in Zoho's general ledger, "
+            "where a ledger flow (source: ledger, e.g. pl_actuals) reads them in about one "
+            "request per account and month however many documents the month holds, "
+            "journals and expenses included (docs/flows.md, Ledger flows)")
 
 
 @dataclass(frozen=True)
@@ -122,7 +136,7 @@ def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, pa
         entities = read.entities if len(read.entities) > 1 else read.entities[0]
         reuse = read.reuse_hours * 3600 if read.reuse_hours else None
         manifest = stage_extract(client, entities, window, path, line_items=read.line_items,
-                                 reuse_within=reuse, **options)
+                                 reuse_within=reuse, hint=read.hint, **options)
     counted = " and ".join(f"{n} {module}" for module, n in manifest.entities.items()) \
         if manifest.entities and len(manifest.entities) > 1 else \
         f"{manifest.count} {manifest.entity}"
@@ -139,7 +153,7 @@ def month_words(windows: list[ExtractWindow]) -> str:
     if not windows or not all(w.start and w.end and w.start.day == 1 and w.end.day == 1
                               and next_month(w.start) == w.end for w in windows):
         return ""
-    return " for " + ", ".join(f"{w.start:%B %Y}" for w in windows if w.start)
+    return " for " + ", ".join(month_name(w.start) for w in windows if w.start)
 
 
 def describe(window: ExtractWindow | list[ExtractWindow]

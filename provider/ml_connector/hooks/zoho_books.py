@@ -73,6 +73,7 @@ class ZohoBooksHook(ConnectionLookup, BaseHook):
         )
         client = ZohoBooksClient(credentials, config, token_cache=cache, store=store)
         client.tokens.on_token = mask_secret
+        client.tokens.connection = self.zoho_conn_id
         return client
 
     def test_connection(self) -> tuple[bool, str]:

@@ -47,6 +47,8 @@ class ExtractZohoOperator(BaseOperator):
         triggerer until the quota resets and then run again (what was fetched is cached, so
         nothing is fetched twice and a job larger than a day advances every day).
     :param progress_every: seconds between progress lines in the task log.
+    :param hint: a line said after the forecast of a detail read longer than a minute (a
+        flow's: where a ledger flow reads the same month cheaper).
     :param requires: dimension flows whose Anaplan lists must have loaded (``mlc_list_loads``)
         before anything is read, each with the error while one has not (a fact flow's: its
         dimension flows' first loads); a missing one fails the task at once, without a Zoho
@@ -81,6 +83,7 @@ class ExtractZohoOperator(BaseOperator):
         reuse_within: timedelta | None = None,
         on_quota: Literal["fail", "wait"] = "fail",
         progress_every: float = 30.0,
+        hint: str = "",
         with_entities: Sequence[str] = (),
         requires: Mapping[str, str] | None = None,
         **kwargs: Any,
@@ -108,6 +111,7 @@ class ExtractZohoOperator(BaseOperator):
         self.reuse_within = reuse_within
         self.on_quota = on_quota
         self.progress_every = progress_every
+        self.hint = hint
         self.requires = dict(requires or {})
 
     @classmethod
@@ -117,7 +121,7 @@ class ExtractZohoOperator(BaseOperator):
                    with_entities=read.entities[1:], mode=read.mode, line_items=read.line_items,
                    watermark_key=read.watermark_key, overlap=read.overlap,
                    reuse_within=timedelta(hours=read.reuse_hours) if read.reuse_hours else None,
-                   **kwargs)
+                   hint=read.hint, **kwargs)
 
     @property
     def read(self) -> Read:
@@ -128,7 +132,7 @@ class ExtractZohoOperator(BaseOperator):
                     watermark_key=self.watermark_key or f"{self.dag_id}.{self.task_id}",
                     overlap_minutes=self.overlap.total_seconds() / 60,
                     reuse_hours=self.reuse_within.total_seconds() / 3600
-                    if self.reuse_within else None)
+                    if self.reuse_within else None, hint=self.hint)
 
     @fail_fast()
     def execute(self, context: Context, event: Any = None) -> dict[str, Any]:

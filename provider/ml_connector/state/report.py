@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from ml_connector.state import schema
 from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
+from ml_connector.window import month_name
 
 
 @dataclass
@@ -78,14 +79,14 @@ def run_months(store: StateStore, flow: str, month: str | None = None,
 def table(rows: list[RunMonth], reasons: int = 3) -> list[str]:
     """The rows as a printed table, a run's requests on its first month, the commonest
     reasons under each month that had any."""
-    lines = [f"{'flow':<22} {'month':<7} {'records':>8} {'imported':>9} {'skipped':>8} "
+    lines = [f"{'flow':<22} {'month':<14} {'records':>8} {'imported':>9} {'skipped':>8} "
              f"{'failed':>7} {'requests':>9} {'verified':<9} Anaplan task  run"]
     shown: set[str] = set()
     for row in rows:
         first = row.run_id not in shown
         shown.add(row.run_id)
         spent = f"{row.requests:,}" if first and row.requests is not None else ""
-        lines.append(f"{row.flow:<22} {row.month:<7} {row.records:>8} "
+        lines.append(f"{row.flow:<22} {month_name(row.month):<14} {row.records:>8} "
                      f"{row.counts['imported']:>9} {row.counts['skipped']:>8} "
                      f"{row.counts['failed']:>7} {spent:>9} {row.verified or '-':<9} "
                      f"{', '.join(sorted(row.tasks)) or '-'}  {row.run_id}")

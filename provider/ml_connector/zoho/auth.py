@@ -23,6 +23,12 @@ OAUTH_ERRORS = {
     "invalid_client": "the client id is unknown to this data center (wrong client id or region)",
     "invalid_client_secret": "the client secret does not match the client id",
 }
+#: The connection fields to fix when the accounts server refuses them (by its error).
+REFUSED_FIX = {
+    "invalid_code": "its Refresh token, or its Region (the data center that issued the token)",
+    "invalid_client": "its Client ID, or its Region",
+    "invalid_client_secret": "its Client secret",
+}
 THROTTLE_HINT = (
     "Zoho allows 10 access tokens per refresh token per 10 minutes and then blocks it for "
     "15-30 minutes; wait, and check that no other system refreshes this token"
@@ -103,6 +109,8 @@ class ZohoTokenManager:
         self.expiry_margin = expiry_margin
         self.minted = 0
         self.on_token: Callable[[str], object] | None = None
+        #: The Airflow connection the credentials come from (a hook's), named by a refusal.
+        self.connection: str | None = None
         digest = hashlib.sha256(
             "\0".join(
                 [datacenter.accounts_url, credentials.client_id, credentials.refresh_token]
@@ -149,7 +157,14 @@ class ZohoTokenManager:
                 "refresh_token": creds.refresh_token,
             },
         )
-        body = token_body(response, self.datacenter, url)
+        try:
+            body = token_body(response, self.datacenter, url)
+        except AuthError as exc:
+            if self.connection is None:
+                raise
+            fix = REFUSED_FIX.get(str(exc.code))
+            raise exc.hinted(f"the Airflow connection {self.connection!r}"
+                             + (f": fix {fix}" if fix else "")) from None
         api_domain = body.get("api_domain")
         if self.on_token is not None:
             self.on_token(body["access_token"])

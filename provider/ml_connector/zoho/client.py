@@ -6,7 +6,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
@@ -40,6 +40,7 @@ def batched(items: Iterable[dict], size: int) -> Iterator[list[dict]]:
 
 PLAN_CONCURRENCY = {"free": 5, "paid": 10}
 MAX_PER_PAGE = 200
+TICK_EVERY = 5.0  # seconds between progress ticks while details are awaited
 
 
 @dataclass(frozen=True)
@@ -321,11 +322,14 @@ class ZohoBooksClient:
         return body[ent.detail_key]
 
     def with_details(
-        self, entity: str | Entity, records: Iterable[dict], batch: int = MAX_PER_PAGE
+        self, entity: str | Entity, records: Iterable[dict], batch: int = MAX_PER_PAGE,
+        tick: Callable[[], None] | None = None,
     ) -> Iterator[dict]:
         """Each record replaced by its detail (with line items), in the order given; at most
         ``batch`` records are held at once. Details whose ``last_modified_time`` is cached are
-        not fetched again; the others are fetched ``concurrency`` at a time and cached."""
+        not fetched again; the others are fetched ``concurrency`` at a time and cached.
+        ``tick`` is called in the caller's thread as details arrive, and at least every
+        ``TICK_EVERY`` seconds while they are awaited (the extract's progress lines)."""
         ent = get_entity(entity) if isinstance(entity, str) else entity
 
         def detail(record: dict) -> dict:
@@ -335,7 +339,13 @@ class ZohoBooksClient:
             for chunk in batched(records, batch):
                 cached = self.details.get(ent.name, versions(ent, chunk)) if self.details else {}
                 missing = [r for r in chunk if str(r[ent.id_field]) not in cached]
-                fetched = list(pool.map(detail, missing))
+                futures = [pool.submit(detail, r) for r in missing]
+                pending = set(futures)
+                while pending:  # a slow or retried detail does not hold up the ticks
+                    _, pending = wait(pending, timeout=TICK_EVERY, return_when=FIRST_COMPLETED)
+                    if tick is not None:
+                        tick()
+                fetched = [f.result() for f in futures]
                 if self.details is not None:
                     self.details.put(ent.name, ent.id_field, fetched)
                 self.cache_hits += len(chunk) - len(missing)

@@ -124,23 +124,32 @@ class Progress:
         self.phase = "listing"
         self.planned: int | None = None
         self.planned_at = 0
+        self.records = 0
 
-    def plan(self, listed: int, details: int) -> None:
+    def plan(self, listed: int, details: int, hint: str = "") -> None:
         """The list is read: ``details`` detail requests are still to come; said at once
-        with the time they take at the client's request budget."""
+        with the time they take at the client's request budget, and ``hint`` (a cheaper way
+        to the same figures) after it when they take more than a minute."""
         self.phase, self.planned = f"details of {listed:,}", details
+        self.records = 0
         self.planned_at = self.client.requests
         budget = self.client.config.requests_per_minute
         if details:
             self.emit(f"{self.entity}: {details:,} detail(s) of {listed:,} to fetch at "
                       f"{budget:,}/min (the connection's requests_per_minute): about "
                       f"{details / budget:,.1f} min")
+        if hint and details > budget:
+            self.emit(hint)
 
-    def tick(self, records: int) -> None:
+    def tick(self, records: int | None = None) -> None:
+        """Called as records are written (``records`` so far) and as details arrive: a
+        line once ``every`` seconds have passed since the last."""
+        if records is not None:
+            self.records = records
         now = self.clock()
         if now - self.last >= self.every:
             self.last = now
-            self.emit(self.line(records, now))
+            self.emit(self.line(self.records, now))
 
     def line(self, records: int, now: float) -> str:
         requests = self.client.requests - self.requests0
@@ -165,6 +174,7 @@ def extract_to(
     progress_every: float = 30.0,
     clock: Callable[[], float] = time.monotonic,
     partial: bool = False,
+    hint: str = "",
 ) -> ExtractManifest:
     """Stream the window's (or each window's, in turn) records of ``entity`` (or of each of
     several modules, in turn: invoices and their credit notes) to ``sink`` as JSON Lines and
@@ -189,7 +199,7 @@ def extract_to(
         for ent in ents:
             writer.write(ent, _listed(client, ent, windows))
     else:
-        _write_with_details(client, ents, windows, writer, what, partial=partial)
+        _write_with_details(client, ents, windows, writer, what, partial=partial, hint=hint)
     if len(ents) > 1:
         summary.entities = {e.name: writer.counts.get(e.name, 0) for e in ents}
     summary.requests = client.requests - before
@@ -266,20 +276,21 @@ class _Writer:
 
 def _write_with_details(client: ZohoBooksClient, ents: Sequence[Entity],
                         windows: Sequence[ExtractWindow], writer: _Writer, what: str, *,
-                        partial: bool) -> None:
+                        partial: bool, hint: str) -> None:
     """Spool the lists, check their details against the quota, then write records and details."""
     with ExitStack() as stack:
         spools = [stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
                   for _ in ents]
         rows, planned = _spool_lists(client, ents, windows, spools, writer.meter)
         writer.summary.details_planned = planned
-        writer.meter.plan(rows, planned)
+        writer.meter.plan(rows, planned, hint)
         if client.store is not None:
             _check_details(client, ents, spools, f"{what}: {planned:,} uncached detail(s) of "
                            f"{rows:,} listed", planned, partial=partial)
         for ent, spool in zip(ents, spools, strict=True):
             spool.seek(0)
-            writer.write(ent, client.with_details(ent, read_jsonl(spool)))
+            writer.write(ent, client.with_details(ent, read_jsonl(spool),
+                                                  tick=writer.meter.tick))
 
 
 def _spool_lists(client: ZohoBooksClient, ents: Sequence[Entity],
@@ -339,6 +350,7 @@ def stage_extract(
     progress: Callable[[str], None] | None = None,
     progress_every: float = 30.0,
     partial: bool = False,
+    hint: str = "",
 ) -> ExtractManifest:
     """Extract to ``path`` (anything with ``open()``: a ``Path``, an ``ObjectStoragePath``).
 
@@ -371,7 +383,7 @@ def stage_extract(
     with path.open("w", encoding="utf-8") as sink:
         summary = extract_to(client, entity, windows, sink, line_items=line_items,
                              progress=progress, progress_every=progress_every,
-                             partial=partial)
+                             partial=partial, hint=hint)
     summary.path = str(path)
     if keep:
         with path.open("r", encoding="utf-8") as staged:
