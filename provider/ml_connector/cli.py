@@ -346,7 +346,8 @@ def _init(args: argparse.Namespace) -> int:
     from ml_connector.airflow_cli import pools_hint
     from ml_connector.init import create_pools, write_starter
 
-    written = write_starter(Path(args.dags_folder), force=args.force)
+    written = write_starter(Path(args.dags_folder) if args.dags_folder else dags_folder(),
+                            force=args.force)
     for path in written:
         print(f"wrote {path}")
     flows = written[0]
@@ -378,14 +379,29 @@ FLOWS_HELP = ("the flows file (default: dags/flows.yaml, or where it does not ex
               "one ml-connector init wrote: <dags folder>/ml_connector/flows.yaml)")
 
 
+def dags_folder() -> Path:
+    """Airflow's ``[core] dags_folder`` as the ``airflow`` command reads it here:
+    ``AIRFLOW__CORE__DAGS_FOLDER``, else ``$AIRFLOW_HOME/airflow.cfg``'s, else
+    ``$AIRFLOW_HOME/dags`` (``AIRFLOW_HOME`` defaulting to ``~/airflow``)."""
+    import configparser
+
+    home = Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow").expanduser()
+    folder = os.environ.get("AIRFLOW__CORE__DAGS_FOLDER")
+    if not folder and (home / "airflow.cfg").exists():
+        cfg = configparser.ConfigParser(interpolation=None)
+        cfg.read(home / "airflow.cfg")
+        folder = cfg.get("core", "dags_folder", fallback=None)
+    if not folder:
+        return home / "dags"
+    return Path(folder.replace("{AIRFLOW_HOME}", str(home))).expanduser()
+
+
 def default_flows() -> str:
     """``dags/flows.yaml`` (a checkout of the repository), else the file ``ml-connector
     init`` wrote, ``<[core] dags_folder>/ml_connector/flows.yaml`` (the folder from the
     environment, as Airflow reads it: ``AIRFLOW__CORE__DAGS_FOLDER``, else
     ``$AIRFLOW_HOME/dags``), when it exists."""
-    home = Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow")
-    written = Path(os.environ.get("AIRFLOW__CORE__DAGS_FOLDER") or home / "dags") \
-        / "ml_connector" / "flows.yaml"
+    written = dags_folder() / "ml_connector" / "flows.yaml"
     if not Path("dags/flows.yaml").exists() and written.exists():
         return str(written)
     return "dags/flows.yaml"
@@ -521,7 +537,8 @@ def build_parser() -> argparse.ArgumentParser:
         "create the pools", description="Write flows.yaml, flows.py and flows_check.py "
         "into DAGS_FOLDER/ml_connector and create the pools they use with `airflow pools "
         "import` (or print the command).")
-    init.add_argument("dags_folder", metavar="DAGS_FOLDER", help="the Airflow DAGs folder")
+    init.add_argument("dags_folder", metavar="DAGS_FOLDER", nargs="?",
+                      help="the Airflow DAGs folder (default: Airflow's [core] dags_folder)")
     init.add_argument("--force", action="store_true", help="replace existing files")
     init.add_argument("--no-pools", action="store_true", help="do not create the pools")
     init.set_defaults(func=_init)

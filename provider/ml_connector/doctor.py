@@ -107,7 +107,8 @@ def _flows_file(path: Path) -> Generator[Finding, None, FlowsFile | None]:
         spec, problems = load_valid_flows(path)
         yield from _flows(path, spec, problems)
     except ConnectorError as exc:
-        yield Finding("flows", "fail", str(exc), "ml-connector init <dags folder> writes one")
+        yield Finding("flows", "fail", str(exc),
+                      "`ml-connector init` writes one into the DAGs folder")
         return None
     return spec
 

@@ -13,6 +13,9 @@ from ml_connector_sandbox.clock import SandboxClock
 from ml_connector_sandbox.faults import FaultBoard
 from ml_connector_sandbox.zoho import ZohoEmulator, ZohoSandboxConfig
 
+#: Zoho's documented limit per organization and minute, the sandbox's default.
+ZOHO_PER_MINUTE = 100
+
 
 class SandboxConfig(BaseModel):
     """Everything a sandbox is built from; loadable from YAML (``SandboxConfig.from_yaml``)."""
@@ -35,7 +38,9 @@ class SandboxConfig(BaseModel):
         """The ``zoho_books_default`` and ``anaplan_default`` connections (as ``airflow
         connections add --conn-json`` takes them) of a sandbox served at ``base_url``: the
         region's refresh token and its first organization (or ``organization_id``; None
-        leaves it out), the first user's login and the first model."""
+        leaves it out), the first user's login and the first model. A sandbox whose Zoho
+        limit is not Zoho's 100 a minute gets a budget to match (90 % of it, as the
+        connection's default 90 is of 100)."""
         zoho = self.zoho
         refresh = next(t.token for t in zoho.refresh_tokens if t.region == region)
         if organization_id == "":
@@ -44,8 +49,10 @@ class SandboxConfig(BaseModel):
             organization_id = next((o.organization_id for o in zoho.organizations
                                     if o.region == region), None)
         extra: dict = {"refresh_token": refresh, "region": region,
-                       **({"organization_id": organization_id} if organization_id else {}),
-                       **(zoho_extra or {})}
+                       **({"organization_id": organization_id} if organization_id else {})}
+        if zoho.limits.per_minute != ZOHO_PER_MINUTE:
+            extra["requests_per_minute"] = max(1, zoho.limits.per_minute * 9 // 10)
+        extra.update(zoho_extra or {})
         user = next(u for u in self.anaplan.users if u.password)
         workspace = self.anaplan.workspaces[0]
         return {

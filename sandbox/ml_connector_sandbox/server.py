@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,17 +77,33 @@ def start_sandbox(
     return RunningSandbox(url, sandbox, server, thread)
 
 
+#: The line ``up`` prints once it serves (and has written Airflow's connections when asked).
+READY = "ready: serving"
+
+
 def serve_forever(
-    config: SandboxConfig, host: str, port: int, exit_after: float | None = None
+    config: SandboxConfig, host: str, port: int, exit_after: float | None = None,
+    on_ready: Callable[[RunningSandbox], None] | None = None,
 ) -> None:
-    """Run in the foreground until interrupted or until ``exit_after`` seconds have passed."""
+    """Run in the foreground until SIGINT or SIGTERM (handled whatever the process
+    inherited: a job started with ``&`` ignores SIGINT) or ``exit_after`` seconds; once
+    serving, call ``on_ready`` and print ``READY``."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     running = start_sandbox(config, host, port)
-    print(running.sandbox.describe(running.base_url), flush=True)
     try:
+        print(running.sandbox.describe(running.base_url), flush=True)
+        if on_ready is not None:
+            on_ready(running)
+        print(f"{READY} {running.base_url} (pid {os.getpid()})", flush=True)
         deadline = None if exit_after is None else time.monotonic() + exit_after
-        while running.thread.is_alive() and (deadline is None or time.monotonic() < deadline):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
+        while running.thread.is_alive() and not stop.is_set():
+            left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+            if left <= 0:
+                break
+            stop.wait(left)
     finally:
         running.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -53,3 +53,15 @@ def test_commands_find_the_flows_file_init_wrote(tmp_path, monkeypatch):
     (tmp_path / "dags" / "flows.yaml").write_text("flows: []\n")
     monkeypatch.delenv("AIRFLOW__CORE__DAGS_FOLDER")
     assert default_flows() == "dags/flows.yaml", "a checkout's own file first"
+
+
+def test_init_writes_into_the_dags_folder_airflow_cfg_names(tmp_path, monkeypatch):
+    """Without DAGS_FOLDER: Airflow's [core] dags_folder, from airflow.cfg here."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "airflow.cfg").write_text(f"[core]\ndags_folder = {tmp_path / 'my dags'}\n")
+    monkeypatch.setenv("AIRFLOW_HOME", str(home))
+    monkeypatch.delenv("AIRFLOW__CORE__DAGS_FOLDER", raising=False)
+    assert cli(["init", "--no-pools"]) == 0
+    assert (tmp_path / "my dags" / "ml_connector" / "flows.yaml").exists()
+    assert not (home / "dags").exists()

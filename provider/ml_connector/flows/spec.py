@@ -464,7 +464,7 @@ def _read(path: Path) -> object:
         return yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"no flows file at {path}: name it with --flows, or write the "
-                          "starter one with `ml-connector init <dags folder>`") from None
+                          "starter one into the DAGs folder with `ml-connector init`") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path.name} is not valid YAML: {exc}") from None
 

@@ -8,7 +8,12 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowException, BaseSensorOperator, conf
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    BaseSensorOperator,
+    conf,
+)
 
 from ml_connector.anaplan.handoff import Handoff
 from ml_connector.anaplan.outcome import TaskEvent, judge
@@ -79,9 +84,13 @@ class AnaplanTaskMixin:
         log.info("Cancelled Anaplan task %s of %s: %s", task_id, action_id, status.state)
 
     def finish(self, event: TaskEvent | dict[str, Any]) -> TaskStatus:
-        """The finished task, or an ``AirflowException`` saying why the wait failed."""
+        """The finished task, or an exception saying why the wait failed: for a task that
+        ended (failed, cancelled, rows rejected) one that is not retried, since polling it
+        again gives the same answer."""
         outcome = TaskEvent.model_validate(event)
         ok, message = judge(outcome, allow_rejected_rows=self.allow_rejected_rows)
+        if not ok and outcome.status == "done":
+            raise AirflowFailException(f"Anaplan import failed: {message}")
         if not ok or outcome.task is None:
             raise AirflowException(f"Anaplan import failed: {message}")
         log = self.log  # type: ignore[attr-defined]
