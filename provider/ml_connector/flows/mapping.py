@@ -17,6 +17,7 @@ from typing import IO, Any, NamedTuple
 from ml_connector.decimals import finite_decimal
 from ml_connector.errors import ConfigError
 from ml_connector.flows.build import period_label, rate_of, to_base, write_csv
+from ml_connector.flows.dimensions import Routed, crosswalk, dimension_column
 from ml_connector.flows.files import Member, SentCell, Skipped, line_writer
 from ml_connector.flows.postings import Account, Postings
 from ml_connector.flows.spec import Column, Flow, Lookup
@@ -80,6 +81,24 @@ class BuildResult:
     skipped_reasons: dict[str, int] = field(default_factory=dict)
     cleared: int = 0
     zeroed: int = 0
+    #: Dimension columns: lines given the default member, values routed to ``unmapped``.
+    defaulted: dict[str, int] = field(default_factory=dict)
+    unmapped: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def took(self, routed: Routed) -> None:
+        """Keep what the build's dimension columns defaulted and routed."""
+        self.defaulted = dict(routed.defaulted)
+        self.unmapped = {column: dict(values) for column, values in routed.unmapped.items()}
+
+    def routed_lines(self) -> list[str]:
+        """One line per dimension column that defaulted or routed values (the task log)."""
+        lines = [f"column {c!r}: {n:,} line(s) carried no value and got the default member"
+                 for c, n in sorted(self.defaulted.items())]
+        lines += [f"column {c!r}: values with no mapping routed to the unmapped member: "
+                  + ", ".join(f"{v!r} x {n:,}" for v, n in sorted(values.items(),
+                                                                 key=lambda vn: -vn[1]))
+                  for c, values in sorted(self.unmapped.items())]
+        return lines
 
 
 class RowMapper:
@@ -100,17 +119,22 @@ class RowMapper:
         #: A ledger flow's postings name the module of their document by transaction type.
         self._module_field = "transaction_type" if flow.is_ledger else None
         self.header = list(flow.columns)
+        #: Lines given a default member, values routed or left unmapped by ``map``.
+        self.routed = Routed()
+        self._has_lines = flow.is_ledger or get_entity(flow.entity).has_line_items
         self.measures = [i for i, c in enumerate(flow.columns.values()) if c.amount]
         #: Amount columns sent in the base currency (converted at the record's rate).
         self._in_base = [i for i, c in enumerate(flow.columns.values())
                          if c.amount and c.currency != "document"]
-        self._columns = [self._compile(c) for c in flow.columns.values()]
-        #: Columns whose values are always text (lookups, month labels, text constants).
+        self._columns = [self._mapped(n, c) for n, c in flow.columns.items()]
+        #: Columns whose values are always text (lookups, month labels, text constants,
+        #: tags, dimensions, mapped members).
         self.text_columns = frozenset(
             i for i, c in enumerate(flow.columns.values())
-            if c.lookup is not None or c.period is not None or isinstance(c.const, str))
+            if c.lookup is not None or c.period is not None or isinstance(c.const, str)
+            or c.tag is not None or c.dimension is not None or c.map is not None)
         self._per_line = frozenset(i for i, c in enumerate(flow.columns.values())
-                                   if (c.source_field or "").startswith("line."))
+                                   if c.on_lines(self._has_lines))
         zero = Decimal(0)
         self._zeroed = [(lambda record, line: zero) if c.amount else fn
                         for c, fn in zip(flow.columns.values(), self._columns, strict=True)]
@@ -158,7 +182,18 @@ class RowMapper:
                 return f"{name} {record.get(name)}"
         return None
 
-    def _compile(self, column: Column) -> Callable[[Mapping[str, Any], Mapping[str, Any]], Any]:
+    def _mapped(self, name: str, column: Column
+                ) -> Callable[[Mapping[str, Any], Mapping[str, Any]], Any]:
+        """The column as a function of (record, line), through its ``map`` when it has one."""
+        value = self._compile(name, column)
+        if column.map is None:
+            return value
+        assert isinstance(column.map, dict), "a map file is read when the flows file loads"
+        return crosswalk(name, column, column.map, value,
+                         lambda record: "{} {}".format(*self.id_of(record)), self.routed)
+
+    def _compile(self, name: str, column: Column
+                 ) -> Callable[[Mapping[str, Any], Mapping[str, Any]], Any]:
         """The column as a function of (record, line), decided once per build."""
         def source(path: str) -> Callable[[Mapping[str, Any], Mapping[str, Any]], Any]:
             if path.startswith("line."):
@@ -169,6 +204,8 @@ class RowMapper:
         if column.const is not None:
             const = column.const
             return lambda record, line: const
+        if column.tag is not None or column.dimension is not None:
+            return dimension_column(name, column, self._has_lines, self.place, self.routed)
         if column.field is not None:
             field_of = source(column.field)
             return lambda record, line: "" if (v := field_of(record, line)) is None else v
@@ -340,6 +377,8 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
                     yield row  # csv writes each value as str() does
 
         write_csv(csv_out, mapper.header, record_rows())
+        mapper.routed.check(flow.id)
+        result.took(mapper.routed)
         return result
     cells = _Cells(mapper)
     for use in usable:
@@ -351,6 +390,8 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
         sent = line_writer(cells_out)
         for key, start in cells.windows.items():
             sent(SentCell(start, list(key)))
+    mapper.routed.check(flow.id)
+    result.took(mapper.routed)
     result.rows = write_csv(csv_out, mapper.header, cells.rows())
     return result
 

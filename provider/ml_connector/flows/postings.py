@@ -20,6 +20,7 @@ from typing import Any
 from ml_connector.decimals import decimal_of, finite_decimal
 from ml_connector.errors import ConfigError
 from ml_connector.flows.build import CENT
+from ml_connector.flows.dimensions import CHARGE
 from ml_connector.flows.spec import Flow
 
 
@@ -134,7 +135,8 @@ class Postings:
                     "flows.yaml")
             if out is lines:
                 out = list(lines)
-            out.append({"line_item_id": f"{self.id_of(record)[1]}:{label}", "name": label,
+            out.append({CHARGE: label, "line_item_id": f"{self.id_of(record)[1]}:{label}",
+                        "name": label,
                         "account_id": account.account_id,
                         "account_name": account.account_name, "amount": amount})
         return out

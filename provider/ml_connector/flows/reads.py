@@ -79,7 +79,7 @@ def flow_reads(flow: Flow, defaults: Defaults) -> list[Read]:
 def ledger_hint(flow: Flow) -> str:
     """For a documents flow that sums line details per month: the ledger's way to the
     same month (one request per account and month, whatever the number of documents)."""
-    if flow.is_ledger or flow.grain != "aggregate" or not flow.uses_lines:
+    if flow.is_ledger or flow.grain != "aggregate" or not flow.uses_lines or flow.dimensional:
         return ""
     return (f"{flow.id}: a month's amounts per account are also in Zoho's general ledger, "
             "where a ledger flow (source: ledger, e.g. pl_actuals) reads them in about one "

@@ -259,6 +259,8 @@ class FlowRun:
         log.info("Built %d row(s) from %d record(s); skipped %d %s; %d emptied cell(s) sent "
                  "as zero", result.rows, result.records, result.skipped,
                  result.skipped_reasons, result.cleared)
+        for line in result.routed_lines():
+            log.info("%s", line)
         return built
 
     def lists_ready(self, organization_id: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -35,14 +36,20 @@ class Lookup(_Strict):
     value: str
 
 
+#: Planning dimensions Zoho keeps on lines or document headers, by ``dimension:`` name.
+DIMENSIONS = ("location", "project", "item", "salesperson")
+
+
 class Column(_Strict):
     """Where one import column comes from: exactly one of the sources below.
 
     ``field`` copies a record field (``line.<f>`` a line item's); ``const`` a fixed value;
     ``period`` a date field as an Anaplan month label (``Jan 26``); ``amount`` a number,
     converted to the organization's base currency with the record's exchange rate unless
-    ``currency: document``; ``lookup`` a field translated through another entity.
-    In aggregated flows, ``amount`` columns are summed and all others are the group keys.
+    ``currency: document``; ``lookup`` a field translated through another entity; ``tag``
+    a reporting tag's option on the line; ``dimension`` the line's location, project, item
+    or salesperson, else its document's. In aggregated flows, ``amount`` columns are summed
+    and all others are the group keys.
     """
 
     field: str | None = None
@@ -51,14 +58,43 @@ class Column(_Strict):
     amount: str | None = None
     currency: Literal["base", "document"] = "base"
     lookup: Lookup | None = None
+    tag: str | None = Field(
+        default=None, description="a reporting tag, by name or id: the line's option of it")
+    dimension: Literal[DIMENSIONS] | None = Field(  # type: ignore[valid-type]
+        default=None, description="the line's location, project, item or salesperson, "
+        "else its document's")
+    value: Literal["id", "name"] = Field(
+        default="id", description="tag and dimension columns: Zoho's id (a list member's "
+        "code) or its name")
+    default: str | None = Field(
+        default=None, description="tag and dimension columns: the member for a line (and "
+        "document) that carries no value; without it such a line stops the build")
+    charges: str | None = Field(
+        default=None, description="tag and dimension columns of lines: postings: the member "
+        "for shipping and adjustment (default: the document's value, else default)")
+    map: dict[str, str] | str | None = Field(
+        default=None, description="Zoho value -> Anaplan member code, inline or a CSV file "
+        "beside flows.yaml (columns: zoho, anaplan)")
+    unmapped: str = Field(
+        default="fail", description="with map: what a value with no mapping gets: fail "
+        "(the build stops and names each value and its documents) or a member")
 
     @model_validator(mode="after")
     def _one_source(self) -> Column:
-        given = [k for k in ("field", "const", "period", "amount", "lookup")
-                 if getattr(self, k) is not None]
+        given = [k for k in SOURCES if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of field, const, period, amount, lookup"
+            raise ValueError(f"give exactly one of {', '.join(SOURCES)}"
                              + (f" (got {', '.join(given)})" if given else ""))
+        dimensional = self.tag is not None or self.dimension is not None
+        for key in ("default", "charges"):
+            if getattr(self, key) is not None and not dimensional:
+                raise ValueError(f"{key}: only for tag and dimension columns")
+        if self.value != "id" and not dimensional:
+            raise ValueError("value: only for tag and dimension columns")
+        if self.map is not None and (self.amount is not None or self.period is not None):
+            raise ValueError("map: translates members, not amounts or periods")
+        if self.unmapped != "fail" and self.map is None:
+            raise ValueError("unmapped: only with map")
         return self
 
     @property
@@ -66,6 +102,18 @@ class Column(_Strict):
         if self.lookup is not None:
             return self.lookup.field
         return self.field or self.period or self.amount
+
+    def on_lines(self, has_lines: bool = True) -> bool:
+        """Whether the column reads line items: ``line.*``, a tag, or a dimension Zoho keeps
+        on lines (when the module has line items: else its document's)."""
+        return self.tag is not None or (has_lines and self.dimension in LINE_DIMENSIONS) \
+            or (self.source_field or "").startswith("line.")
+
+
+#: The sources of a column: exactly one is given.
+SOURCES = ("field", "const", "period", "amount", "lookup", "tag", "dimension")
+#: Dimensions Zoho also carries on line items (a line's value comes first).
+LINE_DIMENSIONS = ("location", "project", "item")
 
 
 class Target(_Strict):
@@ -201,7 +249,8 @@ class Flow(_Strict):
         postings = self.lines == "postings"
         self._check_fields(entity.name, LINE_ITEM | {"amount"} if postings else LINE_ITEM)
         if self.uses_lines and not entity.has_line_items:
-            raise ValueError(f"entity {entity.name!r} has no line items (columns use line.*)")
+            raise ValueError(f"entity {entity.name!r} has no line items (columns use line.* "
+                             "or a reporting tag, which Zoho keeps on lines)")
         if postings and not self.uses_lines:
             raise ValueError("lines: postings needs columns that read line.* (e.g. Amount: "
                              "{amount: line.amount})")
@@ -246,6 +295,10 @@ class Flow(_Strict):
             raise ValueError("accounts: not used by a ledger flow; choose accounts in "
                              "ledger.accounts or ledger.account_types")
         self._check_fields(LEDGER, frozenset())  # postings have no lines
+        if self.dimensional:
+            raise ValueError("Zoho's general ledger carries no reporting tag, location, "
+                             "project, item or salesperson: read them from documents "
+                             "(source: documents)")
         for name, column in self.columns.items():
             if column.amount is not None and column.currency == "document":
                 raise ValueError(f"column {name!r}: ledger amounts are in the base currency "
@@ -308,7 +361,14 @@ class Flow(_Strict):
 
     @property
     def uses_lines(self) -> bool:
-        return any((c.source_field or "").startswith("line.") for c in self.columns.values())
+        has_lines = self.is_ledger or get_entity(self.entity).has_line_items
+        return any(c.on_lines(has_lines) for c in self.columns.values())
+
+    @property
+    def dimensional(self) -> bool:
+        """Whether a column reads a reporting tag or a location, project, item or
+        salesperson (which Zoho's general ledger does not carry)."""
+        return any(c.tag is not None or c.dimension is not None for c in self.columns.values())
 
     @property
     def period_field(self) -> str | None:
@@ -470,9 +530,44 @@ def _read(path: Path) -> object:
 
 
 def load_flows(path: str | Path) -> FlowsFile:
-    """The flows file, every flow valid (else a ``ConfigError`` listing every problem)."""
+    """The flows file, every flow valid (else a ``ConfigError`` listing every problem);
+    a column's ``map`` file is read from beside it."""
     path = Path(path)
-    return parse_flows(_read(path), path.name)
+    spec = parse_flows(_read(path), path.name)
+    for flow in spec.flows:
+        read_maps(flow, path.parent)
+    return spec
+
+
+def read_maps(flow: Flow, folder: Path) -> None:
+    """Replace each ``map: <file>`` of ``flow``'s columns by the table the CSV file (in
+    ``folder``) holds: a header ``zoho,anaplan``, then one Zoho value and its member per
+    line; many values may share a member, a value may appear once."""
+    for name, column in flow.columns.items():
+        if not isinstance(column.map, str):
+            continue
+        where = folder / column.map
+        what = f"flow {flow.id}: column {name!r}: map {column.map}"
+        try:
+            with where.open(newline="", encoding="utf-8") as handle:
+                rows = list(csv.reader(handle))
+        except OSError as exc:
+            raise ConfigError(f"{what}: cannot read {where} ({exc.strerror or exc}): the "
+                              "file goes beside flows.yaml") from None
+        if not rows or [c.strip().lower() for c in rows[0][:2]] != ["zoho", "anaplan"]:
+            raise ConfigError(f"{what}: the first line must be the header zoho,anaplan")
+        table: dict[str, str] = {}
+        for number, row in enumerate(rows[1:], start=2):
+            if not row:
+                continue
+            if len(row) < 2 or row[1] == "":
+                raise ConfigError(f"{what} line {number}: expected a Zoho value and a member, "
+                                  f"got {row!r}")
+            if row[0] in table and table[row[0]] != row[1]:
+                raise ConfigError(f"{what} line {number}: {row[0]!r} is mapped twice "
+                                  f"({table[row[0]]!r} and {row[1]!r})")
+            table[row[0]] = row[1]
+        object.__setattr__(column, "map", table)
 
 
 def split_flows(data: object, source: str = "flows.yaml") -> tuple[FlowsFile, list[str]]:
@@ -502,6 +597,16 @@ def split_flows(data: object, source: str = "flows.yaml") -> tuple[FlowsFile, li
 
 
 def load_valid_flows(path: str | Path) -> tuple[FlowsFile, list[str]]:
-    """``split_flows`` of a flows file."""
+    """``split_flows`` of a flows file (with its columns' ``map`` files read; a flow whose
+    map file cannot be read is invalid)."""
     path = Path(path)
-    return split_flows(_read(path), path.name)
+    spec, problems = split_flows(_read(path), path.name)
+    valid = []
+    for flow in spec.flows:
+        try:
+            read_maps(flow, path.parent)
+        except ConfigError as exc:
+            problems.append(str(exc))
+            continue
+        valid.append(flow)
+    return spec.model_copy(update={"flows": valid}), problems

@@ -94,8 +94,8 @@ def plain_key(flow: Flow, layout: Layout) -> Callable[[Mapping[str, Any]], Key] 
     flows whose key columns copy fields, constants or months (ledger flows); None when a
     key needs a lookup or a line."""
     columns = flow.columns
-    if any(columns[k].lookup is not None or (columns[k].source_field or "").startswith(
-            "line.") for k in layout.keys):
+    if any(columns[k].lookup is not None or columns[k].on_lines() or columns[k].map is not None
+           or columns[k].dimension is not None for k in layout.keys):
         return None
     def part(name: str) -> Callable[[Mapping[str, Any]], str]:
         column = columns[name]
