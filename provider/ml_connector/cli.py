@@ -353,8 +353,10 @@ def _init(args: argparse.Namespace) -> int:
     flows = written[0]
     print(create_pools(flows) if not args.no_pools else
           f"pools not created: {pools_hint(flows)}")
-    print(f"next: edit {flows} (targets, columns), add the zoho_books and anaplan "
-          "connections, and unpause the flows' DAGs (zoho_<flow id>)")
+    print(f"next: to try the flows against the emulators, `ml-connector sandbox up --airflow "
+          f"--detach` (needs ml-connector-sandbox); for your own Zoho Books and Anaplan, edit "
+          f"{flows} (targets, columns), add the zoho_books and anaplan connections and "
+          "unpause the flows' DAGs (zoho_<flow id>)")
     return 0
 
 

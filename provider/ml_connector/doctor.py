@@ -63,9 +63,12 @@ def _budget(client: object, store: object, flows: list) -> Iterator[Finding]:
     day = sum(timedelta(days=1) / PERIODS[f.schedule] * (known[f.id] or 0) for f in flows)
     unknown = sorted(f for f, n in known.items() if n is None)
     room = client.quota.room()  # type: ignore[attr-defined]
-    basis = (f"a day of the scheduled flows takes about {day:,.0f} request(s) at what their "
-             "recent runs were charged" + (f" (no run yet of {', '.join(unknown)})"
-                                          if unknown else ""))
+    ran = len(flows) - len(unknown)
+    basis = (f"a day of the {ran} scheduled flow(s) that have run takes about {day:,.0f} "
+             "request(s) at what their recent runs were charged" if ran else
+             "no scheduled flow has run yet, so a day's requests cannot be estimated")
+    if ran and unknown:
+        basis += f" ({len(unknown)} not run yet, not counted: {', '.join(unknown)})"
     if room is None:
         yield Finding("budget", "ok", f"{basis}; today's quota is known after the first "
                       "response of the day")
@@ -91,7 +94,12 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
     store = yield from _state_store(state_url)
     if store is None:
         return
-    yield from _pools(flows_path, spec, pools)
+    pooled = list(_pools(flows_path, spec, pools))
+    yield from pooled
+    if any(f.detail.startswith(MIGRATE_FIRST.split(":")[0]) for f in pooled):
+        yield Finding("connections", "fail", "not checked: Airflow's database, which holds "
+                      "them, is not migrated yet", "airflow db migrate, then doctor again")
+        return
     if zoho is not None:
         yield from _zoho(zoho, spec.defaults.zoho_conn_id, flows, store)
     if anaplan is not None:

@@ -75,10 +75,11 @@ def test_a_ready_deployment_passes_and_each_trap_is_named(sandbox, monkeypatch, 
     found = findings(FLOWS, url, POOLS)
     assert failures(found) == []
     budget = next(f for f in found if f.check == "budget")
-    assert budget.status == "ok" and "takes about 40 request(s)" in budget.detail
+    assert budget.status == "ok" and "a day of the 1 scheduled flow(s) that have run takes " \
+        "about 40 request(s)" in budget.detail
     assert "left today beyond the reserve" in budget.detail
-    assert "no run yet of" in budget.detail and "invoice_actuals_daily" not in \
-        budget.detail.split("no run yet of")[1]
+    assert "not run yet, not counted: " in budget.detail and "invoice_actuals_daily" not in \
+        budget.detail.split("not counted: ")[1]
 
 
 def test_a_missing_scope_and_a_column_mismatch_are_found(sandbox_factory, monkeypatch,

@@ -46,8 +46,13 @@ def test_an_extract_reports_progress_every_interval(zoho_client, tmp_path):
     assert listing and details
     last = details[-1]
     assert f"details of {summary.count:,}" in last
-    assert "requests (" in last and "/min)" in last and f"{warm.count:,} cache hits" in last
-    assert "min left (" in last
+    assert "requests (" in last and "/min on average)" in last
+    assert f"{warm.count:,} cache hits" in last and "min left (" in last
+    planned = summary.count - warm.count
+    fetched = [int(line.split("): ", 1)[1].split(" of ")[0].replace(",", ""))
+               for line in details]
+    assert all(f"of {planned:,} details fetched" in line for line in details)
+    assert fetched == sorted(fetched) and 0 < fetched[-1] <= planned, "counts up to the plan"
     # Lines come only once the interval has passed: never more than one per 30 ticks.
     assert len(lines) <= ticks.now // 30 + 1
 

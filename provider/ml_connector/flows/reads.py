@@ -140,9 +140,10 @@ def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, pa
     counted = " and ".join(f"{n} {module}" for module, n in manifest.entities.items()) \
         if manifest.entities and len(manifest.entities) > 1 else \
         f"{manifest.count} {manifest.entity}"
-    emit(f"Read {counted} in {manifest.requests} requests "
-         f"({manifest.cache_hits} details from the cache); newest last_modified_time "
-         f"{manifest.max_last_modified_time}")
+    if manifest.reused_from is None:
+        emit(f"Read {counted} in {manifest.requests:,} requests "
+             f"({manifest.cache_hits:,} details from the cache); newest last_modified_time "
+             f"{manifest.max_last_modified_time}")
     if recorded_as is not None and store is not None:
         ReadLog(store).record(*recorded_as, read.task_id, manifest)
     return manifest

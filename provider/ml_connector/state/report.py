@@ -80,15 +80,15 @@ def table(rows: list[RunMonth], reasons: int = 3) -> list[str]:
     """The rows as a printed table, a run's requests on its first month, the commonest
     reasons under each month that had any."""
     lines = [f"{'flow':<22} {'month':<14} {'records':>8} {'imported':>9} {'skipped':>8} "
-             f"{'failed':>7} {'requests':>9} {'verified':<9} Anaplan task  run"]
+             f"{'failed':>7} {'requests':>9}  {'verified':<9} Anaplan task  run"]
     shown: set[str] = set()
     for row in rows:
         first = row.run_id not in shown
         shown.add(row.run_id)
         spent = f"{row.requests:,}" if first and row.requests is not None else ""
-        lines.append(f"{row.flow:<22} {month_name(row.month):<14} {row.records:>8} "
-                     f"{row.counts['imported']:>9} {row.counts['skipped']:>8} "
-                     f"{row.counts['failed']:>7} {spent:>9} {row.verified or '-':<9} "
+        lines.append(f"{row.flow:<22} {month_name(row.month):<14} {row.records:>8,} "
+                     f"{row.counts['imported']:>9,} {row.counts['skipped']:>8,} "
+                     f"{row.counts['failed']:>7,} {spent:>9}  {row.verified or '-':<9} "
                      f"{', '.join(sorted(row.tasks)) or '-'}  {row.run_id}")
         lines += [f"    {count:>6} x {reason}" for reason, count in
                   row.reasons.most_common(reasons)]

@@ -112,8 +112,9 @@ def iter_window(
 
 
 class Progress:
-    """Logs an extract's progress every ``every`` seconds: records, requests, requests per
-    minute, cache hits and, once the details to fetch are known, the time left."""
+    """Logs an extract's progress every ``every`` seconds: records listed, requests,
+    requests per minute, cache hits and, once the details to fetch are known, how many are
+    fetched and the time left."""
 
     def __init__(self, client: ZohoBooksClient, entity: str, emit: Callable[[str], None], *,
                  every: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
@@ -152,15 +153,22 @@ class Progress:
             self.emit(self.line(self.records, now))
 
     def line(self, records: int, now: float) -> str:
+        """Listing: the records listed so far. Details: how many of the planned are fetched
+        and the time left at the pace kept, which the connection's budget caps (the
+        budget's window lets a burst through first, so the early pace overstates it)."""
         requests = self.client.requests - self.requests0
         minutes = max(now - self.started, 1e-9) / 60
         rate = requests / minutes
-        text = (f"{self.entity} ({self.phase}): {records:,} records, {requests:,} requests "
-                f"({rate:,.0f}/min), {self.client.cache_hits - self.hits0:,} cache hits")
-        if self.planned is not None and rate > 0:
-            left = max(self.planned - (self.client.requests - self.planned_at), 0)
-            text += f", about {left / rate:,.1f} min left ({left:,} requests)"
-        return text
+        hits = f"{self.client.cache_hits - self.hits0:,} cache hits"
+        if self.planned is None:
+            return (f"{self.entity} (listing): {records:,} records, {requests:,} requests "
+                    f"({rate:,.0f}/min), {hits}")
+        fetched = min(self.client.requests - self.planned_at, self.planned)
+        left = self.planned - fetched
+        pace = min(rate, float(self.client.config.requests_per_minute))
+        return (f"{self.entity} ({self.phase}): {fetched:,} of {self.planned:,} details "
+                f"fetched, {requests:,} requests ({rate:,.0f}/min on average), {hits}, about "
+                f"{left / max(pace, 1e-9):,.1f} min left ({left:,} requests)")
 
 
 def extract_to(
@@ -194,7 +202,8 @@ def extract_to(
     before, hits = client.requests, client.cache_hits
     what = f"extract of {names} for organization {client.organization_id}"
     if client.store is not None:  # at least one list page per window and module
-        client.quota.check(len(windows) * len(ents), what)
+        client.quota.check(len(windows) * len(ents), f"{what}, its lists (at least one "
+                           "page per module and window; details are forecast once listed)")
     if not line_items:
         for ent in ents:
             writer.write(ent, _listed(client, ent, windows))
