@@ -304,13 +304,15 @@ class FlowRun:
         return status
 
     def reconcile(self, changes: ExtractManifest | None, built: BuildManifest | None,
-                  handoff: Handoff | None, scope: Scope | None = None,
+                  handoff: Handoff | None, waited: TaskStatus | None,
+                  scope: Scope | None = None,
                   verified: Verification | None = None) -> RunSummary:
         """Record each record's fate in the audit trail (replacing earlier runs of the same
         windows) and, once Anaplan has taken the file, the cells sent; then move the
-        watermark to the newest change read, only if the task succeeded and, for a flow
-        that verifies, Anaplan was read back holding what was sent. Raises ``RunFailed``
-        after writing them when records failed or cells differ."""
+        watermark to the newest change read, only if the task succeeded, the wait for it
+        did (``waited``: None when it failed) and, for a flow that verifies, Anaplan was
+        read back holding what was sent. Raises ``RunFailed`` after writing them when
+        records failed, the wait failed or cells differ: a run with a failed step fails."""
         flow = self.flow
         scope = self.scoped(scope)
         if handoff is None or built is None or self.anaplan is None:
@@ -338,6 +340,11 @@ class FlowRun:
             for cell in read_lines(self.path_of(built.cells_file), SentCell):
                 sent[cell.window_start or windows[0].start].add(tuple(cell.key))
             summary.cells = self.cells.replace(flow.id, [w.start for w in windows], sent)
+        if waited is None and not counts.get("failed"):
+            raise RunFailed(
+                f"flow {flow.id}: the wait for Anaplan task {status.task_id} failed (see the "
+                f"wait step's log); Anaplan now reports {status.summary}. The audit is "
+                "written and the watermark stays: the next run sends these records again")
         if flow.verify is not None and status.state == "COMPLETE" and not counts.get("failed"):
             if verified is None:
                 raise RunFailed(f"flow {flow.id}: the verify step did not run (see its log); "
