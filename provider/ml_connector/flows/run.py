@@ -65,11 +65,15 @@ PathOf = Callable[[str], Any]
 
 def not_loaded(dimension: str, module: str, users: list[str]) -> tuple[str, str]:
     """What is wrong, and the fix, while dimension flow ``dimension`` has never loaded the
-    list that flows ``users`` look ``module`` members up in."""
+    list that flows ``users`` look ``module`` members up in. The fix's command works right
+    after ``ml-connector init``: ``airflow dags test`` parses the DAG file itself, where
+    ``airflow dags trigger`` fails with DagNotFound until the dag-processor has parsed it."""
+    dag_id = f"zoho_{dimension}"
     return (f"flow {dimension} has not loaded its list into Anaplan yet; {', '.join(users)} "
             f"look{'s' if len(users) == 1 else ''} up {module} and "
             f"{'its' if len(users) == 1 else 'their'} members would be rejected",
-            f"run zoho_{dimension} first (airflow dags trigger zoho_{dimension})")
+            f"run {dag_id} first: airflow dags test {dag_id} (runs it now, no scheduler "
+            f"needed; or airflow dags trigger {dag_id} once the scheduler has parsed it)")
 
 
 def first_loads(flow: Flow, lists: Mapping[str, list[str]]) -> dict[str, str]:
