@@ -1,8 +1,8 @@
 """The flow DAGs' wiring in real Airflow (`airflow dags test`, deferred waits included):
 each task hands the next a typed manifest through XCom, an incremental aggregate run
 scopes, extracts, builds, imports, waits and reconciles into cells equal to the oracle, and
-rejected records fail the run at once with the audit written. (The flows' behaviour is
-tested in this process, in tests/flows.)"""
+rejected records, or a failed wait, fail the run with the audit written. (The flows'
+behaviour is tested in this process, in tests/flows.)"""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ml_connector.anaplan.handoff import Handoff
 from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.flows.run import BuildManifest, RunSummary, Scope
 from ml_connector.zoho.extract import ExtractManifest
+from ml_connector_sandbox.faults import Fault
 from ml_connector_sandbox.zoho.pnl import NO_POSTINGS, actuals
 
 from ..airflow_env import airflow
@@ -41,7 +42,7 @@ def returned(home: Path, dag_id: str, key: str = "return_value") -> dict[str, ob
     return {task_id: json.loads(value) for task_id, value in rows}
 
 
-def test_flow_dags_hand_typed_manifests_and_fail_rejected_records_at_once(
+def test_flow_dags_hand_typed_manifests_and_fail_runs_after_the_audit(
         sandbox, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     env = flow_env(sandbox, home)
@@ -60,7 +61,11 @@ def test_flow_dags_hand_typed_manifests_and_fail_rejected_records_at_once(
                            "dag_id = ? AND state = 'failed'",
                            ("zoho_invoice_actuals_daily",)).fetchall()
     assert {(try_, state) for _, try_, state in first} == {(1, "failed")}
-    airflow(env, "dags", "test", "zoho_accounts", "2026-04-01")
+    # Where waits poll from a worker (Airflow's default), the wait hands reconcile the
+    # finished task as the deferred wait does.
+    polling = {**env, "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "False"}
+    airflow(polling, "dags", "test", "zoho_accounts", "2026-04-01")
+    assert TaskStatus.model_validate(returned(home, "zoho_accounts")["wait"]).ok
     airflow(env, "dags", "test", "zoho_invoice_actuals_daily", "2026-04-02")
 
     xcoms = returned(home, "zoho_invoice_actuals_daily")
@@ -101,6 +106,26 @@ def test_flow_dags_hand_typed_manifests_and_fail_rejected_records_at_once(
                            "AND ti.task_id = 'reconcile' ORDER BY r.logical_date DESC",
                            ("zoho_invoice_actuals_daily",)).fetchall()
     assert tries[0] == (1, "failed")
+
+    # A wait that fails (Anaplan answers its poll with a 404; the import's own status read
+    # before it passes) fails the run, though Anaplan completed the import: reconcile
+    # still ran, audited it, then failed.
+    sandbox.sandbox.faults.arm(Fault(kind="slow", delay=0, api="anaplan", path="/tasks/"))
+    sandbox.sandbox.faults.arm(Fault(kind="server_error", api="anaplan", status=404,
+                                     path="/tasks/"))
+    waited = airflow(polling, "dags", "test", "zoho_accounts", "2026-04-04", check=False)
+    assert sandbox.sandbox.faults.armed() == [], "the wait met the fault"
+    with sqlite3.connect(home / "airflow.db") as db:
+        run_id, run_state = db.execute(
+            "SELECT run_id, state FROM dag_run WHERE dag_id = 'zoho_accounts' "
+            "ORDER BY logical_date DESC").fetchone()
+        states = dict(db.execute("SELECT task_id, state FROM task_instance WHERE dag_id = "
+                                 "'zoho_accounts' AND run_id = ?", (run_id,)).fetchall())
+    assert (states["wait"], states["reconcile"], run_state) == ("failed", "failed", "failed")
+    assert waited.returncode != 0
+    assert "the wait for Anaplan task" in waited.stdout + waited.stderr
+    audited = audit_of(home).query(flow="accounts", run_id=run_id, limit=100_000)
+    assert audited and {r["status"] for r in audited} == {"imported"}
 
 
 def test_a_ledger_flow_loads_a_quarter_in_one_run_and_verifies_it(sandbox, tmp_path_factory):

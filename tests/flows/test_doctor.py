@@ -58,7 +58,8 @@ def test_a_ready_deployment_passes_and_each_trap_is_named(sandbox, monkeypatch, 
     # The chart of accounts is not in Anaplan yet: run the accounts flow first.
     lists = [f for f in found if f.check == "lists" and f.status == "fail"]
     assert lists and lists[0].detail.startswith("flow accounts has not loaded its list")
-    assert lists[0].fix.startswith("run zoho_accounts first")
+    # A command that works right after init, before any scheduler has parsed the DAG.
+    assert lists[0].fix.startswith("run zoho_accounts first: airflow dags test zoho_accounts ")
     # Everything else holds: every module readable, every import takes its flow's columns.
     assert len(failed) == 2 + len(lists)
     ok = {f.detail.split(":")[0] for f in found if f.check == "anaplan" and f.status == "ok"}

@@ -64,6 +64,15 @@ def _dead_holders_lock(sandbox, flows: Flows) -> None:
             lock_key=key, holder="dead", owner="worker-2 pid 4242 (zoho_invoice_actuals.import)",
             lease_until=time.time() - 5))
 
+
+def _wait_refused(sandbox, _flows: Flows) -> None:
+    """The wait's status read is refused (404) after the import's own passed; the task
+    completes all the same."""
+    sandbox.sandbox.faults.arm(Fault(kind="slow", delay=0, api="anaplan", path="/tasks/"))
+    sandbox.sandbox.faults.arm(Fault(kind="server_error", api="anaplan", status=404,
+                                     path="/tasks/"))
+
+
 # (case, how to inject it, how the faulted run ends)
 FAULTS = [
     ("zoho 429 on list pages", arm(kind="rate_limit", api="zoho", path="/books/v3/invoices",
@@ -94,6 +103,7 @@ FAULTS = [
     ("anaplan 503 from the auth service", arm(kind="server_error", api="anaplan", status=503,
                                               path="/token/authenticate", count=1),
      "recovered"),
+    ("anaplan refuses the wait's status read", _wait_refused, "RunFailed"),
     ("state store locked by another process", _lock_the_store, "StateStoreError"),
     ("file lock left by a dead worker", _dead_holders_lock, "recovered"),
 ]

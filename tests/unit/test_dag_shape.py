@@ -23,7 +23,7 @@ def test_period_flow_chain_and_pools():
     dag = build_dags(FLOWS)["zoho_invoice_actuals"]
     assert upstream(dag, "build") == {"extract", "extract_chartofaccounts"}
     assert upstream(dag, "import") == {"build", "extract_chartofaccounts"}
-    # Reconcile takes the manifests of the run (typed, from XCom) and runs after the wait.
+    # Reconcile takes the manifests of the run (typed, from XCom), the wait's included.
     assert upstream(dag, "reconcile") == {"wait", "import", "build", "extract"}
     # It audits a failed import, but a skipped build (nothing to send, or waiting for a
     # dimension flow) skips it: rechecking why there would race with the dimension flow.
@@ -32,6 +32,24 @@ def test_period_flow_chain_and_pools():
     assert pools["extract"] == pools["extract_chartofaccounts"] == "zoho_books"
     assert pools["import"] == pools["wait"] == "anaplan"
     assert pools["build"] == "default_pool"
+
+
+def test_a_failed_step_fails_the_run_through_reconcile():
+    """Reconcile, which runs after a failed step to record it, is each DAG's only leaf, so
+    Airflow judges the run by it; it takes a manifest of every step it follows, so a step
+    that failed leaves it one short, and it fails then (``FlowRun.reconcile``)."""
+    from ml_connector.flows.plan import flow_plan
+    from ml_connector.flows.spec import load_flows
+
+    spec = load_flows(FLOWS)
+    dags = build_dags(FLOWS)
+    for flow in spec.flows:
+        dag = dags[f"zoho_{flow.id}"]
+        assert [t.task_id for t in dag.leaves] == ["reconcile"], flow.id
+        reconcile = flow_plan(flow, spec.defaults).step("reconcile")
+        assert reconcile.after == () and reconcile.trigger_rule == "none_skipped"
+        sources = {s for s in reconcile.inputs.values() if isinstance(s, str)}
+        assert sources == upstream(dag, "reconcile") >= {"import", "wait"}, flow.id
 
 
 def test_incremental_aggregate_flow_reads_changes_then_whole_months():

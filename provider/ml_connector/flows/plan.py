@@ -33,9 +33,9 @@ class Step:
     first); ``inputs``: its parameters, each the manifest of a step; ``after``: steps it
     waits for without taking their manifest; ``pool``: the service whose Airflow pool it
     runs in; ``trigger_rule``: Airflow's (``none_skipped`` runs after a failure too, to
-    record it); ``optional``: inputs it runs well without (a failure without the others
-    follows from theirs); ``announces``: its success means the flow's data reached
-    Anaplan."""
+    record it, then fails: the run's state is its own); ``optional``: inputs it runs well
+    without (a failure without the others follows from theirs); ``announces``: its success
+    means the flow's data reached Anaplan."""
 
     name: str
     method: str
@@ -129,8 +129,13 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
                           {"extract": "extract", "built": "build", "handoff": "import",
                            **scope}, after=("wait",), pool="anaplan"))
         verified = {"verified": "verify"}
+    # Reconcile takes a manifest of each step it follows: a step that failed leaves it one
+    # short, and it fails the run after recording what happened. Without the wait's or
+    # verify's it still judges the import (it reads the task itself): its failure is the
+    # run's.
     steps.append(Step("reconcile", "reconcile", RunSummary,
-                      {"changes": changes, "built": "build", "handoff": "import", **scope,
-                       **verified}, after=() if verified else ("wait",),
-                      trigger_rule="none_skipped", optional=("verified",), announces=True))
+                      {"changes": changes, "built": "build", "handoff": "import",
+                       "waited": "wait", **scope, **verified},
+                      trigger_rule="none_skipped", optional=("waited", "verified"),
+                      announces=True))
     return FlowPlan(flow, tuple(steps))

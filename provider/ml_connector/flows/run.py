@@ -65,11 +65,15 @@ PathOf = Callable[[str], Any]
 
 def not_loaded(dimension: str, module: str, users: list[str]) -> tuple[str, str]:
     """What is wrong, and the fix, while dimension flow ``dimension`` has never loaded the
-    list that flows ``users`` look ``module`` members up in."""
+    list that flows ``users`` look ``module`` members up in. The fix's command works right
+    after ``ml-connector init``: ``airflow dags test`` parses the DAG file itself, where
+    ``airflow dags trigger`` fails with DagNotFound until the dag-processor has parsed it."""
+    dag_id = f"zoho_{dimension}"
     return (f"flow {dimension} has not loaded its list into Anaplan yet; {', '.join(users)} "
             f"look{'s' if len(users) == 1 else ''} up {module} and "
             f"{'its' if len(users) == 1 else 'their'} members would be rejected",
-            f"run zoho_{dimension} first (airflow dags trigger zoho_{dimension})")
+            f"run {dag_id} first: airflow dags test {dag_id} (runs it now, no scheduler "
+            f"needed; or airflow dags trigger {dag_id} once the scheduler has parsed it)")
 
 
 def first_loads(flow: Flow, lists: Mapping[str, list[str]]) -> dict[str, str]:
@@ -304,13 +308,15 @@ class FlowRun:
         return status
 
     def reconcile(self, changes: ExtractManifest | None, built: BuildManifest | None,
-                  handoff: Handoff | None, scope: Scope | None = None,
+                  handoff: Handoff | None, waited: TaskStatus | None,
+                  scope: Scope | None = None,
                   verified: Verification | None = None) -> RunSummary:
         """Record each record's fate in the audit trail (replacing earlier runs of the same
         windows) and, once Anaplan has taken the file, the cells sent; then move the
-        watermark to the newest change read, only if the task succeeded and, for a flow
-        that verifies, Anaplan was read back holding what was sent. Raises ``RunFailed``
-        after writing them when records failed or cells differ."""
+        watermark to the newest change read, only if the task succeeded, the wait for it
+        did (``waited``: None when it failed) and, for a flow that verifies, Anaplan was
+        read back holding what was sent. Raises ``RunFailed`` after writing them when
+        records failed, the wait failed or cells differ: a run with a failed step fails."""
         flow = self.flow
         scope = self.scoped(scope)
         if handoff is None or built is None or self.anaplan is None:
@@ -338,6 +344,11 @@ class FlowRun:
             for cell in read_lines(self.path_of(built.cells_file), SentCell):
                 sent[cell.window_start or windows[0].start].add(tuple(cell.key))
             summary.cells = self.cells.replace(flow.id, [w.start for w in windows], sent)
+        if waited is None and not counts.get("failed"):
+            raise RunFailed(
+                f"flow {flow.id}: the wait for Anaplan task {status.task_id} failed (see the "
+                f"wait step's log); Anaplan now reports {status.summary}. The audit is "
+                "written and the watermark stays: the next run sends these records again")
         if flow.verify is not None and status.state == "COMPLETE" and not counts.get("failed"):
             if verified is None:
                 raise RunFailed(f"flow {flow.id}: the verify step did not run (see its log); "

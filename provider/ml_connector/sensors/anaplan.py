@@ -12,6 +12,7 @@ from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
     BaseSensorOperator,
+    PokeReturnValue,
     conf,
 )
 
@@ -111,7 +112,8 @@ class AnaplanTaskSensor(AnaplanTaskMixin, BaseSensorOperator):
 
     Fails on CANCELLED, on ``successful: false``, on rejected rows (unless
     ``allow_rejected_rows``) with the first rejected rows from the failure dump, and on
-    timeout (cancelling the task when ``cancel_on_timeout``). Deferrable by default
+    timeout (cancelling the task when ``cancel_on_timeout``); returns the finished
+    ``TaskStatus`` (its JSON), deferred or not. Deferrable by default
     (``[operators] default_deferrable``): the wait happens in the triggerer, not a worker.
     When a user marks the waiting task failed (or success, or clears it), the Anaplan task
     is cancelled unless ``cancel_on_kill`` is False (see ``AnaplanTaskMixin.on_kill`` and
@@ -175,15 +177,16 @@ class AnaplanTaskSensor(AnaplanTaskMixin, BaseSensorOperator):
         self.defer(trigger=trigger, method_name="execute_complete")
 
     @fail_fast()
-    def poke(self, context: Any) -> bool:
+    def poke(self, context: Any) -> bool | PokeReturnValue:
         client = self.hook.client
         import_id, task_id = self.waited_for()
         status = client.task(import_id, task_id)
         self.log.info("Anaplan task %s: %s", status.task_id, status.state)
         if not status.terminal:
             return False
-        self.finish(self.outcome(client, import_id, status))
-        return True
+        finished = self.finish(self.outcome(client, import_id, status))
+        # Its XCom, as when deferred: the finished task.
+        return PokeReturnValue(is_done=True, xcom_value=finished.model_dump(mode="json"))
 
     @fail_fast()
     def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
