@@ -88,8 +88,8 @@ def serve_forever(
     """Run in the foreground until SIGINT or SIGTERM (handled whatever the process
     inherited: a job started with ``&`` ignores SIGINT) or ``exit_after`` seconds; once
     serving, call ``on_ready`` and print ``READY``."""
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+    stopping: list[int] = []  # a handler only appends: it takes no lock a wait might hold
+    previous = {sig: signal.signal(sig, lambda signum, _: stopping.append(signum))
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     running = start_sandbox(config, host, port)
     try:
@@ -98,11 +98,11 @@ def serve_forever(
             on_ready(running)
         print(f"{READY} {running.base_url} (pid {os.getpid()})", flush=True)
         deadline = None if exit_after is None else time.monotonic() + exit_after
-        while running.thread.is_alive() and not stop.is_set():
-            left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+        while running.thread.is_alive() and not stopping:
+            left = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
             if left <= 0:
                 break
-            stop.wait(left)
+            time.sleep(left)
     finally:
         running.stop()
         for sig, handler in previous.items():
