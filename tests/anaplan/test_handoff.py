@@ -10,8 +10,9 @@ import time
 import pytest
 
 from ml_connector.anaplan.handoff import hand_over, plan_action
-from ml_connector.errors import ConfigError
+from ml_connector.errors import ApiError, ConfigError
 from ml_connector.state.store import StateStore
+from ml_connector_sandbox.faults import Fault
 
 from ..conftest import MODEL
 from .test_imports import (
@@ -140,3 +141,23 @@ def test_a_task_that_never_starts_is_cancelled(anaplan_client, sandbox):
         give(client, sandbox, plan, data, start_timeout=60)
     sandbox.sandbox.clock.advance(4000)
     assert ("4000", "Mar 26") not in cells(sandbox)
+
+
+def test_a_status_read_that_fails_says_why_and_cancels_once(anaplan_client, sandbox):
+    """The task's status cannot be read after its start (404): the run fails with that
+    error, not "did not start" or "the model is busy"; one cancel is tried, and the task,
+    finished already, answers it 409 without a retry."""
+    client = anaplan_client()
+    load_accounts(client, sandbox)
+    plan = plan_action(client, ACTUALS)
+    data = csv_bytes(["Account", "Period", "Amount"], [["4000", "Apr 26", "7"]])
+    sandbox.sandbox.anaplan.reset_stats()
+    sandbox.sandbox.faults.arm(Fault(kind="server_error", api="anaplan", status=404,
+                                     path="/tasks/", count=1))
+    said: list[str] = []
+    with pytest.raises(ApiError) as info:
+        give(client, sandbox, plan, data, log=said.append)
+    assert info.value.status == 404 and "did not start" not in str(info.value)
+    deletes = {path: by_status for path, by_status in
+               sandbox.sandbox.anaplan.stats()["by_path"].items() if path.startswith("DELETE")}
+    assert [sum(by_status.values()) for by_status in deletes.values()] == [1], deletes

@@ -23,7 +23,7 @@ from ml_connector.anaplan.client import AnaplanClient
 from ml_connector.anaplan.columns import check_header
 from ml_connector.anaplan.models import ImportSource
 from ml_connector.anaplan.tasks import TaskStatus
-from ml_connector.errors import ConfigError, ConnectorError
+from ml_connector.errors import ApiError, ConfigError, ConnectorError
 
 Lock = Callable[[str], AbstractContextManager[Any]]
 
@@ -118,13 +118,26 @@ def hand_over(
         try:
             status = client.wait(plan.action_id, task_id, timeout=start_timeout, sleep=sleep,
                                  until=lambda s: s.state != "NOT_STARTED")
+        except ApiError:  # its status could not be read: stop it if it can be, say why
+            _cancel(client, plan.action_id, task_id, log)
+            raise
         except ConnectorError:
-            client.cancel(plan.action_id, task_id)
+            _cancel(client, plan.action_id, task_id, log)
             raise ConnectorError(
                 f"{plan.kind} {plan.name!r} task {task_id} did not start within "
                 f"{start_timeout:.0f}s (the model is busy); it was cancelled") from None
     return Handoff(import_id=plan.action_id, task_id=task_id, file_id=plan.file_id,
                    chunks=upload.chunks, bytes=upload.bytes, state=status.state)
+
+
+def _cancel(client: AnaplanClient, action_id: str, task_id: str,
+            log: Callable[[str], None]) -> None:
+    """One attempt to cancel a task the run gives up on; a task that finished already
+    (409) or a refused cancel is said, not retried."""
+    try:
+        client.cancel(action_id, task_id, quick=True)
+    except ConnectorError as exc:
+        log(f"Could not cancel task {task_id}: {exc}")
 
 
 def read_header(path: Any, separator: str = ",", quote: str = '"') -> list[str]:
