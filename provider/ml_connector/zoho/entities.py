@@ -66,6 +66,12 @@ ENTITIES: dict[str, Entity] = {
         # Items sit under ZohoBooks.settings in Zoho's scope list.
         Entity("items", "item", "item_id", "settings", date_filters=False,
                sort_by_created=False),
+        # Locations (with their parents) and projects: the lists of two planning dimensions
+        # (shared/api/zoho-books.md, "Planning dimensions on documents").
+        Entity("locations", "location", "location_id", "settings", date_filters=False,
+               modified_filter=False, sort_by_created=False),
+        Entity("projects", "project", "project_id", "projects", date_filters=False,
+               modified_filter=False, sort_by_created=False),
         # /chartofaccounts (and its transactions) need ZohoBooks.accountants.READ.
         Entity("chartofaccounts", "chart_of_account", "account_id", "accountants",
                date_filters=False, modified_filter=False, sort_by_created=False,

@@ -7,13 +7,15 @@ _DOC = {"status", "date", "currency_code", "exchange_rate", "total", "created_ti
         "discount", "discount_type", "is_discount_before_tax", "discount_amount",
         "shipping_charge", "adjustment", "adjustment_description", "is_inclusive_tax",
         "bcy_sub_total", "bcy_tax_total", "bcy_discount_total", "bcy_shipping_charge",
-        "bcy_adjustment", "bcy_total"}
+        "bcy_adjustment", "bcy_total", "location_id", "location_name"}
 LINE_ITEM = frozenset({"line_item_id", "item_id", "name", "description", "account_id",
                        "account_name", "rate", "quantity", "discount", "discount_amount",
-                       "tax_id", "tax_name", "tax_percentage", "item_total"})
+                       "tax_id", "tax_name", "tax_percentage", "item_total", "sku", "tags",
+                       "location_id", "location_name", "project_id", "project_name"})
 FIELDS: dict[str, frozenset[str]] = {
     "invoices": frozenset(_DOC | {"invoice_id", "invoice_number", "customer_id", "customer_name",
-                                  "due_date", "balance", "salesperson_name", "write_off_amount",
+                                  "due_date", "balance", "salesperson_id", "salesperson_name",
+                                  "write_off_amount",
                                   "due_days", "is_emailed", "last_payment_date"}),
     "bills": frozenset(_DOC | {"bill_id", "bill_number", "vendor_id", "vendor_name", "due_date",
                                "balance"}),
@@ -31,6 +33,10 @@ FIELDS: dict[str, frozenset[str]] = {
                          "transaction_date", "account_id", "account_code", "account_name",
                          "account_type", "customer_id", "currency_code", "debit", "credit",
                          "amount"}),
+    "locations": frozenset({"location_id", "location_name", "type", "parent_location_id",
+                            "is_primary", "status"}),
+    "projects": frozenset({"project_id", "project_name", "customer_id", "customer_name",
+                           "status", "billing_type"}),
     "chartofaccounts": frozenset({"account_id", "account_name", "account_code", "account_type",
                                   "is_active", "parent_account_id"}),
 }
