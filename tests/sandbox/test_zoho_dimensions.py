@@ -17,7 +17,7 @@ import pytest
 
 from ml_connector_sandbox.core import SandboxConfig
 from ml_connector_sandbox.server import RunningSandbox, start_sandbox
-from ml_connector_sandbox.zoho import LimitsSpec, RefreshTokenSpec, ZohoSandboxConfig
+from ml_connector_sandbox.zoho import LimitsSpec, OrgSpec, RefreshTokenSpec, ZohoSandboxConfig
 from ml_connector_sandbox.zoho.config import (
     READ_SCOPES,
     DimensionsSpec,
@@ -294,6 +294,32 @@ def test_the_older_tag_shape_and_original_option_names(own):
     credits = rows_of(zoho, "creditnotes", **JANUARY)
     assert all("tags" not in line for doc in details(zoho, "creditnotes", credits)
                for line in doc["line_items"])
+
+
+def test_a_document_level_tag_is_one_header_entry_that_charges_follow_too(own):
+    org = OrgSpec(organization_id="1234", name="Header Tags", region="us", invoices=60,
+                  reporting_tags=[ReportingTagSpec(
+                      name="Cost Center", level="document", tagged_share=0.7,
+                      kinds=["invoices"], options=[TagOptionSpec(name="CC-1"),
+                                                   TagOptionSpec(name="CC-2")])])
+    settings = DimensionsSpec(document_tag_field="transaction_tags")
+    _running, zoho = own(ZohoSandboxConfig(organizations=[org], dimensions=settings))
+    rows = rows_of_org(zoho, "invoices", "1234")
+    docs = [zoho.get(f"/invoices/{r['invoice_id']}", org="1234").json()["invoice"]
+            for r in rows]
+    tagged = [d for d in docs if d["transaction_tags"]]
+    assert 0 < len(tagged) < len(docs) and all(len(d["transaction_tags"]) <= 1 for d in docs)
+    assert all("tags" not in line for d in docs for line in d["line_items"])
+    shipped = next(d for d in tagged if d["shipping_charge"])
+    chart = zoho.get("/chartofaccounts", org="1234").json()["chartofaccounts"]
+    split = profit_and_loss_by({"invoices": [shipped]}, chart, by_tag(
+        "Cost Center", charges="Unassigned", document_field="transaction_tags"))
+    option = shipped["transaction_tags"][0]["tag_option_id"]
+    assert {member for _code, member, _month in split} == {option}, "shipping too"
+
+
+def rows_of_org(zoho: Zoho, path: str, org: str) -> list[dict]:
+    return zoho.get(f"/{path}", org=org, per_page=200).json()[LIST_KEY[path]]
 
 
 def test_tag_limits_are_enforced_by_the_configuration():
