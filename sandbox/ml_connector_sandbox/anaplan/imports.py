@@ -118,7 +118,7 @@ def _list_writer(model: ModelState, spec: ImportSpec, params: dict[str, str]) ->
         name = name.strip() if text.trim_names else name
         if not code.strip() and not name.strip():
             return ["Item code and name are both blank"]
-        if not name.strip() and text.blank_name == "reject":
+        if "name" in fields and not name.strip() and text.blank_name == "reject":
             return [f"Item name is blank: {code!r}"]
         parent: str | None = None
         if parents is not None and "parent" in fields:
