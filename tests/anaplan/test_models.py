@@ -113,7 +113,10 @@ def test_lists_and_their_members(anaplan_client, sandbox):
     assert [(x.id, x.name) for x in lists] == [
         (ACCOUNTS_LIST, "Accounts"), ("101000000002", "Customers"),
         ("101000000003", "Vendors"), (CURRENCIES_LIST, "Currencies"),
-        ("101000000005", "Invoice Lines")]
+        ("101000000005", "Invoice Lines"), ("101000000006", "Regions"),
+        ("101000000007", "Departments"), ("101000000008", "Location Groups"),
+        ("101000000009", "Locations"), ("101000000010", "Projects"),
+        ("101000000011", "Items")]
     currencies = client.list_items(CURRENCIES_LIST)
     assert all(type(i) is ListItem for i in currencies)
     assert [i.code for i in currencies][:3] == ["USD", "EUR", "GBP"]

@@ -326,7 +326,7 @@ def test_rows_have_the_documented_fields(zoho, invoices):
         "invoice_id", "invoice_number", "customer_id", "customer_name", "status", "date",
         "due_date", "currency_id", "currency_code", "exchange_rate", "total", "balance",
         "reference_number", "salesperson_name", "due_days", "is_emailed", "last_payment_date",
-        "created_time", "last_modified_time"}
+        "created_time", "last_modified_time", "salesperson_id", "location_id", "location_name"}
     assert len(invoices) == 3000
     assert all(isinstance(r["invoice_id"], str) for r in invoices)
     created = [stamp(r["created_time"]) for r in invoices]
@@ -347,7 +347,8 @@ def test_rows_have_the_documented_fields(zoho, invoices):
     assert set(bills[0]) == {
         "bill_id", "bill_number", "vendor_id", "vendor_name", "status", "date", "due_date",
         "currency_id", "currency_code", "exchange_rate", "total", "balance",
-        "reference_number", "created_time", "last_modified_time"}
+        "reference_number", "created_time", "last_modified_time", "location_id",
+        "location_name"}
     orders = zoho.get("/purchaseorders", per_page=5).json()["purchaseorders"]
     assert {"purchaseorder_id", "purchaseorder_number", "vendor_id", "vendor_name", "status",
             "date", "delivery_date", "currency_code", "exchange_rate", "total"} <= set(orders[0])

@@ -437,8 +437,24 @@ class Api:
         if found is None:
             raise errors.not_found()
         full = call.query.get("includeAll", "false").lower() == "true"
-        rows = [row if full else {k: row[k] for k in ("id", "name", "code")}
-                for row in model.lists[found.name].rows()]
+        shape = self.emu.config.list_items
+        state = model.lists[found.name]
+        parents = model.lists[found.parent] if found.parent else None
+        brief = ("id", "name", "code") if shape.codes_without_include_all else ("id", "name")
+        rows = []
+        for item in state.items.values():
+            row = item.row()
+            if not full:
+                rows.append({k: row[k] for k in brief})
+                continue
+            parent = parents.items.get(item.parent) if parents and item.parent else None
+            if parent is not None:
+                for name, value in ((shape.parent_name_field, parent.name),
+                                    (shape.parent_id_field, parent.id),
+                                    (shape.parent_code_field, parent.code)):
+                    if name:
+                        row[name] = value
+            rows.append(row)
         return listing(call, "listItems", rows, "listItem")
 
     def modules(self, call: Call) -> dict:

@@ -4,6 +4,7 @@ upload limits and the model definition."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -74,6 +75,32 @@ class FileLimits(_Spec):
     retention_seconds: float = Field(default=HOURS_48, gt=0)
 
 
+class ListTextSpec(_Spec):
+    """What a list import does with the text of a code or name (unknown for Anaplan: the
+    defaults are what the emulator has always done)."""
+
+    trim_codes: bool = Field(default=True, description="strip leading/trailing spaces of codes")
+    trim_names: bool = Field(default=True, description="strip leading/trailing spaces of names")
+    blank_name: Literal["code", "keep", "reject"] = Field(
+        default="code", description="an item whose name is blank: named by its code, kept "
+        "with the blank name, or the row rejected into the failure dump")
+
+
+class ListItemsApiSpec(_Spec):
+    """The JSON of ``GET /lists/{id}/items`` (observed in clients; exact shape unknown)."""
+
+    codes_without_include_all: bool = Field(
+        default=True, description="items carry their code without includeAll=true (Anaplan's "
+        "notes: only includeAll adds codes)")
+    parent_name_field: str | None = Field(
+        default="parent", description="includeAll: the field with the parent member's name "
+        "(None: left out); top-level members have none")
+    parent_id_field: str | None = Field(
+        default="parentId", description="includeAll: the field with the parent member's id")
+    parent_code_field: str | None = Field(
+        default=None, description="includeAll: a field with the parent member's code")
+
+
 class AnaplanSandboxConfig(_Spec):
     """Everything the Anaplan emulator is built from; ``AnaplanSandboxConfig()`` is the
     standard one (``default_model.yaml``)."""
@@ -98,6 +125,8 @@ class AnaplanSandboxConfig(_Spec):
     file_limits: FileLimits = Field(default_factory=FileLimits)
     dump_chunk_bytes: int = Field(default=10 * MB, ge=1)
     dump_retention_seconds: float = Field(default=HOURS_48, gt=0)
+    list_text: ListTextSpec = Field(default_factory=ListTextSpec)
+    list_items: ListItemsApiSpec = Field(default_factory=ListItemsApiSpec)
     model_file: Path | None = Field(
         default=None, description="YAML model definition used when 'workspaces' is not given"
     )

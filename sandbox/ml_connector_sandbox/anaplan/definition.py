@@ -42,13 +42,16 @@ class ListItemSpec(_Spec):
     code: str
     name: str | None = Field(default=None, description="default: the code")
     properties: dict[str, str] = Field(default_factory=dict)
+    parent: str | None = Field(default=None, description="code of its member of the parent list")
 
 
 class ListSpec(_Spec):
-    """A list (dimension): items identified by code, with text properties."""
+    """A list (dimension): items identified by code, with text properties; ``parent`` names
+    the list its items roll up to (a hierarchy such as Regions > Departments)."""
 
     id: str = Field(pattern=r"^101\d{9}$")
     name: str
+    parent: str | None = None
     properties: list[str] = Field(default_factory=list)
     items: list[ListItemSpec] = Field(default_factory=list)
 
@@ -85,12 +88,13 @@ class FileSpec(_Spec):
 
 class ColumnSpec(_Spec):
     """What one source column feeds. MODULE_DATA: a ``dimension`` or a ``line_item`` of the
-    target module; HIERARCHY_DATA: the item's ``field`` (code or name) or a ``property``.
-    Empty: the column is in the file but not used by this import."""
+    target module; HIERARCHY_DATA: the item's ``field`` (code, name, or parent: a member of
+    the list's parent list) or a ``property``. Empty: the column is in the file but not used
+    by this import."""
 
     dimension: str | None = None
     line_item: str | None = None
-    field: Literal["code", "name"] | None = None
+    field: Literal["code", "name", "parent"] | None = None
     property: str | None = None
 
     @model_validator(mode="after")
@@ -188,6 +192,7 @@ class ModelSpec(_Spec):
             for name in module.dimensions + [i.list for i in module.line_items if i.list]:
                 if name not in dims:
                     raise ValueError(f"module {module.name}: no list {name!r}")
+        self._check_parents(lists)
         for imp in self.imports:
             if imp.source not in files:
                 raise ValueError(f"import {imp.name}: no file {imp.source}")
@@ -195,8 +200,11 @@ class ModelSpec(_Spec):
                 self._check_module_import(imp, modules.get(imp.target))
             elif imp.target not in lists:
                 raise ValueError(f"import {imp.name}: no list {imp.target!r}")
-            elif not any(c.field for c in imp.columns.values()):
+            elif not any(c.field in ("code", "name") for c in imp.columns.values()):
                 raise ValueError(f"import {imp.name}: no column gives the item code or name")
+            elif (any(c.field == "parent" for c in imp.columns.values())
+                  and lists[imp.target].parent is None):
+                raise ValueError(f"import {imp.name}: list {imp.target!r} has no parent list")
         for export in self.exports:
             if export.module not in modules:
                 raise ValueError(f"export {export.name}: no module {export.module!r}")
@@ -205,6 +213,26 @@ class ModelSpec(_Spec):
             if not set(process.actions) <= imports:
                 raise ValueError(f"process {process.name}: unknown actions")
         return self
+
+    @staticmethod
+    def _check_parents(lists: dict[str, ListSpec]) -> None:
+        """Parent lists exist and form no cycle; seeded items name members of them."""
+        for spec in lists.values():
+            seen, up = {spec.name}, spec.parent
+            while up is not None:
+                if up not in lists:
+                    raise ValueError(f"list {spec.name}: no parent list {up!r}")
+                if up in seen:
+                    raise ValueError(f"list {spec.name}: its parents form a cycle")
+                seen.add(up)
+                up = lists[up].parent
+            for item in spec.items:
+                if item.parent is None:
+                    continue
+                parent = lists[spec.parent] if spec.parent else None
+                if parent is None or item.parent not in {i.code for i in parent.items}:
+                    raise ValueError(f"list {spec.name}: item {item.code} names a parent "
+                                     f"{item.parent!r} that is not an item of its parent list")
 
     @staticmethod
     def _check_module_import(imp: ImportSpec, module: ModuleSpec | None) -> None:

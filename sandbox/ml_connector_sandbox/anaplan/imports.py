@@ -102,17 +102,36 @@ def run_import(model: ModelState, spec: ImportSpec, data: bytes | None,
 
 
 def _list_writer(model: ModelState, spec: ImportSpec, params: dict[str, str]) -> RowWriter:
-    """Upserts a row's item into the target list; returns the row's errors."""
+    """Upserts a row's item into the target list; returns the row's errors. Codes and
+    names are trimmed, and a blank name replaced by the code, as ``list_text`` says; a
+    parent must be a member of the list's parent list (blank: the top level)."""
     target = model.lists[spec.target]
+    text = model.config.list_text
     fields = {c.field: h for h, c in spec.columns.items() if c.field}
     props = {c.property: h for h, c in spec.columns.items() if c.property}
+    parents = model.lists[target.spec.parent] if target.spec.parent else None
 
     def write(cells: dict[str, str]) -> list[str]:
-        code = cells[fields["code"]].strip() if "code" in fields else ""
-        name = cells[fields["name"]].strip() if "name" in fields else ""
-        if not code and not name:
+        code = cells[fields["code"]] if "code" in fields else ""
+        name = cells[fields["name"]] if "name" in fields else ""
+        code = code.strip() if text.trim_codes else code
+        name = name.strip() if text.trim_names else name
+        if not code.strip() and not name.strip():
             return ["Item code and name are both blank"]
-        target.upsert(code or name, name or None, {p: cells[h] for p, h in props.items()})
+        if "name" in fields and not name.strip() and text.blank_name == "reject":
+            return [f"Item name is blank: {code!r}"]
+        parent: str | None = None
+        if parents is not None and "parent" in fields:
+            value = cells[fields["parent"]].strip()
+            found = parents.find(value) if value else None
+            if value and found is None:
+                return [f"Parent not located in {parents.spec.name} list: {value!r}"]
+            parent = found.code if found else None
+        keep_blank = "name" in fields and text.blank_name == "keep"
+        given = name if name.strip() or keep_blank else None
+        target.upsert(code if code.strip() else name, given,
+                      {p: cells[h] for p, h in props.items()}, parent,
+                      set_parent="parent" in fields)
         return []
 
     return write
@@ -131,6 +150,8 @@ def _module_writer(model: ModelState, spec: ImportSpec, params: dict[str, str]) 
         for dim in module.spec.dimensions:
             raw = cells[dims[dim]].strip() if dim in dims else params[dim]
             member = model.member(dim, raw)
+            if member is None and dim in dims and raw != cells[dims[dim]]:
+                member = model.member(dim, cells[dims[dim]])  # a code kept with its spaces
             if member is None:
                 problems.append(_not_located(dim, raw))
             key.append(member or "")

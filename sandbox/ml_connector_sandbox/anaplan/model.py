@@ -36,6 +36,7 @@ class Item:
     code: str
     name: str
     properties: dict[str, str] = field(default_factory=dict)
+    parent: str | None = None  # code of its member of the parent list
 
     def row(self) -> dict:
         return {"id": self.id, "code": self.code, "name": self.name,
@@ -43,14 +44,16 @@ class Item:
 
 
 class ListState:
-    """A list's items by code; members are found by code first, then by name."""
+    """A list's items by code; members are found by code first, then by name. A list with
+    a parent list (``spec.parent``) holds each item's parent member by its code."""
 
     def __init__(self, spec: ListSpec, ids: itertools.count) -> None:
         self.spec = spec
         self._ids = ids
         self.items: dict[str, Item] = {}
         for item in spec.items:
-            self.upsert(item.code, item.name, item.properties)
+            self.upsert(item.code, item.name, item.properties, item.parent,
+                        set_parent=item.parent is not None)
 
     def find(self, value: str) -> Item | None:
         found = self.items.get(value)
@@ -58,19 +61,30 @@ class ListState:
             found = next((i for i in self.items.values() if i.name == value), None)
         return found
 
-    def upsert(self, code: str, name: str | None, properties: dict[str, str]) -> bool:
-        """Create or update the item with ``code``; True if it was created."""
+    def upsert(self, code: str, name: str | None, properties: dict[str, str],
+               parent: str | None = None, *, set_parent: bool = False) -> bool:
+        """Create or update the item with ``code`` (a None ``name`` is the code for a new
+        item and leaves an existing one's; ``set_parent``: its parent becomes ``parent``,
+        None for the top level); True if it was created."""
         item = self.items.get(code)
         if item is None:
-            self.items[code] = Item(f"{next(self._ids):012d}", code, name or code,
-                                    dict(properties))
+            self.items[code] = Item(f"{next(self._ids):012d}", code,
+                                    code if name is None else name, dict(properties),
+                                    parent if set_parent else None)
             return True
-        item.name = name or item.name
+        if name is not None:
+            item.name = name
         item.properties.update(properties)
+        if set_parent:
+            item.parent = parent
         return False
 
     def rows(self) -> list[dict]:
-        return [i.row() for i in self.items.values()]
+        """Items as the admin hooks show them (``parent``: the parent member's code, ``""``
+        at the top level, on lists with a parent list only)."""
+        if self.spec.parent is None:
+            return [i.row() for i in self.items.values()]
+        return [{**i.row(), "parent": i.parent or ""} for i in self.items.values()]
 
 
 class ModuleState:

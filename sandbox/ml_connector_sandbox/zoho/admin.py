@@ -49,6 +49,28 @@ def build_admin_router(emu: ZohoEmulator) -> APIRouter:
     def deliveries(org_id: str) -> list[dict]:
         return emu.webhooks.snapshot(org_id)
 
+    def bad_request(fn: Any, *args: Any) -> Any:
+        try:
+            return found(fn, *args)
+        except ValueError as err:
+            raise HTTPException(400, str(err)) from None
+
+    @router.get("/orgs/{org_id}/dimensions")
+    def dimensions(org_id: str) -> dict:
+        return found(emu.dimensions_snapshot, org_id)
+
+    @router.post("/orgs/{org_id}/reportingtags/{tag_id}/options/{option_id}/edit")
+    def edit_option(org_id: str, tag_id: str, option_id: str, body: Edit) -> dict:
+        return bad_request(emu.edit_tag_option, org_id, tag_id, option_id, body.changes)
+
+    @router.post("/orgs/{org_id}/reportingtags/{tag_id}/options")
+    def add_option(org_id: str, tag_id: str, body: Add) -> dict:
+        return bad_request(emu.add_tag_option, org_id, tag_id, body.fields)
+
+    @router.post("/orgs/{org_id}/locations")
+    def add_location(org_id: str, body: Add) -> dict:
+        return bad_request(emu.add_location, org_id, body.fields)
+
     @router.get("/orgs/{org_id}/{entity}/{record_id}")
     def record(org_id: str, entity: str, record_id: str) -> dict:
         return found(emu.record, org_id, entity, record_id)

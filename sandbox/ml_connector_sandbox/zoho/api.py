@@ -20,7 +20,7 @@ from ml_connector_sandbox.zoho.auth import AccessGrant
 from ml_connector_sandbox.zoho.config import REGIONS
 from ml_connector_sandbox.zoho.errors import ZohoError
 from ml_connector_sandbox.zoho.kinds import KINDS
-from ml_connector_sandbox.zoho.store import Organization
+from ml_connector_sandbox.zoho.store import Organization, paging
 
 if TYPE_CHECKING:
     from ml_connector_sandbox.zoho.emulator import ZohoEmulator
@@ -49,13 +49,31 @@ async def _form(request: Request) -> dict[str, str]:
     return params
 
 
-def _resource(path: str) -> str | None:
+#: The tag-list endpoints of each shape (``DimensionsSpec.tag_endpoints``).
+TAG_TEMPLATES = {
+    "reportingtags": (f"{BOOKS}/reportingtags", f"{BOOKS}/reportingtags/{{id}}/options/all"),
+    "settings": (f"{BOOKS}/settings/tags", f"{BOOKS}/settings/tags/{{id}}"),
+}
+
+
+def _resource(path: str, tag_shape: str = "reportingtags") -> str | None:
     """The stats/method template of a Books path, or None if it names no resource."""
     parts = [p for p in path.split("/") if p]
-    if len(parts) == 1 and (parts[0] == "organizations" or parts[0] in KINDS):
+    if len(parts) == 1 and (parts[0] in ("organizations", "locations", "projects")
+                            or parts[0] in KINDS):
         return f"{BOOKS}/{parts[0]}"
     if len(parts) == 2 and parts[0] in KINDS:
         return f"{BOOKS}/{parts[0]}/{{id}}"
+    listing, options = TAG_TEMPLATES[tag_shape]
+    if tag_shape == "reportingtags":
+        if parts == ["reportingtags"]:
+            return listing
+        if len(parts) == 4 and parts[0] == "reportingtags" and parts[2:] == ["options", "all"]:
+            return options
+    elif parts == ["settings", "tags"]:
+        return listing
+    elif len(parts) == 3 and parts[:2] == ["settings", "tags"]:
+        return options
     return None
 
 
@@ -153,6 +171,51 @@ def build_api_router(emu: ZohoEmulator) -> APIRouter:
                            KINDS["chartofaccounts"].scope,
                            lambda org, _grant: emu.ledger(org).list_body(params))
 
+    async def tags(request: Request, region: str, shape: str, template: str,
+                   handler: Handler) -> Response:
+        """A tag-list endpoint: served in the configured shape, an unknown URL otherwise."""
+        settings = emu.config.dimensions
+        if settings.tag_endpoints != shape:
+            return await serve(request, region, template, None, None, errors.invalid_url())
+        return await serve(request, region, template, settings.tag_scope, handler)
+
+    @router.get("/{region}/api/books/v3/reportingtags")
+    @router.get("/{region}/api/books/v3/reportingtags/")
+    async def reporting_tags(region: str, request: Request) -> Response:
+        return await tags(request, region, "reportingtags", TAG_TEMPLATES["reportingtags"][0],
+                          lambda org, _grant: org.dimensions.reportingtags_body())
+
+    @router.get("/{region}/api/books/v3/reportingtags/{tag_id}/options/all")
+    @router.get("/{region}/api/books/v3/reportingtags/{tag_id}/options/all/")
+    async def tag_options(region: str, tag_id: str, request: Request) -> Response:
+        return await tags(request, region, "reportingtags", TAG_TEMPLATES["reportingtags"][1],
+                          lambda org, _grant: org.dimensions.options_body(tag_id))
+
+    @router.get("/{region}/api/books/v3/settings/tags")
+    @router.get("/{region}/api/books/v3/settings/tags/")
+    async def settings_tags(region: str, request: Request) -> Response:
+        return await tags(request, region, "settings", TAG_TEMPLATES["settings"][0],
+                          lambda org, _grant: org.dimensions.settings_tags_body())
+
+    @router.get("/{region}/api/books/v3/settings/tags/{tag_id}")
+    @router.get("/{region}/api/books/v3/settings/tags/{tag_id}/")
+    async def settings_tag(region: str, tag_id: str, request: Request) -> Response:
+        return await tags(request, region, "settings", TAG_TEMPLATES["settings"][1],
+                          lambda org, _grant: org.dimensions.settings_tag_body(tag_id))
+
+    @router.get("/{region}/api/books/v3/locations")
+    @router.get("/{region}/api/books/v3/locations/")
+    async def locations(region: str, request: Request) -> Response:
+        return await serve(request, region, f"{BOOKS}/locations", "settings",
+                           lambda org, _grant: org.dimensions.locations_body())
+
+    @router.get("/{region}/api/books/v3/projects")
+    @router.get("/{region}/api/books/v3/projects/")
+    async def projects(region: str, request: Request) -> Response:
+        params = dict(request.query_params)
+        return await serve(request, region, f"{BOOKS}/projects", "projects",
+                           lambda org, _grant: org.dimensions.projects_body(params, paging))
+
     @router.get("/{region}/api/books/v3/{entity}")
     @router.get("/{region}/api/books/v3/{entity}/")
     async def listing(region: str, entity: str, request: Request) -> Response:
@@ -182,7 +245,7 @@ def build_api_router(emu: ZohoEmulator) -> APIRouter:
         template = f"/{tail}"
         error = errors.invalid_url()
         if tail.startswith(books + "/") or tail == books:
-            resource = _resource(tail[len(books):])
+            resource = _resource(tail[len(books):], emu.config.dimensions.tag_endpoints)
             template = resource or tail[len("api"):]
             if resource is not None and request.method != "GET":
                 error = errors.method_not_allowed()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ml_connector_sandbox.zoho.webhooks import WebhookSpec
 
@@ -16,13 +16,177 @@ REGIONS: tuple[str, ...] = ("us", "eu", "in", "au", "jp", "ca", "cn", "sa")
 READ_SCOPES: tuple[str, ...] = tuple(
     f"ZohoBooks.{module}.READ" for module in (
         "invoices", "bills", "purchaseorders", "creditnotes", "debitnotes", "contacts",
-        "settings", "accountants", "expenses", "customerpayments", "vendorpayments"))
+        "settings", "accountants", "expenses", "customerpayments", "vendorpayments",
+        "projects"))
 
 #: Requests per day by plan (Zoho's published caps).
 DAILY_CAP = {"free": 1000, "standard": 2000, "professional": 5000, "premium": 10000,
              "elite": 10000, "ultimate": 10000}
 
 Plan = Literal["free", "standard", "professional", "premium", "elite", "ultimate"]
+
+#: Zoho's limits for reporting tags (confirmed, older tag model): per organization, per tag.
+MAX_TAGS, MAX_TAG_OPTIONS = 10, 500
+#: Levels of options in one tag's hierarchy (Zoho's "advanced reporting tags": up to 5).
+MAX_TAG_DEPTH = 5
+#: Modules whose line items carry reporting tags (confirmed); credit notes are emulated too
+#: (observed by Codat), see ``DimensionsSpec.creditnote_tags``.
+TAG_KINDS: tuple[str, ...] = ("invoices", "bills", "vendorcredits", "purchaseorders",
+                              "journals", "creditnotes")
+#: Modules a location can be drawn for: document headers and expenses, journal lines.
+LOCATION_KINDS: tuple[str, ...] = ("invoices", "bills", "creditnotes", "vendorcredits",
+                                   "purchaseorders", "expenses", "journals")
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TagOptionSpec(_Spec):
+    """An option of a reporting tag. ``parent`` names another option of the same tag (a
+    hierarchy such as Region > Department). ``renamed_from``: the name the option had when
+    the generated documents used it (it was renamed afterwards). ``weight``: how often lines
+    get it relative to the tag's other options (0: never, e.g. a region that only groups
+    departments); ``used_until``: documents dated later never get it (deactivated then)."""
+
+    name: str
+    parent: str | None = None
+    is_active: bool = True
+    renamed_from: str | None = None
+    weight: int = Field(default=1, ge=0)
+    used_until: date | None = None
+
+
+class ReportingTagSpec(_Spec):
+    """A reporting tag of an organization and how the generated documents use it.
+
+    ``level``: ``line`` (each line item's ``tags``, Zoho's confirmed model) or ``document``
+    (one entry for the whole document, in the header field ``DimensionsSpec.document_tag_field``;
+    Zoho's JSON for these "transaction-level" tags is unknown). ``tagged_share``: the share of
+    lines (documents, at document level) that carry the tag; the others are untagged (no
+    entry for it). A mandatory tag is on every line. ``kinds``: the modules whose documents
+    carry it (default: every module that has tags)."""
+
+    name: str
+    is_active: bool = True
+    is_mandatory: bool = False
+    level: Literal["line", "document"] = "line"
+    tagged_share: float = Field(default=0.85, ge=0, le=1)
+    kinds: list[str] | None = None
+    options: list[TagOptionSpec] = Field(default_factory=list, max_length=MAX_TAG_OPTIONS)
+
+    @field_validator("kinds")
+    @classmethod
+    def _tag_kinds(cls, kinds: list[str] | None) -> list[str] | None:
+        unknown = sorted(set(kinds or ()) - set(TAG_KINDS))
+        if unknown:
+            raise ValueError(f"reporting tags are not on {', '.join(unknown)}; "
+                             f"modules with tags: {', '.join(TAG_KINDS)}")
+        return kinds
+
+    @model_validator(mode="after")
+    def _hierarchy(self) -> ReportingTagSpec:
+        names = [o.name for o in self.options]
+        if len(names) != len(set(names)):
+            raise ValueError(f"tag {self.name!r}: option names must be unique")
+        parent_of = {o.name: o.parent for o in self.options}
+        for option in self.options:
+            depth, seen, name = 1, {option.name}, option.parent
+            while name is not None:
+                if name not in parent_of:
+                    raise ValueError(f"tag {self.name!r}: option {option.name!r} has an unknown "
+                                     f"parent {name!r}")
+                if name in seen:
+                    raise ValueError(f"tag {self.name!r}: option {option.name!r} is its own "
+                                     "ancestor")
+                seen.add(name)
+                depth += 1
+                name = parent_of[name]
+            if depth > MAX_TAG_DEPTH:
+                raise ValueError(f"tag {self.name!r}: option {option.name!r} is more than "
+                                 f"{MAX_TAG_DEPTH} levels deep")
+        return self
+
+
+class LocationSpec(_Spec):
+    """A location (Zoho's successor of branches). ``parent`` names another location;
+    ``line_item_only`` locations are never on a document header; ``weight``: how often
+    documents get it relative to the others (0: never, e.g. a location that only groups
+    others)."""
+
+    name: str
+    type: Literal["general", "line_item_only"] = "general"
+    parent: str | None = None
+    is_primary: bool = False
+    status: Literal["active", "inactive"] = "active"
+    weight: int = Field(default=1, ge=0)
+
+
+class ProjectSpec(_Spec):
+    """A project for a customer (``customer``: the index of one of the organization's
+    customers, 0-based)."""
+
+    name: str
+    customer: int = Field(default=0, ge=0)
+    status: Literal["active", "inactive"] = "active"
+    billing_type: Literal["fixed_cost_for_project", "based_on_project_hours",
+                          "based_on_task_hours", "based_on_staff_hours"] = \
+        "based_on_project_hours"
+
+
+class UntaggedOptionSpec(_Spec):
+    """The pseudo-option ``/reportingtags/{id}/options/all`` lists for untagged lines
+    (observed as ``option_id`` ``"untagged"``)."""
+
+    option_id: str = "untagged"
+    option_name: str = "Untagged"
+
+
+class DimensionsSpec(_Spec):
+    """How the planning dimensions (reporting tags, locations, projects) are served, where
+    shared/api/zoho-books.md calls them observed or unknown."""
+
+    tag_endpoints: Literal["reportingtags", "settings"] = Field(
+        default="reportingtags",
+        description="reportingtags: GET /reportingtags and /reportingtags/{id}/options/all; "
+        "settings: the older GET /settings/tags and /settings/tags/{id}; the other pair "
+        "answers as an unknown URL")
+    tag_scope: str = Field(
+        default="settings", description="the module of the scope the tag endpoints need "
+        "(ZohoBooks.<module>.READ; unknown, likely settings)")
+    option_parent_field: str = Field(
+        default="parent_option_id",
+        description="the field of an option of /reportingtags/{id}/options/all naming its "
+        "parent option (only depth is observed)")
+    untagged_option: UntaggedOptionSpec | None = Field(
+        default_factory=UntaggedOptionSpec,
+        description="the pseudo-option /reportingtags/{id}/options/all lists last; None: none")
+    option_names_on_documents: Literal["current", "original"] = Field(
+        default="current",
+        description="the name a document's tag carries after its option was renamed: the "
+        "option's current name or the one it had when the document was made (unknown)")
+    creditnote_tags: bool = Field(
+        default=True, description="credit note lines carry tags (not in Zoho's schema; "
+        "observed by Codat)")
+    document_tag_field: str = Field(
+        default="tags", description="the header field of document-level tags (unknown)")
+    location_header_kinds: list[str] = Field(
+        default_factory=lambda: ["invoices", "bills", "creditnotes", "vendorcredits",
+                                 "purchaseorders", "expenses"],
+        description="modules whose details carry the header location_id/location_name "
+        "(confirmed for invoices and, from their list rows, bills and expenses)")
+    location_line_kinds: list[str] = Field(
+        default_factory=lambda: ["invoices", "journals"],
+        description="modules whose line items carry location_id/location_name (confirmed: "
+        "invoices and journals)")
+
+    @field_validator("location_header_kinds", "location_line_kinds")
+    @classmethod
+    def _location_kinds(cls, kinds: list[str]) -> list[str]:
+        unknown = sorted(set(kinds) - set(LOCATION_KINDS))
+        if unknown:
+            raise ValueError(f"no locations on {', '.join(unknown)}")
+        return kinds
 
 
 class OrgSpec(BaseModel):
@@ -56,11 +220,52 @@ class OrgSpec(BaseModel):
     response_delay: float = Field(
         default=0.0, ge=0, description="seconds every API call of this org is held open"
     )
+    reporting_tags: list[ReportingTagSpec] = Field(default_factory=list, max_length=MAX_TAGS)
+    locations: list[LocationSpec] = Field(default_factory=list)
+    projects: list[ProjectSpec] = Field(default_factory=list)
+    project_share: float = Field(
+        default=0.1, ge=0, le=1,
+        description="share of bill and journal lines and of expenses with a project")
+    customer_project_share: float = Field(
+        default=0.7, ge=0, le=1, description="share of the lines of an invoice or credit "
+        "note for a customer with projects that carry one of its projects")
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> OrgSpec:
         if self.end_date < self.start_date:
             raise ValueError(f"org {self.organization_id}: end_date is before start_date")
+        return self
+
+    @model_validator(mode="after")
+    def _dimensions(self) -> OrgSpec:
+        org = self.organization_id
+        tags = [t.name for t in self.reporting_tags]
+        if len(tags) != len(set(tags)):
+            raise ValueError(f"org {org}: reporting tag names must be unique")
+        names = [x.name for x in self.locations]
+        if len(names) != len(set(names)):
+            raise ValueError(f"org {org}: location names must be unique")
+        parents = {x.name: x.parent for x in self.locations}
+        for location in self.locations:
+            seen, name = {location.name}, location.parent
+            while name is not None:
+                if name not in parents:
+                    raise ValueError(f"org {org}: location {location.name!r} has an unknown "
+                                     f"parent {name!r}")
+                if name in seen:
+                    raise ValueError(f"org {org}: location {location.name!r} is its own "
+                                     "ancestor")
+                seen.add(name)
+                name = parents[name]
+        if sum(x.is_primary for x in self.locations) > 1:
+            raise ValueError(f"org {org}: at most one primary location")
+        if self.locations and not any(x.type == "general" and x.status == "active"
+                                      and x.weight for x in self.locations):
+            raise ValueError(f"org {org}: no active general location for document headers")
+        for project in self.projects:
+            if project.customer >= self.customers:
+                raise ValueError(f"org {org}: project {project.name!r} names customer "
+                                 f"{project.customer}; the org has {self.customers}")
         return self
 
 
@@ -113,13 +318,55 @@ def _small(org_id: str, name: str, region: str, currency: str, zone: str, offset
                                    "utc_offset": offset})
 
 
+def demo_dimensions() -> dict:
+    """The demo company's reporting tags, locations and projects: a Department tag whose
+    options sit under regions (one renamed, one deactivated after January), a flat Channel
+    tag on sales documents, locations under two regional parents (one for line items only)
+    and four projects."""
+    department = ReportingTagSpec(name="Department", tagged_share=0.85, options=[
+        TagOptionSpec(name="Americas", weight=0),
+        TagOptionSpec(name="Sales", parent="Americas", weight=30),
+        TagOptionSpec(name="Marketing", parent="Americas", weight=15),
+        TagOptionSpec(name="Customer Success", parent="Americas", weight=20,
+                      renamed_from="Support"),
+        TagOptionSpec(name="EMEA", weight=0),
+        TagOptionSpec(name="Engineering", parent="EMEA", weight=20),
+        TagOptionSpec(name="Operations", parent="EMEA", weight=10),
+        TagOptionSpec(name="Events", parent="EMEA", weight=5, is_active=False,
+                      used_until=date(2026, 1, 31)),
+    ])
+    channel = ReportingTagSpec(name="Channel", tagged_share=0.6,
+                               kinds=["invoices", "creditnotes"], options=[
+        TagOptionSpec(name="Direct", weight=5), TagOptionSpec(name="Partner", weight=3),
+        TagOptionSpec(name="Online", weight=2)])
+    locations = [
+        LocationSpec(name="North America", weight=0),
+        LocationSpec(name="San Francisco", parent="North America", is_primary=True, weight=6),
+        LocationSpec(name="New York", parent="North America", weight=3),
+        LocationSpec(name="Oakland Warehouse", type="line_item_only", parent="North America",
+                     weight=2),
+        LocationSpec(name="Europe", weight=0),
+        LocationSpec(name="London", parent="Europe", weight=2),
+    ]
+    projects = [
+        ProjectSpec(name="ERP Rollout", customer=3),
+        ProjectSpec(name="Website Redesign", customer=7, billing_type="fixed_cost_for_project"),
+        ProjectSpec(name="Data Migration", customer=12, billing_type="based_on_task_hours"),
+        ProjectSpec(name="Support Retainer", customer=21, status="inactive",
+                    billing_type="based_on_staff_hours"),
+    ]
+    return {"reporting_tags": [department, channel], "locations": locations,
+            "projects": projects}
+
+
 def default_organizations() -> list[OrgSpec]:
     return [
         OrgSpec(organization_id="10234695", name="Zillum Inc", region="us",
                 currency_code="USD", foreign_currencies=["EUR", "GBP"], time_zone="PST",
                 utc_offset="-0800", invoices=3000, bills=2000, purchaseorders=500,
                 creditnotes=150, vendorcredits=80, expenses=300, journals=45,
-                customerpayments=2400, vendorpayments=1600, customers=60, vendors=40),
+                customerpayments=2400, vendorpayments=1600, customers=60, vendors=40,
+                **demo_dimensions()),
         OrgSpec(organization_id="10234696", name="Zillum Labs", region="us",
                 currency_code="USD", time_zone="PST", utc_offset="-0800",
                 invoices=40, bills=30, purchaseorders=20, creditnotes=4, vendorcredits=3,
@@ -162,6 +409,10 @@ class ZohoSandboxConfig(BaseModel):
         description="the date-range parameters /chartofaccounts/transactions honours (unknown "
         "for the real server: clients are seen sending date.start/date.end and "
         "from_date/to_date); others are ignored, as an unknown parameter would be")
+    dimensions: DimensionsSpec = Field(
+        default_factory=DimensionsSpec,
+        description="how reporting tags, locations and projects are served where Zoho's "
+        "behaviour is observed or unknown")
 
     @model_validator(mode="after")
     def _unique(self) -> ZohoSandboxConfig:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -15,6 +14,7 @@ from ml_connector_sandbox.zoho.admin import build_admin_router
 from ml_connector_sandbox.zoho.api import build_api_router
 from ml_connector_sandbox.zoho.auth import AccessGrant, Accounts
 from ml_connector_sandbox.zoho.config import REGIONS, ZohoSandboxConfig
+from ml_connector_sandbox.zoho.dimensions import Dimensions
 from ml_connector_sandbox.zoho.ledger import Ledger
 from ml_connector_sandbox.zoho.limits import OrgLimiter
 from ml_connector_sandbox.zoho.seed import SYMBOLS
@@ -36,7 +36,8 @@ class ZohoEmulator:
         self.accounts = Accounts(config, clock, self.stats_book.minted)
         limits = config.limits
         self.orgs: dict[str, Organization] = {
-            o.organization_id: Organization(config.seed, o) for o in config.organizations
+            o.organization_id: Organization(config.seed, o, config.dimensions)
+            for o in config.organizations
         }
         self.limiters = {
             org_id: OrgLimiter(limits.per_minute, limits.daily_cap(org.spec.plan),
@@ -117,7 +118,7 @@ class ZohoEmulator:
         for i in range(store.table.size):
             record = store.get(i)
             if start <= str(record.get(field, "")) < end:
-                yield copy.deepcopy(record)
+                yield store.served(i)
 
     def edit_record(self, organization_id: str, entity: str, record_id: str,
                     changes: dict[str, Any]) -> dict:
@@ -136,6 +137,35 @@ class ZohoEmulator:
         record = store.add(fields or {}, self.clock.now())
         self._notify(organization_id, store, record, "created")
         return record
+
+    def dimensions(self, organization_id: str) -> Dimensions:
+        """An organization's reporting tags, locations and projects."""
+        org = self.orgs.get(organization_id)
+        if org is None:
+            raise KeyError(f"no organization {organization_id}")
+        return org.dimensions
+
+    def dimensions_snapshot(self, organization_id: str) -> dict:
+        """Tags with their options, locations and projects as they are now."""
+        return self.dimensions(organization_id).snapshot()
+
+    def edit_tag_option(self, organization_id: str, tag_id: str, option_id: str,
+                        changes: dict[str, Any]) -> dict:
+        """Rename (``option_name``), deactivate (``is_active``) or move
+        (``parent_option_id``) a reporting tag's option, as a user would in Zoho: no
+        document changes (nor its ``last_modified_time``); details show the new name."""
+        return self._call(self.dimensions(organization_id).edit_option, tag_id, option_id,
+                          changes)
+
+    def add_tag_option(self, organization_id: str, tag_id: str,
+                       fields: dict[str, Any]) -> dict:
+        """Add an option (``option_name``, ``parent_option_id``, ``is_active``) to a tag."""
+        return self._call(self.dimensions(organization_id).add_option, tag_id, fields)
+
+    def add_location(self, organization_id: str, fields: dict[str, Any]) -> dict:
+        """Add a location (``location_name``, ``type``, ``parent_location_id``, ``status``,
+        ``is_primary``)."""
+        return self._call(self.dimensions(organization_id).add_location, fields)
 
     def _notify(self, organization_id: str, store: EntityStore, record: dict,
                 trigger: str) -> None:

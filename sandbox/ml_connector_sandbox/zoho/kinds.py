@@ -75,6 +75,10 @@ _PO_STATUSES = (("draft", 10), ("open", 30), ("billed", 45), ("partially_billed"
                 ("cancelled", 5))
 _CREDIT_STATUSES = (("draft", 8), ("open", 30), ("closed", 57), ("void", 5))
 _STAMPS = ("created_time", "last_modified_time")
+#: On the list rows of invoices, bills and expenses of organizations with locations
+#: (confirmed; not on vendor credit or purchase order lists). A row holds the fields its
+#: record has.
+_LOCATION = ("location_id", "location_name")
 
 INVOICES = Kind(
     name="invoices", singular="invoice", label="Invoice", report_name="Invoices",
@@ -82,7 +86,7 @@ INVOICES = Kind(
     list_fields=("invoice_id", "invoice_number", "customer_id", "customer_name", "status",
                  "date", "due_date", "currency_id", "currency_code", "exchange_rate", "total",
                  "balance", "reference_number", "salesperson_name", "due_days", "is_emailed",
-                 "last_payment_date", *_STAMPS),
+                 "last_payment_date", *_STAMPS, "salesperson_id", *_LOCATION),
     sort_columns=("customer_name", "invoice_number", "date", "due_date", "total", "balance",
                   *_STAMPS),
     index_sorted=frozenset({"created_time", "date", "invoice_number"}),
@@ -96,7 +100,7 @@ BILLS = Kind(
     id_field="bill_id", code=2, scope="bills",
     list_fields=("bill_id", "bill_number", "vendor_id", "vendor_name", "status", "date",
                  "due_date", "currency_id", "currency_code", "exchange_rate", "total",
-                 "balance", "reference_number", *_STAMPS),
+                 "balance", "reference_number", *_STAMPS, *_LOCATION),
     sort_columns=("vendor_name", "bill_number", "date", "due_date", "total", "balance",
                   *_STAMPS),
     index_sorted=frozenset({"created_time", "date", "bill_number"}),
@@ -211,7 +215,7 @@ EXPENSES = Kind(
                  "paid_through_account_name", "description", "currency_id", "currency_code",
                  "exchange_rate", "total", "bcy_total", "total_without_tax",
                  "bcy_total_without_tax", "is_billable", "reference_number", "customer_id",
-                 "customer_name", "vendor_id", "vendor_name", "status", *_STAMPS),
+                 "customer_name", "vendor_id", "vendor_name", "status", *_STAMPS, *_LOCATION),
     sort_columns=("date", "account_name", "total", "bcy_total", "reference_number",
                   "customer_name", "vendor_name", "paid_through_account_name", *_STAMPS),
     index_sorted=frozenset({"created_time", "date"}),

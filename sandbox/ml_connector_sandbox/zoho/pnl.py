@@ -8,16 +8,22 @@ Each posting (a line net of included tax and of its entity-discount share, the s
 charge, the adjustment) is converted to the base currency at the document's exchange rate
 and rounded half-up to the cent on its own; postings of credit notes and vendor credits
 count negatively; draft and void documents post nothing.
+
+``profit_and_loss_by`` and ``account_pnl_by`` split the same postings by a planning
+dimension (a reporting tag's option, a location, a project, any field of a line or of its
+document): a line's posting takes the line's member; the shipping charge and the adjustment
+take the document's (its location) or a member given for them (a tag, which is line-level,
+names none for them); a line's share of an entity-level discount is inside its posting.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from ml_connector_sandbox.zoho.kinds import KINDS
 from ml_connector_sandbox.zoho.seed import allocate, half_up, in_base
@@ -48,6 +54,14 @@ def cents(value: Any) -> int:
 
 def document_postings(kind: str, doc: Mapping[str, Any]) -> list[tuple[str, int]]:
     """``(account_id or account name, cents in the document currency)`` per posting."""
+    return [(account, amount) for account, amount, _line in line_postings(kind, doc)]
+
+
+def line_postings(kind: str, doc: Mapping[str, Any]
+                  ) -> list[tuple[str, int, Mapping[str, Any] | None]]:
+    """``document_postings`` with the line item each posting comes from (None for the
+    shipping charge and the adjustment): a line's share of an entity-level discount is
+    inside its own posting."""
     lines = doc.get("line_items") or []
     nets = []
     for line in lines:
@@ -59,14 +73,15 @@ def document_postings(kind: str, doc: Mapping[str, Any]) -> list[tuple[str, int]
     discount = cents(doc.get("discount_amount") or 0) \
         if doc.get("discount_type") == "entity_level" else 0
     shares = allocate(discount, nets) if discount and nets else [0] * len(nets)
-    out = [(str(line["account_id"]), net - share)
-           for line, net, share in zip(lines, nets, shares, strict=True)]
+    out: list[tuple[str, int, Mapping[str, Any] | None]] = [
+        (str(line["account_id"]), net - share, line)
+        for line, net, share in zip(lines, nets, shares, strict=True)]
     shipping = cents(doc.get("shipping_charge") or 0)
     if shipping:
-        out.append((SHIPPING_ACCOUNT, shipping))
+        out.append((SHIPPING_ACCOUNT, shipping, None))
     adjustment = cents(doc.get("adjustment") or 0)
     if adjustment:
-        out.append((ADJUSTMENT_ACCOUNT[kind], adjustment))
+        out.append((ADJUSTMENT_ACCOUNT[kind], adjustment, None))
     return out
 
 
@@ -161,3 +176,145 @@ def ledger_actuals(zoho: ZohoEmulator, organization_id: str, start: date, end: d
     return {(code, date.fromisoformat(f"{month}-01").strftime("%b %y")):
             Decimal(total).scaleb(-2) for (code, month), total in
             account_pnl(documents, chart).items()}
+
+
+# -- by planning dimension -------------------------------------------------------------------
+#
+# The same postings, each assigned to a member of a dimension by a ``Member`` function of
+# (module, document, line): ``line`` is the line item a posting comes from, None for the
+# shipping charge and the adjustment, and the expense itself for an expense (its own single
+# line). Summed over the members, every figure equals the account-only one above.
+
+Member = Callable[[str, Mapping[str, Any], Mapping[str, Any] | None], str]
+
+
+def _tag_entry(entries: Any, tag: str) -> Mapping[str, Any] | None:
+    if not isinstance(entries, list):
+        return None
+    return next((e for e in entries if isinstance(e, Mapping)
+                 and tag in (str(e.get("tag_id")), str(e.get("tag_name")))), None)
+
+
+def by_tag(tag: str, *, untagged: str = "untagged", charges: str = "untagged",
+           key: Literal["id", "name"] = "id", document_field: str = "tags") -> Member:
+    """Members of a reporting tag (``tag``: its id or name): a line's option (its
+    ``tag_option_id``, or ``tag_option_name`` with ``key="name"``), else the document's
+    (a document-level tag in the header field ``document_field``), else ``untagged``. The
+    shipping charge and the adjustment carry no line tag: they take the document's option
+    when it has one, else ``charges`` (the member a flow names for them)."""
+    field = "tag_option_id" if key == "id" else "tag_option_name"
+
+    def member(kind: str, doc: Mapping[str, Any], line: Mapping[str, Any] | None) -> str:
+        header = _tag_entry(doc.get(document_field), tag)
+        entry = (_tag_entry(line.get("tags"), tag) if line is not None else None) or header
+        if entry is not None:
+            return str(entry[field])
+        return untagged if line is not None else charges
+
+    return member
+
+
+def by_field(name: str, *, missing: str = "", charges: str | None = None) -> Member:
+    """Members named by a field of a line, else of its document (``location_id``,
+    ``project_id``, ``salesperson_id``, ``item_id``...), else ``missing``. The shipping
+    charge and the adjustment take the document's value, or ``charges`` when given."""
+
+    def member(kind: str, doc: Mapping[str, Any], line: Mapping[str, Any] | None) -> str:
+        if line is None and charges is not None:
+            return charges
+        for source in (line, doc):
+            value = source.get(name) if source is not None else None
+            if value:
+                return str(value)
+        return missing
+
+    return member
+
+
+def by_location(missing: str = "") -> Member:
+    """Locations: a line's, else its document's (shipping and adjustment: the document's)."""
+    return by_field("location_id", missing=missing)
+
+
+def by_project(missing: str = "", charges: str | None = None) -> Member:
+    """Projects: a line's ``project_id``, else the document's (an expense's), else
+    ``missing``; the shipping charge and the adjustment take ``charges`` when given."""
+    return by_field("project_id", missing=missing, charges=charges)
+
+
+def profit_and_loss_by(documents: Mapping[str, Iterable[Mapping[str, Any]]],
+                       accounts: Iterable[Mapping[str, Any]], member: Member,
+                       excluded: Iterable[str] = NO_POSTINGS
+                       ) -> dict[tuple[str, str, str], int]:
+    """``profit_and_loss`` split by a dimension: base-currency cents per ``(account_code,
+    member, "yyyy-mm")``; the members of an account and month add up to its
+    ``profit_and_loss`` figure exactly (each posting is converted on its own)."""
+    excluded = frozenset(excluded)
+    code_of: dict[str, str] = {}
+    for row in accounts:
+        code_of[str(row["account_id"])] = str(row["account_code"])
+        code_of[str(row["account_name"])] = str(row["account_code"])
+    totals: dict[tuple[str, str, str], int] = defaultdict(int)
+    for kind, docs in documents.items():
+        sign = -1 if KINDS[kind].credits else 1
+        for doc in docs:
+            if doc.get("status") in excluded:
+                continue
+            month = str(doc["date"])[:7]
+            rate = float(doc.get("exchange_rate") or 1)
+            for account, amount, line in line_postings(kind, doc):
+                key = (code_of[account], member(kind, doc, line), month)
+                totals[key] += sign * in_base(amount, rate)
+    return dict(totals)
+
+
+def account_pnl_by(documents: Mapping[str, Iterable[Mapping[str, Any]]],
+                   accounts: Iterable[Mapping[str, Any]], member: Member,
+                   excluded: Iterable[str] = NO_POSTINGS) -> dict[tuple[str, str, str], int]:
+    """``account_pnl`` (every posting module, journals and expenses included) split by a
+    dimension: base-currency cents per ``(account_code, member, "yyyy-mm")``."""
+    excluded = frozenset(excluded)
+    info: dict[str, tuple[str, str]] = {}
+    for row in accounts:
+        entry = (str(row["account_code"]), str(row["account_type"]))
+        info[str(row["account_id"])] = info[str(row["account_name"])] = entry
+    totals: dict[tuple[str, str, str], int] = defaultdict(int)
+    for kind, docs in documents.items():
+        date_field = KINDS[kind].date_field or "date"
+        for doc in docs:
+            if doc.get("status") in excluded:
+                continue
+            month = str(doc[date_field])[:7]
+            rate = float(doc.get("exchange_rate") or 1)
+            for account, debit, line in _line_debits(kind, doc):
+                code, account_type = info[account]
+                if account_type in PNL_SIGN:
+                    totals[(code, member(kind, doc, line), month)] += \
+                        PNL_SIGN[account_type] * in_base(debit, rate)
+    return dict(totals)
+
+
+def _line_debits(kind: str, doc: Mapping[str, Any]
+                 ) -> list[tuple[str, int, Mapping[str, Any] | None]]:
+    """``net_debits`` with the line each comes from (an expense is its own line)."""
+    if kind == "journals":
+        return [(str(line["account_id"]),
+                 cents(line["amount"]) * (1 if line["debit_or_credit"] == "debit" else -1),
+                 line) for line in doc.get("line_items") or []]
+    if kind == "expenses":
+        return [(str(doc["account_id"]), cents(doc["sub_total"]), doc)]
+    sign = -1 if kind in CREDITING else 1
+    return [(account, sign * amount, line) for account, amount, line in line_postings(kind, doc)]
+
+
+def actuals_by(zoho: ZohoEmulator, organization_id: str, kinds: Iterable[str], start: date,
+               end: date, member: Member, excluded: Iterable[str] = NO_POSTINGS
+               ) -> dict[tuple[str, str, str], Decimal]:
+    """``actuals`` split by a dimension: ``(account code, member, "Jan 26") -> amount``
+    (e.g. ``member=by_tag("Department", charges="Unassigned")``)."""
+    documents = {kind: zoho.documents(organization_id, kind, start.isoformat(), end.isoformat())
+                 for kind in kinds}
+    chart = zoho.documents(organization_id, "chartofaccounts")
+    return {(code, value, date.fromisoformat(f"{month}-01").strftime("%b %y")):
+            Decimal(total).scaleb(-2) for (code, value, month), total in
+            profit_and_loss_by(documents, chart, member, excluded).items()}

@@ -96,6 +96,12 @@ Expenses and journals
    applied to nothing. Deposited to Business Checking or Undeposited Funds, paid through
    Business Checking or Petty Cash. Posting: the deposit account debited and Accounts
    Receivable credited; Accounts Payable debited and the paid-through account credited.
+
+Planning dimensions
+-------------------
+Reporting tags, locations, projects, line ``sku`` and ``salesperson_id`` are added to a
+generated record afterwards by ``dimensions.py``, from a random stream of their own
+(``stream(i, "dims")``): none of the values above depends on them.
 """
 
 from __future__ import annotations
@@ -106,10 +112,14 @@ from bisect import bisect_left
 from datetime import date, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from ml_connector_sandbox.zoho.config import OrgSpec
 from ml_connector_sandbox.zoho.kinds import DOCUMENTS, KINDS, Kind
 from ml_connector_sandbox.zoho.times import format_time, local_date, midnight, zone
+
+if TYPE_CHECKING:
+    from ml_connector_sandbox.zoho.dimensions import Dimensions
 
 DAY = 86400
 MAX_LAG = 40 * DAY
@@ -243,6 +253,8 @@ class Catalog:
             for k, pct in enumerate(rates)
         ]
         self.account_ids = {a[0]: self.make_id(5, k) for k, a in enumerate(ACCOUNTS)}
+        #: Tags, locations, projects: set by the organization (``dimensions.py``).
+        self.dimensions: Dimensions | None = None
 
     def make_id(self, code: int, index: int) -> str:
         return f"46{self.tag}{code}{index:09d}"
@@ -336,6 +348,8 @@ class Table:
         record.update(GENERATORS[self.kind.name](self, i, rng, local_date(created, tz)))
         record["created_time"] = format_time(created, tz)
         record["last_modified_time"] = format_time(created + self.lag(i), tz)
+        if self.catalog.dimensions is not None:  # from a stream of their own
+            self.catalog.dimensions.decorate(self, i, record)
         return record
 
 

@@ -14,13 +14,14 @@ import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from ml_connector_sandbox.zoho import errors
-from ml_connector_sandbox.zoho.config import OrgSpec
+from ml_connector_sandbox.zoho.config import DimensionsSpec, OrgSpec
+from ml_connector_sandbox.zoho.dimensions import Dimensions
 from ml_connector_sandbox.zoho.kinds import Kind, norm
 from ml_connector_sandbox.zoho.seed import MAX_LAG, Table, build_tables
 from ml_connector_sandbox.zoho.times import format_time, midnight, parse_date, parse_time, zone
@@ -133,6 +134,8 @@ class EntityStore:
         self.version = 0
         self._memo: OrderedDict[tuple[Query, int], Sequence[int]] = OrderedDict()
         self._lock = threading.RLock()
+        #: Turns a copy of a record into what the API serves now (current tag names).
+        self.present: Callable[[str, dict], dict] = lambda _kind, record: record
 
     # -- records ---------------------------------------------------------------------------
 
@@ -150,7 +153,11 @@ class EntityStore:
 
     def detail(self, record_id: str) -> dict:
         with self._lock:
-            return copy.deepcopy(self.get(self.index(record_id)))
+            return self.served(self.index(record_id))
+
+    def served(self, i: int) -> dict:
+        """Record ``i`` as its detail response shows it (a copy)."""
+        return self.present(self.kind.name, copy.deepcopy(self.get(i)))
 
     def row(self, i: int) -> dict:
         record = self.get(i)
@@ -166,7 +173,7 @@ class EntityStore:
                 merged["last_modified_time"] = format_time(int(now), self.tz)
             self.overlay[i] = merged
             self._changed()
-            return copy.deepcopy(self.get(i))
+            return self.served(i)
 
     def add(self, fields: Mapping[str, Any], now: float) -> dict:
         """Append a new record created at ``now`` (or just after the newest one)."""
@@ -176,7 +183,7 @@ class EntityStore:
             table.added.append(max(int(now), newest))
             self.overlay[table.size - 1] = copy.deepcopy(dict(fields))
             self._changed()
-            return copy.deepcopy(self.get(table.size - 1))
+            return self.served(table.size - 1)
 
     def _changed(self) -> None:
         self.version += 1
@@ -313,11 +320,19 @@ def _fields_match(record: Mapping[str, Any], match: tuple[tuple[str, frozenset],
 class Organization:
     """One org: its spec, zone and one ``EntityStore`` per served module."""
 
-    def __init__(self, seed: int, spec: OrgSpec) -> None:
+    def __init__(self, seed: int, spec: OrgSpec,
+                 dimensions: DimensionsSpec | None = None) -> None:
         self.spec = spec
         self.id = spec.organization_id
         self.tz = zone(spec.utc_offset)
-        self.stores = {name: EntityStore(t) for name, t in build_tables(seed, spec).items()}
+        tables = build_tables(seed, spec)
+        catalog = tables["contacts"].catalog
+        self.dimensions = Dimensions(catalog, spec, dimensions or DimensionsSpec(),
+                                     tables["contacts"])
+        catalog.dimensions = self.dimensions
+        self.stores = {name: EntityStore(t) for name, t in tables.items()}
+        for store in self.stores.values():
+            store.present = self.dimensions.present
 
     def store(self, entity: str) -> EntityStore:
         return self.stores[entity]
