@@ -186,10 +186,11 @@ def test_init_and_doctor_on_an_unmigrated_airflow_say_to_migrate_first(tmp_path)
                for line in pools), done.stdout
     assert "airflow db migrate" in done.stdout
     assert "AIRFLOW_HOME set" not in done.stdout
-    # The connections live in that database: not "missing", not checked.
-    assert "[FAIL] connections: not checked: Airflow's database, which holds them, is not " \
-        "migrated yet" in done.stdout
-    assert "does not exist" not in done.stdout
+    # The connections live in that database: not "missing" but not readable yet.
+    assert "[FAIL] zoho: the Airflow connection 'zoho_books_default' does not exist: " \
+        "Airflow's database, where connections added with the UI or the CLI are kept, is " \
+        "not migrated yet" in done.stdout, done.stdout
+    assert "fix: airflow db migrate, then doctor again" in done.stdout
 
 
 def test_the_connections_sandbox_up_prints_work_as_pasted(tmp_path):
