@@ -194,12 +194,16 @@ def _zoho_scopes(client: object, flows: list[Flow]) -> Iterator[Finding]:
     connection's fault: no scope would help."""
     from ml_connector.flows.spec import read_modules
     from ml_connector.zoho.entities import get_entity
+    from ml_connector.zoho.tags import tags
 
     for module in sorted(read_modules(flows)):
         entity = get_entity(module)
         try:
-            client.get(entity.path, {"per_page": 1},  # type: ignore[attr-defined]
-                       scope=entity.scope)
+            if entity.reader == "tags":  # either tag-list shape (zoho.tags)
+                tags(client)
+            else:
+                client.get(entity.path, {"per_page": 1},  # type: ignore[attr-defined]
+                           scope=entity.scope)
             yield Finding("zoho", "ok", f"{module}: readable ({entity.oauth_scope})")
         except AuthError as exc:
             if exc.service != "Zoho accounts":

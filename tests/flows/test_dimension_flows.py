@@ -1,7 +1,8 @@
-"""Actuals allocated to a planning dimension, end to end over HTTP: list flows load the
-Location Groups and Locations lists from Zoho's ``/locations``, then a fact flow sends
-invoices less credit notes by account x location x month, equal to the emulator's own
-profit and loss by location (its posting rules, sharing nothing with the connector)."""
+"""Actuals allocated to planning dimensions, end to end over HTTP: list flows load the
+dimension's lists from Zoho (locations with their parents; reporting-tag options with
+theirs), then a fact flow sends invoices less credit notes by account x member x month,
+equal to the emulator's own profit and loss by that dimension (its posting rules, sharing
+nothing with the connector)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import itertools
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from ml_connector.flows.spec import parse_flows
 from ml_connector.state.store import StateStore
-from ml_connector_sandbox.zoho.pnl import actuals_by, by_location
+from ml_connector_sandbox.core import SandboxConfig
+from ml_connector_sandbox.zoho.pnl import actuals_by, by_location, by_tag
 
 from ..cells import CENT, ORG
 from ..conftest import MODEL
@@ -43,6 +47,24 @@ FLOWS = {"flows": [
      "columns": {"Account": ACCOUNT,
                  "Location": {"dimension": "location", "default": "Unassigned"},
                  "Period": {"period": "date"}, "Amount": {"amount": "line.amount"}}},
+    {"id": "regions", "entity": "tagoptions", "mode": "full",
+     "where": {"tag_name": "Department", "parent_option_id": ""},
+     "target": {"import": "Regions from Zoho"},
+     "columns": {"Option ID": {"field": "option_id"}, "Name": {"field": "option_name"}}},
+    {"id": "departments", "entity": "tagoptions", "mode": "full",
+     "where": {"tag_name": "Department", "depth": "1"},
+     "target": {"import": "Departments from Zoho"},
+     "columns": {"Option ID": {"field": "option_id"}, "Name": {"field": "option_name"},
+                 "Parent": {"field": "parent_option_id"}, "Active": {"field": "is_active"}}},
+    {"id": "invoice_actuals_by_department", "entity": "invoices", "credits": "creditnotes",
+     "lines": "postings", "accounts": {"shipping": "Shipping Charge",
+                                       "adjustment": "Other Charges"},
+     "grain": "aggregate", "target": {"import": "Invoice Actuals by Account, Department and "
+                                                "Month"},
+     "columns": {"Account": ACCOUNT,
+                 "Department": {"tag": "Department", "default": "Unassigned",
+                                "charges": "Unassigned"},
+                 "Period": {"period": "date"}, "Amount": {"amount": "line.amount"}}},
 ]}
 
 
@@ -73,3 +95,51 @@ def test_invoice_actuals_by_location_equal_the_books(sandbox, zoho_client, anapl
     assert len({loc for _, loc, _ in books}) >= 3, "several locations, Unassigned among them"
     assert sent == {k: v for k, v in books.items() if v}
     assert set(members) >= {loc for _, loc, _ in books}, "Unassigned included: seeded"
+
+
+def test_invoice_actuals_by_department_equal_the_books(sandbox, zoho_client, anaplan_client,
+                                                       tmp_path):
+    """Reporting-tag options (``/reportingtags``): the parent options load Regions, the
+    others Departments under them (the renamed option by its current name, the inactive
+    one kept); then invoice actuals by department, untagged lines and charges on
+    Unassigned, equal the emulator's P&L by tag."""
+    flows = Flows(parse_flows(FLOWS), StateStore.sqlite(tmp_path / "state.db"), tmp_path,
+                  sandbox, zoho_client, anaplan_client, itertools.count(1))
+    for list_flow in ("accounts", "regions", "departments"):
+        assert flows.run(list_flow, JAN, FEB).counts.get("failed", 0) == 0
+    client = anaplan_client()
+    lists = {info.name: info.id for info in client.lists()}
+    members = {item.code: item for item in client.list_items(lists["Departments"],
+                                                             include_all=True)}
+    tag = next(t for t in sandbox.sandbox.zoho.dimensions(ORG).tags if t.name == "Department")
+    names = {o.option_id: o.name for o in tag.options}
+    for option in tag.options:
+        if option.parent_id:
+            assert members[option.option_id].name == option.name
+            assert members[option.option_id].parent == names[option.parent_id]
+    assert any(not o.is_active for o in tag.options if o.parent_id), "an inactive one, kept"
+    summary = flows.run("invoice_actuals_by_department", JAN, FEB)
+    assert summary.counts.get("failed", 0) == 0
+    books = actuals_by(sandbox.sandbox.zoho, ORG, ["invoices", "creditnotes"], JAN, FEB,
+                       by_tag("Department", untagged="Unassigned", charges="Unassigned"))
+    sent = {(c["dimensions"]["Accounts"], c["dimensions"]["Departments"],
+             c["dimensions"]["Time"]): Decimal(repr(c["values"]["Amount"])).quantize(CENT)
+            for c in sandbox.sandbox.anaplan.module_cells(MODEL, "Invoice Actuals by "
+                                                                 "Department")}
+    assert len({d for _, d, _ in books}) >= 5 and ("Unassigned" in {d for _, d, _ in books})
+    assert sent == {k: v for k, v in books.items() if v}
+
+
+@pytest.mark.parametrize("shape", ["reportingtags", "settings"])
+def test_tag_options_read_alike_from_either_tag_list_shape(sandbox_factory, zoho_client, shape):
+    """Both observed shapes give the same options (the older one without hierarchy)."""
+    from ml_connector.zoho.tags import tag_option_rows
+
+    config = SandboxConfig.model_validate({"zoho": {"dimensions": {"tag_endpoints": shape}}})
+    running = sandbox_factory(config)
+    rows = list(tag_option_rows(zoho_client(running=running)))
+    tags = running.sandbox.zoho.dimensions(ORG).tags
+    assert {(r["tag_name"], r["option_id"], r["option_name"]) for r in rows} == {
+        (t.name, o.option_id, o.name) for t in tags for o in t.options}
+    parents = {r["option_id"]: r["parent_option_id"] for r in rows}
+    assert any(parents.values()) == (shape == "reportingtags")

@@ -22,10 +22,12 @@ class Entity:
     list_params: tuple[tuple[str, str], ...] = ()
     key: str | None = None
     credits: str | None = None  # the module whose documents this one credits (reverses)
+    #: Its records are not a list endpoint's rows but read by ``zoho.tags`` (tag options).
+    reader: str | None = None
 
     @property
     def path(self) -> str:
-        return f"/{self.name}"
+        return "/reportingtags" if self.reader == "tags" else f"/{self.name}"
 
     @property
     def list_key(self) -> str:
@@ -72,6 +74,10 @@ ENTITIES: dict[str, Entity] = {
                modified_filter=False, sort_by_created=False),
         Entity("projects", "project", "project_id", "projects", date_filters=False,
                modified_filter=False, sort_by_created=False),
+        # Every reporting tag's options, one row each (``zoho.tags``): a tag's options are the
+        # members of its dimension's list.
+        Entity("tagoptions", "reporting_tag", "option_id", "settings", date_filters=False,
+               modified_filter=False, sort_by_created=False, reader="tags"),
         # /chartofaccounts (and its transactions) need ZohoBooks.accountants.READ.
         Entity("chartofaccounts", "chart_of_account", "account_id", "accountants",
                date_filters=False, modified_filter=False, sort_by_created=False,

@@ -18,6 +18,7 @@ from ml_connector.errors import ConfigError, QuotaExhausted
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.entities import Entity, get_entity
 from ml_connector.zoho.report import jsonl_line, read_jsonl
+from ml_connector.zoho.tags import tag_option_rows
 from ml_connector.zoho.timefmt import format_zoho_time, parse_zoho_time
 
 log = logging.getLogger(__name__)
@@ -253,7 +254,10 @@ def _manifest(client: ZohoBooksClient, ents: Sequence[Entity],
 
 def _listed(client: ZohoBooksClient, ent: Entity,
             windows: Sequence[ExtractWindow]) -> Iterator[dict]:
-    """The list records of one module, window after window."""
+    """The list records of one module, window after window (tag options: every tag's,
+    read whole)."""
+    if ent.reader == "tags":
+        return tag_option_rows(client)
     return chain.from_iterable(client.iter_records(ent, w.params(ent)) for w in windows)
 
 

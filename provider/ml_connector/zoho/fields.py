@@ -33,6 +33,8 @@ FIELDS: dict[str, frozenset[str]] = {
                          "transaction_date", "account_id", "account_code", "account_name",
                          "account_type", "customer_id", "currency_code", "debit", "credit",
                          "amount"}),
+    "tagoptions": frozenset({"tag_id", "tag_name", "option_id", "option_name",
+                             "parent_option_id", "depth", "is_active"}),
     "locations": frozenset({"location_id", "location_name", "type", "parent_location_id",
                             "is_primary", "status"}),
     "projects": frozenset({"project_id", "project_name", "customer_id", "customer_name",
