@@ -16,7 +16,7 @@ from pathlib import Path
 
 from budget import DEMO_ORG, RemoteSandbox, Simulator, sandbox_config
 
-from ml_connector.dag_factory import dimensions, watched_modules
+from ml_connector.dag_factory import list_flows, watched_modules
 from ml_connector.flows.spec import load_flows
 from ml_connector.state.events import EventLog
 from ml_connector.state.store import StateStore
@@ -28,7 +28,7 @@ FREE_DAY = 1000
 
 def watched(spec) -> list[str]:
     """The modules the shipped flows' asset watchers watch."""
-    lists = dimensions(spec.flows)
+    lists = list_flows(spec.flows)
     return sorted({m for f in spec.flows for m in watched_modules(f, lists)})
 
 

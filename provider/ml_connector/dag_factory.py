@@ -88,13 +88,13 @@ def change_asset(entity: str, defaults: Defaults) -> Asset:
 
 
 def loaded_asset(flow_id: str) -> Asset:
-    """The asset a flow updates each time its import succeeded (a dimension flow: its
+    """The asset a flow updates each time its import succeeded (a list flow: its
     Anaplan list is loaded)."""
     return Asset(name=f"ml_connector.{flow_id}", uri=f"ml-connector://flows/{flow_id}",
                  group="anaplan")
 
 
-def dimensions(flows: list[Flow]) -> dict[str, list[str]]:
+def list_flows(flows: list[Flow]) -> dict[str, list[str]]:
     """Module -> the flows that load it whole into an Anaplan list (mode full)."""
     found: dict[str, list[str]] = {}
     for flow in flows:
@@ -104,23 +104,23 @@ def dimensions(flows: list[Flow]) -> dict[str, list[str]]:
 
 
 def watched_modules(flow: Flow, lists: Mapping[str, list[str]]) -> list[str]:
-    """The modules whose changes start a run of ``flow`` (``lists``: ``dimensions``): a
-    dimension flow's own, an incremental flow's change modules, none for the others."""
+    """The modules whose changes start a run of ``flow`` (``lists``: ``list_flows``): a
+    list flow's own, an incremental flow's change modules, none for the others."""
     if flow.id in lists.get(flow.entity, []):
         return [flow.entity]
     return flow.change_entities if flow.mode == "incremental" else []
 
 
 def _schedule(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]]) -> Any:
-    """The cron schedule. A dimension flow also runs when its module changes; an
-    incremental flow when the modules it reads change, and when a dimension flow has
+    """The cron schedule. A list flow also runs when its module changes; an
+    incremental flow when the modules it reads change, and when a list flow has
     loaded a list it looks members up in (a run that waited for that list, or could not
     send records for want of a member, kept its watermark: they are sent then)."""
     cron = CronDataIntervalTimetable(SCHEDULES[flow.schedule], timezone="UTC")
     modules = watched_modules(flow, lists)
     if defaults.changes.source == "schedule" or not modules:
         return cron
-    if flow.mode != "incremental":  # a dimension flow: reload when its module changes
+    if flow.mode != "incremental":  # a list flow: reload when its module changes
         return AssetOrTimeSchedule(timetable=cron, assets=change_asset(modules[0], defaults))
     loaded = [loaded_asset(d) for e in sorted(flow.lookup_entities) for d in lists.get(e, [])]
     return AssetOrTimeSchedule(timetable=cron, assets=AssetAny(
@@ -155,7 +155,7 @@ def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]]) -> 
 @dataclass(frozen=True)
 class Factory:
     """What every task of a flow's DAG is built from: the flow, its plan, the file's
-    defaults and the dimension flows (module -> the flows that load its list)."""
+    defaults and the list flows (module -> the flows that load its list)."""
 
     flow: Flow
     plan: FlowPlan
@@ -270,7 +270,7 @@ def build_dags(path: str | Path) -> dict[str, DAG]:
     for problem in problems:
         log.warning("%s", problem)
     enabled = [f for f in spec.flows if f.enabled]
-    lists = dimensions(enabled)
+    lists = list_flows(enabled)
     return {f"zoho_{f.id}": flow_dag(f, spec.defaults, lists) for f in enabled}
 
 

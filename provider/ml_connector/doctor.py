@@ -5,7 +5,7 @@ the organization, and one ``per_page=1`` request per module the flows read, so a
 scope shows now and not in a run: about ten requests of the organization's daily quota);
 the Anaplan connection (each flow's import exists and expects the flow's columns, in order;
 each verify export exists); the lists that fact flows look members up in have been loaded
-by their dimension flows. Nothing is written anywhere.
+by their list flows. Nothing is written anywhere.
 """
 
 from __future__ import annotations
@@ -273,12 +273,12 @@ def _anaplan_flow(client_of: Callable[[str | None, str | None], AnaplanClient],
 
 
 def _lists(flows: list[Flow], store: StateStore) -> Iterator[Finding]:
-    """The lists fact flows look members up in: loaded by their dimension flows."""
-    from ml_connector.dag_factory import dimensions
+    """The lists fact flows look members up in: loaded by their list flows."""
+    from ml_connector.dag_factory import list_flows
     from ml_connector.flows.run import not_loaded
     from ml_connector.state.lists import ListLoads
 
-    for module, loaders in sorted(dimensions(flows).items()):
+    for module, loaders in sorted(list_flows(flows).items()):
         users = sorted(f.id for f in flows if module in f.lookup_entities)
         for dimension in loaders if users else []:
             if ListLoads(store).read_at(dimension) is None:

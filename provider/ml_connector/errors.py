@@ -23,7 +23,7 @@ class ConnectionMissing(ConfigError):
 
 
 class ListNotLoaded(ConfigError):
-    """A fact flow would look members up in an Anaplan list its dimension flow has never
+    """A fact flow would look members up in an Anaplan list its list flow has never
     loaded; the message names the flow to run first."""
 
 

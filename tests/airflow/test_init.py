@@ -77,7 +77,7 @@ def test_airflow_knows_the_providers_options(tmp_path):
 
 def test_doctor_after_init_names_what_is_left_to_do(sandbox, tmp_path):
     """A new user's sequence: init, then doctor, which finds the pools and connections in
-    order and says the dimension flows must run first."""
+    order and says the list flows must run first."""
     from ..airflow_env import sandbox_connections
 
     dags = tmp_path / "dags"

@@ -41,7 +41,7 @@ def details_fetched(sandbox) -> int:
 def test_dimension_and_aggregated_flows(sandbox, zoho_client, flows, tmp_path):
     client = zoho_client()
 
-    # Dimension flow: the chart of accounts becomes the Accounts list.
+    # List flow: the chart of accounts becomes the Accounts list.
     flows.run("accounts", date(2026, 1, 31), FEB)
     chart = list(client.iter_records("chartofaccounts"))
     listed = {i["code"] for i in sandbox.sandbox.anaplan.list_items(MODEL, "Accounts")}

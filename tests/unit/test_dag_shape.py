@@ -26,7 +26,7 @@ def test_period_flow_chain_and_pools():
     # Reconcile takes the manifests of the run (typed, from XCom), the wait's included.
     assert upstream(dag, "reconcile") == {"wait", "import", "build", "extract"}
     # It audits a failed import, but a skipped build (nothing to send, or waiting for a
-    # dimension flow) skips it: rechecking why there would race with the dimension flow.
+    # list flow) skips it: rechecking why there would race with the list flow.
     assert dag.get_task("reconcile").trigger_rule == "none_skipped"
     pools = {t.task_id: t.pool for t in dag.tasks}
     assert pools["extract"] == pools["extract_chartofaccounts"] == "zoho_books"

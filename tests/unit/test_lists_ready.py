@@ -1,4 +1,4 @@
-"""A fact flow waits for the dimension flow that loads the list it looks members up in."""
+"""A fact flow waits for the list flow that loads the list it looks members up in."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ml_connector.dag_factory import dimensions
+from ml_connector.dag_factory import list_flows
 from ml_connector.errors import NothingChanged
 from ml_connector.flows.run import FlowRun
 from ml_connector.flows.spec import load_flows
@@ -19,7 +19,7 @@ ORG = "10234695"
 
 
 def test_the_shipped_dimension_flows_load_accounts_and_contacts():
-    assert dimensions(load_flows(FLOWS).flows) == {"chartofaccounts": ["accounts"],
+    assert list_flows(load_flows(FLOWS).flows) == {"chartofaccounts": ["accounts"],
                                                    "contacts": ["customers", "vendors"]}
 
 
@@ -28,7 +28,7 @@ def test_a_run_waits_while_an_announced_change_of_its_lookup_list_is_not_loaded(
     flow = next(f for f in spec.flows if f.id == "invoice_actuals_daily")
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
     run = FlowRun(flow, store, run_id="r", interval=("2026-04-01", "2026-04-02"),
-                  out_dir=tmp_path, lists=dimensions(spec.flows))
+                  out_dir=tmp_path, lists=list_flows(spec.flows))
     run.lists_ready(ORG)  # no event: nothing to wait for
     events = EventLog(store)
     events.record(Event(ORG, "contacts", "1", "c1", "s1", 1_000.0))  # not looked up here

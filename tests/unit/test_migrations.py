@@ -116,7 +116,7 @@ def test_workers_first_counting_an_organization_at_once_never_collide(fresh_url)
 
 
 def test_list_loaded_markers_move_out_of_the_watermarks(fresh_url):
-    """Revision 0007: a dimension flow's ``<flow>@loaded`` watermark becomes its record in
+    """Revision 0007: a list flow's ``<flow>@loaded`` watermark becomes its record in
     ``mlc_list_loads``; other watermarks stay as they are."""
     from alembic import command
 

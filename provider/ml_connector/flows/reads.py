@@ -101,7 +101,7 @@ def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, pa
                ledger: Ledger | None = None, requires: Mapping[str, str] | None = None,
                recorded_as: tuple[str, str] | None = None, watermark: str | None = None,
                **options: Any) -> ExtractManifest:
-    """Stage ``read`` into ``path``: refuse while a list it ``requires`` (dimension flow ->
+    """Stage ``read`` into ``path``: refuse while a list it ``requires`` (list flow ->
     the error) was never loaded, take the watermark of an incremental read from ``store``
     (unless given), choose the window (``windows``, a rebuild's months, replace the data
     ``interval``; ``window_start``, ``window_end`` and ``modified_after`` in ``options``

@@ -63,13 +63,13 @@ log = logging.getLogger(__name__)
 PathOf = Callable[[str], Any]
 
 
-def not_loaded(dimension: str, module: str, users: list[str]) -> tuple[str, str]:
-    """What is wrong, and the fix, while dimension flow ``dimension`` has never loaded the
+def not_loaded(loader: str, module: str, users: list[str]) -> tuple[str, str]:
+    """What is wrong, and the fix, while list flow ``loader`` has never loaded the
     list that flows ``users`` look ``module`` members up in. The fix's command works right
     after ``ml-connector init``: ``airflow dags test`` parses the DAG file itself, where
     ``airflow dags trigger`` fails with DagNotFound until the dag-processor has parsed it."""
-    dag_id = f"zoho_{dimension}"
-    return (f"flow {dimension} has not loaded its list into Anaplan yet; {', '.join(users)} "
+    dag_id = f"zoho_{loader}"
+    return (f"flow {loader} has not loaded its list into Anaplan yet; {', '.join(users)} "
             f"look{'s' if len(users) == 1 else ''} up {module} and "
             f"{'its' if len(users) == 1 else 'their'} members would be rejected",
             f"run {dag_id} first: airflow dags test {dag_id} (runs it now, no scheduler "
@@ -77,11 +77,11 @@ def not_loaded(dimension: str, module: str, users: list[str]) -> tuple[str, str]
 
 
 def first_loads(flow: Flow, lists: Mapping[str, list[str]]) -> dict[str, str]:
-    """Each dimension flow (``lists``: module -> the flows that load it) whose list
+    """Each list flow (``lists``: module -> the flows that load it) whose list
     ``flow`` looks members up in, with the error while it has never loaded."""
-    return {dimension: ": ".join(not_loaded(dimension, module, [flow.id]))
+    return {loader: ": ".join(not_loaded(loader, module, [flow.id]))
             for module in sorted(flow.lookup_entities)
-            for dimension in lists.get(module, []) if dimension != flow.id}
+            for loader in lists.get(module, []) if loader != flow.id}
 
 
 
@@ -268,10 +268,10 @@ class FlowRun:
         return built
 
     def lists_ready(self, organization_id: str) -> None:
-        """``NothingChanged`` while a dimension flow (``lists``: module -> the flows that
+        """``NothingChanged`` while a list flow (``lists``: module -> the flows that
         load it into an Anaplan list) has not yet loaded a change of a module this flow
         looks members up in that a webhook announced: the run would send members Anaplan
-        does not know. The watermark stays; the dimension flow's asset starts this flow
+        does not know. The watermark stays; the list flow's asset starts this flow
         again once it has loaded them."""
         events, loads = EventLog(self.store), ListLoads(self.store)
         for entity in sorted(self.flow.lookup_entities):
@@ -280,11 +280,11 @@ class FlowRun:
             newest = events.newest(organization_id, entity)
             if newest is None:
                 continue
-            for dimension in self.lists[entity]:
-                loaded = loads.read_at(dimension)
+            for loader in self.lists[entity]:
+                loaded = loads.read_at(loader)
                 if loaded is None or loaded < newest:
                     raise NothingChanged(
-                        f"flow {dimension} has not loaded the {entity} changed at "
+                        f"flow {loader} has not loaded the {entity} changed at "
                         f"{datetime.fromtimestamp(newest, timezone.utc):%Y-%m-%d %H:%M:%S} "
                         f"UTC into Anaplan yet; {self.flow.id} runs again when it has")
 

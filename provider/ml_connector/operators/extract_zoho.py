@@ -49,9 +49,9 @@ class ExtractZohoOperator(BaseOperator):
     :param progress_every: seconds between progress lines in the task log.
     :param hint: a line said after the forecast of a detail read longer than a minute (a
         flow's: where a ledger flow reads the same month cheaper).
-    :param requires: dimension flows whose Anaplan lists must have loaded (``mlc_list_loads``)
+    :param requires: list flows whose Anaplan lists must have loaded (``mlc_list_loads``)
         before anything is read, each with the error while one has not (a fact flow's: its
-        dimension flows' first loads); a missing one fails the task at once, without a Zoho
+        list flows' first loads); a missing one fails the task at once, without a Zoho
         request.
 
     The manifest (XCom) holds the staged path, record count, window, request count and the

@@ -1,4 +1,4 @@
-"""When each dimension flow last loaded its Anaplan list (``mlc_list_loads``): a fact flow
+"""When each list flow last loaded its Anaplan list (``mlc_list_loads``): a fact flow
 that looks members up in that list waits for it."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from ml_connector.state.store import StateStore
 
 
 class ListLoads:
-    """Record a dimension flow's load, and ask when it last loaded."""
+    """Record a list flow's load, and ask when it last loaded."""
 
     def __init__(self, store: StateStore) -> None:
         self.store = store

@@ -158,7 +158,7 @@ reads = Table(
 list_loads = Table(
     "mlc_list_loads",
     metadata,
-    Column("flow", String(200), primary_key=True),  # a dimension flow
+    Column("flow", String(200), primary_key=True),  # a list flow
     Column("read_at", Float, nullable=False),  # when the read it loaded began (epoch seconds)
     Column("run_id", String(250), nullable=True),
     Column("loaded_at", Float, nullable=False),  # when Anaplan had taken it

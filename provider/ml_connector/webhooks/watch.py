@@ -68,7 +68,7 @@ class ChangePoll:
     """Zoho's most recently modified record of each entity, one list request per entity
     (``sort_column=last_modified_time``, ``per_page=1``), against the cursor: a newer one
     starts a run. The first check only sets the cursors. A change found is recorded as an
-    event too (as a webhook's would be), so a fact flow waits for a dimension flow to load
+    event too (as a webhook's would be), so a fact flow waits for a list flow to load
     it (``FlowRun.lists_ready``)."""
 
     def __init__(self, client: ZohoBooksClient, log: EventLog, watcher: str,
