@@ -136,6 +136,15 @@ def net_debits(kind: str, doc: Mapping[str, Any]) -> list[tuple[str, int]]:
     return [(account, sign * amount) for account, amount in document_postings(kind, doc)]
 
 
+def account_info(accounts: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
+    """Each account's (code, type), by its id and by its name (postings name either)."""
+    info: dict[str, tuple[str, str]] = {}
+    for row in accounts:
+        entry = (str(row["account_code"]), str(row["account_type"]))
+        info[str(row["account_id"])] = info[str(row["account_name"])] = entry
+    return info
+
+
 def account_pnl(documents: Mapping[str, Iterable[Mapping[str, Any]]],
                 accounts: Iterable[Mapping[str, Any]],
                 excluded: Iterable[str] = NO_POSTINGS) -> dict[tuple[str, str], int]:
@@ -143,10 +152,7 @@ def account_pnl(documents: Mapping[str, Iterable[Mapping[str, Any]]],
     and other income as credit - debit, cost of goods sold, expense and other expense as
     debit - credit) from documents of any posting module, journals and expenses included."""
     excluded = frozenset(excluded)
-    info: dict[str, tuple[str, str]] = {}
-    for row in accounts:
-        entry = (str(row["account_code"]), str(row["account_type"]))
-        info[str(row["account_id"])] = info[str(row["account_name"])] = entry
+    info = account_info(accounts)
     totals: dict[tuple[str, str], int] = defaultdict(int)
     for kind, docs in documents.items():
         date_field = KINDS[kind].date_field or "date"
@@ -274,10 +280,7 @@ def account_pnl_by(documents: Mapping[str, Iterable[Mapping[str, Any]]],
     """``account_pnl`` (every posting module, journals and expenses included) split by a
     dimension: base-currency cents per ``(account_code, member, "yyyy-mm")``."""
     excluded = frozenset(excluded)
-    info: dict[str, tuple[str, str]] = {}
-    for row in accounts:
-        entry = (str(row["account_code"]), str(row["account_type"]))
-        info[str(row["account_id"])] = info[str(row["account_name"])] = entry
+    info = account_info(accounts)
     totals: dict[tuple[str, str, str], int] = defaultdict(int)
     for kind, docs in documents.items():
         date_field = KINDS[kind].date_field or "date"
