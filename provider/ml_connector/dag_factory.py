@@ -43,6 +43,7 @@ from ml_connector.operators.staging import staged_dir
 from ml_connector.sensors.anaplan import AnaplanTaskSensor
 from ml_connector.triggers.zoho import ZohoChangeTrigger
 from ml_connector.window import Window
+from ml_connector.zoho.entities import get_entity
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +106,10 @@ def list_flows(flows: list[Flow]) -> dict[str, list[str]]:
 
 def watched_modules(flow: Flow, lists: Mapping[str, list[str]]) -> list[str]:
     """The modules whose changes start a run of ``flow`` (``lists``: ``list_flows``): a
-    list flow's own, an incremental flow's change modules, none for the others."""
+    list flow's own (when Zoho's changes to it can be watched), an incremental flow's
+    change modules, none for the others."""
     if flow.id in lists.get(flow.entity, []):
-        return [flow.entity]
+        return [flow.entity] if get_entity(flow.entity).watched else []
     return flow.change_entities if flow.mode == "incremental" else []
 
 

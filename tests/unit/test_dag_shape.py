@@ -63,6 +63,19 @@ def test_incremental_aggregate_flow_reads_changes_then_whole_months():
     assert dag.timetable.timetable.expression == "0 0 * * *"
 
 
+def test_list_flows_reload_on_changes_only_where_zoho_can_report_them():
+    """Accounts and contacts change by workflow-rule webhooks (or polling their newest
+    ``last_modified_time``); reporting tags, locations and projects have neither, so their
+    list flows run on their schedule alone: nothing waits for, or polls, what never comes."""
+    dags = build_dags(FLOWS)
+    for dag_id in ("zoho_accounts", "zoho_customers", "zoho_items"):
+        assert "zoho_books_default." in str(dags[dag_id].timetable.asset_condition), dag_id
+    for dag_id in ("zoho_regions", "zoho_departments", "zoho_locations", "zoho_projects"):
+        timetable = dags[dag_id].timetable
+        assert type(timetable).__name__ == "CronDataIntervalTimetable", dag_id
+        assert timetable.expression == "0 0 * * *", dag_id
+
+
 def test_ledger_flows_read_the_chart_then_the_postings_of_its_accounts():
     dags = build_dags(FLOWS)
     dag = dags["zoho_pl_actuals"]

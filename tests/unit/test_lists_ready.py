@@ -18,9 +18,11 @@ FLOWS = Path(__file__).resolve().parents[2] / "dags" / "flows.yaml"
 ORG = "10234695"
 
 
-def test_the_shipped_dimension_flows_load_accounts_and_contacts():
-    assert list_flows(load_flows(FLOWS).flows) == {"chartofaccounts": ["accounts"],
-                                                   "contacts": ["customers", "vendors"]}
+def test_the_shipped_list_flows_by_the_module_they_read():
+    assert list_flows(load_flows(FLOWS).flows) == {
+        "chartofaccounts": ["accounts"], "contacts": ["customers", "vendors"],
+        "tagoptions": ["regions", "departments"], "locations": ["location_groups", "locations"],
+        "projects": ["projects"], "items": ["items"]}
 
 
 def test_a_run_waits_while_an_announced_change_of_its_lookup_list_is_not_loaded(tmp_path):

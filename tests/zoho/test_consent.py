@@ -23,7 +23,7 @@ def test_the_scopes_are_those_of_the_modules_the_flows_read():
     scopes = flow_scopes(load_flows(ROOT / "dags" / "flows.yaml").flows)
     assert scopes == sorted(f"ZohoBooks.{m}.READ" for m in (
         "accountants", "bills", "contacts", "creditnotes", "debitnotes", "expenses",
-        "invoices", "purchaseorders", "settings"))
+        "invoices", "projects", "purchaseorders", "settings"))
 
 
 def test_answers_that_are_not_ours_are_refused_before_any_request(sandbox):

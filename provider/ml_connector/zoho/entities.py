@@ -24,6 +24,9 @@ class Entity:
     credits: str | None = None  # the module whose documents this one credits (reverses)
     #: Its records are not a list endpoint's rows but read by ``zoho.tags`` (tag options).
     reader: str | None = None
+    #: Its changes can be watched (a workflow rule's webhook, or polling its newest
+    #: ``last_modified_time``); settings lists without either are reloaded on schedule.
+    watched: bool = True
 
     @property
     def path(self) -> str:
@@ -71,13 +74,13 @@ ENTITIES: dict[str, Entity] = {
         # Locations (with their parents) and projects: the lists of two planning dimensions
         # (shared/api/zoho-books.md, "Planning dimensions on documents").
         Entity("locations", "location", "location_id", "settings", date_filters=False,
-               modified_filter=False, sort_by_created=False),
+               modified_filter=False, sort_by_created=False, watched=False),
         Entity("projects", "project", "project_id", "projects", date_filters=False,
-               modified_filter=False, sort_by_created=False),
+               modified_filter=False, sort_by_created=False, watched=False),
         # Every reporting tag's options, one row each (``zoho.tags``): a tag's options are the
         # members of its dimension's list.
         Entity("tagoptions", "reporting_tag", "option_id", "settings", date_filters=False,
-               modified_filter=False, sort_by_created=False, reader="tags"),
+               modified_filter=False, sort_by_created=False, reader="tags", watched=False),
         # /chartofaccounts (and its transactions) need ZohoBooks.accountants.READ.
         Entity("chartofaccounts", "chart_of_account", "account_id", "accountants",
                date_filters=False, modified_filter=False, sort_by_created=False,

@@ -1,0 +1,110 @@
+"""The planning-dimension flows of ``dags/flows.yaml`` as shipped, over HTTP: the list flows
+load every dimension list of the demo model from Zoho, the monthly invoice and bill flows by
+department equal the emulator's own profit and loss by tag and are read back equal by their
+verify step, and the daily flow moves a line whose department changed in Zoho the same day."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from ml_connector.state.verifications import VerificationLog
+from ml_connector_sandbox.zoho.pnl import actuals_by, by_tag
+
+from ..cells import CENT, ORG
+from ..conftest import MODEL
+
+JAN, FEB, APR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 4, 1)
+#: The list flows in the order their parents need, and the Anaplan list each loads.
+LISTS = {"accounts": "Accounts", "customers": "Customers", "regions": "Regions",
+         "departments": "Departments", "location_groups": "Location Groups",
+         "locations": "Locations", "projects": "Projects", "items": "Items"}
+#: Each flow by department: its documents and the module it writes.
+BY_DEPARTMENT = {"invoice_actuals_by_department": (["invoices", "creditnotes"],
+                                                   "Invoice Actuals by Department"),
+                 "bill_actuals_by_department": (["bills", "vendorcredits"],
+                                                "Bill Actuals by Department")}
+
+
+def books(sandbox, kinds: list[str], start: date, end: date) -> dict:
+    """The emulator's P&L by account, department option and month (untagged lines and
+    charges on Unassigned), without its zero cells (an emptied cell is not sent)."""
+    totals = actuals_by(sandbox.sandbox.zoho, ORG, kinds, start, end,
+                        by_tag("Department", untagged="Unassigned", charges="Unassigned"))
+    return {k: v for k, v in totals.items() if v}
+
+
+def cells(sandbox, module: str) -> dict:
+    return {(c["dimensions"]["Accounts"], c["dimensions"]["Departments"],
+             c["dimensions"]["Time"]): Decimal(repr(c["values"]["Amount"])).quantize(CENT)
+            for c in sandbox.sandbox.anaplan.module_cells(MODEL, module)}
+
+
+def load_lists(flows) -> None:
+    for flow in LISTS:
+        summary = flows.run(flow, JAN, FEB)
+        assert summary.counts.get("failed", 0) == 0, (flow, summary.counts)
+
+
+def test_list_flows_load_every_dimension_list(flows, sandbox, anaplan_client):
+    load_lists(flows)
+    client = anaplan_client()
+    lists = {info.name: info.id for info in client.lists()}
+    zoho = sandbox.sandbox.zoho
+    projects = zoho.dimensions(ORG).projects_body({}, lambda _: (1, 10_000))["projects"]
+    expected = {
+        "Projects": {p["project_id"]: p["project_name"] for p in projects},
+        "Items": {i["item_id"]: i["name"] for i in zoho.documents(ORG, "items")},
+        "Locations": {loc["location_id"]: loc["location_name"]
+                      for loc in zoho.dimensions(ORG).locations_body()["locations"]},
+    }
+    for name, members in expected.items():
+        held = {m.code: m.name for m in client.list_items(lists[name], include_all=True)}
+        assert members and {c: held.get(c) for c in members} == members, name
+    customers = {c["contact_id"]: c["contact_name"] for c in zoho.documents(ORG, "contacts")}
+    members = {m.code: m for m in client.list_items(lists["Projects"], include_all=True)}
+    for project in projects:  # each under its customer (a parent is named in Anaplan)
+        assert members[project["project_id"]].parent == customers[project["customer_id"]]
+
+
+def test_actuals_by_department_equal_the_books_and_read_back(flows, sandbox):
+    load_lists(flows)
+    for flow, (kinds, module) in BY_DEPARTMENT.items():
+        summary = flows.run(flow, JAN, FEB)
+        assert summary.counts.get("failed", 0) == 0 and summary.counts["imported"] > 0, flow
+        checks = VerificationLog(flows.store).query(flow=flow, limit=10)
+        assert [(c["window_start"][:7], c["status"], c["differences"]) for c in checks] == [
+            ("2026-01", "verified", 0)], flow
+        expected = books(sandbox, kinds, JAN, FEB)
+        assert len({d for _, d, _ in expected}) >= 5
+        assert cells(sandbox, module) == expected, flow
+
+
+def test_daily_flow_moves_a_line_whose_department_changed(flows, sandbox):
+    """A January invoice's tagged line is moved to another department in Zoho: the next
+    daily run rebuilds January, and both departments' cells equal the books again."""
+    load_lists(flows)
+    daily, (kinds, module) = "invoice_actuals_by_department_daily", BY_DEPARTMENT[
+        "invoice_actuals_by_department"]
+    assert flows.run(daily, APR, date(2026, 4, 2)).counts.get("failed", 0) == 0
+    assert cells(sandbox, module) == books(sandbox, kinds, JAN, APR)
+    zoho = sandbox.sandbox.zoho
+    tag = next(t for t in zoho.dimensions(ORG).tags if t.name == "Department")
+    invoice, line, entry = next(
+        (i, n, e) for i in zoho.documents(ORG, "invoices", "2026-01", "2026-02")
+        if i["status"] not in ("draft", "void")
+        for n, line in enumerate(i["line_items"]) for e in line.get("tags", [])
+        if e["tag_name"] == "Department")
+    other = next(o for o in tag.options if o.parent_id and o.is_active
+                 and o.option_id != entry["tag_option_id"])
+    lines = [dict(x) for x in invoice["line_items"]]
+    lines[line]["tags"] = [
+        {**e, "tag_option_id": other.option_id, "tag_option_name": other.name}
+        if e["tag_name"] == "Department" else e for e in lines[line]["tags"]]
+    zoho.edit_record(ORG, "invoices", invoice["invoice_id"], {"line_items": lines})
+    before = cells(sandbox, module)
+    assert flows.run(daily, date(2026, 4, 2), date(2026, 4, 3)).counts.get("failed", 0) == 0
+    expected = books(sandbox, kinds, JAN, APR)
+    assert cells(sandbox, module) == expected
+    moved = {k[1] for k in set(expected) | set(before) if expected.get(k) != before.get(k)}
+    assert {entry["tag_option_id"], other.option_id} <= moved
