@@ -92,7 +92,8 @@ class ListCheck(BaseModel):
         """The run's failure under ``text: fail``."""
         shown = self.lines()[:SHOWN]
         more = len(self.notes) - len(shown)
-        return (f"flow {self.flow}: {len(self.notes)} record(s) of {self.checked} did not reach "
+        records = len({n.record_id for n in self.notes})
+        return (f"flow {self.flow}: {records} record(s) of {self.checked} did not reach "
                 f"list {self.list_name} exactly:\n  " + "\n  ".join(shown)
                 + (f"\n  and {more} more (see the audit)" if more else ""))
 
