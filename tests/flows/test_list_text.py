@@ -23,6 +23,7 @@ from ml_connector_sandbox.zoho.config import default_organizations
 from ..cells import ORG
 from ..conftest import ROOMY
 from .conftest import Flows
+from .test_dimension_flows import FLOWS as DIMENSION_FLOWS
 
 JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)
 #: Options and locations whose names Anaplan may not hold as given (never on documents).
@@ -34,31 +35,13 @@ ODD_LOCATIONS = [{"name": "  Berlin", "parent": "Europe", "weight": 0},
                  {"name": "", "parent": "Europe", "weight": 0}]
 #: Served with a null name.
 NULL = "Nameless"
-DEPARTMENTS = {"id": "departments", "entity": "tagoptions", "mode": "full",
-               "where": {"tag_name": "Department", "depth": "1"},
-               "target": {"import": "Departments from Zoho"}, "loads": "Departments",
-               "columns": {"Option ID": {"field": "option_id"},
-                           "Name": {"field": "option_name"},
-                           "Parent": {"field": "parent_option_id"},
-                           "Active": {"field": "is_active"}}}
+LIST_FLOWS = {f["id"]: f for f in DIMENSION_FLOWS["flows"]}
+DEPARTMENTS = {**LIST_FLOWS["departments"], "loads": "Departments"}
 FLOWS = {"flows": [
-    {"id": "regions", "entity": "tagoptions", "mode": "full",
-     "where": {"tag_name": "Department", "parent_option_id": ""},
-     "target": {"import": "Regions from Zoho"},
-     "columns": {"Option ID": {"field": "option_id"}, "Name": {"field": "option_name"}}},
-    DEPARTMENTS,
-    {**DEPARTMENTS, "id": "departments_strict", "text": "fail"},
-    {"id": "location_groups", "entity": "locations", "mode": "full",
-     "where": {"parent_location_id": ""},
-     "target": {"import": "Location Groups from Zoho"},
-     "columns": {"Location ID": {"field": "location_id"},
-                 "Name": {"field": "location_name"}}},
-    {"id": "locations", "entity": "locations", "mode": "full",
-     "target": {"import": "Locations from Zoho"}, "loads": "Locations",
-     "code": "Location ID", "name": "Name",
-     "columns": {"Location ID": {"field": "location_id"}, "Name": {"field": "location_name"},
-                 "Parent": {"field": "parent_location_id"}, "Type": {"field": "type"},
-                 "Status": {"field": "status"}}},
+    LIST_FLOWS["regions"], DEPARTMENTS, {**DEPARTMENTS, "id": "departments_strict",
+                                         "text": "fail"},
+    LIST_FLOWS["location_groups"],
+    {**LIST_FLOWS["locations"], "loads": "Locations", "code": "Location ID", "name": "Name"},
 ]}
 
 
@@ -198,3 +181,17 @@ def test_a_rejected_blank_name_is_named(start, caplog):
     failed = {r["record_id"] for r in flows.audit.query(flow="departments", status="failed")}
     assert failed == blank
     assert not blank & set(members(flows, "Departments"))
+
+
+def test_a_list_it_cannot_find_fails_the_run_naming_the_lists(sandbox, zoho_client,
+                                                             anaplan_client, tmp_path, caplog):
+    """A ``loads`` naming no list of the model: the verify step says which lists there
+    are, and the run fails (its text is unchecked) after the audit is written."""
+    spec = parse_flows({"flows": [{**LIST_FLOWS["regions"], "loads": "Regionz"}]})
+    flows = Flows(spec, StateStore.sqlite(tmp_path / "state.db"), tmp_path, sandbox,
+                  zoho_client, anaplan_client, itertools.count(1))
+    with caplog.at_level(logging.WARNING), pytest.raises(RunFailed) as failed:
+        flows.run("regions", JAN, FEB)
+    assert "the verify step did not read list Regionz back" in str(failed.value)
+    assert "no list 'Regionz' in model" in caplog.text and "(Regions)" in caplog.text
+    assert flows.audit.query(flow="regions", status="imported"), "the audit is written"
