@@ -380,7 +380,8 @@ class FlowRun:
                 changes.max_last_modified_time:
             self.store.set_watermark(flow.id, changes.max_last_modified_time)
             summary.watermark = changes.max_last_modified_time
-        log.info("Audit %s; watermark %s", summary.counts, summary.watermark or "unchanged")
+        log.info("Audit %s; watermark %s%s", summary.counts, summary.watermark or "unchanged",
+                 f"; list text {summary.text}" if summary.text else "")
         return summary
 
     def _judge_text(self, listed: ListCheck | None) -> None:
