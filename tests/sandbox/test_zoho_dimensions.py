@@ -296,6 +296,20 @@ def test_the_older_tag_shape_and_original_option_names(own):
                for line in doc["line_items"])
 
 
+def test_null_names_serve_an_option_and_a_location_without_a_name(own):
+    """``dimensions.null_names``: the lists serve those options and locations with a null
+    name; every other name as configured, spaces included."""
+    _running, zoho = own(ZohoSandboxConfig(dimensions=DimensionsSpec(
+        null_names=["Marketing", "London"])))
+    tags = {t["tag_name"]: t for t in zoho.get("/reportingtags").json()["tags"]}
+    tag_id = tags["Department"]["tag_id"]
+    served = [o["option_name"] for o in
+              zoho.get(f"/reportingtags/{tag_id}/options/all").json()["results"]]
+    assert None in served and "Marketing" not in served and "Sales" in served
+    locations = [x["location_name"] for x in zoho.get("/locations").json()["locations"]]
+    assert None in locations and "London" not in locations and "New York" in locations
+
+
 def test_a_document_level_tag_is_one_header_entry_that_charges_follow_too(own):
     org = OrgSpec(organization_id="1234", name="Header Tags", region="us", invoices=60,
                   reporting_tags=[ReportingTagSpec(

@@ -154,3 +154,19 @@ def test_the_audit_command_reports_a_store_it_cannot_use_in_one_line(tmp_path):
                          text=True)
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "needs the pg8000 driver" in out.stderr and "ml-connector[postgres]" in out.stderr
+
+
+def test_a_list_flow_that_names_its_list_reads_it_back_before_reconcile(tmp_path):
+    """``loads``: a verify task reads the list back after the wait; reconcile takes its
+    manifest. A list flow without it keeps the shipped chain."""
+    data = yaml.safe_load(FLOWS.read_text())
+    accounts = next(f for f in data["flows"] if f["id"] == "accounts")
+    data["flows"] = [{**accounts, "loads": "Accounts"}, {**accounts, "id": "plain"}]
+    path = tmp_path / "flows.yaml"
+    path.write_text(yaml.safe_dump(data))
+    dags = build_dags(path)
+    dag = dags["zoho_accounts"]
+    assert upstream(dag, "verify") == {"wait", "extract", "build"}
+    assert upstream(dag, "reconcile") == {"wait", "import", "build", "extract", "verify"}
+    assert dag.get_task("verify").pool == "anaplan"
+    assert "verify" not in dags["zoho_plain"].task_ids

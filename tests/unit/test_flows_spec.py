@@ -127,3 +127,36 @@ def test_ledger_flow_defaults_and_the_modules_its_changes_come_from():
     sales = parse_flows(ledger_flow(ledger={"transaction_types": ["invoice", "journal"]}))
     assert sales.flows[0].change_entities == ["invoices", "journals"]
     assert "ledger: only used with source: ledger" in error_of(flow(ledger={}))
+
+
+def list_flow(**overrides):
+    base = {"id": "departments", "entity": "tagoptions", "mode": "full",
+            "target": {"import": "Departments from Zoho"}, "loads": "Departments",
+            "columns": {"Option ID": {"field": "option_id"}, "Name": {"field": "option_name"},
+                        "Parent": {"field": "parent_option_id"}}}
+    return {"flows": [{**base, **overrides}]}
+
+
+def test_a_list_flow_names_its_list_and_its_code_and_name_columns():
+    departments = parse_flows(list_flow()).flows[0]
+    assert departments.loads == "Departments" and departments.text == "report"
+    assert departments.list_columns == ("Option ID", "Name"), "the first two columns"
+    named = parse_flows(list_flow(code="Name", name="Parent", text="fail")).flows[0]
+    assert named.list_columns == ("Name", "Parent") and named.text == "fail"
+    assert parse_flows(list_flow(code="Name")).flows[0].list_columns == ("Name", "Option ID")
+    single = parse_flows(list_flow(columns={"Option ID": {"field": "option_id"}})).flows[0]
+    assert single.list_columns == ("Option ID", None)
+    assert parse_flows(list_flow(loads=None)).flows[0].loads is None
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    ({"mode": "period"}, "loads: names the list a list flow writes: it needs mode 'full'"),
+    ({"name": "Label"}, "name: 'Label' is not a column of the flow; columns: Option ID, "
+                        "Name, Parent"),
+    ({"code": "Name", "name": "Name"}, "code and name: both name column 'Name'"),
+    ({"loads": None, "text": "fail"}, "text: only with loads"),
+    ({"loads": None, "code": "Option ID"}, "code: only with loads"),
+    ({"text": "warn"}, "flows[0] (departments).text"),
+])
+def test_list_flow_key_mistakes_are_named(overrides, expected):
+    assert expected in error_of(list_flow(**overrides))

@@ -182,11 +182,14 @@ class AnaplanClient:
 
     def find_export(self, id_or_name: str) -> Export:
         """An export action by id or exact name; the error lists the model's exports."""
-        exports = self.exports()
-        found = _match(exports, id_or_name)
+        return self._find(self.exports(), id_or_name, "export")
+
+    def _find(self, items: list[R], id_or_name: str, what: str) -> R:
+        """The one of ``items`` with this id or exact name; the error lists them all."""
+        found = _match(items, id_or_name)
         if found is None:
-            raise ConfigError(f"no export {id_or_name!r} in model {self.config.model_id}; "
-                              f"there are: {_listed(exports) or 'none'}")
+            raise ConfigError(f"no {what} {id_or_name!r} in model {self.config.model_id}; "
+                              f"there are: {_listed(items) or 'none'}")
         return found
 
     def export_metadata(self, export_id: str) -> ExportMetadata:
@@ -200,6 +203,10 @@ class AnaplanClient:
     def lists(self) -> list[ListInfo]:
         """The model's lists (refused with 423 while an action holds the model)."""
         return self._many(self.config.model_url + "/lists", "lists", ListInfo)
+
+    def find_list(self, id_or_name: str) -> ListInfo:
+        """A list by id or exact name; the error lists the model's lists."""
+        return self._find(self.lists(), id_or_name, "list")
 
     def list_items(self, list_id: str, include_all: bool = False) -> list[ListItem]:
         """A list's members; ``include_all`` asks for codes, properties and parents too."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from ml_connector.anaplan.handoff import Handoff
 from ml_connector.anaplan.tasks import TaskStatus
+from ml_connector.flows.listtext import ListCheck
 from ml_connector.flows.reads import Read, flow_reads
 from ml_connector.flows.run import BuildManifest, FlowRun, RunSummary, Scope
 from ml_connector.flows.spec import Defaults, Flow
@@ -98,7 +99,7 @@ class FlowPlan:
 def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
     """The steps of ``flow``: its Zoho reads (lookup lists; for an incremental aggregate
     flow the changes and the months they touch), build, import, wait, verify (when the flow
-    verifies) and reconcile."""
+    verifies its cells, or a list flow reads back the list it ``loads``) and reconcile."""
     steps: list[Step] = []
     lookups: dict[str, str] = {}
     scope: dict[str, Source] = {}
@@ -129,6 +130,11 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
                           {"extract": "extract", "built": "build", "handoff": "import",
                            **scope}, after=("wait",), pool="anaplan"))
         verified = {"verified": "verify"}
+    elif flow.loads is not None:  # a list flow reads its list back
+        steps.append(Step("verify", "verify_list", ListCheck,
+                          {"extract": "extract", "built": "build"}, after=("wait",),
+                          pool="anaplan"))
+        verified = {"listed": "verify"}
     # Reconcile takes a manifest of each step it follows: a step that failed leaves it one
     # short, and it fails the run after recording what happened. Without the wait's or
     # verify's it still judges the import (it reads the task itself): its failure is the
@@ -136,6 +142,7 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
     steps.append(Step("reconcile", "reconcile", RunSummary,
                       {"changes": changes, "built": "build", "handoff": "import",
                        "waited": "wait", **scope, **verified},
-                      trigger_rule="none_skipped", optional=("waited", "verified"),
+                      trigger_rule="none_skipped",
+                      optional=("waited", "verified", "listed"),
                       announces=True))
     return FlowPlan(flow, tuple(steps))

@@ -49,6 +49,15 @@ def audit_rows(
                "error": f"skipped: {left.reason}"}
 
 
+def with_notes(rows: Iterable[dict[str, Any]], notes: Mapping[str, str]
+               ) -> Iterator[dict[str, Any]]:
+    """Audit ``rows`` with each imported record's note (``notes``: record id -> text, e.g.
+    what a list flow's read-back found) in its ``error`` column."""
+    for row in rows:
+        note = notes.get(row["record_id"]) if row["status"] == "imported" else None
+        yield {**row, "error": note} if note else row
+
+
 def _window(entry: Member | Skipped) -> dict[str, str]:
     """The data window a build entry names, as audit columns (none: the run's window)."""
     if entry.window_start is None or entry.window_end is None:

@@ -31,10 +31,11 @@ from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.errors import ConfigError, ConnectorError, NothingChanged, RunFailed
 from ml_connector.flows.build import period_label
 from ml_connector.flows.files import Member, SentCell, Skipped, read_lines
+from ml_connector.flows.listtext import ListCheck, compare_text, sent_rows, unnamed
 from ml_connector.flows.mapping import BuildResult, build_file, lookup_tables, row_keys
 from ml_connector.flows.postings import posting_accounts
 from ml_connector.flows.reads import Ledger, Read, stage_read
-from ml_connector.flows.reconcile import audit_rows
+from ml_connector.flows.reconcile import audit_rows, with_notes
 from ml_connector.flows.spec import Flow
 from ml_connector.flows.verify import (
     SHOWN,
@@ -115,6 +116,9 @@ class RunSummary(BaseModel):
     windows: list[Window] = Field(default_factory=list)
     cells: int | None = None
     watermark: str | None = None
+    text: dict[str, int] = Field(
+        default_factory=dict, description="a list flow with loads: rows checked, and the "
+        "records whose text Anaplan holds differently, by kind")
 
 
 def read_records(path: Any) -> Iterator[dict]:
@@ -309,14 +313,16 @@ class FlowRun:
 
     def reconcile(self, changes: ExtractManifest | None, built: BuildManifest | None,
                   handoff: Handoff | None, waited: TaskStatus | None,
-                  scope: Scope | None = None,
-                  verified: Verification | None = None) -> RunSummary:
+                  scope: Scope | None = None, verified: Verification | None = None,
+                  listed: ListCheck | None = None) -> RunSummary:
         """Record each record's fate in the audit trail (replacing earlier runs of the same
         windows) and, once Anaplan has taken the file, the cells sent; then move the
         watermark to the newest change read, only if the task succeeded, the wait for it
         did (``waited``: None when it failed) and, for a flow that verifies, Anaplan was
-        read back holding what was sent. Raises ``RunFailed`` after writing them when
-        records failed, the wait failed or cells differ: a run with a failed step fails."""
+        read back holding what was sent; a list flow's read-back (``listed``) notes each
+        record whose text Anaplan holds differently in the audit. Raises ``RunFailed`` after
+        writing them when records failed, the wait failed, cells differ or (``text: fail``)
+        text does: a run with a failed step fails."""
         flow = self.flow
         scope = self.scoped(scope)
         if handoff is None or built is None or self.anaplan is None:
@@ -336,9 +342,12 @@ class FlowRun:
             line_of_key=line_of_key, rejected=rejected,
             members=read_lines(self.path_of(built.members_file), Member),
             skipped=read_lines(self.path_of(built.skipped_file), Skipped))
+        if listed is not None:
+            rows = with_notes(rows, listed.by_record())
         counts = self.audit.replace_run(flow.id, self.run_id, windows, rows)
         summary = RunSummary(flow=flow.id, run_id=self.run_id, counts=counts,
-                             task_id=status.task_id, rows=built.counts.rows, windows=windows)
+                             task_id=status.task_id, rows=built.counts.rows, windows=windows,
+                             text=listed.counts() if listed is not None else {})
         if built.cells_file and status.state == "COMPLETE":
             sent: dict[str, set[Cell]] = defaultdict(set)
             for cell in read_lines(self.path_of(built.cells_file), SentCell):
@@ -357,6 +366,8 @@ class FlowRun:
             if not verified.ok:
                 raise RunFailed(verified.message() + "\nThe watermark stays; rerun the "
                                 "flow for these months once the cause is fixed.")
+        if flow.loads is not None and status.state == "COMPLETE" and not counts.get("failed"):
+            self._judge_text(listed)
         if counts.get("failed"):
             # The audit is written and the watermark stays: the next run reads them again.
             raise RunFailed(
@@ -369,8 +380,46 @@ class FlowRun:
                 changes.max_last_modified_time:
             self.store.set_watermark(flow.id, changes.max_last_modified_time)
             summary.watermark = changes.max_last_modified_time
-        log.info("Audit %s; watermark %s", summary.counts, summary.watermark or "unchanged")
+        log.info("Audit %s; watermark %s%s", summary.counts, summary.watermark or "unchanged",
+                 f"; list text {summary.text}" if summary.text else "")
         return summary
+
+    def _judge_text(self, listed: ListCheck | None) -> None:
+        """Fail a list flow whose read-back did not run, or (``text: fail``) found text
+        Anaplan holds differently."""
+        flow = self.flow
+        if listed is None:
+            raise RunFailed(f"flow {flow.id}: the verify step did not read list {flow.loads} "
+                            "back (see its log), so the text Anaplan holds is unchecked")
+        if flow.text == "fail" and listed.notes:
+            raise RunFailed(listed.message() + "\nThe audit names each record; correct the "
+                            "text in Zoho Books, or set text: report to load it as Anaplan "
+                            "holds it.")
+
+    def verify_list(self, extract: ExtractManifest, built: BuildManifest) -> ListCheck:
+        """Read the list the flow loads back out of Anaplan (one request for the lists, one
+        for its members) and compare each member with the code and name its record sent:
+        every record whose text Anaplan holds differently, or whose name Zoho did not give,
+        is logged as a warning and returned; ``reconcile`` notes them in the audit."""
+        flow = self.flow
+        assert flow.loads is not None and self.anaplan is not None, "read-back needs loads"
+        with self.anaplan() as client:
+            found = client.find_list(flow.loads)
+            held = client.list_items(found.id, include_all=True)
+        with self.path_of(built.path).open("r", encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            sent = sent_rows(flow, next(reader, []), reader,
+                             read_lines(self.path_of(built.members_file), Member))
+            missing = unnamed(flow, self.records(extract)) if extract.path else set()
+            checked, notes = compare_text(sent, held, missing)
+        result = ListCheck(flow=flow.id, list_id=found.id, list_name=found.name,
+                           code_column=flow.list_columns[0], checked=checked, notes=notes)
+        for line in result.lines():
+            log.warning("%s", line)
+        log.info("Read back list %s (%d member(s)): %d row(s) compared, %d record(s) whose "
+                 "text Anaplan holds differently or Zoho did not give", found.name, len(held),
+                 checked, len({n.record_id for n in notes}))
+        return result
 
     def verify(self, extract: ExtractManifest, built: BuildManifest, handoff: Handoff,
                scope: Scope | None = None) -> Verification:

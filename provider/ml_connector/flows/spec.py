@@ -216,6 +216,19 @@ class Flow(_Strict):
         default=None, description="the module whose documents reverse this flow's (credit "
         "notes for invoices, vendor credits for bills): read with it, amounts subtracted")
     verify: Verify | None = None
+    loads: str | None = Field(
+        default=None, description="list flows: the Anaplan list (name or id) the import "
+        "writes; given, each run reads it back and names every record whose text Anaplan "
+        "holds differently from what was sent")
+    code: str | None = Field(
+        default=None, description="with loads: the column holding a member's code (default: "
+        "the first)")
+    name: str | None = Field(
+        default=None, description="with loads: the column holding a member's name (default: "
+        "the second; none for a one-column flow)")
+    text: Literal["report", "fail"] = Field(
+        default="report", description="with loads: a record whose text Anaplan holds "
+        "differently is reported (a warning, counted, noted in the audit) or fails the run")
     overlap_minutes: int = Field(default=10, ge=0)
     description: str = ""
     enabled: bool = True
@@ -224,6 +237,7 @@ class Flow(_Strict):
     def _check(self) -> Flow:
         if not self.columns:
             raise ValueError("columns: at least one column is needed")
+        self._check_list()
         if self.verify is not None:
             if self.grain != "aggregate":
                 raise ValueError("verify: reads whole cells back, so it needs grain "
@@ -314,6 +328,37 @@ class Flow(_Strict):
                              "'period: transaction_date'")
         self._check_monthly()
         return self
+
+    def _check_list(self) -> None:
+        """``loads`` is for list flows; ``code``, ``name`` and ``text`` only with it, the
+        columns they name the flow's."""
+        if self.loads is None:
+            given = [k for k in ("code", "name") if getattr(self, k) is not None]
+            if self.text != "report":
+                given.append("text")
+            if given:
+                raise ValueError(f"{', '.join(given)}: only with loads (the Anaplan list the "
+                                 "flow writes, e.g. loads: Departments)")
+            return
+        if self.mode != "full" or self.grain != "record" or self.is_ledger:
+            raise ValueError("loads: names the list a list flow writes: it needs mode 'full' "
+                             "and grain 'record'")
+        for key in ("code", "name"):
+            column = getattr(self, key)
+            if column is not None and column not in self.columns:
+                raise ValueError(f"{key}: {column!r} is not a column of the flow; columns: "
+                                 f"{', '.join(self.columns)}")
+        code, name = self.list_columns
+        if code == name:
+            raise ValueError(f"code and name: both name column {code!r}")
+
+    @property
+    def list_columns(self) -> tuple[str, str | None]:
+        """(code column, name column) of a list flow: ``code`` and ``name``, else the first
+        and second columns (no name column for a one-column flow)."""
+        code = self.code or next(iter(self.columns))
+        others = [c for c in list(self.columns)[:2] if c != code]
+        return code, self.name or (others[0] if others else None)
 
     def _check_fields(self, entity: str, lines: frozenset[str]) -> None:
         """Every column's source (``line.*`` against ``lines``), lookup key and value, and

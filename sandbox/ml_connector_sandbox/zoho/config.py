@@ -179,6 +179,11 @@ class DimensionsSpec(_Spec):
         default_factory=lambda: ["invoices", "journals"],
         description="modules whose line items carry location_id/location_name (confirmed: "
         "invoices and journals)")
+    null_names: list[str] = Field(
+        default_factory=list,
+        description="options and locations (by their configured name) that the tag and "
+        "location lists serve with a null name (whether Zoho ever does is unknown: for "
+        "tests of what a client does with a missing name)")
 
     @field_validator("location_header_kinds", "location_line_kinds")
     @classmethod

@@ -340,7 +340,8 @@ class Dimensions:
 
             def walk(parent_id: str) -> None:
                 for option in children.get(parent_id, []):
-                    rows.append({"option_id": option.option_id, "option_name": option.name,
+                    rows.append({"option_id": option.option_id,
+                                 "option_name": self._served(option.name),
                                  "depth": option.depth, parent_field: option.parent_id,
                                  "is_active": option.is_active})
                     walk(option.option_id)
@@ -363,7 +364,7 @@ class Dimensions:
         """``GET /settings/tags/{tag_id}`` (the older shape)."""
         with self._lock:
             tag = self.tag(tag_id)
-            options = [{"tag_option_id": o.option_id, "tag_option_name": o.name}
+            options = [{"tag_option_id": o.option_id, "tag_option_name": self._served(o.name)}
                        for o in tag.options]
         return {"code": 0, "message": "success",
                 "reporting_tag": {"tag_id": tag.tag_id, "tag_name": tag.name,
@@ -372,8 +373,12 @@ class Dimensions:
     def locations_body(self) -> dict:
         """``GET /locations``."""
         with self._lock:
-            rows = [x.row() for x in self.locations]
+            rows = [{**x.row(), "location_name": self._served(x.name)} for x in self.locations]
         return {"code": 0, "message": "success", "locations": rows}
+
+    def _served(self, name: str) -> str | None:
+        """A name as the tag and location lists serve it (null: ``null_names``)."""
+        return None if name in self.settings.null_names else name
 
     def projects_body(self, params: Mapping[str, str],
                       paging: Callable[[Mapping[str, str]], tuple[int, int]]) -> dict:
