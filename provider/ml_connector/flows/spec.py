@@ -47,10 +47,10 @@ class Column(_Strict):
     ``period`` a date field as an Anaplan month label (``Jan 26``); ``amount`` a number,
     converted to the organization's base currency with the record's exchange rate unless
     ``currency: document``; ``lookup`` a field translated through another entity; ``tag``
-    a reporting tag's option on the line, else on its document (``tag_level: document``: the
-    document's only, header field ``tag_field``); ``dimension`` the line's location, project, item
-    or salesperson, else its document's. In aggregated flows, ``amount`` columns are summed
-    and all others are the group keys.
+    a reporting tag's option on the line, else on its document (header field
+    ``tag_field``; ``tag_level: document``: the document's only); ``dimension`` the line's
+    location, project, item or salesperson, else its document's. In aggregated flows,
+    ``amount`` columns are summed and all others are the group keys.
     """
 
     field: str | None = None
