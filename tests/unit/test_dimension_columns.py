@@ -139,3 +139,68 @@ def test_tags_need_line_items_and_the_ledger_carries_no_dimension():
                                     "D": {"dimension": "location"},
                                     "P": {"period": "transaction_date"},
                                     "A": {"amount": "amount"}}}]})
+
+
+COST = {"tag_id": "t2", "tag_name": "Cost Center"}
+#: Header ("transaction-level") tags: the first document's on ``transaction_tags``, the
+#: second's on ``tags``; the third document has none.
+HEADED = [
+    invoice("1", [{"item_total": 100, "tags": [{**COST, "tag_option_id": "line-cc",
+                                                 "tag_option_name": "Line"}]},
+                  {"item_total": 20}], shipping_charge=7,
+            transaction_tags=[{**COST, "tag_option_id": "cc1", "tag_option_name": "CC-1"}]),
+    invoice("2", [{"item_total": 40}],
+            tags=[{**COST, "tag_option_id": "cc2", "tag_option_name": "CC-2"}]),
+    invoice("3", [{"item_total": 5, "tags": "not a list"}], shipping_charge=3),
+]
+
+
+def test_a_document_level_tag_holds_for_every_line_and_charge_of_its_document():
+    column = {"tag": "Cost Center", "tag_level": "document", "tag_field": "transaction_tags",
+              "default": "Unassigned"}
+    _, cells = build({"Cost Center": column}, HEADED)
+    assert cells == {("cc1",): Decimal(100 + 20 + 7), ("Unassigned",): Decimal(40 + 5 + 3)}, \
+        "the line's own tag is not read; a header without the field counts as untagged"
+    _, named = build({"Cost Center": {**column, "value": "name", "charges": "Freight"}}, HEADED)
+    assert named == {("CC-1",): Decimal(120), ("Unassigned",): Decimal(45),
+                     ("Freight",): Decimal(10)}, "charges still take their own member"
+
+
+def test_a_line_level_tag_falls_back_to_the_document_header_then_the_default():
+    _, cells = build({"Cost Center": {"tag": "t2", "default": "Unassigned"}}, HEADED)
+    assert cells == {("line-cc",): Decimal(100), ("Unassigned",): Decimal(20 + 7 + 5 + 3),
+                     ("cc2",): Decimal(40)}, "document 2's header tags (default field: tags)"
+    _, header = build({"Cost Center": {"tag": "t2", "tag_field": "transaction_tags",
+                                       "default": "Unassigned"}}, HEADED)
+    assert header == {("line-cc",): Decimal(100), ("cc1",): Decimal(20 + 7),
+                      ("Unassigned",): Decimal(48)}
+
+
+def test_charges_hold_for_a_dimension_kept_on_headers_too():
+    _, people = build({"Salesperson": {"dimension": "salesperson", "default": "House",
+                                       "charges": "Freight"}})
+    assert people == {("House",): Decimal(140), ("S9",): Decimal(15),
+                      ("Freight",): Decimal(7)}
+
+
+@pytest.mark.parametrize(("column", "said"), [
+    ({"dimension": "location", "tag_level": "document"}, "tag_level: only for tag columns"),
+    ({"field": "customer_name", "tag_field": "cf_tags"}, "tag_field: only for tag columns"),
+    ({"tag": "Department", "tag_level": "header"}, "tag_level"),
+    ({"tag": "Department", "tag_field": "line.tags"}, "tag_field"),
+])
+def test_tag_level_keys_are_checked_when_the_file_loads(column, said):
+    with pytest.raises(ConfigError, match=said):
+        parse_flows({"flows": [{"id": "f", "entity": "invoices", "target": {"import": "X"},
+                                "columns": {"D": column, "A": {"amount": "total"}}}]})
+
+
+def test_a_document_level_tag_reads_details_without_reading_lines():
+    from ml_connector.flows.reads import reads_details
+
+    flow = parse_flows({"flows": [{"id": "f", "entity": "invoices", "grain": "aggregate",
+                                   "target": {"import": "X"}, "columns": {
+                                       "D": {"tag": "Department", "tag_level": "document",
+                                             "default": "Unassigned"},
+                                       "A": {"amount": "sub_total"}}}]}).flows[0]
+    assert not flow.uses_lines and reads_details(flow), "Zoho serves tags in details only"

@@ -3,9 +3,11 @@ document's) location, project, item or salesperson; and the crosswalk (``map``) 
 values to Anaplan members, with what it could not map.
 
 Where Zoho keeps each (``../shared/api`` notes, "Planning dimensions on documents"): tags on
-line items of detail responses only; ``location_id`` on invoice headers and lines, bill and
-expense headers; ``project_id`` on invoice, bill and credit-note lines and expense headers;
-``item_id`` on lines; ``salesperson_id`` on invoice headers.
+line items of detail responses only (newer organizations' "transaction-level" tags on the
+document header, in a field whose name is unknown: ``tag_field``); ``location_id`` on
+invoice headers and lines, bill and expense headers; ``project_id`` on invoice, bill and
+credit-note lines and expense headers; ``item_id`` on lines; ``salesperson_id`` on invoice
+headers.
 """
 
 from __future__ import annotations
@@ -38,12 +40,14 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def tag_reader(tag: str, value: str) -> Callable[[Mapping[str, Any]], str | None]:
-    """The option of reporting tag ``tag`` (its name or id) on a line: its id or name."""
+def tag_reader(tag: str, value: str, field: str = "tags"
+               ) -> Callable[[Mapping[str, Any]], str | None]:
+    """The option of reporting tag ``tag`` (its name or id) in the tag list ``field`` of a
+    line or document header: its id or name; None where the list is absent or lacks it."""
     wanted = "tag_option_id" if value == "id" else "tag_option_name"
 
     def read(line: Mapping[str, Any]) -> str | None:
-        tags = line.get("tags")
+        tags = line.get(field)
         if type(tags) is not list:
             return None
         for entry in tags:
@@ -82,12 +86,14 @@ class Routed:
 def dimension_column(name: str, column: Column, has_lines: bool, place: Place,
                      routed: Routed) -> Callable[[Mapping[str, Any], Mapping[str, Any]], str]:
     """A tag or dimension column as a function of (record, line): the line's value, else
-    (for a dimension Zoho keeps on headers) the document's, else the column's default; a
+    the document's (a tag in its header field ``tag_field``; a dimension Zoho keeps on
+    headers), else the column's default; a document-level tag reads the document only; a
     charge posting takes ``charges`` when given. An empty value counts as none."""
     on_line: Callable[[Mapping[str, Any]], str | None] | None
     on_header: Callable[[Mapping[str, Any]], str | None] | None
     if column.tag is not None:
-        on_line, on_header = tag_reader(column.tag, column.value), None
+        on_header = tag_reader(column.tag, column.value, column.tag_field)
+        on_line = tag_reader(column.tag, column.value) if column.tag_level == "line" else None
         what = f"reporting tag {column.tag!r}"
     else:
         assert column.dimension is not None

@@ -133,8 +133,12 @@ class RowMapper:
             i for i, c in enumerate(flow.columns.values())
             if c.lookup is not None or c.period is not None or isinstance(c.const, str)
             or c.tag is not None or c.dimension is not None or c.map is not None)
+        # Columns whose value may differ from line to line: those reading lines, and with
+        # postings those naming a member for the charges (which are lines of their own).
+        postings = flow.lines == "postings"
         self._per_line = frozenset(i for i, c in enumerate(flow.columns.values())
-                                   if c.on_lines(self._has_lines))
+                                   if c.on_lines(self._has_lines)
+                                   or (postings and c.charges is not None))
         zero = Decimal(0)
         self._zeroed = [(lambda record, line: zero) if c.amount else fn
                         for c, fn in zip(flow.columns.values(), self._columns, strict=True)]
@@ -143,12 +147,15 @@ class RowMapper:
                                                       (True, self._zeroed))}
         accounts = accounts or {}
         self.postings = Postings(self.id_of, accounts.get("shipping"), accounts.get(
-            "adjustment")) if flow.lines == "postings" else None
-        # What ``line.*`` columns read, decided once: postings, line items, or one empty line.
+            "adjustment")) if postings else None
+        # What ``line.*`` columns read, decided once: postings (of the lines, or of the
+        # header of a document without lines), line items, or one empty line.
         self.lines: Callable[[Mapping[str, Any]], Sequence[Mapping[str, Any]]] = (
             (lambda record: [EMPTY]) if not flow.uses_lines
-            else self.postings.lines if self.postings is not None
-            else self._items)
+            else self._items if self.postings is None
+            else self.postings.header if not flow.is_ledger
+            and get_entity(flow.entity).posts_header
+            else self.postings.lines)
 
     def origin(self, record: Mapping[str, Any]) -> tuple[str, str, str]:
         """(id field, id, module) of a record of any of the flow's modules: the flow's own,
@@ -286,6 +293,8 @@ class RowMapper:
         n = next((n for n, item in enumerate(items, start=1) if item is line), None) \
             if type(items) is list else None
         name = line.get("line_item_id")
+        if n is None and not name:  # the posting of a document's header (an expense)
+            return doc
         return f"{doc} line {n or '?'}" + (f" (line_item_id {name})" if name else "")
 
     def _look(self, column: Column, name: str, record: Mapping[str, Any], key: Any) -> str:

@@ -3,7 +3,8 @@
 Each line posts its ``item_total`` less the tax it includes (tax-inclusive documents) and
 less its share of an entity-level discount; shipping and the adjustment post to accounts of
 their own. Amounts are in the document's currency; tax, the receivable/payable side and
-write-offs post to no P&L account and are left out.
+write-offs post to no P&L account and are left out. A document without line items that
+posts its header (an expense) is one posting: its account, its amount net of tax.
 
 Entity-level discount shares follow Zoho's allocation in proportion to the lines' net
 amounts, each share rounded half-up to the cent and the last line taking the remainder, so
@@ -90,6 +91,21 @@ class Postings:
 
     def _doc(self, record: Mapping[str, Any]) -> str:
         return "{} {}".format(*self.id_of(record))
+
+    def header(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The one posting of a document without line items that posts its header (an
+        expense): its account, and ``amount`` net of tax (less ``tax_amount`` when
+        ``is_inclusive_tax``), as Zoho posts it to the expense account."""
+        if record.get("is_itemized_expense") is True or record.get("line_items"):
+            raise ConfigError(f"{self._doc(record)} is itemized (several accounts), which "
+                              "this flow cannot split; a ledger flow (source: ledger) reads "
+                              "its postings by account (nothing was uploaded)")
+        amount = self._amount(record.get("amount"), record, "amount")
+        if record.get("is_inclusive_tax") is True:
+            amount -= self._amount(record.get("tax_amount") or 0, record, "tax_amount")
+        return [{"account_id": record.get("account_id"),
+                 "account_name": record.get("account_name"),
+                 "description": record.get("description"), "amount": amount}]
 
     def lines(self, record: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The document's posting lines. Item lines are the document's own line dicts with

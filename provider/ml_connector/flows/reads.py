@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from ml_connector.errors import ListNotLoaded
+from ml_connector.flows.dimensions import DIMENSION_FIELDS
 from ml_connector.flows.ledger import ledger_accounts, stage_ledger
 from ml_connector.flows.spec import Defaults, Flow
 from ml_connector.flows.windows import next_month
@@ -22,6 +23,7 @@ from ml_connector.state.store import StateStore
 from ml_connector.window import month_name
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.extract import ExtractManifest, ExtractWindow, stage_extract
+from ml_connector.zoho.fields import LISTED
 from ml_connector.zoho.plan import Mode, plan_extract
 
 log = logging.getLogger(__name__)
@@ -71,9 +73,37 @@ def flow_reads(flow: Flow, defaults: Defaults) -> list[Read]:
     reads.append(Read(kind="ledger" if flow.is_ledger else "extract", task_id="extract",
                       entities=flow.entities,
                       mode="period" if flow.rebuilds_months else flow.mode,
-                      line_items=flow.uses_lines, watermark_key=flow.id,
+                      line_items=reads_details(flow), watermark_key=flow.id,
                       overlap_minutes=flow.overlap_minutes, hint=ledger_hint(flow)))
     return reads
+
+
+def reads_details(flow: Flow) -> bool:
+    """Whether a run reads each document's detail (one request per document not in the
+    detail cache): for its line items (or an expense's posting), for a reporting tag (Zoho
+    serves tags in details only), or for a header field its module's list rows lack."""
+    if flow.is_ledger:
+        return False
+    if flow.uses_lines or any(c.tag is not None for c in flow.columns.values()):
+        return True
+    listed = LISTED.get(flow.entity)
+    return listed is not None and not header_fields(flow) <= listed
+
+
+def header_fields(flow: Flow) -> set[str]:
+    """The document fields a documents flow reads besides its lines: its columns' (an
+    amount in the base currency reads ``exchange_rate``; a dimension its id or name), and
+    those of ``where``, ``status`` and ``date``."""
+    found = {"status", "date", *flow.where}
+    for column in flow.columns.values():
+        source = column.source_field
+        if source is not None and not source.startswith("line."):
+            found.add(source)
+        if column.amount is not None and column.currency == "base":
+            found.add("exchange_rate")
+        if column.dimension is not None and column.dimension != "item":
+            found.add(DIMENSION_FIELDS[column.dimension][column.value == "name"])
+    return found
 
 
 def ledger_hint(flow: Flow) -> str:

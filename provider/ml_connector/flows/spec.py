@@ -13,8 +13,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ml_connector.errors import ConfigError
-from ml_connector.zoho.entities import ENTITIES, get_entity
-from ml_connector.zoho.fields import LINE_ITEM, known_fields
+from ml_connector.zoho.entities import ENTITIES, Entity, get_entity
+from ml_connector.zoho.fields import HEADER_POSTING, LINE_ITEM, known_fields
 
 SCHEDULES = {"hourly": "0 * * * *", "daily": "0 0 * * *", "weekly": "0 0 * * 1",
              "monthly": "0 0 1 * *"}
@@ -47,9 +47,10 @@ class Column(_Strict):
     ``period`` a date field as an Anaplan month label (``Jan 26``); ``amount`` a number,
     converted to the organization's base currency with the record's exchange rate unless
     ``currency: document``; ``lookup`` a field translated through another entity; ``tag``
-    a reporting tag's option on the line; ``dimension`` the line's location, project, item
-    or salesperson, else its document's. In aggregated flows, ``amount`` columns are summed
-    and all others are the group keys.
+    a reporting tag's option on the line, else on its document (header field
+    ``tag_field``; ``tag_level: document``: the document's only); ``dimension`` the line's
+    location, project, item or salesperson, else its document's. In aggregated flows,
+    ``amount`` columns are summed and all others are the group keys.
     """
 
     field: str | None = None
@@ -63,6 +64,12 @@ class Column(_Strict):
     dimension: Literal[DIMENSIONS] | None = Field(  # type: ignore[valid-type]
         default=None, description="the line's location, project, item or salesperson, "
         "else its document's")
+    tag_level: Literal["line", "document"] = Field(
+        default="line", description="tag columns: where the tag is read: each line's, else "
+        "its document's header (line), or the document's header for every line (document)")
+    tag_field: str = Field(
+        default="tags", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="tag columns: the "
+        "document header's field holding its tags, as lines hold theirs")
     value: Literal["id", "name"] = Field(
         default="id", description="tag and dimension columns: Zoho's id (a list member's "
         "code) or its name")
@@ -89,6 +96,9 @@ class Column(_Strict):
         for key in ("default", "charges"):
             if getattr(self, key) is not None and not dimensional:
                 raise ValueError(f"{key}: only for tag and dimension columns")
+        for key, default in (("tag_level", "line"), ("tag_field", "tags")):
+            if getattr(self, key) != default and self.tag is None:
+                raise ValueError(f"{key}: only for tag columns")
         if self.value != "id" and not dimensional:
             raise ValueError("value: only for tag and dimension columns")
         if self.map is not None and (self.amount is not None or self.period is not None):
@@ -104,9 +114,10 @@ class Column(_Strict):
         return self.field or self.period or self.amount
 
     def on_lines(self, has_lines: bool = True) -> bool:
-        """Whether the column reads line items: ``line.*``, a tag, or a dimension Zoho keeps
-        on lines (when the module has line items: else its document's)."""
-        return self.tag is not None or (has_lines and self.dimension in LINE_DIMENSIONS) \
+        """Whether the column reads line items: ``line.*``, a line-level tag, or a dimension
+        Zoho keeps on lines (when the module has line items: else its document's)."""
+        return (self.tag is not None and self.tag_level == "line") \
+            or (has_lines and self.dimension in LINE_DIMENSIONS) \
             or (self.source_field or "").startswith("line.")
 
 
@@ -261,10 +272,9 @@ class Flow(_Strict):
         entity = get_entity(self.entity)
         object.__setattr__(self, "entity", entity.name)
         postings = self.lines == "postings"
-        self._check_fields(entity.name, LINE_ITEM | {"amount"} if postings else LINE_ITEM)
-        if self.uses_lines and not entity.has_line_items:
-            raise ValueError(f"entity {entity.name!r} has no line items (columns use line.* "
-                             "or a reporting tag, which Zoho keeps on lines)")
+        self._check_lines(entity)
+        self._check_fields(entity.name, posting_fields(entity.posts_header) if postings
+                           else LINE_ITEM)
         if postings and not self.uses_lines:
             raise ValueError("lines: postings needs columns that read line.* (e.g. Amount: "
                              "{amount: line.amount})")
@@ -293,6 +303,25 @@ class Flow(_Strict):
             raise ValueError(f"mode 'period' needs dated documents; {entity.name!r} has no "
                              "date: use mode 'full'")
         return self
+
+    def _check_lines(self, entity: Entity) -> None:
+        """``line.*`` columns need line items, or postings of a document that posts its
+        header; reporting tags need documents (their lines or headers)."""
+        if any(c.tag is not None for c in self.columns.values()) and not entity.detailed:
+            raise ValueError(f"entity {entity.name!r} has no line items and no document "
+                             "header carrying reporting tags")
+        if entity.posts_header and self.lines == "postings":
+            if self.accounts.shipping or self.accounts.adjustment:
+                raise ValueError(f"accounts: {entity.name} have no shipping charge or "
+                                 "adjustment")
+            return
+        if self.uses_lines and not entity.has_line_items:
+            if entity.posts_header:
+                raise ValueError(f"entity {entity.name!r} has no line items: set lines: "
+                                 "postings to read each as one posting line (line.account_id, "
+                                 "line.amount net of tax), or read its header fields")
+            raise ValueError(f"entity {entity.name!r} has no line items (columns use line.* "
+                             "or a reporting tag, which Zoho keeps on lines)")
 
     def _check_ledger(self) -> Flow:
         if self.entity not in ("", LEDGER):
@@ -443,6 +472,12 @@ def read_modules(flows: Iterable[Flow]) -> set[str]:
     for ledger flows) and those they list for changes."""
     return {e for f in flows for e in [*f.entities, *f.lookup_entities, *f.change_entities]
             if e != LEDGER}
+
+
+def posting_fields(header: bool) -> frozenset[str]:
+    """What ``line.*`` reads with ``lines: postings``: a line item's fields and its
+    ``amount``, or the one posting line of a document that posts its header."""
+    return HEADER_POSTING if header else LINE_ITEM | {"amount"}
 
 
 def _check_field(entity: str, fields: frozenset[str] | None, column: str, path: str | None,

@@ -19,6 +19,8 @@ class Entity:
     modified_filter: bool = True
     sort_by_created: bool = True
     has_line_items: bool = False
+    #: No line items: the document posts its header, one account and amount (expenses).
+    posts_header: bool = False
     list_params: tuple[tuple[str, str], ...] = ()
     key: str | None = None
     credits: str | None = None  # the module whose documents this one credits (reverses)
@@ -36,6 +38,12 @@ class Entity:
     def list_key(self) -> str:
         """The list response's array key: the module name, except where Zoho differs."""
         return self.key or self.name
+
+    @property
+    def detailed(self) -> bool:
+        """Whether its detail holds what its list rows lack: line items, or the header that
+        a document without lines posts (an expense's ``account_id`` and amounts)."""
+        return self.has_line_items or self.posts_header
 
     @property
     def oauth_scope(self) -> str:
@@ -62,7 +70,9 @@ ENTITIES: dict[str, Entity] = {
                has_line_items=True, key="vendor_credits", credits="bills"),
         Entity("customerpayments", "payment", "payment_id", "customerpayments"),
         Entity("vendorpayments", "vendorpayment", "payment_id", "vendorpayments"),
-        Entity("expenses", "expense", "expense_id", "expenses"),
+        # No line items (Zoho's expense schema): the header is the posting; its list rows
+        # lack account_id, the amounts net of tax, project_id and exchange_rate.
+        Entity("expenses", "expense", "expense_id", "expenses", posts_header=True),
         # last_modified_time on /journals matches equal dates only: window by date instead.
         Entity("journals", "journal", "journal_id", "accountants", has_line_items=True,
                modified_filter=False),

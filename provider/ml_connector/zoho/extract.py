@@ -106,8 +106,8 @@ def iter_window(
 ) -> Iterator[dict]:
     """Records of ``entity`` in ``window``; with ``line_items``, their detail records."""
     ent = get_entity(entity)
-    if line_items and not ent.has_line_items:
-        raise ConfigError(f"entity {ent.name!r} has no line items")
+    if line_items and not ent.detailed:
+        raise ConfigError(f"entity {ent.name!r} has no details to read (no line items)")
     records = client.iter_records(ent, window.params(ent))
     return client.with_details(ent, records) if line_items else records
 
@@ -229,8 +229,8 @@ def _targets(entity: str | Sequence[str], window: ExtractWindow | Sequence[Extra
     if not ents:
         raise ConfigError("no entity to extract")
     for ent in ents:
-        if line_items and not ent.has_line_items:
-            raise ConfigError(f"entity {ent.name!r} has no line items")
+        if line_items and not ent.detailed:
+            raise ConfigError(f"entity {ent.name!r} has no details to read (no line items)")
     windows = _windows(window)
     if not windows:
         raise ConfigError("no window to extract")

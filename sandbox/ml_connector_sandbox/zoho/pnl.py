@@ -1,4 +1,5 @@
-"""Profit and loss per account and month from Books API documents: the reference answer.
+"""Profit and loss per account and month from Books API documents (invoices, credit notes,
+bills, vendor credits, expenses): the reference answer.
 
 Computed from the documents' JSON as the API returns them, by the posting rules of
 ``seed.py``'s docstring, in integer cents and exact fractions; it shares no code with the
@@ -61,7 +62,10 @@ def line_postings(kind: str, doc: Mapping[str, Any]
                   ) -> list[tuple[str, int, Mapping[str, Any] | None]]:
     """``document_postings`` with the line item each posting comes from (None for the
     shipping charge and the adjustment): a line's share of an entity-level discount is
-    inside its own posting."""
+    inside its own posting. An expense has no lines: its ``sub_total`` (net of tax) posts to
+    its account, and it is its own line."""
+    if kind == "expenses":
+        return [(str(doc["account_id"]), cents(doc["sub_total"]), doc)]
     lines = doc.get("line_items") or []
     nets = []
     for line in lines:
@@ -130,8 +134,6 @@ def net_debits(kind: str, doc: Mapping[str, Any]) -> list[tuple[str, int]]:
         return [(str(line["account_id"]),
                  cents(line["amount"]) * (1 if line["debit_or_credit"] == "debit" else -1))
                 for line in doc.get("line_items") or []]
-    if kind == "expenses":
-        return [(str(doc["account_id"]), cents(doc["sub_total"]))]
     sign = -1 if kind in CREDITING else 1
     return [(account, sign * amount) for account, amount in document_postings(kind, doc)]
 
@@ -202,17 +204,21 @@ def _tag_entry(entries: Any, tag: str) -> Mapping[str, Any] | None:
 
 
 def by_tag(tag: str, *, untagged: str = "untagged", charges: str = "untagged",
-           key: Literal["id", "name"] = "id", document_field: str = "tags") -> Member:
+           key: Literal["id", "name"] = "id", document_field: str = "tags",
+           level: Literal["line", "document"] = "line") -> Member:
     """Members of a reporting tag (``tag``: its id or name): a line's option (its
     ``tag_option_id``, or ``tag_option_name`` with ``key="name"``), else the document's
-    (a document-level tag in the header field ``document_field``), else ``untagged``. The
-    shipping charge and the adjustment carry no line tag: they take the document's option
-    when it has one, else ``charges`` (the member a flow names for them)."""
+    (a document-level tag in the header field ``document_field``), else ``untagged``; with
+    ``level="document"`` the document's alone, whatever its lines carry. The shipping charge
+    and the adjustment carry no line tag: they take the document's option when it has one,
+    else ``charges`` (the member a flow names for them)."""
     field = "tag_option_id" if key == "id" else "tag_option_name"
+    lines = level == "line"
 
     def member(kind: str, doc: Mapping[str, Any], line: Mapping[str, Any] | None) -> str:
         header = _tag_entry(doc.get(document_field), tag)
-        entry = (_tag_entry(line.get("tags"), tag) if line is not None else None) or header
+        own = _tag_entry(line.get("tags"), tag) if line is not None and lines else None
+        entry = own or header
         if entry is not None:
             return str(entry[field])
         return untagged if line is not None else charges
@@ -304,8 +310,6 @@ def _line_debits(kind: str, doc: Mapping[str, Any]
         return [(str(line["account_id"]),
                  cents(line["amount"]) * (1 if line["debit_or_credit"] == "debit" else -1),
                  line) for line in doc.get("line_items") or []]
-    if kind == "expenses":
-        return [(str(doc["account_id"]), cents(doc["sub_total"]), doc)]
     sign = -1 if kind in CREDITING else 1
     return [(account, sign * amount, line) for account, amount, line in line_postings(kind, doc)]
 

@@ -1,0 +1,112 @@
+"""Reporting tags on document headers ("transaction-level" tags, field unknown in Zoho's
+JSON), end to end over HTTP: the emulator puts the Department tag on invoice and credit-note
+headers under ``transaction_tags`` (``level: document``); a flow reading it at document
+level (``tag_level: document``) gives each document's option to all its lines and charges,
+one reading it at line level takes a line's own option first and the header's as the
+fallback. Three documents are made a tagged, an untagged and a partly tagged one; both
+flows' cells equal the emulator's P&L by tag at their level."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from datetime import date
+from decimal import Decimal
+
+from ml_connector.flows.spec import parse_flows
+from ml_connector.state.store import StateStore
+from ml_connector_sandbox.core import SandboxConfig
+from ml_connector_sandbox.zoho.config import default_organizations
+from ml_connector_sandbox.zoho.pnl import actuals_by, by_tag
+
+from ..cells import CENT, ORG
+from ..conftest import MODEL, ROOMY
+from .conftest import Flows
+from .test_dimension_flows import ACCOUNT
+from .test_dimension_flows import FLOWS as DIMENSION_FLOWS
+
+JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)
+FIELD = "transaction_tags"
+TARGET = "Invoice Actuals by Account, Department and Month"
+
+
+def by_department(**column) -> dict:
+    return {"id": f"by_department_{column.get('tag_level', 'line')}", "entity": "invoices",
+            "credits": "creditnotes", "lines": "postings",
+            "accounts": {"shipping": "Shipping Charge", "adjustment": "Other Charges"},
+            "grain": "aggregate", "target": {"import": TARGET},
+            "columns": {"Account": ACCOUNT,
+                        "Department": {"tag": "Department", "tag_field": FIELD,
+                                       "default": "Unassigned", **column},
+                        "Period": {"period": "date"}, "Amount": {"amount": "line.amount"}}}
+
+
+FLOWS = {"flows": [
+    *[f for f in DIMENSION_FLOWS["flows"] if f["id"] in ("accounts", "regions", "departments")],
+    by_department(tag_level="document"), by_department()]}
+
+
+def header_tags_sandbox(sandbox_factory):
+    """The demo company with its Department tag on document headers, field FIELD."""
+    demo = default_organizations()[0]
+    tags = [t.model_copy(update={"level": "document"}) if t.name == "Department" else t
+            for t in demo.reporting_tags]
+    zoho = {**ROOMY["zoho"], "organizations": [demo.model_copy(update={
+        "reporting_tags": tags}).model_dump()], "dimensions": {"document_tag_field": FIELD}}
+    return sandbox_factory(SandboxConfig.model_validate({**ROOMY, "zoho": zoho}))
+
+
+def department_cells(running) -> dict[tuple[str, str, str], Decimal]:
+    return {(c["dimensions"]["Accounts"], c["dimensions"]["Departments"],
+             c["dimensions"]["Time"]): Decimal(repr(c["values"]["Amount"])).quantize(CENT)
+            for c in running.sandbox.anaplan.module_cells(MODEL, "Invoice Actuals by "
+                                                                 "Department")}
+
+
+def test_document_level_tags_give_each_document_its_option_at_either_level(
+        sandbox_factory, zoho_client, anaplan_client, tmp_path):
+    running = header_tags_sandbox(sandbox_factory)
+    zoho = running.sandbox.zoho
+    flows = Flows(parse_flows(FLOWS), StateStore.sqlite(tmp_path / "state.db"), tmp_path,
+                  running, functools.partial(zoho_client, running=running),
+                  functools.partial(anaplan_client, running=running), itertools.count(1))
+    for list_flow in ("accounts", "regions", "departments"):
+        assert flows.run(list_flow, JAN, FEB).counts.get("failed", 0) == 0
+
+    tag = next(t for t in zoho.dimensions(ORG).tags if t.name == "Department")
+    entry = {o.name: {"tag_id": tag.tag_id, "tag_name": tag.name,
+                      "tag_option_id": o.option_id, "tag_option_name": o.name,
+                      "is_tag_mandatory": False} for o in tag.options}
+    january = [d for d in zoho.documents(ORG, "invoices", "2026-01-01", "2026-02-01")
+               if d["status"] not in ("draft", "void")]
+    assert not any(e["tag_name"] == "Department" for d in january for line in d["line_items"]
+                   for e in line.get("tags", [])), "on headers only (Channel stays on lines)"
+    assert any(d[FIELD] for d in january) and any(not d[FIELD] for d in january)
+    assert any(d[FIELD] and d["shipping_charge"] for d in january), "charges of a tagged one"
+    tagged, untagged, partly = [d for d in january if len(d["line_items"]) >= 2][:3]
+    edits = {
+        # Header Marketing, every line Operations: line level reads the lines.
+        tagged["invoice_id"]: {FIELD: [entry["Marketing"]], "line_items": [
+            {**line, "tags": [entry["Operations"]]} for line in tagged["line_items"]]},
+        untagged["invoice_id"]: {FIELD: [], "line_items": [
+            {**line, "tags": []} for line in untagged["line_items"]]},
+        # Header Sales, the first line Engineering, the others untagged.
+        partly["invoice_id"]: {FIELD: [entry["Sales"]], "line_items": [
+            {**line, "tags": [entry["Engineering"]] if n == 0 else []}
+            for n, line in enumerate(partly["line_items"])]},
+    }
+    for invoice_id, changes in edits.items():
+        zoho.edit_record(ORG, "invoices", invoice_id, changes)
+
+    books = {}
+    for level in ("document", "line"):
+        summary = flows.run(f"by_department_{level}", JAN, FEB)
+        assert summary.counts.get("failed", 0) == 0
+        found = actuals_by(zoho, ORG, ["invoices", "creditnotes"], JAN, FEB, by_tag(
+            "Department", untagged="Unassigned", charges="Unassigned", document_field=FIELD,
+            level=level))
+        books[level] = {k: v for k, v in found.items() if v}
+        assert len({d for _, d, _ in books[level]}) >= 5 and "Unassigned" in {
+            d for _, d, _ in books[level]}
+        assert department_cells(running) == books[level], level
+    assert books["document"] != books["line"], "the edited lines' own tags count at line level"
