@@ -161,7 +161,8 @@ def test_a_list_flow_that_names_its_list_reads_it_back_before_reconcile(tmp_path
     manifest. A list flow without it keeps the shipped chain."""
     data = yaml.safe_load(FLOWS.read_text())
     accounts = next(f for f in data["flows"] if f["id"] == "accounts")
-    data["flows"] = [{**accounts, "loads": "Accounts"}, {**accounts, "id": "plain"}]
+    plain = {k: v for k, v in accounts.items() if k != "loads"}
+    data["flows"] = [{**accounts, "loads": "Accounts"}, {**plain, "id": "plain"}]
     path = tmp_path / "flows.yaml"
     path.write_text(yaml.safe_dump(data))
     dags = build_dags(path)
