@@ -56,6 +56,8 @@ LARGE_ORG = "90234695"
 #: at most 40 days), so nothing in the seed data lies in the sandbox clock's future.
 MONTH_START = datetime(2026, 5, 12, tzinfo=timezone.utc)
 BUDGET = 90
+#: The modules of the planning dimensions' list flows (their requests on a line of their own).
+DIMENSION_LISTS = frozenset({"tagoptions", "locations", "projects", "items"})
 PLANS = ("free", "standard", "professional", "premium")
 #: What happens to documents during a day: (entity, share of events), edits last.
 EVENTS = (("invoices", 40), ("bills", 20), ("purchaseorders", 10), ("creditnotes", 4),
@@ -319,21 +321,34 @@ def month(running: RemoteSandbox, org: str, per_day: int, spec: FlowsFile, work:
     flows = [f for f in spec.flows if f.enabled]
     at = datetime.fromtimestamp(running.now(), timezone.utc)
     first_of_month = (at.replace(day=28) + timedelta(days=4)).date().replace(day=1)
-    days: dict[date, int] = {at.date(): sum(sim.run(f, at) for f in flows if due(f, at))}
+    days: dict[date, int] = {}
+    lists: dict[date, int] = {}  # of which the planning dimensions' list flows
+
+    def charge(at: datetime) -> None:
+        for flow in flows:
+            if due(flow, at):
+                requests = sim.run(flow, at)
+                days[at.date()] = days.get(at.date(), 0) + requests
+                if flow.entity in DIMENSION_LISTS:
+                    lists[at.date()] = lists.get(at.date(), 0) + requests
+
+    charge(at)
     day0 = days[at.date()]
     while at.date() <= first_of_month:
         activity.hour()
         at += timedelta(hours=1)
         if at.date() > first_of_month:
             break
-        days[at.date()] = days.get(at.date(), 0) + sum(sim.run(f, at) for f in flows
-                                                       if due(f, at))
+        charge(at)
         if at.hour == 23:
             progress(f"    {at.date()}: {days[at.date()]:,} requests")
     start = min(days)
-    ordinary = sorted(v for d, v in days.items() if d not in (start, first_of_month))
-    return {"day0": day0, "day0_total": days[start], "median": ordinary[len(ordinary) // 2],
-            "max": ordinary[-1], "first": days[first_of_month], "days": len(ordinary)}
+    ordinary = sorted((v, lists.get(d, 0)) for d, v in days.items()
+                      if d not in (start, first_of_month))
+    median = ordinary[len(ordinary) // 2]
+    return {"day0": day0, "day0_total": days[start], "median": median[0],
+            "median_lists": median[1], "max": ordinary[-1][0], "first": days[first_of_month],
+            "first_lists": lists.get(first_of_month, 0), "days": len(ordinary)}
 
 
 def pacing() -> dict[str, Any]:
@@ -416,8 +431,10 @@ def main(progress: Callable[[str], None] = print) -> list[str]:
             lines.append(row("day 0: first run of every flow", lambda r: r["day0"]))
             lines.append(row("day 0 with its hourly runs", lambda r: r["day0_total"]))
             lines.append(row(f"ordinary day (median of {now['days']})", lambda r: r["median"]))
+            lines.append(row("  of which dimension list flows", lambda r: r["median_lists"]))
             lines.append(row("ordinary day (busiest)", lambda r: r["max"]))
             lines.append(row("first of the month", lambda r: r["first"]))
+            lines.append(row("  of which dimension list flows", lambda r: r["first_lists"]))
             lines.append(row("3-month backfill (monthly flows)", lambda r: r["backfill"][0]))
             lines.append(row("its rerun", lambda r: r["backfill"][1]))
             _, _, details, pages, documents = now["backfill"]

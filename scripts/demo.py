@@ -3,8 +3,9 @@
 Starts the sandbox (Zoho Books and Anaplan emulators: a company with a few thousand invoices
 and bills over January to March 2026 in three currencies) on a free loopback port, prepares
 an Airflow home in .demo/ (SQLite, Fernet key, connections, deferrable operators), runs the
-dimension flows (accounts, customers, vendors) and then the invoice and bill flows of
-dags/flows.yaml for each month with `airflow dags test` (deferred waits run through the
+list flows (accounts, customers, vendors, and the Department tag's regions and
+departments) and then the invoice and bill flows of dags/flows.yaml, by account and by
+account and department, for each month with `airflow dags test` (deferred waits run through the
 trigger code path), then the daily incremental invoice flow around a late edit of a January
 invoice (its webhook verified and recorded by the receiver, ml-connector webhooks serve),
 then the ledger flow pl_actuals for each month (read back through its export by its
@@ -12,8 +13,8 @@ verify step), and prints a report: records read, rows imported, Anaplan task ids
 rows, each month's verification, and a reconciliation per account and month of the profit
 and loss that the Zoho emulator's own posting rules give for its documents (sales and costs
 net of tax, discounts and credits; shipping and adjustments on their own accounts; for the
-ledger flow journals and expenses too) against the cells read out of Anaplan through its
-Integration API exports.
+ledger flow journals and expenses too; by department, its profit and loss by reporting tag)
+against the cells read out of Anaplan through its Integration API exports.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from ml_connector.state.verifications import VerificationLog
 from ml_connector.webhooks.watch import EventWatch
 from ml_connector_sandbox.core import SandboxConfig
 from ml_connector_sandbox.server import start_sandbox
-from ml_connector_sandbox.zoho.pnl import actuals, ledger_actuals
+from ml_connector_sandbox.zoho.pnl import actuals, actuals_by, by_tag, ledger_actuals
 from ml_connector_sandbox.zoho.webhooks import WebhookSpec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -64,16 +65,26 @@ CENT = Decimal("0.01")
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = ROOT / ".demo" / "airflow"
-DIMENSIONS = ["zoho_accounts", "zoho_customers", "zoho_vendors"]
+LISTS = ["zoho_accounts", "zoho_customers", "zoho_vendors", "zoho_regions", "zoho_departments"]
 MONTHS = {"2026-02-01": (date(2026, 1, 1), date(2026, 2, 1)),  # logical date -> month
           "2026-03-01": (date(2026, 2, 1), date(2026, 3, 1)),
           "2026-04-01": (date(2026, 3, 1), date(2026, 4, 1))}
-ACTUALS = {"invoice_actuals": (["invoices", "creditnotes"], "Invoice Actuals"),
-           "bill_actuals": (["bills", "vendorcredits"], "Bill Actuals")}
+ACTUALS = {"invoice_actuals": ["invoices", "creditnotes"],
+           "bill_actuals": ["bills", "vendorcredits"],
+           "invoice_actuals_by_department": ["invoices", "creditnotes"],
+           "bill_actuals_by_department": ["bills", "vendorcredits"]}
 #: The module each flow writes and the export that reads it back.
 EXPORTS = {"invoice_actuals": ("Invoice Actuals", "Invoice Actuals.csv"),
            "bill_actuals": ("Bill Actuals", "Bill Actuals.csv"),
+           "invoice_actuals_by_department": ("Invoice Actuals by Department",
+                                             "Invoice Actuals by Department.csv"),
+           "bill_actuals_by_department": ("Bill Actuals by Department",
+                                          "Bill Actuals by Department.csv"),
            "pl_actuals": ("GL Actuals", "GL Actuals.csv")}
+#: The Department member of an untagged line and of a document's charges (dags/flows.yaml).
+UNASSIGNED = "Unassigned"
+#: The daily flows run around the late edit.
+DAILY = ["zoho_invoice_actuals_daily", "zoho_invoice_actuals_by_department_daily"]
 #: Line items need one request per document; the demo's sandbox allows 12,000 requests a
 #: minute (Zoho allows 100) and each process budgets 5,000, so three months take a couple of
 #: minutes instead of an hour.
@@ -88,11 +99,16 @@ CACHE_HITS = re.compile(r"\((\d+) details from the cache\)")
 
 
 def zoho_totals(running) -> dict[str, dict]:
-    """Profit and loss per (account, month) from the sandbox's Zoho documents by Zoho's
-    posting rules (``sandbox.zoho.pnl``: not the connector's code, not Airflow)."""
+    """Profit and loss per (account, month), or (account, department, month), from the
+    sandbox's Zoho documents by Zoho's posting rules (``sandbox.zoho.pnl``: not the
+    connector's code, not Airflow)."""
     start, end = date(2026, 1, 1), date(2026, 4, 1)
-    totals = {flow: actuals(running.sandbox.zoho, ORGANIZATION, kinds, start, end)
-              for flow, (kinds, _) in ACTUALS.items()}
+    department = by_tag("Department", untagged=UNASSIGNED, charges=UNASSIGNED)
+    totals: dict[str, dict] = {
+        flow: actuals_by(running.sandbox.zoho, ORGANIZATION, kinds, start, end, department)
+        if flow.endswith("_by_department") else
+        actuals(running.sandbox.zoho, ORGANIZATION, kinds, start, end)
+        for flow, kinds in ACTUALS.items()}
     totals["pl_actuals"] = ledger_actuals(running.sandbox.zoho, ORGANIZATION, start, end)
     return totals
 
@@ -104,7 +120,8 @@ def exported(running, export: str) -> dict:
         export_id = client.find_export(export).id
         text = client.run_export(export_id, sleep=running.sandbox.clock.advance)
     rows = list(csv.DictReader(io.StringIO(text.decode())))
-    return {(r["Accounts"], r["Time"]): Decimal(r["Amount"] or 0).quantize(CENT)
+    return {(r["Accounts"], *([r["Departments"]] if "Departments" in r else []), r["Time"]):
+            Decimal(r["Amount"] or 0).quantize(CENT)
             for r in rows if r.get("Versions", "Actual") == "Actual"}
 
 
@@ -164,10 +181,11 @@ def webhook_arrival(running, store: StateStore, record_id: str) -> int:
 
 
 def late_edit(env, running, audit: AuditLog) -> tuple[list[float], tuple[str, str], int]:
-    """Keep the Invoice Actuals current with the daily incremental flow, then correct a
+    """Keep the Invoice Actuals current with the daily incremental flows (by account and by
+    department), then correct a
     January invoice in Zoho, whose webhook reaches the receiver: the next daily run
     rebuilds January (the reconciliation below includes the corrected cell)."""
-    results = [run(env, running, "zoho_invoice_actuals_daily", "2026-04-02")]
+    results = [run(env, running, dag, "2026-04-02") for dag in DAILY]
     zoho = running.sandbox.zoho
     invoice = next(r for r in audit.query(flow="invoice_actuals", status="imported", limit=5000)
                    if r["window_start"].startswith("2026-01") and r["entity"] == "invoices")
@@ -179,7 +197,7 @@ def late_edit(env, running, audit: AuditLog) -> tuple[list[float], tuple[str, st
     print(f"  Late edit in Zoho: invoice {record['invoice_number']} of {record['date']}, "
           f"line 1 {line['item_total']:.2f} -> {fixed:.2f}")
     arrived = webhook_arrival(running, audit.store, record["invoice_id"])
-    results.append(run(env, running, "zoho_invoice_actuals_daily", "2026-04-03"))
+    results += [run(env, running, dag, "2026-04-03") for dag in DAILY]
     rows = audit.query(flow="invoice_actuals_daily", limit=1_000_000)
     last = max(r["run_id"] for r in rows)  # run ids carry their start time
     months = sorted({r["window_start"][:7] for r in rows if r["run_id"] == last})
@@ -211,7 +229,7 @@ def main() -> int:
               f"Zoho's real limit ({REAL_BUDGET}/min).")
         print(f"  {'flow':<29} {'month':<10}  {'time':>6}  {'Zoho':>6} {'cached':>7}  "
               f"{'real min':>8}")
-        results = [run(env, running, dag, "2026-04-01") for dag in DIMENSIONS]
+        results = [run(env, running, dag, "2026-04-01") for dag in LISTS]
         for logical in MONTHS:
             results += [run(env, running, f"zoho_{flow}", logical) for flow in ACTUALS]
         audit = AuditLog(StateStore.sqlite(HOME / "ml_connector" / "state.db"))
@@ -229,7 +247,7 @@ def main() -> int:
 
         print("\nml-connector runs, for each flow (the audit trail, the reads and the "
               "verifications):")
-        for n, flow in enumerate(["accounts", "customers", "vendors", *ACTUALS,
+        for n, flow in enumerate([*(dag.removeprefix("zoho_") for dag in LISTS), *ACTUALS,
                                   "invoice_actuals_daily", "pl_actuals"]):
             lines = table(run_months(audit.store, flow, limit=100), reasons=1)
             print("\n".join(lines if n == 0 else lines[1:]))
@@ -262,14 +280,23 @@ def main() -> int:
         for flow, totals in zoho_totals(running).items():
             module, export = EXPORTS[flow]
             anaplan = exported(running, export)
+            split = flow.endswith("_by_department")  # cells by department: mismatches shown
+            wrong = 0
             for key in sorted(set(totals) | set(anaplan),
-                              key=lambda k: (datetime.strptime(k[1], "%b %y"), k[0])):
+                              key=lambda k: (datetime.strptime(k[-1], "%b %y"), k)):
                 zoho, cell = totals.get(key, Decimal(0)), anaplan.get(key, Decimal(0))
                 compared += 1
-                mismatches += zoho != cell
+                wrong += zoho != cell
                 flag = "" if zoho == cell else "  MISMATCH"
                 flag += "  <- late edit" if module == "Invoice Actuals" and key == edited else ""
-                print(f"{module:<16} {key[0]:>8} {key[1]:>7} {zoho:>14} {cell:>14}{flag}")
+                if not split or zoho != cell:
+                    print(f"{module:<16} {' / '.join(key[:-1]):>8} {key[-1]:>7} {zoho:>14} "
+                          f"{cell:>14}{flag}")
+            if split:
+                departments = len({key[1] for key in totals})
+                print(f"{module}: {len(set(totals) | set(anaplan))} cells (account x "
+                      f"{departments} departments x month), {wrong} mismatches")
+            mismatches += wrong
         print(f"\n{compared} cells compared, {mismatches} mismatches; {unverified} month(s) of "
               "pl_actuals not verified; "
               f"{sum(1 for r in results if r < 0)} failed runs; "
