@@ -389,7 +389,7 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
     if cells_out is not None:
         sent = line_writer(cells_out)
         for key, start in cells.windows.items():
-            sent(SentCell(start, list(key)))
+            sent(SentCell(start, list(key), [str(v) for v in cells.sums[key]]))
     mapper.routed.check(flow.id)
     result.took(mapper.routed)
     result.rows = write_csv(csv_out, mapper.header, cells.rows())

@@ -341,9 +341,13 @@ class FlowRun:
                              task_id=status.task_id, rows=built.counts.rows, windows=windows)
         if built.cells_file and status.state == "COMPLETE":
             sent: dict[str, set[Cell]] = defaultdict(set)
+            amounts: dict[Cell, list[str]] = {}
             for cell in read_lines(self.path_of(built.cells_file), SentCell):
                 sent[cell.window_start or windows[0].start].add(tuple(cell.key))
-            summary.cells = self.cells.replace(flow.id, [w.start for w in windows], sent)
+                if cell.amounts is not None:
+                    amounts[tuple(cell.key)] = cell.amounts
+            summary.cells = self.cells.replace(flow.id, [w.start for w in windows], sent,
+                                               amounts)
         if waited is None and not counts.get("failed"):
             raise RunFailed(
                 f"flow {flow.id}: the wait for Anaplan task {status.task_id} failed (see the "
