@@ -98,7 +98,7 @@ class FlowPlan:
 def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
     """The steps of ``flow``: its Zoho reads (lookup lists; for an incremental aggregate
     flow the changes and the months they touch), build, import, wait, verify (when the flow
-    verifies) and reconcile."""
+    verifies or cross-checks) and reconcile."""
     steps: list[Step] = []
     lookups: dict[str, str] = {}
     scope: dict[str, Source] = {}
@@ -124,10 +124,12 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
         Step("wait", "wait", TaskStatus, {"handoff": "import"}, pool="anaplan"),
     ]
     verified: dict[str, Source] = {}
-    if flow.verify is not None:
+    if flow.verify is not None or flow.crosscheck is not None:
+        # A cross-check alone reads the state store only: no Anaplan pool slot.
         steps.append(Step("verify", "verify", Verification,
                           {"extract": "extract", "built": "build", "handoff": "import",
-                           **scope}, after=("wait",), pool="anaplan"))
+                           **scope}, after=("wait",),
+                          pool="anaplan" if flow.verify is not None else None))
         verified = {"verified": "verify"}
     # Reconcile takes a manifest of each step it follows: a step that failed leaves it one
     # short, and it fails the run after recording what happened. Without the wait's or

@@ -30,6 +30,7 @@ from ml_connector.anaplan.outcome import TaskEvent, judge
 from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.errors import ConfigError, ConnectorError, NothingChanged, RunFailed
 from ml_connector.flows.build import period_label
+from ml_connector.flows.crosscheck import cross_check
 from ml_connector.flows.files import Member, SentCell, Skipped, read_lines
 from ml_connector.flows.mapping import BuildResult, build_file, lookup_tables, row_keys
 from ml_connector.flows.postings import posting_accounts
@@ -353,7 +354,8 @@ class FlowRun:
                 f"flow {flow.id}: the wait for Anaplan task {status.task_id} failed (see the "
                 f"wait step's log); Anaplan now reports {status.summary}. The audit is "
                 "written and the watermark stays: the next run sends these records again")
-        if flow.verify is not None and status.state == "COMPLETE" and not counts.get("failed"):
+        if (flow.verify or flow.crosscheck) and status.state == "COMPLETE" \
+                and not counts.get("failed"):
             if verified is None:
                 raise RunFailed(f"flow {flow.id}: the verify step did not run (see its log); "
                                 "the watermark stays, so the next run sends these months "
@@ -378,15 +380,35 @@ class FlowRun:
 
     def verify(self, extract: ExtractManifest, built: BuildManifest, handoff: Handoff,
                scope: Scope | None = None) -> Verification:
-        """Read the run's months back out of Anaplan through the flow's export and compare
-        them with the import file (and, for a ledger flow, with the staged postings summed
-        again); each month's result goes to the verification trail. Differences are
-        returned, not raised: ``reconcile`` fails the run on them, after the audit."""
+        """Read the run's months back out of Anaplan through the flow's export (``verify``)
+        and compare them with the import file (and, for a ledger flow, with the staged
+        postings summed again), each month's result going to the verification trail; and
+        hold the cells against another flow's (``crosscheck``). Differences are returned,
+        not raised: ``reconcile`` fails the run on them, after the audit."""
+        flow = self.flow
+        labels = {period_label(w.start[:10]): w.start for w in self.windows(scope)}
+        sent = self.sent_cells(built)
+        result = (self.read_back(extract, sent, labels) if flow.verify is not None
+                  else Verification(flow=flow.id, run_id=self.run_id))
+        if flow.crosscheck is not None:
+            check = flow.crosscheck
+            result.crosscheck = cross_check(flow, check.other, sent, self.cells,
+                                            {label: start[:7] for label, start in labels.items()})
+            found = result.crosscheck
+            log.info("Cross-checked %d key(s) of %s against %s: %d difference(s)%s",
+                     sum(found.months.values()), ", ".join(found.months) or "no month",
+                     check.flow, len(found.differences),
+                     "" if found.fail else " (reported only)")
+            for line in found.lines():
+                log.warning("%s", line)
+        return result
+
+    def read_back(self, extract: ExtractManifest, sent: Cells, labels: Mapping[str, str]
+                  ) -> Verification:
+        """The ``verify`` comparison of the run's months (label -> window start)."""
         flow = self.flow
         layout = Layout.of(flow)
-        labels = {period_label(w.start[:10]): w.start for w in self.windows(scope)}
         export_id, held = self.held_cells(set(labels))
-        sent = self.sent_cells(built)
         books = books_cells(flow, layout, self.records(extract)) if flow.is_ledger else None
         found = list(compare(layout, sent, held, books, set(labels)))
         result = Verification(flow=flow.id, run_id=self.run_id, export_id=export_id,
