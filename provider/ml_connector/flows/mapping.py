@@ -188,7 +188,7 @@ class RowMapper:
         value = self._compile(name, column)
         if column.map is None:
             return value
-        assert isinstance(column.map, dict), "a map file is read when the flows file loads"
+        assert isinstance(column.map, dict), "map files load with flows.yaml, exports at build"
         return crosswalk(name, column, column.map, value,
                          lambda record: "{} {}".format(*self.id_of(record)), self.routed)
 
@@ -470,11 +470,11 @@ class _Cells:
 
 def row_keys(flow: Flow, csv_lines: Iterable[list[str]]) -> dict[str, int]:
     """Row key -> file line number (the header is line 1), matching ``members`` keys."""
-    mapper = RowMapper(flow, {})
+    measures = {i for i, c in enumerate(flow.columns.values()) if c.amount}
     out = {}
     for number, row in enumerate(csv_lines, start=2):
         if flow.grain == "record":
             out[str(number - 1)] = number
         else:
-            out["|".join(v for i, v in enumerate(row) if i not in mapper.measures)] = number
+            out["|".join(v for i, v in enumerate(row) if i not in measures)] = number
     return out

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from ml_connector.anaplan.handoff import Handoff
 from ml_connector.anaplan.tasks import TaskStatus
+from ml_connector.flows.member_maps import export_maps
 from ml_connector.flows.reads import Read, flow_reads
 from ml_connector.flows.run import BuildManifest, FlowRun, RunSummary, Scope
 from ml_connector.flows.spec import Defaults, Flow
@@ -118,7 +119,8 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
     changes = "changes" if flow.rebuilds_months else "extract"
     steps += [
         Step("build", "build", BuildManifest,
-             {"extract": "extract", "lookups": lookups, **scope}),
+             {"extract": "extract", "lookups": lookups, **scope},
+             pool="anaplan" if export_maps(flow) else None),  # reads a crosswalk export
         Step("import", "send", Handoff, {"built": "build"}, after=tuple(lookups.values()),
              pool="anaplan"),
         Step("wait", "wait", TaskStatus, {"handoff": "import"}, pool="anaplan"),

@@ -33,6 +33,7 @@ from ml_connector.flows.build import period_label
 from ml_connector.flows.crosscheck import cross_check
 from ml_connector.flows.files import Member, SentCell, Skipped, read_lines
 from ml_connector.flows.mapping import BuildResult, build_file, lookup_tables, row_keys
+from ml_connector.flows.member_maps import with_export_maps
 from ml_connector.flows.postings import posting_accounts
 from ml_connector.flows.reads import Ledger, Read, stage_read
 from ml_connector.flows.reconcile import audit_rows
@@ -237,6 +238,7 @@ class FlowRun:
             raise NothingChanged(f"nothing to send: no {flow.entity} read for "
                                  f"{', '.join(w.start[:10] for w in self.windows(scope))}, no "
                                  "cell sent before to clear")
+        flow = with_export_maps(flow, self._map_export)
         tables = lookup_tables(flow, {entity: self.records(m) for entity, m in lookups.items()})
         accounts = posting_accounts(flow, lambda: self.records(lookups["chartofaccounts"]))
         files = {"path": ".csv", "members_file": ".members.jsonl",
@@ -437,11 +439,23 @@ class FlowRun:
         """(export id, cells) of what Anaplan holds for the flow's rows in ``months``
         (month labels), read through the flow's ``verify`` export."""
         check = self.flow.verify
-        assert check is not None and self.anaplan is not None, "read-back needs an export"
-        with self.anaplan() as client:
-            export_id = client.find_export(check.export).id
-            data = client.run_export(export_id, sleep=self.sleep)
+        assert check is not None, "read-back needs an export"
+        export_id, data = self.read_export(check.export)
         return export_id, held_cells(Layout.of(self.flow), check, data, months)
+
+    def read_export(self, export: str) -> tuple[str, bytes]:
+        """(id, CSV) of an Anaplan export (by id or name), run now."""
+        assert self.anaplan is not None, f"reading export {export!r} needs an anaplan client"
+        with self.anaplan() as client:
+            export_id = client.find_export(export).id
+            return export_id, client.run_export(export_id, sleep=self.sleep)
+
+    def _map_export(self, export: str) -> bytes:
+        """A crosswalk's export (a column's ``map``), read for this build."""
+        export_id, data = self.read_export(export)
+        log.info("Read the crosswalk of export %s (%s): %d byte(s)", export, export_id,
+                 len(data))
+        return data
 
     def records(self, manifest: ExtractManifest) -> Iterator[dict]:
         """The records an extract staged, streamed."""

@@ -47,6 +47,19 @@ class Lookup(_Strict):
 DIMENSIONS = ("location", "project", "item", "salesperson")
 
 
+class MapExport(_Strict):
+    """A crosswalk kept in Anaplan: a pre-created export (``116…`` or its name) of a list,
+    read once per run at the build; one row per member, ``zoho`` the column holding the
+    Zoho value(s) it takes (a property), ``anaplan`` the member's code."""
+
+    export: str
+    zoho: str
+    anaplan: str = "Code"
+    separator: str | None = Field(
+        default=None, description="the zoho column may hold several values separated by "
+        "this (e.g. ';'): many Zoho values map to one member")
+
+
 class Column(_Strict):
     """Where one import column comes from: exactly one of the sources below.
 
@@ -79,9 +92,10 @@ class Column(_Strict):
     charges: str | None = Field(
         default=None, description="tag and dimension columns of lines: postings: the member "
         "for shipping and adjustment (default: the document's value, else default)")
-    map: dict[str, str] | str | None = Field(
-        default=None, description="Zoho value -> Anaplan member code, inline or a CSV file "
-        "beside flows.yaml (columns: zoho, anaplan)")
+    map: MapExport | dict[str, str] | str | None = Field(
+        default=None, union_mode="left_to_right", description="Zoho value -> Anaplan member "
+        "code, inline, a CSV file beside flows.yaml (columns: zoho, anaplan), or an Anaplan "
+        "export of a list ({export, zoho, anaplan})")
     unmapped: str = Field(
         default="fail", description="with map: what a value with no mapping gets: fail "
         "(the build stops and names each value and its documents) or a member")
