@@ -254,8 +254,10 @@ def _anaplan(anaplan: Callable[[str, str | None, str | None], AnaplanClient], co
 
 def _anaplan_flow(client_of: Callable[[str | None, str | None], AnaplanClient],
                   flow: Flow) -> Iterator[Finding]:
-    """A flow's import takes the flow's columns, in order; its verify export exists."""
+    """A flow's import takes the flow's columns, in order; its verify and crosswalk exports
+    exist."""
     from ml_connector.anaplan.handoff import plan_action
+    from ml_connector.flows.member_maps import export_maps
 
     target = flow.target
     client = client_of(target.workspace_id, target.model_id)
@@ -267,9 +269,11 @@ def _anaplan_flow(client_of: Callable[[str | None, str | None], AnaplanClient],
     except ConnectorError as exc:
         yield Finding("anaplan", "fail", f"{flow.id}: {exc}",
                       "make the flow's columns in flows.yaml equal the import's")
-    if flow.verify is not None:
-        client.find_export(flow.verify.export)
-        yield Finding("anaplan", "ok", f"{flow.id}: export {flow.verify.export!r} exists")
+    exports = [flow.verify.export] if flow.verify is not None else []
+    exports += [m.export for m in export_maps(flow).values()]
+    for export in dict.fromkeys(exports):
+        client.find_export(export)
+        yield Finding("anaplan", "ok", f"{flow.id}: export {export!r} exists")
 
 
 def _lists(flows: list[Flow], store: StateStore) -> Iterator[Finding]:

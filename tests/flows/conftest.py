@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ml_connector.flows.local import run_flow
+from ml_connector.flows.local import Walked, run_flow, walk
+from ml_connector.flows.plan import flow_plan
 from ml_connector.flows.run import FlowRun, RunSummary
 from ml_connector.flows.spec import FlowsFile, load_flows
 from ml_connector.state.audit import AuditLog
@@ -39,18 +40,29 @@ class Flows:
     def audit(self) -> AuditLog:
         return AuditLog(self.store)
 
-    def run(self, flow_id: str, start: date, end: date, months: list[date] | None = None,
-            sleep=None) -> RunSummary:
-        """One run of ``flow_id`` for the data interval ``[start, end)`` (or ``months``)."""
+    def flow_run(self, flow_id: str, start: date, end: date,
+                 months: list[date] | None = None) -> FlowRun:
+        """A run of ``flow_id`` for the data interval ``[start, end)`` (or ``months``)."""
         flow = next(f for f in self.spec.flows if f.id == flow_id)
         run_id = f"run{next(self.runs)}__{flow_id}__{end.isoformat()}"
         out = self.work / run_id
         out.mkdir()
-        run = FlowRun(flow, self.store, run_id, (stamp(start), stamp(end)), out,
-                      zoho=lambda: self.zoho_client(store=self.store),
-                      anaplan=lambda: self.anaplan_client(), months=months)
+        return FlowRun(flow, self.store, run_id, (stamp(start), stamp(end)), out,
+                       zoho=lambda: self.zoho_client(store=self.store),
+                       anaplan=lambda: self.anaplan_client(), months=months,
+                       sleep=self.sandbox.sandbox.clock.advance, lock=self.store.lock)
+
+    def run(self, flow_id: str, start: date, end: date, months: list[date] | None = None,
+            sleep=None) -> RunSummary:
+        """One run of ``flow_id`` for the data interval ``[start, end)`` (or ``months``)."""
+        run = self.flow_run(flow_id, start, end, months)
         return run_flow(run, self.spec.defaults,
                         sleep=sleep or self.sandbox.sandbox.clock.advance, lock=self.store.lock)
+
+    def walk(self, flow_id: str, start: date, end: date) -> Walked:
+        """Every step of a run of ``flow_id``, kept: each step's manifest and failure."""
+        run = self.flow_run(flow_id, start, end)
+        return walk(run, flow_plan(run.flow, self.spec.defaults))
 
 
 @pytest.fixture

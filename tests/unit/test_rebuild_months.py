@@ -76,7 +76,7 @@ def test_emptied_cells_are_sent_as_zero_and_not_remembered():
     result, rows, members, cells = build(moved, clear={("4000", "Jan 26"), ("4100", "Jan 26")})
     assert rows == [["4000", "Jan 26", "28.00"], ["4100", "Jan 26", "0"]]
     assert result.cleared == 1 and result.rows == 2
-    assert cells == [SentCell(window_start=JAN[0], key=["4000", "Jan 26"])]
+    assert cells == [SentCell(window_start=JAN[0], key=["4000", "Jan 26"], amounts=["28.00"])]
     assert {(m.record_id, m.window_start, m.window_end) for m in members} == {
         ("1", *JAN), ("2", *JAN)}
 
@@ -108,6 +108,15 @@ def test_cell_log_replaces_only_the_rebuilt_windows(fresh_url):
     log.replace("f", [JAN[0]], {})
     assert log.cells("f", [JAN[0], FEB[0]]) == {("4000", "Feb 26")}
     assert log.cells("other", [FEB[0]]) == set()
+    assert log.amounts("f", "2026-02") == {("4000", "Feb 26"): None}  # no amounts given
+
+
+def test_cell_log_keeps_each_cells_amounts_by_month(fresh_url):
+    log = CellLog(StateStore(fresh_url))
+    log.replace("f", [JAN[0], FEB[0]], {JAN[0]: [("4000", "Jan 26")], FEB[0]: [("4000", "Feb 26")]},
+                {("4000", "Jan 26"): ["12.50"], ("4000", "Feb 26"): ["-3.00"]})
+    assert log.amounts("f", "2026-01") == {("4000", "Jan 26"): ["12.50"]}
+    assert log.amounts("f", "2026-03") == {}
 
 
 def test_months_are_read_as_ranges_or_lists():

@@ -38,11 +38,12 @@ class Skipped(_Line):
 
 
 class SentCell(_Line):
-    """A cell an aggregate import sets: its dimension values, and the start of the window
-    it belongs to (empty: the run's only window)."""
+    """A cell an aggregate import sets: its dimension values, the start of the window it
+    belongs to (empty: the run's only window) and its amounts as sent."""
 
     window_start: str
     key: list[str]
+    amounts: list[str] | None = None
 
 
 Line = TypeVar("Line", bound=_Line)

@@ -195,7 +195,7 @@ class RowMapper:
         value = self._compile(name, column)
         if column.map is None:
             return value
-        assert isinstance(column.map, dict), "a map file is read when the flows file loads"
+        assert isinstance(column.map, dict), "map files load with flows.yaml, exports at build"
         return crosswalk(name, column, column.map, value,
                          lambda record: "{} {}".format(*self.id_of(record)), self.routed)
 
@@ -398,7 +398,7 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
     if cells_out is not None:
         sent = line_writer(cells_out)
         for key, start in cells.windows.items():
-            sent(SentCell(start, list(key)))
+            sent(SentCell(start, list(key), [str(v) for v in cells.sums[key]]))
     mapper.routed.check(flow.id)
     result.took(mapper.routed)
     result.rows = write_csv(csv_out, mapper.header, cells.rows())
@@ -479,11 +479,11 @@ class _Cells:
 
 def row_keys(flow: Flow, csv_lines: Iterable[list[str]]) -> dict[str, int]:
     """Row key -> file line number (the header is line 1), matching ``members`` keys."""
-    mapper = RowMapper(flow, {})
+    measures = {i for i, c in enumerate(flow.columns.values()) if c.amount}
     out = {}
     for number, row in enumerate(csv_lines, start=2):
         if flow.grain == "record":
             out[str(number - 1)] = number
         else:
-            out["|".join(v for i, v in enumerate(row) if i not in mapper.measures)] = number
+            out["|".join(v for i, v in enumerate(row) if i not in measures)] = number
     return out

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from ml_connector.anaplan.handoff import Handoff
 from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.flows.listtext import ListCheck
+from ml_connector.flows.member_maps import export_maps
 from ml_connector.flows.reads import Read, flow_reads
 from ml_connector.flows.run import BuildManifest, FlowRun, RunSummary, Scope
 from ml_connector.flows.spec import Defaults, Flow
@@ -99,7 +100,8 @@ class FlowPlan:
 def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
     """The steps of ``flow``: its Zoho reads (lookup lists; for an incremental aggregate
     flow the changes and the months they touch), build, import, wait, verify (when the flow
-    verifies its cells, or a list flow reads back the list it ``loads``) and reconcile."""
+    verifies or cross-checks its cells, or a list flow reads back the list it ``loads``) and
+    reconcile."""
     steps: list[Step] = []
     lookups: dict[str, str] = {}
     scope: dict[str, Source] = {}
@@ -119,16 +121,19 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
     changes = "changes" if flow.rebuilds_months else "extract"
     steps += [
         Step("build", "build", BuildManifest,
-             {"extract": "extract", "lookups": lookups, **scope}),
+             {"extract": "extract", "lookups": lookups, **scope},
+             pool="anaplan" if export_maps(flow) else None),  # reads a crosswalk export
         Step("import", "send", Handoff, {"built": "build"}, after=tuple(lookups.values()),
              pool="anaplan"),
         Step("wait", "wait", TaskStatus, {"handoff": "import"}, pool="anaplan"),
     ]
     verified: dict[str, Source] = {}
-    if flow.verify is not None:
+    if flow.verify is not None or flow.crosscheck is not None:
+        # A cross-check alone reads the state store only: no Anaplan pool slot.
         steps.append(Step("verify", "verify", Verification,
                           {"extract": "extract", "built": "build", "handoff": "import",
-                           **scope}, after=("wait",), pool="anaplan"))
+                           **scope}, after=("wait",),
+                          pool="anaplan" if flow.verify is not None else None))
         verified = {"verified": "verify"}
     elif flow.loads is not None:  # a list flow reads its list back
         steps.append(Step("verify", "verify_list", ListCheck,

@@ -30,9 +30,11 @@ from ml_connector.anaplan.outcome import TaskEvent, judge
 from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.errors import ConfigError, ConnectorError, NothingChanged, RunFailed
 from ml_connector.flows.build import period_label
+from ml_connector.flows.crosscheck import cross_check
 from ml_connector.flows.files import Member, SentCell, Skipped, read_lines
 from ml_connector.flows.listtext import ListCheck, compare_text, sent_rows, unnamed
 from ml_connector.flows.mapping import BuildResult, build_file, lookup_tables, row_keys
+from ml_connector.flows.member_maps import with_export_maps
 from ml_connector.flows.postings import posting_accounts
 from ml_connector.flows.reads import Ledger, Read, stage_read
 from ml_connector.flows.reconcile import audit_rows, with_notes
@@ -240,6 +242,7 @@ class FlowRun:
             raise NothingChanged(f"nothing to send: no {flow.entity} read for "
                                  f"{', '.join(w.start[:10] for w in self.windows(scope))}, no "
                                  "cell sent before to clear")
+        flow = with_export_maps(flow, self._map_export)
         tables = lookup_tables(flow, {entity: self.records(m) for entity, m in lookups.items()})
         accounts = posting_accounts(flow, lambda: self.records(lookups["chartofaccounts"]))
         files = {"path": ".csv", "members_file": ".members.jsonl",
@@ -350,15 +353,20 @@ class FlowRun:
                              text=listed.counts() if listed is not None else {})
         if built.cells_file and status.state == "COMPLETE":
             sent: dict[str, set[Cell]] = defaultdict(set)
+            amounts: dict[Cell, list[str]] = {}
             for cell in read_lines(self.path_of(built.cells_file), SentCell):
                 sent[cell.window_start or windows[0].start].add(tuple(cell.key))
-            summary.cells = self.cells.replace(flow.id, [w.start for w in windows], sent)
+                if cell.amounts is not None:
+                    amounts[tuple(cell.key)] = cell.amounts
+            summary.cells = self.cells.replace(flow.id, [w.start for w in windows], sent,
+                                               amounts)
         if waited is None and not counts.get("failed"):
             raise RunFailed(
                 f"flow {flow.id}: the wait for Anaplan task {status.task_id} failed (see the "
                 f"wait step's log); Anaplan now reports {status.summary}. The audit is "
                 "written and the watermark stays: the next run sends these records again")
-        if flow.verify is not None and status.state == "COMPLETE" and not counts.get("failed"):
+        if (flow.verify or flow.crosscheck) and status.state == "COMPLETE" \
+                and not counts.get("failed"):
             if verified is None:
                 raise RunFailed(f"flow {flow.id}: the verify step did not run (see its log); "
                                 "the watermark stays, so the next run sends these months "
@@ -423,15 +431,35 @@ class FlowRun:
 
     def verify(self, extract: ExtractManifest, built: BuildManifest, handoff: Handoff,
                scope: Scope | None = None) -> Verification:
-        """Read the run's months back out of Anaplan through the flow's export and compare
-        them with the import file (and, for a ledger flow, with the staged postings summed
-        again); each month's result goes to the verification trail. Differences are
-        returned, not raised: ``reconcile`` fails the run on them, after the audit."""
+        """Read the run's months back out of Anaplan through the flow's export (``verify``)
+        and compare them with the import file (and, for a ledger flow, with the staged
+        postings summed again), each month's result going to the verification trail; and
+        hold the cells against another flow's (``crosscheck``). Differences are returned,
+        not raised: ``reconcile`` fails the run on them, after the audit."""
+        flow = self.flow
+        labels = {period_label(w.start[:10]): w.start for w in self.windows(scope)}
+        sent = self.sent_cells(built)
+        result = (self.read_back(extract, sent, labels) if flow.verify is not None
+                  else Verification(flow=flow.id, run_id=self.run_id))
+        if flow.crosscheck is not None:
+            check = flow.crosscheck
+            result.crosscheck = cross_check(flow, check.other, sent, self.cells,
+                                            {label: start[:7] for label, start in labels.items()})
+            found = result.crosscheck
+            log.info("Cross-checked %d key(s) of %s against %s: %d difference(s)%s",
+                     sum(found.months.values()), ", ".join(found.months) or "no month",
+                     check.flow, len(found.differences),
+                     "" if found.fail else " (reported only)")
+            for line in found.lines():
+                log.warning("%s", line)
+        return result
+
+    def read_back(self, extract: ExtractManifest, sent: Cells, labels: Mapping[str, str]
+                  ) -> Verification:
+        """The ``verify`` comparison of the run's months (label -> window start)."""
         flow = self.flow
         layout = Layout.of(flow)
-        labels = {period_label(w.start[:10]): w.start for w in self.windows(scope)}
         export_id, held = self.held_cells(set(labels))
-        sent = self.sent_cells(built)
         books = books_cells(flow, layout, self.records(extract)) if flow.is_ledger else None
         found = list(compare(layout, sent, held, books, set(labels)))
         result = Verification(flow=flow.id, run_id=self.run_id, export_id=export_id,
@@ -460,11 +488,23 @@ class FlowRun:
         """(export id, cells) of what Anaplan holds for the flow's rows in ``months``
         (month labels), read through the flow's ``verify`` export."""
         check = self.flow.verify
-        assert check is not None and self.anaplan is not None, "read-back needs an export"
-        with self.anaplan() as client:
-            export_id = client.find_export(check.export).id
-            data = client.run_export(export_id, sleep=self.sleep)
+        assert check is not None, "read-back needs an export"
+        export_id, data = self.read_export(check.export)
         return export_id, held_cells(Layout.of(self.flow), check, data, months)
+
+    def read_export(self, export: str) -> tuple[str, bytes]:
+        """(id, CSV) of an Anaplan export (by id or name), run now."""
+        assert self.anaplan is not None, f"reading export {export!r} needs an anaplan client"
+        with self.anaplan() as client:
+            export_id = client.find_export(export).id
+            return export_id, client.run_export(export_id, sleep=self.sleep)
+
+    def _map_export(self, export: str) -> bytes:
+        """A crosswalk's export (a column's ``map``), read for this build."""
+        export_id, data = self.read_export(export)
+        log.info("Read the crosswalk of export %s (%s): %d byte(s)", export, export_id,
+                 len(data))
+        return data
 
     def records(self, manifest: ExtractManifest) -> Iterator[dict]:
         """The records an extract staged, streamed."""

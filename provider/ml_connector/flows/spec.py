@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
 from ml_connector.errors import ConfigError
 from ml_connector.zoho.entities import ENTITIES, Entity, get_entity
@@ -38,6 +45,19 @@ class Lookup(_Strict):
 
 #: Planning dimensions Zoho keeps on lines or document headers, by ``dimension:`` name.
 DIMENSIONS = ("location", "project", "item", "salesperson")
+
+
+class MapExport(_Strict):
+    """A crosswalk kept in Anaplan: a pre-created export (``116…`` or its name) of a list,
+    read once per run at the build; one row per member, ``zoho`` the column holding the
+    Zoho value(s) it takes (a property), ``anaplan`` the member's code."""
+
+    export: str
+    zoho: str
+    anaplan: str = "Code"
+    separator: str | None = Field(
+        default=None, description="the zoho column may hold several values separated by "
+        "this (e.g. ';'): many Zoho values map to one member")
 
 
 class Column(_Strict):
@@ -79,9 +99,10 @@ class Column(_Strict):
     charges: str | None = Field(
         default=None, description="tag and dimension columns of lines: postings: the member "
         "for shipping and adjustment (default: the document's value, else default)")
-    map: dict[str, str] | str | None = Field(
-        default=None, description="Zoho value -> Anaplan member code, inline or a CSV file "
-        "beside flows.yaml (columns: zoho, anaplan)")
+    map: MapExport | dict[str, str] | str | None = Field(
+        default=None, union_mode="left_to_right", description="Zoho value -> Anaplan member "
+        "code, inline, a CSV file beside flows.yaml (columns: zoho, anaplan), or an Anaplan "
+        "export of a list ({export, zoho, anaplan})")
     unmapped: str = Field(
         default="fail", description="with map: what a value with no mapping gets: fail "
         "(the build stops and names each value and its documents) or a member")
@@ -152,6 +173,42 @@ class Verify(_Strict):
     where: dict[str, str] = Field(
         default_factory=dict, description="export column -> value: the rows this flow "
         "writes (e.g. Versions: Actual)")
+
+
+class Crosscheck(_Strict):
+    """Hold the run's cells, summed over the columns ``flow`` does not have (e.g. the
+    department), against the cells ``flow`` sent for the same months, as the state store
+    recorded them (no Zoho or Anaplan request): a difference fails the run, or is reported
+    only (``on_difference: report``)."""
+
+    flow: str
+    keys: list[str] | None = Field(
+        default=None, description="the columns both flows share (default: every non-amount "
+        "column both have, by name); they must include the period column")
+    only: dict[str, list[str]] = Field(
+        default_factory=dict, description="key column -> the values compared (e.g. the "
+        "accounts only this flow's documents post to); needed against a ledger flow that "
+        "reads more transaction types than this flow's documents")
+    on_difference: Literal["fail", "report"] = "fail"
+    _other: Flow | None = PrivateAttr(default=None)
+
+    @property
+    def other(self) -> Flow:
+        """The other flow (bound when the flows file is checked)."""
+        if self._other is None:
+            raise ConfigError(f"crosscheck: flow {self.flow!r} was not checked with the "
+                              "flows file it belongs to")
+        return self._other
+
+    def shared(self, flow: Flow, other: Flow) -> tuple[list[str], list[str]]:
+        """(key columns, amount columns) the two flows' cells are compared on."""
+        def split(f: Flow) -> tuple[list[str], list[str]]:
+            return ([n for n, c in f.columns.items() if c.amount is None],
+                    [n for n, c in f.columns.items() if c.amount is not None])
+
+        (keys, amounts), (other_keys, other_amounts) = split(flow), split(other)
+        return ([k for k in keys if k in other_keys] if self.keys is None else self.keys,
+                [a for a in amounts if a in other_amounts])
 
 
 class PostingAccounts(_Strict):
@@ -240,6 +297,7 @@ class Flow(_Strict):
     text: Literal["report", "fail"] = Field(
         default="report", description="with loads: a record whose text Anaplan holds "
         "differently is reported (a warning, counted, noted in the audit) or fails the run")
+    crosscheck: Crosscheck | None = None
     overlap_minutes: int = Field(default=10, ge=0)
     description: str = ""
     enabled: bool = True
@@ -549,6 +607,79 @@ class Defaults(_Strict):
                 for p in (self.zoho_pool, self.anaplan_pool) if p is not None}
 
 
+def crosscheck_problems(flows: Iterable[Flow]) -> dict[str, str]:
+    """flow id -> what is wrong with its ``crosscheck`` against the other flows (and how
+    to fix it); a valid one is bound to its other flow."""
+    by_id = {f.id: f for f in flows}
+    problems: dict[str, str] = {}
+    for flow in by_id.values():
+        if flow.crosscheck is not None:
+            problem = _crosscheck_problem(flow, flow.crosscheck, by_id)
+            if problem:
+                problems[flow.id] = f"crosscheck.{problem}"
+            else:
+                flow.crosscheck._other = by_id[flow.crosscheck.flow]
+    return problems
+
+
+def _crosscheck_problem(flow: Flow, check: Crosscheck, flows: dict[str, Flow]) -> str | None:
+    other = flows.get(check.flow)
+    if other is None or other.id == flow.id:
+        return (f"flow: no other flow {check.flow!r} in the file; name the aggregate flow "
+                f"whose cells these sum to (flows: {', '.join(sorted(set(flows) - {flow.id}))})")
+    for f in (flow, other):
+        if f.grain != "aggregate" or f.period_field is None:
+            return (f"flow: {f.id} must be an aggregate flow with a period column (cells per "
+                    "month are compared)")
+    keys, amounts = check.shared(flow, other)
+    periods = {n for f in (flow, other) for n, c in f.columns.items() if c.period is not None}
+    for key in keys:
+        for f in (flow, other):
+            column = f.columns.get(key)
+            if column is None or column.amount is not None:
+                return (f"keys: {key!r} is not a non-amount column of {f.id}; list the "
+                        "columns both flows share (e.g. Account, Period)")
+    if not keys or not periods <= set(keys):
+        return (f"keys: the shared columns {keys} must include both flows' period column "
+                f"({', '.join(sorted(periods))}, one name in both); rename it alike or list it")
+    if not amounts:
+        return (f"flow: {flow.id} and {other.id} have no amount column of the same name to "
+                "compare; name them alike")
+    for key in check.only:
+        if key not in keys:
+            return f"only: {key!r} is not one of the shared keys ({', '.join(keys)})"
+    return _same_documents(flow, other, check)
+
+
+def _same_documents(flow: Flow, other: Flow, check: Crosscheck) -> str | None:
+    """Whether the two flows read the same postings: same documents and rules, or (against
+    a ledger flow) the transaction types of the documents, else ``only`` some keys."""
+    if flow.is_ledger and other.is_ledger:
+        return None if flow.ledger == other.ledger else (
+            f"flow: {other.id} reads other ledger postings than {flow.id} (ledger keys "
+            "differ); compare flows that read the same accounts and transaction types")
+    if flow.is_ledger or other.is_ledger:
+        ledger, documents = (flow, other) if flow.is_ledger else (other, flow)
+        assert ledger.ledger is not None
+        types = {t for t, m in TRANSACTION_MODULES.items() if m in documents.entities}
+        read = set(ledger.ledger.transaction_types or TRANSACTION_MODULES)
+        if read != types and not check.only:
+            return (f"only: {ledger.id} sums every posting of its accounts "
+                    f"({', '.join(sorted(read))}), {documents.id} only "
+                    f"{', '.join(sorted(types))}: the sums agree only on "
+                    "accounts no other transaction posts to; list them (only: {Account: "
+                    "[...]}) or set that flow's ledger.transaction_types")
+        return None
+    rules = ("entities", "lines", "accounts", "exclude_status", "where")
+    for rule in rules:
+        if getattr(flow, rule) != getattr(other, rule):
+            key = "entity/credits" if rule == "entities" else rule
+            return (f"flow: {other.id} and {flow.id} read different documents or postings "
+                    f"({key} differ); the sums agree only between flows that read the same "
+                    "documents with the same rules")
+    return None
+
+
 class FlowsFile(_Strict):
     defaults: Defaults = Field(default_factory=Defaults)
     flows: list[Flow]
@@ -581,10 +712,13 @@ def _has(node, key) -> bool:
     return key in node if isinstance(node, dict) else isinstance(key, int) and key < len(node)
 
 
-def parse_flows(data: object, source: str = "flows.yaml") -> FlowsFile:
-    """Validate flow data; every problem is reported with its key path and value."""
+def parse_flows(data: object, source: str = "flows.yaml", *,
+                crosschecks: bool = True) -> FlowsFile:
+    """Validate flow data; every problem is reported with its key path and value. With
+    ``crosschecks``, each flow's ``crosscheck`` is checked against (and bound to) the
+    other flows of the data."""
     try:
-        return FlowsFile.model_validate(data)
+        spec = FlowsFile.model_validate(data)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -597,6 +731,12 @@ def parse_flows(data: object, source: str = "flows.yaml") -> FlowsFile:
         raise ConfigError(f"{source} is invalid:\n  " + "\n  ".join(lines)) from None
     except ConfigError as exc:
         raise ConfigError(f"{source} is invalid: {exc}") from None
+    problems = crosscheck_problems(spec.flows) if crosschecks else {}
+    if problems:
+        at = {flow.id: n for n, flow in enumerate(spec.flows)}
+        raise ConfigError(f"{source} is invalid:\n  " + "\n  ".join(
+            f"flows[{at[k]}] ({k}): {v}" for k, v in problems.items()))
+    return spec
 
 
 def _read(path: Path) -> object:
@@ -660,11 +800,12 @@ def split_flows(data: object, source: str = "flows.yaml") -> tuple[FlowsFile, li
     header = parse_flows({**data, "flows": []}, source)
     valid: list[Flow] = []
     problems: list[str] = []
+    labels: dict[str, str] = {}
     for n, entry in enumerate(flows):
         label = f"flows[{n}]" + (f" ({entry.get('id')})" if isinstance(entry, dict)
                                  and entry.get("id") else "")
         try:
-            flow = parse_flows({"flows": [entry]}, source).flows[0]
+            flow = parse_flows({"flows": [entry]}, source, crosschecks=False).flows[0]
         except ConfigError as exc:
             detail = str(exc).removeprefix(f"{source} is invalid:").strip()
             problems.append(detail.replace("flows[0]", f"flows[{n}]"))
@@ -673,6 +814,10 @@ def split_flows(data: object, source: str = "flows.yaml") -> tuple[FlowsFile, li
             problems.append(f"{label}: flow id {flow.id!r} is used twice")
             continue
         valid.append(flow)
+        labels[flow.id] = label
+    crossed = crosscheck_problems(valid)
+    problems += [f"{labels[k]}: {v}" for k, v in crossed.items()]
+    valid = [f for f in valid if f.id not in crossed]
     return header.model_copy(update={"flows": valid}), problems
 
 

@@ -29,7 +29,7 @@ ZERO = Decimal(0)
 SHOWN = 20
 
 
-def _number(text: str, where: str) -> Decimal:
+def number(text: str, where: str) -> Decimal:
     if text in ("", None):
         return ZERO
     try:
@@ -61,7 +61,7 @@ def sent_cells(layout: Layout, rows: Iterable[Sequence[str]], header: Sequence[s
     """The cells of an import file (its rows after the header)."""
     at = {name: i for i, name in enumerate(header)}
     return {tuple(row[at[k]] for k in layout.keys):
-            [_number(row[at[m]], f"import file column {m}") for m in layout.measures]
+            [number(row[at[m]], f"import file column {m}") for m in layout.measures]
             for row in rows}
 
 
@@ -85,7 +85,7 @@ def held_cells(layout: Layout, verify: Verify, export: bytes, months: set[str]) 
         if not row or any(row[i] != v for i, v in where) or row[period_at] not in months:
             continue
         key = tuple(row[i] for i in key_at)
-        out[key] = [_number(row[i], f"export {verify.export}") for i in value_at]
+        out[key] = [number(row[i], f"export {verify.export}") for i in value_at]
     return out
 
 
@@ -143,26 +143,72 @@ class Difference(BaseModel):
         return f"{' / '.join(self.key)} {self.measure}: {', '.join(parts)}"
 
 
+class CrossDifference(BaseModel):
+    """One shared key whose amount differs between the two flows."""
+
+    key: dict[str, str]
+    measure: str
+    summed: str  # this flow's cells summed over its other columns
+    other: str  # what the other flow sent (0: no cell)
+
+    def describe(self, flow: str, other: str) -> str:
+        where = ", ".join(f"{k} {v}" for k, v in self.key.items())
+        gap = Decimal(self.summed) - Decimal(self.other)
+        return (f"{where} {self.measure}: {flow} sums to {self.summed}, {other} sent "
+                f"{self.other} (difference {gap})")
+
+
+class CrossResult(BaseModel):
+    """What a cross-check compared per month, what it could not, and the differences."""
+
+    flow: str
+    other: str
+    fail: bool = True
+    months: dict[str, int] = Field(default_factory=dict)  # month label -> keys compared
+    not_compared: list[str] = Field(default_factory=list)
+    differences: list[CrossDifference] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.fail and self.differences)
+
+    def lines(self) -> list[str]:
+        """Each difference (the first ``SHOWN``) and each month not compared."""
+        said = [d.describe(self.flow, self.other) for d in self.differences[:SHOWN]]
+        more = len(self.differences) - SHOWN
+        return said + ([f"... and {more} more"] if more > 0 else []) + self.not_compared
+
+    def message(self) -> str:
+        return (f"flow {self.flow}: {len(self.differences)} cell sum(s) differ from what "
+                f"{self.other} sent:\n  " + "\n  ".join(self.lines()))
+
+
 class Verification(BaseModel):
     """What a verify step compared, per month, and every difference it found."""
 
     flow: str
     run_id: str
-    export_id: str
+    export_id: str | None = None  # None: no read-back (a cross-check only)
     months: dict[str, int] = Field(default_factory=dict)  # month label -> cells compared
     differences: list[Difference] = Field(default_factory=list)
     books_checked: bool = False
+    crosscheck: CrossResult | None = None
 
     @property
     def ok(self) -> bool:
-        return not self.differences
+        return not self.differences and (self.crosscheck is None or self.crosscheck.ok)
 
     def message(self) -> str:
-        shown = "\n  ".join(d.describe() for d in self.differences[:SHOWN])
-        more = len(self.differences) - SHOWN
-        return (f"flow {self.flow}: {len(self.differences)} cell(s) differ from what the run "
-                f"sent (export {self.export_id}):\n  {shown}"
-                + (f"\n  ... and {more} more" if more > 0 else ""))
+        said = []
+        if self.differences:
+            shown = "\n  ".join(d.describe() for d in self.differences[:SHOWN])
+            more = len(self.differences) - SHOWN
+            said.append(f"flow {self.flow}: {len(self.differences)} cell(s) differ from what "
+                        f"the run sent (export {self.export_id}):\n  {shown}"
+                        + (f"\n  ... and {more} more" if more > 0 else ""))
+        if self.crosscheck is not None and not self.crosscheck.ok:
+            said.append(self.crosscheck.message())
+        return "\n".join(said)
 
 
 def compare(layout: Layout, sent: Cells, held: Cells, books: Cells | None,

@@ -1,5 +1,6 @@
-"""The cells each aggregated flow last sent per data window, so that a rebuilt window can
-clear (send zero to) a cell whose records have all gone: voided, re-dated or re-coded."""
+"""The cells each aggregated flow last sent per data window, with their amounts: a rebuilt
+window clears (sends zero to) a cell whose records have all gone (voided, re-dated or
+re-coded), and another flow's cross-check sums them."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ Cell = tuple[str, ...]  # the group-key values of an aggregated row
 
 
 class CellLog:
-    """Per flow and window start: the set of cell keys sent by the last successful run."""
+    """Per flow and window start: the cells sent by the last successful run."""
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
@@ -28,13 +29,28 @@ class CellLog:
         with self.store.engine.connect() as conn:
             return {tuple(json.loads(row[0])) for row in conn.execute(stmt)}
 
+    def amounts(self, flow: str, month: str) -> dict[Cell, list[str] | None]:
+        """The cells ``flow`` sent in the windows starting in ``month`` (``yyyy-mm``), with
+        their amounts as text (None: recorded before amounts were kept)."""
+        table = schema.cells
+        stmt = select(table.c.cell_key, table.c.amounts).where(
+            table.c.flow == flow, table.c.window_start.like(f"{month}-%"))
+        with self.store.engine.connect() as conn:
+            return {tuple(json.loads(key)): None if amounts is None else json.loads(amounts)
+                    for key, amounts in conn.execute(stmt)}
+
     def replace(self, flow: str, window_starts: Sequence[str],
-                sent: Mapping[str, Iterable[Cell]]) -> int:
-        """Forget the cells of ``window_starts``, then remember ``sent`` (window -> cells)."""
+                sent: Mapping[str, Iterable[Cell]],
+                amounts: Mapping[Cell, Sequence[str]] | None = None) -> int:
+        """Forget the cells of ``window_starts``, then remember ``sent`` (window -> cells),
+        each with its ``amounts`` when given."""
         table = schema.cells
         now = time.time()
+        amounts = amounts or {}
         rows = [{"flow": flow, "window_start": start, "cell_key": json.dumps(list(cell)),
-                 "recorded_at": now} for start, cells in sent.items() for cell in cells]
+                 "recorded_at": now, "amounts": json.dumps(list(amounts[cell]))
+                 if cell in amounts else None}
+                for start, cells in sent.items() for cell in cells]
         with self.store.engine.begin() as conn:
             conn.execute(delete(table).where(table.c.flow == flow,
                                              table.c.window_start.in_(list(window_starts))))

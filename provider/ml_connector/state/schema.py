@@ -47,6 +47,7 @@ cells = Table(
     Column("window_start", String(40), primary_key=True),
     Column("cell_key", String(500), primary_key=True),
     Column("recorded_at", Float, nullable=False),
+    Column("amounts", Text),  # JSON list of the cell's amounts as text (0008); NULL before
 )
 
 audit = Table(

@@ -10,7 +10,7 @@ from ml_connector_sandbox.anaplan import errors
 from ml_connector_sandbox.anaplan.auth import User
 from ml_connector_sandbox.anaplan.definition import ImportSpec
 from ml_connector_sandbox.anaplan.files import chunked
-from ml_connector_sandbox.anaplan.model import ModelState
+from ml_connector_sandbox.anaplan.model import ListState, ModelState
 from ml_connector_sandbox.anaplan.routing import Call, Dispatcher, Reply
 from ml_connector_sandbox.anaplan.tasks import Task
 
@@ -304,16 +304,14 @@ class Api:
         export = model.exports.get(call.params["exportId"])
         if export is None:
             raise errors.not_found()
-        module = model.module_named(export.module)
-        headers = [*module.spec.dimensions, *module.line_items]
-        types = [*(["ENTITY"] * len(module.spec.dimensions)),
-                 *(i.format if i.format != "LIST" else "ENTITY"
-                   for i in module.line_items.values())]
+        source = model.exported(export)
+        columns = source.export_columns()
+        rows = len(source.items) if isinstance(source, ListState) else len(source.cells)
         return envelope({"exportMetadata": {
-            "columnCount": len(headers), "dataTypes": types, "delimiter": '"',
-            "encoding": "UTF-8", "exportFormat": "text/csv", "headerNames": headers,
-            "listNames": [*module.spec.dimensions, *([""] * len(module.line_items))],
-            "rowCount": len(module.cells), "separator": ","}}, "exportMetadata")
+            "columnCount": len(columns), "dataTypes": [t for _, t, _ in columns],
+            "delimiter": '"', "encoding": "UTF-8", "exportFormat": "text/csv",
+            "headerNames": [h for h, _, _ in columns], "listNames": [n for _, _, n in columns],
+            "rowCount": rows, "separator": ","}}, "exportMetadata")
 
     def processes(self, call: Call) -> dict:
         rows = [{"id": p.id, "name": p.name} for p in self._model(call).processes.values()]

@@ -130,13 +130,21 @@ class ImportSpec(_Spec):
 
 
 class ExportSpec(_Spec):
-    """An export action: a module's cells as a tabular multi-column CSV (one column per
-    dimension, then one per line item; a row per cell with data), written to the file of
-    the same id when its task completes."""
+    """An export action, written to the file of the same id when its task completes: a
+    module's cells as a tabular multi-column CSV (one column per dimension, then one per
+    line item; a row per cell with data), or a list's members (``list``: its name, then
+    Code, Parent when the list has a parent list, and a column per property)."""
 
     id: str = Field(pattern=r"^116\d{9}$")
     name: str
-    module: str
+    module: str | None = None
+    list: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ExportSpec:
+        if (self.module is None) == (self.list is None):
+            raise ValueError(f"export {self.name}: give exactly one of module and list")
+        return self
 
 
 class ProcessSpec(_Spec):
@@ -206,8 +214,10 @@ class ModelSpec(_Spec):
                   and lists[imp.target].parent is None):
                 raise ValueError(f"import {imp.name}: list {imp.target!r} has no parent list")
         for export in self.exports:
-            if export.module not in modules:
+            if export.module is not None and export.module not in modules:
                 raise ValueError(f"export {export.name}: no module {export.module!r}")
+            if export.list is not None and export.list not in lists:
+                raise ValueError(f"export {export.name}: no list {export.list!r}")
         imports = {i.id for i in self.imports}
         for process in self.processes:
             if not set(process.actions) <= imports:

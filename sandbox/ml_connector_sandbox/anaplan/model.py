@@ -79,6 +79,24 @@ class ListState:
             item.parent = parent
         return False
 
+    def export_columns(self) -> list[tuple[str, str, str]]:
+        """(header, data type, list) of each column of the list's export."""
+        parent = [("Parent", "ENTITY", self.spec.parent)] if self.spec.parent else []
+        return [(self.spec.name, "ENTITY", self.spec.name), ("Code", "TEXT", ""), *parent,
+                *((p, "TEXT", "") for p in self.spec.properties)]
+
+    def to_csv(self) -> bytes:
+        """The members as a list export writes them: name, code, parent (a list with a
+        parent list), then each property; a row per member."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([c for c, _, _ in self.export_columns()])
+        for item in self.items.values():
+            parent = [item.parent or ""] if self.spec.parent else []
+            writer.writerow([item.name, item.code, *parent,
+                             *(item.properties.get(p, "") for p in self.spec.properties)])
+        return out.getvalue().encode()
+
     def rows(self) -> list[dict]:
         """Items as the admin hooks show them (``parent``: the parent member's code, ``""``
         at the top level, on lists with a parent list only)."""
@@ -109,6 +127,12 @@ class ModuleState:
 
         return [{"dimensions": dict(zip(dims, key, strict=True)), "values": dict(self.cells[key])}
                 for key in sorted(self.cells, key=order)]
+
+    def export_columns(self) -> list[tuple[str, str, str]]:
+        """(header, data type, list) of each column of the module's export."""
+        return [*((d, "ENTITY", d) for d in self.spec.dimensions),
+                *((n, i.format if i.format != "LIST" else "ENTITY", "")
+                  for n, i in self.line_items.items())]
 
     def to_csv(self) -> bytes:
         """The cells as flat CSV: one column per dimension, then one per line item; a row
@@ -158,6 +182,13 @@ class ModelState:
     @property
     def id(self) -> str:
         return self.spec.id
+
+    def exported(self, export: ExportSpec) -> ListState | ModuleState:
+        """What an export reads: its list, or its module."""
+        if export.list is not None:
+            return self.list_named(export.list)
+        assert export.module is not None
+        return self.module_named(export.module)
 
     def member(self, dimension: str, value: str) -> str | None:
         """The member of a list (its code) or of ``Time`` (its label) that ``value`` names."""

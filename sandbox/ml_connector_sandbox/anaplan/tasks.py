@@ -173,9 +173,9 @@ class TaskBoard:
                     self.timing.base_seconds + self.timing.per_row_seconds * rows)
 
     def _export(self, task: Task, at: float) -> None:
-        """The export's module as it is now, written to the file of the export's id."""
+        """The export's module or list as it is now, written to the file of its id."""
         export = self.model.exports[task.action_id]
-        data = self.model.module_named(export.module).to_csv()
+        data = self.model.exported(export).to_csv()
         self.model.files.write(export.id, task.user,
                                chunked(data, self.model.config.dump_chunk_bytes), at)
         rows = data.count(b"\n") - 1
