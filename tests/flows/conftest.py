@@ -12,7 +12,7 @@ import pytest
 
 from ml_connector.flows.local import run_flow
 from ml_connector.flows.run import FlowRun, RunSummary
-from ml_connector.flows.spec import FlowsFile, load_flows
+from ml_connector.flows.spec import FlowsFile, list_flows, list_loads, load_flows
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.store import StateStore
 
@@ -25,7 +25,8 @@ def stamp(day: date) -> str:
 
 @dataclass
 class Flows:
-    """Runs the shipped flows against one sandbox and one state store."""
+    """Runs the shipped flows against one sandbox and one state store; with ``list_rules``
+    a fact flow refuses to run before its list flows have loaded, as in its DAG."""
 
     spec: FlowsFile
     store: StateStore
@@ -34,6 +35,7 @@ class Flows:
     zoho_client: object
     anaplan_client: object
     runs: itertools.count
+    list_rules: bool = False
 
     @property
     def audit(self) -> AuditLog:
@@ -46,9 +48,11 @@ class Flows:
         run_id = f"run{next(self.runs)}__{flow_id}__{end.isoformat()}"
         out = self.work / run_id
         out.mkdir()
+        rules = {"lists": list_flows(self.spec.flows), "loads": list_loads(self.spec.flows)} \
+            if self.list_rules else {}
         run = FlowRun(flow, self.store, run_id, (stamp(start), stamp(end)), out,
                       zoho=lambda: self.zoho_client(store=self.store),
-                      anaplan=lambda: self.anaplan_client(), months=months)
+                      anaplan=lambda: self.anaplan_client(), months=months, **rules)
         return run_flow(run, self.spec.defaults,
                         sleep=sleep or self.sandbox.sandbox.clock.advance, lock=self.store.lock)
 

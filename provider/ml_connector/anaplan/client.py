@@ -201,6 +201,16 @@ class AnaplanClient:
         """The model's lists (refused with 423 while an action holds the model)."""
         return self._many(self.config.model_url + "/lists", "lists", ListInfo)
 
+    def find_list(self, id_or_name: str, lists: list[ListInfo] | None = None) -> ListInfo:
+        """A list by id or exact name, among ``lists`` (default: the model's, one request);
+        the error lists the model's lists."""
+        lists = self.lists() if lists is None else lists
+        found = _match(lists, id_or_name)
+        if found is None:
+            raise ConfigError(f"no list {id_or_name!r} in model {self.config.model_id}; "
+                              f"there are: {_listed(lists) or 'none'}")
+        return found
+
     def list_items(self, list_id: str, include_all: bool = False) -> list[ListItem]:
         """A list's members; ``include_all`` asks for codes, properties and parents too."""
         url = f"{self.config.model_url}/lists/{ids.numbered_id(list_id, 'list')}/items"

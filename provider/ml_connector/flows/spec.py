@@ -49,7 +49,8 @@ class Column(_Strict):
     ``currency: document``; ``lookup`` a field translated through another entity; ``tag``
     a reporting tag's option on the line; ``dimension`` the line's location, project, item
     or salesperson, else its document's. In aggregated flows, ``amount`` columns are summed
-    and all others are the group keys.
+    and all others are the group keys. ``list`` names the Anaplan list whose members the
+    column holds: the run checks its values are members before uploading.
     """
 
     field: str | None = None
@@ -78,6 +79,9 @@ class Column(_Strict):
     unmapped: str = Field(
         default="fail", description="with map: what a value with no mapping gets: fail "
         "(the build stops and names each value and its documents) or a member")
+    list_: str | None = Field(
+        default=None, alias="list", description="the Anaplan list (name or id) that formats "
+        "the column: its values are checked to be members before the upload")
 
     @model_validator(mode="after")
     def _one_source(self) -> Column:
@@ -95,7 +99,23 @@ class Column(_Strict):
             raise ValueError("map: translates members, not amounts or periods")
         if self.unmapped != "fail" and self.map is None:
             raise ValueError("unmapped: only with map")
+        if self.list_ is not None and (self.amount is not None or self.period is not None):
+            raise ValueError("list: names the list of a member column, not of an amount or "
+                             "a period")
         return self
+
+    def own_members(self) -> dict[str, str]:
+        """Members the column gives itself, whatever the documents hold: value -> the key
+        that gives it (``default``, ``charges``, ``unmapped``, ``map``)."""
+        found: dict[str, str] = {}
+        if isinstance(self.map, dict):
+            found.update((member, "map") for member in self.map.values())
+        if self.map is not None and self.unmapped != "fail":
+            found[self.unmapped] = "unmapped"
+        for key in ("charges", "default"):
+            if (member := getattr(self, key)) is not None:
+                found[member] = key
+        return found
 
     @property
     def source_field(self) -> str | None:
@@ -216,6 +236,10 @@ class Flow(_Strict):
         default=None, description="the module whose documents reverse this flow's (credit "
         "notes for invoices, vendor credits for bills): read with it, amounts subtracted")
     verify: Verify | None = None
+    loads: str | None = Field(
+        default=None, description="a list flow: the Anaplan list (name or id, as the fact "
+        "flows' list: columns spell it) its import writes; fact flows with a list: column of "
+        "it wait until it has loaded once")
     overlap_minutes: int = Field(default=10, ge=0)
     description: str = ""
     enabled: bool = True
@@ -237,6 +261,10 @@ class Flow(_Strict):
                                      f"not flow columns: {', '.join(extra)}" if extra else ""])))
             if self.period_field is None:
                 raise ValueError("verify: needs a period column (the months compared)")
+        if self.loads is not None and (self.mode != "full" or self.grain != "record"
+                                       or self.source == LEDGER):
+            raise ValueError("loads: names the list a list flow's import writes: it needs "
+                             "mode 'full' and grain 'record'")
         if self.source == LEDGER:
             return self._check_ledger()
         if self.ledger is not None:
@@ -386,6 +414,15 @@ class Flow(_Strict):
         return [self.entity] + ([self.credits] if self.credits else [])
 
     @property
+    def member_lists(self) -> dict[str, list[str]]:
+        """Anaplan list (as ``list:`` names it) -> the columns that hold its members."""
+        found: dict[str, list[str]] = {}
+        for name, column in self.columns.items():
+            if column.list_ is not None:
+                found.setdefault(column.list_, []).append(name)
+        return found
+
+    @property
     def lookup_entities(self) -> set[str]:
         found = {get_entity(c.lookup.entity).name for c in self.columns.values() if c.lookup}
         if self.accounts.shipping or self.accounts.adjustment or self.is_ledger:
@@ -398,6 +435,24 @@ def read_modules(flows: Iterable[Flow]) -> set[str]:
     for ledger flows) and those they list for changes."""
     return {e for f in flows for e in [*f.entities, *f.lookup_entities, *f.change_entities]
             if e != LEDGER}
+
+
+def list_flows(flows: Iterable[Flow]) -> dict[str, list[str]]:
+    """Module -> the flows that load it whole into an Anaplan list (mode full)."""
+    found: dict[str, list[str]] = {}
+    for flow in flows:
+        if flow.mode == "full" and flow.grain == "record" and not flow.is_ledger:
+            found.setdefault(flow.entity, []).append(flow.id)
+    return found
+
+
+def list_loads(flows: Iterable[Flow]) -> dict[str, list[str]]:
+    """Anaplan list (as ``loads:`` names it) -> the list flows whose import writes it."""
+    found: dict[str, list[str]] = {}
+    for flow in flows:
+        if flow.loads is not None:
+            found.setdefault(flow.loads, []).append(flow.id)
+    return found
 
 
 def _check_field(entity: str, fields: frozenset[str] | None, column: str, path: str | None,
