@@ -286,9 +286,10 @@ def _members(client: AnaplanClient, flow: Flow,
     values are known only to a run, which checks them before its upload."""
     from ml_connector.flows.members import member_fix, read_members
 
+    lists = client.lists() if flow.member_lists else []
     for name, columns in sorted(flow.member_lists.items()):
         try:
-            members = read_members(client, [name])[name]
+            members = read_members(client, [name], lists)[name]
         except ConfigError as exc:
             yield Finding("members", "fail", f"{flow.id}: {exc}", f"correct list: of column "
                           f"{columns[0]!r} (a list's name or id)")

@@ -24,6 +24,7 @@ from ml_connector.flows.spec import Flow
 
 if TYPE_CHECKING:
     from ml_connector.anaplan.client import AnaplanClient
+    from ml_connector.anaplan.models import ListInfo
 
 #: Documents named per value in the error; values per column whose documents a build keeps.
 SHOWN = 5
@@ -90,10 +91,12 @@ class Members:
     count: int
 
 
-def read_members(client: AnaplanClient, names: Iterable[str]) -> dict[str, Members]:
-    """The members of each list (name or id, as ``list:`` spells it): the model's lists
-    read once, then each list's items once (``ConfigError`` for a list the model lacks)."""
-    lists = client.lists()
+def read_members(client: AnaplanClient, names: Iterable[str],
+                 lists: list[ListInfo] | None = None) -> dict[str, Members]:
+    """The members of each list (name or id, as ``list:`` spells it): the model's
+    ``lists`` read once (unless given), then each list's items once (``ConfigError`` for a
+    list the model lacks)."""
+    lists = client.lists() if lists is None else lists
     found: dict[str, Members] = {}
     for name in names:
         info = client.find_list(name, lists)
