@@ -44,17 +44,22 @@ class Flows:
     def run(self, flow_id: str, start: date, end: date, months: list[date] | None = None,
             sleep=None) -> RunSummary:
         """One run of ``flow_id`` for the data interval ``[start, end)`` (or ``months``)."""
+        return run_flow(self.flow_run(flow_id, start, end, months), self.spec.defaults,
+                        sleep=sleep or self.sandbox.sandbox.clock.advance, lock=self.store.lock)
+
+    def flow_run(self, flow_id: str, start: date, end: date,
+                 months: list[date] | None = None) -> FlowRun:
+        """The ``FlowRun`` of one run of ``flow_id``, its files in a folder of its own."""
         flow = next(f for f in self.spec.flows if f.id == flow_id)
         run_id = f"run{next(self.runs)}__{flow_id}__{end.isoformat()}"
         out = self.work / run_id
         out.mkdir()
         rules = {"lists": list_flows(self.spec.flows), "loads": list_loads(self.spec.flows)} \
             if self.list_rules else {}
-        run = FlowRun(flow, self.store, run_id, (stamp(start), stamp(end)), out,
-                      zoho=lambda: self.zoho_client(store=self.store),
-                      anaplan=lambda: self.anaplan_client(), months=months, **rules)
-        return run_flow(run, self.spec.defaults,
-                        sleep=sleep or self.sandbox.sandbox.clock.advance, lock=self.store.lock)
+        return FlowRun(flow, self.store, run_id, (stamp(start), stamp(end)), out,
+                       zoho=lambda: self.zoho_client(store=self.store),
+                       anaplan=lambda: self.anaplan_client(), months=months,
+                       sleep=self.sandbox.sandbox.clock.advance, lock=self.store.lock, **rules)
 
 
 @pytest.fixture

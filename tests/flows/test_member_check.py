@@ -14,7 +14,9 @@ from decimal import Decimal
 
 import pytest
 
-from ml_connector.errors import ListNotLoaded, MembersMissing
+from ml_connector.errors import ListNotLoaded, MembersMissing, RunFailed
+from ml_connector.flows.local import walk
+from ml_connector.flows.plan import flow_plan
 from ml_connector.flows.spec import parse_flows
 from ml_connector.state.store import StateStore
 from ml_connector_sandbox.zoho.pnl import actuals_by, by_tag
@@ -137,9 +139,15 @@ def test_a_member_the_column_gives_itself_is_named_as_the_columns(sandbox, zoho_
     flows = flows_of(spec, sandbox, zoho_client, anaplan_client, tmp_path)
     for list_flow in ("accounts", "regions", "departments"):
         flows.run(list_flow, JAN, FEB)
-    with pytest.raises(MembersMissing) as failed:
-        flows.run(FACT, JAN, FEB)
-    message = str(failed.value)
+    flow = next(f for f in flows.spec.flows if f.id == FACT)
+    done = walk(flows.flow_run(FACT, JAN, FEB), flow_plan(flow, flows.spec.defaults))
+    # As in the DAG: the import and the wait do not run; reconcile runs, and fails the run.
+    assert done.upstream_failed == {"import", "wait"}
+    assert set(done.failed) == {"check_members", "reconcile"}
+    assert isinstance(done.failed["reconcile"], RunFailed)
+    failed = done.verdict()
+    assert isinstance(failed, MembersMissing)
+    message = str(failed)
     assert re.search(r"'No department' \(invoice_id \d+.*; the column's default\)", message), \
         message
     assert "a member the column gives itself: correct it in flows.yaml" in message
