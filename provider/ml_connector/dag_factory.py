@@ -31,7 +31,15 @@ from airflow.sdk import (
 from ml_connector.errors import ConfigError, NothingChanged
 from ml_connector.flows.plan import FlowPlan, Step, flow_plan
 from ml_connector.flows.run import FlowRun, first_loads
-from ml_connector.flows.spec import PERIODS, SCHEDULES, Defaults, Flow, load_valid_flows
+from ml_connector.flows.spec import (
+    PERIODS,
+    SCHEDULES,
+    Defaults,
+    Flow,
+    list_flows,
+    list_loads,
+    load_valid_flows,
+)
 from ml_connector.flows.windows import one_month, parse_months
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.hooks.state import state_store, state_url
@@ -49,7 +57,8 @@ log = logging.getLogger(__name__)
 
 
 def _doc(flow: Flow) -> str:
-    columns = "\n".join(f"- `{name}`: {col.model_dump(exclude_none=True, exclude_defaults=True)}"
+    columns = "\n".join(f"- `{name}`: "
+                        f"{col.model_dump(exclude_none=True, exclude_defaults=True, by_alias=True)}"
                         for name, col in flow.columns.items())
     credited = f" less `{flow.credits}`" if flow.credits else ""
     return (f"### {flow.id}\n{flow.description}\n\nZoho `{flow.entity}`{credited} "
@@ -95,15 +104,6 @@ def loaded_asset(flow_id: str) -> Asset:
                  group="anaplan")
 
 
-def list_flows(flows: list[Flow]) -> dict[str, list[str]]:
-    """Module -> the flows that load it whole into an Anaplan list (mode full)."""
-    found: dict[str, list[str]] = {}
-    for flow in flows:
-        if flow.mode == "full" and flow.grain == "record" and not flow.is_ledger:
-            found.setdefault(flow.entity, []).append(flow.id)
-    return found
-
-
 def watched_modules(flow: Flow, lists: Mapping[str, list[str]]) -> list[str]:
     """The modules whose changes start a run of ``flow`` (``lists``: ``list_flows``): a
     list flow's own (when Zoho's changes to it can be watched), an incremental flow's
@@ -113,23 +113,28 @@ def watched_modules(flow: Flow, lists: Mapping[str, list[str]]) -> list[str]:
     return flow.change_entities if flow.mode == "incremental" else []
 
 
-def _schedule(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]]) -> Any:
+def _schedule(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]],
+              loads: Mapping[str, list[str]]) -> Any:
     """The cron schedule. A list flow also runs when its module changes; an
     incremental flow when the modules it reads change, and when a list flow has
-    loaded a list it looks members up in (a run that waited for that list, or could not
-    send records for want of a member, kept its watermark: they are sent then)."""
+    loaded a list it looks members up in or its ``list:`` columns hold (``loads``) (a run
+    that waited for that list, or could not send records for want of a member, kept its
+    watermark: they are sent then)."""
     cron = CronDataIntervalTimetable(SCHEDULES[flow.schedule], timezone="UTC")
     modules = watched_modules(flow, lists)
     if defaults.changes.source == "schedule" or not modules:
         return cron
     if flow.mode != "incremental":  # a list flow: reload when its module changes
         return AssetOrTimeSchedule(timetable=cron, assets=change_asset(modules[0], defaults))
-    loaded = [loaded_asset(d) for e in sorted(flow.lookup_entities) for d in lists.get(e, [])]
+    loaders = [d for e in sorted(flow.lookup_entities) for d in lists.get(e, [])]
+    loaders += [d for name in sorted(flow.member_lists) for d in loads.get(name, [])]
+    loaded = [loaded_asset(d) for d in dict.fromkeys(loaders)]
     return AssetOrTimeSchedule(timetable=cron, assets=AssetAny(
         *(change_asset(e, defaults) for e in modules), *loaded))
 
 
-def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]]) -> FlowRun:
+def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]],
+             loads: Mapping[str, list[str]]) -> FlowRun:
     """The ``FlowRun`` of the running task's DAG run."""
     context = get_current_context()
     start: datetime | None = context.get("data_interval_start")
@@ -147,7 +152,7 @@ def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]]) -> 
     return FlowRun(
         flow, state_store(state_url()), run_id=context["run_id"],
         interval=one_month(month) if month else Window.of(start, end),
-        months=parse_months(months) if months else None, lists=lists,
+        months=parse_months(months) if months else None, lists=lists, loads=loads,
         out_dir=staged_dir(None, context), path_of=ObjectStoragePath,
         zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
         anaplan=lambda: AnaplanHook(defaults.anaplan_conn_id, target.workspace_id,
@@ -157,12 +162,14 @@ def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]]) -> 
 @dataclass(frozen=True)
 class Factory:
     """What every task of a flow's DAG is built from: the flow, its plan, the file's
-    defaults and the list flows (module -> the flows that load its list)."""
+    defaults and the list flows (``lists``: module -> the flows that load its list;
+    ``loads``: Anaplan list -> the flows whose import writes it)."""
 
     flow: Flow
     plan: FlowPlan
     defaults: Defaults
     lists: Mapping[str, list[str]]
+    loads: Mapping[str, list[str]]
 
     @cached_property
     def params(self) -> dict[str, Param]:
@@ -184,12 +191,13 @@ class Factory:
         return self.python_task(step)(**inputs)
 
     def python_task(self, step: Step) -> Any:
-        plan, flow, defaults, lists = self.plan, self.flow, self.defaults, self.lists
+        plan, flow, defaults = self.plan, self.flow, self.defaults
+        lists, loads = self.lists, self.loads
 
         def run(**values: Any) -> dict[str, Any]:
             try:
                 with fail_fast():
-                    return plan.call(flow_run(flow, defaults, lists), step,
+                    return plan.call(flow_run(flow, defaults, lists, loads), step,
                                      plan.load(step, values)).model_dump(mode="json")
             except NothingChanged as exc:  # nothing to send: the rest of the run is skipped
                 raise AirflowSkipException(str(exc)) from None
@@ -209,7 +217,8 @@ def _read(factory: Factory, step: Step, inputs: dict[str, Any]) -> Any:
         step.read.kind == "extract" else {}
     return ExtractZohoOperator.of_read(
         step.read, windows=inputs.get("scope"), zoho_conn_id=factory.defaults.zoho_conn_id,
-        on_quota=factory.defaults.on_quota, requires=first_loads(factory.flow, factory.lists),
+        on_quota=factory.defaults.on_quota,
+        requires=first_loads(factory.flow, factory.lists, factory.loads),
         **month, **factory.pool(step)).output
 
 
@@ -236,15 +245,16 @@ OPERATORS: dict[str, Callable[[Factory, Step, dict[str, Any]], Any]] = {
     "read": _read, "send": _send, "wait": _wait}
 
 
-def flow_dag(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]] | None = None
-             ) -> DAG:
-    """The DAG of one flow, its id ``zoho_<flow id>``: a task per step of its plan."""
+def flow_dag(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]] | None = None,
+             loads: Mapping[str, list[str]] | None = None) -> DAG:
+    """The DAG of one flow, its id ``zoho_<flow id>``: a task per step of its plan
+    (``lists``, ``loads``: as ``Factory`` takes them)."""
     plan = flow_plan(flow, defaults)
-    factory = Factory(flow, plan, defaults, lists or {})
+    factory = Factory(flow, plan, defaults, lists or {}, loads or {})
     with DAG(
         dag_id=f"zoho_{flow.id}",
         description=flow.description or f"Zoho {flow.entity} to Anaplan {flow.target.import_}",
-        schedule=_schedule(flow, defaults, lists or {}),
+        schedule=_schedule(flow, defaults, factory.lists, factory.loads),
         start_date=datetime.combine(defaults.start_date, datetime.min.time(), timezone.utc),
         catchup=False,
         max_active_runs=1,
@@ -272,8 +282,8 @@ def build_dags(path: str | Path) -> dict[str, DAG]:
     for problem in problems:
         log.warning("%s", problem)
     enabled = [f for f in spec.flows if f.enabled]
-    lists = list_flows(enabled)
-    return {f"zoho_{f.id}": flow_dag(f, spec.defaults, lists) for f in enabled}
+    lists, loads = list_flows(enabled), list_loads(enabled)
+    return {f"zoho_{f.id}": flow_dag(f, spec.defaults, lists, loads) for f in enabled}
 
 
 def check_flows(path: str | Path) -> None:

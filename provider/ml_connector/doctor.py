@@ -4,8 +4,10 @@ Checks, in order: the flows file; the state store; the pools; the Zoho connectio
 the organization, and one ``per_page=1`` request per module the flows read, so a missing
 scope shows now and not in a run: about ten requests of the organization's daily quota);
 the Anaplan connection (each flow's import exists and expects the flow's columns, in order;
-each verify export exists); the lists that fact flows look members up in have been loaded
-by their list flows. Nothing is written anywhere.
+each verify export exists; each ``list:`` column's list exists and holds the members the
+flow names itself: defaults, charges, map targets, unmapped); the lists that fact flows
+look members up in or send members of have been loaded by their list flows. Nothing is
+written anywhere.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from ml_connector.airflow_cli import MIGRATE_FIRST, pools_hint, unmigrated
-from ml_connector.errors import AuthError, ConnectionMissing, ConnectorError
+from ml_connector.errors import AuthError, ConfigError, ConnectionMissing, ConnectorError
 
 if TYPE_CHECKING:
     from ml_connector.anaplan.client import AnaplanClient
@@ -224,6 +226,8 @@ def _anaplan(anaplan: Callable[[str, str | None, str | None], AnaplanClient], co
     """The Anaplan connection, flow by flow, through one client (one login) per model; a
     missing connection or a refused login is said once: many identity providers lock an
     account after a few failed logins."""
+    from ml_connector.flows.spec import list_loads
+
     clients: dict[tuple[str | None, str | None], AnaplanClient] = {}
 
     def client_of(workspace: str | None, model: str | None) -> AnaplanClient:
@@ -231,9 +235,12 @@ def _anaplan(anaplan: Callable[[str, str | None, str | None], AnaplanClient], co
             clients[workspace, model] = anaplan(conn_id, workspace, model)
         return clients[workspace, model]
 
+    loads = list_loads(flows)
     for flow in flows:
         try:
             yield from _anaplan_flow(client_of, flow)
+            yield from _members(client_of(flow.target.workspace_id, flow.target.model_id),
+                                flow, loads)
         except ConnectionMissing as exc:  # the same for every flow: said once
             yield Finding("anaplan", "fail", str(exc), "add the anaplan connection")
             break
@@ -276,20 +283,63 @@ def _anaplan_flow(client_of: Callable[[str | None, str | None], AnaplanClient],
         yield Finding("anaplan", "ok", f"{flow.id}: export {export!r} exists")
 
 
+def _members(client: AnaplanClient, flow: Flow,
+             loads: dict[str, list[str]]) -> Iterator[Finding]:
+    """Each ``list:`` list of a flow exists, and the members the flow names itself (a
+    column's default, charges, unmapped member, map targets) are in it; the documents'
+    values are known only to a run, which checks them before its upload."""
+    from ml_connector.flows.members import member_fix, read_members
+
+    lists = client.lists() if flow.member_lists else []
+    for name, columns in sorted(flow.member_lists.items()):
+        try:
+            members = read_members(client, [name], lists)[name]
+        except ConfigError as exc:
+            yield Finding("members", "fail", f"{flow.id}: {exc}", f"correct list: of column "
+                          f"{columns[0]!r} (a list's name or id)")
+            continue
+        own = {value: f"column {column!r} {key}" for column in columns
+               for value, key in flow.columns[column].own_members().items()}
+        missing = sorted(v for v in own if v not in members.keys)
+        if missing:
+            yield Finding("members", "fail", f"{flow.id}: list {name}: not members: "
+                          + ", ".join(f"{v!r} ({own[v]})" for v in missing),
+                          member_fix(name, loads.get(name, []), True))
+        else:
+            named = (f" ({', '.join(map(repr, sorted(own)))} named in flows.yaml)" if own
+                     else "")
+            yield Finding("members", "ok", f"{flow.id}: list {name} ({members.count:,} "
+                          f"member(s)): all members present{named}; the documents' values "
+                          "are checked before each upload")
+
+
 def _lists(flows: list[Flow], store: StateStore) -> Iterator[Finding]:
-    """The lists fact flows look members up in: loaded by their list flows."""
-    from ml_connector.dag_factory import list_flows
-    from ml_connector.flows.run import not_loaded
-    from ml_connector.state.lists import ListLoads
+    """The lists fact flows look members up in or send members of (``list:`` columns):
+    loaded by their list flows."""
+    from ml_connector.flows.spec import list_flows, list_loads
 
     for module, loaders in sorted(list_flows(flows).items()):
         users = sorted(f.id for f in flows if module in f.lookup_entities)
-        for dimension in loaders if users else []:
-            if ListLoads(store).read_at(dimension) is None:
-                yield Finding("lists", "fail", *not_loaded(dimension, module, users))
-            else:
-                yield Finding("lists", "ok", f"flow {dimension} has loaded its list "
-                              f"({', '.join(users)} look up {module})")
+        yield from _loaded(store, module, loaders, users, False)
+    for name, loaders in sorted(list_loads(flows).items()):
+        users = sorted(f.id for f in flows if name in f.member_lists)
+        yield from _loaded(store, name, loaders, users, True)
+
+
+def _loaded(store: StateStore, needed: str, loaders: list[str], users: list[str],
+            anaplan_list: bool) -> Iterator[Finding]:
+    """Whether each list flow of a list that ``users`` need has loaded it once."""
+    from ml_connector.flows.run import not_loaded
+    from ml_connector.state.lists import ListLoads
+
+    for loader in loaders if users else []:
+        if ListLoads(store).read_at(loader) is None:
+            yield Finding("lists", "fail", *not_loaded(loader, needed, users,
+                                                      anaplan_list=anaplan_list))
+        else:
+            uses = f"send members of {needed}" if anaplan_list else f"look up {needed}"
+            yield Finding("lists", "ok", f"flow {loader} has loaded its list "
+                          f"({', '.join(users)} {uses})")
 
 
 def airflow_pools() -> dict[str, int]:

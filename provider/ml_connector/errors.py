@@ -27,6 +27,11 @@ class ListNotLoaded(ConfigError):
     loaded; the message names the flow to run first."""
 
 
+class MembersMissing(ConfigError):
+    """Values of a flow's ``list:`` columns are not members of their Anaplan lists: the run
+    stopped before the upload; the message names each value, its documents and the fix."""
+
+
 def safe_path(url: str) -> str:
     """The path of a URL without scheme, host or query string (queries may hold ids or tokens)."""
     return urlsplit(str(url)).path or "/"

@@ -13,7 +13,7 @@ import pytest
 from ml_connector.flows.local import Walked, run_flow, walk
 from ml_connector.flows.plan import flow_plan
 from ml_connector.flows.run import FlowRun, RunSummary
-from ml_connector.flows.spec import FlowsFile, load_flows
+from ml_connector.flows.spec import FlowsFile, list_flows, list_loads, load_flows
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.store import StateStore
 
@@ -26,7 +26,8 @@ def stamp(day: date) -> str:
 
 @dataclass
 class Flows:
-    """Runs the shipped flows against one sandbox and one state store."""
+    """Runs the shipped flows against one sandbox and one state store; with ``list_rules``
+    a fact flow refuses to run before its list flows have loaded, as in its DAG."""
 
     spec: FlowsFile
     store: StateStore
@@ -35,29 +36,31 @@ class Flows:
     zoho_client: object
     anaplan_client: object
     runs: itertools.count
+    list_rules: bool = False
 
     @property
     def audit(self) -> AuditLog:
         return AuditLog(self.store)
 
+    def run(self, flow_id: str, start: date, end: date, months: list[date] | None = None,
+            sleep=None) -> RunSummary:
+        """One run of ``flow_id`` for the data interval ``[start, end)`` (or ``months``)."""
+        return run_flow(self.flow_run(flow_id, start, end, months), self.spec.defaults,
+                        sleep=sleep or self.sandbox.sandbox.clock.advance, lock=self.store.lock)
+
     def flow_run(self, flow_id: str, start: date, end: date,
                  months: list[date] | None = None) -> FlowRun:
-        """A run of ``flow_id`` for the data interval ``[start, end)`` (or ``months``)."""
+        """The ``FlowRun`` of one run of ``flow_id``, its files in a folder of its own."""
         flow = next(f for f in self.spec.flows if f.id == flow_id)
         run_id = f"run{next(self.runs)}__{flow_id}__{end.isoformat()}"
         out = self.work / run_id
         out.mkdir()
+        rules = {"lists": list_flows(self.spec.flows), "loads": list_loads(self.spec.flows)} \
+            if self.list_rules else {}
         return FlowRun(flow, self.store, run_id, (stamp(start), stamp(end)), out,
                        zoho=lambda: self.zoho_client(store=self.store),
                        anaplan=lambda: self.anaplan_client(), months=months,
-                       sleep=self.sandbox.sandbox.clock.advance, lock=self.store.lock)
-
-    def run(self, flow_id: str, start: date, end: date, months: list[date] | None = None,
-            sleep=None) -> RunSummary:
-        """One run of ``flow_id`` for the data interval ``[start, end)`` (or ``months``)."""
-        run = self.flow_run(flow_id, start, end, months)
-        return run_flow(run, self.spec.defaults,
-                        sleep=sleep or self.sandbox.sandbox.clock.advance, lock=self.store.lock)
+                       sleep=self.sandbox.sandbox.clock.advance, lock=self.store.lock, **rules)
 
     def walk(self, flow_id: str, start: date, end: date) -> Walked:
         """Every step of a run of ``flow_id``, kept: each step's manifest and failure."""

@@ -20,7 +20,7 @@ from ml_connector_sandbox.zoho.config import READ_SCOPES
 
 from ..airflow_env import sandbox_connections
 from ..cells import ORG
-from ..conftest import ROOMY
+from ..conftest import MODEL, ROOMY
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = ROOT / "dags" / "flows.yaml"
@@ -133,3 +133,51 @@ def test_a_wrong_anaplan_password_is_tried_once_and_names_the_field(sandbox, mon
     assert "anaplan_default" in anaplan[0].detail
     assert "Login and Password" in anaplan[0].fix and "anaplan_default" in anaplan[0].fix
     assert "not-the-password" not in anaplan[0].detail + anaplan[0].fix
+
+
+def test_list_columns_their_lists_and_the_members_the_flows_name(sandbox, monkeypatch,
+                                                                 tmp_path):
+    """Each ``list:`` list exists and holds the members a flow names itself (default,
+    charges, map targets); its list flow (``loads:``) has loaded it. Oracle: the sandbox
+    model's Departments list, which holds only Unassigned until the list flow runs."""
+    from .test_member_check import FACT, member_flows
+
+    connect(sandbox, monkeypatch, tmp_path)
+    spec = member_flows()
+    fact = next(f for f in spec["flows"] if f["id"] == FACT)
+    bills = {**fact, "id": "bills_by_department", "entity": "bills", "credits": None,
+             "accounts": {}, "lines": "items",
+             "target": {"import": "Bill Actuals by Account, Department and Month"},
+             "columns": {**fact["columns"],
+                         "Account": {**fact["columns"]["Account"], "list": "Nowhere"},
+                         "Department": {"tag": "Department", "default": "No department",
+                                        "map": {"o1": "D-GONE", "o2": "Unassigned"},
+                                        "unmapped": "Unassigned", "list": "Departments"},
+                         "Amount": {"amount": "line.item_total"}}}
+    spec["flows"].append({k: v for k, v in bills.items() if v not in (None, {})})
+    flows = tmp_path / "flows.yaml"
+    flows.write_text(yaml.safe_dump(spec, sort_keys=False))
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    anaplan = sandbox.sandbox.anaplan
+    assert {i["code"] for i in anaplan.list_items(MODEL, "Departments")} == {"Unassigned"}
+    accounts = len(anaplan.list_items(MODEL, "Accounts"))
+    found = findings(flows, url, POOLS)
+    assert not [f.detail for f in found if f.check == "anaplan" and f.status == "fail"]
+    members = {f.detail: f for f in found if f.check == "members"}
+    present = [d for d, f in members.items() if f.status == "ok"]
+    checked = "; the documents' values are checked before each upload"
+    assert present == [
+        f"{FACT}: list Accounts ({accounts} member(s)): all members present{checked}",
+        f"{FACT}: list Departments (1 member(s)): all members present ('Unassigned' named "
+        f"in flows.yaml){checked}"]
+    failed = {d: f.fix for d, f in members.items() if f.status == "fail"}
+    gone = ("bills_by_department: list Departments: not members: 'D-GONE' (column "
+            "'Department' map), 'No department' (column 'Department' default)")
+    assert gone in failed and failed[gone].startswith(
+        "if Zoho holds them, load them into Departments with list flow departments "
+        "(airflow dags test zoho_departments)")
+    assert any(d.startswith("bills_by_department: no list 'Nowhere' in model") for d in failed)
+    lists = [f for f in found if f.check == "lists"]
+    assert any(f.status == "fail" and f.detail.startswith(
+        "flow departments has not loaded its list into Anaplan yet; bills_by_department, "
+        f"{FACT} send members of the Anaplan list Departments") for f in lists)

@@ -171,3 +171,30 @@ def test_a_list_flow_that_names_its_list_reads_it_back_before_reconcile(tmp_path
     assert upstream(dag, "reconcile") == {"wait", "import", "build", "extract", "verify"}
     assert dag.get_task("verify").pool == "anaplan"
     assert "verify" not in dags["zoho_plain"].task_ids
+
+
+def test_a_flow_with_list_columns_checks_members_before_the_import(tmp_path):
+    """The member check is a task of its own between build and import, in the Anaplan pool,
+    a Python task that calls ``FlowRun.check_members``; reconcile stays the only leaf. An
+    incremental flow also runs when the list flow of a ``list:`` list has loaded."""
+    flows = {"defaults": {"anaplan_pool": {"name": "anaplan"}}, "flows": [
+        {"id": "departments", "entity": "tagoptions", "mode": "full", "loads": "Departments",
+         "target": {"import": "Departments from Zoho"},
+         "columns": {"Option ID": {"field": "option_id"}}},
+        {"id": "daily", "entity": "invoices", "mode": "incremental", "schedule": "daily",
+         "grain": "aggregate", "target": {"import": "X"},
+         "columns": {"Department": {"tag": "Department", "default": "U",
+                                    "list": "Departments"},
+                     "Period": {"period": "date"}, "Amount": {"amount": "line.item_total"}}}]}
+    (tmp_path / "flows.yaml").write_text(yaml.safe_dump(flows))
+    dags = build_dags(tmp_path / "flows.yaml")
+    dag = dags["zoho_daily"]
+    assert upstream(dag, "check_members") == {"build"}
+    assert upstream(dag, "import") == {"build", "check_members"}
+    check = dag.get_task("check_members")
+    assert check.pool == "anaplan" and check.trigger_rule == "all_success"
+    assert check.python_callable.__doc__.startswith("Check that every value of the flow's")
+    assert [t.task_id for t in dag.leaves] == ["reconcile"]
+    assets = {a.uri for a in dag.timetable.asset_condition.objects}
+    assert "ml-connector://flows/departments" in assets
+    assert "check_members" not in dags["zoho_departments"].task_ids

@@ -204,9 +204,10 @@ class AnaplanClient:
         """The model's lists (refused with 423 while an action holds the model)."""
         return self._many(self.config.model_url + "/lists", "lists", ListInfo)
 
-    def find_list(self, id_or_name: str) -> ListInfo:
-        """A list by id or exact name; the error lists the model's lists."""
-        return self._find(self.lists(), id_or_name, "list")
+    def find_list(self, id_or_name: str, lists: list[ListInfo] | None = None) -> ListInfo:
+        """A list by id or exact name, among ``lists`` (default: the model's, one request);
+        the error lists the model's lists."""
+        return self._find(self.lists() if lists is None else lists, id_or_name, "list")
 
     def list_items(self, list_id: str, include_all: bool = False) -> list[ListItem]:
         """A list's members; ``include_all`` asks for codes, properties and parents too."""

@@ -1,6 +1,7 @@
 """The files a build writes beside the import file, one JSON object a line, written and read
-through these structs: the ``Member`` rows of each record, the ``Skipped`` records and, for
-an aggregate flow, the ``SentCell``s. A record's data window (the month it was built for, in
+through these structs: the ``Member`` rows of each record, the ``Skipped`` records, for an
+aggregate flow the ``SentCell``s and, for a flow with ``list:`` columns, the documents
+``Carried`` by each of their values. A record's data window (the month it was built for, in
 a run that rebuilds months) has the audit trail's column names."""
 
 from __future__ import annotations
@@ -35,6 +36,16 @@ class Skipped(_Line):
     module: str | None = None
     window_start: str | None = None
     window_end: str | None = None
+
+
+class Carried(_Line):
+    """A value of a ``list:`` column and the documents that carry it: the first few (as
+    ``invoice_id 1``) and how many."""
+
+    column: str
+    value: str
+    documents: list[str]
+    count: int
 
 
 class SentCell(_Line):

@@ -19,6 +19,7 @@ from ml_connector.errors import ConfigError
 from ml_connector.flows.build import period_label, rate_of, to_base, write_csv
 from ml_connector.flows.dimensions import Routed, crosswalk, dimension_column
 from ml_connector.flows.files import Member, SentCell, Skipped, line_writer
+from ml_connector.flows.members import Carriers
 from ml_connector.flows.postings import Account, Postings
 from ml_connector.flows.spec import Column, Flow, Lookup
 from ml_connector.window import Window
@@ -366,34 +367,47 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
                cells_out: IO[str] | None = None,
                clear: Iterable[tuple[str, ...]] = (),
                refresh: Refresh | None = None,
-               accounts: Mapping[str, Account] | None = None) -> BuildResult:
+               accounts: Mapping[str, Account] | None = None,
+               values_out: IO[str] | None = None) -> BuildResult:
     """Write the import CSV, the record -> row ``members`` and the skipped records.
 
     Aggregate grain: ``cells_out`` receives a ``SentCell`` for every cell sent, and each
     cell of ``clear`` (sent before for the windows rebuilt now) that no record feeds any
-    more is sent as zero, so no stale value survives.
+    more is sent as zero, so no stale value survives. ``values_out`` receives the documents
+    ``Carried`` by each value of the flow's ``list:`` columns (for the member check).
     """
     mapper = RowMapper(flow, lookups, refresh, accounts)
     result = BuildResult()
     usable = _usable(flow, mapper, records, window_of, line_writer(skipped_out), result)
     member = line_writer(members_out)
+    carriers = Carriers(flow, values_out) if values_out is not None else None
     if flow.grain == "record":
         def record_rows() -> Iterator[list[str]]:
             for use in usable:
+                document = "{} {}".format(*mapper.id_of(use.record)) if carriers is not None else ""
                 for row in mapper.rows(use.record, zero=use.zeroed, credit=use.credit):
                     result.rows += 1
                     member(Member(use.record_id, str(result.rows), use.module, *use.window))
+                    if carriers is not None:
+                        carriers.add(row, document)
                     yield row  # csv writes each value as str() does
 
         write_csv(csv_out, mapper.header, record_rows())
         mapper.routed.check(flow.id)
         result.took(mapper.routed)
+        if carriers is not None:
+            carriers.write()
         return result
     cells = _Cells(mapper)
     for use in usable:
+        document = "{} {}".format(*mapper.id_of(use.record)) if carriers is not None else ""
         for row in mapper.rows(use.record, credit=use.credit):
             member(Member(use.record_id, cells.add(row, use.window[0] or ""), use.module,
                           *use.window))
+            if carriers is not None:
+                carriers.add(row, document)
+    if carriers is not None:
+        carriers.write()
     result.cleared = cells.clear(clear)
     if cells_out is not None:
         sent = line_writer(cells_out)

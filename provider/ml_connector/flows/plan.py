@@ -15,6 +15,7 @@ from ml_connector.anaplan.handoff import Handoff
 from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.flows.listtext import ListCheck
 from ml_connector.flows.member_maps import export_maps
+from ml_connector.flows.members import MemberCheck
 from ml_connector.flows.reads import Read, flow_reads
 from ml_connector.flows.run import BuildManifest, FlowRun, RunSummary, Scope
 from ml_connector.flows.spec import Defaults, Flow
@@ -99,9 +100,9 @@ class FlowPlan:
 
 def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
     """The steps of ``flow``: its Zoho reads (lookup lists; for an incremental aggregate
-    flow the changes and the months they touch), build, import, wait, verify (when the flow
-    verifies or cross-checks its cells, or a list flow reads back the list it ``loads``) and
-    reconcile."""
+    flow the changes and the months they touch), build, the member check (when the flow has
+    ``list:`` columns), import, wait, verify (when the flow verifies or cross-checks its
+    cells, or a list flow reads back the list it ``loads``) and reconcile."""
     steps: list[Step] = []
     lookups: dict[str, str] = {}
     scope: dict[str, Source] = {}
@@ -119,12 +120,17 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
             steps.append(Step("scope", "scope", Scope, {"changes": read.task_id}))
             scope = {"scope": "scope"}
     changes = "changes" if flow.rebuilds_months else "extract"
+    steps.append(Step("build", "build", BuildManifest,
+                      {"extract": "extract", "lookups": lookups, **scope},
+                      pool="anaplan" if export_maps(flow) else None))  # a crosswalk export
+    checked: tuple[str, ...] = ()
+    if flow.member_lists:  # the import runs only once every member is known
+        steps.append(Step("check_members", "check_members", MemberCheck, {"built": "build"},
+                          pool="anaplan"))
+        checked = ("check_members",)
     steps += [
-        Step("build", "build", BuildManifest,
-             {"extract": "extract", "lookups": lookups, **scope},
-             pool="anaplan" if export_maps(flow) else None),  # reads a crosswalk export
-        Step("import", "send", Handoff, {"built": "build"}, after=tuple(lookups.values()),
-             pool="anaplan"),
+        Step("import", "send", Handoff, {"built": "build"},
+             after=(*lookups.values(), *checked), pool="anaplan"),
         Step("wait", "wait", TaskStatus, {"handoff": "import"}, pool="anaplan"),
     ]
     verified: dict[str, Source] = {}

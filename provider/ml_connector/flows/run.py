@@ -35,6 +35,14 @@ from ml_connector.flows.files import Member, SentCell, Skipped, read_lines
 from ml_connector.flows.listtext import ListCheck, compare_text, sent_rows, unnamed
 from ml_connector.flows.mapping import BuildResult, build_file, lookup_tables, row_keys
 from ml_connector.flows.member_maps import with_export_maps
+from ml_connector.flows.members import (
+    MemberCheck,
+    carried,
+    file_values,
+    missing_error,
+    not_members,
+    read_members,
+)
 from ml_connector.flows.postings import posting_accounts
 from ml_connector.flows.reads import Ledger, Read, stage_read
 from ml_connector.flows.reconcile import audit_rows, with_notes
@@ -66,27 +74,39 @@ log = logging.getLogger(__name__)
 PathOf = Callable[[str], Any]
 
 
-def not_loaded(loader: str, module: str, users: list[str]) -> tuple[str, str]:
+def not_loaded(loader: str, needed: str, users: list[str], *,
+               anaplan_list: bool = False) -> tuple[str, str]:
     """What is wrong, and the fix, while list flow ``loader`` has never loaded the
-    list that flows ``users`` look ``module`` members up in. The fix's command works right
-    after ``ml-connector init``: ``airflow dags test`` parses the DAG file itself, where
-    ``airflow dags trigger`` fails with DagNotFound until the dag-processor has parsed it."""
+    list that flows ``users`` look ``needed`` members up in (a Zoho module), or, with
+    ``anaplan_list``, whose members their ``list:`` columns hold (an Anaplan list). The
+    fix's command works right after ``ml-connector init``: ``airflow dags test`` parses the
+    DAG file itself, where ``airflow dags trigger`` fails with DagNotFound until the
+    dag-processor has parsed it."""
     dag_id = f"zoho_{loader}"
+    s = "s" if len(users) == 1 else ""
+    uses = (f"send{s} members of the Anaplan list {needed}" if anaplan_list
+            else f"look{s} up {needed}")
     return (f"flow {loader} has not loaded its list into Anaplan yet; {', '.join(users)} "
-            f"look{'s' if len(users) == 1 else ''} up {module} and "
-            f"{'its' if len(users) == 1 else 'their'} members would be rejected",
+            f"{uses} and {'its' if len(users) == 1 else 'their'} members would be rejected",
             f"run {dag_id} first: airflow dags test {dag_id} (runs it now, no scheduler "
             f"needed; or airflow dags trigger {dag_id} once the scheduler has parsed it)")
 
 
-def first_loads(flow: Flow, lists: Mapping[str, list[str]]) -> dict[str, str]:
-    """Each list flow (``lists``: module -> the flows that load it) whose list
-    ``flow`` looks members up in, with the error while it has never loaded."""
-    return {loader: ": ".join(not_loaded(loader, module, [flow.id]))
-            for module in sorted(flow.lookup_entities)
-            for loader in lists.get(module, []) if loader != flow.id}
-
-
+def first_loads(flow: Flow, lists: Mapping[str, list[str]],
+                loads: Mapping[str, list[str]] | None = None) -> dict[str, str]:
+    """Each list flow whose list ``flow`` needs, with the error while it has never loaded:
+    those of the modules it looks members up in (``lists``: module -> the flows that load
+    it) and of the Anaplan lists its ``list:`` columns hold (``loads``: list -> the flows
+    whose import writes it)."""
+    found = {loader: ": ".join(not_loaded(loader, module, [flow.id]))
+             for module in sorted(flow.lookup_entities)
+             for loader in lists.get(module, []) if loader != flow.id}
+    for name in sorted(flow.member_lists):
+        for loader in (loads or {}).get(name, []):
+            if loader != flow.id:
+                found.setdefault(loader, ": ".join(not_loaded(loader, name, [flow.id],
+                                                              anaplan_list=True)))
+    return found
 
 
 class Scope(RootModel[list[Window]]):
@@ -104,6 +124,7 @@ class BuildManifest(BaseModel):
     members_file: str
     skipped_file: str
     cells_file: str | None = None
+    values_file: str | None = None
     counts: BuildResult
 
 
@@ -134,7 +155,9 @@ class FlowRun:
     """One run of ``flow`` for the data ``interval`` (ISO start and end), staging its files
     in ``out_dir``; each step of its plan (``flows.plan``) is one method. ``zoho`` and
     ``anaplan`` open clients; waits go through ``sleep`` (a sandbox's clock in tests) and
-    the import's upload through ``lock``."""
+    the import's upload through ``lock``. ``lists`` (module -> the list flows that load it)
+    and ``loads`` (Anaplan list -> the list flows whose import writes it) name the list
+    flows that must have loaded once before the run reads."""
 
     flow: Flow
     store: StateStore
@@ -146,6 +169,7 @@ class FlowRun:
     anaplan: Callable[[], AnaplanClient] | None = None
     months: list[date] | None = None
     lists: Mapping[str, list[str]] = field(default_factory=dict)
+    loads: Mapping[str, list[str]] = field(default_factory=dict)
     sleep: Callable[[float], None] = time.sleep
     lock: Lock = no_lock
     audit: AuditLog = field(init=False)
@@ -204,7 +228,7 @@ class FlowRun:
             return stage_read(
                 client, self.store, read, self.out_dir / f"{read.task_id}.jsonl",
                 interval=self.interval, windows=scope.root if scope is not None else None,
-                ledger=ledger, requires=first_loads(self.flow, self.lists),
+                ledger=ledger, requires=first_loads(self.flow, self.lists, self.loads),
                 recorded_as=(f"zoho_{self.flow.id}", self.run_id), progress=log.info)
 
     def scope(self, changes: ExtractManifest) -> Scope:
@@ -249,6 +273,8 @@ class FlowRun:
                  "skipped_file": ".skipped.jsonl"}
         if flow.grain == "aggregate":
             files["cells_file"] = ".cells.jsonl"
+        if flow.member_lists:
+            files["values_file"] = ".values.jsonl"
         paths = {kind: self.out_dir / f"{flow.id}{suffix}" for kind, suffix in files.items()}
         window_of = None
         period = flow.period_field
@@ -261,7 +287,7 @@ class FlowRun:
                                 handles["members_file"], handles["skipped_file"],
                                 window_of=window_of, cells_out=handles.get("cells_file"),
                                 clear=clear, refresh=self._refresh if self.zoho else None,
-                                accounts=accounts)
+                                accounts=accounts, values_out=handles.get("values_file"))
         finally:
             for handle in handles.values():
                 handle.close()
@@ -294,6 +320,32 @@ class FlowRun:
                         f"flow {loader} has not loaded the {entity} changed at "
                         f"{datetime.fromtimestamp(newest, timezone.utc):%Y-%m-%d %H:%M:%S} "
                         f"UTC into Anaplan yet; {self.flow.id} runs again when it has")
+
+    def check_members(self, built: BuildManifest) -> MemberCheck:
+        """Check that every value of the flow's ``list:`` columns in the import file is a
+        member of its Anaplan list (each list read once); raise ``MembersMissing`` naming
+        each value that is not, its documents and the fix: the import does not run."""
+        flow = self.flow
+        assert self.anaplan is not None, "the member check needs an anaplan client"
+        with self.anaplan() as client:
+            before = client.requests
+            members = read_members(client, flow.member_lists)
+            requests = client.requests - before
+        values = file_values(flow, self.path_of(built.path))
+        check = MemberCheck(lists={n: m.count for n, m in members.items()},
+                            values={c: len(v) for c, v in values.items()}, requests=requests)
+        log.info("Member check: %s; %s; %d Anaplan request(s)",
+                 ", ".join(f"{n}: {c:,} member(s)" for n, c in check.lists.items()),
+                 ", ".join(f"column {c!r}: {n:,} distinct value(s)"
+                           for c, n in check.values.items()), requests)
+        missing = not_members(flow, values, members)
+        if missing:
+            kept = carried(self.path_of(built.values_file), missing) \
+                if built.values_file else {}
+            raise missing_error(flow, missing, kept, self.loads)
+        log.info("All members present: every value of %s is a member of its list",
+                 ", ".join(check.values))
+        return check
 
     def send(self, built: BuildManifest) -> Handoff:
         """Upload the import file to the flow's import and start its task."""

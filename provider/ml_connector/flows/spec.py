@@ -70,7 +70,9 @@ class Column(_Strict):
     a reporting tag's option on the line, else on its document (header field
     ``tag_field``; ``tag_level: document``: the document's only); ``dimension`` the line's
     location, project, item or salesperson, else its document's. In aggregated flows,
-    ``amount`` columns are summed and all others are the group keys.
+    ``amount`` columns are summed and all others are the group keys. ``list`` names the
+    Anaplan list whose members the column holds: the run checks its values are members
+    before uploading.
     """
 
     field: str | None = None
@@ -106,6 +108,9 @@ class Column(_Strict):
     unmapped: str = Field(
         default="fail", description="with map: what a value with no mapping gets: fail "
         "(the build stops and names each value and its documents) or a member")
+    list_: str | None = Field(
+        default=None, alias="list", description="the Anaplan list (name or id) that formats "
+        "the column: its values are checked to be members before the upload")
 
     @model_validator(mode="after")
     def _one_source(self) -> Column:
@@ -126,7 +131,23 @@ class Column(_Strict):
             raise ValueError("map: translates members, not amounts or periods")
         if self.unmapped != "fail" and self.map is None:
             raise ValueError("unmapped: only with map")
+        if self.list_ is not None and (self.amount is not None or self.period is not None):
+            raise ValueError("list: names the list of a member column, not of an amount or "
+                             "a period")
         return self
+
+    def own_members(self) -> dict[str, str]:
+        """Members the column gives itself, whatever the documents hold: value -> the key
+        that gives it (``default``, ``charges``, ``unmapped``, ``map``)."""
+        found: dict[str, str] = {}
+        if isinstance(self.map, dict):
+            found.update((member, "map") for member in self.map.values())
+        if self.map is not None and self.unmapped != "fail":
+            found[self.unmapped] = "unmapped"
+        for key in ("charges", "default"):
+            if (member := getattr(self, key)) is not None:
+                found[member] = key
+        return found
 
     @property
     def source_field(self) -> str | None:
@@ -285,9 +306,10 @@ class Flow(_Strict):
         "notes for invoices, vendor credits for bills): read with it, amounts subtracted")
     verify: Verify | None = None
     loads: str | None = Field(
-        default=None, description="list flows: the Anaplan list (name or id) the import "
-        "writes; given, each run reads it back and names every record whose text Anaplan "
-        "holds differently from what was sent")
+        default=None, description="a list flow: the Anaplan list (name or id, as the fact "
+        "flows' list: columns spell it) its import writes; each run reads it back and names "
+        "every record whose text Anaplan holds differently, and fact flows with a list: "
+        "column of it wait until it has loaded once")
     code: str | None = Field(
         default=None, description="with loads: the column holding a member's code (default: "
         "the first)")
@@ -518,6 +540,15 @@ class Flow(_Strict):
         return [self.entity] + ([self.credits] if self.credits else [])
 
     @property
+    def member_lists(self) -> dict[str, list[str]]:
+        """Anaplan list (as ``list:`` names it) -> the columns that hold its members."""
+        found: dict[str, list[str]] = {}
+        for name, column in self.columns.items():
+            if column.list_ is not None:
+                found.setdefault(column.list_, []).append(name)
+        return found
+
+    @property
     def lookup_entities(self) -> set[str]:
         found = {get_entity(c.lookup.entity).name for c in self.columns.values() if c.lookup}
         if self.accounts.shipping or self.accounts.adjustment or self.is_ledger:
@@ -536,6 +567,24 @@ def posting_fields(header: bool) -> frozenset[str]:
     """What ``line.*`` reads with ``lines: postings``: a line item's fields and its
     ``amount``, or the one posting line of a document that posts its header."""
     return HEADER_POSTING if header else LINE_ITEM | {"amount"}
+
+
+def list_flows(flows: Iterable[Flow]) -> dict[str, list[str]]:
+    """Module -> the flows that load it whole into an Anaplan list (mode full)."""
+    found: dict[str, list[str]] = {}
+    for flow in flows:
+        if flow.mode == "full" and flow.grain == "record" and not flow.is_ledger:
+            found.setdefault(flow.entity, []).append(flow.id)
+    return found
+
+
+def list_loads(flows: Iterable[Flow]) -> dict[str, list[str]]:
+    """Anaplan list (as ``loads:`` names it) -> the list flows whose import writes it."""
+    found: dict[str, list[str]] = {}
+    for flow in flows:
+        if flow.loads is not None:
+            found.setdefault(flow.loads, []).append(flow.id)
+    return found
 
 
 def _check_field(entity: str, fields: frozenset[str] | None, column: str, path: str | None,
