@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from ml_connector.doctor import run_checks
+from ml_connector.flows.spec import list_flows, load_flows
 from ml_connector.hooks.anaplan import AnaplanHook
 from ml_connector.hooks.zoho_books import ZohoBooksHook
 from ml_connector.state.lists import ListLoads
@@ -66,8 +67,9 @@ def test_a_ready_deployment_passes_and_each_trap_is_named(sandbox, monkeypatch, 
     assert {"invoice_actuals", "bill_actuals", "pl_actuals", "accounts"} <= ok
     assert any(f.detail.startswith("invoices: readable") for f in found)
     store = StateStore(url)
-    for loader in ("accounts", "customers", "vendors"):
-        ListLoads(store).record(loader, 1.0)
+    for loaders in list_flows(load_flows(FLOWS).flows).values():
+        for loader in loaders:
+            ListLoads(store).record(loader, 1.0)
     # The budget: a day of the scheduled flows at what their runs cost, against today's room.
     reads = ReadLog(store)
     for run, requests in (("r1", 30), ("r2", 50)):

@@ -113,16 +113,16 @@ def test_one_invalid_flow_is_an_import_error_and_the_others_keep_their_dags(tmp_
     for name in ("flows.py", "flows_check.py"):
         (folder / name).write_text((ROOT / "dags" / name).read_text())
     spec = yaml.safe_load(FLOWS.read_text())
-    broken = next(i for i, f in enumerate(spec["flows"]) if f["id"] == "bill_actuals")
+    broken = next(i for i, f in enumerate(spec["flows"]) if f["id"] == "po_commitments")
     spec["flows"][broken]["schedule"] = "fortnightly"
     (folder / "flows.yaml").write_text(yaml.safe_dump(spec))
 
     bag = DagBag(dag_folder=str(folder))
-    expected = {f"zoho_{f['id']}" for f in spec["flows"] if f["id"] != "bill_actuals"}
+    expected = {f"zoho_{f['id']}" for f in spec["flows"] if f["id"] != "po_commitments"}
     assert set(bag.dags) == expected
     errors = {Path(path).name: text for path, text in bag.import_errors.items()}
     assert list(errors) == ["flows_check.py"]
-    assert (f"flows[{broken}] (bill_actuals).schedule: Input should be 'hourly', 'daily', "
+    assert (f"flows[{broken}] (po_commitments).schedule: Input should be 'hourly', 'daily', "
             "'weekly' or 'monthly' (got 'fortnightly')") in errors["flows_check.py"]
 
 
