@@ -4,8 +4,10 @@ sandbox over HTTP, on a real SQLite state store; waits advance the sandbox clock
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -13,11 +15,20 @@ import pytest
 from ml_connector.flows.local import Walked, run_flow, walk
 from ml_connector.flows.plan import flow_plan
 from ml_connector.flows.run import FlowRun, RunSummary
-from ml_connector.flows.spec import FlowsFile, list_flows, list_loads, load_flows
+from ml_connector.flows.spec import FlowsFile, list_flows, list_loads, load_flows, parse_flows
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.store import StateStore
+from ml_connector_sandbox.zoho.pnl import Member, actuals_by, by_tag
+
+from ..cells import CENT, ORG
+from ..conftest import MODEL
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The month the flow tests load their lists for, by default.
+JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)
+#: The emulator's member of a posting by its Department option, untagged lines and charges
+#: on Unassigned (as the flows by department send them).
+DEPARTMENT = by_tag("Department", untagged="Unassigned", charges="Unassigned")
 
 
 def stamp(day: date) -> str:
@@ -37,6 +48,22 @@ class Flows:
     anaplan_client: object
     runs: itertools.count
     list_rules: bool = False
+
+    @classmethod
+    def of(cls, spec: dict | FlowsFile, sandbox, zoho_client, anaplan_client, tmp_path: Path,
+           **kw) -> Flows:
+        """The flows of ``spec`` (a flows file, or its parsed form) on a new state store in
+        ``tmp_path``, each run's files in a folder there; ``kw``: ``list_rules``."""
+        return cls(spec if isinstance(spec, FlowsFile) else parse_flows(spec),
+                   StateStore.sqlite(tmp_path / "state.db"), tmp_path, sandbox, zoho_client,
+                   anaplan_client, itertools.count(1), **kw)
+
+    def load(self, *flow_ids: str, start: date = JAN, end: date = FEB) -> None:
+        """Run each of ``flow_ids`` in turn (list flows, parents first) for ``[start, end)``;
+        none may fail a record."""
+        for flow_id in flow_ids:
+            summary = self.run(flow_id, start, end)
+            assert summary.counts.get("failed", 0) == 0, (flow_id, summary.counts)
 
     @property
     def audit(self) -> AuditLog:
@@ -70,6 +97,21 @@ class Flows:
 
 @pytest.fixture
 def flows(sandbox, zoho_client, anaplan_client, tmp_path) -> Flows:
-    return Flows(load_flows(ROOT / "dags" / "flows.yaml"),
-                 StateStore.sqlite(tmp_path / "state.db"), tmp_path, sandbox, zoho_client,
-                 anaplan_client, itertools.count(1))
+    return Flows.of(load_flows(ROOT / "dags" / "flows.yaml"), sandbox, zoho_client,
+                    anaplan_client, tmp_path)
+
+
+def cells(sandbox, module: str, dimension: str = "Departments"
+          ) -> dict[tuple[str, str, str], Decimal]:
+    """An Accounts x ``dimension`` x Time module's Amount cells, to the cent."""
+    return {(c["dimensions"]["Accounts"], c["dimensions"][dimension], c["dimensions"]["Time"]):
+            Decimal(repr(c["values"]["Amount"])).quantize(CENT)
+            for c in sandbox.sandbox.anaplan.module_cells(MODEL, module)}
+
+
+def books(sandbox, kinds: Iterable[str], member: Member, start: date = JAN, end: date = FEB
+          ) -> dict[tuple[str, str, str], Decimal]:
+    """The emulator's P&L of ``kinds`` by account, ``member`` and month, without its zero
+    cells (an emptied cell is not sent)."""
+    found = actuals_by(sandbox.sandbox.zoho, ORG, kinds, start, end, member)
+    return {k: v for k, v in found.items() if v}

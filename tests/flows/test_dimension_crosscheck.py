@@ -7,7 +7,6 @@ own P&L (before and after the change) gives independently."""
 from __future__ import annotations
 
 import copy
-import itertools
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -15,9 +14,7 @@ from decimal import Decimal
 import pytest
 
 from ml_connector.errors import RunFailed
-from ml_connector.flows.spec import parse_flows
 from ml_connector.flows.verify import Verification
-from ml_connector.state.store import StateStore
 from ml_connector_sandbox.zoho.pnl import actuals
 
 from ..cells import CENT, ORG, account_cells
@@ -47,10 +44,9 @@ def crosschecked(**check) -> dict:
 
 
 def flows_of(spec: dict, sandbox, zoho_client, anaplan_client, tmp_path) -> Flows:
-    flows = Flows(parse_flows(spec), StateStore.sqlite(tmp_path / "state.db"), tmp_path,
-                  sandbox, zoho_client, anaplan_client, itertools.count(1))
-    for list_flow in ("accounts", "regions", "departments"):
-        assert flows.run(list_flow, JAN, FEB).counts.get("failed", 0) == 0
+    """The flows of ``spec``, the Accounts, Regions and Departments lists loaded for January."""
+    flows = Flows.of(spec, sandbox, zoho_client, anaplan_client, tmp_path)
+    flows.load("accounts", "regions", "departments", start=JAN, end=FEB)
     return flows
 
 

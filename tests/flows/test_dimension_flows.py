@@ -6,20 +6,15 @@ nothing with the connector)."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import date
-from decimal import Decimal
 
 import pytest
 
-from ml_connector.flows.spec import parse_flows
-from ml_connector.state.store import StateStore
 from ml_connector_sandbox.core import SandboxConfig
-from ml_connector_sandbox.zoho.pnl import actuals_by, by_location, by_tag
+from ml_connector_sandbox.zoho.pnl import actuals_by, by_location
 
-from ..cells import CENT, ORG
-from ..conftest import MODEL
-from .conftest import Flows
+from ..cells import ORG
+from .conftest import DEPARTMENT, Flows, cells
 
 JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)
 ACCOUNT = {"lookup": {"field": "line.account_id", "entity": "chartofaccounts",
@@ -70,11 +65,8 @@ FLOWS = {"flows": [
 
 def test_invoice_actuals_by_location_equal_the_books(sandbox, zoho_client, anaplan_client,
                                                      tmp_path):
-    flows = Flows(parse_flows(FLOWS), StateStore.sqlite(tmp_path / "state.db"), tmp_path,
-                  sandbox, zoho_client, anaplan_client, itertools.count(1))
-    for list_flow in ("accounts", "location_groups", "locations"):
-        assert flows.run(list_flow, JAN, FEB).counts.get("failed", 0) == 0
-    anaplan = sandbox.sandbox.anaplan
+    flows = Flows.of(FLOWS, sandbox, zoho_client, anaplan_client, tmp_path)
+    flows.load("accounts", "location_groups", "locations", start=JAN, end=FEB)
     client = anaplan_client()
     lists = {info.name: info.id for info in client.lists()}
     members = {item.code: item for item in client.list_items(lists["Locations"],
@@ -89,9 +81,7 @@ def test_invoice_actuals_by_location_equal_the_books(sandbox, zoho_client, anapl
     assert summary.counts.get("failed", 0) == 0 and summary.counts["imported"] > 0
     books = actuals_by(sandbox.sandbox.zoho, ORG, ["invoices", "creditnotes"], JAN, FEB,
                        by_location(missing="Unassigned"))
-    sent = {(c["dimensions"]["Accounts"], c["dimensions"]["Locations"], c["dimensions"]["Time"]):
-            Decimal(repr(c["values"]["Amount"])).quantize(CENT)
-            for c in anaplan.module_cells(MODEL, "Invoice Actuals by Location")}
+    sent = cells(sandbox, "Invoice Actuals by Location", "Locations")
     assert len({loc for _, loc, _ in books}) >= 3, "several locations, Unassigned among them"
     assert sent == {k: v for k, v in books.items() if v}
     assert set(members) >= {loc for _, loc, _ in books}, "Unassigned included: seeded"
@@ -103,10 +93,8 @@ def test_invoice_actuals_by_department_equal_the_books(sandbox, zoho_client, ana
     others Departments under them (the renamed option by its current name, the inactive
     one kept); then invoice actuals by department, untagged lines and charges on
     Unassigned, equal the emulator's P&L by tag."""
-    flows = Flows(parse_flows(FLOWS), StateStore.sqlite(tmp_path / "state.db"), tmp_path,
-                  sandbox, zoho_client, anaplan_client, itertools.count(1))
-    for list_flow in ("accounts", "regions", "departments"):
-        assert flows.run(list_flow, JAN, FEB).counts.get("failed", 0) == 0
+    flows = Flows.of(FLOWS, sandbox, zoho_client, anaplan_client, tmp_path)
+    flows.load("accounts", "regions", "departments", start=JAN, end=FEB)
     client = anaplan_client()
     lists = {info.name: info.id for info in client.lists()}
     members = {item.code: item for item in client.list_items(lists["Departments"],
@@ -121,11 +109,8 @@ def test_invoice_actuals_by_department_equal_the_books(sandbox, zoho_client, ana
     summary = flows.run("invoice_actuals_by_department", JAN, FEB)
     assert summary.counts.get("failed", 0) == 0
     books = actuals_by(sandbox.sandbox.zoho, ORG, ["invoices", "creditnotes"], JAN, FEB,
-                       by_tag("Department", untagged="Unassigned", charges="Unassigned"))
-    sent = {(c["dimensions"]["Accounts"], c["dimensions"]["Departments"],
-             c["dimensions"]["Time"]): Decimal(repr(c["values"]["Amount"])).quantize(CENT)
-            for c in sandbox.sandbox.anaplan.module_cells(MODEL, "Invoice Actuals by "
-                                                                 "Department")}
+                       DEPARTMENT)
+    sent = cells(sandbox, "Invoice Actuals by Department")
     assert len({d for _, d, _ in books}) >= 5 and ("Unassigned" in {d for _, d, _ in books})
     assert sent == {k: v for k, v in books.items() if v}
 

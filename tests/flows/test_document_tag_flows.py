@@ -9,19 +9,15 @@ flows' cells equal the emulator's P&L by tag at their level."""
 from __future__ import annotations
 
 import functools
-import itertools
 from datetime import date
-from decimal import Decimal
 
-from ml_connector.flows.spec import parse_flows
-from ml_connector.state.store import StateStore
 from ml_connector_sandbox.core import SandboxConfig
 from ml_connector_sandbox.zoho.config import default_organizations
-from ml_connector_sandbox.zoho.pnl import actuals_by, by_tag
+from ml_connector_sandbox.zoho.pnl import by_tag
 
-from ..cells import CENT, ORG
-from ..conftest import MODEL, ROOMY
-from .conftest import Flows
+from ..cells import ORG
+from ..conftest import ROOMY
+from .conftest import Flows, books, cells
 from .test_dimension_flows import ACCOUNT
 from .test_dimension_flows import FLOWS as DIMENSION_FLOWS
 
@@ -56,22 +52,13 @@ def header_tags_sandbox(sandbox_factory):
     return sandbox_factory(SandboxConfig.model_validate({**ROOMY, "zoho": zoho}))
 
 
-def department_cells(running) -> dict[tuple[str, str, str], Decimal]:
-    return {(c["dimensions"]["Accounts"], c["dimensions"]["Departments"],
-             c["dimensions"]["Time"]): Decimal(repr(c["values"]["Amount"])).quantize(CENT)
-            for c in running.sandbox.anaplan.module_cells(MODEL, "Invoice Actuals by "
-                                                                 "Department")}
-
-
 def test_document_level_tags_give_each_document_its_option_at_either_level(
         sandbox_factory, zoho_client, anaplan_client, tmp_path):
     running = header_tags_sandbox(sandbox_factory)
     zoho = running.sandbox.zoho
-    flows = Flows(parse_flows(FLOWS), StateStore.sqlite(tmp_path / "state.db"), tmp_path,
-                  running, functools.partial(zoho_client, running=running),
-                  functools.partial(anaplan_client, running=running), itertools.count(1))
-    for list_flow in ("accounts", "regions", "departments"):
-        assert flows.run(list_flow, JAN, FEB).counts.get("failed", 0) == 0
+    flows = Flows.of(FLOWS, running, functools.partial(zoho_client, running=running),
+                     functools.partial(anaplan_client, running=running), tmp_path)
+    flows.load("accounts", "regions", "departments", start=JAN, end=FEB)
 
     tag = next(t for t in zoho.dimensions(ORG).tags if t.name == "Department")
     entry = {o.name: {"tag_id": tag.tag_id, "tag_name": tag.name,
@@ -98,15 +85,15 @@ def test_document_level_tags_give_each_document_its_option_at_either_level(
     for invoice_id, changes in edits.items():
         zoho.edit_record(ORG, "invoices", invoice_id, changes)
 
-    books = {}
+    expected = {}
     for level in ("document", "line"):
         summary = flows.run(f"by_department_{level}", JAN, FEB)
         assert summary.counts.get("failed", 0) == 0
-        found = actuals_by(zoho, ORG, ["invoices", "creditnotes"], JAN, FEB, by_tag(
+        expected[level] = books(running, ["invoices", "creditnotes"], by_tag(
             "Department", untagged="Unassigned", charges="Unassigned", document_field=FIELD,
-            level=level))
-        books[level] = {k: v for k, v in found.items() if v}
-        assert len({d for _, d, _ in books[level]}) >= 5 and "Unassigned" in {
-            d for _, d, _ in books[level]}
-        assert department_cells(running) == books[level], level
-    assert books["document"] != books["line"], "the edited lines' own tags count at line level"
+            level=level), JAN, FEB)
+        assert len({d for _, d, _ in expected[level]}) >= 5 and "Unassigned" in {
+            d for _, d, _ in expected[level]}
+        assert cells(running, "Invoice Actuals by Department") == expected[level], level
+    assert expected["document"] != expected["line"], \
+        "the edited lines' own tags count at line level"

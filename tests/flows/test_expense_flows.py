@@ -7,17 +7,12 @@ once: a rerun of the month is served from the detail cache."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import date
-from decimal import Decimal
 
-from ml_connector.flows.spec import parse_flows
-from ml_connector.state.store import StateStore
-from ml_connector_sandbox.zoho.pnl import Member, actuals_by, by_location, by_project
+from ml_connector_sandbox.zoho.pnl import by_location, by_project
 
-from ..cells import CENT, ORG
-from ..conftest import MODEL
-from .conftest import Flows
+from ..cells import ORG
+from .conftest import Flows, books, cells
 from .test_dimension_flows import ACCOUNT
 from .test_dimension_flows import FLOWS as DIMENSION_FLOWS
 
@@ -53,27 +48,14 @@ FLOWS = {"flows": [
 ]}
 
 
-def cells(sandbox, module: str, dimension: str) -> dict[tuple[str, str, str], Decimal]:
-    return {(c["dimensions"]["Accounts"], c["dimensions"][dimension], c["dimensions"]["Time"]):
-            Decimal(repr(c["values"]["Amount"])).quantize(CENT)
-            for c in sandbox.sandbox.anaplan.module_cells(MODEL, module)}
-
-
-def books(sandbox, member: Member) -> dict[tuple[str, str, str], Decimal]:
-    found = actuals_by(sandbox.sandbox.zoho, ORG, ["expenses"], JAN, FEB, member)
-    return {k: v for k, v in found.items() if v}
-
-
 def details_fetched(sandbox) -> int:
     return sandbox.sandbox.zoho.stats()["organizations"][ORG]["by_path"].get(DETAIL, 0)
 
 
 def test_expense_actuals_by_location_equal_the_books_and_details_are_read_once(
         sandbox, zoho_client, anaplan_client, tmp_path):
-    flows = Flows(parse_flows(FLOWS), StateStore.sqlite(tmp_path / "state.db"), tmp_path,
-                  sandbox, zoho_client, anaplan_client, itertools.count(1))
-    for list_flow in ("accounts", "location_groups", "locations"):
-        assert flows.run(list_flow, JAN, FEB).counts.get("failed", 0) == 0
+    flows = Flows.of(FLOWS, sandbox, zoho_client, anaplan_client, tmp_path)
+    flows.load("accounts", "location_groups", "locations", start=JAN, end=FEB)
     january = list(sandbox.sandbox.zoho.documents(ORG, "expenses", "2026-01-01",
                                                   "2026-02-01"))
     assert any(e["is_inclusive_tax"] for e in january) and any(
@@ -85,7 +67,7 @@ def test_expense_actuals_by_location_equal_the_books_and_details_are_read_once(
 
     summary = flows.run("expense_actuals_by_location", JAN, FEB)
     assert summary.counts.get("failed", 0) == 0 and summary.counts["imported"] == len(january)
-    expected = books(sandbox, by_location(missing="Unassigned"))
+    expected = books(sandbox, ["expenses"], by_location(missing="Unassigned"), JAN, FEB)
     assert len({loc for _, loc, _ in expected}) >= 3, "several locations"
     assert cells(sandbox, "Expense Actuals by Location", "Locations") == expected
     assert details_fetched(sandbox) == len(january), "one detail request per expense"
@@ -99,13 +81,11 @@ def test_expense_actuals_by_location_equal_the_books_and_details_are_read_once(
 def test_expense_actuals_by_project_equal_the_books(sandbox, zoho_client, anaplan_client,
                                                     tmp_path):
     """The project is on the expense's header, in its detail only (not its list row)."""
-    flows = Flows(parse_flows(FLOWS), StateStore.sqlite(tmp_path / "state.db"), tmp_path,
-                  sandbox, zoho_client, anaplan_client, itertools.count(1))
-    for list_flow in ("accounts", "customers", "projects"):
-        assert flows.run(list_flow, JAN, FEB).counts.get("failed", 0) == 0
+    flows = Flows.of(FLOWS, sandbox, zoho_client, anaplan_client, tmp_path)
+    flows.load("accounts", "customers", "projects", start=JAN, end=FEB)
     summary = flows.run("expense_actuals_by_project", JAN, FEB)
     assert summary.counts.get("failed", 0) == 0
-    expected = books(sandbox, by_project(missing="Unassigned"))
+    expected = books(sandbox, ["expenses"], by_project(missing="Unassigned"), JAN, FEB)
     projects = {p for _, p, _ in expected}
     assert "Unassigned" in projects and len(projects) >= 2, "expenses with and without one"
     assert cells(sandbox, "Project Actuals", "Projects") == expected

@@ -6,7 +6,6 @@ and what the Anaplan emulator's ``list_text`` setting does, not from the connect
 
 from __future__ import annotations
 
-import itertools
 import logging
 from datetime import date
 from functools import partial
@@ -16,7 +15,6 @@ import pytest
 from ml_connector.errors import RunFailed
 from ml_connector.flows.spec import parse_flows
 from ml_connector.state.lists import ListLoads
-from ml_connector.state.store import StateStore
 from ml_connector_sandbox.core import SandboxConfig
 from ml_connector_sandbox.zoho.config import default_organizations
 
@@ -64,9 +62,8 @@ def start(sandbox_factory, zoho_client, anaplan_client, tmp_path):
 
     def make(list_text: dict, null_names: list[str]):
         running = sandbox_factory(odd_config(list_text, null_names))
-        flows = Flows(parse_flows(FLOWS), StateStore.sqlite(tmp_path / "state.db"), tmp_path,
-                      running, partial(zoho_client, running=running),
-                      partial(anaplan_client, running=running), itertools.count(1))
+        flows = Flows.of(FLOWS, running, partial(zoho_client, running=running),
+                         partial(anaplan_client, running=running), tmp_path)
         return running, flows
 
     return make
@@ -100,8 +97,7 @@ def notes(flows: Flows, flow_id: str) -> dict[str, str]:
 
 def test_text_kept_exactly_reaches_anaplan_byte_for_byte_and_nothing_is_reported(start):
     running, flows = start({"trim_names": False, "blank_name": "keep"}, [])
-    for flow_id in ("regions", "location_groups"):
-        flows.run(flow_id, JAN, FEB)
+    flows.load("regions", "location_groups", start=JAN, end=FEB)
     options, locations = zoho_names(running)
     assert {" Field Sales ", "Inside Sales  ", ""} <= set(options.values())
     assert {"  Berlin", ""} <= set(locations.values())
@@ -119,8 +115,7 @@ def test_default_trimming_names_each_record_whose_text_changed(start, caplog):
     record, and the one Zoho gave no name, is named with what Anaplan holds, in the task
     log, the summary's counts and the audit; ``text: fail`` fails the run on them."""
     running, flows = start({}, [NULL])
-    for flow_id in ("regions", "location_groups"):
-        flows.run(flow_id, JAN, FEB)
+    flows.load("regions", "location_groups", start=JAN, end=FEB)
     options, locations = zoho_names(running)
     assert None in options.values(), "a null name served"
     for flow_id, list_name, code_column, zoho in (
@@ -168,7 +163,7 @@ def expected_of(zoho: dict[str, str | None]) -> dict[str, str]:
 
 def test_a_rejected_blank_name_is_named(start, caplog):
     running, flows = start({"blank_name": "reject"}, [NULL])
-    flows.run("regions", JAN, FEB)
+    flows.load("regions", start=JAN, end=FEB)
     options, _ = zoho_names(running)
     blank = {code for code, name in options.items() if not (name or "").strip()}
     assert len(blank) == 2, "the empty name and the null one"
@@ -188,8 +183,7 @@ def test_a_list_it_cannot_find_fails_the_run_naming_the_lists(sandbox, zoho_clie
     """A ``loads`` naming no list of the model: the verify step says which lists there
     are, and the run fails (its text is unchecked) after the audit is written."""
     spec = parse_flows({"flows": [{**LIST_FLOWS["regions"], "loads": "Regionz"}]})
-    flows = Flows(spec, StateStore.sqlite(tmp_path / "state.db"), tmp_path, sandbox,
-                  zoho_client, anaplan_client, itertools.count(1))
+    flows = Flows.of(spec, sandbox, zoho_client, anaplan_client, tmp_path)
     with caplog.at_level(logging.WARNING), pytest.raises(RunFailed) as failed:
         flows.run("regions", JAN, FEB)
     assert "the verify step did not read list Regionz back" in str(failed.value)

@@ -10,18 +10,13 @@ from __future__ import annotations
 import copy
 import csv
 import io
-import itertools
 from collections import Counter, defaultdict
 from datetime import date
 from decimal import Decimal
 
-from ml_connector.flows.spec import parse_flows
-from ml_connector.state.store import StateStore
-from ml_connector_sandbox.zoho.pnl import actuals_by, by_tag
-
 from ..cells import CENT, ORG
 from ..conftest import MODEL
-from .conftest import Flows
+from .conftest import DEPARTMENT, Flows, books, cells
 from .test_dimension_flows import FLOWS
 
 JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)
@@ -57,9 +52,8 @@ def planning_members(sandbox) -> dict[str, str]:
 
 def test_departments_map_through_an_anaplan_list_export(sandbox, zoho_client, anaplan_client,
                                                         tmp_path):
-    flows = Flows(parse_flows(spec()), StateStore.sqlite(tmp_path / "state.db"), tmp_path,
-                  sandbox, zoho_client, anaplan_client, itertools.count(1))
-    assert flows.run("accounts", JAN, FEB).counts.get("failed", 0) == 0
+    flows = Flows.of(spec(), sandbox, zoho_client, anaplan_client, tmp_path)
+    flows.load("accounts", start=JAN, end=FEB)
     crosswalk = planning_members(sandbox)
     assert max(Counter(crosswalk.values()).values()) >= 2, "many options to one member"
     anaplan = sandbox.sandbox.anaplan
@@ -70,14 +64,11 @@ def test_departments_map_through_an_anaplan_list_export(sandbox, zoho_client, an
     export_tasks = sum(sum(statuses.values()) for path, statuses in by_path.items()
                        if path.startswith("POST") and "/exports/" in path)
     assert export_tasks == 1, by_path  # the crosswalk, read once for the run
-    books = actuals_by(sandbox.sandbox.zoho, ORG, ["invoices", "creditnotes"], JAN, FEB,
-                       by_tag("Department", untagged="Unassigned", charges="Unassigned"))
     expected: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
-    for (account, option, month), amount in books.items():
+    for (account, option, month), amount in books(sandbox, ["invoices", "creditnotes"],
+                                                  DEPARTMENT, JAN, FEB).items():
         expected[(account, crosswalk.get(option, option), month)] += amount
-    sent = {(c["dimensions"]["Accounts"], c["dimensions"]["Departments"],
-             c["dimensions"]["Time"]): Decimal(repr(c["values"]["Amount"])).quantize(CENT)
-            for c in anaplan.module_cells(MODEL, "Invoice Actuals by Department")}
+    sent = cells(sandbox, "Invoice Actuals by Department")
     members = {d for _, d, _ in sent}
     assert members <= {*crosswalk.values(), "Unassigned"} and len(members) >= 3
     assert sent == {k: v.quantize(CENT) for k, v in expected.items() if v}

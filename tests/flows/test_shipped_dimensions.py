@@ -6,13 +6,11 @@ verify step, and the daily flow moves a line whose department changed in Zoho th
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from ml_connector.state.verifications import VerificationLog
-from ml_connector_sandbox.zoho.pnl import actuals_by, by_tag
 
-from ..cells import CENT, ORG
-from ..conftest import MODEL
+from ..cells import ORG
+from .conftest import DEPARTMENT, books, cells
 
 JAN, FEB, APR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 4, 1)
 #: The list flows in the order their parents need, and the Anaplan list each loads.
@@ -26,28 +24,8 @@ BY_DEPARTMENT = {"invoice_actuals_by_department": (["invoices", "creditnotes"],
                                                 "Bill Actuals by Department")}
 
 
-def books(sandbox, kinds: list[str], start: date, end: date) -> dict:
-    """The emulator's P&L by account, department option and month (untagged lines and
-    charges on Unassigned), without its zero cells (an emptied cell is not sent)."""
-    totals = actuals_by(sandbox.sandbox.zoho, ORG, kinds, start, end,
-                        by_tag("Department", untagged="Unassigned", charges="Unassigned"))
-    return {k: v for k, v in totals.items() if v}
-
-
-def cells(sandbox, module: str) -> dict:
-    return {(c["dimensions"]["Accounts"], c["dimensions"]["Departments"],
-             c["dimensions"]["Time"]): Decimal(repr(c["values"]["Amount"])).quantize(CENT)
-            for c in sandbox.sandbox.anaplan.module_cells(MODEL, module)}
-
-
-def load_lists(flows) -> None:
-    for flow in LISTS:
-        summary = flows.run(flow, JAN, FEB)
-        assert summary.counts.get("failed", 0) == 0, (flow, summary.counts)
-
-
 def test_list_flows_load_every_dimension_list(flows, sandbox, anaplan_client):
-    load_lists(flows)
+    flows.load(*LISTS, start=JAN, end=FEB)
     client = anaplan_client()
     lists = {info.name: info.id for info in client.lists()}
     zoho = sandbox.sandbox.zoho
@@ -68,14 +46,14 @@ def test_list_flows_load_every_dimension_list(flows, sandbox, anaplan_client):
 
 
 def test_actuals_by_department_equal_the_books_and_read_back(flows, sandbox):
-    load_lists(flows)
+    flows.load(*LISTS, start=JAN, end=FEB)
     for flow, (kinds, module) in BY_DEPARTMENT.items():
         summary = flows.run(flow, JAN, FEB)
         assert summary.counts.get("failed", 0) == 0 and summary.counts["imported"] > 0, flow
         checks = VerificationLog(flows.store).query(flow=flow, limit=10)
         assert [(c["window_start"][:7], c["status"], c["differences"]) for c in checks] == [
             ("2026-01", "verified", 0)], flow
-        expected = books(sandbox, kinds, JAN, FEB)
+        expected = books(sandbox, kinds, DEPARTMENT, JAN, FEB)
         assert len({d for _, d, _ in expected}) >= 5
         assert cells(sandbox, module) == expected, flow
 
@@ -83,11 +61,11 @@ def test_actuals_by_department_equal_the_books_and_read_back(flows, sandbox):
 def test_daily_flow_moves_a_line_whose_department_changed(flows, sandbox):
     """A January invoice's tagged line is moved to another department in Zoho: the next
     daily run rebuilds January, and both departments' cells equal the books again."""
-    load_lists(flows)
+    flows.load(*LISTS, start=JAN, end=FEB)
     daily, (kinds, module) = "invoice_actuals_by_department_daily", BY_DEPARTMENT[
         "invoice_actuals_by_department"]
     assert flows.run(daily, APR, date(2026, 4, 2)).counts.get("failed", 0) == 0
-    assert cells(sandbox, module) == books(sandbox, kinds, JAN, APR)
+    assert cells(sandbox, module) == books(sandbox, kinds, DEPARTMENT, JAN, APR)
     zoho = sandbox.sandbox.zoho
     tag = next(t for t in zoho.dimensions(ORG).tags if t.name == "Department")
     invoice, line, entry = next(
@@ -104,7 +82,7 @@ def test_daily_flow_moves_a_line_whose_department_changed(flows, sandbox):
     zoho.edit_record(ORG, "invoices", invoice["invoice_id"], {"line_items": lines})
     before = cells(sandbox, module)
     assert flows.run(daily, date(2026, 4, 2), date(2026, 4, 3)).counts.get("failed", 0) == 0
-    expected = books(sandbox, kinds, JAN, APR)
+    expected = books(sandbox, kinds, DEPARTMENT, JAN, APR)
     assert cells(sandbox, module) == expected
     moved = {k[1] for k in set(expected) | set(before) if expected.get(k) != before.get(k)}
     assert {entry["tag_option_id"], other.option_id} <= moved
