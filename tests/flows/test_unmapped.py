@@ -6,21 +6,15 @@ run says so, and the cells equal the emulator's P&L by tag with the same routing
 from __future__ import annotations
 
 import copy
-import itertools
 import logging
-from decimal import Decimal
 
 import pytest
 
 from ml_connector.errors import ConfigError
-from ml_connector.flows.spec import parse_flows
-from ml_connector.state.store import StateStore
-from ml_connector_sandbox.zoho.pnl import actuals_by, by_tag
 
-from ..cells import CENT, ORG
-from ..conftest import MODEL
-from .conftest import Flows
-from .test_dimension_flows import FEB, FLOWS, JAN
+from ..cells import ORG
+from .conftest import DEPARTMENT, FEB, JAN, Flows, books, cells
+from .test_dimension_flows import FLOWS
 from .test_member_check import FACT, departments_on_lines, import_untouched
 
 
@@ -39,10 +33,8 @@ def mapped_flows(sandbox, unmapped: str) -> tuple[dict, str]:
 
 
 def runner(spec: dict, sandbox, zoho_client, anaplan_client, tmp_path) -> Flows:
-    flows = Flows(parse_flows(spec), StateStore.sqlite(tmp_path / "state.db"), tmp_path,
-                  sandbox, zoho_client, anaplan_client, itertools.count(1))
-    for list_flow in ("accounts", "regions", "departments"):
-        assert flows.run(list_flow, JAN, FEB).counts.get("failed", 0) == 0, list_flow
+    flows = Flows.of(spec, sandbox, zoho_client, anaplan_client, tmp_path)
+    flows.load("accounts", "regions", "departments")
     return flows
 
 
@@ -72,16 +64,11 @@ def test_an_unmapped_value_routed_to_a_member_is_reported_and_lands_there(
     said = [r.getMessage() for r in caplog.records if "routed to the unmapped member" in
             r.getMessage()]
     assert len(said) == 1 and f"{left_out!r} x " in said[0], said
-    tagged = by_tag("Department", untagged="Unassigned", charges="Unassigned")
 
     def routed(kind, doc, line) -> str:
-        member = tagged(kind, doc, line)
+        member = DEPARTMENT(kind, doc, line)
         return "Unassigned" if member == left_out else member
 
-    books = actuals_by(sandbox.sandbox.zoho, ORG, ["invoices", "creditnotes"], JAN, FEB, routed)
-    sent = {(c["dimensions"]["Accounts"], c["dimensions"]["Departments"],
-             c["dimensions"]["Time"]): Decimal(repr(c["values"]["Amount"])).quantize(CENT)
-            for c in sandbox.sandbox.anaplan.module_cells(MODEL, "Invoice Actuals by "
-                                                                 "Department")}
-    assert sent == {k: v for k, v in books.items() if v}
+    sent = cells(sandbox, "Invoice Actuals by Department")
+    assert sent == books(sandbox, ["invoices", "creditnotes"], routed)
     assert left_out not in {department for _, department, _ in sent}
