@@ -201,14 +201,20 @@ def _doctor(args: argparse.Namespace) -> int:
         with _connection_exists(conn_id, "Anaplan", "ml-connector anaplan authorize"):
             return AnaplanHook(conn_id, workspace, model).client
 
-    failed = 0
+    failed = unloaded = 0
     for finding in run_checks(Path(args.flows), state_url=url, pools=airflow_pools,
                               zoho=None if args.skip_zoho else zoho,
                               anaplan=None if args.skip_anaplan else anaplan):
         print(finding.line(), flush=True)
         failed += finding.status == "fail"
-    print(f"{failed} problem(s) would stop a run" if failed else
-          "nothing known would stop a run")
+        unloaded += finding.check == "lists" and finding.status == "warn"
+    if failed:
+        print(f"{failed} problem(s) would stop a run")
+    elif unloaded:
+        print(f"nothing else known would stop a run once the {unloaded} list flow(s) named "
+              "above have loaded their lists")
+    else:
+        print("nothing known would stop a run")
     return 1 if failed else 0
 
 

@@ -328,13 +328,15 @@ def _lists(flows: list[Flow], store: StateStore) -> Iterator[Finding]:
 
 def _loaded(store: StateStore, needed: str, loaders: list[str], users: list[str],
             anaplan_list: bool) -> Iterator[Finding]:
-    """Whether each list flow of a list that ``users`` need has loaded it once."""
+    """Whether each list flow of a list that ``users`` need has loaded it once. One that has
+    not is a warning, not a failure: a deployment being set up loads its lists first, and
+    until then the flows that need it stop before reading Zoho, naming the same fix."""
     from ml_connector.flows.run import not_loaded
     from ml_connector.state.lists import ListLoads
 
     for loader in loaders if users else []:
         if ListLoads(store).read_at(loader) is None:
-            yield Finding("lists", "fail", *not_loaded(loader, needed, users,
+            yield Finding("lists", "warn", *not_loaded(loader, needed, users,
                                                       anaplan_list=anaplan_list))
         else:
             uses = f"send members of {needed}" if anaplan_list else f"look up {needed}"

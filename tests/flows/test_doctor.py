@@ -56,13 +56,15 @@ def test_a_ready_deployment_passes_and_each_trap_is_named(sandbox, monkeypatch, 
         "pool 'zoho_books' does not exist: runs of the flows would wait in 'queued' for ever",
         "pool 'anaplan' does not exist: runs of the flows would wait in 'queued' for ever"]
     assert any("airflow pools import pools.json" in f.fix for f in found if f.check == "pools")
-    # The chart of accounts is not in Anaplan yet: run the accounts flow first.
-    lists = [f for f in found if f.check == "lists" and f.status == "fail"]
+    # The chart of accounts is not in Anaplan yet: run the accounts flow first (a warning:
+    # a deployment being set up loads its lists; until then the flows stop naming the fix).
+    lists = [f for f in found if f.check == "lists" and f.status != "ok"]
     assert lists and lists[0].detail.startswith("flow accounts has not loaded its list")
+    assert {f.status for f in lists} == {"warn"}
     # A command that works right after init, before any scheduler has parsed the DAG.
     assert lists[0].fix.startswith("run zoho_accounts first: airflow dags test zoho_accounts ")
     # Everything else holds: every module readable, every import takes its flow's columns.
-    assert len(failed) == 2 + len(lists)
+    assert len(failed) == 2
     ok = {f.detail.split(":")[0] for f in found if f.check == "anaplan" and f.status == "ok"}
     assert {"invoice_actuals", "bill_actuals", "pl_actuals", "accounts"} <= ok
     assert any(f.detail.startswith("invoices: readable") for f in found)
@@ -180,6 +182,6 @@ def test_list_columns_their_lists_and_the_members_the_flows_name(sandbox, monkey
         "(airflow dags test zoho_departments)")
     assert any(d.startswith("bills_by_department: no list 'Nowhere' in model") for d in failed)
     lists = [f for f in found if f.check == "lists"]
-    assert any(f.status == "fail" and f.detail.startswith(
+    assert any(f.status == "warn" and f.detail.startswith(
         "flow departments has not loaded its list into Anaplan yet; bills_by_department, "
         f"{FACT} send members of the Anaplan list Departments") for f in lists)
