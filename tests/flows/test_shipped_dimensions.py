@@ -45,6 +45,19 @@ def test_list_flows_load_every_dimension_list(flows, sandbox, anaplan_client):
         assert members[project["project_id"]].parent == customers[project["customer_id"]]
 
 
+def test_a_tag_list_flow_reads_only_its_tag(flows, sandbox):
+    """``where: {tag_name: Department}``: the tag list, then that tag's options alone
+    (the organization's other tags are not read)."""
+    zoho = sandbox.sandbox.zoho
+    tags = {t.tag_id: t.name for t in zoho.dimensions(ORG).tags}
+    assert len(tags) >= 2, "another tag, not read"
+    zoho.reset_stats()
+    flows.load("regions")
+    paths = zoho.stats()["organizations"][ORG]["by_path"]
+    assert paths == {"/books/v3/reportingtags": 1,
+                     "/books/v3/reportingtags/{id}/options/all": 1}, paths
+
+
 def test_actuals_by_department_equal_the_books_and_read_back(flows, sandbox):
     flows.load(*LISTS, start=JAN, end=FEB)
     for flow, (kinds, module) in BY_DEPARTMENT.items():

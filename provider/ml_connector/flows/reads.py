@@ -46,6 +46,9 @@ class Read(BaseModel):
     reuse_hours: float | None = None
     #: Said before a long detail read: where the same figures cost fewer requests.
     hint: str = ""
+    #: Module ``tagoptions``: only these reporting tags' options (the flow's ``where:
+    #: {tag_name: ...}``); empty: every tag's.
+    tags: list[str] = []
 
     @property
     def overlap(self) -> timedelta:
@@ -74,8 +77,16 @@ def flow_reads(flow: Flow, defaults: Defaults) -> list[Read]:
                       entities=flow.entities,
                       mode="period" if flow.rebuilds_months else flow.mode,
                       line_items=reads_details(flow), watermark_key=flow.id,
-                      overlap_minutes=flow.overlap_minutes, hint=ledger_hint(flow)))
+                      overlap_minutes=flow.overlap_minutes, hint=ledger_hint(flow),
+                      tags=wanted_tags(flow)))
     return reads
+
+
+def wanted_tags(flow: Flow) -> list[str]:
+    """The reporting tags a ``tagoptions`` flow keeps (``where: {tag_name: ...}``), read
+    alone: one request a tag instead of one for every tag of the organization."""
+    wanted = flow.where.get("tag_name") if flow.entity == "tagoptions" else None
+    return [wanted] if isinstance(wanted, str) else list(wanted or [])
 
 
 def reads_details(flow: Flow) -> bool:
@@ -166,7 +177,8 @@ def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, pa
         entities = read.entities if len(read.entities) > 1 else read.entities[0]
         reuse = read.reuse_hours * 3600 if read.reuse_hours else None
         manifest = stage_extract(client, entities, window, path, line_items=read.line_items,
-                                 reuse_within=reuse, hint=read.hint, **options)
+                                 reuse_within=reuse, hint=read.hint, tags=read.tags,
+                                 **options)
     counted = " and ".join(f"{n} {module}" for module, n in manifest.entities.items()) \
         if manifest.entities and len(manifest.entities) > 1 else \
         f"{manifest.count} {manifest.entity}"

@@ -53,6 +53,8 @@ class ExtractZohoOperator(BaseOperator):
         before anything is read, each with the error while one has not (a fact flow's: its
         list flows' first loads); a missing one fails the task at once, without a Zoho
         request.
+    :param tags: with ``entity="tagoptions"``, only these reporting tags' options (names or
+        ids): one request a tag read instead of one for every tag of the organization.
 
     The manifest (XCom) holds the staged path, record count, window, request count and the
     newest ``last_modified_time`` seen; never the records themselves.
@@ -86,6 +88,7 @@ class ExtractZohoOperator(BaseOperator):
         hint: str = "",
         with_entities: Sequence[str] = (),
         requires: Mapping[str, str] | None = None,
+        tags: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -113,6 +116,7 @@ class ExtractZohoOperator(BaseOperator):
         self.progress_every = progress_every
         self.hint = hint
         self.requires = dict(requires or {})
+        self.tags = list(tags)
 
     @classmethod
     def of_read(cls, read: Read, **kwargs: Any) -> ExtractZohoOperator:
@@ -121,7 +125,7 @@ class ExtractZohoOperator(BaseOperator):
                    with_entities=read.entities[1:], mode=read.mode, line_items=read.line_items,
                    watermark_key=read.watermark_key, overlap=read.overlap,
                    reuse_within=timedelta(hours=read.reuse_hours) if read.reuse_hours else None,
-                   hint=read.hint, **kwargs)
+                   hint=read.hint, tags=read.tags, **kwargs)
 
     @property
     def read(self) -> Read:
@@ -132,7 +136,7 @@ class ExtractZohoOperator(BaseOperator):
                     watermark_key=self.watermark_key or f"{self.dag_id}.{self.task_id}",
                     overlap_minutes=self.overlap.total_seconds() / 60,
                     reuse_hours=self.reuse_within.total_seconds() / 3600
-                    if self.reuse_within else None, hint=self.hint)
+                    if self.reuse_within else None, hint=self.hint, tags=self.tags)
 
     @fail_fast()
     def execute(self, context: Context, event: Any = None) -> dict[str, Any]:

@@ -184,6 +184,7 @@ def extract_to(
     clock: Callable[[], float] = time.monotonic,
     partial: bool = False,
     hint: str = "",
+    tags: Sequence[str] = (),
 ) -> ExtractManifest:
     """Stream the window's (or each window's, in turn) records of ``entity`` (or of each of
     several modules, in turn: invoices and their credit notes) to ``sink`` as JSON Lines and
@@ -193,7 +194,8 @@ def extract_to(
     details not in the cache are counted and forecast against the organization's daily quota
     (``QuotaExhausted`` before any of them is fetched), then fetched. With ``partial`` an
     extract that does not fit first fetches (and caches) as many details as today's quota
-    leaves room for, so that a job larger than a day's quota advances every day.
+    leaves room for, so that a job larger than a day's quota advances every day. ``tags``:
+    of module ``tagoptions``, only these reporting tags' options (names or ids).
     """
     ents, windows = _targets(entity, window, line_items)
     summary = _manifest(client, ents, windows, line_items)
@@ -207,7 +209,7 @@ def extract_to(
                            "page per module and window; details are forecast once listed)")
     if not line_items:
         for ent in ents:
-            writer.write(ent, _listed(client, ent, windows))
+            writer.write(ent, _listed(client, ent, windows, tags))
     else:
         _write_with_details(client, ents, windows, writer, what, partial=partial, hint=hint)
     if len(ents) > 1:
@@ -252,12 +254,12 @@ def _manifest(client: ZohoBooksClient, ents: Sequence[Entity],
     return summary
 
 
-def _listed(client: ZohoBooksClient, ent: Entity,
-            windows: Sequence[ExtractWindow]) -> Iterator[dict]:
-    """The list records of one module, window after window (tag options: every tag's,
-    read whole)."""
+def _listed(client: ZohoBooksClient, ent: Entity, windows: Sequence[ExtractWindow],
+            tags: Sequence[str] = ()) -> Iterator[dict]:
+    """The list records of one module, window after window (tag options: every tag's, or
+    those of ``tags``, read whole)."""
     if ent.reader == "tags":
-        return tag_option_rows(client)
+        return tag_option_rows(client, tags)
     return chain.from_iterable(client.iter_records(ent, w.params(ent)) for w in windows)
 
 
@@ -364,6 +366,7 @@ def stage_extract(
     progress_every: float = 30.0,
     partial: bool = False,
     hint: str = "",
+    tags: Sequence[str] = (),
 ) -> ExtractManifest:
     """Extract to ``path`` (anything with ``open()``: a ``Path``, an ``ObjectStoragePath``).
 
@@ -375,7 +378,7 @@ def stage_extract(
     windows = _windows(window)
     keep = (_full_read(windows) and not line_items and client.store is not None
             and not several)
-    key = f"{ent.name}:all"
+    key = f"{ent.name}:{','.join(sorted(tags)) or 'all'}"
     if keep and reuse_within:
         kept = client.lists.get(key, reuse_within)
         if kept is not None:
@@ -396,7 +399,7 @@ def stage_extract(
     with path.open("w", encoding="utf-8") as sink:
         summary = extract_to(client, entity, windows, sink, line_items=line_items,
                              progress=progress, progress_every=progress_every,
-                             partial=partial, hint=hint)
+                             partial=partial, hint=hint, tags=tags)
     summary.path = str(path)
     if keep:
         with path.open("r", encoding="utf-8") as staged:

@@ -7,7 +7,7 @@ organization that answers it 404 is read through the second."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from ml_connector.errors import ApiError, ProtocolError
@@ -44,13 +44,16 @@ def tags(client: Any) -> tuple[str, list[dict]]:
                              "/settings/tags")
 
 
-def tag_option_rows(client: Any) -> Iterator[dict]:
-    """Every option of every reporting tag, each after its parent: ``tag_id``,
-    ``tag_name``, ``option_id``, ``option_name``, ``parent_option_id`` (``""`` at the top),
-    ``depth`` and ``is_active``. One request for the tags, one per tag."""
+def tag_option_rows(client: Any, only: Collection[str] = ()) -> Iterator[dict]:
+    """Every option of every reporting tag (of those named or given by id in ``only``,
+    when given), each after its parent: ``tag_id``, ``tag_name``, ``option_id``,
+    ``option_name``, ``parent_option_id`` (``""`` at the top), ``depth`` and ``is_active``.
+    One request for the tags, one per tag read."""
     shape, found = tags(client)
     for tag in found:
         tag_id, tag_name = str(tag.get("tag_id")), str(tag.get("tag_name"))
+        if only and tag_id not in only and tag_name not in only:
+            continue
         if shape == "reportingtags":
             url = f"/reportingtags/{tag_id}/options/all"
             for row in _rows(client.get(url, scope=SCOPE), "results", url):
