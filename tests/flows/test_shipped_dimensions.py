@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
+from ml_connector.errors import ListNotLoaded
+from ml_connector.flows.spec import load_flows
 from ml_connector.state.verifications import VerificationLog
 
 from ..cells import ORG
-from .conftest import DEPARTMENT, books, cells
+from .conftest import DEPARTMENT, ROOT, Flows, books, cells
 
 JAN, FEB, APR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 4, 1)
 #: The list flows in the order their parents need, and the Anaplan list each loads.
@@ -56,6 +60,18 @@ def test_a_tag_list_flow_reads_only_its_tag(flows, sandbox):
     paths = zoho.stats()["organizations"][ORG]["by_path"]
     assert paths == {"/books/v3/reportingtags": 1,
                      "/books/v3/reportingtags/{id}/options/all": 1}, paths
+
+
+def test_a_child_list_waits_for_its_parent_list(sandbox, zoho_client, anaplan_client,
+                                                tmp_path):
+    """Departments name their Region (``Parent: {..., list: Regions}``): before regions
+    has loaded, departments stops before reading Zoho and names the flow to run; after it,
+    every parent is checked a member before the upload and the departments load."""
+    flows = Flows.of(load_flows(ROOT / "dags" / "flows.yaml"), sandbox, zoho_client,
+                     anaplan_client, tmp_path, list_rules=True)
+    with pytest.raises(ListNotLoaded, match="airflow dags test zoho_regions"):
+        flows.run("departments", JAN, FEB)
+    flows.load("regions", "departments")
 
 
 def test_actuals_by_department_equal_the_books_and_read_back(flows, sandbox):

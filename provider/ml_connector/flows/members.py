@@ -123,12 +123,14 @@ def file_values(flow: Flow, path: Any) -> dict[str, set[str]]:
 
 def not_members(flow: Flow, values: Mapping[str, set[str]],
                 members: Mapping[str, Members]) -> dict[str, set[str]]:
-    """Column -> its values that are not members of the column's list."""
+    """Column -> its values that are not members of the column's list. In a list flow a
+    blank value (a ``Parent`` column's, of a member at the top) names no member."""
     missing: dict[str, set[str]] = {}
+    blank = {""} if flow.loads is not None else set()
     for name, found in values.items():
         list_name = flow.columns[name].list_
         assert list_name is not None
-        if absent := found - members[list_name].keys:
+        if absent := found - members[list_name].keys - blank:
             missing[name] = absent
     return missing
 
