@@ -304,7 +304,7 @@ def _members(client: AnaplanClient, flow: Flow,
         if missing:
             yield Finding("members", "fail", f"{flow.id}: list {name}: not members: "
                           + ", ".join(f"{v!r} ({own[v]})" for v in missing),
-                          member_fix(name, loads.get(name, []), True))
+                          member_fix(name, loads.get(name, []), True, only_own=True))
         else:
             named = (f" ({', '.join(map(repr, sorted(own)))} named in flows.yaml)" if own
                      else "")

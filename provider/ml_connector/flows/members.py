@@ -173,11 +173,17 @@ def missing_error(flow: Flow, missing: Mapping[str, set[str]],
         "was uploaded:\n  " + "\n  ".join(said))
 
 
-def member_fix(list_name: str, loaders: list[str], own: bool) -> str:
+def member_fix(list_name: str, loaders: list[str], own: bool, only_own: bool = False) -> str:
     """How to make values members of a list (``loaders``: the list flows that load it), or
-    send them elsewhere; ``own``: some are members the column gives itself."""
+    send them elsewhere; ``own``: some are members the column gives itself, ``only_own``:
+    all are (flows.yaml names them: correcting it comes first)."""
+    runs = " or ".join(f"airflow dags test zoho_{f}" for f in loaders)
+    if only_own:
+        return ("correct them in flows.yaml (the column names them itself), or "
+                + (f"if they are Zoho's, load them into {list_name} with list flow "
+                   f"{', '.join(loaders)} ({runs})" if loaders else
+                   f"add them to the Anaplan list {list_name}"))
     if loaders:
-        runs = " or ".join(f"airflow dags test zoho_{f}" for f in loaders)
         fix = (f"if Zoho holds them, load them into {list_name} with list flow "
                f"{', '.join(loaders)} ({runs}), then run this flow again")
     else:
