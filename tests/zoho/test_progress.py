@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from itertools import pairwise
 from pathlib import Path
@@ -139,3 +140,29 @@ def shipped_read(flow_id: str) -> Read:
     spec = load_flows(ROOT / "dags" / "flows.yaml")
     flow = next(f for f in spec.flows if f.id == flow_id)
     return next(r for r in flow_reads(flow, spec.defaults) if r.kind in ("extract", "ledger"))
+
+
+def test_the_early_rate_is_taken_over_one_budget_window(zoho_client, tmp_path):
+    """The budget's window lets a burst through first: within the first window, the rate a
+    line shows is the requests made so far over one whole window (not extrapolated from
+    seconds to a minute, which reads as more than the budget); past it, the pace kept. On
+    a clock that moves with the requests, 180 a minute."""
+    client = zoho_client(store=StateStore.sqlite(tmp_path / "state.db"))
+    pace, window = 180, client.config.rate_window
+
+    def clock() -> float:
+        return client.requests * 60 / pace
+
+    said: list[tuple[float, int]] = []  # (clock, rate shown)
+
+    def progress(line: str) -> None:
+        if shown := re.search(r"\((\d[\d,]*)/min on average\)", line):
+            said.append((clock(), int(shown.group(1).replace(",", ""))))
+
+    extract_to(client, "invoices", ExtractWindow(start=date(2026, 1, 1), end=date(2026, 2, 1)),
+               io.StringIO(), line_items=True, progress_every=10, clock=clock,
+               progress=progress)
+    early = [(at, rate) for at, rate in said if at < window]
+    assert early and all(rate <= pace * at / window + 1 < pace for at, rate in early), said
+    later = [rate for at, rate in said if at >= 2 * window]
+    assert later and all(abs(rate - pace) <= 2 for rate in later), said

@@ -155,10 +155,11 @@ class Progress:
 
     def line(self, records: int, now: float) -> str:
         """Listing: the records listed so far. Details: how many of the planned are fetched
-        and the time left at the pace kept, which the connection's budget caps (the
-        budget's window lets a burst through first, so the early pace overstates it)."""
+        and the time left at the pace kept, which the connection's budget caps. The rate
+        is taken over one budget window at least: the window lets a burst through first,
+        which over less time would read as more than the budget."""
         requests = self.client.requests - self.requests0
-        minutes = max(now - self.started, 1e-9) / 60
+        minutes = max(now - self.started, self.client.config.rate_window, 1e-9) / 60
         rate = requests / minutes
         hits = f"{self.client.cache_hits - self.hits0:,} cache hits"
         if self.planned is None:
