@@ -47,6 +47,12 @@ def test_list_flows_load_every_dimension_list(flows, sandbox, anaplan_client):
     members = {m.code: m for m in client.list_items(lists["Projects"], include_all=True)}
     for project in projects:  # each under its customer (a parent is named in Anaplan)
         assert members[project["project_id"]].parent == customers[project["customer_id"]]
+    # An option Zoho marks inactive stays a member, and each run says so.
+    tag = next(t for t in zoho.dimensions(ORG).tags if t.name == "Department")
+    inactive = {o.option_id for o in tag.options if o.parent_id and not o.is_active}
+    held = {m.code for m in client.list_items(lists["Departments"], include_all=True)}
+    assert inactive and inactive <= held
+    assert flows.run("departments", JAN, FEB).text["inactive"] == len(inactive)
 
 
 def test_a_tag_list_flow_reads_only_its_tag(flows, sandbox):

@@ -69,6 +69,8 @@ class ListCheck(BaseModel):
     code_column: str
     checked: int = 0
     notes: list[TextNote] = Field(default_factory=list)
+    #: Codes of the records Zoho marks inactive, each still a member (kept, never deleted).
+    inactive: list[str] = Field(default_factory=list)
 
     def line(self, note: TextNote) -> str:
         """``Departments: Option ID 4600000000123: name ' Sales ' is held as 'Sales' (…)``."""
@@ -78,8 +80,9 @@ class ListCheck(BaseModel):
         return [self.line(n) for n in self.notes]
 
     def counts(self) -> dict[str, int]:
-        """Rows checked, and the notes by kind."""
-        return {"checked": self.checked, **Counter(n.kind for n in self.notes)}
+        """Rows checked, the notes by kind and the inactive members kept."""
+        kept = {"inactive": len(self.inactive)} if self.inactive else {}
+        return {"checked": self.checked, **Counter(n.kind for n in self.notes), **kept}
 
     def by_record(self) -> dict[str, str]:
         """Record id -> its notes, for the audit."""
@@ -122,6 +125,22 @@ def unnamed(flow: Flow, records: Iterable[Mapping]) -> set[str]:
         return set()
     id_field, field = flow.record_ids[0][0], column.field
     return {str(r.get(id_field)) for r in records if r.get(field) is None}
+
+
+#: How Zoho marks an inactive option, location or project on its list row.
+INACTIVE = (("is_active", False), ("status", "inactive"))
+
+
+def inactive(flow: Flow, records: Iterable[Mapping], held: Iterable[ListItem]) -> list[str]:
+    """The codes of the records Zoho marks inactive that the list still holds (a list
+    import never deletes a member), when the code column copies a record field."""
+    column = flow.columns[flow.list_columns[0]]
+    if column.field is None or column.field.startswith("line.") or column.map is not None:
+        return []
+    codes = {item.code or item.name for item in held}
+    return sorted(str(r.get(column.field)) for r in records
+                  if any(r.get(key) == value for key, value in INACTIVE)
+                  and str(r.get(column.field)) in codes)
 
 
 def compare_text(sent: Iterable[Sent], held: Iterable[ListItem],

@@ -32,7 +32,7 @@ from ml_connector.errors import ConfigError, ConnectorError, NothingChanged, Run
 from ml_connector.flows.build import period_label
 from ml_connector.flows.crosscheck import cross_check
 from ml_connector.flows.files import Member, SentCell, Skipped, read_lines
-from ml_connector.flows.listtext import ListCheck, compare_text, sent_rows, unnamed
+from ml_connector.flows.listtext import ListCheck, compare_text, inactive, sent_rows, unnamed
 from ml_connector.flows.mapping import BuildResult, build_file, lookup_tables, row_keys
 from ml_connector.flows.member_maps import with_export_maps
 from ml_connector.flows.members import (
@@ -472,10 +472,16 @@ class FlowRun:
                              read_lines(self.path_of(built.members_file), Member))
             missing = unnamed(flow, self.records(extract)) if extract.path else set()
             checked, notes = compare_text(sent, held, missing)
+        kept = inactive(flow, self.records(extract), held) if extract.path else []
         result = ListCheck(flow=flow.id, list_id=found.id, list_name=found.name,
-                           code_column=flow.list_columns[0], checked=checked, notes=notes)
+                           code_column=flow.list_columns[0], checked=checked, notes=notes,
+                           inactive=kept)
         for line in result.lines():
             log.warning("%s", line)
+        if kept:
+            log.info("%s: %d member(s) Zoho marks inactive, kept in the list (a list import "
+                     "deletes none): %s", found.name, len(kept), ", ".join(kept[:20])
+                     + (f" and {len(kept) - 20} more" if len(kept) > 20 else ""))
         log.info("Read back list %s (%d member(s)): %d row(s) compared, %d record(s) whose "
                  "text Anaplan holds differently or Zoho did not give", found.name, len(held),
                  checked, len({n.record_id for n in notes}))
