@@ -57,6 +57,28 @@ class TagOptionSpec(_Spec):
     used_until: date | None = None
 
 
+def tree_depths(parent_of: dict[str, str | None], names: list[str], owner: str,
+                what: str) -> dict[str, int]:
+    """Each member's depth (1 at the top) in a hierarchy given as name -> parent name,
+    checked: names unique, every parent known, no member its own ancestor (``owner`` and
+    ``what`` name them in the error, e.g. ``tag 'Department'``, ``option``)."""
+    if len(names) != len(set(names)):
+        raise ValueError(f"{owner}: {what} names must be unique")
+    depths: dict[str, int] = {}
+    for member in names:
+        depth, seen, name = 1, {member}, parent_of[member]
+        while name is not None:
+            if name not in parent_of:
+                raise ValueError(f"{owner}: {what} {member!r} has an unknown parent {name!r}")
+            if name in seen:
+                raise ValueError(f"{owner}: {what} {member!r} is its own ancestor")
+            seen.add(name)
+            depth += 1
+            name = parent_of[name]
+        depths[member] = depth
+    return depths
+
+
 class ReportingTagSpec(_Spec):
     """A reporting tag of an organization and how the generated documents use it.
 
@@ -86,24 +108,11 @@ class ReportingTagSpec(_Spec):
 
     @model_validator(mode="after")
     def _hierarchy(self) -> ReportingTagSpec:
-        names = [o.name for o in self.options]
-        if len(names) != len(set(names)):
-            raise ValueError(f"tag {self.name!r}: option names must be unique")
-        parent_of = {o.name: o.parent for o in self.options}
-        for option in self.options:
-            depth, seen, name = 1, {option.name}, option.parent
-            while name is not None:
-                if name not in parent_of:
-                    raise ValueError(f"tag {self.name!r}: option {option.name!r} has an unknown "
-                                     f"parent {name!r}")
-                if name in seen:
-                    raise ValueError(f"tag {self.name!r}: option {option.name!r} is its own "
-                                     "ancestor")
-                seen.add(name)
-                depth += 1
-                name = parent_of[name]
+        depths = tree_depths({o.name: o.parent for o in self.options},
+                             [o.name for o in self.options], f"tag {self.name!r}", "option")
+        for name, depth in depths.items():
             if depth > MAX_TAG_DEPTH:
-                raise ValueError(f"tag {self.name!r}: option {option.name!r} is more than "
+                raise ValueError(f"tag {self.name!r}: option {name!r} is more than "
                                  f"{MAX_TAG_DEPTH} levels deep")
         return self
 
@@ -247,21 +256,8 @@ class OrgSpec(BaseModel):
         tags = [t.name for t in self.reporting_tags]
         if len(tags) != len(set(tags)):
             raise ValueError(f"org {org}: reporting tag names must be unique")
-        names = [x.name for x in self.locations]
-        if len(names) != len(set(names)):
-            raise ValueError(f"org {org}: location names must be unique")
-        parents = {x.name: x.parent for x in self.locations}
-        for location in self.locations:
-            seen, name = {location.name}, location.parent
-            while name is not None:
-                if name not in parents:
-                    raise ValueError(f"org {org}: location {location.name!r} has an unknown "
-                                     f"parent {name!r}")
-                if name in seen:
-                    raise ValueError(f"org {org}: location {location.name!r} is its own "
-                                     "ancestor")
-                seen.add(name)
-                name = parents[name]
+        tree_depths({x.name: x.parent for x in self.locations},
+                    [x.name for x in self.locations], f"org {org}", "location")
         if sum(x.is_primary for x in self.locations) > 1:
             raise ValueError(f"org {org}: at most one primary location")
         if self.locations and not any(x.type == "general" and x.status == "active"
