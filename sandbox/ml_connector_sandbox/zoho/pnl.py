@@ -24,13 +24,15 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ml_connector_sandbox.zoho.kinds import KINDS
 from ml_connector_sandbox.zoho.seed import allocate, half_up, in_base
 
 if TYPE_CHECKING:
     from ml_connector_sandbox.zoho.emulator import ZohoEmulator
+
+T = TypeVar("T")
 
 #: Accounts (by name) of the parts of a document that are not lines, per module.
 SHIPPING_ACCOUNT = "Shipping Charge"
@@ -95,34 +97,14 @@ def profit_and_loss(documents: Mapping[str, Iterable[Mapping[str, Any]]],
     """Base-currency cents per ``(account_code, "yyyy-mm")`` from detail documents by
     module (e.g. ``{"invoices": [...], "creditnotes": [...]}``) and the chart of accounts;
     documents in an ``excluded`` status are left out."""
-    excluded = frozenset(excluded)
-    code_of: dict[str, str] = {}
-    for row in accounts:
-        code_of[str(row["account_id"])] = str(row["account_code"])
-        code_of[str(row["account_name"])] = str(row["account_code"])
-    totals: dict[tuple[str, str], int] = defaultdict(int)
-    for kind, docs in documents.items():
-        sign = -1 if KINDS[kind].credits else 1
-        for doc in docs:
-            if doc.get("status") in excluded:
-                continue
-            month = str(doc["date"])[:7]
-            for account, amount in document_postings(kind, doc):
-                totals[(code_of[account], month)] += sign * in_base(
-                    amount, float(doc.get("exchange_rate") or 1))
-    return dict(totals)
+    return _unsplit(profit_and_loss_by(documents, accounts, _whole, excluded))
 
 
 def actuals(zoho: ZohoEmulator, organization_id: str, kinds: Iterable[str], start: date,
             end: date, excluded: Iterable[str] = NO_POSTINGS) -> dict[tuple[str, str], Decimal]:
     """The emulator's profit and loss of ``kinds`` dated in ``[start, end)`` as Anaplan cells:
     ``(account code, "Jan 26") -> amount``, read from the documents as the API serves them."""
-    documents = {kind: zoho.documents(organization_id, kind, start.isoformat(), end.isoformat())
-                 for kind in kinds}
-    chart = zoho.documents(organization_id, "chartofaccounts")
-    return {(code, date.fromisoformat(f"{month}-01").strftime("%b %y")):
-            Decimal(total).scaleb(-2) for (code, month), total in
-            profit_and_loss(documents, chart, excluded).items()}
+    return _unsplit(actuals_by(zoho, organization_id, kinds, start, end, _whole, excluded))
 
 
 def net_debits(kind: str, doc: Mapping[str, Any]) -> list[tuple[str, int]]:
@@ -130,12 +112,18 @@ def net_debits(kind: str, doc: Mapping[str, Any]) -> list[tuple[str, int]]:
     profit-and-loss postings (tax and the receivable, payable or paid-through side are left
     out): journal lines as entered, an expense's amount net of tax, and the postings of
     ``document_postings`` on the side of their module."""
+    return [(account, debit) for account, debit, _line in line_debits(kind, doc)]
+
+
+def line_debits(kind: str, doc: Mapping[str, Any]
+                ) -> list[tuple[str, int, Mapping[str, Any] | None]]:
+    """``net_debits`` with the line each comes from (an expense is its own line)."""
     if kind == "journals":
         return [(str(line["account_id"]),
-                 cents(line["amount"]) * (1 if line["debit_or_credit"] == "debit" else -1))
-                for line in doc.get("line_items") or []]
+                 cents(line["amount"]) * (1 if line["debit_or_credit"] == "debit" else -1),
+                 line) for line in doc.get("line_items") or []]
     sign = -1 if kind in CREDITING else 1
-    return [(account, sign * amount) for account, amount in document_postings(kind, doc)]
+    return [(account, sign * amount, line) for account, amount, line in line_postings(kind, doc)]
 
 
 def account_info(accounts: Iterable[Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
@@ -153,21 +141,7 @@ def account_pnl(documents: Mapping[str, Iterable[Mapping[str, Any]]],
     """Base-currency cents per ``(account_code, "yyyy-mm")`` of every P&L account (income
     and other income as credit - debit, cost of goods sold, expense and other expense as
     debit - credit) from documents of any posting module, journals and expenses included."""
-    excluded = frozenset(excluded)
-    info = account_info(accounts)
-    totals: dict[tuple[str, str], int] = defaultdict(int)
-    for kind, docs in documents.items():
-        date_field = KINDS[kind].date_field or "date"
-        for doc in docs:
-            if doc.get("status") in excluded:
-                continue
-            month = str(doc[date_field])[:7]
-            rate = float(doc.get("exchange_rate") or 1)
-            for account, debit in net_debits(kind, doc):
-                code, account_type = info[account]
-                if account_type in PNL_SIGN:
-                    totals[(code, month)] += PNL_SIGN[account_type] * in_base(debit, rate)
-    return dict(totals)
+    return _unsplit(account_pnl_by(documents, accounts, _whole, excluded))
 
 
 #: The modules whose documents post to profit-and-loss accounts.
@@ -178,12 +152,8 @@ def ledger_actuals(zoho: ZohoEmulator, organization_id: str, start: date, end: d
                    kinds: Iterable[str] = PNL_KINDS) -> dict[tuple[str, str], Decimal]:
     """The emulator's profit and loss per P&L account and month in ``[start, end)`` as
     Anaplan cells (``(account code, "Jan 26") -> amount``), from its documents."""
-    documents = {kind: zoho.documents(organization_id, kind, start.isoformat(), end.isoformat())
-                 for kind in kinds}
-    chart = zoho.documents(organization_id, "chartofaccounts")
-    return {(code, date.fromisoformat(f"{month}-01").strftime("%b %y")):
-            Decimal(total).scaleb(-2) for (code, month), total in
-            account_pnl(documents, chart).items()}
+    return _unsplit(_cells(zoho, organization_id, kinds, start, end,
+                           lambda documents, chart: account_pnl_by(documents, chart, _whole)))
 
 
 # -- by planning dimension -------------------------------------------------------------------
@@ -194,6 +164,17 @@ def ledger_actuals(zoho: ZohoEmulator, organization_id: str, start: date, end: d
 # line). Summed over the members, every figure equals the account-only one above.
 
 Member = Callable[[str, Mapping[str, Any], Mapping[str, Any] | None], str]
+
+
+def _whole(kind: str, doc: Mapping[str, Any], line: Mapping[str, Any] | None) -> str:
+    """One member for every posting: the account-only figures are the split ones unsplit."""
+    return ""
+
+
+def _unsplit(totals: Mapping[tuple[str, str, str], T]) -> dict[tuple[str, str], T]:
+    """``(account, member, month) -> x`` of the single member ``_whole`` as
+    ``(account, month) -> x``."""
+    return {(account, month): value for (account, _member, month), value in totals.items()}
 
 
 def _tag_entry(entries: Any, tag: str) -> Mapping[str, Any] | None:
@@ -262,7 +243,7 @@ def profit_and_loss_by(documents: Mapping[str, Iterable[Mapping[str, Any]]],
     member, "yyyy-mm")``; the members of an account and month add up to its
     ``profit_and_loss`` figure exactly (each posting is converted on its own)."""
     excluded = frozenset(excluded)
-    code_of: dict[str, str] = {}
+    code_of: dict[str, str] = {}  # the chart's rows may come without their types
     for row in accounts:
         code_of[str(row["account_id"])] = str(row["account_code"])
         code_of[str(row["account_name"])] = str(row["account_code"])
@@ -295,7 +276,7 @@ def account_pnl_by(documents: Mapping[str, Iterable[Mapping[str, Any]]],
                 continue
             month = str(doc[date_field])[:7]
             rate = float(doc.get("exchange_rate") or 1)
-            for account, debit, line in _line_debits(kind, doc):
+            for account, debit, line in line_debits(kind, doc):
                 code, account_type = info[account]
                 if account_type in PNL_SIGN:
                     totals[(code, member(kind, doc, line), month)] += \
@@ -303,25 +284,25 @@ def account_pnl_by(documents: Mapping[str, Iterable[Mapping[str, Any]]],
     return dict(totals)
 
 
-def _line_debits(kind: str, doc: Mapping[str, Any]
-                 ) -> list[tuple[str, int, Mapping[str, Any] | None]]:
-    """``net_debits`` with the line each comes from (an expense is its own line)."""
-    if kind == "journals":
-        return [(str(line["account_id"]),
-                 cents(line["amount"]) * (1 if line["debit_or_credit"] == "debit" else -1),
-                 line) for line in doc.get("line_items") or []]
-    sign = -1 if kind in CREDITING else 1
-    return [(account, sign * amount, line) for account, amount, line in line_postings(kind, doc)]
-
-
 def actuals_by(zoho: ZohoEmulator, organization_id: str, kinds: Iterable[str], start: date,
                end: date, member: Member, excluded: Iterable[str] = NO_POSTINGS
                ) -> dict[tuple[str, str, str], Decimal]:
     """``actuals`` split by a dimension: ``(account code, member, "Jan 26") -> amount``
     (e.g. ``member=by_tag("Department", charges="Unassigned")``)."""
+    return _cells(zoho, organization_id, kinds, start, end,
+                  lambda documents, chart: profit_and_loss_by(documents, chart, member,
+                                                               excluded))
+
+
+def _cells(zoho: ZohoEmulator, organization_id: str, kinds: Iterable[str], start: date,
+           end: date, split: Callable[[dict[str, Any], Any], dict[tuple[str, str, str], int]]
+           ) -> dict[tuple[str, str, str], Decimal]:
+    """``split`` (cents per account, member and "yyyy-mm") of the emulator's documents of
+    ``kinds`` dated in ``[start, end)`` and its chart of accounts, as Anaplan cells:
+    amounts in the base currency, months as "Jan 26"."""
     documents = {kind: zoho.documents(organization_id, kind, start.isoformat(), end.isoformat())
                  for kind in kinds}
     chart = zoho.documents(organization_id, "chartofaccounts")
     return {(code, value, date.fromisoformat(f"{month}-01").strftime("%b %y")):
             Decimal(total).scaleb(-2) for (code, value, month), total in
-            profit_and_loss_by(documents, chart, member, excluded).items()}
+            split(documents, chart).items()}
