@@ -37,7 +37,7 @@ from ml_connector_sandbox.zoho.pnl import (
     profit_and_loss_by,
 )
 
-from .test_zoho_emulator import MAIN, Zoho
+from .test_zoho_emulator import MAIN, Zoho, serve, unlimited
 
 #: sha256 of January 2026's invoice, bill and credit-note details of the demo company as
 #: they were before dimensions existed (the new fields removed): every generated value
@@ -63,17 +63,12 @@ def running() -> Iterator[RunningSandbox]:
     tokens = [*default_refresh_tokens(),
               RefreshTokenSpec(token="1000.no-settings", region="us", scopes=WITHOUT_SETTINGS),
               RefreshTokenSpec(token="1000.no-projects", region="us", scopes=WITHOUT_PROJECTS)]
-    server = start_sandbox(SandboxConfig(zoho=ZohoSandboxConfig(
-        refresh_tokens=tokens, limits=LimitsSpec(per_minute=1_000_000, per_day=10_000_000))))
-    yield server
-    server.stop()
+    yield from serve(unlimited(tokens))
 
 
 @pytest.fixture(scope="module")
 def zoho(running) -> Iterator[Zoho]:
-    client = Zoho(running)
-    yield client
-    client.http.close()
+    yield from Zoho.serving(running)
 
 
 @pytest.fixture

@@ -16,11 +16,11 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from ml_connector_sandbox.core import SandboxConfig
-from ml_connector_sandbox.server import RunningSandbox, start_sandbox
-from ml_connector_sandbox.zoho import LimitsSpec, OrgSpec, RefreshTokenSpec, ZohoSandboxConfig
+from ml_connector_sandbox.server import RunningSandbox
+from ml_connector_sandbox.zoho import OrgSpec, RefreshTokenSpec, ZohoSandboxConfig
 from ml_connector_sandbox.zoho.config import default_refresh_tokens
 
-from .test_zoho_emulator import MAIN, Zoho, stamp
+from .test_zoho_emulator import MAIN, Zoho, serve, stamp, unlimited
 
 MONTH = {"date_start": "2026-02-01", "date_end": "2026-02-28"}
 #: path -> (list key, detail key, id field, number field, party)
@@ -123,18 +123,12 @@ def running() -> Iterator[RunningSandbox]:
               *(RefreshTokenSpec(token=f"1000.{scope}-only", region="us",
                                  scopes=[f"ZohoBooks.{scope}.READ"])
                 for scope in ("debitnotes", "creditnotes", "accountants", "settings"))]
-    config = SandboxConfig(zoho=ZohoSandboxConfig(
-        refresh_tokens=tokens, limits=LimitsSpec(per_minute=1_000_000, per_day=10_000_000)))
-    server = start_sandbox(config)
-    yield server
-    server.stop()
+    yield from serve(unlimited(tokens))
 
 
 @pytest.fixture(scope="module")
 def zoho(running) -> Iterator[Zoho]:
-    client = Zoho(running)
-    yield client
-    client.http.close()
+    yield from Zoho.serving(running)
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,13 @@ class Zoho:
         self.http = httpx.Client(base_url=running.base_url, timeout=30)
         self._tokens: dict[str, str] = {}
 
+    @classmethod
+    def serving(cls, running: RunningSandbox) -> Iterator[Zoho]:
+        """A client of ``running`` for a module's tests, closed after them."""
+        client = cls(running)
+        yield client
+        client.http.close()
+
     def mint(self, region: str = "us", refresh: str | None = None, at: str | None = None,
              **extra: str) -> httpx.Response:
         form = {"grant_type": "refresh_token", **CLIENT,
@@ -86,19 +93,28 @@ def shared_config() -> SandboxConfig:
                                                 limits=LimitsSpec(per_minute=100_000)))
 
 
-@pytest.fixture(scope="module")
-def shared() -> Iterator[RunningSandbox]:
-    """One read-only sandbox for the tests that neither move the clock nor edit data."""
-    running = start_sandbox(shared_config())
+def serve(config: SandboxConfig) -> Iterator[RunningSandbox]:
+    """A sandbox for a module's tests, stopped after them (a fixture yields from it)."""
+    running = start_sandbox(config)
     yield running
     running.stop()
 
 
+def unlimited(tokens: list[RefreshTokenSpec]) -> SandboxConfig:
+    """A sandbox with these refresh tokens and Zoho's limits lifted."""
+    return SandboxConfig(zoho=ZohoSandboxConfig(
+        refresh_tokens=tokens, limits=LimitsSpec(per_minute=1_000_000, per_day=10_000_000)))
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[RunningSandbox]:
+    """One read-only sandbox for the tests that neither move the clock nor edit data."""
+    yield from serve(shared_config())
+
+
 @pytest.fixture(scope="module")
 def zoho(shared) -> Iterator[Zoho]:
-    client = Zoho(shared)
-    yield client
-    client.http.close()
+    yield from Zoho.serving(shared)
 
 
 @pytest.fixture(scope="module")
