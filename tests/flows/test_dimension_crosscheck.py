@@ -20,13 +20,10 @@ from ml_connector_sandbox.zoho.pnl import actuals
 from ..cells import CENT, ORG, account_cells
 from ..conftest import MODEL
 from .conftest import Flows
-from .test_dimension_flows import ACCOUNT, FLOWS
+from .test_dimension_flows import ACCOUNT, FLOWS, INVOICE_POSTINGS
 
 JAN, FEB, MAR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)
-POSTINGS = {"entity": "invoices", "credits": "creditnotes", "lines": "postings",
-            "accounts": {"shipping": "Shipping Charge", "adjustment": "Other Charges"},
-            "grain": "aggregate"}
-INVOICE_ACTUALS = {"id": "invoice_actuals", **POSTINGS,
+INVOICE_ACTUALS = {"id": "invoice_actuals", **INVOICE_POSTINGS,
                    "target": {"import": "Invoice Actuals by Account and Month"},
                    "columns": {"Account": ACCOUNT, "Period": {"period": "date"},
                                "Amount": {"amount": "line.amount"}}}

@@ -19,6 +19,10 @@ from .conftest import DEPARTMENT, Flows, cells
 JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)
 ACCOUNT = {"lookup": {"field": "line.account_id", "entity": "chartofaccounts",
                       "key": "account_id", "value": "account_code"}}
+#: What an invoice flow by a dimension reads: invoices less credit notes, as postings.
+INVOICE_POSTINGS = {"entity": "invoices", "credits": "creditnotes", "lines": "postings",
+                    "accounts": {"shipping": "Shipping Charge", "adjustment": "Other Charges"},
+                    "grain": "aggregate"}
 FLOWS = {"flows": [
     {"id": "accounts", "entity": "chartofaccounts", "mode": "full",
      "target": {"import": "Accounts from Zoho"},
@@ -34,11 +38,8 @@ FLOWS = {"flows": [
      "columns": {"Location ID": {"field": "location_id"}, "Name": {"field": "location_name"},
                  "Parent": {"field": "parent_location_id"}, "Type": {"field": "type"},
                  "Status": {"field": "status"}}},
-    {"id": "invoice_actuals_by_location", "entity": "invoices", "credits": "creditnotes",
-     "lines": "postings", "accounts": {"shipping": "Shipping Charge",
-                                       "adjustment": "Other Charges"},
-     "grain": "aggregate", "target": {"import": "Invoice Actuals by Account, Location and "
-                                                "Month"},
+    {**INVOICE_POSTINGS, "id": "invoice_actuals_by_location",
+     "target": {"import": "Invoice Actuals by Account, Location and Month"},
      "columns": {"Account": ACCOUNT,
                  "Location": {"dimension": "location", "default": "Unassigned"},
                  "Period": {"period": "date"}, "Amount": {"amount": "line.amount"}}},
@@ -51,11 +52,8 @@ FLOWS = {"flows": [
      "target": {"import": "Departments from Zoho"},
      "columns": {"Option ID": {"field": "option_id"}, "Name": {"field": "option_name"},
                  "Parent": {"field": "parent_option_id"}, "Active": {"field": "is_active"}}},
-    {"id": "invoice_actuals_by_department", "entity": "invoices", "credits": "creditnotes",
-     "lines": "postings", "accounts": {"shipping": "Shipping Charge",
-                                       "adjustment": "Other Charges"},
-     "grain": "aggregate", "target": {"import": "Invoice Actuals by Account, Department and "
-                                                "Month"},
+    {**INVOICE_POSTINGS, "id": "invoice_actuals_by_department",
+     "target": {"import": "Invoice Actuals by Account, Department and Month"},
      "columns": {"Account": ACCOUNT,
                  "Department": {"tag": "Department", "default": "Unassigned",
                                 "charges": "Unassigned"},

@@ -18,7 +18,7 @@ from ml_connector_sandbox.zoho.pnl import by_tag
 from ..cells import ORG
 from ..conftest import ROOMY
 from .conftest import Flows, books, cells
-from .test_dimension_flows import ACCOUNT
+from .test_dimension_flows import ACCOUNT, INVOICE_POSTINGS
 from .test_dimension_flows import FLOWS as DIMENSION_FLOWS
 
 JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)
@@ -27,10 +27,8 @@ TARGET = "Invoice Actuals by Account, Department and Month"
 
 
 def by_department(**column) -> dict:
-    return {"id": f"by_department_{column.get('tag_level', 'line')}", "entity": "invoices",
-            "credits": "creditnotes", "lines": "postings",
-            "accounts": {"shipping": "Shipping Charge", "adjustment": "Other Charges"},
-            "grain": "aggregate", "target": {"import": TARGET},
+    return {**INVOICE_POSTINGS, "id": f"by_department_{column.get('tag_level', 'line')}",
+            "target": {"import": TARGET},
             "columns": {"Account": ACCOUNT,
                         "Department": {"tag": "Department", "tag_field": FIELD,
                                        "default": "Unassigned", **column},
