@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from ml_connector.anaplan.models import ListItem
 from ml_connector.flows.files import Member
-from ml_connector.flows.spec import Flow
+from ml_connector.flows.spec import Column, Flow
 
 Kind = Literal["trimmed", "named_by_code", "differs", "code_differs", "no_member",
                "not_in_zoho"]
@@ -115,32 +115,38 @@ def sent_rows(flow: Flow, header: list[str], rows: Iterable[list[str]],
                    cells[name_at] if name_at is not None else None)
 
 
-def unnamed(flow: Flow, records: Iterable[Mapping]) -> set[str]:
-    """The records (by id) whose name Zoho did not give (missing or null), when the name
-    column copies a record field; they were sent with an empty name."""
-    _, name_column = flow.list_columns
-    column = flow.columns[name_column] if name_column is not None else None
-    if column is None or column.field is None or column.field.startswith("line.") \
-            or column.map is not None:
-        return set()
-    id_field, field = flow.record_ids[0][0], column.field
-    return {str(r.get(id_field)) for r in records if r.get(field) is None}
-
-
 #: How Zoho marks an inactive option, location or project on its list row.
 INACTIVE = (("is_active", False), ("status", "inactive"))
 
 
-def inactive(flow: Flow, records: Iterable[Mapping], held: Iterable[ListItem]) -> list[str]:
-    """The codes of the records Zoho marks inactive that the list still holds (a list
-    import never deletes a member), when the code column copies a record field."""
-    column = flow.columns[flow.list_columns[0]]
-    if column.field is None or column.field.startswith("line.") or column.map is not None:
-        return []
+def copied_field(column: Column | None) -> str | None:
+    """The record field a column copies as it is (not a line's, not mapped), else None."""
+    if column is None or column.field is None or column.field.startswith("line.") \
+            or column.map is not None:
+        return None
+    return column.field
+
+
+def record_marks(flow: Flow, records: Iterable[Mapping], held: Iterable[ListItem]
+                 ) -> tuple[set[str], list[str]]:
+    """One pass over the staged records: the ids of those whose name Zoho did not give
+    (missing or null: sent with an empty name), and the codes of those Zoho marks inactive
+    that the list still holds (a list import never deletes a member); each when its column
+    copies a record field."""
+    code_column, name_column = flow.list_columns
+    code_field = copied_field(flow.columns[code_column])
+    name_field = copied_field(flow.columns[name_column] if name_column is not None else None)
+    id_field = flow.record_ids[0][0]
     codes = {item.code or item.name for item in held}
-    return sorted(str(r.get(column.field)) for r in records
-                  if any(r.get(key) == value for key, value in INACTIVE)
-                  and str(r.get(column.field)) in codes)
+    unnamed: set[str] = set()
+    inactive: list[str] = []
+    for record in records:
+        if name_field is not None and record.get(name_field) is None:
+            unnamed.add(str(record.get(id_field)))
+        if code_field is not None and str(record.get(code_field)) in codes and any(
+                record.get(key) == value for key, value in INACTIVE):
+            inactive.append(str(record.get(code_field)))
+    return unnamed, sorted(inactive)
 
 
 def compare_text(sent: Iterable[Sent], held: Iterable[ListItem],

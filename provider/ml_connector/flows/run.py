@@ -32,7 +32,7 @@ from ml_connector.errors import ConfigError, ConnectorError, NothingChanged, Run
 from ml_connector.flows.build import period_label
 from ml_connector.flows.crosscheck import cross_check
 from ml_connector.flows.files import Member, SentCell, Skipped, read_lines
-from ml_connector.flows.listtext import ListCheck, compare_text, inactive, sent_rows, unnamed
+from ml_connector.flows.listtext import ListCheck, compare_text, record_marks, sent_rows
 from ml_connector.flows.mapping import BuildResult, build_file, lookup_tables, row_keys
 from ml_connector.flows.member_maps import with_export_maps
 from ml_connector.flows.members import (
@@ -470,9 +470,9 @@ class FlowRun:
             reader = csv.reader(handle)
             sent = sent_rows(flow, next(reader, []), reader,
                              read_lines(self.path_of(built.members_file), Member))
-            missing = unnamed(flow, self.records(extract)) if extract.path else set()
+            missing, kept = record_marks(flow, self.records(extract), held) \
+                if extract.path else (set(), [])
             checked, notes = compare_text(sent, held, missing)
-        kept = inactive(flow, self.records(extract), held) if extract.path else []
         result = ListCheck(flow=flow.id, list_id=found.id, list_name=found.name,
                            code_column=flow.list_columns[0], checked=checked, notes=notes,
                            inactive=kept)
