@@ -1,6 +1,7 @@
 """Tables of the state store (created on first use)."""
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Float,
     Index,
@@ -170,4 +171,24 @@ request_slots = Table(
     metadata,
     Column("name", String(200), primary_key=True),  # the budget, e.g. zoho-us-<organization>
     Column("slot", Integer, primary_key=True),  # 0 .. limit-1; a held row is a request in flight
+)
+
+alignments = Table(
+    "mlc_alignments",
+    metadata,
+    Column("flow", String(100), primary_key=True),
+    Column("month", String(7), primary_key=True),  # yyyy-mm
+    Column("version", String(100), primary_key=True),  # the plan version, e.g. Budget
+    Column("run_id", String(250), nullable=False),  # the flow run, or "cli"
+    Column("export_id", String(20), nullable=False),
+    Column("ok", Boolean, nullable=False),  # no row breaches a threshold
+    Column("rows", Integer, nullable=False),
+    Column("unplanned", Integer, nullable=False),
+    Column("unactual", Integer, nullable=False),
+    Column("breaches", Integer, nullable=False),
+    Column("actual", String(40), nullable=False),  # totals, as text
+    Column("plan", String(40), nullable=False),
+    Column("anaplan_requests", Integer, nullable=False),
+    Column("report", Text, nullable=False),  # the Alignment as JSON (rows and routed values)
+    Column("aligned_at", Float, nullable=False),
 )
