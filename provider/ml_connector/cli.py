@@ -122,6 +122,58 @@ def _reconcile(args: argparse.Namespace) -> int:
     return 1 if result.differences else 0
 
 
+def _align(args: argparse.Namespace) -> int:
+    import time
+
+    from ml_connector.flows.plan_actual import keep_reports, read_reports
+    from ml_connector.flows.spec import load_flows
+    from ml_connector.flows.windows import parse_months
+    from ml_connector.hooks.anaplan import AnaplanHook
+    from ml_connector.state.alignments import AlignmentLog
+    from ml_connector.state.store import StateStore
+
+    spec = load_flows(args.flows)
+    aligned = [f for f in spec.flows if f.align is not None]
+    if args.flow is not None:
+        aligned = [f for f in spec.flows if f.id == args.flow]
+        if not aligned:
+            raise ConfigError(f"no flow {args.flow!r} in {args.flows}")
+        if aligned[0].align is None:
+            raise ConfigError(f"flow {args.flow} has no align: in {args.flows} (see "
+                              "docs/flows.md, align)")
+    if not aligned:
+        raise ConfigError(f"no flow of {args.flows} has align:")
+    months = parse_months(args.month)
+    url = _state_url(args.db, create=True)
+    if url is None:
+        return 2
+    store = StateStore(url)
+    failed = 0
+    for flow in aligned:
+        # The Zoho values routed to a default member are the last run's (Anaplan does not
+        # know them): taken from the month's stored report, if any.
+        stored = {s.month: s.alignment.routed for s in AlignmentLog(store).query(flow=flow.id)}
+        routed = next((stored[m] for m in (f"{m:%Y-%m}" for m in months) if m in stored), [])
+        hook = AnaplanHook(spec.defaults.anaplan_conn_id, flow.target.workspace_id,
+                           flow.target.model_id)
+        with hook.client as client:
+            export_id, requests, reports = read_reports(client, flow, months, routed,
+                                                        sleep=time.sleep)
+        out = Path(args.csv) / flow.id if args.csv else None
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+        result = keep_reports(store, flow, export_id, requests, reports, run_id="cli",
+                              out_dir=out)
+        for report in reports:
+            print(f"{flow.id} {report.month}:")
+            print("\n".join(report.alignment.lines()))
+            print()
+        print(f"{flow.id}: export {export_id}, {requests} Anaplan request(s)"
+              + "".join(f"; CSV {m.csv}" for m in result.months if m.csv))
+        failed += 0 if result.ok else 1
+    return 1 if failed else 0
+
+
 def _webhooks_serve(args: argparse.Namespace) -> int:
     import logging
 
@@ -465,6 +517,21 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
     reconcile.set_defaults(func=_reconcile)
 
+    align = commands.add_parser(
+        "align", help="a month's actuals against the plan versions, per member and account",
+        description="Read the target module of each flow with align: (or --flow) through "
+        "its export and report, per member and account, actuals without a plan, planned "
+        "members without actuals, the values routed to a default member, and actual - plan. "
+        "The report is kept in the state store (the month-end page shows it). Exit code 1 "
+        "when a row breaches the flow's thresholds.")
+    align.add_argument("--month", required=True, help="the month (yyyy-mm) or months "
+                       "(2026-01..2026-03)")
+    align.add_argument("--flow", help="one flow id (default: every flow with align:)")
+    align.add_argument("--csv", metavar="DIR", help="also write each report as CSV under "
+                       "DIR/<flow>/")
+    align.add_argument("--flows", default=default_flows(), help=FLOWS_HELP)
+    align.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
+    align.set_defaults(func=_align)
     webhooks = commands.add_parser(
         "webhooks", help="receive Zoho Books webhooks (`webhooks serve --help`)",
         description="The webhook receiver and the events it recorded.")

@@ -103,10 +103,12 @@ def flows(sandbox, zoho_client, anaplan_client, tmp_path) -> Flows:
 
 def cells(sandbox, module: str, dimension: str = "Departments"
           ) -> dict[tuple[str, str, str], Decimal]:
-    """An Accounts x ``dimension`` x Time module's Amount cells, to the cent."""
+    """An Accounts x ``dimension`` x Time module's Amount cells, to the cent (of the Actual
+    version, in a module that has versions)."""
     return {(c["dimensions"]["Accounts"], c["dimensions"][dimension], c["dimensions"]["Time"]):
             Decimal(repr(c["values"]["Amount"])).quantize(CENT)
-            for c in sandbox.sandbox.anaplan.module_cells(MODEL, module)}
+            for c in sandbox.sandbox.anaplan.module_cells(MODEL, module)
+            if c["dimensions"].get("Versions", "Actual") == "Actual"}
 
 
 def books(sandbox, kinds: Iterable[str], member: Member, start: date = JAN, end: date = FEB

@@ -18,8 +18,7 @@ from ml_connector.flows.verify import Verification
 from ml_connector_sandbox.zoho.pnl import actuals
 
 from ..cells import CENT, ORG, account_cells
-from ..conftest import MODEL
-from .conftest import Flows
+from .conftest import Flows, cells
 from .test_dimension_flows import ACCOUNT, FLOWS, INVOICE_POSTINGS
 
 JAN, FEB, MAR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)
@@ -58,9 +57,8 @@ def verification(flows: Flows, flow_id: str, start: date, end: date) -> Verifica
 def department_sums(sandbox) -> dict[tuple[str, str], Decimal]:
     """Anaplan's by-department cells summed over departments (account, month)."""
     sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    for c in sandbox.sandbox.anaplan.module_cells(MODEL, "Invoice Actuals by Department"):
-        sums[(c["dimensions"]["Accounts"], c["dimensions"]["Time"])] += Decimal(
-            repr(c["values"]["Amount"])).quantize(CENT)
+    for (account, _, month), amount in cells(sandbox, "Invoice Actuals by Department").items():
+        sums[(account, month)] += amount
     return dict(sums)
 
 

@@ -151,7 +151,8 @@ def test_list_columns_their_lists_and_the_members_the_flows_name(sandbox, monkey
     fact = next(f for f in spec["flows"] if f["id"] == FACT)
     bills = {**fact, "id": "bills_by_department", "entity": "bills", "credits": None,
              "accounts": {}, "lines": "items",
-             "target": {"import": "Bill Actuals by Account, Department and Month"},
+             "target": {"import": "Bill Actuals by Account, Department and Month",
+                        "mapping_parameters": {"Version": "Actual"}},
              "columns": {**fact["columns"],
                          "Account": {**fact["columns"]["Account"], "list": "Nowhere"},
                          "Department": {"tag": "Department", "default": "No department",

@@ -28,7 +28,7 @@ TARGET = "Invoice Actuals by Account, Department and Month"
 
 def by_department(**column) -> dict:
     return {**INVOICE_POSTINGS, "id": f"by_department_{column.get('tag_level', 'line')}",
-            "target": {"import": TARGET},
+            "target": {"import": TARGET, "mapping_parameters": {"Version": "Actual"}},
             "columns": {"Account": ACCOUNT,
                         "Department": {"tag": "Department", "tag_field": FIELD,
                                        "default": "Unassigned", **column},

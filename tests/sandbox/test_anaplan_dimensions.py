@@ -28,6 +28,8 @@ IMPORTS = {"Regions": ("112000000010", "113000000009"),
            "Accounts": ("112000000001", "113000000001"),
            "Invoice Actuals by Department": ("112000000016", "113000000015"),
            "Bill Actuals by Location": ("112000000019", "113000000018")}
+#: The mapping parameter of the actuals-by-department imports: they write the Actual version.
+ACTUAL = [{"entityType": "Version", "entityName": "Actual"}]
 REGIONS = table(["Option ID", "Name"], ["100", "Americas"], ["200", "EMEA"])
 DEPARTMENTS = table(["Option ID", "Name", "Parent", "Active"],
                     ["101", "Sales", "100", "true"], ["102", "Events", "EMEA", "false"],
@@ -130,15 +132,22 @@ def test_an_actuals_import_rejects_an_unknown_department(start):
     rows = table(["Account", "Department", "Period", "Amount"],
                  ["4000", "101", "Jan 26", "100.5"], ["4000", "Unassigned", "Jan 26", "7"],
                  ["4000", "999", "Jan 26", "3"], ["4000", "Legal", "Feb 26", "4"])
-    result = ap.run(action, file_id, rows)["result"]
+    result = ap.run(action, file_id, rows, ACTUAL)["result"]
     assert (counts(result)["successRowCount"], counts(result)["failedCount"]) == (2, 2)
     assert result["failureDumpAvailable"] is True
     errors = {row["Department"]: row["_Error_1_"] for row in dump(ap, action)}
     assert errors == {"999": "Item not located in Departments list: '999'",
                       "Legal": "Item not located in Departments list: 'Legal'"}
-    assert ap.cells("Invoice Actuals by Department") == {
-        ("4000", "101", "Jan 26"): {"Amount": 100.5},
-        ("4000", "Unassigned", "Jan 26"): {"Amount": 7.0}}
+    held = ap.cells("Invoice Actuals by Department")
+    assert {k: v for k, v in held.items() if k[2] == "Actual"} == {
+        ("4000", "101", "Actual", "Jan 26"): {"Amount": 100.5},
+        ("4000", "Unassigned", "Actual", "Jan 26"): {"Amount": 7.0}}
+    # The model's Budget, entered by department name, is held for the departments and
+    # accounts that are members now (Sales and Events, account 4000), never for the others.
+    assert {k for k in held if k[2] == "Budget"} == {
+        ("4000", code, "Budget", month) for code in ("101", "102")
+        for month in ("Jan 26", "Feb 26", "Mar 26")}
+    assert held[("4000", "101", "Budget", "Jan 26")] == {"Amount": 600000.0}
     location = IMPORTS["Bill Actuals by Location"]
     result = ap.run(*location, table(["Account", "Location", "Period", "Amount"],
                                      ["4000", "L9", "Jan 26", "1"]))["result"]

@@ -10,9 +10,19 @@ from decimal import Decimal as D
 
 import pytest
 
-from ml_connector.flows.align import Alignment, RoutedValue, Row, align, routed_values
-from ml_connector.flows.spec import Column
+from ml_connector.errors import ConfigError
+from ml_connector.flows.align import (
+    Alignment,
+    RoutedValue,
+    Row,
+    align,
+    routed_values,
+    version_cells,
+)
+from ml_connector.flows.spec import Column, parse_flows
 from ml_connector.flows.verify import Key
+from ml_connector.state.alignments import AlignmentLog
+from ml_connector.state.store import StateStore
 
 COLUMNS = ["Account", "Department"]
 ACTUAL: dict[Key, D] = {
@@ -182,3 +192,65 @@ def test_nothing_to_align() -> None:
 def test_a_key_of_other_columns_is_refused() -> None:
     with pytest.raises(ValueError, match="does not match the columns"):
         align({("4000",): D("1")}, {}, columns=COLUMNS, version="Budget")
+
+
+def test_names_show_in_the_table_and_the_csv_codes_stay() -> None:
+    found = align(ACTUAL, PLAN, columns=COLUMNS, version="Budget",
+                  names={"Department": {"SAL": "Sales", "MKT": "Marketing"}})
+    assert found.label("Department", "SAL") == "Sales"
+    assert found.label("Department", "OPS") == "OPS"  # no name known: the code
+    assert any(line.startswith("4000 / Sales ") for line in found.lines())
+    rows = list(csv.DictReader(io.StringIO(found.csv_text())))
+    sales = next(r for r in rows if r["Account"] == "4000" and r["Department"] == "SAL")
+    assert sales["Department name"] == "Sales" and "Account name" not in sales
+    assert {m.member: m.name for m in found.member_totals()}["MKT"] == "Marketing"
+
+
+def test_export_cells_by_version_and_month() -> None:
+    data = (b"Accounts,Departments,Versions,Time,Amount\n"
+            b"4000,SAL,Actual,Jan 26,10.5\n4000,SAL,Budget,Jan 26,\"1,000\"\n"
+            b"4000,SAL,Forecast,Jan 26,7\n4000,SAL,Actual,Feb 26,99\n")
+    columns = {"Account": "Accounts", "Department": "Departments", "Period": "Time",
+               "Amount": "Amount"}
+    found = version_cells(data, export="x.csv", columns=columns, keys=COLUMNS,
+                          period="Period", amount="Amount", version="Versions",
+                          versions=["Actual", "Budget"], months=["Jan 26"])
+    assert found == {"Actual": {"Jan 26": {("4000", "SAL"): D("10.50")}},
+                     "Budget": {"Jan 26": {("4000", "SAL"): D("1000.00")}}}
+    with pytest.raises(ConfigError, match="export x.csv has no column Version; its columns"):
+        version_cells(data, export="x.csv", columns=columns, keys=COLUMNS, period="Period",
+                      amount="Amount", version="Version", versions=["Actual"], months=[])
+
+
+def test_an_align_needs_an_export_one_amount_and_a_plan_other_than_actual() -> None:
+    base = {"id": "f", "entity": "invoices", "grain": "aggregate", "mode": "period",
+            "target": {"import": "x"},
+            "columns": {"Account": {"field": "customer_id"}, "Period": {"period": "date"},
+                        "Amount": {"amount": "total"}}}
+    verify = {"export": "e.csv", "columns": {"Account": "A", "Period": "T", "Amount": "V"}}
+    flow = parse_flows({"flows": [{**base, "verify": verify, "align": {}}]}).flows[0]
+    assert flow.align is not None and flow.align.export == "e.csv"
+    assert flow.align.plans == ["Budget"]
+    for given, said in [({}, "give export and columns, or set verify"),
+                        ({"export": "e.csv", "columns": {"Account": "A"}},
+                         "no export column for Amount, Period"),
+                        ({**verify, "plans": ["Budget", "Actual"]},
+                         "is the actual version")]:
+        with pytest.raises(ConfigError, match=said):
+            parse_flows({"flows": [{**base, "align": given}]})
+
+
+def test_alignments_keep_the_latest_per_flow_month_and_version(tmp_path) -> None:
+    store = StateStore.sqlite(tmp_path / "state.db")
+    log = AlignmentLog(store)
+    first = run()
+    log.record("f", "2026-01", first, run_id="r1", export_id="116000000005",
+               anaplan_requests=5)
+    log.record("f", "2026-01", run(unplanned_above=D(1)), run_id="r2",
+               export_id="116000000005", anaplan_requests=6)
+    log.record("f", "2026-02", first, run_id="r3", export_id="116000000005",
+               anaplan_requests=5)
+    [kept] = log.query(flow="f", month="2026-01")
+    assert (kept.run_id, kept.anaplan_requests, kept.alignment.ok) == ("r2", 6, False)
+    assert kept.alignment.rows == run(unplanned_above=D(1)).rows
+    assert [s.month for s in log.query(flow="f")] == ["2026-01", "2026-02"]

@@ -18,9 +18,10 @@ from typing import IO, Literal
 
 from pydantic import BaseModel, Field
 
+from ml_connector.errors import ConfigError
 from ml_connector.flows.build import CENT
 from ml_connector.flows.spec import Column
-from ml_connector.flows.verify import ZERO, Key
+from ml_connector.flows.verify import ZERO, Key, number
 
 Kind = Literal["unplanned", "unactual", "aligned"]
 Breach = Literal["unplanned_above", "variance_above_percent"]
@@ -90,6 +91,7 @@ class MemberTotal(BaseModel):
     member: str
     actual: Decimal
     plan: Decimal
+    name: str = ""  # the member's name in Anaplan (its code when unknown)
 
 
 class Alignment(BaseModel):
@@ -101,6 +103,16 @@ class Alignment(BaseModel):
     variance_above_percent: Decimal | None = None
     rows: list[Row] = Field(default_factory=list)
     routed: list[RoutedValue] = Field(default_factory=list)
+    names: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="key column -> member code -> its name in Anaplan")
+
+    def label(self, column: str, code: str) -> str:
+        """The member's name in Anaplan, else its code."""
+        return self.names.get(column, {}).get(code) or code
+
+    def shown(self, key: Sequence[str]) -> str:
+        """A key as a person reads it: member names joined by ' / '."""
+        return " / ".join(self.label(c, k) for c, k in zip(self.columns, key, strict=True))
 
     @property
     def ok(self) -> bool:
@@ -125,7 +137,9 @@ class Alignment(BaseModel):
         for row in self.rows:
             actual, plan = sums.get(row.key[at], (ZERO, ZERO))
             sums[row.key[at]] = (actual + row.actual, plan + row.plan)
-        return [MemberTotal(member=m, actual=a, plan=p) for m, (a, p) in sorted(sums.items())]
+        name = self.columns[at]
+        return [MemberTotal(member=m, actual=a, plan=p, name=self.label(name, m))
+                for m, (a, p) in sorted(sums.items())]
 
     def lines(self) -> list[str]:
         """A fixed-width table (header, a row per key, totals), then the routed values and
@@ -134,14 +148,14 @@ class Alignment(BaseModel):
             return [f"nothing to align: no actual or {self.version} cells"] + [
                 r.describe() for r in self.routed]
         label = " / ".join(self.columns)
-        width = max(len(label), 5, *(len(" / ".join(r.key)) for r in self.rows))
+        width = max(len(label), 5, *(len(self.shown(r.key)) for r in self.rows))
         def line(key: str, actual: str, plan: str, diff: str, pct: str, kind: str) -> str:
             return f"{key:<{width}} {actual:>16} {plan:>16} {diff:>16} {pct:>10}  {kind}".rstrip()
 
         counts = ", ".join(f"{len(self.of_kind(k))} {k}" for k in KINDS)
         out = [f"actual vs {self.version}: {len(self.rows)} row(s) ({counts})",
                line(label, "actual", self.version, "difference", "percent", "kind")]
-        out += [line(" / ".join(r.key), _money(r.actual), _money(r.plan),
+        out += [line(self.shown(r.key), _money(r.actual), _money(r.plan),
                      _money(r.difference), _percent(r.percent),
                      r.kind + (f" (fails {r.breach})" if r.breach else ""))
                 for r in self.rows]
@@ -154,17 +168,21 @@ class Alignment(BaseModel):
                       "variance_above_percent":
                           f"variance above {self.variance_above_percent}%"}
             out.append(f"{len(self.breaches)} row(s) fail: " + "; ".join(
-                f"{' / '.join(r.key)} ({limits[r.breach]})"
+                f"{self.shown(r.key)} ({limits[r.breach]})"
                 for r in self.breaches if r.breach is not None))
         return out
 
     def write_csv(self, stream: IO[str]) -> None:
-        """The rows as CSV with a header row (plain amounts, no thousands separators)."""
+        """The rows as CSV with a header row (plain amounts, no thousands separators): the
+        key's codes, then the names of the columns whose members have names."""
+        named = [c for c in self.columns if c in self.names]
         writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow([*self.columns, "version", "actual", "plan", "difference", "percent",
-                         "kind", "breach"])
+        writer.writerow([*self.columns, *(f"{c} name" for c in named), "version", "actual",
+                         "plan", "difference", "percent", "kind", "breach"])
         for r in self.rows:
-            writer.writerow([*r.key, self.version, r.actual, r.plan, r.difference,
+            key = dict(zip(self.columns, r.key, strict=True))
+            writer.writerow([*r.key, *(self.label(c, key[c]) for c in named), self.version,
+                             r.actual, r.plan, r.difference,
                              "" if r.percent is None else r.percent, r.kind, r.breach or ""])
 
     def csv_text(self) -> str:
@@ -180,12 +198,14 @@ def _share(difference: Decimal, plan: Decimal) -> Decimal | None:
 def align(actual: Mapping[Key, Decimal], plan: Mapping[Key, Decimal], *,
           columns: Sequence[str], version: str, routed: Iterable[RoutedValue] = (),
           unplanned_above: Decimal | None = None,
-          variance_above_percent: Decimal | None = None) -> Alignment:
+          variance_above_percent: Decimal | None = None,
+          names: Mapping[str, Mapping[str, str]] | None = None) -> Alignment:
     """``actual`` against ``plan`` (key -> amount, one month). An unplanned row fails when
     |actual| exceeds ``unplanned_above``; a planned row when its |percent| (to the cent)
     exceeds ``variance_above_percent``; None: that threshold is off."""
     result = Alignment(columns=list(columns), version=version, unplanned_above=unplanned_above,
-                       variance_above_percent=variance_above_percent, routed=list(routed))
+                       variance_above_percent=variance_above_percent, routed=list(routed),
+                       names={c: dict(n) for c, n in (names or {}).items()})
     for key in {*actual, *plan}:
         if len(key) != len(columns):
             raise ValueError(f"cell key {key!r} does not match the columns "
@@ -205,3 +225,30 @@ def align(actual: Mapping[Key, Decimal], plan: Mapping[Key, Decimal], *,
                                percent=percent, kind=kind, breach=breach))
     result.rows.sort(key=lambda r: (KINDS.index(r.kind), r.key))
     return result
+
+
+def version_cells(data: bytes, *, export: str, columns: Mapping[str, str], keys: Sequence[str],
+                  period: str, amount: str, version: str, versions: Iterable[str],
+                  months: Iterable[str]) -> dict[str, dict[str, dict[Key, Decimal]]]:
+    """version -> month label -> key -> amount, of an export's CSV ``data`` (``export``
+    names it in errors): ``columns`` maps the flow's columns to the export's, ``keys`` are
+    the key columns aligned (the period left out), ``version`` the export's version column;
+    only ``versions`` and ``months`` are kept."""
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig")))
+    header = next(reader, [])
+    at = {name: i for i, name in enumerate(header)}
+    wanted = [columns[c] for c in (*keys, period, amount)] + [version]
+    missing = [c for c in wanted if c not in at]
+    if missing:
+        raise ConfigError(f"export {export} has no column {', '.join(missing)}; its columns: "
+                          f"{', '.join(header)} (fix align in flows.yaml)")
+    key_at = [at[columns[k]] for k in keys]
+    month_at, amount_at, version_at = at[columns[period]], at[columns[amount]], at[version]
+    found: dict[str, dict[str, dict[Key, Decimal]]] = {
+        v: {m: {} for m in months} for v in versions}
+    for row in reader:
+        if not row or (cells := found.get(row[version_at], {}).get(row[month_at])) is None:
+            continue
+        key = tuple(row[i] for i in key_at)
+        cells[key] = cells.get(key, ZERO) + number(row[amount_at], f"export {export}")
+    return found

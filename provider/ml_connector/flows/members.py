@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -89,6 +89,7 @@ class Members:
     list_id: str
     keys: frozenset[str]
     count: int
+    names: Mapping[str, str] = field(default_factory=dict)  # code -> name
 
 
 def read_members(client: AnaplanClient, names: Iterable[str],
@@ -103,7 +104,8 @@ def read_members(client: AnaplanClient, names: Iterable[str],
         items = client.list_items(info.id, include_all=True)
         found[name] = Members(info.id, frozenset(k for item in items
                                                  for k in (item.code, item.name) if k),
-                              len(items))
+                              len(items), {item.code: item.name for item in items
+                                           if item.code and item.name})
     return found
 
 

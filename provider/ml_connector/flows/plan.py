@@ -16,6 +16,7 @@ from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.flows.listtext import ListCheck
 from ml_connector.flows.member_maps import export_maps
 from ml_connector.flows.members import MemberCheck
+from ml_connector.flows.plan_actual import Aligned
 from ml_connector.flows.reads import Read, flow_reads
 from ml_connector.flows.run import BuildManifest, FlowRun, RunSummary, Scope
 from ml_connector.flows.spec import Defaults, Flow
@@ -102,7 +103,8 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
     """The steps of ``flow``: its Zoho reads (lookup lists; for an incremental aggregate
     flow the changes and the months they touch), build, the member check (when the flow has
     ``list:`` columns), import, wait, verify (when the flow verifies or cross-checks its
-    cells, or a list flow reads back the list it ``loads``) and reconcile."""
+    cells, or a list flow reads back the list it ``loads``), reconcile and, for a flow that
+    aligns, plan against actual."""
     steps: list[Step] = []
     lookups: dict[str, str] = {}
     scope: dict[str, Source] = {}
@@ -156,4 +158,7 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
                       trigger_rule="none_skipped",
                       optional=("waited", "verified", "listed"),
                       announces=True))
+    if flow.align is not None:  # plan against actual, once the data is in and verified
+        steps.append(Step("align", "align", Aligned, {"built": "build", "summary": "reconcile"},
+                          pool="anaplan"))
     return FlowPlan(flow, tuple(steps))

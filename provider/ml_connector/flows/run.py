@@ -29,6 +29,7 @@ from ml_connector.anaplan.handoff import Handoff, Lock, no_lock, send_file
 from ml_connector.anaplan.outcome import TaskEvent, judge
 from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.errors import ConfigError, ConnectorError, NothingChanged, RunFailed
+from ml_connector.flows.align import routed_values
 from ml_connector.flows.build import period_label
 from ml_connector.flows.crosscheck import cross_check
 from ml_connector.flows.files import Member, SentCell, Skipped, read_lines
@@ -43,6 +44,7 @@ from ml_connector.flows.members import (
     not_members,
     read_members,
 )
+from ml_connector.flows.plan_actual import Aligned, keep_reports, read_reports, window_months
 from ml_connector.flows.postings import posting_accounts
 from ml_connector.flows.reads import Ledger, Read, stage_read
 from ml_connector.flows.reconcile import audit_rows, with_notes
@@ -443,6 +445,23 @@ class FlowRun:
         log.info("Audit %s; watermark %s%s", summary.counts, summary.watermark or "unchanged",
                  f"; list text {summary.text}" if summary.text else "")
         return summary
+
+    def align(self, built: BuildManifest, summary: RunSummary) -> Aligned:
+        """Hold the Actual cells of the run's months against each plan version of the
+        flow's ``align`` (one export, each aligned list's members; requests counted): the
+        reports go to the state store, to CSV beside the run's files and to the log; a row
+        past a threshold fails the step, after all are kept."""
+        assert self.anaplan is not None, "align needs an anaplan client"
+        routed = routed_values(built.counts.defaulted, built.counts.unmapped,
+                               self.flow.columns)
+        with self.anaplan() as client:
+            export_id, requests, reports = read_reports(
+                client, self.flow, window_months(summary.windows), routed, sleep=self.sleep)
+        aligned = keep_reports(self.store, self.flow, export_id, requests, reports,
+                               run_id=self.run_id, out_dir=self.out_dir)
+        if not aligned.ok:
+            raise RunFailed(aligned.message())
+        return aligned
 
     def _judge_text(self, listed: ListCheck | None) -> None:
         """Fail a list flow whose read-back did not run, or (``text: fail``) found text

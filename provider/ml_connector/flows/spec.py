@@ -6,6 +6,7 @@ import csv
 import re
 from collections.abc import Iterable
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -196,6 +197,31 @@ class Verify(_Strict):
         "writes (e.g. Versions: Actual)")
 
 
+class Align(_Strict):
+    """After each run, hold the Actual cells of the months it sent against the plan
+    version(s) of the same module, read through an export that holds every version: a
+    report per month and version (unplanned actuals, planned members without actuals, the
+    Zoho values routed to a default member, actual - plan), kept in the state store.
+    Thresholds decide what fails the step; the rest is reported."""
+
+    export: str | None = Field(
+        default=None, description="the export (116... or its name) of the target module with "
+        "every version (default: verify.export)")
+    columns: dict[str, str] | None = Field(
+        default=None, description="flow column -> the export's column holding it (default: "
+        "verify.columns)")
+    version: str = Field(default="Versions", description="the export column of the version")
+    actual: str = Field(default="Actual", description="the version the flow writes")
+    plans: list[str] = Field(default_factory=lambda: ["Budget"], min_length=1,
+                             description="the plan versions each month is held against")
+    unplanned_above: Decimal | None = Field(
+        default=None, ge=0, description="fail when actuals without a plan exceed this amount "
+        "(absolute, per row); unset: reported only")
+    variance_above_percent: Decimal | None = Field(
+        default=None, ge=0, description="fail when |actual - plan| exceeds this percent of "
+        "|plan| on a planned row; unset: reported only")
+
+
 class Crosscheck(_Strict):
     """Hold the run's cells, summed over the columns ``flow`` does not have (e.g. the
     department), against the cells ``flow`` sent for the same months, as the state store
@@ -320,6 +346,7 @@ class Flow(_Strict):
         default="report", description="with loads: a record whose text Anaplan holds "
         "differently is reported (a warning, counted, noted in the audit) or fails the run")
     crosscheck: Crosscheck | None = None
+    align: Align | None = None
     overlap_minutes: int = Field(default=10, ge=0)
     description: str = ""
     enabled: bool = True
@@ -342,6 +369,8 @@ class Flow(_Strict):
                                      f"not flow columns: {', '.join(extra)}" if extra else ""])))
             if self.period_field is None:
                 raise ValueError("verify: needs a period column (the months compared)")
+        if self.align is not None:
+            self._check_align(self.align)
         if self.source == LEDGER:
             return self._check_ledger()
         if self.ledger is not None:
@@ -523,6 +552,26 @@ class Flow(_Strict):
         """Whether a column reads a reporting tag or a location, project, item or
         salesperson (which Zoho's general ledger does not carry)."""
         return any(c.tag is not None or c.dimension is not None for c in self.columns.values())
+
+    def _check_align(self, align: Align) -> None:
+        """``align`` names an export and a column for each of the flow's columns (its own,
+        else verify's), and the flow has one amount and a period to align."""
+        if self.grain != "aggregate" or self.period_field is None:
+            raise ValueError("align: needs grain 'aggregate' and a period column (the "
+                             "months aligned)")
+        if sum(1 for c in self.columns.values() if c.amount) != 1:
+            raise ValueError("align: needs exactly one amount column")
+        if align.export is None or align.columns is None:
+            if self.verify is None:
+                raise ValueError("align: give export and columns, or set verify (align "
+                                 "reads its export)")
+            align.export = align.export or self.verify.export
+            align.columns = align.columns or dict(self.verify.columns)
+        missing = sorted(set(self.columns) - set(align.columns))
+        if missing:
+            raise ValueError(f"align.columns: no export column for {', '.join(missing)}")
+        if align.actual in align.plans:
+            raise ValueError(f"align.plans: {align.actual!r} is the actual version")
 
     @property
     def period_field(self) -> str | None:

@@ -3,6 +3,7 @@ processes, as declared in YAML (``default_model.yaml`` is the standard one)."""
 
 from __future__ import annotations
 
+import itertools
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -70,13 +71,38 @@ class LineItemSpec(_Spec):
         return self
 
 
+class CellSpec(_Spec):
+    """Cells entered in the model (a plan version's, say): one member (code or name) of
+    each dimension, or a list of them (every combination gets the values)."""
+
+    members: dict[str, str | list[str]]
+    values: dict[str, float]
+
+    def keys(self, dimensions: list[str]) -> list[tuple[str, ...]]:
+        """The member names of every cell, in ``dimensions`` order."""
+        given = [self.members[d] for d in dimensions]
+        return list(itertools.product(*([m] if isinstance(m, str) else m for m in given)))
+
+
 class ModuleSpec(_Spec):
-    """A module: cells addressed by one member of each dimension (list names or ``Time``)."""
+    """A module: cells addressed by one member of each dimension (list names or ``Time``).
+    ``cells``: values entered in the model; a cell appears once every member it names is in
+    its list (a plan entered against the departments the list flows load)."""
 
     id: str = Field(pattern=r"^102\d{9}$")
     name: str
     dimensions: list[str]
     line_items: list[LineItemSpec]
+    cells: list[CellSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cells_fit(self) -> ModuleSpec:
+        items = {i.name for i in self.line_items}
+        for cell in self.cells:
+            if set(cell.members) != set(self.dimensions) or not set(cell.values) <= items:
+                raise ValueError(f"module {self.name}: a cell names a member of each of "
+                                 f"{', '.join(self.dimensions)} and values of its line items")
+        return self
 
 
 class FileSpec(_Spec):

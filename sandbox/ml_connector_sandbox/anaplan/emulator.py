@@ -86,7 +86,8 @@ class AnaplanEmulator:
         """Cells with data of a module (name or id):
         ``[{"dimensions": {"Accounts": "4000", "Time": "Jan 26"}, "values": {"Amount": 1.5}}]``."""
         with self.lock:
-            return self.model(model_id).module_named(module).rows()
+            model = self.model(model_id)
+            return model.settled(model.module_named(module)).rows()
 
     def list_items(self, model_id: str, list_name: str) -> list[dict]:
         """Items of a list (name or id): ``[{"id", "code", "name", "properties"}]``."""

@@ -112,6 +112,9 @@ class ModuleState:
         self.spec = spec
         self.line_items = {i.name: i for i in spec.line_items}
         self.cells: dict[tuple[str, ...], dict[str, Value]] = {}
+        #: Entered cells (member names) whose members are not all in their lists yet.
+        self.entered: list[tuple[tuple[str, ...], dict[str, Value]]] = [
+            (key, dict(cell.values)) for cell in spec.cells for key in cell.keys(spec.dimensions)]
 
     def write(self, key: tuple[str, ...], values: dict[str, Value]) -> None:
         self.cells.setdefault(key, {}).update(values)
@@ -188,7 +191,21 @@ class ModelState:
         if export.list is not None:
             return self.list_named(export.list)
         assert export.module is not None
-        return self.module_named(export.module)
+        return self.settled(self.module_named(export.module))
+
+    def settled(self, module: ModuleState) -> ModuleState:
+        """``module`` with the entered cells whose members are all in their lists now (a
+        cell already written keeps its values)."""
+        waiting = []
+        for names, values in module.entered:
+            key = tuple(self.member(d, n) for d, n in zip(module.spec.dimensions, names,
+                                                          strict=True))
+            if None in key:
+                waiting.append((names, values))
+            elif key not in module.cells:
+                module.write(tuple(str(k) for k in key), values)
+        module.entered = waiting
+        return module
 
     def member(self, dimension: str, value: str) -> str | None:
         """The member of a list (its code) or of ``Time`` (its label) that ``value`` names."""
