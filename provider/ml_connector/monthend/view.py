@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import func, select, union
@@ -206,3 +207,16 @@ def month_view(store: StateStore, flows: Sequence[Flow], month: str | None = Non
             for f in flows]
     return MonthView(month=month, months=months, flows=rows,
                      alignments=alignment_reports(store, ids, month))
+
+
+def flows_file() -> Path:
+    """The flows file the DAGs were made from: ``ml-connector init``'s
+    ``<dags folder>/ml_connector/flows.yaml``, else ``<dags folder>/flows.yaml``, else the
+    command line's default (``dags/flows.yaml``)."""
+    from ml_connector.cli import dags_folder, default_flows
+
+    folder = dags_folder()
+    for path in (folder / "ml_connector" / "flows.yaml", folder / "flows.yaml"):
+        if path.exists():
+            return path
+    return Path(default_flows())
