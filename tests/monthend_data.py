@@ -4,11 +4,13 @@ its unit, Airflow and browser tests and by scripts/pagebench.py."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ml_connector.flows.align import RoutedValue, align
+from ml_connector.flows.spec import Flow
 from ml_connector.state.alignments import AlignmentLog
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.reads import ReadLog
@@ -110,3 +112,43 @@ def record_alignment(store: StateStore, flow: str, month: str, run_id: str, *,
                       variance_above_percent=variance_above_percent)
     AlignmentLog(store).record(flow, month, alignment, run_id=run_id,
                                export_id="116000000002", anaplan_requests=3)
+
+
+DEPARTMENTS = ("Sales", "Marketing", "R&D", "Operations", "Unassigned")
+ACCOUNTS = tuple(str(code) for code in range(4000, 4100, 10))
+
+
+def fill_months(store: StateStore, flows: Sequence[Flow], months: Sequence[str], *,
+                records: int = 3000, seed: int = 1) -> int:
+    """A monthly run of every flow for each of ``months``, as a year of scheduled runs
+    leaves the store: about ``records`` audited records per fact flow and month (a tenth
+    for list flows), a few skipped and failed, a verification where the flow verifies, and
+    an alignment of about 50 rows (accounts x departments) against Budget for the flows by
+    a dimension. Returns the audit rows written."""
+    rng = random.Random(seed)
+    written = 0
+    for month in months:
+        year, number = int(month[:4]), int(month[5:])
+        after = f"{year + number // 12:04d}-{number % 12 + 1:02d}"
+        run_id = f"scheduled__{after}-01T00:00:00+00:00"
+        for flow in flows:
+            n = max(1, records // 10 if flow.mode == "full" else
+                    int(records * rng.uniform(0.8, 1.2)))
+            failed = {"line 12: Department 'Ops' is not in Departments": rng.randrange(4)} \
+                if rng.random() < 0.3 else {}
+            run = Run(flow.id, run_id, month, imported=n - 2 - sum(failed.values()),
+                      skipped={"skipped: status void": 2}, failed=failed,
+                      task_id=f"{rng.getrandbits(128):032X}", requests=n // 25 + 3,
+                      verification=(n // 5, 0, None) if flow.verify else None)
+            record_run(store, run, flow.entity or "journals")
+            written += run.records
+            if flow.dimensional and flow.grain == "aggregate":
+                actual = {(a, d): D(rng.randrange(-5_000, 400_000)) / 100
+                          for a in ACCOUNTS for d in DEPARTMENTS if rng.random() < 0.9}
+                plan = {k: (v * D(rng.uniform(0.85, 1.15))).quantize(D("0.01"))
+                        for k, v in actual.items() if rng.random() < 0.9}
+                record_alignment(store, flow.id, month, run_id, actual=actual, plan=plan,
+                                 columns=["Account", "Department"], routed=[RoutedValue(
+                                     column="Department", value=None, member="Unassigned",
+                                     lines=rng.randrange(1, 30))])
+    return written
