@@ -63,14 +63,18 @@ def test_a_row_per_flow_links_to_runs_and_the_model_and_the_alignment(store):
         ("zoho_invoice_actuals", first.run_id): AirflowRun(state="success", model_page=MODEL),
         ("zoho_accounts", JANUARY[2].run_id): AirflowRun(model_page="javascript:alert(1)")})
     page = Page(html)
-    rows = {a["data-flow"]: text for a, text in page.find("tr", **{"class": "flow"})}
+    rows = {a["data-flow"]: text for a, text in page.find("tr")
+            if a.get("class", "").startswith("flow")}
+    notes = {a["data-flow"]: text for a, text in page.find("tr", **{"class": "notes"})}
     assert list(rows) == [f.id for f in FLOWS if f.mode != "full"] + [
         f.id for f in FLOWS if f.mode == "full"]  # the actuals, then the lists
     ran = {r.flow for r in JANUARY}
     assert all(("no run" in text) == (flow not in ran) for flow, text in rows.items())
     assert "failed" in rows["invoice_actuals_by_department"]
     assert "5 x failed: line 4: Department 'Ops' is not in Departments" in \
-        rows["invoice_actuals_by_department"]
+        notes["invoice_actuals_by_department"]
+    assert "1 x failed: line 9: Account '4999' is not in Accounts" in \
+        notes["invoice_actuals_by_department"]
     assert "differs (2 of 90 cells)" in rows["invoice_actuals_by_department"]
     hrefs = {a["href"]: a.get("target") for a, _ in page.find("a")}
     assert hrefs["/airflow/dags/zoho_invoice_actuals/runs/"

@@ -21,7 +21,10 @@ th,td{border-bottom:1px solid #e5e7eb;padding:4px 8px;text-align:left;vertical-a
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .failed,.differs,.breach{color:#b91c1c;font-weight:600}.imported,.verified{color:#15803d}
 .none{color:#6b7280}.reasons{color:#4b5563;font-size:12px;margin:0;padding-left:16px}
+.nowrap{white-space:nowrap}.task{font-family:monospace;font-size:12px}
+tr.notes td{border-bottom:1px solid #e5e7eb;padding-top:0}tr.has-notes td{border-bottom:0}
 form{margin:8px 0 16px}section{margin-top:28px}
+.side{display:flex;gap:32px;align-items:flex-start;flex-wrap:wrap}summary{cursor:pointer}
 """
 
 
@@ -73,6 +76,8 @@ def _flow_row(row: FlowRow, base: str, airflow: Mapping[tuple[str, str], Airflow
                 f'<td class="none" colspan="11">no run</td></tr>')
     known = airflow.get((row.dag_id, run.run_id), AirflowRun())
     reasons = "".join(f"<li>{n:,} x {_e(r)}</li>" for r, n in run.reasons)
+    notes = (f'<tr class="notes" data-flow="{_e(row.flow)}"><td></td><td colspan="11">'
+             f'<ul class="reasons">{reasons}</ul></td></tr>' if reasons else "")
     check = run.verification
     verified = "-" if check is None else (
         f'<span class="{_e(check.status)}">{_e(check.status)}</span> '
@@ -81,19 +86,20 @@ def _flow_row(row: FlowRow, base: str, airflow: Mapping[tuple[str, str], Airflow
     page = known.model_page or ""
     model = _link(page, "model", top=False) if page.startswith("https://") else "-"
     state = f" ({_e(known.state)})" if known.state else ""
-    return (f'<tr class="flow" data-flow="{_e(row.flow)}">{name}'
-            f'<td>{_link(run_href(base, row.dag_id, run.run_id), run.run_id)}{state}</td>'
+    return (f'<tr class="flow{" has-notes" if notes else ""}" data-flow="{_e(row.flow)}">'
+            f'{name}<td class="nowrap">'
+            f"{_link(run_href(base, row.dag_id, run.run_id), run.run_id)}{state}</td>"
             f'<td class="{run.outcome}">{run.outcome}</td>'
-            f'<td>{run.recorded_at:%Y-%m-%d %H:%M} UTC</td>'
+            f'<td class="nowrap">{run.recorded_at:%Y-%m-%d %H:%M}</td>'
             f'<td class="n">{_n(run.records)}</td><td class="n">{_n(run.imported)}</td>'
-            f'<td class="n">{_n(run.skipped)}</td><td class="n">{_n(run.failed)}'
-            f'{f"<ul class=reasons>{reasons}</ul>" if reasons else ""}</td>'
+            f'<td class="n">{_n(run.skipped)}</td><td class="n">{_n(run.failed)}</td>'
             f'<td class="n">{_n(run.requests)}</td>'
-            f'<td>{_e(", ".join(run.tasks) or "-")}</td><td>{verified}</td>'
-            f"<td>{model}</td></tr>")
+            f'<td class="task" title="{_e(", ".join(run.tasks))}">'
+            f'{_e(", ".join(t[:8] + "…" for t in run.tasks) or "-")}</td><td>{verified}</td>'
+            f"<td>{model}</td></tr>{notes}")
 
 
-FLOW_HEAD = ("<tr><th>Flow</th><th>Last run</th><th>Outcome</th><th>When</th>"
+FLOW_HEAD = ("<tr><th>Flow</th><th>Last run</th><th>Outcome</th><th>When (UTC)</th>"
              '<th class="n">Records</th><th class="n">Imported</th><th class="n">Skipped</th>'
              '<th class="n">Failed</th><th class="n">Zoho requests</th><th>Anaplan task</th>'
              "<th>Verification</th><th>Anaplan</th></tr>")
@@ -144,11 +150,12 @@ def alignment_section(report: AlignmentReport, n: int, base: str) -> str:
             f"<p>{len(report.rows):,} row(s): {_e(counts)}; {status}. Aligned "
             f"{report.aligned_at:%Y-%m-%d %H:%M} UTC by {run}.</p>"
             f'{f"<p>Routed values:</p><ul>{routed}</ul>" if routed else ""}'
-            f"{chart}"
+            f'<div class="side">{chart}'
             f'<table class="members"><thead><tr><th>{_e(member)}</th><th class="n">Actual</th>'
-            f'<th class="n">{_e(version)}</th></tr></thead><tbody>{totals}</tbody></table>'
+            f'<th class="n">{_e(version)}</th></tr></thead><tbody>{totals}</tbody></table></div>'
+            f"<details><summary>The {len(report.rows):,} row(s)</summary>"
             f'<table class="report"><thead>{head}</thead><tbody>{rows}{total}</tbody></table>'
-            "</section>")
+            "</details></section>")
 
 
 def render(view: MonthView, *, base: str = "",
