@@ -40,6 +40,7 @@ def test_an_analyst_opens_month_end_and_picks_a_month(browser, tmp_path):  # noq
         page.locator("input[name=password]").fill(passwords(env)["analyst"])
         page.get_by_role("button", name="Sign in").click()
         page.get_by_role("link", name="Month-end").click()
+        page.wait_for_url("**/plugin/month-end")
         frame = page.frame_locator("iframe")
         frame.locator("select[name=month]").select_option("2026-02")
         frame.get_by_role("button", name="Show").click()
