@@ -27,11 +27,27 @@ app = FastAPI(title="ml-connector Month-end", docs_url=None, redoc_url=None,
 
 async def current_user(request: Request, credentials: Annotated[
         HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Any:
-    """The user Airflow's own API would see (``security.get_user``): 401 without a token,
-    403 for one Airflow did not sign."""
-    from airflow.api_fastapi.core_api.security import get_user
+    """The user of the request's token, by the rules of Airflow's own API
+    (``airflow.api_fastapi.core_api.security.get_user``, whose signature changes between
+    Airflow versions): an ``Authorization: Bearer`` token, else the UI's ``_token`` cookie,
+    checked by the auth manager. None: 401; expired: 401; not signed by this Airflow: 403."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
+    from jwt import ExpiredSignatureError, InvalidTokenError
 
-    return await get_user(request, None, credentials)
+    token: str | None
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        token = credentials.credentials
+    else:
+        token = request.cookies.get(COOKIE_NAME_JWT_TOKEN)
+    if not token:
+        raise HTTPException(status_code=401, detail="Not authenticated")
+    try:
+        return await get_auth_manager().get_user_from_token(token)
+    except ExpiredSignatureError:
+        raise HTTPException(status_code=401, detail="Token Expired") from None
+    except InvalidTokenError:
+        raise HTTPException(status_code=403, detail="Invalid JWT token") from None
 
 
 User = Annotated[Any, Depends(current_user)]
