@@ -70,6 +70,9 @@ def test_the_month_end_page_in_the_api_server(sandbox, tmp_path_factory):
         own = httpx.get(f"{url}{page}", params={"month": month}, headers=bearer).text
         assert "(success)" in own
         assert "selectedModelId=" in own and 'target="_blank"' in own
+        wrong = httpx.get(f"{url}/ml-connector/api/month?month=2026-13", headers=bearer)
+        assert wrong.status_code == 400
+        assert "'2026-13' is not a month: write it yyyy-mm" in wrong.json()["detail"]
 
         clerk = {"Authorization": f"Bearer {token(url, env, 'clerk')}"}
         data = httpx.get(f"{url}/ml-connector/api/month?month=2026-01", headers=clerk)

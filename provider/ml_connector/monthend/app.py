@@ -15,9 +15,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ml_connector.errors import ConnectorError
 from ml_connector.flows.spec import Flow, load_valid_flows
 from ml_connector.monthend.page import render
-from ml_connector.monthend.view import MonthView, dag_id, flows_file, month_view
+from ml_connector.monthend.view import MonthView, check_month, dag_id, flows_file, month_view
 
 URL_PREFIX = "/ml-connector"
 bearer = HTTPBearer(auto_error=False)
@@ -70,12 +71,18 @@ def readable_flows(user: Any) -> list[Flow]:
 
 
 def _view(user: Any, month: str | None) -> MonthView:
+    """The month's view of the user's flows: 400 for a month that is not ``yyyy-mm``, 503
+    (saying why) when the state store cannot be read."""
     from ml_connector.hooks.state import state_store, state_url
 
     try:
-        return month_view(state_store(state_url()), readable_flows(user), month)
+        check_month(month or "2000-01")
     except ValueError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
+    try:
+        return month_view(state_store(state_url()), readable_flows(user), month)
+    except ConnectorError as exc:  # its messages name no secret
+        raise HTTPException(status_code=503, detail=str(exc)) from None
 
 
 def ui_base(request: Request) -> str:
