@@ -2,7 +2,8 @@
 extraction (requests, throughput, client memory), Anaplan uploads and task polling, the
 build step (scripts/buildbench.py), a year's backfill through the ledger against the
 document flows (scripts/ledgerbench.py) and a backfill on the compose topology with one
-Celery worker and with two (scripts/topologybench.py), against the sandbox.
+Celery worker and with two (scripts/topologybench.py), against the sandbox, and the Month-end
+page's render time over a year of runs (scripts/pagebench.py).
 
 The sandbox runs in its own process (`ml-connector-sandbox up`), so the figures are the
 client's alone: memory is the peak of Python allocations while streaming an extract to disk.
@@ -158,6 +159,7 @@ def main() -> int:
     import buildbench  # scripts/buildbench.py: the build step against reading its input
     import changebench  # scripts/changebench.py: what noticing changes costs
     import ledgerbench  # scripts/ledgerbench.py: a year's backfill, ledger against documents
+    import pagebench  # scripts/pagebench.py: the Month-end page over a year of runs
     import topologybench  # scripts/topologybench.py: one worker against two
 
     print("Zoho request budget of the shipped flows (sandbox clock; takes a while)...")
@@ -200,6 +202,8 @@ def main() -> int:
     print("\n".join(ledgerbench.main()))
     print("\nThe compose topology with one Celery worker and with two (takes a while)...")
     print("\n".join(topologybench.main()))
+    print("\nThe Month-end page over a year of monthly runs of every shipped flow:")
+    print("\n".join(pagebench.main()))
     return 0
 
 
