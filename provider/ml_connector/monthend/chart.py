@@ -79,6 +79,7 @@ def bar_chart(totals: Sequence[MemberTotal], *, member_label: str, plan_label: s
                  f'y="{height - 8}" text-anchor="middle">{escape(member_label)}</text>')
     zero = y(0.0)
     for n, total in enumerate(totals):
+        shown = escape(total.name or total.member)  # its name in Anaplan, else its code
         x0 = LEFT + n * GROUP + (GROUP - 2 * BAR) / 2
         pairs: tuple[tuple[str, str, Decimal], ...] = (
             ("actual", "Actual", total.actual), ("plan", plan_label, total.plan))
@@ -88,12 +89,12 @@ def bar_chart(totals: Sequence[MemberTotal], *, member_label: str, plan_label: s
                 f'<rect class="bar {series}" x="{x0 + k * BAR:.2f}" '
                 f'y="{min(top, zero):.2f}" width="{BAR - 2}" height="{abs(zero - top):.2f}" '
                 f'fill="{COLORS[series]}" data-member="{escape(total.member)}" '
-                f'data-value="{value}"><title>{escape(total.member)}: {escape(label)} '
+                f'data-value="{value}"><title>{shown}: {escape(label)} '
                 f'{_money(value)}</title></rect>')
         cx = LEFT + n * GROUP + GROUP / 2
         ly = TOP + PLOT_HEIGHT + 14
         parts.append(f'<text class="member" x="{cx}" y="{ly}" text-anchor="end" '
-                     f'transform="rotate(-35 {cx} {ly})">{escape(total.member)}</text>')
+                     f'transform="rotate(-35 {cx} {ly})">{shown}</text>')
     for k, (series, label) in enumerate((("actual", "Actual"), ("plan", plan_label))):
         lx = LEFT + k * 140
         parts.append(f'<g class="legend"><rect x="{lx}" y="10" width="12" height="12" '

@@ -114,10 +114,11 @@ def flow_table(title: str, rows: Iterable[FlowRow], base: str,
             f"<tbody>{body}</tbody></table>")
 
 
-def _report_row(row: Row) -> str:
+def _report_row(report: AlignmentReport, row: Row) -> str:
     percent = "-" if row.percent is None else f"{row.percent:,.2f}%"
     breach = f' <span class="breach">fails {_e(row.breach)}</span>' if row.breach else ""
-    return ("<tr>" + "".join(f"<td>{_e(k)}</td>" for k in row.key)
+    return ("<tr>" + "".join(f'<td title="{_e(k)}">{_e(report.shown(c, k))}</td>'
+                             for c, k in zip(report.columns, row.key, strict=True))
             + f'<td class="n">{_money(row.actual)}</td><td class="n">{_money(row.plan)}</td>'
             f'<td class="n">{_money(row.difference)}</td><td class="n">{percent}</td>'
             f"<td>{_e(row.kind)}{breach}</td></tr>")
@@ -129,7 +130,7 @@ def alignment_section(report: AlignmentReport, n: int, base: str) -> str:
     head = ("<tr>" + "".join(f"<th>{_e(c)}</th>" for c in report.columns)
             + f'<th class="n">Actual</th><th class="n">{_e(version)}</th>'
             '<th class="n">Difference</th><th class="n">Percent</th><th>Kind</th></tr>')
-    rows = "".join(_report_row(r) for r in report.rows)
+    rows = "".join(_report_row(report, r) for r in report.rows)
     total = (f'<tr><th colspan="{len(report.columns)}">Total</th>'
              f'<th class="n">{_money(report.actual)}</th><th class="n">'
              f'{_money(report.plan)}</th><th class="n">{_money(report.actual - report.plan)}'
@@ -141,7 +142,8 @@ def alignment_section(report: AlignmentReport, n: int, base: str) -> str:
     chart = bar_chart(report.member_totals, member_label=member, plan_label=version,
                       title=f"{report.flow}: actual vs {version} per {member}",
                       chart_id=f"chart-{n}")
-    totals = "".join(f'<tr><td>{_e(t.member)}</td><td class="n">{_money(t.actual)}</td>'
+    totals = "".join(f'<tr><td title="{_e(t.member)}">{_e(t.name or t.member)}</td>'
+                     f'<td class="n">{_money(t.actual)}</td>'
                      f'<td class="n">{_money(t.plan)}</td></tr>' for t in report.member_totals)
     run = (_link(run_href(base, report.dag_id, report.run_id), report.run_id)
            if report.run_id != "cli" else "the ml-connector command")

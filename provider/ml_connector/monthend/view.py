@@ -103,6 +103,11 @@ class AlignmentReport:
     actual: Decimal
     plan: Decimal
     ok: bool
+    names: dict[str, dict[str, str]]  # key column -> member code -> its name in Anaplan
+
+    def shown(self, column: str, code: str) -> str:
+        """A member as a person reads it: its name in Anaplan, else its code."""
+        return self.names.get(column, {}).get(code) or code
 
 
 @dataclass(frozen=True)
@@ -191,7 +196,7 @@ def alignment_reports(store: StateStore, flows: Sequence[str], month: str
             aligned_at=_when(s.aligned_at), columns=a.columns,
             counts={k: len(a.of_kind(k)) for k in KINDS}, rows=a.rows, breaches=a.breaches,
             routed=a.routed, member_totals=a.member_totals(), actual=actual, plan=plan,
-            ok=a.ok))
+            ok=a.ok, names=a.names))
     return out
 
 
