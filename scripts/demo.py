@@ -34,6 +34,9 @@ from pathlib import Path
 from ml_connector.anaplan.auth import BasicMethod
 from ml_connector.anaplan.client import AnaplanClient
 from ml_connector.anaplan.config import AnaplanConfig
+from ml_connector.flows.spec import load_flows
+from ml_connector.monthend.page import render
+from ml_connector.monthend.view import month_view
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.events import EventLog
 from ml_connector.state.report import run_months, table
@@ -65,6 +68,8 @@ CENT = Decimal("0.01")
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = ROOT / ".demo" / "airflow"
+#: The Month-end page of the demo's February, as the Airflow UI shows it.
+PAGE = ROOT / ".demo" / "month-end-2026-02.html"
 LISTS = ["zoho_accounts", "zoho_customers", "zoho_vendors", "zoho_regions", "zoho_departments"]
 MONTHS = {"2026-02-01": (date(2026, 1, 1), date(2026, 2, 1)),  # logical date -> month
           "2026-03-01": (date(2026, 2, 1), date(2026, 3, 1)),
@@ -272,6 +277,23 @@ def main() -> int:
                         if explained.returncode == 0 else [*lines, explained.stderr[-2000:]]))
         unverified += explained.returncode != 0
 
+        print("\nml-connector align --month 2026-02 --flow invoice_actuals_by_department (the "
+              "month's actuals by department\nagainst the model's Budget, as the flow's align "
+              "step reported them in its task log):")
+        aligned = subprocess.run(
+            [str(Path(sys.executable).parent / "ml-connector"), "align", "--month", "2026-02",
+             "--flow", "invoice_actuals_by_department", "--flows",
+             str(ROOT / "dags" / "flows.yaml")], env=env, capture_output=True, text=True)
+        print(aligned.stdout.rstrip() if aligned.returncode == 0
+              else aligned.stdout + aligned.stderr[-2000:])
+        shown = render(month_view(audit.store, load_flows(ROOT / "dags" / "flows.yaml").flows,
+                                  "2026-02"), base=None)
+        PAGE.write_text(shown, encoding="utf-8")
+        print(f"\nThe Month-end page of February 2026 (every flow's run, the verifications, the "
+              f"alignments and their charts):\n  {PAGE.as_uri()}\nThe demo runs no Airflow "
+              "api-server, so it is written to that file; in Airflow it is Month-end in the "
+              "navigation (docs/month-end.md).")
+
         print("\nReconciliation (profit and loss of the Zoho emulator's documents, by its own "
               "posting rules, vs the cells\nread out of Anaplan through its exports; base "
               "currency):")
@@ -307,7 +329,7 @@ def main() -> int:
         writes = running.sandbox.zoho.stats()["writes"]
     print(f"Demo finished in {time.monotonic() - started:.0f}s")
     ok = (compared > 0 and mismatches == 0 and all(r >= 0 for r in results) and writes == 0
-          and unverified == 0 and arrived == 1)
+          and unverified == 0 and arrived == 1 and aligned.returncode == 0)
     return 0 if ok else 1
 
 

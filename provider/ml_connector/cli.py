@@ -125,7 +125,7 @@ def _reconcile(args: argparse.Namespace) -> int:
 def _align(args: argparse.Namespace) -> int:
     import time
 
-    from ml_connector.flows.plan_actual import keep_reports, read_reports
+    from ml_connector.flows.plan_actual import keep_reports, read_reports, report_lines
     from ml_connector.flows.spec import load_flows
     from ml_connector.flows.windows import parse_months
     from ml_connector.hooks.anaplan import AnaplanHook
@@ -164,12 +164,7 @@ def _align(args: argparse.Namespace) -> int:
             out.mkdir(parents=True, exist_ok=True)
         result = keep_reports(store, flow, export_id, requests, reports, run_id="cli",
                               out_dir=out)
-        for report in reports:
-            print(f"{flow.id} {report.month}:")
-            print("\n".join(report.alignment.lines()))
-            print()
-        print(f"{flow.id}: export {export_id}, {requests} Anaplan request(s)"
-              + "".join(f"; CSV {m.csv}" for m in result.months if m.csv))
+        print("\n".join(report_lines(flow, result, reports)))
         failed += 0 if result.ok else 1
     return 1 if failed else 0
 

@@ -30,27 +30,15 @@ def _has_entry_point() -> bool:
         group="airflow.plugins"))
 
 
-def installed(base: Path) -> str | None:
-    """A directory to put first on ``PYTHONPATH`` holding the package as ``pip install``
-    leaves it, when the running environment's install predates the plugin's entry point
-    (None: it has it already)."""
-    if _has_entry_point():
-        return None
-    target = base / "site"
-    if not target.exists():
-        subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q",
-                        "--target", str(target), str(ROOT)], check=True, capture_output=True,
-                       timeout=600)
-    return str(target)
-
-
 def plugin_env(env: dict[str, str], base: Path) -> dict[str, str]:
     """``env`` (an Airflow home's) with the plugin installed, an empty plugins folder,
     the simple auth manager's users (one limited to some DAGs) and the api-server's
     settings on a free port."""
     plugins = base / "plugins"
     plugins.mkdir(exist_ok=True)
-    path = [p for p in (installed(base), str(ROOT), env.get("PYTHONPATH")) if p]
+    assert _has_entry_point(), ("the package's airflow.plugins entry point is not installed "
+                                "here: `make install` (pip install -e .) installs it")
+    path = [p for p in (str(ROOT), env.get("PYTHONPATH")) if p]
     settings = {f"AIRFLOW__{k.upper()}": v for k, v in standalone_settings(free_port()).items()}
     return {**env, **settings, "PYTHONPATH": os.pathsep.join(path),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),

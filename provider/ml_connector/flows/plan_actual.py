@@ -5,7 +5,6 @@ reports kept in the state store and written as CSV. Anaplan requests are counted
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -23,9 +22,6 @@ from ml_connector.state.store import StateStore
 
 if TYPE_CHECKING:
     from ml_connector.anaplan.client import AnaplanClient
-
-log = logging.getLogger(__name__)
-
 
 class AlignedMonth(BaseModel):
     """One month against one plan version: counts, and where its CSV went."""
@@ -123,8 +119,8 @@ def _align(spec: Align, keys: list[str], actual: Any, plan: Any, version: str,
 
 def keep_reports(store: StateStore, flow: Flow, export_id: str, requests: int,
                  reports: Sequence[Report], *, run_id: str, out_dir: Any = None) -> Aligned:
-    """Keep each report in the state store (replacing the month's last), write it as
-    ``align_<month>_<version>.csv`` in ``out_dir`` (when given) and log its table."""
+    """Keep each report in the state store (replacing the month's last) and write it as
+    ``align_<month>_<version>.csv`` in ``out_dir`` (when given)."""
     aligned = Aligned(flow=flow.id, export_id=export_id, requests=requests)
     log_ = AlignmentLog(store)
     for report in reports:
@@ -136,13 +132,19 @@ def keep_reports(store: StateStore, flow: Flow, export_id: str, requests: int,
             path = out_dir / f"align_{report.month}_{found.version}.csv"
             with path.open("w", encoding="utf-8", newline="") as handle:
                 found.write_csv(handle)
-        for line in [f"{flow.id} {report.month}:", *found.lines()]:
-            log.info("%s", line)
         aligned.months.append(AlignedMonth(
             month=report.month, version=found.version, ok=found.ok, rows=len(found.rows),
             unplanned=len(found.of_kind("unplanned")), unactual=len(found.of_kind("unactual")),
             breaches=len(found.breaches), csv=None if path is None else str(path)))
-    log.info("Aligned %s of %s against %s through export %s: %d Anaplan request(s)",
-             ", ".join(sorted({r.month for r in reports})) or "no month", flow.id,
-             ", ".join(flow.align.plans if flow.align else []), export_id, requests)
     return aligned
+
+
+def report_lines(flow: Flow, aligned: Aligned, reports: Sequence[Report]) -> list[str]:
+    """Each report's table, then what was read: for the task log and the command line."""
+    lines = [line for report in reports
+             for line in [f"{flow.id} {report.month}:", *report.alignment.lines(), ""]]
+    read = (f"{flow.id}: aligned {', '.join(sorted({r.month for r in reports}))} against "
+            f"{', '.join(flow.align.plans if flow.align else [])} through export "
+            f"{aligned.export_id}, {aligned.requests} Anaplan request(s)"
+            + "".join(f"; CSV {m.csv}" for m in aligned.months if m.csv))
+    return [*lines, read]

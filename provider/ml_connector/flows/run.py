@@ -44,7 +44,13 @@ from ml_connector.flows.members import (
     not_members,
     read_members,
 )
-from ml_connector.flows.plan_actual import Aligned, keep_reports, read_reports, window_months
+from ml_connector.flows.plan_actual import (
+    Aligned,
+    keep_reports,
+    read_reports,
+    report_lines,
+    window_months,
+)
 from ml_connector.flows.postings import posting_accounts
 from ml_connector.flows.reads import Ledger, Read, stage_read
 from ml_connector.flows.reconcile import audit_rows, with_notes
@@ -459,6 +465,8 @@ class FlowRun:
                 client, self.flow, window_months(summary.windows), routed, sleep=self.sleep)
         aligned = keep_reports(self.store, self.flow, export_id, requests, reports,
                                run_id=self.run_id, out_dir=self.out_dir)
+        for line in report_lines(self.flow, aligned, reports):
+            log.info("%s", line)
         if not aligned.ok:
             raise RunFailed(aligned.message())
         return aligned

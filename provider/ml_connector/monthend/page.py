@@ -49,12 +49,17 @@ def _money(value: Decimal | None) -> str:
     return "-" if value is None else f"{value:,.2f}"
 
 
-def run_href(base: str, dag_id: str, run_id: str) -> str:
-    """The Airflow UI's page of a DAG run, under the UI's ``base`` path."""
+def run_href(base: str | None, dag_id: str, run_id: str) -> str:
+    """The Airflow UI's page of a DAG run, under the UI's ``base`` path ("" with no UI: a
+    page written to a file)."""
+    if base is None:
+        return ""
     return f"{base.rstrip('/')}/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
 
 
 def _link(href: str, text: str, *, top: bool = True) -> str:
+    if not href:
+        return _e(text)
     target = ' target="_top"' if top else ' target="_blank" rel="noopener noreferrer"'
     return f'<a href="{_e(href)}"{target}>{_e(text)}</a>'
 
@@ -68,7 +73,7 @@ def month_picker(view: MonthView) -> str:
             f'<button type="submit">Show</button></form>')
 
 
-def _flow_row(row: FlowRow, base: str, airflow: Mapping[tuple[str, str], AirflowRun]) -> str:
+def _flow_row(row: FlowRow, base: str | None, airflow: Mapping[tuple[str, str], AirflowRun]) -> str:
     run = row.run
     name = f'<td title="{_e(row.description)}">{_e(row.flow)}</td>'
     if run is None:
@@ -105,7 +110,7 @@ FLOW_HEAD = ("<tr><th>Flow</th><th>Last run</th><th>Outcome</th><th>When (UTC)</
              "<th>Verification</th><th>Anaplan</th></tr>")
 
 
-def flow_table(title: str, rows: Iterable[FlowRow], base: str,
+def flow_table(title: str, rows: Iterable[FlowRow], base: str | None,
                airflow: Mapping[tuple[str, str], AirflowRun]) -> str:
     body = "".join(_flow_row(r, base, airflow) for r in rows)
     if not body:
@@ -124,7 +129,7 @@ def _report_row(report: AlignmentReport, row: Row) -> str:
             f"<td>{_e(row.kind)}{breach}</td></tr>")
 
 
-def alignment_section(report: AlignmentReport, n: int, base: str) -> str:
+def alignment_section(report: AlignmentReport, n: int, base: str | None) -> str:
     version = report.version
     counts = ", ".join(f"{c:,} {k}" for k, c in report.counts.items())
     head = ("<tr>" + "".join(f"<th>{_e(c)}</th>" for c in report.columns)
@@ -160,9 +165,10 @@ def alignment_section(report: AlignmentReport, n: int, base: str) -> str:
             "</details></section>")
 
 
-def render(view: MonthView, *, base: str = "",
+def render(view: MonthView, *, base: str | None = "",
            airflow: Mapping[tuple[str, str], AirflowRun] | None = None) -> str:
-    """The whole page for ``view``; ``base``: the Airflow UI's path (links to runs);
+    """The whole page for ``view``; ``base``: the Airflow UI's path (links to runs; None:
+    no links, for a page written to a file);
     ``airflow``: (dag id, run id) -> what Airflow holds about the run."""
     known = airflow or {}
     title = f"Month-end: {month_name(view.month)}"
