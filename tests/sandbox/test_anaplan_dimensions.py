@@ -150,7 +150,7 @@ def test_an_actuals_import_rejects_an_unknown_department(start):
     assert held[("4000", "101", "Budget", "Jan 26")] == {"Amount": 600000.0}
     location = IMPORTS["Bill Actuals by Location"]
     result = ap.run(*location, table(["Account", "Location", "Period", "Amount"],
-                                     ["4000", "L9", "Jan 26", "1"]))["result"]
+                                     ["4000", "L9", "Jan 26", "1"]), ACTUAL)["result"]
     assert counts(result)["failedCount"] == 1, "no location is loaded yet"
 
 
