@@ -79,7 +79,7 @@ def measure(state: Path) -> list[str]:
             page = answer.text
         median = statistics.median(times)
         worst = max(worst, (max(times), month))
-        shown = page.count('<tr class="flow"')
+        shown = page.count('<tr class="flow')
         lines.append(f"{month:<8} {shown:>6} {page.count('<tr'):>11} "
                      f"{len(page) / 1024:>6.0f} {median:>10.0f}")
     lines.append(f"worst single render: {worst[0]:.0f} ms ({worst[1]}); "
