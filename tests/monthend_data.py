@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ml_connector.flows.align import RoutedValue, align
-from ml_connector.flows.spec import Flow
+from ml_connector.flows.spec import Flow, dag_id
 from ml_connector.state.alignments import AlignmentLog
+from ml_connector.state.anaplan_requests import AnaplanRequests
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
@@ -41,6 +42,7 @@ class Run:
     failed: dict[str, int] = field(default_factory=dict)
     task_id: str = "20000000000000000000000000000001"
     requests: int = 0
+    anaplan: dict[str, int] = field(default_factory=lambda: {"import": 4, "wait": 3})
     verification: tuple[int, int, str | None] | None = None  # cells, differences, detail
     window: Window | None = None
 
@@ -61,9 +63,11 @@ def record_run(store: StateStore, run: Run, entity: str = "invoices") -> None:
                   "status": status, "error": reason}
                  for reason, count in reasons.items() for n in range(count)]
     AuditLog(store).replace_run(run.flow, run.run_id, [window], rows)
-    ReadLog(store).record(f"zoho_{run.flow}", run.run_id, "extract", ExtractManifest(
+    ReadLog(store).record(dag_id(run.flow), run.run_id, "extract", ExtractManifest(
         entity=entity, organization_id="10234695", window={"start": window.start},
         count=run.records, requests=run.requests))
+    for task, requests in run.anaplan.items():
+        AnaplanRequests(store).add(dag_id(run.flow), run.run_id, task, requests)
     if run.verification is not None:
         VerificationLog(store).record(run.flow, run.run_id, "116000000001",
                                       {window.start: run.verification})

@@ -36,6 +36,7 @@ from ml_connector.flows.spec import (
     SCHEDULES,
     Defaults,
     Flow,
+    dag_id,
     list_flows,
     list_loads,
     load_valid_flows,
@@ -252,7 +253,7 @@ def flow_dag(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]] | No
     plan = flow_plan(flow, defaults)
     factory = Factory(flow, plan, defaults, lists or {}, loads or {})
     with DAG(
-        dag_id=f"zoho_{flow.id}",
+        dag_id=dag_id(flow.id),
         description=flow.description or f"Zoho {flow.entity} to Anaplan {flow.target.import_}",
         schedule=_schedule(flow, defaults, factory.lists, factory.loads),
         start_date=datetime.combine(defaults.start_date, datetime.min.time(), timezone.utc),
@@ -283,7 +284,7 @@ def build_dags(path: str | Path) -> dict[str, DAG]:
         log.warning("%s", problem)
     enabled = [f for f in spec.flows if f.enabled]
     lists, loads = list_flows(enabled), list_loads(enabled)
-    return {f"zoho_{f.id}": flow_dag(f, spec.defaults, lists, loads) for f in enabled}
+    return {dag_id(f.id): flow_dag(f, spec.defaults, lists, loads) for f in enabled}
 
 
 def check_flows(path: str | Path) -> None:

@@ -57,11 +57,11 @@ def _flows(path: Path, spec: FlowsFile, problems: list[str]) -> Iterator[Finding
 def _budget(client: object, store: object, flows: list) -> Iterator[Finding]:
     """Today's Zoho requests left beyond the reserve against a day of the scheduled flows,
     each at what its recent runs were charged (``mlc_reads``)."""
-    from ml_connector.flows.spec import PERIODS
+    from ml_connector.flows.spec import PERIODS, dag_id
     from ml_connector.state.reads import ReadLog
 
     log = ReadLog(store)  # type: ignore[arg-type]
-    known = {f.id: log.typical(f"zoho_{f.id}") for f in flows}
+    known = {f.id: log.typical(dag_id(f.id)) for f in flows}
     day = sum(timedelta(days=1) / PERIODS[f.schedule] * (known[f.id] or 0) for f in flows)
     unknown = sorted(f for f, n in known.items() if n is None)
     room = client.quota.room()  # type: ignore[attr-defined]

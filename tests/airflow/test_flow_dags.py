@@ -18,6 +18,7 @@ import pytest
 from ml_connector.anaplan.handoff import Handoff
 from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.flows.run import BuildManifest, RunSummary, Scope
+from ml_connector.state.anaplan_requests import AnaplanRequests
 from ml_connector.zoho.extract import ExtractManifest
 from ml_connector_sandbox.faults import Fault
 from ml_connector_sandbox.zoho.pnl import NO_POSTINGS, actuals
@@ -139,8 +140,15 @@ def test_a_ledger_flow_loads_a_quarter_in_one_run_and_verifies_it(sandbox, tmp_p
     home = tmp_path_factory.mktemp("home")
     env = flow_env(sandbox, home)
     airflow(env, "dags", "test", "zoho_accounts", "2026-04-01")
+    sandbox.sandbox.anaplan.reset_stats()
     airflow(env, "dags", "test", "zoho_pl_actuals", "2026-03-01",
             "--conf", json.dumps({"months": "2026-01..2026-03"}))
+    # Every Anaplan request of the run is counted for its task: the upload's, the
+    # triggerer's polls of the deferred wait, the read-back's, reconcile's.
+    [run_id] = {r["run_id"] for r in audit_of(home).query(flow="pl_actuals")}
+    spent = AnaplanRequests(audit_of(home).store).by_task("zoho_pl_actuals", run_id)
+    assert {"import", "wait", "verify", "reconcile"} <= {t for t, n in spent.items() if n}
+    assert sum(spent.values()) == sandbox.sandbox.anaplan.stats()["total"]
     xcoms = returned(home, "zoho_pl_actuals")
     assert set(xcoms) == {"extract_chartofaccounts", "extract", "build", "import", "wait",
                           "verify", "reconcile"}

@@ -20,8 +20,9 @@ from ml_connector.flows.align import Alignment
 from ml_connector.flows.local import walk
 from ml_connector.flows.plan import flow_plan
 from ml_connector.flows.plan_actual import Aligned
-from ml_connector.flows.spec import parse_flows
+from ml_connector.flows.spec import dag_id, parse_flows
 from ml_connector.state.alignments import AlignmentLog
+from ml_connector.state.anaplan_requests import AnaplanRequests
 
 from ..cells import CENT, ORG
 from ..conftest import MODEL
@@ -134,7 +135,12 @@ def test_a_month_is_reported_against_the_budget_as_the_model_holds_it(aligning, 
 def test_a_department_budgeted_without_actuals_is_named(aligning, sandbox):
     """Events closed after January; February's budget for it has no actuals."""
     flows = aligning()
-    flows.run(FLOW, FEB, MAR)
+    sandbox.sandbox.anaplan.reset_stats()
+    summary = flows.run(FLOW, FEB, MAR)
+    # Every Anaplan request of the run is counted for the step that made it.
+    spent = AnaplanRequests(flows.store).by_task(dag_id(FLOW), summary.run_id)
+    assert sum(spent.values()) == sandbox.sandbox.anaplan.stats()["total"]
+    assert spent["align"] == AlignmentLog(flows.store).query(flow=FLOW)[0].anaplan_requests
     report = stored(flows, "2026-02")
     held = emulator_cells(sandbox, "Feb 26")
     assert found_rows(report) == expected_rows(held)

@@ -34,9 +34,10 @@ def test_every_flow_in_file_order_with_its_last_run_of_the_month(store):
     for run in JANUARY:
         last = shown[run.flow]
         assert last is not None and last.run_id == run.run_id
-        assert (last.records, last.imported, last.skipped, last.failed, last.requests) == (
+        assert (last.records, last.imported, last.skipped, last.failed, last.requests,
+                last.anaplan_requests) == (
             run.records, run.imported, sum(run.skipped.values()), sum(run.failed.values()),
-            run.requests)
+            run.requests, sum(run.anaplan.values()))
         assert dict(last.reasons) == {**run.skipped, **{
             f"failed: {r}": n for r, n in run.failed.items()}}
         assert last.tasks == [run.task_id]

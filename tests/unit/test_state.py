@@ -134,3 +134,31 @@ def test_watermarks_round_trip(fresh_url):
     store.set_watermark("flow", "2026-01-31T10:00:00+0100")
     store.set_watermark("flow", "2026-02-28T10:00:00+0100")
     assert store.get_watermark("flow") == "2026-02-28T10:00:00+0100"
+
+
+def test_anaplan_requests_add_up_per_task_and_run(fresh_url):
+    """Each part of a task (the upload, then the triggerer's polls) and each try adds to
+    its count; a run's total is its tasks' sum; ``ml-connector runs`` shows it."""
+    from ml_connector.state.anaplan_requests import AnaplanRequests
+    from ml_connector.state.audit import AuditLog
+    from ml_connector.state.report import run_months, table
+    from ml_connector.window import Window
+
+    store = StateStore(fresh_url)
+    spent = AnaplanRequests(store)
+    spent.add("zoho_f", "r1", "import", 5)
+    spent.add("zoho_f", "r1", "wait", 3)
+    spent.add("zoho_f", "r1", "wait", 4)
+    spent.add("zoho_f", "r1", "verify", 0)  # nothing made: no row
+    spent.add("zoho_f", "r2", "import", 6)
+    spent.add("zoho_g", "r1", "import", 100)
+    assert spent.by_task("zoho_f", "r1") == {"import": 5, "wait": 7}
+    assert spent.totals("zoho_f", ["r1", "r2", "r3"]) == {"r1": 12, "r2": 6}
+    AuditLog(store).replace_run("f", "r1", [Window("2026-01-01T00:00:00+00:00",
+                                                   "2026-02-01T00:00:00+00:00")],
+                                [{"entity": "invoices", "record_id": "1", "import_id": "112",
+                                  "task_id": "T", "status": "imported", "error": None}])
+    [row] = run_months(store, "f")
+    assert row.anaplan_requests == 12
+    header, line = table([row])
+    assert line.split()[header.split().index("Anaplan")] == "12"

@@ -340,6 +340,10 @@ class AsyncAnaplanClient:
         self.api = AsyncTransport(SERVICE, anaplan_error, limiter=limiter, policy=config.retry,
                                   client=http)
 
+    @property
+    def requests(self) -> int:
+        return self.api.requests + self.auth.transport.requests
+
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         for second_try in (False, True):
             token = await self.auth.token()

@@ -18,6 +18,7 @@ class TaskEvent(BaseModel):
     task: TaskStatus | None = None
     rejected: list[str] = Field(default_factory=list)
     polls: int | None = None
+    requests: int | None = None  # the Anaplan requests the triggerer made for the wait
     cancelled: bool = False
     message: str | None = None
     task_id: str | None = None

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from ml_connector.errors import MembersMissing
 from ml_connector.flows.files import Carried, line_writer, read_lines
-from ml_connector.flows.spec import Flow
+from ml_connector.flows.spec import Flow, dag_id
 
 if TYPE_CHECKING:
     from ml_connector.anaplan.client import AnaplanClient
@@ -179,7 +179,7 @@ def member_fix(list_name: str, loaders: list[str], own: bool, only_own: bool = F
     """How to make values members of a list (``loaders``: the list flows that load it), or
     send them elsewhere; ``own``: some are members the column gives itself, ``only_own``:
     all are (flows.yaml names them: correcting it comes first)."""
-    runs = " or ".join(f"airflow dags test zoho_{f}" for f in loaders)
+    runs = " or ".join(f"airflow dags test {dag_id(f)}" for f in loaders)
     if only_own:
         return ("correct them in flows.yaml (the column names them itself), or "
                 + (f"if they are Zoho's, load them into {list_name} with list flow "

@@ -19,8 +19,9 @@ from ml_connector.flows.members import MemberCheck
 from ml_connector.flows.plan_actual import Aligned
 from ml_connector.flows.reads import Read, flow_reads
 from ml_connector.flows.run import BuildManifest, FlowRun, RunSummary, Scope
-from ml_connector.flows.spec import Defaults, Flow
+from ml_connector.flows.spec import Defaults, Flow, dag_id
 from ml_connector.flows.verify import Verification
+from ml_connector.state.anaplan_requests import AnaplanRequests
 from ml_connector.zoho.extract import ExtractManifest
 
 #: Where a step's input comes from: a step's name, or key -> step name (lookups by module).
@@ -92,10 +93,16 @@ class FlowPlan:
         return loaded
 
     def call(self, run: FlowRun, step: Step, inputs: Mapping[str, Any]) -> BaseModel:
-        """Run ``step`` of ``run`` on its (typed) ``inputs``; returns its manifest."""
+        """Run ``step`` of ``run`` on its (typed) ``inputs``; returns its manifest. The
+        Anaplan requests it made are counted for the run's task, failed or not."""
         method = getattr(run, step.method)
-        result: BaseModel = (method(step.read, **inputs) if step.read is not None
-                             else method(**inputs))
+        before = run.anaplan_requests
+        try:
+            result: BaseModel = (method(step.read, **inputs) if step.read is not None
+                                 else method(**inputs))
+        finally:
+            AnaplanRequests(run.store).add(dag_id(self.flow.id), run.run_id, step.name,
+                                           run.anaplan_requests - before)
         return result
 
 

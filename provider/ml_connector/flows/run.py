@@ -54,7 +54,7 @@ from ml_connector.flows.plan_actual import (
 from ml_connector.flows.postings import posting_accounts
 from ml_connector.flows.reads import Ledger, Read, stage_read
 from ml_connector.flows.reconcile import audit_rows, with_notes
-from ml_connector.flows.spec import Flow
+from ml_connector.flows.spec import Flow, dag_id
 from ml_connector.flows.verify import (
     SHOWN,
     Cells,
@@ -90,14 +90,14 @@ def not_loaded(loader: str, needed: str, users: list[str], *,
     fix's command works right after ``ml-connector init``: ``airflow dags test`` parses the
     DAG file itself, where ``airflow dags trigger`` fails with DagNotFound until the
     dag-processor has parsed it."""
-    dag_id = f"zoho_{loader}"
+    dag = dag_id(loader)
     s = "s" if len(users) == 1 else ""
     uses = (f"send{s} members of the Anaplan list {needed}" if anaplan_list
             else f"look{s} up {needed}")
     return (f"flow {loader} has not loaded its list into Anaplan yet; {', '.join(users)} "
             f"{uses} and {'its' if len(users) == 1 else 'their'} members would be rejected",
-            f"run {dag_id} first: airflow dags test {dag_id} (runs it now, no scheduler "
-            f"needed; or airflow dags trigger {dag_id} once the scheduler has parsed it)")
+            f"run {dag} first: airflow dags test {dag} (runs it now, no scheduler "
+            f"needed; or airflow dags trigger {dag} once the scheduler has parsed it)")
 
 
 def first_loads(flow: Flow, lists: Mapping[str, list[str]],
@@ -183,14 +183,28 @@ class FlowRun:
     audit: AuditLog = field(init=False)
     cells: CellLog = field(init=False)
     _zoho_open: ZohoBooksClient | None = field(init=False, default=None, repr=False)
+    _anaplan_opened: list[AnaplanClient] = field(init=False, default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self.interval = Window(*self.interval)
         self.audit, self.cells = AuditLog(self.store), CellLog(self.store)
+        if self.anaplan is not None:  # every client a step opens, for its request count
+            opens = self.anaplan
+
+            def opened() -> AnaplanClient:
+                client = opens()
+                self._anaplan_opened.append(client)
+                return client
+            self.anaplan = opened
         if self.months and not (self.flow.is_ledger and self.flow.mode == "period"):
             raise ConfigError(f"flow {self.flow.id}: months are for ledger flows in mode "
                               "'period' (one read of each account for all of them); run "
                               "this flow once per month instead")
+
+    @property
+    def anaplan_requests(self) -> int:
+        """The Anaplan requests this run's clients have made in this process."""
+        return sum(client.requests for client in self._anaplan_opened)
 
     @contextmanager
     def zoho_client(self) -> Iterator[ZohoBooksClient]:
@@ -237,7 +251,7 @@ class FlowRun:
                 client, self.store, read, self.out_dir / f"{read.task_id}.jsonl",
                 interval=self.interval, windows=scope.root if scope is not None else None,
                 ledger=ledger, requires=first_loads(self.flow, self.lists, self.loads),
-                recorded_as=(f"zoho_{self.flow.id}", self.run_id), progress=log.info)
+                recorded_as=(dag_id(self.flow.id), self.run_id), progress=log.info)
 
     def scope(self, changes: ExtractManifest) -> Scope:
         """The months an incremental aggregate run rebuilds: those its changed records fall

@@ -303,6 +303,11 @@ class Ledger(_Strict):
         return [m for t, m in TRANSACTION_MODULES.items() if t in types]
 
 
+def dag_id(flow_id: str) -> str:
+    """The DAG of the flow ``flow_id``: ``zoho_<id>``."""
+    return f"zoho_{flow_id}"
+
+
 class Flow(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     source: Literal["documents", "ledger"] = Field(

@@ -16,9 +16,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ml_connector.errors import ConnectorError
-from ml_connector.flows.spec import Flow, load_valid_flows
+from ml_connector.flows.spec import Flow, dag_id, load_valid_flows
 from ml_connector.monthend.page import render
-from ml_connector.monthend.view import MonthView, check_month, dag_id, flows_file, month_view
+from ml_connector.monthend.view import MonthView, check_month, flows_file, month_view
 
 URL_PREFIX = "/ml-connector"
 bearer = HTTPBearer(auto_error=False)

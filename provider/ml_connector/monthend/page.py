@@ -78,10 +78,10 @@ def _flow_row(row: FlowRow, base: str | None, airflow: Mapping[tuple[str, str], 
     name = f'<td title="{_e(row.description)}">{_e(row.flow)}</td>'
     if run is None:
         return (f'<tr class="flow" data-flow="{_e(row.flow)}">{name}'
-                f'<td class="none" colspan="11">no run</td></tr>')
+                f'<td class="none" colspan="12">no run</td></tr>')
     known = airflow.get((row.dag_id, run.run_id), AirflowRun())
     reasons = "".join(f"<li>{n:,} x {_e(r)}</li>" for r, n in run.reasons)
-    notes = (f'<tr class="notes" data-flow="{_e(row.flow)}"><td></td><td colspan="11">'
+    notes = (f'<tr class="notes" data-flow="{_e(row.flow)}"><td></td><td colspan="12">'
              f'<ul class="reasons">{reasons}</ul></td></tr>' if reasons else "")
     check = run.verification
     verified = "-" if check is None else (
@@ -98,7 +98,7 @@ def _flow_row(row: FlowRow, base: str | None, airflow: Mapping[tuple[str, str], 
             f'<td class="nowrap">{run.recorded_at:%Y-%m-%d %H:%M}</td>'
             f'<td class="n">{_n(run.records)}</td><td class="n">{_n(run.imported)}</td>'
             f'<td class="n">{_n(run.skipped)}</td><td class="n">{_n(run.failed)}</td>'
-            f'<td class="n">{_n(run.requests)}</td>'
+            f'<td class="n">{_n(run.requests)}</td><td class="n">{_n(run.anaplan_requests)}</td>'
             f'<td class="task" title="{_e(", ".join(run.tasks))}">'
             f'{_e(", ".join(t[:8] + "…" for t in run.tasks) or "-")}</td><td>{verified}</td>'
             f"<td>{model}</td></tr>{notes}")
@@ -106,7 +106,8 @@ def _flow_row(row: FlowRow, base: str | None, airflow: Mapping[tuple[str, str], 
 
 FLOW_HEAD = ("<tr><th>Flow</th><th>Last run</th><th>Outcome</th><th>When (UTC)</th>"
              '<th class="n">Records</th><th class="n">Imported</th><th class="n">Skipped</th>'
-             '<th class="n">Failed</th><th class="n">Zoho requests</th><th>Anaplan task</th>'
+             '<th class="n">Failed</th><th class="n">Zoho requests</th>'
+             '<th class="n">Anaplan requests</th><th>Anaplan task</th>'
              "<th>Verification</th><th>Anaplan</th></tr>")
 
 

@@ -14,7 +14,7 @@ from typing import Literal
 from sqlalchemy import func, select, union
 
 from ml_connector.flows.align import KINDS, Kind, MemberTotal, RoutedValue, Row
-from ml_connector.flows.spec import Flow
+from ml_connector.flows.spec import Flow, dag_id
 from ml_connector.state import schema
 from ml_connector.state.alignments import AlignmentLog
 from ml_connector.state.report import RunMonth, run_months
@@ -31,11 +31,6 @@ def check_month(month: str) -> str:
     if not MONTH.match(month):
         raise ValueError(f"month {month!r} is not a month: write it yyyy-mm, e.g. 2026-01")
     return month
-
-
-def dag_id(flow: str) -> str:
-    """The DAG of a flow (``dag_factory``'s naming)."""
-    return f"zoho_{flow}"
 
 
 @dataclass(frozen=True)
@@ -61,6 +56,7 @@ class LastRun:
     reasons: list[tuple[str, int]]  # the commonest reasons, most records first
     requests: int | None  # Zoho requests the run was charged (all its months)
     cache_hits: int | None
+    anaplan_requests: int | None  # Anaplan requests of the run's tasks
     tasks: list[str]  # Anaplan task ids
     verification: Verification | None
     runs: int  # runs that recorded the month (the newest 20 at most)
@@ -177,7 +173,8 @@ def last_run(store: StateStore, flow: str, month: str) -> LastRun | None:
         run_id=row.run_id, recorded_at=_when(row.recorded_at), records=row.records,
         imported=row.counts["imported"], skipped=row.counts["skipped"],
         failed=row.counts["failed"], reasons=row.reasons.most_common(REASONS),
-        requests=row.requests, cache_hits=row.cache_hits, tasks=sorted(row.tasks),
+        requests=row.requests, cache_hits=row.cache_hits,
+        anaplan_requests=row.anaplan_requests, tasks=sorted(row.tasks),
         verification=_verification(store, row) if row.verified else None,
         runs=len({r.run_id for r in rows}))
 

@@ -51,7 +51,26 @@ class AnaplanTaskMixin:
         cancel; the client is closed. (A failed run keeps both: Airflow calls ``on_kill``
         after an ``execution_timeout``.)"""
         self.running_task = None
+        self.count_requests(self.hook.client.requests)
         self.hook.client.close()
+
+    def count_requests(self, requests: int | None) -> None:
+        """Add ``requests`` Anaplan requests to the running task's count in the state store
+        (``ml-connector runs`` and the Month-end page show a run's); never fails the task."""
+        if not requests:
+            return
+        from airflow.sdk import get_current_context
+
+        from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
+        from ml_connector.state.anaplan_requests import AnaplanRequests
+
+        try:
+            ti = get_current_context()["ti"]
+            store = state_store(state_url(getattr(self, "state_conn_id", DEFAULT_STATE_CONN_ID)))
+            AnaplanRequests(store).add(ti.dag_id, ti.run_id, ti.task_id, requests)
+        except Exception as exc:  # a count is worth less than the task
+            self.log.warning("Could not count %d Anaplan request(s): %s",  # type: ignore[attr-defined]
+                             requests, exc)
 
     def task_trigger(self, import_id: str, task_id: str, timeout: float | None,
                      cancel_on_timeout: bool, poll_interval: float) -> AnaplanTaskTrigger:
@@ -89,6 +108,7 @@ class AnaplanTaskMixin:
         ended (failed, cancelled, rows rejected) one that is not retried, since polling it
         again gives the same answer."""
         outcome = TaskEvent.model_validate(event)
+        self.count_requests(outcome.requests)  # the triggerer's, for a deferred wait
         ok, message = judge(outcome, allow_rejected_rows=self.allow_rejected_rows)
         if not ok and outcome.status == "done":
             raise AirflowFailException(f"Anaplan import failed: {message}")

@@ -1,6 +1,7 @@
 """Per flow run and month, what happened: records read, imported, skipped and failed (with
-the reasons), the Anaplan task, the Zoho requests the run was charged and the month's
-verification. Read from the audit trail, the reads and the verifications; nothing else."""
+the reasons), the Anaplan task, the Zoho and Anaplan requests the run made and the month's
+verification. Read from the audit trail, the reads, the request counts and the
+verifications; nothing else."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from ml_connector.flows.spec import dag_id
 from ml_connector.state import schema
+from ml_connector.state.anaplan_requests import AnaplanRequests
 from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
 from ml_connector.window import month_name
@@ -27,6 +30,7 @@ class RunMonth:
     tasks: set[str] = field(default_factory=set)
     requests: int | None = None
     cache_hits: int | None = None
+    anaplan_requests: int | None = None
     verified: str | None = None
     recorded_at: float = 0.0
 
@@ -68,10 +72,12 @@ def run_months(store: StateStore, flow: str, month: str | None = None,
     for (run_id, _), row in found.items():
         latest[run_id] = max(latest.get(run_id, 0.0), row.recorded_at)
     newest = sorted(latest, key=lambda run: -latest[run])[:limit]
-    spent = ReadLog(store).requests(f"zoho_{flow}", newest)
+    spent = ReadLog(store).requests(dag_id(flow), newest)
+    anaplan = AnaplanRequests(store).totals(dag_id(flow), newest)
     rows = [v for k, v in found.items() if k[0] in newest]
     for row in rows:
         row.requests, row.cache_hits = spent.get(row.run_id, (None, None))
+        row.anaplan_requests = anaplan.get(row.run_id)
     order = {run: n for n, run in enumerate(newest)}
     return sorted(rows, key=lambda r: (order[r.run_id], r.month))
 
@@ -80,15 +86,17 @@ def table(rows: list[RunMonth], reasons: int = 3) -> list[str]:
     """The rows as a printed table, a run's requests on its first month, the commonest
     reasons under each month that had any."""
     lines = [f"{'flow':<22} {'month':<14} {'records':>8} {'imported':>9} {'skipped':>8} "
-             f"{'failed':>7} {'requests':>9}  {'verified':<9} Anaplan task  run"]
+             f"{'failed':>7} {'requests':>9} {'Anaplan':>8}  {'verified':<9} Anaplan task  run"]
     shown: set[str] = set()
     for row in rows:
         first = row.run_id not in shown
         shown.add(row.run_id)
         spent = f"{row.requests:,}" if first and row.requests is not None else ""
+        anaplan = f"{row.anaplan_requests:,}" if first and row.anaplan_requests else ""
         lines.append(f"{row.flow:<22} {month_name(row.month):<14} {row.records:>8,} "
                      f"{row.counts['imported']:>9,} {row.counts['skipped']:>8,} "
-                     f"{row.counts['failed']:>7,} {spent:>9}  {row.verified or '-':<9} "
+                     f"{row.counts['failed']:>7,} {spent:>9} {anaplan:>8}  "
+                     f"{row.verified or '-':<9} "
                      f"{', '.join(sorted(row.tasks)) or '-'}  {row.run_id}")
         lines += [f"    {count:>6} x {reason}" for reason, count in
                   row.reasons.most_common(reasons)]

@@ -192,3 +192,13 @@ alignments = Table(
     Column("report", Text, nullable=False),  # the Alignment as JSON (rows and routed values)
     Column("aligned_at", Float, nullable=False),
 )
+
+anaplan_requests = Table(
+    "mlc_anaplan_requests",
+    metadata,
+    Column("dag_id", String(250), primary_key=True),
+    Column("run_id", String(250), primary_key=True),
+    Column("task_id", String(250), primary_key=True),
+    Column("requests", Integer, nullable=False),  # summed over the task's tries and parts
+    Column("recorded_at", Float, nullable=False),
+)

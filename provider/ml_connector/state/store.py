@@ -231,6 +231,15 @@ class StateStore:
             conn.execute(statement.on_conflict_do_update(index_elements=list(key),
                                                          set_=values))
 
+    def add(self, table: Table, key: Mapping[str, object], column: str, amount: int,
+            **values: object) -> None:
+        """Add ``amount`` to ``column`` of the row of ``table`` whose key columns hold
+        ``key`` (a new row starts at ``amount``), in one statement; ``values`` are set."""
+        statement = self._insert(table).values({**key, column: amount, **values})
+        total = {column: table.c[column] + statement.excluded[column], **values}
+        with self.engine.begin() as conn:
+            conn.execute(statement.on_conflict_do_update(index_elements=list(key), set_=total))
+
     def insert_missing(self, conn: Connection, table: Table, row: dict[str, object]) -> bool:
         """Insert ``row`` unless a row with one of its unique keys exists (``ON CONFLICT DO
         NOTHING``), in ``conn``'s transaction: an update that follows always finds the row,

@@ -90,6 +90,7 @@ class AnaplanTaskTrigger(BaseTrigger):
             return
         try:
             async for event in self._poll(client):
+                event.payload["requests"] = client.requests  # counted for the task
                 yield event
         finally:
             await client.aclose()

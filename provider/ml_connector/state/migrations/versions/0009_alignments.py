@@ -1,4 +1,5 @@
-"""Plan-vs-actual alignments: per flow, month and plan version, the latest report.
+"""Month-end: plan-vs-actual alignments (per flow, month and plan version, the latest
+report) and the Anaplan requests of each flow run's tasks.
 
 Revision ID: 0009
 Revises: 0008
@@ -36,5 +37,16 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "mlc_anaplan_requests",
+        sa.Column("dag_id", sa.String(250), primary_key=True),
+        sa.Column("run_id", sa.String(250), primary_key=True),
+        sa.Column("task_id", sa.String(250), primary_key=True),
+        sa.Column("requests", sa.Integer, nullable=False),
+        sa.Column("recorded_at", sa.Float, nullable=False),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("mlc_anaplan_requests")
     op.drop_table("mlc_alignments")
