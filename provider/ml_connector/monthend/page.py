@@ -22,6 +22,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .failed,.differs,.breach{color:#b91c1c;font-weight:600}.imported,.verified{color:#15803d}
 .none{color:#6b7280}.reasons{color:#4b5563;font-size:12px;margin:0;padding-left:16px}
 .nowrap{white-space:nowrap}.task{font-family:monospace;font-size:12px}
+.run{overflow-wrap:anywhere;min-width:12em}
 tr.notes td{border-bottom:1px solid #e5e7eb;padding-top:0}tr.has-notes td{border-bottom:0}
 form{margin:8px 0 16px}section{margin-top:28px}
 .side{display:flex;gap:32px;align-items:flex-start;flex-wrap:wrap}summary{cursor:pointer}
@@ -92,7 +93,7 @@ def _flow_row(row: FlowRow, base: str | None, airflow: Mapping[tuple[str, str], 
     model = _link(page, "model", top=False) if page.startswith("https://") else "-"
     state = f" ({_e(known.state)})" if known.state else ""
     return (f'<tr class="flow{" has-notes" if notes else ""}" data-flow="{_e(row.flow)}">'
-            f'{name}<td class="nowrap">'
+            f'{name}<td class="run">'
             f"{_link(run_href(base, row.dag_id, run.run_id), run.run_id)}{state}</td>"
             f'<td class="{run.outcome}">{run.outcome}</td>'
             f'<td class="nowrap">{run.recorded_at:%Y-%m-%d %H:%M}</td>'
