@@ -246,12 +246,15 @@ def test_an_empty_month_uploads_nothing_and_starts_no_import(sandbox, flows):
 
 def test_runs_reports_each_run_and_month_from_the_trails(sandbox, flows, tmp_path):
     """``ml-connector runs``: per run and month the audit's counts and reasons, the Zoho
-    requests the run was charged (as the emulator counted them) and the verification."""
-    zoho = sandbox.sandbox.zoho
+    and Anaplan requests the run made (as the emulators counted them) and the
+    verification."""
+    zoho, anaplan = sandbox.sandbox.zoho, sandbox.sandbox.anaplan
     flows.run("accounts", date(2026, 1, 31), FEB)
     zoho.reset_stats()
+    anaplan.reset_stats()
     summary = flows.run("invoice_actuals", FEB, MAR)
     charged = zoho.stats()["organizations"][ORG]["total"]
+    spent = anaplan.stats()["total"]
     done = subprocess.run(
         [str(Path(sys.executable).parent / "ml-connector"), "runs", "--flow",
          "invoice_actuals", "--db", f"sqlite:///{tmp_path / 'state.db'}"],
@@ -260,9 +263,9 @@ def test_runs_reports_each_run_and_month_from_the_trails(sandbox, flows, tmp_pat
     row = next(line for line in lines if line.startswith("invoice_actuals"))
     rows = flows.audit.query(flow="invoice_actuals", limit=100_000)
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("imported", "skipped")}
-    assert row.split()[:9] == ["invoice_actuals", "February", "2026", f"{len(rows):,}",
-                               f"{counts['imported']:,}", f"{counts['skipped']:,}", "0",
-                               f"{charged:,}", "-"]
+    assert row.split()[:10] == ["invoice_actuals", "February", "2026", f"{len(rows):,}",
+                                f"{counts['imported']:,}", f"{counts['skipped']:,}", "0",
+                                f"{charged:,}", f"{spent:,}", "-"]
     assert summary.task_id in row and summary.run_id in row
     # The reasons for skipping, counted: void and draft documents.
     reasons = [line for line in lines if line.startswith("    ")]
