@@ -84,6 +84,7 @@ from ml_connector.state.audit import AuditLog
 from ml_connector.state.cells import Cell, CellLog
 from ml_connector.state.events import EventLog
 from ml_connector.state.lists import ListLoads
+from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
 from ml_connector.state.verifications import VerificationLog
 from ml_connector.window import month_name
@@ -280,7 +281,14 @@ class FlowRun:
         locks: list[dict] = []
         if settings.read:
             with self.zoho_client() as client:
+                before = client.requests
                 locks = zoho_locks(client, settings)
+                if spent := client.requests - before:  # charged to the run, as its reads
+                    ReadLog(self.store).record(
+                        dag_id(self.flow.id), self.run_id, "transactionlocks",
+                        ExtractManifest(entity="transactionlocks", window={}, count=len(locks),
+                                        organization_id=client.organization_id,
+                                        requests=spent))
         return flow_closure(self.flow, locks, self.defaults)
 
     def run_months(self) -> list[date]:
