@@ -51,10 +51,28 @@ def _runs(args: argparse.Namespace) -> int:
     url = _state_url(args.db)
     if url is None:
         return 2
-    rows = run_months(StateStore(url), args.flow, args.month, args.limit)
-    print("\n".join(table(rows, args.reasons)))
+    store = StateStore(url)
+    rows = run_months(store, args.flow, args.month, args.limit)
+    print("\n".join(table(rows, args.reasons, _closure(store, args.flow, args.flows))))
     print(f"({len({r.run_id for r in rows})} run(s))", file=sys.stderr)
     return 0
+
+
+def _closure(store: Any, flow_id: str, flows: str) -> Any:
+    """What closes ``flow_id``'s months, from the flows file (``closed_before``) and the
+    Zoho locks a run last read into ``store`` (no request); None without the flow."""
+    from ml_connector.flows.closed import flow_closure, kept_locks
+    from ml_connector.flows.spec import load_valid_flows
+
+    try:
+        spec, _ = load_valid_flows(flows)
+    except ConfigError:
+        return None
+    flow = next((f for f in spec.flows if f.id == flow_id), None)
+    if flow is None:
+        return None
+    return flow_closure(flow, kept_locks(store, spec.defaults.transaction_locks),
+                        spec.defaults)
 
 
 def _state_url(db: str | None, *, create: bool = False) -> str | None:
@@ -107,7 +125,8 @@ def _reconcile(args: argparse.Namespace) -> int:
         out = work / flow_id
         out.mkdir()
         run = FlowRun(flow, store, run_id=f"reconcile__{flow_id}__{args.month}",
-                      interval=month_window(months[0]), out_dir=out,
+                      interval=month_window(months[0]), out_dir=out, defaults=defaults,
+                      reopen=args.reopen,
                       zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
                       anaplan=lambda: AnaplanHook(defaults.anaplan_conn_id,
                                                   flow.target.workspace_id,
@@ -496,6 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--limit", type=int, default=20, help="runs shown")
     runs.add_argument("--reasons", type=int, default=3, help="reasons shown per month")
     runs.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
+    runs.add_argument("--flows", default=default_flows(), help=FLOWS_HELP + "; its "
+                      "closed_before, with the Zoho locks last read, marks closed months")
     runs.set_defaults(func=_runs)
 
     reconcile = commands.add_parser(
@@ -508,6 +529,8 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--month", required=True, help="the month, yyyy-mm")
     reconcile.add_argument("--against", help="a document flow of the same cells, e.g. "
                            "invoice_actuals")
+    reconcile.add_argument("--reopen", action="store_true", help="read a month a Zoho "
+                           "transaction lock or closed_before has closed (refused without)")
     reconcile.add_argument("--flows", default=default_flows(), help=FLOWS_HELP)
     reconcile.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
     reconcile.set_defaults(func=_reconcile)

@@ -72,16 +72,22 @@ def _params(flow: Flow) -> dict[str, Param]:
     loads January), or the ``month`` it is given (Trigger DAG w/ config: ``{"month":
     "2026-02"}``); a ledger flow can load several ``months`` in one run (``{"months":
     "2026-01..2026-12"}``): each account is read once for all of them."""
+    reopen = {"reopen": Param(False, type="boolean", title="Reopen closed months",
+                              description="Run a month that a Zoho transaction lock or "
+                              "closed_before has closed: re-read and rewrite it (period "
+                              "flows), or apply changes dated into it (incremental flows)")}
     if flow.mode != "period":
-        return {}
+        return reopen if flow.rebuilds_months else {}
     if flow.is_ledger:
         return {"months": Param(None, type=["null", "string"], title="Months",
                                 description="Load these months in one run instead of the "
                                 "data interval's, e.g. 2026-01..2026-12 or 2026-01,2026-03: "
-                                "each account's postings are read once for all of them")}
+                                "each account's postings are read once for all of them"),
+                **reopen}
     return {"month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$",
                            title="Month", description="Load this month (yyyy-mm) instead of "
-                           "the data interval's (a run at 1 February loads January)")}
+                           "the data interval's (a run at 1 February loads January)"),
+            **reopen}
 
 
 def change_asset(entity: str, defaults: Defaults) -> Asset:
@@ -154,6 +160,7 @@ def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]],
         flow, state_store(state_url()), run_id=context["run_id"],
         interval=one_month(month) if month else Window.of(start, end),
         months=parse_months(months) if months else None, lists=lists, loads=loads,
+        defaults=defaults, reopen=bool(params.get("reopen")),
         out_dir=staged_dir(None, context), path_of=ObjectStoragePath,
         zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
         anaplan=lambda: AnaplanHook(defaults.anaplan_conn_id, target.workspace_id,

@@ -87,7 +87,8 @@ class Flows:
         return FlowRun(flow, self.store, run_id, (stamp(start), stamp(end)), out,
                        zoho=lambda: self.zoho_client(store=self.store),
                        anaplan=lambda: self.anaplan_client(), months=months,
-                       sleep=self.sandbox.sandbox.clock.advance, lock=self.store.lock, **rules)
+                       sleep=self.sandbox.sandbox.clock.advance, lock=self.store.lock,
+                       defaults=self.spec.defaults, **rules)
 
     def walk(self, flow_id: str, start: date, end: date) -> Walked:
         """Every step of a run of ``flow_id``, kept: each step's manifest and failure."""

@@ -86,7 +86,10 @@ def test_list_flows_reload_on_changes_only_where_zoho_can_report_them():
 def test_ledger_flows_read_the_chart_then_the_postings_of_its_accounts():
     dags = build_dags(FLOWS)
     dag = dags["zoho_pl_actuals"]
-    assert upstream(dag, "extract") == {"extract_chartofaccounts"}
+    # A period run checks first that its months are not closed, then reads.
+    assert upstream(dag, "extract") == {"extract_chartofaccounts", "closed"}
+    assert upstream(dag, "extract_chartofaccounts") == {"closed"}
+    assert dag.get_task("closed").pool == "zoho_books"
     assert upstream(dag, "build") == {"extract", "extract_chartofaccounts"}
     assert dag.get_task("extract").pool == "zoho_books"
     assert dag.get_task("import").mapping_parameters == [

@@ -86,6 +86,7 @@ def run_flow(run: FlowRun, defaults: Defaults, *, sleep: Callable[[float], None]
         run.sleep = sleep
     if lock is not None:
         run.lock = lock
+    run.defaults = defaults
     done = walk(run, flow_plan(run.flow, defaults))
     if (failure := done.verdict()) is not None:
         raise failure

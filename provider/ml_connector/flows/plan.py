@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from ml_connector.anaplan.handoff import Handoff
 from ml_connector.anaplan.tasks import TaskStatus
+from ml_connector.flows.closed import Closed
 from ml_connector.flows.listtext import ListCheck
 from ml_connector.flows.member_maps import export_maps
 from ml_connector.flows.members import MemberCheck
@@ -107,7 +108,8 @@ class FlowPlan:
 
 
 def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
-    """The steps of ``flow``: its Zoho reads (lookup lists; for an incremental aggregate
+    """The steps of ``flow``: for a period flow the check that its months are not closed,
+    its Zoho reads (lookup lists; for an incremental aggregate
     flow the changes and the months they touch), build, the member check (when the flow has
     ``list:`` columns), import, wait, verify (when the flow verifies or cross-checks its
     cells, or a list flow reads back the list it ``loads``), reconcile and, for a flow that
@@ -115,14 +117,18 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
     steps: list[Step] = []
     lookups: dict[str, str] = {}
     scope: dict[str, Source] = {}
+    checked: tuple[str, ...] = ()
+    if flow.mode == "period":  # a closed month is refused before anything is read
+        steps.append(Step("closed", "closed", Closed, pool="zoho"))
+        checked = ("closed",)
     for read in flow_reads(flow, defaults):
         inputs: dict[str, Source] = {}
         if read.rebuilds:
             inputs.update(scope)
             if read.kind == "ledger":
                 inputs["lookups"] = lookups
-        steps.append(Step(read.task_id, "read", ExtractManifest, inputs, pool="zoho",
-                          read=read))
+        steps.append(Step(read.task_id, "read", ExtractManifest, inputs, after=checked,
+                          pool="zoho", read=read))
         if read.kind == "lookup":
             lookups[read.entities[0]] = read.task_id
         if read.kind == "changes":
@@ -132,7 +138,7 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
     steps.append(Step("build", "build", BuildManifest,
                       {"extract": "extract", "lookups": lookups, **scope},
                       pool="anaplan" if export_maps(flow) else None))  # a crosswalk export
-    checked: tuple[str, ...] = ()
+    checked = ()
     if flow.member_lists:  # the import runs only once every member is known
         steps.append(Step("check_members", "check_members", MemberCheck, {"built": "build"},
                           pool="anaplan"))

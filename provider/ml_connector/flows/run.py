@@ -31,6 +31,14 @@ from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.errors import ConfigError, ConnectorError, NothingChanged, RunFailed
 from ml_connector.flows.align import routed_values
 from ml_connector.flows.build import period_label
+from ml_connector.flows.closed import (
+    Closed,
+    Closure,
+    closed_months,
+    flow_closure,
+    refusal,
+    zoho_locks,
+)
 from ml_connector.flows.crosscheck import cross_check
 from ml_connector.flows.files import Member, SentCell, Skipped, read_lines
 from ml_connector.flows.listtext import ListCheck, compare_text, record_marks, sent_rows
@@ -54,7 +62,7 @@ from ml_connector.flows.plan_actual import (
 from ml_connector.flows.postings import posting_accounts
 from ml_connector.flows.reads import Ledger, Read, stage_read
 from ml_connector.flows.reconcile import audit_rows, with_notes
-from ml_connector.flows.spec import Flow, dag_id
+from ml_connector.flows.spec import Defaults, Flow, dag_id
 from ml_connector.flows.verify import (
     SHOWN,
     Cells,
@@ -65,13 +73,21 @@ from ml_connector.flows.verify import (
     held_cells,
     sent_cells,
 )
-from ml_connector.flows.windows import Window, affected_months, month_of, month_window
+from ml_connector.flows.windows import (
+    Window,
+    affected_months,
+    month_of,
+    month_window,
+    next_month,
+)
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.cells import Cell, CellLog
 from ml_connector.state.events import EventLog
 from ml_connector.state.lists import ListLoads
+from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
 from ml_connector.state.verifications import VerificationLog
+from ml_connector.window import month_name
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.extract import ExtractManifest, ExtractWindow, stage_extract
@@ -150,6 +166,9 @@ class RunSummary(BaseModel):
     text: dict[str, int] = Field(
         default_factory=dict, description="a list flow with loads: rows checked, and the "
         "records whose text Anaplan holds differently, by kind")
+    closed: list[str] = Field(
+        default_factory=list, description="changes dated into closed months, not applied: "
+        "one note per month")
 
 
 def read_records(path: Any) -> Iterator[dict]:
@@ -180,6 +199,8 @@ class FlowRun:
     loads: Mapping[str, list[str]] = field(default_factory=dict)
     sleep: Callable[[float], None] = time.sleep
     lock: Lock = no_lock
+    defaults: Defaults = field(default_factory=Defaults)
+    reopen: bool = False
     audit: AuditLog = field(init=False)
     cells: CellLog = field(init=False)
     _zoho_open: ZohoBooksClient | None = field(init=False, default=None, repr=False)
@@ -253,23 +274,113 @@ class FlowRun:
                 ledger=ledger, requires=first_loads(self.flow, self.lists, self.loads),
                 recorded_as=(dag_id(self.flow.id), self.run_id), progress=log.info)
 
+    def closure(self) -> Closure | None:
+        """What closes this flow's months (Zoho's locks, read once a ``cache_hours``, or
+        ``closed_before``); None when nothing does."""
+        settings = self.defaults.transaction_locks
+        locks: list[dict] = []
+        if settings.read:
+            with self.zoho_client() as client:
+                before = client.requests
+                locks = zoho_locks(client, settings)
+                if spent := client.requests - before:  # charged to the run, as its reads
+                    ReadLog(self.store).record(
+                        dag_id(self.flow.id), self.run_id, "transactionlocks",
+                        ExtractManifest(entity="transactionlocks", window={}, count=len(locks),
+                                        organization_id=client.organization_id,
+                                        requests=spent))
+        return flow_closure(self.flow, locks, self.defaults)
+
+    def run_months(self) -> list[date]:
+        """The months a period run loads: its ``months``, else those of its interval."""
+        if self.months:
+            return sorted(set(self.months))
+        start, end = self.interval.dates()
+        found, month = [], start.replace(day=1)
+        while month < end:
+            found.append(month)
+            month = next_month(month)
+        return found
+
+    def closed(self) -> Closed:
+        """Refuse (``PeriodClosed``) a period run of a closed month unless it ``reopen``s
+        it; the first step, before any read of the month."""
+        closure = self.closure()
+        shut = closed_months(self.run_months(), closure)
+        result = Closed(months=[m.strftime("%Y-%m") for m in shut], reopened=self.reopen,
+                        through=closure.through if closure else None,
+                        source=closure.source if closure else None)
+        if shut and closure is not None:
+            if not self.reopen:
+                raise refusal(self.flow, shut, closure)
+            log.warning("Reopened %s (%s) for this run: it re-reads and rewrites it",
+                        ", ".join(result.months), closure)
+        else:
+            log.info("No month of the run is closed%s", f" ({closure})" if closure else "")
+        return result
+
+    def changed_months(self, changes: ExtractManifest) -> tuple[list[date], dict[date, list[str]]]:
+        """The months an incremental aggregate run's changes touch (those its changed
+        records fall in now, and those they were last sent in), and the changed records
+        dated in each month."""
+        flow = self.flow
+        # A ledger flow's changed records are documents: dated by ``date`` (journals:
+        # ``journal_date``), named as their postings are (``transaction_id``).
+        dates = ["date", "journal_date"] if flow.is_ledger else [str(flow.period_field)]
+        ids = [get_entity(e).id_field for e in flow.change_entities]
+        dated: dict[date, list[str]] = defaultdict(list)
+
+        def noted(records: Iterator[dict]) -> Iterator[dict]:
+            for record in records:
+                day = next((record[f] for f in dates if record.get(f)), None)
+                if day:
+                    dated[month_of(day)].append(str(next(
+                        (record[f] for f in ids if f in record), "?")))
+                yield record
+
+        months = affected_months(noted(read_records(self.path_of(str(changes.path)))), dates,
+                                 ids, lambda found: self.audit.windows_of(flow.id, found))
+        return months, dated
+
     def scope(self, changes: ExtractManifest) -> Scope:
         """The months an incremental aggregate run rebuilds: those its changed records fall
-        in now, and those they were last sent in."""
+        in now, and those they were last sent in, less the closed ones (unless reopened):
+        a change dated into a closed month is reported, not applied."""
         flow = self.flow
         if not changes.count or changes.path is None:
             raise NothingChanged(f"no {'+'.join(flow.change_entities)} changed since the "
                                  "watermark")
-        # A ledger flow's changed records are documents: dated by ``date`` (journals:
-        # ``journal_date``), named as their postings are (``transaction_id``).
-        months = affected_months(
-            read_records(self.path_of(changes.path)),
-            ["date", "journal_date"] if flow.is_ledger else [str(flow.period_field)],
-            [get_entity(e).id_field for e in flow.change_entities],
-            lambda ids: self.audit.windows_of(flow.id, ids))
+        months, dated = self.changed_months(changes)
         log.info("%d changed record(s) touch %d month(s): %s", changes.count, len(months),
                  ", ".join(m.strftime("%b %Y") for m in months))
+        closure = None if self.reopen else self.closure()
+        shut = closed_months(months, closure)
+        if shut:
+            first = self.store.get_watermark(flow.id) is None
+            for line in self.closed_notes(shut, dated, closure, first=first):
+                (log.info if first else log.warning)("%s", line)
+            months = [m for m in months if m not in shut]
+            if not months:
+                raise NothingChanged(f"every change falls in a closed month ({closure}); "
+                                     "nothing read or sent")
         return Scope([month_window(m) for m in months])
+
+    def closed_notes(self, shut: list[date], dated: Mapping[date, list[str]],
+                     closure: Closure | None, *, first: bool = False) -> list[str]:
+        """One line per closed month a run leaves out: the changes dated into it."""
+        if first:
+            return [f"{month_name(m)} is {closure}: not read (a backfill with reopen: true "
+                    "loads it)" for m in shut]
+        notes = []
+        for month in shut:
+            ids = dated.get(month, [])
+            shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10
+                                            else "")
+            notes.append(f"CLOSED MONTH CHANGED: {month_name(month)} is {closure}, yet "
+                         f"{len(ids) or 'a'} record(s) changed in it or moved out of it"
+                         + (f" ({shown})" if shown else "") + "; not applied: run the "
+                         "month with reopen: true to send it (the lock was lifted in Zoho?)")
+        return notes
 
     def build(self, extract: ExtractManifest, lookups: Mapping[str, ExtractManifest],
               scope: Scope | None = None) -> BuildManifest:
@@ -424,7 +535,8 @@ class FlowRun:
         counts = self.audit.replace_run(flow.id, self.run_id, windows, rows)
         summary = RunSummary(flow=flow.id, run_id=self.run_id, counts=counts,
                              task_id=status.task_id, rows=built.counts.rows, windows=windows,
-                             text=listed.counts() if listed is not None else {})
+                             text=listed.counts() if listed is not None else {},
+                             closed=self.left_closed(changes, scope))
         if built.cells_file and status.state == "COMPLETE":
             sent: dict[str, set[Cell]] = defaultdict(set)
             amounts: dict[Cell, list[str]] = {}
@@ -465,6 +577,22 @@ class FlowRun:
         log.info("Audit %s; watermark %s%s", summary.counts, summary.watermark or "unchanged",
                  f"; list text {summary.text}" if summary.text else "")
         return summary
+
+    def left_closed(self, changes: ExtractManifest | None, scope: Scope | None) -> list[str]:
+        """The notes of the closed months an incremental aggregate run's scope left out
+        (from its staged changes and the cached locks: no request)."""
+        if not self.flow.rebuilds_months or scope is None or changes is None \
+                or not changes.count or changes.path is None or self.reopen:
+            return []
+        months, dated = self.changed_months(changes)
+        left = [m for m in months if m not in set(scope.months())]
+        if not left:
+            return []
+        first = self.store.get_watermark(self.flow.id) is None
+        notes = self.closed_notes(left, dated, self.closure(), first=first)
+        for line in notes:
+            (log.info if first else log.warning)("%s", line)
+        return notes
 
     def align(self, built: BuildManifest, summary: RunSummary) -> Aligned:
         """Hold the Actual cells of the run's months against each plan version of the

@@ -353,6 +353,10 @@ class Flow(_Strict):
     crosscheck: Crosscheck | None = None
     align: Align | None = None
     overlap_minutes: int = Field(default=10, ge=0)
+    closed_before: date | None = Field(
+        default=None, description="months ending before this date are closed (locked "
+        "outside Zoho): not re-read by incremental runs, refused to period runs unless "
+        "reopened; Zoho's transaction locks close months too")
     description: str = ""
     enabled: bool = True
 
@@ -686,6 +690,23 @@ class Changes(_Strict):
         return self.check_seconds if self.source == "webhooks" else self.poll_minutes * 60
 
 
+class TransactionLocks(_Strict):
+    """How runs read Zoho's transaction locks (one request, kept for ``cache_hours``): a
+    path Zoho does not serve, or a scope the refresh token lacks, means no lock is known."""
+
+    read: bool = Field(default=True, description="false: no request; only closed_before "
+                       "closes months")
+    path: str = Field(default="/transactionlocks", pattern=r"^/[A-Za-z0-9/_-]+$",
+                      description="the Books path listing the locks (observed)")
+    scope: str = Field(default="settings", pattern=r"^[a-z]+$", description="the module of "
+                       "the READ scope the path needs (unknown; ZohoBooks.<scope>.READ)")
+    module_field: str = Field(default="module", description="the field of a lock naming "
+                              "its module (sales, purchase, accountant, ...); a lock "
+                              "without it and with lock_scope 0 locks every module")
+    cache_hours: float = Field(default=24, ge=0, description="the locks read are reused "
+                               "for this long (0: read on every run)")
+
+
 class Defaults(_Strict):
     zoho_conn_id: str = "zoho_books_default"
     anaplan_conn_id: str = "anaplan_default"
@@ -702,6 +723,10 @@ class Defaults(_Strict):
         default="fail", description="an extract the organization's daily Zoho quota cannot "
         "carry fails at once, or waits in the triggerer for the quota to reset")
     changes: Changes = Field(default_factory=Changes)
+    closed_before: date | None = Field(
+        default=None, description="every flow's months ending before this date are closed "
+        "(a flow's own closed_before replaces it)")
+    transaction_locks: TransactionLocks = Field(default_factory=TransactionLocks)
 
     def pools(self) -> dict[str, dict]:
         """The pools as ``airflow pools import`` reads them."""

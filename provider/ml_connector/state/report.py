@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import func, select
 
+from ml_connector.flows.closed import Closure
 from ml_connector.flows.spec import dag_id
 from ml_connector.state import schema
 from ml_connector.state.anaplan_requests import AnaplanRequests
@@ -82,9 +84,11 @@ def run_months(store: StateStore, flow: str, month: str | None = None,
     return sorted(rows, key=lambda r: (order[r.run_id], r.month))
 
 
-def table(rows: list[RunMonth], reasons: int = 3) -> list[str]:
+def table(rows: list[RunMonth], reasons: int = 3, closure: Closure | None = None
+          ) -> list[str]:
     """The rows as a printed table, a run's requests on its first month, the commonest
-    reasons under each month that had any."""
+    reasons under each month that had any; a month ``closure`` closes is marked
+    ``[closed]``, and what closed it said last."""
     lines = [f"{'flow':<22} {'month':<14} {'records':>8} {'imported':>9} {'skipped':>8} "
              f"{'failed':>7} {'requests':>9} {'Anaplan':>8}  {'verified':<9} Anaplan task  run"]
     shown: set[str] = set()
@@ -97,7 +101,12 @@ def table(rows: list[RunMonth], reasons: int = 3) -> list[str]:
                      f"{row.counts['imported']:>9,} {row.counts['skipped']:>8,} "
                      f"{row.counts['failed']:>7,} {spent:>9} {anaplan:>8}  "
                      f"{row.verified or '-':<9} "
-                     f"{', '.join(sorted(row.tasks)) or '-'}  {row.run_id}")
+                     f"{', '.join(sorted(row.tasks)) or '-'}  {row.run_id}"
+                     + ("  [closed]" if closure is not None and row.month
+                        and closure.closes(date.fromisoformat(f"{row.month}-01")) else ""))
         lines += [f"    {count:>6} x {reason}" for reason, count in
                   row.reasons.most_common(reasons)]
+    if closure is not None:
+        lines.append(f"[closed]: a month {closure}; runs of it are refused unless "
+                     "reopened (reopen: true)")
     return lines

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, HTTPException
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ml_connector_sandbox.admin import base_admin_router, found
+from ml_connector_sandbox.zoho.errors import ZohoError
+from ml_connector_sandbox.zoho.locks import LockSpec
 from ml_connector_sandbox.zoho.webhooks import WebhookSpec
 
 if TYPE_CHECKING:
@@ -20,6 +23,10 @@ class Edit(BaseModel):
 
 class Add(BaseModel):
     fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class TransactionLocks(BaseModel):
+    locks: list[LockSpec]
 
 
 class Revoke(BaseModel):
@@ -55,6 +62,11 @@ def build_admin_router(emu: ZohoEmulator) -> APIRouter:
         except ValueError as err:
             raise HTTPException(400, str(err)) from None
 
+    @router.put("/orgs/{org_id}/transactionlocks")
+    def transaction_locks(org_id: str, body: TransactionLocks) -> dict:
+        """Replace the organization's transaction locks (as a user locking periods)."""
+        return {"transaction_locks": found(emu.set_transaction_locks, org_id, body.locks)}
+
     @router.get("/orgs/{org_id}/dimensions")
     def dimensions(org_id: str) -> dict:
         return found(emu.dimensions_snapshot, org_id)
@@ -75,12 +87,19 @@ def build_admin_router(emu: ZohoEmulator) -> APIRouter:
     def record(org_id: str, entity: str, record_id: str) -> dict:
         return found(emu.record, org_id, entity, record_id)
 
+    def refused(fn: Any, *args: Any) -> Any:
+        """An edit hook; Zoho's refusal (a locked period) is answered as Zoho would."""
+        try:
+            return found(fn, *args)
+        except ZohoError as err:
+            return JSONResponse(err.body, err.status)
+
     @router.post("/orgs/{org_id}/{entity}/{record_id}/edit")
-    def edit(org_id: str, entity: str, record_id: str, body: Edit) -> dict:
-        return found(emu.edit_record, org_id, entity, record_id, body.changes)
+    def edit(org_id: str, entity: str, record_id: str, body: Edit) -> Any:
+        return refused(emu.edit_record, org_id, entity, record_id, body.changes)
 
     @router.post("/orgs/{org_id}/{entity}")
-    def add(org_id: str, entity: str, body: Add) -> dict:
-        return found(emu.add_record, org_id, entity, body.fields)
+    def add(org_id: str, entity: str, body: Add) -> Any:
+        return refused(emu.add_record, org_id, entity, body.fields)
 
     return router

@@ -220,6 +220,10 @@ def build_api_router(emu: ZohoEmulator) -> APIRouter:
     @router.get("/{region}/api/books/v3/{entity}/")
     async def listing(region: str, entity: str, request: Request) -> Response:
         kind = KINDS.get(entity)
+        locking = emu.config.transaction_locking
+        if kind is None and entity == locking.path:
+            return await serve(request, region, f"{BOOKS}/{entity}", locking.scope,
+                               lambda org, _grant: emu.locks.list_body(org.id))
         if kind is None:
             return await serve(request, region, f"{BOOKS}/{entity}", None, None)
         params = dict(request.query_params)

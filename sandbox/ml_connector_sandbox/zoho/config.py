@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ml_connector_sandbox.zoho.locks import LockingSpec
 from ml_connector_sandbox.zoho.webhooks import WebhookSpec
 
 #: Zoho's data centers, in the order of the public table.
@@ -414,6 +415,9 @@ class ZohoSandboxConfig(BaseModel):
         default_factory=DimensionsSpec,
         description="how reporting tags, locations and projects are served where Zoho's "
         "behaviour is observed or unknown")
+    transaction_locking: LockingSpec = Field(
+        default_factory=LockingSpec,
+        description="transaction locks (GET /transactionlocks) and the edits they refuse")
 
     @model_validator(mode="after")
     def _unique(self) -> ZohoSandboxConfig:

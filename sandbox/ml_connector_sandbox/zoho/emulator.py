@@ -17,6 +17,7 @@ from ml_connector_sandbox.zoho.config import REGIONS, ZohoSandboxConfig
 from ml_connector_sandbox.zoho.dimensions import Dimensions
 from ml_connector_sandbox.zoho.ledger import Ledger
 from ml_connector_sandbox.zoho.limits import OrgLimiter
+from ml_connector_sandbox.zoho.locks import Locks, LockSpec
 from ml_connector_sandbox.zoho.seed import SYMBOLS
 from ml_connector_sandbox.zoho.stats import Stats
 from ml_connector_sandbox.zoho.store import EntityStore, Organization
@@ -48,6 +49,7 @@ class ZohoEmulator:
         self.ledgers = {org_id: Ledger(org, config.ledger_date_params)
                         for org_id, org in self.orgs.items()}
         self.webhooks = Webhooks(clock, config.webhooks)
+        self.locks = Locks(config.transaction_locking)
         self.router = build_api_router(self)
         self.admin_router = build_admin_router(self)
 
@@ -125,6 +127,8 @@ class ZohoEmulator:
         """Merge ``changes`` into a record; its ``last_modified_time`` becomes the sandbox
         clock's now (in the org's offset) unless ``changes`` set it. Returns the record."""
         store = self.store(organization_id, entity)
+        self._unlocked(organization_id, store, self.record(organization_id, entity, record_id),
+                       changes)
         record = self._call(store.edit, record_id, changes, self.clock.now())
         voided = changes.get("status") == "void"
         self._notify(organization_id, store, record, "voided" if voided else "edited")
@@ -134,9 +138,28 @@ class ZohoEmulator:
                    fields: dict[str, Any] | None = None) -> dict:
         """Create a record now (generated content overlaid with ``fields``)."""
         store = self.store(organization_id, entity)
+        self._unlocked(organization_id, store, {}, fields or {})
         record = store.add(fields or {}, self.clock.now())
         self._notify(organization_id, store, record, "created")
         return record
+
+    def set_transaction_locks(self, organization_id: str,
+                              locks: list[LockSpec]) -> list[dict]:
+        """Replace an organization's transaction locks (as a user locking a period in
+        Zoho); returns them as ``GET /transactionlocks`` lists them."""
+        if organization_id not in self.orgs:
+            raise KeyError(f"no organization {organization_id}")
+        self.locks.replace(organization_id, locks)
+        return self.locks.list_body(organization_id)["transaction_locks"]
+
+    def _unlocked(self, organization_id: str, store: EntityStore, record: dict,
+                  changes: dict[str, Any]) -> None:
+        """Zoho's refusal (``ZohoError``) of a change to a document dated, before or after
+        it, on or before an enabled transaction lock of its module."""
+        field = store.kind.date_field
+        if field is not None:
+            self.locks.check(organization_id, store.kind.name, str(record.get(field) or ""),
+                             str(changes.get(field) or ""))
 
     def dimensions(self, organization_id: str) -> Dimensions:
         """An organization's reporting tags, locations and projects."""
