@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, exists, insert, or_, select
+from sqlalchemy import delete, exists, insert, select
 
 from ml_connector.state import schema
 from ml_connector.state.store import StateStore
@@ -57,18 +57,19 @@ class DeleteLog:
                     "record_id": str(record_id), "source": source, "found_at": at})
         return new
 
-    def pending(self, flow: str, organization_id: str, entities: Sequence[str]
-                ) -> list[Deleted]:
+    def pending(self, flow: str, organization_id: str, entities: Sequence[str], *,
+                by_lines: bool = False) -> list[Deleted]:
         """The deleted documents of ``entities`` that ``flow`` still has in Anaplan: its
-        audit holds them other than as deleted, or (record grain) it remembers their rows."""
+        audit holds them other than as deleted, or (``by_lines``, record grain, whose audit
+        windows are run intervals) it remembers their rows."""
         table, audit, lines = schema.deletes, schema.audit, schema.sent_lines
-        in_audit = exists().where(audit.c.flow == flow, audit.c.record_id == table.c.record_id,
-                                  audit.c.status != DELETED)
-        in_lines = exists().where(lines.c.flow == flow,
-                                  lines.c.record_id == table.c.record_id)
+        held = exists().where(lines.c.flow == flow, lines.c.record_id == table.c.record_id) \
+            if by_lines else \
+            exists().where(audit.c.flow == flow, audit.c.record_id == table.c.record_id,
+                           audit.c.status != DELETED)
         query = (select(table.c.entity, table.c.record_id, table.c.source, table.c.found_at)
                  .where(table.c.organization_id == organization_id,
-                        table.c.entity.in_(list(entities)), or_(in_audit, in_lines))
+                        table.c.entity.in_(list(entities)), held)
                  .order_by(table.c.found_at, table.c.record_id))
         with self.store.engine.connect() as conn:
             return [Deleted(*row) for row in conn.execute(query)]
@@ -121,15 +122,16 @@ class SentLines:
                                              table.c.record_id.in_(list(record_ids))))
 
 
-def sent_ids(store: StateStore, flow: str, entity: str, month: str) -> set[str]:
+def sent_ids(store: StateStore, flow: str, entity: str, month: str, *,
+             by_lines: bool = False) -> set[str]:
     """The documents of ``entity`` that ``flow`` last sent for ``month`` (``yyyy-mm``): in
-    its audit (aggregate flows: their month windows; not those recorded as deleted) or, for
-    a record-grain flow, the rows it remembers."""
+    its audit's month windows (not those recorded as deleted) or, ``by_lines`` (record
+    grain), among the rows it remembers."""
     audit, lines = schema.audit, schema.sent_lines
-    by_audit = select(audit.c.record_id).where(
+    query = select(lines.c.record_id).where(
+        lines.c.flow == flow, lines.c.entity == entity, lines.c.month == month) \
+        if by_lines else select(audit.c.record_id).where(
         audit.c.flow == flow, audit.c.entity == entity, audit.c.status != DELETED,
-        audit.c.window_start.like(f"{month}-%"))
-    by_lines = select(lines.c.record_id).where(and_(
-        lines.c.flow == flow, lines.c.entity == entity, lines.c.month == month))
+        audit.c.window_start.like(f"{month}-01%"))
     with store.engine.connect() as conn:
-        return {*conn.execute(by_audit).scalars(), *conn.execute(by_lines).scalars()}
+        return set(conn.execute(query).scalars())
