@@ -71,14 +71,10 @@ def sweep(client: ZohoBooksClient, store: StateStore, flow: Flow, months: list[d
     result = SweepResult([m.strftime("%Y-%m") for m in months], entity="+".join(entities))
     organization = client.organization_id
     for entity in entities:
-        ent = get_entity(entity)
         listed: set[str] = set()
         sent: set[str] = set()
         for month in months:
-            params = {"date_start": month.isoformat(),
-                      "date_end": date.fromordinal(next_month(month).toordinal() - 1)
-                      .isoformat()}
-            listed.update(str(r.get(ent.id_field)) for r in client.iter_records(ent, params))
+            listed |= month_ids(client, entity, month)
             sent |= sent_ids(store, flow.id, entity, month.strftime("%Y-%m"),
                              by_lines=flow.remembers_lines)
         result.listed += len(listed)
@@ -93,6 +89,14 @@ def sweep(client: ZohoBooksClient, store: StateStore, flow: Flow, months: list[d
              "; ".join(f"{len(ids)} {e} deleted in Zoho: {', '.join(ids[:10])}"
                        for e, ids in result.deleted.items()) or "none deleted")
     return result
+
+
+def month_ids(client: ZohoBooksClient, entity: str, month: date) -> set[str]:
+    """The ids of ``entity``'s documents dated in ``month``: ⌈documents / 200⌉ requests."""
+    ent = get_entity(entity)
+    last = date.fromordinal(next_month(month).toordinal() - 1)
+    params = {"date_start": month.isoformat(), "date_end": last.isoformat()}
+    return {str(r.get(ent.id_field)) for r in client.iter_records(ent, params)}
 
 
 def _deleted(client: ZohoBooksClient, entity: str, record_id: str) -> bool:

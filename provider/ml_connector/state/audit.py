@@ -32,7 +32,7 @@ class AuditLog:
         names its window (``window_start``, ``window_end``) or belongs to the first one.
         Returns counts per status."""
         table = schema.audit
-        counts = dict.fromkeys(STATUSES, 0)
+        counts = dict.fromkeys(STATUSES[:3], 0)  # "deleted" only when the run removed some
         now = time.time()
         default = {"window_start": windows[0].start, "window_end": windows[0].end}
         it = iter(rows)

@@ -1,7 +1,7 @@
 """Per flow run and month, what happened: records read, imported, skipped and failed (with
-the reasons), the Anaplan task, the Zoho and Anaplan requests the run made and the month's
-verification. Read from the audit trail, the reads, the request counts and the
-verifications; nothing else."""
+the reasons), documents deleted in Zoho that the run removed, the Anaplan task, the Zoho
+and Anaplan requests the run made and the month's verification. Read from the audit trail,
+the reads, the request counts and the verifications; nothing else."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ class RunMonth:
 
     @property
     def records(self) -> int:
-        return sum(self.counts.values())
+        """The records read (documents deleted in Zoho and removed are not)."""
+        return sum(n for status, n in self.counts.items() if status != "deleted")
 
 
 def run_months(store: StateStore, flow: str, month: str | None = None,
@@ -86,7 +87,8 @@ def table(rows: list[RunMonth], reasons: int = 3) -> list[str]:
     """The rows as a printed table, a run's requests on its first month, the commonest
     reasons under each month that had any."""
     lines = [f"{'flow':<22} {'month':<14} {'records':>8} {'imported':>9} {'skipped':>8} "
-             f"{'failed':>7} {'requests':>9} {'Anaplan':>8}  {'verified':<9} Anaplan task  run"]
+             f"{'failed':>7} {'deleted':>8} {'requests':>9} {'Anaplan':>8}  {'verified':<9} "
+             "Anaplan task  run"]
     shown: set[str] = set()
     for row in rows:
         first = row.run_id not in shown
@@ -95,7 +97,8 @@ def table(rows: list[RunMonth], reasons: int = 3) -> list[str]:
         anaplan = f"{row.anaplan_requests:,}" if first and row.anaplan_requests else ""
         lines.append(f"{row.flow:<22} {month_name(row.month):<14} {row.records:>8,} "
                      f"{row.counts['imported']:>9,} {row.counts['skipped']:>8,} "
-                     f"{row.counts['failed']:>7,} {spent:>9} {anaplan:>8}  "
+                     f"{row.counts['failed']:>7,} {row.counts['deleted']:>8,} {spent:>9} "
+                     f"{anaplan:>8}  "
                      f"{row.verified or '-':<9} "
                      f"{', '.join(sorted(row.tasks)) or '-'}  {row.run_id}")
         lines += [f"    {count:>6} x {reason}" for reason, count in
