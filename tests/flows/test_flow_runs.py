@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ml_connector.errors import RunFailed
+from ml_connector.state.anaplan_requests import AnaplanRequests
 from ml_connector.zoho import ExtractWindow
 from ml_connector.zoho.extract import iter_window
 from ml_connector.zoho.timefmt import parse_zoho_time
@@ -260,9 +261,12 @@ def test_runs_reports_each_run_and_month_from_the_trails(sandbox, flows, tmp_pat
     row = next(line for line in lines if line.startswith("invoice_actuals"))
     rows = flows.audit.query(flow="invoice_actuals", limit=100_000)
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("imported", "skipped")}
-    assert row.split()[:10] == ["invoice_actuals", "February", "2026", f"{len(rows):,}",
+    anaplan = AnaplanRequests(flows.store).totals("zoho_invoice_actuals", [summary.run_id])
+    assert anaplan[summary.run_id] > 0
+    # records, imported, skipped, failed, deleted, Zoho and Anaplan requests, verified
+    assert row.split()[:11] == ["invoice_actuals", "February", "2026", f"{len(rows):,}",
                                 f"{counts['imported']:,}", f"{counts['skipped']:,}", "0", "0",
-                                f"{charged:,}", "-"]
+                                f"{charged:,}", f"{anaplan[summary.run_id]:,}", "-"]
     assert summary.task_id in row and summary.run_id in row
     # The reasons for skipping, counted: void and draft documents.
     reasons = [line for line in lines if line.startswith("    ")]
