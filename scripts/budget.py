@@ -11,7 +11,8 @@ Scenarios, per company (the demo company and one ten times larger):
 - first run of each flow on an empty state store, then a rerun right after;
 - a simulated month: every schedule of flows.yaml (hourly, daily, monthly) from the 12th to
   the 1st of the next month, with documents created or edited around the clock (50 a day
-  for the demo company, 500 for the larger one); an ordinary day and the first of the month;
+  for the demo company, 500 for the larger one); an ordinary day (and its flows' id sweeps,
+  which find deleted documents) and the first of the month;
 - a 3-month backfill of the monthly flows, and its rerun.
 The "no cache" column repeats a scenario with a client without a state store: every detail
 read again, lookup lists read by every run, as before the detail cache existed.
@@ -34,6 +35,7 @@ from typing import Any
 import httpx
 import yaml
 
+from ml_connector.flows.deletes import month_ids, open_months
 from ml_connector.flows.plan import flow_plan
 from ml_connector.flows.reads import Ledger, stage_read
 from ml_connector.flows.run import Scope, read_records
@@ -159,6 +161,7 @@ class Simulator:
     store: StateStore | None
     work: Path
     watermarks: dict[str, str] = field(default_factory=dict)
+    swept: int = 0  # requests of the flows' id sweeps so far
     sent: dict[str, dict[str, str]] = field(default_factory=dict)  # flow -> record -> month
     staged: int = 0  # records of the flows' own modules read so far
 
@@ -208,6 +211,12 @@ class Simulator:
         ids = [f for f, _ in flow.record_ids]
         date_field = "transaction_date" if flow.is_ledger else "date"
         sent = self.sent.setdefault(flow.id, {})
+        if flow.sweep is not None:  # listed as FlowRun.sweep lists (no delete happens here)
+            before = client.requests
+            for month in open_months(at.date(), flow.sweep.months):
+                for entity in flow.change_entities:
+                    month_ids(client, entity, month)
+            self.swept += client.requests - before
         for planned in flow_plan(flow, self.spec.defaults):
             if (step := planned.read) is None:
                 continue
@@ -323,12 +332,15 @@ def month(running: RemoteSandbox, org: str, per_day: int, spec: FlowsFile, work:
     first_of_month = (at.replace(day=28) + timedelta(days=4)).date().replace(day=1)
     days: dict[date, int] = {}
     lists: dict[date, int] = {}  # of which the planning dimensions' list flows
+    swept: dict[date, int] = {}  # of which the id sweeps
 
     def charge(at: datetime) -> None:
         for flow in flows:
             if due(flow, at):
+                before = sim.swept
                 requests = sim.run(flow, at)
                 days[at.date()] = days.get(at.date(), 0) + requests
+                swept[at.date()] = swept.get(at.date(), 0) + sim.swept - before
                 if flow.entity in DIMENSION_LISTS:
                     lists[at.date()] = lists.get(at.date(), 0) + requests
 
@@ -343,12 +355,13 @@ def month(running: RemoteSandbox, org: str, per_day: int, spec: FlowsFile, work:
         if at.hour == 23:
             progress(f"    {at.date()}: {days[at.date()]:,} requests")
     start = min(days)
-    ordinary = sorted((v, lists.get(d, 0)) for d, v in days.items()
+    ordinary = sorted((v, lists.get(d, 0), swept.get(d, 0)) for d, v in days.items()
                       if d not in (start, first_of_month))
     median = ordinary[len(ordinary) // 2]
     return {"day0": day0, "day0_total": days[start], "median": median[0],
-            "median_lists": median[1], "max": ordinary[-1][0], "first": days[first_of_month],
-            "first_lists": lists.get(first_of_month, 0), "days": len(ordinary)}
+            "median_lists": median[1], "median_sweep": median[2], "max": ordinary[-1][0],
+            "first": days[first_of_month], "first_lists": lists.get(first_of_month, 0),
+            "days": len(ordinary)}
 
 
 def pacing() -> dict[str, Any]:
@@ -432,6 +445,7 @@ def main(progress: Callable[[str], None] = print) -> list[str]:
             lines.append(row("day 0 with its hourly runs", lambda r: r["day0_total"]))
             lines.append(row(f"ordinary day (median of {now['days']})", lambda r: r["median"]))
             lines.append(row("  of which dimension list flows", lambda r: r["median_lists"]))
+            lines.append(row("  of which id sweeps (deletes)", lambda r: r["median_sweep"]))
             lines.append(row("ordinary day (busiest)", lambda r: r["max"]))
             lines.append(row("first of the month", lambda r: r["first"]))
             lines.append(row("  of which dimension list flows", lambda r: r["first_lists"]))

@@ -496,7 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
         "audit", help="show the audit trail: one row per Zoho record per flow run",
         description="Rows of the audit trail, newest first (tab-separated).")
     audit.add_argument("--flow", help="flow id, e.g. invoice_actuals")
-    audit.add_argument("--status", choices=["imported", "failed", "skipped"])
+    audit.add_argument("--status", choices=["imported", "failed", "skipped", "deleted"],
+                       help="deleted: documents deleted in Zoho that a run removed from "
+                       "Anaplan")
     audit.add_argument("--run", help="Airflow run id")
     audit.add_argument("--record", help="Zoho record id")
     audit.add_argument("--limit", type=int, default=100)
@@ -507,7 +509,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit.set_defaults(func=_audit)
 
     runs = commands.add_parser(
-        "runs", help="per run and month: records, imported, skipped, failed (why), Zoho "
+        "runs", help="per run and month: records, imported, skipped, failed (why), deleted, "
+        "Zoho "
         "requests, verification, Anaplan task", description="The newest runs of a flow, a "
         "line per run and month, from the audit trail (tab-free table).")
     runs.add_argument("--flow", required=True, help="flow id, e.g. invoice_actuals")

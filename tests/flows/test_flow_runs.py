@@ -263,8 +263,9 @@ def test_runs_reports_each_run_and_month_from_the_trails(sandbox, flows, tmp_pat
     row = next(line for line in lines if line.startswith("invoice_actuals"))
     rows = flows.audit.query(flow="invoice_actuals", limit=100_000)
     counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("imported", "skipped")}
-    assert row.split()[:10] == ["invoice_actuals", "February", "2026", f"{len(rows):,}",
-                                f"{counts['imported']:,}", f"{counts['skipped']:,}", "0",
+    # records, imported, skipped, failed, deleted, Zoho and Anaplan requests, verified
+    assert row.split()[:11] == ["invoice_actuals", "February", "2026", f"{len(rows):,}",
+                                f"{counts['imported']:,}", f"{counts['skipped']:,}", "0", "0",
                                 f"{charged:,}", f"{spent:,}", "-"]
     assert summary.task_id in row and summary.run_id in row
     # The reasons for skipping, counted: void and draft documents.

@@ -713,3 +713,35 @@ def test_added_record_is_the_newest_and_described(own):
                  "1000.SANDBOXCLIENT", "sandbox-client-secret", "1000.sandbox-refresh-sa",
                  "org 10234695", "3001 invoices", "2000 bills", "org 20071234"):
         assert fact in text
+
+
+def test_a_deleted_document_is_gone_from_details_listings_and_the_pnl(own):
+    from ml_connector_sandbox.zoho import pnl
+
+    running, zoho = own()
+    emu = running.sandbox.zoho
+    january = [r for r in zoho.all("invoices", date_start="2026-01-01", date_end="2026-01-31")
+               if r["status"] not in ("draft", "void")]
+    target = january[3]["invoice_id"]
+    before = pnl.actuals(emu, MAIN, ["invoices"], date(2026, 1, 1), date(2026, 2, 1))
+    detail = zoho.get(f"/invoices/{target}").json()["invoice"]
+    since = max(r["last_modified_time"] for r in zoho.all("invoices"))
+    gone = zoho.http.delete(f"/_sandbox/zoho/orgs/{MAIN}/invoices/{target}")
+    assert gone.status_code == 200 and gone.json()["deleted"]["invoice_id"] == target
+    answer = zoho.get(f"/invoices/{target}")
+    assert (answer.status_code, answer.json()) == (
+        404, {"code": 1002, "message": "Invoice does not exist."})
+    assert target not in {r["invoice_id"] for r in zoho.all("invoices")}
+    assert target not in {r["invoice_id"] for r in zoho.all(
+        "invoices", date_start="2026-01-01", date_end="2026-01-31")}
+    assert zoho.all("invoices", last_modified_time=since) == []
+    after = pnl.actuals(emu, MAIN, ["invoices"], date(2026, 1, 1), date(2026, 2, 1))
+    changed = {k for k in before if before[k] != after.get(k, 0)}
+    postings = pnl.document_postings("invoices", detail)
+    assert changed and len(changed) <= len(postings)
+    assert sum(before.values()) > sum(after.values()), "an invoice's income is gone"
+    again = zoho.http.delete(f"/_sandbox/zoho/orgs/{MAIN}/invoices/{target}")
+    assert again.status_code == 404
+    edit = zoho.http.post(f"/_sandbox/zoho/orgs/{MAIN}/invoices/{target}/edit",
+                          json={"changes": {"status": "void"}})
+    assert edit.status_code == 404

@@ -1,12 +1,16 @@
-"""The Zoho emulator sends webhooks as Zoho would: on create, edit and void, signed, and
-retried on the sandbox clock while the receiver is down."""
+"""The Zoho emulator sends webhooks as Zoho would: on create, edit, void and delete, signed,
+and retried on the sandbox clock while the receiver is down."""
 
 from __future__ import annotations
 
 import time
 
 import httpx
+import pytest
 
+from ml_connector.errors import ConfigError
+from ml_connector.state.deletes import DeleteLog
+from ml_connector.webhooks.config import endpoint_from_fields
 from ml_connector.webhooks.signature import SignatureScheme
 from tests.servers import free_port
 
@@ -89,3 +93,46 @@ def test_a_refusal_is_not_retried(sandbox, receiver_factory):
     done = settled(sandbox, 1)
     assert done[0]["state"] == "refused" and done[0]["attempts"][0]["status"] == 401
     assert receiver.log.events() == []
+
+
+def delete(sandbox, entity: str, record_id: str) -> None:
+    httpx.delete(f"{sandbox.base_url}/_sandbox/zoho/orgs/{ORG}/{entity}/{record_id}"
+                 ).raise_for_status()
+
+
+def test_a_deleted_invoice_arrives_as_a_delete_in_the_default_shape(sandbox,
+                                                                   receiver_factory):
+    receiver = receiver_factory()
+    configure(sandbox, receiver.endpoint())
+    invoice = next(sandbox.sandbox.zoho.documents(ORG, "invoices", "2026-03-01", "2026-04-01"))
+    delete(sandbox, "invoices", invoice["invoice_id"])
+    done = settled(sandbox, 1)
+    assert [(d["trigger"], d["state"]) for d in done] == [("deleted", "delivered")]
+    rows = receiver.log.events()
+    assert [(r["entity"], r["record_id"], r["event_id"]) for r in rows] == [
+        ("invoices", invoice["invoice_id"], f"invoices:{invoice['invoice_id']}:deleted")]
+    found = DeleteLog(receiver.log.store).rows(ORG)
+    assert [(r["entity"], r["record_id"], r["source"]) for r in found] == [
+        ("invoices", invoice["invoice_id"], "webhook")]
+
+
+def test_a_delete_in_a_custom_shape_is_read_where_the_connection_says(sandbox,
+                                                                     receiver_factory):
+    shape = endpoint_from_fields({
+        "organization_id": ORG, "webhook_secret": SECRET, "webhook_module_field": "module",
+        "webhook_id_field": "data.id", "webhook_event_field": "action",
+        "webhook_deleted_values": "Deleted,Removed"}, "zoho_books_default").payload
+    receiver = receiver_factory(payload=shape)
+    configure(sandbox, receiver.endpoint(), entities=["creditnotes"],
+              deleted_body={"module": "{module}", "data": {"id": "{id}",
+                                                           "number": "{number}"},
+                            "action": "Removed"})
+    note = next(sandbox.sandbox.zoho.documents(ORG, "creditnotes", "2026-02-01"))
+    delete(sandbox, "creditnotes", note["creditnote_id"])
+    assert [d["state"] for d in settled(sandbox, 1)] == ["delivered"]
+    found = DeleteLog(receiver.log.store).rows(ORG)
+    assert [(r["entity"], r["record_id"]) for r in found] == [
+        ("creditnotes", note["creditnote_id"])]
+    with pytest.raises(ConfigError, match="webhook_id_field must be a dotted path"):
+        endpoint_from_fields({"organization_id": ORG, "webhook_secret": SECRET,
+                              "webhook_id_field": "data[0].id"}, "zoho_books_default")

@@ -57,6 +57,30 @@ class SentCell(_Line):
     amounts: list[str] | None = None
 
 
+class SentLines(_Line):
+    """A record-grain flow's rows of one document, as sent (the state store keeps them to
+    send them as zero once Zoho deletes it); ``month``: ``yyyy-mm`` of its date."""
+
+    record_id: str
+    month: str
+    rows: list[list[str]]
+    module: str | None = None
+
+
+class Gone(_Line):
+    """A document deleted in Zoho that the run removes from Anaplan: where the delete was
+    found (``source``) and when, and the window it was last sent in; ``rows``: the rows
+    sent as zero for it (record grain)."""
+
+    record_id: str
+    module: str
+    source: str
+    found_at: float
+    window_start: str | None = None
+    window_end: str | None = None
+    rows: int = 0
+
+
 Line = TypeVar("Line", bound=_Line)
 
 

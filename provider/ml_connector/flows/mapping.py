@@ -18,7 +18,7 @@ from ml_connector.decimals import finite_decimal
 from ml_connector.errors import ConfigError
 from ml_connector.flows.build import period_label, rate_of, to_base, write_csv
 from ml_connector.flows.dimensions import Routed, crosswalk, dimension_column
-from ml_connector.flows.files import Member, SentCell, Skipped, line_writer
+from ml_connector.flows.files import Member, SentCell, SentLines, Skipped, line_writer
 from ml_connector.flows.members import Carriers
 from ml_connector.flows.postings import Account, Postings
 from ml_connector.flows.spec import Column, Flow, Lookup
@@ -368,13 +368,15 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
                clear: Iterable[tuple[str, ...]] = (),
                refresh: Refresh | None = None,
                accounts: Mapping[str, Account] | None = None,
-               values_out: IO[str] | None = None) -> BuildResult:
+               values_out: IO[str] | None = None,
+               lines_out: IO[str] | None = None) -> BuildResult:
     """Write the import CSV, the record -> row ``members`` and the skipped records.
 
     Aggregate grain: ``cells_out`` receives a ``SentCell`` for every cell sent, and each
     cell of ``clear`` (sent before for the windows rebuilt now) that no record feeds any
     more is sent as zero, so no stale value survives. ``values_out`` receives the documents
     ``Carried`` by each value of the flow's ``list:`` columns (for the member check).
+    Record grain: ``lines_out`` receives the ``SentLines`` of each document.
     """
     mapper = RowMapper(flow, lookups, refresh, accounts)
     result = BuildResult()
@@ -382,15 +384,24 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
     member = line_writer(members_out)
     carriers = Carriers(flow, values_out) if values_out is not None else None
     if flow.grain == "record":
+        sent = line_writer(lines_out) if lines_out is not None else None
+        dated = flow.period_field or "date"
+
         def record_rows() -> Iterator[list[str]]:
             for use in usable:
                 document = "{} {}".format(*mapper.id_of(use.record)) if carriers is not None else ""
+                rows: list[list[str]] = []
                 for row in mapper.rows(use.record, zero=use.zeroed, credit=use.credit):
                     result.rows += 1
                     member(Member(use.record_id, str(result.rows), use.module, *use.window))
                     if carriers is not None:
                         carriers.add(row, document)
+                    if sent is not None:
+                        rows.append(["" if v is None else str(v) for v in row])
                     yield row  # csv writes each value as str() does
+                if sent is not None:
+                    sent(SentLines(use.record_id, str(use.record.get(dated) or "")[:7], rows,
+                                   use.module))
 
         write_csv(csv_out, mapper.header, record_rows())
         mapper.routed.check(flow.id)

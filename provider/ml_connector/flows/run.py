@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,15 @@ from ml_connector.flows.closed import (
     zoho_locks,
 )
 from ml_connector.flows.crosscheck import cross_check
-from ml_connector.flows.files import Member, SentCell, Skipped, read_lines
+from ml_connector.flows.deletes import (
+    gone_audit,
+    gone_documents,
+    open_months,
+    sweep,
+    zero_rows,
+)
+from ml_connector.flows.files import Gone, Member, SentCell, Skipped, line_writer, read_lines
+from ml_connector.flows.files import SentLines as FileLines
 from ml_connector.flows.listtext import ListCheck, compare_text, record_marks, sent_rows
 from ml_connector.flows.mapping import BuildResult, build_file, lookup_tables, row_keys
 from ml_connector.flows.member_maps import with_export_maps
@@ -82,6 +91,7 @@ from ml_connector.flows.windows import (
 )
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.cells import Cell, CellLog
+from ml_connector.state.deletes import SentLines, SentRows
 from ml_connector.state.events import EventLog
 from ml_connector.state.lists import ListLoads
 from ml_connector.state.reads import ReadLog
@@ -149,6 +159,8 @@ class BuildManifest(BaseModel):
     skipped_file: str
     cells_file: str | None = None
     values_file: str | None = None
+    lines_file: str | None = None
+    gone_file: str | None = None
     counts: BuildResult
 
 
@@ -268,11 +280,31 @@ class FlowRun:
         ledger = Ledger(self.flow, self.records((lookups or {})["chartofaccounts"])) \
             if read.kind == "ledger" else None
         with self.zoho_client() as client:
-            return stage_read(
+            manifest = stage_read(
                 client, self.store, read, self.out_dir / f"{read.task_id}.jsonl",
                 interval=self.interval, windows=scope.root if scope is not None else None,
                 ledger=ledger, requires=first_loads(self.flow, self.lists, self.loads),
                 recorded_as=(dag_id(self.flow.id), self.run_id), progress=log.info)
+            if self.flow.sweep is not None and self.reads_changes(read):
+                self.sweep(client, read, manifest)
+        return manifest
+
+    def reads_changes(self, read: Read) -> bool:
+        """Whether ``read`` is the run's read of what changed since the watermark."""
+        return read.kind == "changes" or (read.kind == "extract" and self.flow.remembers_lines)
+
+    def sweep(self, client: ZohoBooksClient, read: Read, changes: ExtractManifest) -> None:
+        """The flow's id sweep of its open months (``sweep``): deletes it confirms go to
+        the state store, where ``scope`` and ``build`` find them; its requests are kept as
+        the read ``<task>_sweep`` of the run."""
+        assert self.flow.sweep is not None
+        changed = {str(r.get(f)) for r in self.records(changes)
+                   for f, _ in self.flow.record_ids if f in r} if changes.path else set()
+        months = open_months(month_of(self.interval.end[:10]), self.flow.sweep.months)
+        found = sweep(client, self.store, self.flow, months, self.flow.change_entities,
+                      skip=lambda _entity, record_id: record_id in changed)
+        ReadLog(self.store).record(dag_id(self.flow.id), self.run_id, f"{read.task_id}_sweep",
+                                   found)
 
     def closure(self) -> Closure | None:
         """What closes this flow's months (Zoho's locks, read once a ``cache_hours``, or
@@ -338,8 +370,9 @@ class FlowRun:
                         (record[f] for f in ids if f in record), "?")))
                 yield record
 
-        months = affected_months(noted(read_records(self.path_of(str(changes.path)))), dates,
-                                 ids, lambda found: self.audit.windows_of(flow.id, found))
+        records = read_records(self.path_of(str(changes.path))) if changes.path else iter([])
+        months = affected_months(noted(records), dates, ids,
+                                 lambda found: self.audit.windows_of(flow.id, found))
         return months, dated
 
     def scope(self, changes: ExtractManifest) -> Scope:
@@ -347,12 +380,18 @@ class FlowRun:
         in now, and those they were last sent in, less the closed ones (unless reopened):
         a change dated into a closed month is reported, not applied."""
         flow = self.flow
-        if not changes.count or changes.path is None:
+        gone = gone_documents(self.store, flow, changes.organization_id) \
+            if flow.sees_deletes else []
+        if (not changes.count or changes.path is None) and not gone:
             raise NothingChanged(f"no {'+'.join(flow.change_entities)} changed since the "
                                  "watermark")
         months, dated = self.changed_months(changes)
-        log.info("%d changed record(s) touch %d month(s): %s", changes.count, len(months),
-                 ", ".join(m.strftime("%b %Y") for m in months))
+        for g in gone:  # a deleted document's months are rebuilt whole, without it
+            if g.window_start:
+                dated[month_of(g.window_start)].append(g.record_id)
+        months = sorted({*months, *(month_of(g.window_start) for g in gone if g.window_start)})
+        log.info("%d changed record(s) and %d deleted touch %d month(s): %s", changes.count,
+                 len(gone), len(months), ", ".join(m.strftime("%b %Y") for m in months))
         closure = None if self.reopen else self.closure()
         shut = closed_months(months, closure)
         if shut:
@@ -390,12 +429,14 @@ class FlowRun:
         flow = self.flow
         scope = self.scoped(scope)
         self.lists_ready(extract.organization_id)
+        gone = self.gone(extract.organization_id, scope)
         # (A rebuilt month with no records left still clears its cells: no skip then.)
-        if flow.mode == "incremental" and not flow.rebuilds_months and not extract.count:
+        if flow.mode == "incremental" and not flow.rebuilds_months and not extract.count \
+                and not gone:
             raise NothingChanged(f"no {flow.entity} changed since the watermark")
         clear = self.cells.cells(flow.id, [w.start for w in self.windows(scope)]) \
             if flow.grain == "aggregate" else set()
-        if not extract.count and not clear:  # no header-only file, no empty import
+        if not extract.count and not clear and not gone:  # no header-only file
             raise NothingChanged(f"nothing to send: no {flow.entity} read for "
                                  f"{', '.join(w.start[:10] for w in self.windows(scope))}, no "
                                  "cell sent before to clear")
@@ -408,6 +449,8 @@ class FlowRun:
             files["cells_file"] = ".cells.jsonl"
         if flow.member_lists:
             files["values_file"] = ".values.jsonl"
+        if flow.remembers_lines:
+            files["lines_file"] = ".lines.jsonl"
         paths = {kind: self.out_dir / f"{flow.id}{suffix}" for kind, suffix in files.items()}
         window_of = None
         period = flow.period_field
@@ -420,10 +463,14 @@ class FlowRun:
                                 handles["members_file"], handles["skipped_file"],
                                 window_of=window_of, cells_out=handles.get("cells_file"),
                                 clear=clear, refresh=self._refresh if self.zoho else None,
-                                accounts=accounts, values_out=handles.get("values_file"))
+                                accounts=accounts, values_out=handles.get("values_file"),
+                                lines_out=handles.get("lines_file"))
         finally:
             for handle in handles.values():
                 handle.close()
+        if flow.sees_deletes:
+            paths["gone_file"] = self.out_dir / f"{flow.id}.gone.jsonl"
+            result.rows += self._write_gone(gone, paths["path"], paths["gone_file"])
         built = BuildManifest.model_validate(
             {**{k: str(v) for k, v in paths.items()}, "counts": result})
         log.info("Built %d row(s) from %d record(s); skipped %d %s; %d emptied cell(s) sent "
@@ -432,6 +479,36 @@ class FlowRun:
         for line in result.routed_lines():
             log.info("%s", line)
         return built
+
+    def gone(self, organization_id: str, scope: Scope | None) -> list[Gone]:
+        """The deleted documents this run removes: those the flow still has in Anaplan
+        (an aggregate run: those last sent in the months it rebuilds)."""
+        if not self.flow.sees_deletes:
+            return []
+        gone = gone_documents(self.store, self.flow, organization_id)
+        if self.flow.rebuilds_months:
+            starts = {w.start for w in self.windows(scope)}
+            gone = [g for g in gone if g.window_start in starts]
+        return gone
+
+    def _write_gone(self, gone: list[Gone], csv_path: Any, gone_path: Any) -> int:
+        """Write the deleted documents to ``gone_path`` and, record grain, append the rows
+        they last sent, as zero, to the import file; returns the rows appended."""
+        appended = 0
+        remembered = SentLines(self.store).of(self.flow.id, [g.record_id for g in gone]) \
+            if self.flow.remembers_lines and gone else {}
+        with csv_path.open("a", encoding="utf-8", newline="") as handle, \
+                gone_path.open("w", encoding="utf-8") as listed:
+            writer, put = csv.writer(handle, lineterminator="\n"), line_writer(listed)
+            for g, rows in zero_rows(self.flow, remembered, gone):
+                writer.writerows(rows)
+                g.rows = len(rows)
+                appended += len(rows)
+                put(g)
+        if gone:
+            log.info("Deleted in Zoho: %d document(s) removed by this run, %d row(s) sent as "
+                     "zero", len(gone), appended)
+        return appended
 
     def lists_ready(self, organization_id: str) -> None:
         """``NothingChanged`` while a list flow (``lists``: module -> the flows that
@@ -532,7 +609,19 @@ class FlowRun:
             skipped=read_lines(self.path_of(built.skipped_file), Skipped))
         if listed is not None:
             rows = with_notes(rows, listed.by_record())
+        gone = list(read_lines(self.path_of(built.gone_file), Gone)) if built.gone_file else []
+        removed = status.state == "COMPLETE" and status.successful is not False
+        rows = chain(rows, gone_audit(gone, entity=flow.entity, import_id=handoff.import_id,
+                                      task=status, removed=removed))
         counts = self.audit.replace_run(flow.id, self.run_id, windows, rows)
+        if built.lines_file and status.state == "COMPLETE":
+            lines = SentLines(self.store)
+            lines.remember(flow.id, (SentRows(s.record_id, s.module or flow.entity, s.month,
+                                              s.rows)
+                                     for s in read_lines(self.path_of(built.lines_file),
+                                                         FileLines)))
+            if removed and gone:  # sent as zero once: forgotten
+                lines.forget(flow.id, [g.record_id for g in gone])
         summary = RunSummary(flow=flow.id, run_id=self.run_id, counts=counts,
                              task_id=status.task_id, rows=built.counts.rows, windows=windows,
                              text=listed.counts() if listed is not None else {},

@@ -222,6 +222,15 @@ class Align(_Strict):
         "|plan| on a planned row; unset: reported only")
 
 
+class Sweep(_Strict):
+    """The id sweep of an incremental flow: each run lists the document ids of the open
+    months (the current one and the ``months - 1`` before it; ⌈documents / 200⌉ requests a
+    month and module) and holds them against those the flow last sent for the month; an id
+    gone from the listing whose detail Zoho answers "does not exist" is a delete."""
+
+    months: int = Field(default=2, ge=1, le=12)
+
+
 class Crosscheck(_Strict):
     """Hold the run's cells, summed over the columns ``flow`` does not have (e.g. the
     department), against the cells ``flow`` sent for the same months, as the state store
@@ -357,6 +366,9 @@ class Flow(_Strict):
         default=None, description="months ending before this date are closed (locked "
         "outside Zoho): not re-read by incremental runs, refused to period runs unless "
         "reopened; Zoho's transaction locks close months too")
+    sweep: Sweep | None = Field(
+        default=None, description="incremental flows: find documents deleted in Zoho by "
+        "listing the ids of the open months each run (docs/flows.md, sweep)")
     description: str = ""
     enabled: bool = True
 
@@ -380,6 +392,11 @@ class Flow(_Strict):
                 raise ValueError("verify: needs a period column (the months compared)")
         if self.align is not None:
             self._check_align(self.align)
+        if self.sweep is not None and (self.mode != "incremental" or self.source == LEDGER):
+            raise ValueError("sweep: finds deleted documents for an incremental documents "
+                             "flow (mode: incremental); a period run rebuilds its month whole "
+                             "and a ledger flow reads postings, which vanish with their "
+                             "document")
         if self.source == LEDGER:
             return self._check_ledger()
         if self.ledger is not None:
@@ -542,6 +559,18 @@ class Flow(_Strict):
         if self.ledger is not None:
             return self.ledger.modules()
         return self.entities
+
+    @property
+    def sees_deletes(self) -> bool:
+        """Whether runs remove documents deleted in Zoho: incremental documents flows
+        (the deletes of their ``change_entities``)."""
+        return self.mode == "incremental" and not self.is_ledger
+
+    @property
+    def remembers_lines(self) -> bool:
+        """Whether the state store keeps the rows sent for each document (incremental
+        record-grain flows: to send them as zero once the document is deleted)."""
+        return self.sees_deletes and self.grain == "record"
 
     @property
     def record_ids(self) -> list[tuple[str, str]]:

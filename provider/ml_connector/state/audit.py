@@ -13,7 +13,9 @@ from ml_connector.state import schema
 from ml_connector.state.store import StateStore
 from ml_connector.window import Window
 
-STATUSES = ("imported", "failed", "skipped")
+#: ``deleted``: a document Zoho deleted, removed from Anaplan by the row's task (kept when
+#: its window is rebuilt: the trail says when and how it went).
+STATUSES = ("imported", "failed", "skipped", "deleted")
 
 
 class AuditLog:
@@ -26,16 +28,17 @@ class AuditLog:
                     rows: Iterable[dict[str, Any]], batch: int = 1000) -> dict[str, int]:
         """Store ``rows`` as the audit of ``flow`` for the data ``windows`` in one
         transaction, replacing what earlier runs wrote for those windows: rerunning a month
-        leaves one row per record, never two. A row names its window (``window_start``,
-        ``window_end``) or belongs to the first one. Returns counts per status."""
+        leaves one row per record, never two (the rows of deleted documents stay). A row
+        names its window (``window_start``, ``window_end``) or belongs to the first one.
+        Returns counts per status."""
         table = schema.audit
-        counts = dict.fromkeys(STATUSES, 0)
+        counts = dict.fromkeys(STATUSES[:3], 0)  # "deleted" only when the run removed some
         now = time.time()
         default = {"window_start": windows[0].start, "window_end": windows[0].end}
         it = iter(rows)
         with self.store.engine.begin() as conn:
             conn.execute(delete(table).where(
-                table.c.flow == flow,
+                table.c.flow == flow, table.c.status != "deleted",
                 tuple_(table.c.window_start, table.c.window_end).in_(list(windows))))
             while chunk := list(islice(it, batch)):
                 for row in chunk:
@@ -48,7 +51,8 @@ class AuditLog:
         """Start of every window in which ``flow`` last recorded these records."""
         table = schema.audit
         stmt = select(table.c.window_start).distinct().where(
-            table.c.flow == flow, table.c.record_id.in_(list(record_ids)))
+            table.c.flow == flow, table.c.record_id.in_(list(record_ids)),
+            table.c.status != "deleted")
         with self.store.engine.connect() as conn:
             return {row[0] for row in conn.execute(stmt) if row[0]}
 

@@ -33,6 +33,14 @@ class ReadLog:
         with self.store.engine.connect() as conn:
             return {run: (int(n or 0), int(h or 0)) for run, n, h in conn.execute(query)}
 
+    def task_requests(self, dag_id: str, run_id: str) -> dict[str, int]:
+        """Read task -> requests charged, of one run."""
+        table = schema.reads
+        query = select(table.c.task_id, table.c.requests).where(table.c.dag_id == dag_id,
+                                                                 table.c.run_id == run_id)
+        with self.store.engine.connect() as conn:
+            return {task: int(n or 0) for task, n in conn.execute(query)}
+
     def typical(self, dag_id: str, runs: int = 5) -> float | None:
         """Requests a run of ``dag_id`` was charged, on average over its newest ``runs``
         runs (None: no run recorded)."""

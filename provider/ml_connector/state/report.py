@@ -1,7 +1,7 @@
 """Per flow run and month, what happened: records read, imported, skipped and failed (with
-the reasons), the Anaplan task, the Zoho and Anaplan requests the run made and the month's
-verification. Read from the audit trail, the reads, the request counts and the
-verifications; nothing else."""
+the reasons), documents deleted in Zoho that the run removed, the Anaplan task, the Zoho
+and Anaplan requests the run made and the month's verification. Read from the audit trail,
+the reads, the request counts and the verifications; nothing else."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ class RunMonth:
 
     @property
     def records(self) -> int:
-        return sum(self.counts.values())
+        """The records read (documents deleted in Zoho and removed are not)."""
+        return sum(n for status, n in self.counts.items() if status != "deleted")
 
 
 def run_months(store: StateStore, flow: str, month: str | None = None,
@@ -90,7 +91,8 @@ def table(rows: list[RunMonth], reasons: int = 3, closure: Closure | None = None
     reasons under each month that had any; a month ``closure`` closes is marked
     ``[closed]``, and what closed it said last."""
     lines = [f"{'flow':<22} {'month':<14} {'records':>8} {'imported':>9} {'skipped':>8} "
-             f"{'failed':>7} {'requests':>9} {'Anaplan':>8}  {'verified':<9} Anaplan task  run"]
+             f"{'failed':>7} {'deleted':>8} {'requests':>9} {'Anaplan':>8}  {'verified':<9} "
+             "Anaplan task  run"]
     shown: set[str] = set()
     for row in rows:
         first = row.run_id not in shown
@@ -99,7 +101,8 @@ def table(rows: list[RunMonth], reasons: int = 3, closure: Closure | None = None
         anaplan = f"{row.anaplan_requests:,}" if first and row.anaplan_requests else ""
         lines.append(f"{row.flow:<22} {month_name(row.month):<14} {row.records:>8,} "
                      f"{row.counts['imported']:>9,} {row.counts['skipped']:>8,} "
-                     f"{row.counts['failed']:>7,} {spent:>9} {anaplan:>8}  "
+                     f"{row.counts['failed']:>7,} {row.counts['deleted']:>8,} {spent:>9} "
+                     f"{anaplan:>8}  "
                      f"{row.verified or '-':<9} "
                      f"{', '.join(sorted(row.tasks)) or '-'}  {row.run_id}"
                      + ("  [closed]" if closure is not None and row.month

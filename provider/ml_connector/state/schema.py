@@ -202,3 +202,25 @@ anaplan_requests = Table(
     Column("requests", Integer, nullable=False),  # summed over the task's tries and parts
     Column("recorded_at", Float, nullable=False),
 )
+
+deletes = Table(
+    "mlc_deletes",
+    metadata,
+    Column("organization_id", String(32), primary_key=True),
+    Column("entity", String(40), primary_key=True),
+    Column("record_id", String(64), primary_key=True),
+    Column("source", String(16), nullable=False),  # webhook | sweep | run
+    Column("found_at", Float, nullable=False),
+)
+
+sent_lines = Table(
+    "mlc_sent_lines",
+    metadata,
+    Column("flow", String(100), primary_key=True),
+    Column("record_id", String(64), primary_key=True),
+    Column("entity", String(40), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("line_keys", Text, nullable=False),  # JSON: the rows sent, amounts included
+    Column("sent_at", Float, nullable=False),
+    Index("ix_mlc_sent_lines_month", "flow", "month"),
+)

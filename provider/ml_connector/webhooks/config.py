@@ -9,12 +9,15 @@ from typing import Any
 
 from ml_connector.errors import ConfigError
 from ml_connector.transport.fields import parse_extra, seconds
+from ml_connector.webhooks.payload import PayloadShape
 from ml_connector.webhooks.signature import DEFAULT_HEADER, ENCODINGS, SIGNED, SignatureScheme
 
 #: Extra fields of a ``zoho_books`` connection that configure its webhooks.
 WEBHOOK_FIELDS = {
     "webhook_secret", "webhook_signature_header", "webhook_signed", "webhook_encoding",
     "webhook_timestamp_header", "webhook_tolerance", "webhook_event_id_header",
+    "webhook_module_field", "webhook_id_field", "webhook_event_field",
+    "webhook_deleted_values",
 }
 #: Zoho accepts a webhook secret of 12 to 50 alphanumeric characters (``POST
 #: /settings/webhooks``, https://www.zoho.com/books/api/v3/webhooks).
@@ -30,6 +33,7 @@ class Endpoint:
     scheme: SignatureScheme = field(default_factory=SignatureScheme)
     event_id_header: str | None = None
     conn_id: str = "zoho_books_default"
+    payload: PayloadShape = field(default_factory=PayloadShape)
 
 
 def organization_of(extra: Mapping[str, Any], name: str) -> str:
@@ -65,7 +69,26 @@ def endpoint_from_fields(extra: Mapping[str, Any], name: str) -> Endpoint:
         timestamp_header=str(extra.get("webhook_timestamp_header") or "").strip() or None,
         tolerance=tolerance if tolerance is not None else 300.0)
     return Endpoint(org, secret, scheme,
-                    str(extra.get("webhook_event_id_header") or "").strip() or None, name)
+                    str(extra.get("webhook_event_id_header") or "").strip() or None, name,
+                    payload_shape(extra, name))
+
+
+def payload_shape(extra: Mapping[str, Any], name: str) -> PayloadShape:
+    """Where a connection's webhook bodies hold the module, the id and the event type."""
+    def text(key: str) -> str | None:
+        value = str(extra.get(key) or "").strip()
+        if value and not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", value):
+            raise ConfigError(f"connection {name!r}: field {key} must be a dotted path into "
+                              f"the webhook's JSON body (e.g. invoice.invoice_id), got {value!r}")
+        return value or None
+
+    deleted = tuple(v.strip().lower() for v in
+                    str(extra.get("webhook_deleted_values") or "deleted").split(",")
+                    if v.strip())
+    return PayloadShape(module_field=text("webhook_module_field"),
+                        id_field=text("webhook_id_field"),
+                        event_field=text("webhook_event_field") or "event_type",
+                        deleted=deleted or ("deleted",))
 
 
 def endpoint(conn_id: str) -> Endpoint:

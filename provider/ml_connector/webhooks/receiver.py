@@ -8,7 +8,6 @@ flows' watchers turn new events into runs.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -18,36 +17,14 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ml_connector.errors import Rejected
+from ml_connector.state.deletes import DeleteLog
 from ml_connector.state.events import Event, EventLog
 from ml_connector.webhooks.config import Endpoint
-from ml_connector.zoho.entities import ENTITIES
+from ml_connector.webhooks.payload import parse_payload
 
 log = logging.getLogger(__name__)
 #: Bytes a webhook body may have (an invoice with a few hundred lines is well below this).
 MAX_BODY = 1024 * 1024
-#: The payload's top-level key (Zoho's detail key, e.g. ``invoice``) -> the module.
-MODULES = {e.detail_key: e.name for e in ENTITIES.values()}
-
-
-def parse_payload(body: bytes) -> tuple[str, str, str]:
-    """``(entity, record id, last_modified_time)`` of a payload ``{"invoice": {...}}``;
-    ``Rejected`` (400) when it is not JSON or names no known module and record."""
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Rejected(400, f"body is not JSON ({type(exc).__name__})") from None
-    if not isinstance(payload, dict):
-        raise Rejected(400, "body must be a JSON object keyed by module, e.g. {\"invoice\": …}")
-    for key, record in payload.items():
-        entity = MODULES.get(key)
-        if entity is not None and isinstance(record, dict):
-            record_id = record.get(ENTITIES[entity].id_field)
-            if record_id in (None, ""):
-                raise Rejected(400, f"{key} has no {ENTITIES[entity].id_field}")
-            return entity, str(record_id), str(record.get("last_modified_time") or "")
-    raise Rejected(400, "body names no Zoho Books module the connector reads (keys: "
-                   f"{', '.join(sorted(map(str, payload))[:5]) or 'none'}); expected one of "
-                   f"{', '.join(sorted(MODULES))}")
 
 
 async def _read(request: Request, limit: int) -> bytes:
@@ -81,20 +58,27 @@ def build_app(endpoints: Mapping[str, Endpoint], events: EventLog, *, max_body: 
                                f"{organization_id[:32]!r}")
             body = await _read(request, max_body)
             signature = found.scheme.verify(found.secret, request.headers, body, clock())
-            entity, record_id, modified = parse_payload(body)
+            change = parse_payload(body, found.payload)
+            entity, record_id = change.entity, change.record_id
             # Without an event id header: the record's version, else the body's digest (a
-            # retry repeats the body, a later edit changes it).
-            version = modified or hashlib.sha256(body).hexdigest()[:16]
+            # retry repeats the body, a later edit changes it); a record is deleted once.
+            version = "deleted" if change.deleted else \
+                change.modified or hashlib.sha256(body).hexdigest()[:16]
             event_id = (request.headers.get(found.event_id_header) if found.event_id_header
                         else None) or f"{entity}:{record_id}:{version}"
+            now = clock()
+            if change.deleted:  # before the event: the run it starts finds the delete
+                await run_in_threadpool(DeleteLog(events.store).found, organization_id,
+                                        entity, [record_id], "webhook", now)
             new = await run_in_threadpool(events.record, Event(
-                organization_id, entity, record_id, event_id, signature, clock()))
+                organization_id, entity, record_id, event_id, signature, now))
         except Rejected as exc:
             log.warning("Refused a webhook for organization %s (%d): %s",
                         organization_id[:32], exc.status, exc.reason)
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
-        log.info("%s %s %s of organization %s", "Recorded" if new else "Already had",
-                 entity, record_id, organization_id)
-        return JSONResponse({"recorded": new, "entity": entity, "record_id": record_id})
+        log.info("%s %s %s%s of organization %s", "Recorded" if new else "Already had",
+                 entity, record_id, " (deleted)" if change.deleted else "", organization_id)
+        return JSONResponse({"recorded": new, "entity": entity, "record_id": record_id,
+                             "deleted": change.deleted})
 
     return app

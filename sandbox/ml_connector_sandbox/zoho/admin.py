@@ -98,6 +98,10 @@ def build_admin_router(emu: ZohoEmulator) -> APIRouter:
     def edit(org_id: str, entity: str, record_id: str, body: Edit) -> Any:
         return refused(emu.edit_record, org_id, entity, record_id, body.changes)
 
+    @router.delete("/orgs/{org_id}/{entity}/{record_id}")
+    def delete(org_id: str, entity: str, record_id: str) -> dict:
+        return {"deleted": found(emu.delete_record, org_id, entity, record_id)}
+
     @router.post("/orgs/{org_id}/{entity}")
     def add(org_id: str, entity: str, body: Add) -> Any:
         return refused(emu.add_record, org_id, entity, body.fields)

@@ -117,7 +117,7 @@ class ZohoEmulator:
         """Every record (edits applied, line items included) dated in ``[start, end)``."""
         store = self.store(organization_id, entity)
         field = store.kind.date_field or "date"
-        for i in range(store.table.size):
+        for i in store.live():
             record = store.get(i)
             if start <= str(record.get(field, "")) < end:
                 yield store.served(i)
@@ -160,6 +160,15 @@ class ZohoEmulator:
         if field is not None:
             self.locks.check(organization_id, store.kind.name, str(record.get(field) or ""),
                              str(changes.get(field) or ""))
+
+    def delete_record(self, organization_id: str, entity: str, record_id: str) -> dict:
+        """Delete a record as a user would in Zoho: its detail answers "does not exist"
+        (code 1002), it leaves every listing and the ledger; a webhook whose ``events``
+        include ``deleted`` announces it. Returns the record as it was."""
+        store = self.store(organization_id, entity)
+        record = self._call(store.delete, record_id)
+        self._notify(organization_id, store, record, "deleted")
+        return record
 
     def dimensions(self, organization_id: str) -> Dimensions:
         """An organization's reporting tags, locations and projects."""

@@ -168,7 +168,7 @@ class Ledger:
 
     def account_names(self) -> dict[str, str]:
         store = self.org.store("chartofaccounts")
-        rows = (store.get(i) for i in range(store.table.size))
+        rows = (store.get(i) for i in store.live())
         return {str(r["account_name"]): str(r["account_id"]) for r in rows}
 
     def postings(self, start: str = "", end: str = "", types: set[str] | None = None

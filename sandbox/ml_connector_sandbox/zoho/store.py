@@ -14,7 +14,7 @@ import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -131,6 +131,8 @@ class EntityStore:
         self.kind = table.kind
         self.tz = table.catalog.tz
         self.overlay: dict[int, dict] = {}
+        #: Indexes of deleted records: gone from details, listings and the ledger.
+        self.deleted: set[int] = set()
         self.version = 0
         self._memo: OrderedDict[tuple[Query, int], Sequence[int]] = OrderedDict()
         self._lock = threading.RLock()
@@ -147,9 +149,13 @@ class EntityStore:
 
     def index(self, record_id: str) -> int:
         i = self.table.index_of(record_id)
-        if i is None:
+        if i is None or i in self.deleted:
             raise errors.not_found(self.kind.label)
         return i
+
+    def live(self) -> Iterator[int]:
+        """Indexes of every record not deleted, oldest first."""
+        return (i for i in range(self.table.size) if i not in self.deleted)
 
     def detail(self, record_id: str) -> dict:
         with self._lock:
@@ -184,6 +190,15 @@ class EntityStore:
             self.overlay[table.size - 1] = copy.deepcopy(dict(fields))
             self._changed()
             return self.served(table.size - 1)
+
+    def delete(self, record_id: str) -> dict:
+        """Delete a record (Zoho keeps no trace an API shows); returns it as it was."""
+        with self._lock:
+            i = self.index(record_id)
+            record = self.served(i)
+            self.deleted.add(i)
+            self._changed()
+            return record
 
     def _changed(self) -> None:
         self.version += 1
@@ -250,15 +265,17 @@ class EntityStore:
 
     def _filter(self, query: Query) -> Sequence[int]:
         lo, hi = self._bounds(query)
-        edited = self.overlay
-        hits = {i for i in edited if self._matches_merged(self.get(i), query)}
+        edited, gone = self.overlay, self.deleted
+        hits = {i for i in edited
+                if i not in gone and self._matches_merged(self.get(i), query)}
         plain = not query.match and query.modified_after is None
-        if plain and all((lo <= i < hi) == (i in hits) for i in edited):
+        if (plain and all((lo <= i < hi) == (i in hits) for i in edited)
+                and not any(lo <= i < hi for i in gone)):
             return range(lo, hi)
         table = self.table
         chosen = array("l", (
             i for i in range(lo, hi)
-            if i not in edited
+            if i not in edited and i not in gone
             and (query.modified_after is None or table.modified(i) > query.modified_after)
             and (query.modified_before is None or table.modified(i) < query.modified_before)
             and (not query.match or _fields_match(table.record(i), query.match))

@@ -1,6 +1,9 @@
 """Outgoing webhooks, as Zoho Books sends them from a workflow rule: when a record is
 created, edited or voided, POST ``{"<module>": {...record...}}`` to the configured URL,
-signed with the webhook's secret, retried on the sandbox clock while the target fails.
+signed with the webhook's secret, retried on the sandbox clock while the target fails; when
+one is deleted, the body of ``deleted_body`` (Zoho does not document a delete's payload, so
+its shape is a setting: by default ``{"invoice": {"invoice_id": ...}, "event_type":
+"deleted"}``).
 
 Zoho documents the webhook's secret (12-50 alphanumeric characters, ``POST
 /settings/webhooks``, https://www.zoho.com/books/api/v3/webhooks) but not how it signs, nor
@@ -25,8 +28,23 @@ from ml_connector_sandbox.clock import SandboxClock
 
 log = logging.getLogger(__name__)
 
-Trigger = Literal["created", "edited", "voided"]
-TRIGGERS: tuple[Trigger, ...] = ("created", "edited", "voided")
+Trigger = Literal["created", "edited", "voided", "deleted"]
+TRIGGERS: tuple[Trigger, ...] = ("created", "edited", "voided", "deleted")
+#: The body of a "Deleted" event: every string (key or value) is formatted with ``module``
+#: (``invoices``), ``key`` (``invoice``), ``id_field`` (``invoice_id``), ``id``, ``number``
+#: (the document's number, empty without one) and ``event`` (``deleted``).
+DELETED_BODY: dict[str, Any] = {"{key}": {"{id_field}": "{id}"}, "event_type": "{event}"}
+
+
+def fill(template: Any, values: dict[str, str]) -> Any:
+    """``template`` with every string of it (keys included) formatted with ``values``."""
+    if isinstance(template, str):
+        return template.format(**values)
+    if isinstance(template, dict):
+        return {fill(k, values): fill(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [fill(v, values) for v in template]
+    return template
 
 
 class WebhookSpec(BaseModel):
@@ -48,6 +66,10 @@ class WebhookSpec(BaseModel):
     timestamp_header: str | None = Field(
         default=None, description="with signed timestamp.body: the timestamp's own header; "
         "None sends 't=<ms>,v=<signature>' in the signature header (Zoho Payments' form)")
+    deleted_body: dict[str, Any] = Field(
+        default_factory=lambda: dict(DELETED_BODY),
+        description="the JSON body of a Deleted event; strings are formatted with {module}, "
+        "{key}, {id_field}, {id}, {number} and {event}")
     retry_delays: list[float] = Field(
         default_factory=lambda: [60.0, 300.0, 900.0, 1800.0, 3600.0],
         description="sandbox-clock seconds before each retry of a failed delivery")
@@ -106,7 +128,14 @@ class Webhooks:
         spec = self.specs.get(organization_id)
         if spec is None or entity not in spec.entities or trigger not in spec.events:
             return
-        body = json.dumps({key: record}, separators=(",", ":")).encode()
+        payload: Any = {key: record}
+        if trigger == "deleted":
+            number = next((str(v) for f, v in record.items()
+                           if f.endswith("_number") and isinstance(v, str)), "")
+            payload = fill(spec.deleted_body, {
+                "module": entity, "key": key, "id_field": id_field,
+                "id": str(record.get(id_field)), "number": number, "event": trigger})
+        body = json.dumps(payload, separators=(",", ":")).encode()
         with self._lock:
             delivery = Delivery(id=len(self.deliveries) + 1, organization_id=organization_id,
                                 entity=entity, record_id=str(record.get(id_field)),
