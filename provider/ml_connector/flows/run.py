@@ -301,6 +301,10 @@ class FlowRun:
         changed = {str(r.get(f)) for r in self.records(changes)
                    for f, _ in self.flow.record_ids if f in r} if changes.path else set()
         months = open_months(month_of(self.interval.end[:10]), self.flow.sweep.months)
+        shut = closed_months(months, None if self.reopen else self.closure())
+        months = [m for m in months if m not in shut]  # a closed month costs no request
+        if not months:
+            return
         found = sweep(client, self.store, self.flow, months, self.flow.change_entities,
                       skip=lambda _entity, record_id: record_id in changed)
         ReadLog(self.store).record(dag_id(self.flow.id), self.run_id, f"{read.task_id}_sweep",
