@@ -17,6 +17,7 @@ import pytest
 
 from ml_connector.anaplan.handoff import Handoff
 from ml_connector.anaplan.tasks import TaskStatus
+from ml_connector.flows.preview import Preview
 from ml_connector.flows.run import BuildManifest, RunSummary, Scope
 from ml_connector.state.anaplan_requests import AnaplanRequests
 from ml_connector.zoho.extract import ExtractManifest
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.airflow
 #: What each task of an incremental aggregate flow hands on, by task id.
 MANIFESTS = {"changes": ExtractManifest, "extract_chartofaccounts": ExtractManifest,
              "scope": Scope, "extract": ExtractManifest, "build": BuildManifest,
-             "import": Handoff, "wait": TaskStatus, "reconcile": RunSummary}
+             "dry_run": Preview, "import": Handoff, "wait": TaskStatus, "reconcile": RunSummary}
 
 
 def returned(home: Path, dag_id: str, key: str = "return_value") -> dict[str, object]:
@@ -150,8 +151,8 @@ def test_a_ledger_flow_loads_a_quarter_in_one_run_and_verifies_it(sandbox, tmp_p
     assert {"import", "wait", "verify", "reconcile"} <= {t for t, n in spent.items() if n}
     assert sum(spent.values()) == sandbox.sandbox.anaplan.stats()["total"]
     xcoms = returned(home, "zoho_pl_actuals")
-    assert set(xcoms) == {"extract_chartofaccounts", "extract", "build", "import", "wait",
-                          "verify", "reconcile"}
+    assert set(xcoms) == {"extract_chartofaccounts", "extract", "build", "dry_run", "import",
+                          "wait", "verify", "reconcile"}
     extract = ExtractManifest.model_validate(xcoms["extract"])
     assert extract.entity == "ledger" and extract.windows is not None
     assert len(extract.windows) == 3

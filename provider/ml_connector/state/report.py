@@ -1,7 +1,7 @@
 """Per flow run and month, what happened: records read, imported, skipped and failed (with
 the reasons), the Anaplan task, the Zoho and Anaplan requests the run made and the month's
-verification. Read from the audit trail, the reads, the request counts and the
-verifications; nothing else."""
+verification; of a dry run's month, what it would have changed. Read from the audit trail,
+the reads, the request counts and the verifications; nothing else."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from ml_connector.flows.spec import dag_id
 from ml_connector.state import schema
 from ml_connector.state.anaplan_requests import AnaplanRequests
+from ml_connector.state.audit import PLANNED
 from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
 from ml_connector.window import month_name
@@ -33,6 +34,7 @@ class RunMonth:
     anaplan_requests: int | None = None
     verified: str | None = None
     recorded_at: float = 0.0
+    planned: str | None = None  # a dry run: what it would change (nothing was sent)
 
     @property
     def records(self) -> int:
@@ -55,8 +57,11 @@ def run_months(store: StateStore, flow: str, month: str | None = None,
         for run_id, start, status, task, error, count, at in conn.execute(grouped):
             key = (run_id, (start or "")[:7])
             row = found.setdefault(key, RunMonth(flow, run_id, key[1]))
-            row.counts[status] += count
             row.recorded_at = max(row.recorded_at, at or 0.0)
+            if status == PLANNED:
+                row.planned = error
+                continue
+            row.counts[status] += count
             if task:
                 row.tasks.add(task)
             if status != "imported" and error:
@@ -84,7 +89,8 @@ def run_months(store: StateStore, flow: str, month: str | None = None,
 
 def table(rows: list[RunMonth], reasons: int = 3) -> list[str]:
     """The rows as a printed table, a run's requests on its first month, the commonest
-    reasons under each month that had any."""
+    reasons under each month that had any; a dry run's month says ``planned`` and, under
+    it, what it would change."""
     lines = [f"{'flow':<22} {'month':<14} {'records':>8} {'imported':>9} {'skipped':>8} "
              f"{'failed':>7} {'requests':>9} {'Anaplan':>8}  {'verified':<9} Anaplan task  run"]
     shown: set[str] = set()
@@ -96,8 +102,10 @@ def table(rows: list[RunMonth], reasons: int = 3) -> list[str]:
         lines.append(f"{row.flow:<22} {month_name(row.month):<14} {row.records:>8,} "
                      f"{row.counts['imported']:>9,} {row.counts['skipped']:>8,} "
                      f"{row.counts['failed']:>7,} {spent:>9} {anaplan:>8}  "
-                     f"{row.verified or '-':<9} "
+                     f"{PLANNED if row.planned else row.verified or '-':<9} "
                      f"{', '.join(sorted(row.tasks)) or '-'}  {row.run_id}")
         lines += [f"    {count:>6} x {reason}" for reason, count in
                   row.reasons.most_common(reasons)]
+        if row.planned:
+            lines.append(f"    {row.planned}")
     return lines
