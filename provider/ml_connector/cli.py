@@ -95,43 +95,42 @@ def _state_url(db: str | None, *, create: bool = False) -> str | None:
     return url
 
 
+def _command_flows(args: argparse.Namespace, *wanted: str | None) -> Any:
+    """(flows file, state store) of a command that runs flows (``--flows``, ``--db``);
+    None when the store cannot be named. Each of ``wanted`` must be a flow of the file."""
+    from ml_connector.flows.spec import load_flows
+    from ml_connector.state.store import StateStore
+
+    spec = load_flows(args.flows)
+    flows = [f.id for f in spec.flows]
+    for flow in filter(None, wanted):
+        if flow not in flows:
+            raise ConfigError(f"no flow {flow!r} in {args.flows}; flows: {', '.join(flows)}")
+    url = _state_url(args.db)
+    return None if url is None else (spec, StateStore(url))
+
+
 def _reconcile(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from ml_connector.flows.month_report import flow_month, report
-    from ml_connector.flows.run import FlowRun
-    from ml_connector.flows.spec import load_flows
-    from ml_connector.flows.windows import month_window, parse_months
-    from ml_connector.hooks.anaplan import AnaplanHook
-    from ml_connector.hooks.zoho_books import ZohoBooksHook
-    from ml_connector.state.store import StateStore
-    spec = load_flows(args.flows)
-    flows = {f.id: f for f in spec.flows}
-    for wanted in filter(None, (args.flow, args.against)):
-        if wanted not in flows:
-            raise ConfigError(f"no flow {wanted!r} in {args.flows}; flows: {', '.join(flows)}")
-    months = parse_months(args.month)
-    if len(months) != 1:
-        raise ConfigError(f"--month names one month (yyyy-mm), got {args.month!r}")
-    url = _state_url(args.db)
-    if url is None:
+    from ml_connector.flows.month_report import command_run, flow_month, report
+    from ml_connector.flows.windows import one_month
+
+    found = _command_flows(args, args.flow, args.against)
+    if found is None:
         return 2
-    store = StateStore(url)
-    defaults = spec.defaults
+    spec, store = found
+    flows = {f.id: f for f in spec.flows}
+    interval = one_month(args.month)
 
     def month_of(flow_id: str, read_back: bool, work: Path):
-        flow = flows[flow_id]
         out = work / flow_id
         out.mkdir()
-        run = FlowRun(flow, store, run_id=f"reconcile__{flow_id}__{args.month}",
-                      interval=month_window(months[0]), out_dir=out, defaults=defaults,
-                      reopen=args.reopen,
-                      zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
-                      anaplan=lambda: AnaplanHook(defaults.anaplan_conn_id,
-                                                  flow.target.workspace_id,
-                                                  flow.target.model_id).client)
-        return flow_month(run, defaults, read_back=read_back)
+        run = command_run(flows[flow_id], store, spec.defaults,
+                          f"reconcile__{flow_id}__{args.month}", interval, out,
+                          reopen=args.reopen)
+        return flow_month(run, spec.defaults, read_back=read_back)
 
     with tempfile.TemporaryDirectory() as tmp:
         month = month_of(args.flow, True, Path(tmp))
@@ -139,6 +138,38 @@ def _reconcile(args: argparse.Namespace) -> int:
         result = report(month, against)
     print("\n".join(result.lines))
     return 1 if result.differences else 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    import tempfile
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from ml_connector.flows.month_report import command_run, planned
+    from ml_connector.flows.spec import PERIODS
+    from ml_connector.flows.windows import one_month, parse_months
+    from ml_connector.window import Window
+
+    found = _command_flows(args, args.flow)
+    if found is None:
+        return 2
+    spec, store = found
+    flow = next(f for f in spec.flows if f.id == args.flow)
+    now = datetime.now(timezone.utc)
+    if flow.mode == "period":
+        if not args.month:
+            raise ConfigError(f"flow {flow.id} loads a month a run: name it with --month "
+                              "yyyy-mm")
+        interval = one_month(args.month)
+    else:  # the next run: changes since the watermark, up to now
+        interval = Window.of(now - PERIODS[flow.schedule], now)
+    months = parse_months(args.month) if args.month and flow.mode != "period" else None
+    run_id = f"plan__{flow.id}__{args.month or 'next'}__{now:%Y%m%dT%H%M%S}"
+    with tempfile.TemporaryDirectory() as tmp:
+        run = command_run(flow, store, spec.defaults, run_id, interval, Path(tmp),
+                          months=months, dry_run=True, reopen=args.reopen)
+        print("\n".join(planned(run, spec.defaults).lines()))
+    return 0
 
 
 def _align(args: argparse.Namespace) -> int:
@@ -537,6 +568,24 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--flows", default=default_flows(), help=FLOWS_HELP)
     reconcile.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
     reconcile.set_defaults(func=_reconcile)
+
+    plan = commands.add_parser(
+        "plan", help="what a run of an aggregate flow would change, cell by cell; sends "
+        "nothing", description="Read Zoho and build the import file exactly as a run would "
+        "(a monthly flow: the --month; an incremental flow: its changes since the "
+        "watermark, or the --month rebuilt whole), then print each cell the import would "
+        "change - added, changed (old -> new), zeroed (sent before, no record feeds it "
+        "now: sent as 0) - and how many stay, against what Anaplan holds (read through the "
+        "flow's verify export) or else what the state store says was sent, and the Zoho and "
+        "Anaplan requests spent. Nothing is uploaded and no watermark moves; the audit "
+        "trail gets one planned row per month (ml-connector runs shows it).")
+    plan.add_argument("flow", help="an aggregate flow id, e.g. invoice_actuals")
+    plan.add_argument("--month", help="the month, yyyy-mm (required for a monthly flow)")
+    plan.add_argument("--reopen", action="store_true", help="plan a month a Zoho "
+                      "transaction lock or closed_before has closed (refused without)")
+    plan.add_argument("--flows", default=default_flows(), help=FLOWS_HELP)
+    plan.add_argument("--db", help="state store SQLAlchemy URL (as for audit)")
+    plan.set_defaults(func=_plan)
 
     align = commands.add_parser(
         "align", help="a month's actuals against the plan versions, per member and account",

@@ -71,23 +71,32 @@ def _params(flow: Flow) -> dict[str, Param]:
     """A flow in mode period loads the month its data interval covers (a run at 1 February
     loads January), or the ``month`` it is given (Trigger DAG w/ config: ``{"month":
     "2026-02"}``); a ledger flow can load several ``months`` in one run (``{"months":
-    "2026-01..2026-12"}``): each account is read once for all of them."""
-    reopen = {"reopen": Param(False, type="boolean", title="Reopen closed months",
-                              description="Run a month that a Zoho transaction lock or "
-                              "closed_before has closed: re-read and rewrite it (period "
-                              "flows), or apply changes dated into it (incremental flows)")}
-    if flow.mode != "period":
-        return reopen if flow.rebuilds_months else {}
-    if flow.is_ledger:
-        return {"months": Param(None, type=["null", "string"], title="Months",
-                                description="Load these months in one run instead of the "
-                                "data interval's, e.g. 2026-01..2026-12 or 2026-01,2026-03: "
-                                "each account's postings are read once for all of them"),
-                **reopen}
-    return {"month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$",
-                           title="Month", description="Load this month (yyyy-mm) instead of "
-                           "the data interval's (a run at 1 February loads January)"),
-            **reopen}
+    "2026-01..2026-12"}``): each account is read once for all of them. Period and
+    rebuilding flows take ``reopen`` (closed months); an aggregate flow's ``dry_run`` reads
+    and builds, logs the cells the import would change and sends nothing."""
+    params: dict[str, Param] = {}
+    if flow.mode == "period" and flow.is_ledger:
+        params["months"] = Param(None, type=["null", "string"], title="Months",
+                                 description="Load these months in one run instead of the "
+                                 "data interval's, e.g. 2026-01..2026-12 or 2026-01,2026-03: "
+                                 "each account's postings are read once for all of them")
+    elif flow.mode == "period":
+        params["month"] = Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$",
+                                title="Month", description="Load this month (yyyy-mm) "
+                                "instead of the data interval's (a run at 1 February loads "
+                                "January)")
+    if flow.mode == "period" or flow.rebuilds_months:
+        params["reopen"] = Param(False, type="boolean", title="Reopen closed months",
+                                 description="Run a month that a Zoho transaction lock or "
+                                 "closed_before has closed: re-read and rewrite it (period "
+                                 "flows), or apply changes dated into it (incremental flows)")
+    if flow.grain == "aggregate":
+        params["dry_run"] = Param(False, type="boolean", title="Dry run",
+                                  description="Read Zoho and build the file as a run would, "
+                                  "log the cells the import would change (added, changed, "
+                                  "zeroed) and end before the import: nothing is uploaded "
+                                  "and no watermark moves")
+    return params
 
 
 def change_asset(entity: str, defaults: Defaults) -> Asset:
@@ -161,6 +170,7 @@ def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]],
         interval=one_month(month) if month else Window.of(start, end),
         months=parse_months(months) if months else None, lists=lists, loads=loads,
         defaults=defaults, reopen=bool(params.get("reopen")),
+        dry_run=bool(params.get("dry_run")),
         out_dir=staged_dir(None, context), path_of=ObjectStoragePath,
         zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
         anaplan=lambda: AnaplanHook(defaults.anaplan_conn_id, target.workspace_id,
@@ -181,7 +191,8 @@ class Factory:
 
     @cached_property
     def params(self) -> dict[str, Param]:
-        """The DAG's params (a period flow's ``month``, a ledger flow's ``months``)."""
+        """The DAG's params (a period flow's ``month``, a ledger flow's ``months``, an
+        aggregate flow's ``dry_run``)."""
         return _params(self.flow)
 
     def pool(self, step: Step) -> dict[str, Any]:

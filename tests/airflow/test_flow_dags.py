@@ -17,6 +17,7 @@ import pytest
 
 from ml_connector.anaplan.handoff import Handoff
 from ml_connector.anaplan.tasks import TaskStatus
+from ml_connector.flows.preview import Preview
 from ml_connector.flows.run import BuildManifest, RunSummary, Scope
 from ml_connector.state.anaplan_requests import AnaplanRequests
 from ml_connector.zoho.extract import ExtractManifest
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.airflow
 #: What each task of an incremental aggregate flow hands on, by task id.
 MANIFESTS = {"changes": ExtractManifest, "extract_chartofaccounts": ExtractManifest,
              "scope": Scope, "extract": ExtractManifest, "build": BuildManifest,
-             "import": Handoff, "wait": TaskStatus, "reconcile": RunSummary}
+             "dry_run": Preview, "import": Handoff, "wait": TaskStatus, "reconcile": RunSummary}
 
 
 def returned(home: Path, dag_id: str, key: str = "return_value") -> dict[str, object]:
@@ -150,8 +151,8 @@ def test_a_ledger_flow_loads_a_quarter_in_one_run_and_verifies_it(sandbox, tmp_p
     assert {"import", "wait", "verify", "reconcile"} <= {t for t, n in spent.items() if n}
     assert sum(spent.values()) == sandbox.sandbox.anaplan.stats()["total"]
     xcoms = returned(home, "zoho_pl_actuals")
-    assert set(xcoms) == {"extract_chartofaccounts", "extract", "build", "import", "wait",
-                          "verify", "reconcile"}
+    assert set(xcoms) == {"extract_chartofaccounts", "extract", "build", "dry_run", "import",
+                          "wait", "verify", "reconcile"}
     extract = ExtractManifest.model_validate(xcoms["extract"])
     assert extract.entity == "ledger" and extract.windows is not None
     assert len(extract.windows) == 3
@@ -188,3 +189,38 @@ def test_a_period_flow_loads_the_month_it_is_given(sandbox, tmp_path_factory):
     windows = {(r["window_start"][:10], r["window_end"][:10])
                for r in audit_of(home).query(flow="invoice_actuals", limit=100_000)}
     assert windows == {("2026-02-01", "2026-03-01")}
+
+
+def test_a_dry_run_logs_the_cells_it_would_send_and_sends_nothing(
+        sandbox, anaplan_client, tmp_path_factory):
+    """``{"dry_run": true, "month": "2026-01"}``: the run reads and builds January, its
+    dry_run task logs every cell the import would set (all new: nothing was sent before)
+    and is skipped, so the import, the wait and reconcile are too; nothing is uploaded, no
+    Anaplan task starts, the audit holds one planned row."""
+    home = tmp_path_factory.mktemp("home")
+    env = flow_env(sandbox, home)
+    airflow(env, "dags", "test", "zoho_accounts", "2026-04-01")
+    done = airflow(env, "dags", "test", "zoho_invoice_actuals", "2026-04-01", "-c",
+                   json.dumps({"dry_run": True, "month": "2026-01"}))
+    output = done.stdout + done.stderr
+    january = actuals(sandbox.sandbox.zoho, ORG, ["invoices", "creditnotes"],
+                      date(2026, 1, 1), date(2026, 2, 1))
+    for (account, month), amount in january.items():
+        assert f"  added    {account} / {month}: {amount:,.2f}" in output
+    assert (f"{len(january)} cell(s) would change ({len(january)} added, 0 changed, 0 "
+            "zeroed), 0 unchanged, against the state store; nothing sent") in output
+    with sqlite3.connect(home / "airflow.db") as db:
+        run_state = db.execute("SELECT state FROM dag_run WHERE dag_id = "
+                               "'zoho_invoice_actuals'").fetchone()[0]
+        states = dict(db.execute("SELECT task_id, state FROM task_instance WHERE dag_id = "
+                                 "'zoho_invoice_actuals'").fetchall())
+    assert run_state == "success" and states["build"] == "success"
+    assert {states[t] for t in ("dry_run", "import", "wait", "reconcile")} == {"skipped"}
+    found = next(i for i in anaplan_client().imports()
+                 if i.name == "Invoice Actuals by Account and Month")
+    anaplan = sandbox.sandbox.anaplan
+    assert all(t["actionId"] != found.id for t in anaplan.tasks(MODEL))
+    assert anaplan.file_bytes(MODEL, found.import_data_source_id) is None, "nothing uploaded"
+    assert account_cells(sandbox) == {}
+    rows = audit_of(home).query(flow="invoice_actuals", limit=100_000)
+    assert [(r["status"], r["window_start"][:7]) for r in rows] == [("planned", "2026-01")]

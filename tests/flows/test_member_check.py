@@ -127,8 +127,9 @@ def test_a_member_the_column_gives_itself_is_named_as_the_columns(sandbox, zoho_
     flows.load("accounts", "regions", "departments", start=JAN, end=FEB)
     flow = next(f for f in flows.spec.flows if f.id == FACT)
     done = walk(flows.flow_run(FACT, JAN, FEB), flow_plan(flow, flows.spec.defaults))
-    # As in the DAG: the import and the wait do not run; reconcile runs, and fails the run.
-    assert done.upstream_failed == {"import", "wait"}
+    # As in the DAG: the dry-run step, the import and the wait do not run; reconcile runs,
+    # and fails the run.
+    assert done.upstream_failed == {"dry_run", "import", "wait"}
     assert set(done.failed) == {"check_members", "reconcile"}
     assert isinstance(done.failed["reconcile"], RunFailed)
     failed = done.verdict()

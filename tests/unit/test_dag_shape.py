@@ -22,7 +22,8 @@ def upstream(dag, task_id: str) -> set[str]:
 def test_period_flow_chain_and_pools():
     dag = build_dags(FLOWS)["zoho_invoice_actuals"]
     assert upstream(dag, "build") == {"extract", "extract_chartofaccounts"}
-    assert upstream(dag, "import") == {"build", "extract_chartofaccounts"}
+    assert upstream(dag, "dry_run") == {"build"}
+    assert upstream(dag, "import") == {"build", "extract_chartofaccounts", "dry_run"}
     # Reconcile takes the manifests of the run (typed, from XCom), the wait's included.
     assert upstream(dag, "reconcile") == {"wait", "import", "build", "extract"}
     # It audits a failed import, but a skipped build (nothing to send, or waiting for a
@@ -31,14 +32,18 @@ def test_period_flow_chain_and_pools():
     pools = {t.task_id: t.pool for t in dag.tasks}
     assert pools["extract"] == pools["extract_chartofaccounts"] == "zoho_books"
     assert pools["import"] == pools["wait"] == "anaplan"
-    assert pools["build"] == "default_pool"
+    assert pools["build"] == pools["dry_run"] == "default_pool"
+    assert dag.params["dry_run"] is False and dag.params["month"] is None
 
 
 def test_a_failed_step_fails_the_run_through_reconcile():
     """Reconcile, which runs after a failed step to record it, is each DAG's only leaf (or,
     in a flow that aligns, the align step after it, which does not run when reconcile
     fails), so Airflow judges the run by it; it takes a manifest of every step it follows,
-    so a step that failed leaves it one short, and it fails then (``FlowRun.reconcile``)."""
+    so a step that failed leaves it one short, and it fails then (``FlowRun.reconcile``).
+    An aggregate flow's dry-run step runs before the import, which waits for it: a dry
+    run skips it (so the import, the wait and reconcile are skipped, as when nothing
+    changed), a failed one leaves reconcile without the import's manifest."""
     from ml_connector.flows.plan import flow_plan
     from ml_connector.flows.spec import load_flows
 
@@ -53,6 +58,12 @@ def test_a_failed_step_fails_the_run_through_reconcile():
             assert plan.step("align").trigger_rule == "all_success"
         else:
             assert [t.task_id for t in dag.leaves] == ["reconcile"], flow.id
+        if flow.grain == "aggregate":
+            assert "dry_run" in upstream(dag, "import"), flow.id
+            assert plan.step("dry_run").trigger_rule == "all_success"
+            assert "dry_run" in dag.params, flow.id
+        else:
+            assert "dry_run" not in dag.task_ids and "dry_run" not in dag.params, flow.id
         reconcile = plan.step("reconcile")
         assert reconcile.after == () and reconcile.trigger_rule == "none_skipped"
         sources = {s for s in reconcile.inputs.values() if isinstance(s, str)}
@@ -200,7 +211,8 @@ def test_a_flow_with_list_columns_checks_members_before_the_import(tmp_path):
     dags = build_dags(tmp_path / "flows.yaml")
     dag = dags["zoho_daily"]
     assert upstream(dag, "check_members") == {"build"}
-    assert upstream(dag, "import") == {"build", "check_members"}
+    assert upstream(dag, "dry_run") == {"build", "check_members", "scope"}
+    assert upstream(dag, "import") == {"build", "check_members", "dry_run"}
     check = dag.get_task("check_members")
     assert check.pool == "anaplan" and check.trigger_rule == "all_success"
     assert check.python_callable.__doc__.startswith("Check that every value of the flow's")

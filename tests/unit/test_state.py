@@ -162,3 +162,36 @@ def test_anaplan_requests_add_up_per_task_and_run(fresh_url):
     assert row.anaplan_requests == 12
     header, line = table([row])
     assert line.split()[header.split().index("Anaplan")] == "12"
+
+
+def test_a_planned_row_survives_real_runs_and_never_counts_as_one(tmp_path):
+    """A dry run's row: a real run of the same month neither replaces nor counts it, the
+    scope of an incremental run never takes its window, ``runs`` shows it as planned and
+    the Month-end page's last run of the month is the real one."""
+    from ml_connector.monthend.view import last_run
+    from ml_connector.state.audit import AuditLog
+    from ml_connector.state.report import run_months, table
+    from ml_connector.window import Window
+
+    store = StateStore.sqlite(tmp_path / "state.db")
+    audit = AuditLog(store)
+    jan = Window("2026-01-01T00:00:00+00:00", "2026-02-01T00:00:00+00:00")
+    row = {"entity": "invoices", "record_id": "1", "import_id": "112", "task_id": "T",
+           "status": "imported", "error": None}
+    audit.replace_run("f", "real1", [jan], [row])
+    audit.record_planned("f", "plan1", [jan], "invoices", "dry run of Jan 26: 1 cell(s)")
+    assert audit.replace_run("f", "real2", [jan], [row]) == {
+        "imported": 1, "failed": 0, "skipped": 0}
+    statuses = sorted((r["run_id"], r["status"]) for r in audit.query(flow="f"))
+    assert statuses == [("plan1", "planned"), ("real2", "imported")]
+    audit.record_planned("f", "plan2", [Window("2026-03-01T00:00:00+00:00",
+                                               "2026-04-01T00:00:00+00:00")], "invoices", "x")
+    assert audit.windows_of("f", ["1", ""]) == {jan.start}
+    months = {m.run_id: m for m in run_months(store, "f")}
+    assert months["plan1"].planned and months["plan1"].records == 0
+    assert months["real2"].planned is None and months["real2"].counts["imported"] == 1
+    lines = table([months["plan1"]])
+    assert "planned" in lines[1] and lines[2].strip() == "dry run of Jan 26: 1 cell(s)"
+    found = last_run(store, "f", "2026-01")
+    assert found is not None and found.run_id == "real2"
+    assert last_run(store, "f", "2026-03") is None

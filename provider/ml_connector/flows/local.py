@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from ml_connector.anaplan.handoff import Lock
 from ml_connector.errors import NothingChanged
 from ml_connector.flows.plan import FlowPlan, Source, flow_plan
+from ml_connector.flows.preview import Planned
 from ml_connector.flows.run import FlowRun, RunSummary
 from ml_connector.flows.spec import Defaults
 
@@ -21,7 +22,8 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Walked:
-    """What a walk left: each step's manifest, the steps skipped (why), the exceptions of
+    """What a walk left: each step's manifest (a dry run's ``dry_run`` step too, though it
+    skips the rest), the steps skipped (why), the exceptions of
     those that failed, the steps not run because an upstream failed, and the steps that
     ran without a manifest they need (their failure follows from an upstream's)."""
 
@@ -62,6 +64,8 @@ def walk(run: FlowRun, plan: FlowPlan, *, through: str | None = None) -> Walked:
                 except NothingChanged as exc:  # the DAG skips the rest of the run
                     log.info("%s; nothing sent", exc)
                     done.skipped[step.name] = str(exc)
+                    if isinstance(exc, Planned):  # a dry run's plan, kept as its manifest
+                        done.outputs[step.name] = exc.preview
                 except Exception as exc:  # recorded; raised by run_flow after the rest
                     log.warning("step %s failed: %s", step.name, exc)
                     done.failed[step.name] = exc

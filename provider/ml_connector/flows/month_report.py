@@ -1,7 +1,7 @@
-"""A month of a flow for a person (``ml-connector reconcile``): the cells as the books give
-them beside what Anaplan holds, and, for a ledger flow set beside a document flow, what
-makes their cells differ, account by account (journals, expenses and other transaction
-types the document flow does not read).
+"""A month of a flow for a person (``ml-connector reconcile``, ``ml-connector plan``): the
+cells as the books give them beside what Anaplan holds, and, for a ledger flow set beside a
+document flow, what makes their cells differ, account by account (journals, expenses and
+other transaction types the document flow does not read); or what a run would change.
 
 Nothing is imported and no watermark moves: the flow's reads and build run into a
 scratch directory, and the target module is read through the flow's export.
@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from ml_connector.errors import ConfigError
 from ml_connector.flows.build import period_label
-from ml_connector.flows.local import walk
+from ml_connector.flows.local import Walked, walk
 from ml_connector.flows.plan import flow_plan
+from ml_connector.flows.preview import Preview
 from ml_connector.flows.run import BuildManifest, FlowRun
-from ml_connector.flows.spec import TRANSACTION_MODULES, Defaults
+from ml_connector.flows.spec import TRANSACTION_MODULES, Defaults, Flow
 from ml_connector.flows.verify import (
     Cells,
     Key,
@@ -26,6 +29,8 @@ from ml_connector.flows.verify import (
     books_cells,
     plain_key,
 )
+from ml_connector.state.store import StateStore
+from ml_connector.window import Window
 from ml_connector.zoho.extract import ExtractManifest
 
 ZERO = Decimal(0)
@@ -52,6 +57,51 @@ class MonthReport:
     differences: int = 0
 
 
+def command_run(flow: Flow, store: StateStore, defaults: Defaults, run_id: str,
+                interval: Window, out: Any, months: list[date] | None = None,
+                dry_run: bool = False, reopen: bool = False) -> FlowRun:
+    """A run of ``flow`` for a command, its clients from the Airflow connections the
+    flows file names (as its DAG's tasks open them), its files in ``out``."""
+    from ml_connector.hooks.anaplan import AnaplanHook
+    from ml_connector.hooks.zoho_books import ZohoBooksHook
+
+    target = flow.target
+    return FlowRun(flow, store, run_id=run_id, interval=interval, out_dir=out, months=months,
+                   dry_run=dry_run, defaults=defaults, reopen=reopen,
+                   zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
+                   anaplan=lambda: AnaplanHook(defaults.anaplan_conn_id, target.workspace_id,
+                                               target.model_id).client)
+
+
+def walked(run: FlowRun, defaults: Defaults, through: str) -> Walked:
+    """``run``'s steps up to ``through`` (no import), raising the failure of one."""
+    assert run.zoho is not None and run.anaplan is not None
+    done = walk(run, flow_plan(run.flow, defaults), through=through)
+    if (failure := done.verdict()) is not None:
+        raise failure
+    return done
+
+
+def nothing_built(run: FlowRun, done: Walked) -> ConfigError:
+    """The error of a walk that built no file (the reasons its steps were skipped)."""
+    return ConfigError(f"flow {run.flow.id}: nothing was built for "
+                       f"{', '.join(w.start[:7] for w in run.windows(None))}: "
+                       f"{'; '.join(done.skipped.values())}")
+
+
+def planned(run: FlowRun, defaults: Defaults) -> Preview:
+    """What a dry run of ``run`` (``dry_run`` set) would change: its steps through the
+    ``dry_run`` step, which writes the planned audit entry."""
+    if run.flow.grain != "aggregate" or not run.dry_run:
+        raise ConfigError(f"flow {run.flow.id} is of grain {run.flow.grain}: plan an "
+                          "aggregate flow")
+    done = walked(run, defaults, "dry_run")
+    found = done.outputs.get("dry_run")
+    if not isinstance(found, Preview):
+        raise nothing_built(run, done)
+    return found
+
+
 def flow_month(run: FlowRun, defaults: Defaults, *, read_back: bool) -> FlowMonth:
     """Read and build ``run``'s month (no import); with ``read_back``, export what Anaplan
     holds for it through the flow's ``verify`` export."""
@@ -59,14 +109,10 @@ def flow_month(run: FlowRun, defaults: Defaults, *, read_back: bool) -> FlowMont
     if flow.mode != "period" or flow.grain != "aggregate":
         raise ConfigError(f"flow {flow.id} is {flow.mode}/{flow.grain}: reconcile a monthly "
                           "aggregate flow (mode period, grain aggregate)")
-    assert run.zoho is not None and run.anaplan is not None
-    done = walk(run, flow_plan(flow, defaults), through="build")
-    if (failure := done.verdict()) is not None:
-        raise failure
+    done = walked(run, defaults, "build")
     built, extract = done.outputs.get("build"), done.outputs.get("extract")
     if not isinstance(built, BuildManifest) or not isinstance(extract, ExtractManifest):
-        raise ConfigError(f"flow {flow.id}: nothing was built for {run.interval[0][:7]}: "
-                          f"{'; '.join(done.skipped.values())}")
+        raise nothing_built(run, done)
     month = FlowMonth(run, Layout.of(flow), run.sent_cells(built), extract=extract)
     if read_back:
         if flow.verify is None:

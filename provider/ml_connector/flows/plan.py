@@ -18,6 +18,7 @@ from ml_connector.flows.listtext import ListCheck
 from ml_connector.flows.member_maps import export_maps
 from ml_connector.flows.members import MemberCheck
 from ml_connector.flows.plan_actual import Aligned
+from ml_connector.flows.preview import Preview
 from ml_connector.flows.reads import Read, flow_reads
 from ml_connector.flows.run import BuildManifest, FlowRun, RunSummary, Scope
 from ml_connector.flows.spec import Defaults, Flow, dag_id
@@ -111,7 +112,8 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
     """The steps of ``flow``: for a period flow the check that its months are not closed,
     its Zoho reads (lookup lists; for an incremental aggregate
     flow the changes and the months they touch), build, the member check (when the flow has
-    ``list:`` columns), import, wait, verify (when the flow verifies or cross-checks its
+    ``list:`` columns), for an aggregate flow the dry run's plan of what would change,
+    import, wait, verify (when the flow verifies or cross-checks its
     cells, or a list flow reads back the list it ``loads``), reconcile and, for a flow that
     aligns, plan against actual."""
     steps: list[Step] = []
@@ -143,9 +145,14 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
         steps.append(Step("check_members", "check_members", MemberCheck, {"built": "build"},
                           pool="anaplan"))
         checked = ("check_members",)
+    planned: tuple[str, ...] = ()
+    if flow.grain == "aggregate":  # a dry run ends here, saying what the import would change
+        steps.append(Step("dry_run", "plan_changes", Preview, {"built": "build", **scope},
+                          after=checked, pool="anaplan" if flow.verify is not None else None))
+        planned = ("dry_run",)
     steps += [
         Step("import", "send", Handoff, {"built": "build"},
-             after=(*lookups.values(), *checked), pool="anaplan"),
+             after=(*lookups.values(), *checked, *planned), pool="anaplan"),
         Step("wait", "wait", TaskStatus, {"handoff": "import"}, pool="anaplan"),
     ]
     verified: dict[str, Source] = {}

@@ -69,6 +69,7 @@ from ml_connector.flows.plan_actual import (
     window_months,
 )
 from ml_connector.flows.postings import posting_accounts
+from ml_connector.flows.preview import Planned, Preview, preview
 from ml_connector.flows.reads import Ledger, Read, stage_read
 from ml_connector.flows.reconcile import audit_rows, with_notes
 from ml_connector.flows.spec import Defaults, Flow, dag_id
@@ -194,9 +195,11 @@ class FlowRun:
     """One run of ``flow`` for the data ``interval`` (ISO start and end), staging its files
     in ``out_dir``; each step of its plan (``flows.plan``) is one method. ``zoho`` and
     ``anaplan`` open clients; waits go through ``sleep`` (a sandbox's clock in tests) and
-    the import's upload through ``lock``. ``lists`` (module -> the list flows that load it)
-    and ``loads`` (Anaplan list -> the list flows whose import writes it) name the list
-    flows that must have loaded once before the run reads."""
+    the import's upload through ``lock``; a ``dry_run`` ends before the import; ``months``
+    (a ledger flow in mode period, an incremental aggregate flow) are rebuilt whole.
+    ``lists`` (module -> the list flows that load it) and ``loads`` (Anaplan list -> the
+    list flows whose import writes it) name the list flows that must have loaded once
+    before the run reads."""
 
     flow: Flow
     store: StateStore
@@ -213,6 +216,7 @@ class FlowRun:
     lock: Lock = no_lock
     defaults: Defaults = field(default_factory=Defaults)
     reopen: bool = False
+    dry_run: bool = False
     audit: AuditLog = field(init=False)
     cells: CellLog = field(init=False)
     _zoho_open: ZohoBooksClient | None = field(init=False, default=None, repr=False)
@@ -229,10 +233,12 @@ class FlowRun:
                 self._anaplan_opened.append(client)
                 return client
             self.anaplan = opened
-        if self.months and not (self.flow.is_ledger and self.flow.mode == "period"):
+        if self.months and not ((self.flow.is_ledger and self.flow.mode == "period")
+                                or self.flow.rebuilds_months):
             raise ConfigError(f"flow {self.flow.id}: months are for ledger flows in mode "
-                              "'period' (one read of each account for all of them); run "
-                              "this flow once per month instead")
+                              "'period' (one read of each account for all of them) and "
+                              "incremental aggregate flows (rebuilt whole); run this flow "
+                              "once per month instead")
 
     @property
     def anaplan_requests(self) -> int:
@@ -381,9 +387,12 @@ class FlowRun:
 
     def scope(self, changes: ExtractManifest) -> Scope:
         """The months an incremental aggregate run rebuilds: those its changed records fall
-        in now, and those they were last sent in, less the closed ones (unless reopened):
-        a change dated into a closed month is reported, not applied."""
+        in now, and those they were last sent in (or the ``months`` it was given), less the
+        closed ones (unless reopened): a change dated into a closed month is reported, not
+        applied."""
         flow = self.flow
+        if self.months:  # the months given, whatever changed
+            return Scope([month_window(m) for m in sorted(set(self.months))])
         gone = gone_documents(self.store, flow, changes.organization_id) \
             if flow.sees_deletes else []
         if (not changes.count or changes.path is None) and not gone:
@@ -560,6 +569,20 @@ class FlowRun:
         log.info("All members present: every value of %s is a member of its list",
                  ", ".join(check.values))
         return check
+
+    def plan_changes(self, built: BuildManifest, scope: Scope | None = None) -> Preview:
+        """In a dry run, log the cells the import would change (added, changed, zeroed),
+        write a planned entry in the audit trail and end the run here (``Planned``: the
+        import and the steps after it are skipped, nothing is uploaded, no watermark
+        moves); otherwise nothing."""
+        if not self.dry_run:
+            return Preview(flow=self.flow.id, run_id=self.run_id)
+        found = preview(self, built, scope)
+        for line in found.lines():
+            log.info("%s", line)
+        self.audit.record_planned(self.flow.id, self.run_id, self.windows(scope),
+                                  self.flow.entity, found.summary())
+        raise Planned(found)
 
     def send(self, built: BuildManifest) -> Handoff:
         """Upload the import file to the flow's import and start its task."""

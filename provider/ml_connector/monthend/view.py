@@ -17,6 +17,7 @@ from ml_connector.flows.align import KINDS, Kind, MemberTotal, RoutedValue, Row
 from ml_connector.flows.spec import Flow, dag_id
 from ml_connector.state import schema
 from ml_connector.state.alignments import AlignmentLog
+from ml_connector.state.audit import PLANNED
 from ml_connector.state.report import RunMonth, run_months
 from ml_connector.state.store import StateStore
 
@@ -135,7 +136,7 @@ def months_with_data(store: StateStore, flows: Sequence[str]) -> list[str]:
     audit, checks, aligned = schema.audit, schema.verifications, schema.alignments
     query = union(
         select(func.substr(audit.c.window_start, 1, 7).label("month"))
-        .where(audit.c.flow.in_(flows)).distinct(),
+        .where(audit.c.flow.in_(flows), audit.c.status != PLANNED).distinct(),
         select(func.substr(checks.c.window_start, 1, 7)).where(checks.c.flow.in_(flows)),
         select(aligned.c.month).where(aligned.c.flow.in_(flows)))
     with store.engine.connect() as conn:
@@ -164,8 +165,9 @@ def _verification(store: StateStore, row: RunMonth) -> Verification | None:
 
 
 def last_run(store: StateStore, flow: str, month: str) -> LastRun | None:
-    """The newest run of ``flow`` that recorded ``month`` (None: none did)."""
-    rows = run_months(store, flow, month)
+    """The newest run of ``flow`` that recorded ``month`` (None: none did); a dry run is
+    not a run of the month."""
+    rows = [r for r in run_months(store, flow, month) if not r.planned]
     if not rows:
         return None
     row = rows[0]

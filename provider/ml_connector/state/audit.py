@@ -1,4 +1,6 @@
-"""The audit trail: one row per Zoho record per flow run and data window."""
+"""The audit trail: one row per Zoho record per flow run and data window; a dry run leaves
+one ``planned`` row per data window instead (no record, what it would change), which no
+real run replaces and nothing counts as imported."""
 
 from __future__ import annotations
 
@@ -16,6 +18,10 @@ from ml_connector.window import Window
 #: ``deleted``: a document Zoho deleted, removed from Anaplan by the row's task (kept when
 #: its window is rebuilt: the trail says when and how it went).
 STATUSES = ("imported", "failed", "skipped", "deleted")
+#: The status of a dry run's row (``record_planned``).
+PLANNED = "planned"
+#: Rows a rebuild of their window keeps, and that say nothing of where a record was sent.
+KEPT = ("deleted", PLANNED)
 
 
 class AuditLog:
@@ -38,7 +44,7 @@ class AuditLog:
         it = iter(rows)
         with self.store.engine.begin() as conn:
             conn.execute(delete(table).where(
-                table.c.flow == flow, table.c.status != "deleted",
+                table.c.flow == flow, table.c.status.notin_(KEPT),
                 tuple_(table.c.window_start, table.c.window_end).in_(list(windows))))
             while chunk := list(islice(it, batch)):
                 for row in chunk:
@@ -47,12 +53,26 @@ class AuditLog:
                                               "recorded_at": now} for row in chunk])
         return counts
 
+    def record_planned(self, flow: str, run_id: str, windows: Sequence[Window], entity: str,
+                       summary: str) -> None:
+        """A dry run's entry: one ``planned`` row per data window, ``summary`` (what it
+        would change) as its text; a rerun of the same dry run replaces its rows."""
+        table = schema.audit
+        now = time.time()
+        with self.store.engine.begin() as conn:
+            conn.execute(delete(table).where(table.c.flow == flow, table.c.run_id == run_id,
+                                             table.c.status == PLANNED))
+            conn.execute(insert(table), [
+                {"flow": flow, "entity": entity, "record_id": "", "run_id": run_id,
+                 "window_start": w.start, "window_end": w.end, "status": PLANNED,
+                 "error": summary, "recorded_at": now} for w in windows])
+
     def windows_of(self, flow: str, record_ids: Sequence[str]) -> set[str]:
         """Start of every window in which ``flow`` last recorded these records."""
         table = schema.audit
         stmt = select(table.c.window_start).distinct().where(
-            table.c.flow == flow, table.c.record_id.in_(list(record_ids)),
-            table.c.status != "deleted")
+            table.c.flow == flow, table.c.status.notin_(KEPT),
+            table.c.record_id.in_(list(record_ids)))
         with self.store.engine.connect() as conn:
             return {row[0] for row in conn.execute(stmt) if row[0]}
 

@@ -1,7 +1,8 @@
 """Per flow run and month, what happened: records read, imported, skipped and failed (with
 the reasons), documents deleted in Zoho that the run removed, the Anaplan task, the Zoho
-and Anaplan requests the run made and the month's verification. Read from the audit trail,
-the reads, the request counts and the verifications; nothing else."""
+and Anaplan requests the run made and the month's verification; of a dry run's month, what
+it would have changed. Read from the audit trail, the reads, the request counts and the
+verifications; nothing else."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ml_connector.flows.closed import Closure
 from ml_connector.flows.spec import dag_id
 from ml_connector.state import schema
 from ml_connector.state.anaplan_requests import AnaplanRequests
+from ml_connector.state.audit import PLANNED
 from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
 from ml_connector.window import month_name
@@ -35,6 +37,7 @@ class RunMonth:
     anaplan_requests: int | None = None
     verified: str | None = None
     recorded_at: float = 0.0
+    planned: str | None = None  # a dry run: what it would change (nothing was sent)
 
     @property
     def records(self) -> int:
@@ -58,8 +61,11 @@ def run_months(store: StateStore, flow: str, month: str | None = None,
         for run_id, start, status, task, error, count, at in conn.execute(grouped):
             key = (run_id, (start or "")[:7])
             row = found.setdefault(key, RunMonth(flow, run_id, key[1]))
-            row.counts[status] += count
             row.recorded_at = max(row.recorded_at, at or 0.0)
+            if status == PLANNED:
+                row.planned = error
+                continue
+            row.counts[status] += count
             if task:
                 row.tasks.add(task)
             if status != "imported" and error:
@@ -88,8 +94,9 @@ def run_months(store: StateStore, flow: str, month: str | None = None,
 def table(rows: list[RunMonth], reasons: int = 3, closure: Closure | None = None
           ) -> list[str]:
     """The rows as a printed table, a run's requests on its first month, the commonest
-    reasons under each month that had any; a month ``closure`` closes is marked
-    ``[closed]``, and what closed it said last."""
+    reasons under each month that had any; a dry run's month says ``planned`` and, under
+    it, what it would change; a month ``closure`` closes is marked ``[closed]``, and what
+    closed it said last."""
     lines = [f"{'flow':<22} {'month':<14} {'records':>8} {'imported':>9} {'skipped':>8} "
              f"{'failed':>7} {'deleted':>8} {'requests':>9} {'Anaplan':>8}  {'verified':<9} "
              "Anaplan task  run"]
@@ -103,12 +110,14 @@ def table(rows: list[RunMonth], reasons: int = 3, closure: Closure | None = None
                      f"{row.counts['imported']:>9,} {row.counts['skipped']:>8,} "
                      f"{row.counts['failed']:>7,} {row.counts['deleted']:>8,} {spent:>9} "
                      f"{anaplan:>8}  "
-                     f"{row.verified or '-':<9} "
+                     f"{PLANNED if row.planned else row.verified or '-':<9} "
                      f"{', '.join(sorted(row.tasks)) or '-'}  {row.run_id}"
                      + ("  [closed]" if closure is not None and row.month
                         and closure.closes(date.fromisoformat(f"{row.month}-01")) else ""))
         lines += [f"    {count:>6} x {reason}" for reason, count in
                   row.reasons.most_common(reasons)]
+        if row.planned:
+            lines.append(f"    {row.planned}")
     if closure is not None:
         lines.append(f"[closed]: a month {closure}; runs of it are refused unless "
                      "reopened (reopen: true)")
