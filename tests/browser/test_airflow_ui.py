@@ -34,6 +34,8 @@ def choose(page, placeholder: str, option: str) -> None:
     """Pick ``option`` in one of the UI's searchable selects."""
     page.get_by_text(placeholder).click(force=True)
     page.keyboard.type(option)
+    # The options load from the API: on a busy machine they come after the typing.
+    page.get_by_role("option", name=option, exact=True).first.wait_for()
     page.keyboard.press("Enter")
 
 

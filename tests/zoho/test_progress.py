@@ -96,8 +96,9 @@ def test_progress_lines_come_every_30_seconds_while_details_arrive(zoho_client, 
                          progress=lambda line: said.append(client.requests))
     assert summary.details_planned > 200, "more details than one batch"
     gaps = [b - a for a, b in pairwise(said)]
-    # 30 s is 45 requests at this pace; a line may wait for at most the requests in flight.
-    assert gaps and max(gaps) <= 45 + client.config.concurrency, gaps
+    # 30 s is 45 requests at this pace; a line may wait for the requests in flight, and on
+    # a busy machine for those the pool started while the reader waited for a core.
+    assert gaps and max(gaps) <= 45 + 2 * client.config.concurrency, gaps
     assert len(said) >= summary.requests * pace // 30 - 1
 
 
