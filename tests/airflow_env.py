@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -135,13 +135,14 @@ def standalone_settings(port: int) -> dict[str, str]:
 
 
 @contextmanager
-def standalone(env: dict[str, str], log_path: Path, timeout: float = 180) -> Iterator[str]:
-    """Run ``airflow standalone`` (scheduler, dag-processor, api-server, triggerer) until
-    the block ends; yields the api-server URL. The whole process group is stopped after."""
+def airflow_server(env: dict[str, str], log_path: Path, *args: str,
+                   timeout: float = 180) -> Iterator[str]:
+    """Run ``airflow <args>`` until the block ends, once its api-server answers; yields the
+    api-server URL. The whole process group is stopped after."""
     url = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "airflow"), "standalone"], env=env,
+            [str(Path(sys.executable).parent / "airflow"), *args], env=env,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + timeout
@@ -152,7 +153,7 @@ def standalone(env: dict[str, str], log_path: Path, timeout: float = 180) -> Ite
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"airflow standalone did not start; see {log_path}")
+                raise RuntimeError(f"airflow {args[0]} did not start; see {log_path}")
             time.sleep(1)
         yield url
     finally:
@@ -168,6 +169,13 @@ def standalone(env: dict[str, str], log_path: Path, timeout: float = 180) -> Ite
                 continue
         with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def standalone(env: dict[str, str], log_path: Path,
+               timeout: float = 180) -> AbstractContextManager[str]:
+    """``airflow standalone`` (scheduler, dag-processor, api-server, triggerer) until the
+    block ends; yields the api-server URL."""
+    return airflow_server(env, log_path, "standalone", timeout=timeout)
 
 
 @contextmanager

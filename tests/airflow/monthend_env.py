@@ -7,17 +7,12 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx
 
-from ..airflow_env import free_port, standalone_settings
+from ..airflow_env import airflow_server, free_port, standalone_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = "ml_connector_month_end"
@@ -60,31 +55,8 @@ def token(url: str, env: dict[str, str], user: str) -> str:
     return answer.raise_for_status().json()["access_token"]
 
 
-@contextmanager
-def api_server(env: dict[str, str], log_path: Path, timeout: float = 180) -> Iterator[str]:
+def api_server(env: dict[str, str], log_path: Path,
+               timeout: float = 180) -> AbstractContextManager[str]:
     """``airflow api-server`` until the block ends; yields its URL."""
-    url = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "airflow"), "api-server", "-H", "127.0.0.1",
-             "-p", env["AIRFLOW__API__PORT"], "-w", "1"], env=env, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v2/version", timeout=2).status_code < 500:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"airflow api-server did not start; see {log_path}")
-            time.sleep(1)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+    return airflow_server(env, log_path, "api-server", "-H", "127.0.0.1", "-p",
+                          env["AIRFLOW__API__PORT"], "-w", "1", timeout=timeout)
