@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, HTTPException
@@ -16,6 +17,11 @@ if TYPE_CHECKING:
 
 class Edit(BaseModel):
     changes: dict[str, Any]
+
+
+class RecordEdit(Edit):
+    #: Keep the record's ``last_modified_time``: an edit within the second of the one before.
+    same_second: bool = False
 
 
 class Add(BaseModel):
@@ -76,8 +82,9 @@ def build_admin_router(emu: ZohoEmulator) -> APIRouter:
         return found(emu.record, org_id, entity, record_id)
 
     @router.post("/orgs/{org_id}/{entity}/{record_id}/edit")
-    def edit(org_id: str, entity: str, record_id: str, body: Edit) -> dict:
-        return found(emu.edit_record, org_id, entity, record_id, body.changes)
+    def edit(org_id: str, entity: str, record_id: str, body: RecordEdit) -> dict:
+        return found(partial(emu.edit_record, same_second=body.same_second), org_id, entity,
+                     record_id, body.changes)
 
     @router.post("/orgs/{org_id}/{entity}")
     def add(org_id: str, entity: str, body: Add) -> dict:
