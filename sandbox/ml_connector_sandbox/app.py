@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from ml_connector_sandbox.clock import DateHeader
 from ml_connector_sandbox.core import Sandbox
 from ml_connector_sandbox.faults import Fault, FaultMiddleware
 
@@ -35,11 +36,19 @@ def build_app(sandbox: Sandbox) -> FastAPI:
 
     @app.get("/_sandbox/clock")
     def clock() -> dict:
-        return {"now": sandbox.clock.now()}
+        return {"now": sandbox.clock.now(), "held": sandbox.clock.held}
 
     @app.post("/_sandbox/clock/advance")
     def advance(body: Advance) -> dict:
         return {"now": sandbox.clock.advance(body.seconds)}
+
+    @app.post("/_sandbox/clock/hold")
+    def hold() -> dict:
+        return {"now": sandbox.clock.hold(), "held": True}
+
+    @app.post("/_sandbox/clock/release")
+    def release() -> dict:
+        return {"now": sandbox.clock.release(), "held": False}
 
     @app.get("/_sandbox/faults")
     def faults() -> list[dict]:
@@ -63,4 +72,5 @@ def build_app(sandbox: Sandbox) -> FastAPI:
                     "anaplan": sandbox.anaplan.error_for_fault},
         expire={"zoho": sandbox.zoho.expire_tokens, "anaplan": sandbox.anaplan.expire_tokens},
     )
+    app.add_middleware(DateHeader, clock=sandbox.clock)  # outermost: faults are dated too
     return app

@@ -45,14 +45,16 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve_app(app: Any, host: str = "127.0.0.1",
-              port: int = 0) -> tuple[str, uvicorn.Server, threading.Thread]:
+def serve_app(app: Any, host: str = "127.0.0.1", port: int = 0, *,
+              date_header: bool = True) -> tuple[str, uvicorn.Server, threading.Thread]:
     """Serve an ASGI ``app`` in a daemon thread (a free loopback port by default) and wait
-    until it answers: its base URL, server and thread (``server.should_exit`` stops it)."""
+    until it answers: its base URL, server and thread (``server.should_exit`` stops it).
+    ``date_header=False``: the app dates its responses itself (the sandbox, on its clock)."""
     sock = _bind(host, port)
     bound_port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                       date_header=date_header)
     )
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="ml-connector-sandbox", daemon=True
@@ -73,7 +75,7 @@ def start_sandbox(
     from ml_connector_sandbox.app import build_app
 
     sandbox = Sandbox(config or SandboxConfig())
-    url, server, thread = serve_app(build_app(sandbox), host, port)
+    url, server, thread = serve_app(build_app(sandbox), host, port, date_header=False)
     return RunningSandbox(url, sandbox, server, thread)
 
 

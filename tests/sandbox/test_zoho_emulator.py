@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -644,6 +646,36 @@ def test_edit_record_moves_last_modified_time(own):
     assert target in voids
     assert zoho.http.get(f"/_sandbox/zoho/orgs/{MAIN}/invoices/4646951999999999").status_code \
         == 404
+
+
+def test_a_held_clock_dates_responses_and_edits_within_one_second(own):
+    """Responses carry the sandbox clock's ``Date``; a held clock stands still (``advance``
+    still moves it), and ``same_second`` keeps a record's stamp: two edits, one second."""
+    running, zoho = own()
+    running.sandbox.clock.advance(86400)
+    target = zoho.all("invoices")[7]["invoice_id"]
+    held = zoho.http.post("/_sandbox/clock/hold").json()
+    assert held["held"] is True
+    first = zoho.http.post(f"/_sandbox/zoho/orgs/{MAIN}/invoices/{target}/edit",
+                           json={"changes": {"reference_number": "ONE"}}).json()
+    time.sleep(1.1)  # real time moves on, the held clock does not
+    detail = zoho.get(f"/invoices/{target}")
+    served = parsedate_to_datetime(detail.headers["date"])
+    assert served == stamp(first["last_modified_time"]) == datetime.fromtimestamp(
+        int(held["now"]), timezone.utc)
+    second = zoho.http.post(f"/_sandbox/zoho/orgs/{MAIN}/invoices/{target}/edit",
+                            json={"changes": {"reference_number": "TWO"},
+                                  "same_second": True}).json()
+    assert second["last_modified_time"] == first["last_modified_time"]
+    assert second["reference_number"] == "TWO"
+    moved = zoho.http.post("/_sandbox/clock/advance", json={"seconds": 60}).json()["now"]
+    assert moved == pytest.approx(held["now"] + 60)
+    released = zoho.http.post("/_sandbox/clock/release").json()
+    assert released["held"] is False and released["now"] >= moved
+    assert len(zoho.get("/invoices", per_page=1).headers.get_list("date")) == 1
+    later = zoho.http.post(f"/_sandbox/zoho/orgs/{MAIN}/invoices/{target}/edit",
+                           json={"changes": {"reference_number": "THREE"}}).json()
+    assert stamp(later["last_modified_time"]) >= served + timedelta(seconds=60)
 
 
 def test_admin_stats_over_http(own):

@@ -3,8 +3,10 @@ spent twice on the same version of a document.
 
 A document whose ``last_modified_time`` has not changed is the same document (see the API
 notes), so a detail is fetched once per ``(organization, entity, id, last_modified_time)``
-for every run and every flow. List responses are kept too, for lookup lists (the chart of
-accounts) that many runs read and that rarely change.
+for every run and every flow. That stamp has whole seconds: the client hands over only
+details read once their second was over (``ml_connector.zoho.settle``). List responses are
+kept too, for lookup lists (the chart of accounts) that many runs read and that rarely
+change.
 """
 
 from __future__ import annotations

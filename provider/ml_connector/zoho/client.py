@@ -28,6 +28,7 @@ from ml_connector.zoho.auth import ZohoCredentials, ZohoTokenManager
 from ml_connector.zoho.entities import ENTITIES, Entity, get_entity, read_scope
 from ml_connector.zoho.errors import DAILY_CAP, SERVICE, accounts_error, zoho_error
 from ml_connector.zoho.regions import DATACENTERS, region_by_name, sandbox_datacenters
+from ml_connector.zoho.settle import served_at, settled
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +207,11 @@ class ZohoBooksClient:
 
     def _get(self, path: str, params: Mapping[str, Any] | None = None, *,
              scope: str = "settings") -> dict:
+        """GET ``path``'s JSON body (see ``_response``)."""
+        return json_body(self._response(path, params, scope=scope), SERVICE)
+
+    def _response(self, path: str, params: Mapping[str, Any] | None = None, *,
+                  scope: str = "settings") -> httpx.Response:
         """GET ``path``; any 401 refreshes the access token once, and a second 401 is a
         missing scope (Zoho answers code 57 for both an expired token and a missing scope)."""
         url = self.datacenter.books_base + path
@@ -231,15 +237,19 @@ class ZohoBooksClient:
                 if exc.code == DAILY_CAP and self.store is not None:
                     raise self.quota.exhausted(f"GET {path}") from None
                 raise
-            return json_body(response, SERVICE)
+            return response
         raise AssertionError("unreachable")  # pragma: no cover
 
     def get(self, path: str, params: Mapping[str, Any] | None = None, *,
             scope: str | None = None) -> dict:
         """GET a Books path of this organization (``organization_id`` is always added);
         ``scope`` is the module whose READ scope the path needs (default: from the path)."""
-        return self._get(path, {**(params or {}), "organization_id": self.organization_id},
-                         scope=scope or _scope_of(path))
+        return json_body(self._org_response(path, params, scope=scope), SERVICE)
+
+    def _org_response(self, path: str, params: Mapping[str, Any] | None = None, *,
+                      scope: str | None = None) -> httpx.Response:
+        return self._response(path, {**(params or {}), "organization_id": self.organization_id},
+                              scope=scope or _scope_of(path))
 
     # -- organizations --------------------------------------------------------------------
 
@@ -312,14 +322,19 @@ class ZohoBooksClient:
                 yield row
 
     def get_detail(self, entity: str | Entity, record_id: str) -> dict:
+        return self._served_detail(entity, record_id)[0]
+
+    def _served_detail(self, entity: str | Entity, record_id: str) -> tuple[dict, float]:
+        """A record's detail and when Zoho served it (``settle.served_at``)."""
         ent = get_entity(entity) if isinstance(entity, str) else entity
-        body = self.get(f"{ent.path}/{record_id}", scope=ent.scope)
+        response = self._org_response(f"{ent.path}/{record_id}", scope=ent.scope)
+        body = json_body(response, SERVICE)
         if ent.detail_key not in body:
             raise ProtocolError(
                 f"detail response has no {ent.detail_key!r} object", service=SERVICE,
                 method="GET", url=f"{self.datacenter.books_base}{ent.path}/{record_id}",
             )
-        return body[ent.detail_key]
+        return body[ent.detail_key], served_at(response, self.clock)
 
     def with_details(
         self, entity: str | Entity, records: Iterable[dict], batch: int = MAX_PER_PAGE,
@@ -327,13 +342,14 @@ class ZohoBooksClient:
     ) -> Iterator[dict]:
         """Each record replaced by its detail (with line items), in the order given; at most
         ``batch`` records are held at once. Details whose ``last_modified_time`` is cached are
-        not fetched again; the others are fetched ``concurrency`` at a time and cached.
+        not fetched again; the others are fetched ``concurrency`` at a time and cached once
+        settled (``settle``: not while another edit could still share their stamp).
         ``tick`` is called in the caller's thread as details arrive, and at least every
         ``TICK_EVERY`` seconds while they are awaited (the extract's progress lines)."""
         ent = get_entity(entity) if isinstance(entity, str) else entity
 
-        def detail(record: dict) -> dict:
-            return self.get_detail(ent, record[ent.id_field])
+        def detail(record: dict) -> tuple[dict, float]:
+            return self._served_detail(ent, record[ent.id_field])
 
         with ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="zoho") as pool:
             for chunk in batched(records, batch):
@@ -345,11 +361,12 @@ class ZohoBooksClient:
                     _, pending = wait(pending, timeout=TICK_EVERY, return_when=FIRST_COMPLETED)
                     if tick is not None:
                         tick()
-                fetched = [f.result() for f in futures]
+                served = [f.result() for f in futures]
                 if self.details is not None:
-                    self.details.put(ent.name, ent.id_field, fetched)
+                    self.details.put(ent.name, ent.id_field,
+                                     [r for r, at in served if settled(r, at)])
                 self.cache_hits += len(chunk) - len(missing)
-                found = {str(r[ent.id_field]): r for r in fetched}
+                found = {str(r[ent.id_field]): r for r, _ in served}
                 for record in chunk:
                     key = str(record[ent.id_field])
                     yield cached[key] if key in cached else found[key]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, HTTPException
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
 
 class Edit(BaseModel):
     changes: dict[str, Any]
+
+
+class RecordEdit(Edit):
+    #: Keep the record's ``last_modified_time``: an edit within the second of the one before.
+    same_second: bool = False
 
 
 class Add(BaseModel):
@@ -95,8 +101,9 @@ def build_admin_router(emu: ZohoEmulator) -> APIRouter:
             return JSONResponse(err.body, err.status)
 
     @router.post("/orgs/{org_id}/{entity}/{record_id}/edit")
-    def edit(org_id: str, entity: str, record_id: str, body: Edit) -> Any:
-        return refused(emu.edit_record, org_id, entity, record_id, body.changes)
+    def edit(org_id: str, entity: str, record_id: str, body: RecordEdit) -> Any:
+        return refused(partial(emu.edit_record, same_second=body.same_second), org_id, entity,
+                       record_id, body.changes)
 
     @router.delete("/orgs/{org_id}/{entity}/{record_id}")
     def delete(org_id: str, entity: str, record_id: str) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from ml_connector_sandbox.clock import SandboxClock
@@ -123,13 +124,16 @@ class ZohoEmulator:
                 yield store.served(i)
 
     def edit_record(self, organization_id: str, entity: str, record_id: str,
-                    changes: dict[str, Any]) -> dict:
+                    changes: dict[str, Any], *, same_second: bool = False) -> dict:
         """Merge ``changes`` into a record; its ``last_modified_time`` becomes the sandbox
-        clock's now (in the org's offset) unless ``changes`` set it. Returns the record."""
+        clock's now (in the org's offset) unless ``changes`` set it, or ``same_second``
+        keeps the one it has: a second edit within the second of the one before. Returns
+        the record."""
         store = self.store(organization_id, entity)
         self._unlocked(organization_id, store, self.record(organization_id, entity, record_id),
                        changes)
-        record = self._call(store.edit, record_id, changes, self.clock.now())
+        record = self._call(partial(store.edit, same_second=same_second), record_id, changes,
+                            self.clock.now())
         voided = changes.get("status") == "void"
         self._notify(organization_id, store, record, "voided" if voided else "edited")
         return record

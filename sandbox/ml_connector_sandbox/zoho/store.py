@@ -169,13 +169,15 @@ class EntityStore:
         record = self.get(i)
         return {f: record[f] for f in self.kind.list_fields if f in record}
 
-    def edit(self, record_id: str, changes: Mapping[str, Any], now: float) -> dict:
+    def edit(self, record_id: str, changes: Mapping[str, Any], now: float, *,
+             same_second: bool = False) -> dict:
         """Merge ``changes`` into a record; ``last_modified_time`` becomes ``now`` unless the
-        changes set it. Returns the new record."""
+        changes set it or ``same_second`` keeps it (an edit within the second of the one
+        before, which Zoho's whole-second stamp cannot tell apart). Returns the new record."""
         with self._lock:
             i = self.index(record_id)
             merged = {**self.overlay.get(i, {}), **copy.deepcopy(dict(changes))}
-            if "last_modified_time" not in changes:
+            if "last_modified_time" not in changes and not same_second:
                 merged["last_modified_time"] = format_time(int(now), self.tz)
             self.overlay[i] = merged
             self._changed()
