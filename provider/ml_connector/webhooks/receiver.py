@@ -60,10 +60,12 @@ def build_app(endpoints: Mapping[str, Endpoint], events: EventLog, *, max_body: 
             signature = found.scheme.verify(found.secret, request.headers, body, clock())
             change = parse_payload(body, found.payload)
             entity, record_id = change.entity, change.record_id
-            # Without an event id header: the record's version, else the body's digest (a
-            # retry repeats the body, a later edit changes it); a record is deleted once.
+            # Without an event id header: the record's version and the body's digest (a
+            # retry repeats the body; a later edit changes it, even one within the same
+            # second, which Zoho stamps alike); a record is deleted once.
+            digest = hashlib.sha256(body).hexdigest()[:16]
             version = "deleted" if change.deleted else \
-                change.modified or hashlib.sha256(body).hexdigest()[:16]
+                f"{change.modified}:{digest}" if change.modified else digest
             event_id = (request.headers.get(found.event_id_header) if found.event_id_header
                         else None) or f"{entity}:{record_id}:{version}"
             now = clock()
