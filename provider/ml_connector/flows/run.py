@@ -611,7 +611,8 @@ class FlowRun:
         windows) and, once Anaplan has taken the file, the cells sent; then move the
         watermark to the newest change read, only if the task succeeded, the wait for it
         did (``waited``: None when it failed) and, for a flow that verifies, Anaplan was
-        read back holding what was sent; a list flow's read-back (``listed``) notes each
+        read back holding what was sent (an incremental run given ``months`` keeps it: the
+        changes of other months are the next run's); a list flow's read-back (``listed``) notes each
         record whose text Anaplan holds differently in the audit. Raises ``RunFailed`` after
         writing them when records failed, the wait failed, cells differ or (``text: fail``)
         text does: a run with a failed step fails."""
@@ -686,7 +687,10 @@ class FlowRun:
                 f"{flow.id} --status failed`")
         if flow.mode == "full" and status.ok and changes is not None:
             ListLoads(self.store).record(flow.id, changes.read_at, self.run_id)
-        if flow.mode == "incremental" and status.ok and changes and \
+        if self.months and flow.rebuilds_months:  # the months given, not every change
+            log.info("Rebuilt the months given (%s): the watermark stays for the changes "
+                     "of other months", ", ".join(m.strftime("%Y-%m") for m in self.months))
+        elif flow.mode == "incremental" and status.ok and changes and \
                 changes.max_last_modified_time:
             self.store.set_watermark(flow.id, changes.max_last_modified_time)
             summary.watermark = changes.max_last_modified_time
