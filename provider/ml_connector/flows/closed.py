@@ -12,17 +12,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, timedelta
 
 from pydantic import BaseModel, Field
 
 from ml_connector.errors import ApiError, AuthError, ConfigError
 from ml_connector.flows.spec import Defaults, Flow, TransactionLocks, dag_id
-from ml_connector.flows.windows import next_month
+from ml_connector.flows.windows import month_of, next_month
 from ml_connector.state import schema
 from ml_connector.state.store import StateStore
 from ml_connector.window import month_name
 from ml_connector.zoho.client import ZohoBooksClient
+from ml_connector.zoho.entities import Entity
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +156,34 @@ def flow_closure(flow: Flow, locks: Iterable[dict], defaults: Defaults) -> Closu
 
 def closed_months(months: Sequence[date], closure: Closure | None) -> list[date]:
     return [m for m in months if closure is not None and closure.closes(m)]
+
+
+def holds_back(flow: Flow) -> bool:
+    """Whether ``flow`` is a record-grain incremental documents flow with a month column:
+    its read leaves out the listed documents dated into closed months (``ClosedRows``)."""
+    return (flow.mode == "incremental" and flow.grain == "record" and not flow.is_ledger
+            and flow.period_field is not None)
+
+
+@dataclass
+class ClosedRows:
+    """Picks the list rows of a record-grain incremental read dated (``field``) into a
+    month ``closure`` closes, before any detail is fetched; ``found``: their ids by month
+    (``yyyy-mm``)."""
+
+    closure: Closure
+    field: str
+    found: dict[str, list[str]] = dataclass_field(default_factory=dict)
+
+    def __call__(self, ent: Entity, row: dict) -> bool:
+        day = row.get(self.field)
+        if not day:
+            return False
+        month = month_of(day)  # a row without a date stays: its build says why
+        if not self.closure.closes(month):
+            return False
+        self.found.setdefault(month.strftime("%Y-%m"), []).append(str(row.get(ent.id_field)))
+        return True
 
 
 def refusal(flow: Flow, months: Sequence[date], closure: Closure) -> PeriodClosed:

@@ -15,8 +15,8 @@ import csv
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from itertools import chain
@@ -34,9 +34,11 @@ from ml_connector.flows.align import routed_values
 from ml_connector.flows.build import period_label
 from ml_connector.flows.closed import (
     Closed,
+    ClosedRows,
     Closure,
     closed_months,
     flow_closure,
+    holds_back,
     refusal,
     zoho_locks,
 )
@@ -184,6 +186,11 @@ class RunSummary(BaseModel):
         "one note per month")
 
 
+def months_of(labels: Iterable[str]) -> list[date]:
+    """The months of ``yyyy-mm`` labels, oldest first."""
+    return sorted(month_of(f"{label}-01") for label in labels)
+
+
 def read_records(path: Any) -> Iterator[dict]:
     """The records of a staged JSON Lines file, streamed."""
     with path.open("r", encoding="utf-8") as handle:
@@ -286,14 +293,30 @@ class FlowRun:
         ledger = Ledger(self.flow, self.records((lookups or {})["chartofaccounts"])) \
             if read.kind == "ledger" else None
         with self.zoho_client() as client:
+            left = self.closed_rows(client, read)
             manifest = stage_read(
                 client, self.store, read, self.out_dir / f"{read.task_id}.jsonl",
                 interval=self.interval, windows=scope.root if scope is not None else None,
                 ledger=ledger, requires=first_loads(self.flow, self.lists, self.loads),
-                recorded_as=(dag_id(self.flow.id), self.run_id), progress=log.info)
+                recorded_as=(dag_id(self.flow.id), self.run_id), progress=log.info,
+                leave=left)
+            if left is not None and left.found:
+                manifest.left_out = left.found
+                self.noted_closed(months_of(manifest.left_out), left.found,
+                                  left.closure)
             if self.flow.sweep is not None and self.reads_changes(read):
                 self.sweep(client, read, manifest)
         return manifest
+
+    def closed_rows(self, client: ZohoBooksClient, read: Read) -> ClosedRows | None:
+        """For a record-grain incremental flow's read (unless ``reopen``), what picks the
+        listed documents dated into closed months, left out before their details: no
+        request is spent on a closed month. None: nothing closed, or not such a read."""
+        if read.kind != "extract" or self.reopen or not holds_back(self.flow):
+            return None
+        closure = self.closure(client)
+        assert self.flow.period_field is not None
+        return ClosedRows(closure, self.flow.period_field) if closure is not None else None
 
     def reads_changes(self, read: Read) -> bool:
         """Whether ``read`` is the run's read of what changed since the watermark."""
@@ -307,7 +330,7 @@ class FlowRun:
         changed = {str(r.get(f)) for r in self.records(changes)
                    for f, _ in self.flow.record_ids if f in r} if changes.path else set()
         months = open_months(month_of(self.interval.end[:10]), self.flow.sweep.months)
-        shut = closed_months(months, None if self.reopen else self.closure())
+        shut = closed_months(months, None if self.reopen else self.closure(client))
         months = [m for m in months if m not in shut]  # a closed month costs no request
         if not months:
             return
@@ -316,20 +339,20 @@ class FlowRun:
         ReadLog(self.store).record(dag_id(self.flow.id), self.run_id, f"{read.task_id}_sweep",
                                    found)
 
-    def closure(self) -> Closure | None:
-        """What closes this flow's months (Zoho's locks, read once a ``cache_hours``, or
-        ``closed_before``); None when nothing does."""
+    def closure(self, client: ZohoBooksClient | None = None) -> Closure | None:
+        """What closes this flow's months (Zoho's locks, read once a ``cache_hours``
+        through ``client`` or the run's, or ``closed_before``); None when nothing does."""
         settings = self.defaults.transaction_locks
         locks: list[dict] = []
         if settings.read:
-            with self.zoho_client() as client:
-                before = client.requests
-                locks = zoho_locks(client, settings)
-                if spent := client.requests - before:  # charged to the run, as its reads
+            with nullcontext(client) if client is not None else self.zoho_client() as zoho:
+                before = zoho.requests
+                locks = zoho_locks(zoho, settings)
+                if spent := zoho.requests - before:  # charged to the run, as its reads
                     ReadLog(self.store).record(
                         dag_id(self.flow.id), self.run_id, "transactionlocks",
                         ExtractManifest(entity="transactionlocks", window={}, count=len(locks),
-                                        organization_id=client.organization_id,
+                                        organization_id=zoho.organization_id,
                                         requests=spent))
         return flow_closure(self.flow, locks, self.defaults)
 
@@ -408,30 +431,45 @@ class FlowRun:
         closure = None if self.reopen else self.closure()
         shut = closed_months(months, closure)
         if shut:
-            first = self.store.get_watermark(flow.id) is None
-            for line in self.closed_notes(shut, dated, closure, first=first):
-                (log.info if first else log.warning)("%s", line)
+            self.noted_closed(shut, dated, closure)
             months = [m for m in months if m not in shut]
             if not months:
                 raise NothingChanged(f"every change falls in a closed month ({closure}); "
                                      "nothing read or sent")
         return Scope([month_window(m) for m in months])
 
-    def closed_notes(self, shut: list[date], dated: Mapping[date, list[str]],
+    def noted_closed(self, shut: list[date], dated: Mapping[Any, list[str]],
+                     closure: Closure | None) -> list[str]:
+        """The notes of the closed months a run leaves out (``dated``: the changes dated
+        into each, by month or ``yyyy-mm``), logged: quietly on the flow's first run (no
+        watermark), else as warnings."""
+        first = self.store.get_watermark(self.flow.id) is None
+        notes = self.closed_notes(shut, dated, closure, first=first)
+        for line in notes:
+            (log.info if first else log.warning)("%s", line)
+        return notes
+
+    def closed_notes(self, shut: list[date], dated: Mapping[Any, list[str]],
                      closure: Closure | None, *, first: bool = False) -> list[str]:
-        """One line per closed month a run leaves out: the changes dated into it."""
+        """One line per closed month a run leaves out: the changes dated into it (by
+        month, or ``yyyy-mm``). A record-grain flow has no month to rerun: a run with
+        ``reopen`` applies what it reads."""
+        record = self.flow.grain == "record"
         if first:
-            return [f"{month_name(m)} is {closure}: not read (a backfill with reopen: true "
-                    "loads it)" for m in shut]
+            return [f"{month_name(m)} is {closure}: not read (a "
+                    f"{'run' if record else 'backfill'} with reopen: true loads it)"
+                    for m in shut]
         notes = []
         for month in shut:
-            ids = dated.get(month, [])
+            ids = dated.get(month) or dated.get(month.strftime("%Y-%m"), [])
             shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10
                                             else "")
             notes.append(f"CLOSED MONTH CHANGED: {month_name(month)} is {closure}, yet "
                          f"{len(ids) or 'a'} record(s) changed in it or moved out of it"
-                         + (f" ({shown})" if shown else "") + "; not applied: run the "
-                         "month with reopen: true to send it (the lock was lifted in Zoho?)")
+                         + (f" ({shown})" if shown else "") + "; not applied: "
+                         + ("a run with reopen: true applies such changes"
+                            if record else "run the month with reopen: true to send it")
+                         + " (the lock was lifted in Zoho?)")
         return notes
 
     def build(self, extract: ExtractManifest, lookups: Mapping[str, ExtractManifest],
@@ -446,7 +484,9 @@ class FlowRun:
         # (A rebuilt month with no records left still clears its cells: no skip then.)
         if flow.mode == "incremental" and not flow.rebuilds_months and not extract.count \
                 and not gone:
-            raise NothingChanged(f"no {flow.entity} changed since the watermark")
+            raise NothingChanged(f"no {flow.entity} changed since the watermark" + (
+                f" but in closed months ({', '.join(sorted(extract.left_out))}): not read"
+                if extract.left_out else ""))
         clear = self.cells.cells(flow.id, [w.start for w in self.windows(scope)]) \
             if flow.grain == "aggregate" else set()
         if not extract.count and not clear and not gone:  # no header-only file
@@ -699,20 +739,20 @@ class FlowRun:
         return summary
 
     def left_closed(self, changes: ExtractManifest | None, scope: Scope | None) -> list[str]:
-        """The notes of the closed months an incremental aggregate run's scope left out
-        (from its staged changes and the cached locks: no request)."""
-        if not self.flow.rebuilds_months or scope is None or changes is None \
-                or not changes.count or changes.path is None or self.reopen:
+        """The notes of the closed months an incremental run left out: those an aggregate
+        run's scope left out (from its staged changes), or the documents a record-grain
+        read left out (from its manifest); the locks are the cached ones (no request)."""
+        if changes is None or self.reopen:
+            return []
+        if changes.left_out:
+            return self.noted_closed(months_of(changes.left_out),
+                                     changes.left_out, self.closure())
+        if not self.flow.rebuilds_months or scope is None or not changes.count \
+                or changes.path is None:
             return []
         months, dated = self.changed_months(changes)
         left = [m for m in months if m not in set(scope.months())]
-        if not left:
-            return []
-        first = self.store.get_watermark(self.flow.id) is None
-        notes = self.closed_notes(left, dated, self.closure(), first=first)
-        for line in notes:
-            (log.info if first else log.warning)("%s", line)
-        return notes
+        return self.noted_closed(left, dated, self.closure()) if left else []
 
     def align(self, built: BuildManifest, summary: RunSummary) -> Aligned:
         """Hold the Actual cells of the run's months against each plan version of the
