@@ -236,11 +236,14 @@ def _read(factory: Factory, step: Step, inputs: dict[str, Any]) -> Any:
     assert step.read is not None
     month = {"month": "{{ params.month or '' }}"} if "month" in factory.params and \
         step.read.kind == "extract" else {}
+    closed = {"closed_of": (factory.flow, factory.defaults),
+              "reopen": "{{ params.reopen }}"} \
+        if holds_back(factory.flow) and step.read.kind == "extract" else {}
     return ExtractZohoOperator.of_read(
         step.read, windows=inputs.get("scope"), zoho_conn_id=factory.defaults.zoho_conn_id,
         on_quota=factory.defaults.on_quota,
         requires=first_loads(factory.flow, factory.lists, factory.loads),
-        **month, **factory.pool(step)).output
+        **month, **closed, **factory.pool(step)).output
 
 
 def _send(factory: Factory, step: Step, inputs: dict[str, Any]) -> Any:

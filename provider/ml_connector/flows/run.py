@@ -15,7 +15,7 @@ import csv
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -34,13 +34,15 @@ from ml_connector.flows.align import routed_values
 from ml_connector.flows.build import period_label
 from ml_connector.flows.closed import (
     Closed,
-    ClosedRows,
     Closure,
     closed_months,
+    closed_rows,
     flow_closure,
-    holds_back,
+    months_of,
+    note_left_out,
+    noted_closed,
+    read_closure,
     refusal,
-    zoho_locks,
 )
 from ml_connector.flows.crosscheck import cross_check
 from ml_connector.flows.deletes import (
@@ -100,7 +102,6 @@ from ml_connector.state.lists import ListLoads
 from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
 from ml_connector.state.verifications import VerificationLog
-from ml_connector.window import month_name
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.extract import ExtractManifest, ExtractWindow, stage_extract
@@ -184,11 +185,6 @@ class RunSummary(BaseModel):
     closed: list[str] = Field(
         default_factory=list, description="changes dated into closed months, not applied: "
         "one note per month")
-
-
-def months_of(labels: Iterable[str]) -> list[date]:
-    """The months of ``yyyy-mm`` labels, oldest first."""
-    return sorted(month_of(f"{label}-01") for label in labels)
 
 
 def read_records(path: Any) -> Iterator[dict]:
@@ -293,30 +289,19 @@ class FlowRun:
         ledger = Ledger(self.flow, self.records((lookups or {})["chartofaccounts"])) \
             if read.kind == "ledger" else None
         with self.zoho_client() as client:
-            left = self.closed_rows(client, read)
+            left = closed_rows(self.flow, self.defaults, client, self.store,
+                               (dag_id(self.flow.id), self.run_id), reopen=self.reopen) \
+                if read.kind == "extract" else None
             manifest = stage_read(
                 client, self.store, read, self.out_dir / f"{read.task_id}.jsonl",
                 interval=self.interval, windows=scope.root if scope is not None else None,
                 ledger=ledger, requires=first_loads(self.flow, self.lists, self.loads),
                 recorded_as=(dag_id(self.flow.id), self.run_id), progress=log.info,
                 leave=left)
-            if left is not None and left.found:
-                manifest.left_out = left.found
-                self.noted_closed(months_of(manifest.left_out), left.found,
-                                  left.closure)
+            note_left_out(self.flow, self.store, left, manifest)
             if self.flow.sweep is not None and self.reads_changes(read):
                 self.sweep(client, read, manifest)
         return manifest
-
-    def closed_rows(self, client: ZohoBooksClient, read: Read) -> ClosedRows | None:
-        """For a record-grain incremental flow's read (unless ``reopen``), what picks the
-        listed documents dated into closed months, left out before their details: no
-        request is spent on a closed month. None: nothing closed, or not such a read."""
-        if read.kind != "extract" or self.reopen or not holds_back(self.flow):
-            return None
-        closure = self.closure(client)
-        assert self.flow.period_field is not None
-        return ClosedRows(closure, self.flow.period_field) if closure is not None else None
 
     def reads_changes(self, read: Read) -> bool:
         """Whether ``read`` is the run's read of what changed since the watermark."""
@@ -342,19 +327,11 @@ class FlowRun:
     def closure(self, client: ZohoBooksClient | None = None) -> Closure | None:
         """What closes this flow's months (Zoho's locks, read once a ``cache_hours``
         through ``client`` or the run's, or ``closed_before``); None when nothing does."""
-        settings = self.defaults.transaction_locks
-        locks: list[dict] = []
-        if settings.read:
-            with nullcontext(client) if client is not None else self.zoho_client() as zoho:
-                before = zoho.requests
-                locks = zoho_locks(zoho, settings)
-                if spent := zoho.requests - before:  # charged to the run, as its reads
-                    ReadLog(self.store).record(
-                        dag_id(self.flow.id), self.run_id, "transactionlocks",
-                        ExtractManifest(entity="transactionlocks", window={}, count=len(locks),
-                                        organization_id=zoho.organization_id,
-                                        requests=spent))
-        return flow_closure(self.flow, locks, self.defaults)
+        recorded_as = (dag_id(self.flow.id), self.run_id)
+        if not self.defaults.transaction_locks.read:
+            return flow_closure(self.flow, [], self.defaults)
+        with nullcontext(client) if client is not None else self.zoho_client() as zoho:
+            return read_closure(self.flow, self.defaults, zoho, self.store, recorded_as)
 
     def run_months(self) -> list[date]:
         """The months a period run loads: its ``months``, else those of its interval."""
@@ -431,46 +408,12 @@ class FlowRun:
         closure = None if self.reopen else self.closure()
         shut = closed_months(months, closure)
         if shut:
-            self.noted_closed(shut, dated, closure)
+            noted_closed(self.flow, self.store, shut, dated, closure)
             months = [m for m in months if m not in shut]
             if not months:
                 raise NothingChanged(f"every change falls in a closed month ({closure}); "
                                      "nothing read or sent")
         return Scope([month_window(m) for m in months])
-
-    def noted_closed(self, shut: list[date], dated: Mapping[Any, list[str]],
-                     closure: Closure | None) -> list[str]:
-        """The notes of the closed months a run leaves out (``dated``: the changes dated
-        into each, by month or ``yyyy-mm``), logged: quietly on the flow's first run (no
-        watermark), else as warnings."""
-        first = self.store.get_watermark(self.flow.id) is None
-        notes = self.closed_notes(shut, dated, closure, first=first)
-        for line in notes:
-            (log.info if first else log.warning)("%s", line)
-        return notes
-
-    def closed_notes(self, shut: list[date], dated: Mapping[Any, list[str]],
-                     closure: Closure | None, *, first: bool = False) -> list[str]:
-        """One line per closed month a run leaves out: the changes dated into it (by
-        month, or ``yyyy-mm``). A record-grain flow has no month to rerun: a run with
-        ``reopen`` applies what it reads."""
-        record = self.flow.grain == "record"
-        if first:
-            return [f"{month_name(m)} is {closure}: not read (a "
-                    f"{'run' if record else 'backfill'} with reopen: true loads it)"
-                    for m in shut]
-        notes = []
-        for month in shut:
-            ids = dated.get(month) or dated.get(month.strftime("%Y-%m"), [])
-            shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10
-                                            else "")
-            notes.append(f"CLOSED MONTH CHANGED: {month_name(month)} is {closure}, yet "
-                         f"{len(ids) or 'a'} record(s) changed in it or moved out of it"
-                         + (f" ({shown})" if shown else "") + "; not applied: "
-                         + ("a run with reopen: true applies such changes"
-                            if record else "run the month with reopen: true to send it")
-                         + " (the lock was lifted in Zoho?)")
-        return notes
 
     def build(self, extract: ExtractManifest, lookups: Mapping[str, ExtractManifest],
               scope: Scope | None = None) -> BuildManifest:
@@ -745,14 +688,14 @@ class FlowRun:
         if changes is None or self.reopen:
             return []
         if changes.left_out:
-            return self.noted_closed(months_of(changes.left_out),
+            return noted_closed(self.flow, self.store, months_of(changes.left_out),
                                      changes.left_out, self.closure())
         if not self.flow.rebuilds_months or scope is None or not changes.count \
                 or changes.path is None:
             return []
         months, dated = self.changed_months(changes)
         left = [m for m in months if m not in set(scope.months())]
-        return self.noted_closed(left, dated, self.closure()) if left else []
+        return noted_closed(self.flow, self.store, left, dated, self.closure()) if left else []
 
     def align(self, built: BuildManifest, summary: RunSummary) -> Aligned:
         """Hold the Actual cells of the run's months against each plan version of the
