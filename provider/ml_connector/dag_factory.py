@@ -29,6 +29,7 @@ from airflow.sdk import (
 )
 
 from ml_connector.errors import ConfigError, NothingChanged
+from ml_connector.flows.closed import holds_back
 from ml_connector.flows.plan import FlowPlan, Step, flow_plan
 from ml_connector.flows.run import FlowRun, first_loads
 from ml_connector.flows.spec import (
@@ -72,8 +73,9 @@ def _params(flow: Flow) -> dict[str, Param]:
     loads January), or the ``month`` it is given (Trigger DAG w/ config: ``{"month":
     "2026-02"}``); a ledger flow can load several ``months`` in one run (``{"months":
     "2026-01..2026-12"}``): each account is read once for all of them. Period and
-    rebuilding flows take ``reopen`` (closed months); an aggregate flow's ``dry_run`` reads
-    and builds, logs the cells the import would change and sends nothing."""
+    incremental documents flows take ``reopen`` (closed months); an aggregate flow's
+    ``dry_run`` reads and builds, logs the cells the import would change and sends
+    nothing."""
     params: dict[str, Param] = {}
     if flow.mode == "period" and flow.is_ledger:
         params["months"] = Param(None, type=["null", "string"], title="Months",
@@ -85,7 +87,7 @@ def _params(flow: Flow) -> dict[str, Param]:
                                 title="Month", description="Load this month (yyyy-mm) "
                                 "instead of the data interval's (a run at 1 February loads "
                                 "January)")
-    if flow.mode == "period" or flow.rebuilds_months:
+    if flow.mode == "period" or flow.rebuilds_months or holds_back(flow):
         params["reopen"] = Param(False, type="boolean", title="Reopen closed months",
                                  description="Run a month that a Zoho transaction lock or "
                                  "closed_before has closed: re-read and rewrite it (period "
@@ -234,11 +236,14 @@ def _read(factory: Factory, step: Step, inputs: dict[str, Any]) -> Any:
     assert step.read is not None
     month = {"month": "{{ params.month or '' }}"} if "month" in factory.params and \
         step.read.kind == "extract" else {}
+    closed = {"closed_of": (factory.flow, factory.defaults),
+              "reopen": "{{ params.reopen }}"} \
+        if holds_back(factory.flow) and step.read.kind == "extract" else {}
     return ExtractZohoOperator.of_read(
         step.read, windows=inputs.get("scope"), zoho_conn_id=factory.defaults.zoho_conn_id,
         on_quota=factory.defaults.on_quota,
         requires=first_loads(factory.flow, factory.lists, factory.loads),
-        **month, **factory.pool(step)).output
+        **month, **closed, **factory.pool(step)).output
 
 
 def _send(factory: Factory, step: Step, inputs: dict[str, Any]) -> Any:

@@ -6,7 +6,7 @@ reports a change dated into it instead of applying it; ``ml-connector runs`` mar
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -15,12 +15,15 @@ from ml_connector.flows.local import run_flow
 from ml_connector.flows.spec import load_flows
 from ml_connector.state.report import run_months, table
 from ml_connector_sandbox.zoho.locks import LockSpec
+from ml_connector_sandbox.zoho.pnl import NO_POSTINGS
 
 from ..cells import ORG, account_cells
 from .conftest import ROOT, Flows
+from .test_flow_runs import line_amounts
 
 JAN, FEB, MAR, APR = (date(2026, m, 1) for m in (1, 2, 3, 4))
 POS = "/books/v3/purchaseorders"
+INVOICES = "/books/v3/invoices"
 
 
 def requests(sandbox, path: str) -> int:
@@ -134,3 +137,65 @@ def test_closed_before_closes_months_without_a_zoho_lock(sandbox, flows, tmp_pat
     with pytest.raises(PeriodClosed, match=r"closed_before: 2026-02-01 \(defaults"):
         own.run("po_commitments", JAN, FEB)
     assert requests(sandbox, POS) == 0
+
+
+def test_a_record_grain_run_fetches_no_detail_dated_into_a_closed_month(
+        sandbox, flows, tmp_path, caplog):
+    """invoice_lines: a January invoice changed while January is locked is left out at its
+    list row (no detail request), named in a loud warning; February's change arrives."""
+    spec = load_flows(ROOT / "dags" / "flows.yaml")
+    every_run = spec.defaults.transaction_locks.model_copy(update={"cache_hours": 0})
+    spec = spec.model_copy(update={
+        "defaults": spec.defaults.model_copy(update={"transaction_locks": every_run}),
+        "flows": [f.model_copy(update={"overlap_minutes": 0}) if f.id == "invoice_lines"
+                  else f for f in spec.flows]})
+    (tmp_path / "own").mkdir()
+    own = Flows.of(spec, sandbox, flows.zoho_client, flows.anaplan_client, tmp_path / "own")
+    own.load("accounts", "customers", start=date(2026, 3, 31), end=APR)
+    hour = timedelta(hours=1)
+    own.run("invoice_lines", APR, APR + hour)
+    zoho = sandbox.sandbox.zoho
+
+    def posting(start: str, end: str) -> dict:
+        return next(i for i in zoho.documents(ORG, "invoices", start, end)
+                    if i["status"] not in NO_POSTINGS)
+
+    jan, feb = posting("2026-01-10", "2026-02-01"), posting("2026-02-10", "2026-03-01")
+    held = line_amounts(sandbox)
+    for invoice in (jan, feb):  # edited while the lock was lifted
+        first, *rest = invoice["line_items"]
+        zoho.edit_record(ORG, "invoices", invoice["invoice_id"], {"line_items": [
+            {**first, "item_total": round(first["item_total"] + 100, 2)}, *rest]})
+    lock_id = lock(sandbox, LockSpec(module="sales", date=date(2026, 1, 31)))
+    sandbox.sandbox.zoho.reset_stats()
+
+    summary = own.run("invoice_lines", APR + hour, APR + 2 * hour)
+    by_path = zoho.stats()["organizations"][ORG]["by_path"]
+    assert by_path.get(INVOICES + "/{id}") == 1, "February's detail only"
+    assert by_path.get(INVOICES) == 1, "one listing of the changes, no second one"
+    now = line_amounts(sandbox)
+    jan_first, feb_first = jan["line_items"][0], feb["line_items"][0]
+    assert now[feb_first["line_item_id"]] == pytest.approx(feb_first["item_total"] + 100)
+    assert now[jan_first["line_item_id"]] == held[jan_first["line_item_id"]], "not applied"
+    assert {r["record_id"] for r in own.audit.query(flow="invoice_lines",
+                                                    run_id=summary.run_id)} \
+        == {feb["invoice_id"]}
+    [note] = summary.closed
+    assert note.startswith("CLOSED MONTH CHANGED: January 2026 is closed through "
+                           f"2026-01-31 by Zoho transaction lock {lock_id} (sales)")
+    assert jan["invoice_id"] in note and feb["invoice_id"] not in note
+    assert "reopen: true" in note
+    assert any(r.levelname == "WARNING" and "CLOSED MONTH CHANGED" in r.getMessage()
+               and jan["invoice_id"] in r.getMessage() for r in caplog.records)
+
+    # Reopened, a run applies a change dated into January.
+    sandbox.sandbox.clock.advance(5)
+    sandbox.sandbox.zoho.set_transaction_locks(ORG, [])  # lifted again
+    zoho.edit_record(ORG, "invoices", jan["invoice_id"], {"reference_number": "late"})
+    lock(sandbox, LockSpec(module="sales", date=date(2026, 1, 31)))
+    run = own.flow_run("invoice_lines", APR + 2 * hour, APR + 3 * hour)
+    run.reopen = True
+    reopened = run_flow(run, own.spec.defaults, sleep=sandbox.sandbox.clock.advance)
+    assert reopened.closed == []
+    assert line_amounts(sandbox)[jan_first["line_item_id"]] == pytest.approx(
+        jan_first["item_total"] + 100)

@@ -22,7 +22,7 @@ from ..conftest import MODEL
 from .conftest import FEB, JAN, ROOT
 from .test_ledger_flows import gl_cells
 
-MAR = date(2026, 3, 1)
+MAR, APR = date(2026, 3, 1), date(2026, 4, 1)
 ZERO = Decimal(0)
 
 
@@ -58,8 +58,9 @@ def edit(sandbox, invoice_id: str, changes: dict) -> None:
 
 @pytest.fixture
 def plan(flows, connection_env, capsys, monkeypatch):
-    """``ml-connector plan`` on the flows' state store: (exit code, output, Zoho and
-    Anaplan requests the sandbox served meanwhile)."""
+    """``ml-connector plan`` on the flows' state store (``month`` None: an incremental
+    flow's next run): (exit code, output, Zoho and Anaplan requests the sandbox served
+    meanwhile)."""
     monkeypatch.setenv("AIRFLOW_CONN_ML_CONNECTOR_STATE", json.dumps(
         {"conn_type": "sqlite", "host": str(flows.work / "state.db")}))
     sandbox = connection_env.sandbox
@@ -68,10 +69,10 @@ def plan(flows, connection_env, capsys, monkeypatch):
         zoho = sandbox.zoho.stats()["organizations"].get(ORG, {}).get("total", 0)
         return zoho, sandbox.anaplan.stats()["total"]
 
-    def run(flow: str, month: str) -> tuple[int, str, tuple[int, int]]:
+    def run(flow: str, month: str | None) -> tuple[int, str, tuple[int, int]]:
         capsys.readouterr()
         before = served()
-        code = main(["plan", flow, "--month", month, "--db",
+        code = main(["plan", flow, *(["--month", month] if month else []), "--db",
                      f"sqlite:///{flows.work / 'state.db'}", "--flows",
                      str(ROOT / "dags/flows.yaml")])
         after = served()
@@ -163,3 +164,94 @@ def test_plan_against_what_anaplan_holds_through_the_verify_export(sandbox, flow
     flows.run("pl_actuals", FEB, MAR)
     assert changed(before, {k: v for k, v in gl_cells(sandbox).items()
                             if k[1] == "Feb 26"}) == expected
+
+
+def postings_invoice(zoho, start: str, end: str, but: str = "") -> dict:
+    """An invoice dated in ``[start, end)`` that posts, in USD, tax not included."""
+    return next(i for i in zoho.documents(ORG, "invoices", start, end)
+                if i["status"] not in NO_POSTINGS and i["currency_code"] == "USD"
+                and not i.get("is_inclusive_tax") and i["invoice_id"] != but)
+
+
+def raise_first_line(sandbox, invoice: dict, by: float) -> None:
+    first, *rest = invoice["line_items"]
+    edit(sandbox, invoice["invoice_id"], {"line_items": [
+        {**first, "item_total": round(first["item_total"] + by, 2)}, *rest]})
+
+
+def test_plan_of_an_incremental_flow_names_the_changes_since_the_watermark(
+        sandbox, flows, plan):
+    """Without --month: the next run's changes since the watermark, the watermark left
+    where it was; the real run right after changes exactly the cells planned."""
+    zoho, daily = sandbox.sandbox.zoho, "invoice_actuals_daily"
+    flows.run("accounts", date(2026, 3, 31), APR)
+    flows.run(daily, APR, date(2026, 4, 2))
+    oracle = actuals(zoho, ORG, ["invoices", "creditnotes"], JAN, APR)
+    assert account_cells(sandbox) == oracle
+    watermark = flows.store.get_watermark(daily)
+    assert watermark is not None
+    tasks = len(sandbox.sandbox.anaplan.tasks(MODEL))
+
+    raise_first_line(sandbox, postings_invoice(zoho, "2026-02-01", "2026-03-01"), 500)
+    now = actuals(zoho, ORG, ["invoices", "creditnotes"], JAN, APR)
+    expected = changed(oracle, now)
+    assert expected and {p for _, p in expected} == {"Feb 26"}
+    code, out, (zoho_served, anaplan_served) = plan(daily, None)
+    assert code == 0
+    assert planned(out) == {k: (kind_of(*v), *v) for k, v in expected.items()}
+    assert "against the state store; nothing sent" in out
+    assert f"requests: Zoho {zoho_served:,}, Anaplan {anaplan_served:,}" in out
+    # Nothing reached Anaplan, no watermark moved; the plan is in the audit.
+    assert account_cells(sandbox) == oracle
+    assert len(sandbox.sandbox.anaplan.tasks(MODEL)) == tasks
+    assert flows.store.get_watermark(daily) == watermark
+    rows = flows.audit.query(flow=daily, status="planned")
+    assert "2026-02" in {r["window_start"][:7] for r in rows}, "one planned row a month"
+    assert {r["error"] for r in rows} == {line for line in out.splitlines()
+                                          if line.startswith("dry run of ")}
+
+    held = account_cells(sandbox)
+    summary = flows.run(daily, date(2026, 4, 2), date(2026, 4, 3))
+    assert changed(held, account_cells(sandbox)) == expected
+    assert summary.watermark is not None and summary.watermark > watermark
+
+
+def test_plan_of_an_incremental_flow_for_a_month_rebuilds_that_month_whole(
+        sandbox, flows, plan):
+    """With --month: that month rebuilt whole, whatever changed elsewhere; a change in
+    another month is left to the next run, which the plan does not move past."""
+    zoho, daily = sandbox.sandbox.zoho, "invoice_actuals_daily"
+    flows.run("accounts", date(2026, 3, 31), APR)
+    flows.run(daily, APR, date(2026, 4, 2))
+    oracle = actuals(zoho, ORG, ["invoices", "creditnotes"], JAN, APR)
+    watermark = flows.store.get_watermark(daily)
+    raise_first_line(sandbox, postings_invoice(zoho, "2026-01-01", "2026-02-01"), 700)
+    raise_first_line(sandbox, postings_invoice(zoho, "2026-03-01", "2026-04-01"), 300)
+    now = actuals(zoho, ORG, ["invoices", "creditnotes"], JAN, APR)
+    expected = changed(oracle, now)
+    assert {p for _, p in expected} == {"Jan 26", "Mar 26"}
+    january = {k: v for k, v in expected.items() if k[1] == "Jan 26"}
+    jan_cells = len({k for k in set(oracle) | set(now) if k[1] == "Jan 26"})
+
+    code, out, (zoho_served, _) = plan(daily, "2026-01")
+    assert code == 0
+    assert planned(out) == {k: (kind_of(*v), *v) for k, v in january.items()}
+    assert (f"dry run of Jan 26: {len(january)} cell(s) would change (0 added, "
+            f"{len(january)} changed, 0 zeroed), {jan_cells - len(january)} unchanged") in out
+    assert f"requests: Zoho {zoho_served:,}," in out
+    assert account_cells(sandbox) == oracle
+    assert flows.store.get_watermark(daily) == watermark
+
+    # Without --month, the next run: both months' changes.
+    code, out, _ = plan(daily, None)
+    assert planned(out) == {k: (kind_of(*v), *v) for k, v in expected.items()}
+    # A real run of January alone changes exactly January's planned cells, and leaves the
+    # watermark where it was: March's change is the next run's.
+    held = account_cells(sandbox)
+    flows.run(daily, date(2026, 4, 2), date(2026, 4, 3), months=[JAN])
+    assert changed(held, account_cells(sandbox)) == january
+    assert flows.store.get_watermark(daily) == watermark
+    held = account_cells(sandbox)
+    flows.run(daily, date(2026, 4, 3), date(2026, 4, 4))
+    assert changed(held, account_cells(sandbox)) == {
+        k: v for k, v in expected.items() if k[1] == "Mar 26"}

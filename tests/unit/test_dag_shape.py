@@ -36,6 +36,15 @@ def test_period_flow_chain_and_pools():
     assert dag.params["dry_run"] is False and dag.params["month"] is None
 
 
+def test_incremental_documents_flows_take_reopen_and_lists_do_not():
+    """A closed month holds back the incremental document flows, record grain included:
+    each takes ``reopen``; a list flow reads no dated documents."""
+    dags = build_dags(FLOWS)
+    for dag_id in ("zoho_invoice_lines", "zoho_invoice_actuals_daily"):
+        assert dags[dag_id].params["reopen"] is False, dag_id
+    assert "reopen" not in dags["zoho_accounts"].params
+
+
 def test_a_failed_step_fails_the_run_through_reconcile():
     """Reconcile, which runs after a failed step to record it, is each DAG's only leaf (or,
     in a flow that aligns, the align step after it, which does not run when reconcile

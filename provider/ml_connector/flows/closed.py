@@ -10,19 +10,24 @@ them is locked through it: the strictest (earliest) of their lock dates counts.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from ml_connector.errors import ApiError, AuthError, ConfigError
 from ml_connector.flows.spec import Defaults, Flow, TransactionLocks, dag_id
-from ml_connector.flows.windows import next_month
+from ml_connector.flows.windows import month_of, next_month
 from ml_connector.state import schema
+from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
 from ml_connector.window import month_name
 from ml_connector.zoho.client import ZohoBooksClient
+from ml_connector.zoho.entities import Entity
+from ml_connector.zoho.extract import ExtractManifest
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +159,114 @@ def flow_closure(flow: Flow, locks: Iterable[dict], defaults: Defaults) -> Closu
 
 def closed_months(months: Sequence[date], closure: Closure | None) -> list[date]:
     return [m for m in months if closure is not None and closure.closes(m)]
+
+
+def read_closure(flow: Flow, defaults: Defaults, client: ZohoBooksClient, store: StateStore,
+                 recorded_as: tuple[str, str]) -> Closure | None:
+    """What closes ``flow``'s months (Zoho's locks, read once a ``cache_hours``, their
+    request kept as the read ``transactionlocks`` of ``recorded_as``: dag id, run id; or
+    ``closed_before``); None when nothing does."""
+    settings = defaults.transaction_locks
+    locks: list[dict] = []
+    if settings.read:
+        before = client.requests
+        locks = zoho_locks(client, settings)
+        if spent := client.requests - before:  # charged to the run, as its reads
+            ReadLog(store).record(*recorded_as, "transactionlocks", ExtractManifest(
+                entity="transactionlocks", window={}, count=len(locks),
+                organization_id=client.organization_id, requests=spent))
+    return flow_closure(flow, locks, defaults)
+
+
+def holds_back(flow: Flow) -> bool:
+    """Whether ``flow`` is a record-grain incremental documents flow with a month column:
+    its read leaves out the listed documents dated into closed months (``ClosedRows``)."""
+    return (flow.mode == "incremental" and flow.grain == "record" and not flow.is_ledger
+            and flow.period_field is not None)
+
+
+@dataclass
+class ClosedRows:
+    """Picks the list rows of a record-grain incremental read dated (``field``) into a
+    month ``closure`` closes, before any detail is fetched; ``found``: their ids by month
+    (``yyyy-mm``)."""
+
+    closure: Closure
+    field: str
+    found: dict[str, list[str]] = dataclass_field(default_factory=dict)
+
+    def __call__(self, ent: Entity, row: dict) -> bool:
+        day = row.get(self.field)
+        if not day:
+            return False
+        month = month_of(day)  # a row without a date stays: its build says why
+        if not self.closure.closes(month):
+            return False
+        self.found.setdefault(month.strftime("%Y-%m"), []).append(str(row.get(ent.id_field)))
+        return True
+
+
+def closed_rows(flow: Flow, defaults: Defaults, client: ZohoBooksClient, store: StateStore,
+                recorded_as: tuple[str, str], *, reopen: bool = False) -> ClosedRows | None:
+    """What leaves the closed months' documents out of a record-grain incremental flow's
+    read (``holds_back``); None when it reopens them, nothing is closed or the flow is
+    not such a flow."""
+    if reopen or not holds_back(flow):
+        return None
+    closure = read_closure(flow, defaults, client, store, recorded_as)
+    assert flow.period_field is not None
+    return ClosedRows(closure, flow.period_field) if closure is not None else None
+
+
+def months_of(labels: Iterable[str]) -> list[date]:
+    """The months of ``yyyy-mm`` labels, oldest first."""
+    return sorted(month_of(f"{label}-01") for label in labels)
+
+
+def closed_notes(flow: Flow, shut: Sequence[date], dated: Mapping[Any, list[str]],
+                 closure: Closure | None, *, first: bool = False) -> list[str]:
+    """One line per closed month a run of ``flow`` leaves out: the changes dated into it
+    (``dated``: by month, or ``yyyy-mm``). A record-grain flow has no month to rerun: a
+    run with ``reopen`` applies what it reads."""
+    record = flow.grain == "record"
+    if first:
+        return [f"{month_name(m)} is {closure}: not read (a "
+                f"{'run' if record else 'backfill'} with reopen: true loads it)"
+                for m in shut]
+    notes = []
+    for month in shut:
+        ids = dated.get(month) or dated.get(month.strftime("%Y-%m"), [])
+        shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10
+                                        else "")
+        notes.append(f"CLOSED MONTH CHANGED: {month_name(month)} is {closure}, yet "
+                     f"{len(ids) or 'a'} record(s) changed in it or moved out of it"
+                     + (f" ({shown})" if shown else "") + "; not applied: "
+                     + ("a run with reopen: true applies such changes"
+                        if record else "run the month with reopen: true to send it")
+                     + " (the lock was lifted in Zoho?)")
+    return notes
+
+
+def noted_closed(flow: Flow, store: StateStore, shut: Sequence[date],
+                 dated: Mapping[Any, list[str]], closure: Closure | None,
+                 emit: Any = log) -> list[str]:
+    """``closed_notes``, logged: quietly on the flow's first run (no watermark), else as
+    warnings."""
+    first = store.get_watermark(flow.id) is None
+    notes = closed_notes(flow, shut, dated, closure, first=first)
+    for line in notes:
+        (emit.info if first else emit.warning)("%s", line)
+    return notes
+
+
+def note_left_out(flow: Flow, store: StateStore, left: ClosedRows | None,
+                  manifest: ExtractManifest, emit: Any = log) -> None:
+    """Keep in ``manifest`` (``left_out``) the documents ``left`` left out of a read, and
+    log their notes (``noted_closed``)."""
+    if left is None or not left.found:
+        return
+    manifest.left_out = left.found
+    noted_closed(flow, store, months_of(left.found), left.found, left.closure, emit)
 
 
 def refusal(flow: Flow, months: Sequence[date], closure: Closure) -> PeriodClosed:

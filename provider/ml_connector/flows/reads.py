@@ -147,7 +147,7 @@ def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, pa
     (unless given), choose the window (``windows``, a rebuild's months, replace the data
     ``interval``; ``window_start``, ``window_end`` and ``modified_after`` in ``options``
     bound it), read, and keep the read's counts under ``recorded_as`` (dag id, run id).
-    Other ``options`` go to ``stage_extract`` (``progress``, ``progress_every``,
+    Other ``options`` go to ``stage_extract`` (``progress``, ``progress_every``, ``leave``,
     ``partial``)."""
     if requires and store is not None:
         loads = ListLoads(store)

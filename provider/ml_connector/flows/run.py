@@ -16,7 +16,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from itertools import chain
@@ -36,9 +36,13 @@ from ml_connector.flows.closed import (
     Closed,
     Closure,
     closed_months,
+    closed_rows,
     flow_closure,
+    months_of,
+    note_left_out,
+    noted_closed,
+    read_closure,
     refusal,
-    zoho_locks,
 )
 from ml_connector.flows.crosscheck import cross_check
 from ml_connector.flows.deletes import (
@@ -98,7 +102,6 @@ from ml_connector.state.lists import ListLoads
 from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
 from ml_connector.state.verifications import VerificationLog
-from ml_connector.window import month_name
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.extract import ExtractManifest, ExtractWindow, stage_extract
@@ -286,11 +289,16 @@ class FlowRun:
         ledger = Ledger(self.flow, self.records((lookups or {})["chartofaccounts"])) \
             if read.kind == "ledger" else None
         with self.zoho_client() as client:
+            left = closed_rows(self.flow, self.defaults, client, self.store,
+                               (dag_id(self.flow.id), self.run_id), reopen=self.reopen) \
+                if read.kind == "extract" else None
             manifest = stage_read(
                 client, self.store, read, self.out_dir / f"{read.task_id}.jsonl",
                 interval=self.interval, windows=scope.root if scope is not None else None,
                 ledger=ledger, requires=first_loads(self.flow, self.lists, self.loads),
-                recorded_as=(dag_id(self.flow.id), self.run_id), progress=log.info)
+                recorded_as=(dag_id(self.flow.id), self.run_id), progress=log.info,
+                leave=left)
+            note_left_out(self.flow, self.store, left, manifest)
             if self.flow.sweep is not None and self.reads_changes(read):
                 self.sweep(client, read, manifest)
         return manifest
@@ -307,7 +315,7 @@ class FlowRun:
         changed = {str(r.get(f)) for r in self.records(changes)
                    for f, _ in self.flow.record_ids if f in r} if changes.path else set()
         months = open_months(month_of(self.interval.end[:10]), self.flow.sweep.months)
-        shut = closed_months(months, None if self.reopen else self.closure())
+        shut = closed_months(months, None if self.reopen else self.closure(client))
         months = [m for m in months if m not in shut]  # a closed month costs no request
         if not months:
             return
@@ -316,22 +324,14 @@ class FlowRun:
         ReadLog(self.store).record(dag_id(self.flow.id), self.run_id, f"{read.task_id}_sweep",
                                    found)
 
-    def closure(self) -> Closure | None:
-        """What closes this flow's months (Zoho's locks, read once a ``cache_hours``, or
-        ``closed_before``); None when nothing does."""
-        settings = self.defaults.transaction_locks
-        locks: list[dict] = []
-        if settings.read:
-            with self.zoho_client() as client:
-                before = client.requests
-                locks = zoho_locks(client, settings)
-                if spent := client.requests - before:  # charged to the run, as its reads
-                    ReadLog(self.store).record(
-                        dag_id(self.flow.id), self.run_id, "transactionlocks",
-                        ExtractManifest(entity="transactionlocks", window={}, count=len(locks),
-                                        organization_id=client.organization_id,
-                                        requests=spent))
-        return flow_closure(self.flow, locks, self.defaults)
+    def closure(self, client: ZohoBooksClient | None = None) -> Closure | None:
+        """What closes this flow's months (Zoho's locks, read once a ``cache_hours``
+        through ``client`` or the run's, or ``closed_before``); None when nothing does."""
+        recorded_as = (dag_id(self.flow.id), self.run_id)
+        if not self.defaults.transaction_locks.read:
+            return flow_closure(self.flow, [], self.defaults)
+        with nullcontext(client) if client is not None else self.zoho_client() as zoho:
+            return read_closure(self.flow, self.defaults, zoho, self.store, recorded_as)
 
     def run_months(self) -> list[date]:
         """The months a period run loads: its ``months``, else those of its interval."""
@@ -408,31 +408,12 @@ class FlowRun:
         closure = None if self.reopen else self.closure()
         shut = closed_months(months, closure)
         if shut:
-            first = self.store.get_watermark(flow.id) is None
-            for line in self.closed_notes(shut, dated, closure, first=first):
-                (log.info if first else log.warning)("%s", line)
+            noted_closed(self.flow, self.store, shut, dated, closure)
             months = [m for m in months if m not in shut]
             if not months:
                 raise NothingChanged(f"every change falls in a closed month ({closure}); "
                                      "nothing read or sent")
         return Scope([month_window(m) for m in months])
-
-    def closed_notes(self, shut: list[date], dated: Mapping[date, list[str]],
-                     closure: Closure | None, *, first: bool = False) -> list[str]:
-        """One line per closed month a run leaves out: the changes dated into it."""
-        if first:
-            return [f"{month_name(m)} is {closure}: not read (a backfill with reopen: true "
-                    "loads it)" for m in shut]
-        notes = []
-        for month in shut:
-            ids = dated.get(month, [])
-            shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10
-                                            else "")
-            notes.append(f"CLOSED MONTH CHANGED: {month_name(month)} is {closure}, yet "
-                         f"{len(ids) or 'a'} record(s) changed in it or moved out of it"
-                         + (f" ({shown})" if shown else "") + "; not applied: run the "
-                         "month with reopen: true to send it (the lock was lifted in Zoho?)")
-        return notes
 
     def build(self, extract: ExtractManifest, lookups: Mapping[str, ExtractManifest],
               scope: Scope | None = None) -> BuildManifest:
@@ -446,7 +427,9 @@ class FlowRun:
         # (A rebuilt month with no records left still clears its cells: no skip then.)
         if flow.mode == "incremental" and not flow.rebuilds_months and not extract.count \
                 and not gone:
-            raise NothingChanged(f"no {flow.entity} changed since the watermark")
+            raise NothingChanged(f"no {flow.entity} changed since the watermark" + (
+                f" but in closed months ({', '.join(sorted(extract.left_out))}): not read"
+                if extract.left_out else ""))
         clear = self.cells.cells(flow.id, [w.start for w in self.windows(scope)]) \
             if flow.grain == "aggregate" else set()
         if not extract.count and not clear and not gone:  # no header-only file
@@ -611,7 +594,8 @@ class FlowRun:
         windows) and, once Anaplan has taken the file, the cells sent; then move the
         watermark to the newest change read, only if the task succeeded, the wait for it
         did (``waited``: None when it failed) and, for a flow that verifies, Anaplan was
-        read back holding what was sent; a list flow's read-back (``listed``) notes each
+        read back holding what was sent (an incremental run given ``months`` keeps it: the
+        changes of other months are the next run's); a list flow's read-back (``listed``) notes each
         record whose text Anaplan holds differently in the audit. Raises ``RunFailed`` after
         writing them when records failed, the wait failed, cells differ or (``text: fail``)
         text does: a run with a failed step fails."""
@@ -686,7 +670,10 @@ class FlowRun:
                 f"{flow.id} --status failed`")
         if flow.mode == "full" and status.ok and changes is not None:
             ListLoads(self.store).record(flow.id, changes.read_at, self.run_id)
-        if flow.mode == "incremental" and status.ok and changes and \
+        if self.months and flow.rebuilds_months:  # the months given, not every change
+            log.info("Rebuilt the months given (%s): the watermark stays for the changes "
+                     "of other months", ", ".join(m.strftime("%Y-%m") for m in self.months))
+        elif flow.mode == "incremental" and status.ok and changes and \
                 changes.max_last_modified_time:
             self.store.set_watermark(flow.id, changes.max_last_modified_time)
             summary.watermark = changes.max_last_modified_time
@@ -695,20 +682,20 @@ class FlowRun:
         return summary
 
     def left_closed(self, changes: ExtractManifest | None, scope: Scope | None) -> list[str]:
-        """The notes of the closed months an incremental aggregate run's scope left out
-        (from its staged changes and the cached locks: no request)."""
-        if not self.flow.rebuilds_months or scope is None or changes is None \
-                or not changes.count or changes.path is None or self.reopen:
+        """The notes of the closed months an incremental run left out: those an aggregate
+        run's scope left out (from its staged changes), or the documents a record-grain
+        read left out (from its manifest); the locks are the cached ones (no request)."""
+        if changes is None or self.reopen:
+            return []
+        if changes.left_out:
+            return noted_closed(self.flow, self.store, months_of(changes.left_out),
+                                     changes.left_out, self.closure())
+        if not self.flow.rebuilds_months or scope is None or not changes.count \
+                or changes.path is None:
             return []
         months, dated = self.changed_months(changes)
         left = [m for m in months if m not in set(scope.months())]
-        if not left:
-            return []
-        first = self.store.get_watermark(self.flow.id) is None
-        notes = self.closed_notes(left, dated, self.closure(), first=first)
-        for line in notes:
-            (log.info if first else log.warning)("%s", line)
-        return notes
+        return noted_closed(self.flow, self.store, left, dated, self.closure()) if left else []
 
     def align(self, built: BuildManifest, summary: RunSummary) -> Aligned:
         """Hold the Actual cells of the run's months against each plan version of the

@@ -10,7 +10,9 @@ from airflow.providers.common.compat.sdk import AirflowFailException, BaseOperat
 from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 
 from ml_connector.errors import QuotaExhausted
+from ml_connector.flows.closed import closed_rows, note_left_out
 from ml_connector.flows.reads import Read, stage_read
+from ml_connector.flows.spec import Defaults, Flow
 from ml_connector.flows.windows import one_month
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.hooks.zoho_books import ZohoBooksHook
@@ -55,6 +57,12 @@ class ExtractZohoOperator(BaseOperator):
         request.
     :param tags: with ``entity="tagoptions"``, only these reporting tags' options (names or
         ids): one request a tag read instead of one for every tag of the organization.
+    :param closed_of: ``(flow, defaults)`` of a record-grain incremental flow's read: the
+        listed documents dated into months closed for the flow (Zoho's transaction locks,
+        ``closed_before``) are left out before their details, kept in the manifest
+        (``left_out``) and logged (``CLOSED MONTH CHANGED``), unless ``reopen``.
+    :param reopen: with ``closed_of``, read closed months too (templated, e.g.
+        ``"{{ params.reopen }}"``).
 
     The manifest (XCom) holds the staged path, record count, window, request count and the
     newest ``last_modified_time`` seen; never the records themselves.
@@ -62,7 +70,7 @@ class ExtractZohoOperator(BaseOperator):
 
     template_fields: Sequence[str] = (
         "entity", "window_start", "window_end", "modified_after", "staging_base", "windows",
-        "month",
+        "month", "reopen",
     )
     ui_color = "#e8f1ff"
 
@@ -89,6 +97,8 @@ class ExtractZohoOperator(BaseOperator):
         with_entities: Sequence[str] = (),
         requires: Mapping[str, str] | None = None,
         tags: Sequence[str] = (),
+        closed_of: tuple[Flow, Defaults] | None = None,
+        reopen: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -117,6 +127,8 @@ class ExtractZohoOperator(BaseOperator):
         self.hint = hint
         self.requires = dict(requires or {})
         self.tags = list(tags)
+        self.closed_of = closed_of
+        self.reopen = reopen
 
     @classmethod
     def of_read(cls, read: Read, **kwargs: Any) -> ExtractZohoOperator:
@@ -148,14 +160,20 @@ class ExtractZohoOperator(BaseOperator):
         bounds: dict[str, Any] = {k: v for k, v in (("window_start", start),
                                     ("window_end", end),
                                     ("modified_after", self.modified_after)) if v}
+        recorded_as = (context["ti"].dag_id, context["run_id"])
         try:
+            left = closed_rows(*self.closed_of, client, store, recorded_as,
+                               reopen=str(self.reopen).lower() in ("true", "1")) \
+                if self.closed_of is not None else None
             summary = stage_read(
                 client, store, self.read, path,
                 interval=(context.get("data_interval_start"), context.get("data_interval_end")),
                 windows=self.windows or None, requires=self.requires,
-                recorded_as=(context["ti"].dag_id, context["run_id"]),
-                progress=self.log.info, progress_every=self.progress_every,
-                partial=self.on_quota == "wait", **bounds)
+                recorded_as=recorded_as, progress=self.log.info,
+                progress_every=self.progress_every, partial=self.on_quota == "wait",
+                leave=left, **bounds)
+            if self.closed_of is not None:
+                note_left_out(self.closed_of[0], store, left, summary, self.log)
         except QuotaExhausted as exc:
             if self.on_quota == "wait" and exc.resets_at is not None:
                 resume = datetime.fromtimestamp(exc.resets_at + 60, timezone.utc)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, exists, insert, select
 
 from ml_connector.state import schema
+from ml_connector.state.audit import KEPT
 from ml_connector.state.store import StateStore
 
 #: The audit status of a document a flow removed from Anaplan because Zoho deleted it.
@@ -66,7 +67,7 @@ class DeleteLog:
         held = exists().where(lines.c.flow == flow, lines.c.record_id == table.c.record_id) \
             if by_lines else \
             exists().where(audit.c.flow == flow, audit.c.record_id == table.c.record_id,
-                           audit.c.status != DELETED)
+                           audit.c.status.notin_(KEPT))
         query = (select(table.c.entity, table.c.record_id, table.c.source, table.c.found_at)
                  .where(table.c.organization_id == organization_id,
                         table.c.entity.in_(list(entities)), held)
@@ -125,13 +126,13 @@ class SentLines:
 def sent_ids(store: StateStore, flow: str, entity: str, month: str, *,
              by_lines: bool = False) -> set[str]:
     """The documents of ``entity`` that ``flow`` last sent for ``month`` (``yyyy-mm``): in
-    its audit's month windows (not those recorded as deleted) or, ``by_lines`` (record
-    grain), among the rows it remembers."""
+    its audit's month windows (not those recorded as deleted, nor a dry run's) or,
+    ``by_lines`` (record grain), among the rows it remembers."""
     audit, lines = schema.audit, schema.sent_lines
     query = select(lines.c.record_id).where(
         lines.c.flow == flow, lines.c.entity == entity, lines.c.month == month) \
         if by_lines else select(audit.c.record_id).where(
-        audit.c.flow == flow, audit.c.entity == entity, audit.c.status != DELETED,
+        audit.c.flow == flow, audit.c.entity == entity, audit.c.status.notin_(KEPT),
         audit.c.window_start.like(f"{month}-01%"))
     with store.engine.connect() as conn:
         return set(conn.execute(query).scalars())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -22,6 +22,9 @@ from ml_connector.zoho.tags import tag_option_rows
 from ml_connector.zoho.timefmt import format_zoho_time, parse_zoho_time
 
 log = logging.getLogger(__name__)
+
+#: Whether a list row of a module is left out of an extract.
+Leave = Callable[[Entity, dict], bool]
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,9 @@ class ExtractManifest(BaseModel):
     entities: dict[str, int] | None = None
     details_planned: int | None = None
     reused_from: str | None = None
+    #: List rows the reader left out before any detail (dated into a closed month): month
+    #: (``yyyy-mm``) -> their ids.
+    left_out: dict[str, list[str]] = Field(default_factory=dict)
 
 
 def _newer(current: str | None, candidate: str | None) -> str | None:
@@ -186,6 +192,7 @@ def extract_to(
     partial: bool = False,
     hint: str = "",
     tags: Sequence[str] = (),
+    leave: Leave | None = None,
 ) -> ExtractManifest:
     """Stream the window's (or each window's, in turn) records of ``entity`` (or of each of
     several modules, in turn: invoices and their credit notes) to ``sink`` as JSON Lines and
@@ -197,12 +204,14 @@ def extract_to(
     extract that does not fit first fetches (and caches) as many details as today's quota
     leaves room for, so that a job larger than a day's quota advances every day. ``tags``:
     of module ``tagoptions``, only these reporting tags' options (names or ids).
+    ``leave``: list rows to leave out as they are listed (neither written nor their details
+    fetched); their ``last_modified_time`` still counts as read: the caller has seen them.
     """
     ents, windows = _targets(entity, window, line_items)
     summary = _manifest(client, ents, windows, line_items)
     names = "+".join(e.name for e in ents)
     meter = Progress(client, names, progress or log.info, every=progress_every, clock=clock)
-    writer = _Writer(summary, sink, meter)
+    writer = _Writer(summary, sink, meter, leave)
     before, hits = client.requests, client.cache_hits
     what = f"extract of {names} for organization {client.organization_id}"
     if client.store is not None:  # at least one list page per window and module
@@ -210,7 +219,7 @@ def extract_to(
                            "page per module and window; details are forecast once listed)")
     if not line_items:
         for ent in ents:
-            writer.write(ent, _listed(client, ent, windows, tags))
+            writer.write(ent, writer.kept(ent, _listed(client, ent, windows, tags)))
     else:
         _write_with_details(client, ents, windows, writer, what, partial=partial, hint=hint)
     if len(ents) > 1:
@@ -266,12 +275,31 @@ def _listed(client: ZohoBooksClient, ent: Entity, windows: Sequence[ExtractWindo
 
 @dataclass
 class _Writer:
-    """Writes records to the sink as JSON Lines and counts them into the manifest."""
+    """Writes records to the sink as JSON Lines and counts them into the manifest; list
+    rows ``leave`` picks are left out (their modification time counts as read)."""
 
     summary: ExtractManifest
     sink: IO[str]
     meter: Progress
+    leave: Leave | None = None
     counts: dict[str, int] = field(default_factory=dict)
+
+    def kept(self, ent: Entity, rows: Iterable[dict]) -> Iterator[dict]:
+        """``rows`` less those ``leave`` picks."""
+        for row in rows:
+            if self.leave is not None and self.leave(ent, row):
+                self.summary.max_last_modified_time = self._newest(
+                    ent, row, self.summary.max_last_modified_time)
+                continue
+            yield row
+
+    @staticmethod
+    def _newest(ent: Entity, record: dict, newest: str | None) -> str | None:
+        try:
+            return _newer(newest, record.get("last_modified_time"))
+        except ConfigError as exc:
+            raise ConfigError(f"{ent.name} {ent.id_field} {record.get(ent.id_field)} "
+                              f"last_modified_time: {exc}") from None
 
     def write(self, ent: Entity, records: Iterator[dict]) -> None:
         """Stream one module's records to the sink, one at a time."""
@@ -280,11 +308,7 @@ class _Writer:
         for record in records:
             self.sink.write(jsonl_line(record))
             count += 1
-            try:
-                newest = _newer(newest, record.get("last_modified_time"))
-            except ConfigError as exc:
-                raise ConfigError(f"{ent.name} {ent.id_field} {record.get(ent.id_field)} "
-                                  f"last_modified_time: {exc}") from None
+            newest = self._newest(ent, record, newest)
             self.meter.tick(count)
         self.counts[ent.name] = self.counts.get(ent.name, 0) + count - summary.count
         summary.count, summary.max_last_modified_time = count, newest
@@ -297,7 +321,7 @@ def _write_with_details(client: ZohoBooksClient, ents: Sequence[Entity],
     with ExitStack() as stack:
         spools = [stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
                   for _ in ents]
-        rows, planned = _spool_lists(client, ents, windows, spools, writer.meter)
+        rows, planned = _spool_lists(client, ents, windows, spools, writer)
         writer.summary.details_planned = planned
         writer.meter.plan(rows, planned, hint)
         if client.store is not None:
@@ -311,14 +335,15 @@ def _write_with_details(client: ZohoBooksClient, ents: Sequence[Entity],
 
 def _spool_lists(client: ZohoBooksClient, ents: Sequence[Entity],
                  windows: Sequence[ExtractWindow], spools: Sequence[IO[str]],
-                 meter: Progress) -> tuple[int, int]:
-    """Spool each module's list to its file: the rows listed and the uncached details."""
+                 writer: _Writer) -> tuple[int, int]:
+    """Spool each module's list to its file (less the rows the writer leaves out): the
+    rows kept and their uncached details."""
     rows = planned = 0
     for ent, spool in zip(ents, spools, strict=True):
-        for row in _listed(client, ent, windows):
+        for row in writer.kept(ent, _listed(client, ent, windows)):
             spool.write(jsonl_line(row))
             rows += 1
-            meter.tick(rows)
+            writer.meter.tick(rows)
         spool.seek(0)
         planned += client.uncached(ent, read_jsonl(spool))
     return rows, planned
@@ -368,6 +393,7 @@ def stage_extract(
     partial: bool = False,
     hint: str = "",
     tags: Sequence[str] = (),
+    leave: Leave | None = None,
 ) -> ExtractManifest:
     """Extract to ``path`` (anything with ``open()``: a ``Path``, an ``ObjectStoragePath``).
 
@@ -378,7 +404,7 @@ def stage_extract(
     ent = get_entity(entity if isinstance(entity, str) else entity[0])
     windows = _windows(window)
     keep = (_full_read(windows) and not line_items and client.store is not None
-            and not several)
+            and not several and leave is None)
     key = f"{ent.name}:{','.join(sorted(tags)) or 'all'}"
     if keep and reuse_within:
         kept = client.lists.get(key, reuse_within)
@@ -400,7 +426,7 @@ def stage_extract(
     with path.open("w", encoding="utf-8") as sink:
         summary = extract_to(client, entity, windows, sink, line_items=line_items,
                              progress=progress, progress_every=progress_every,
-                             partial=partial, hint=hint, tags=tags)
+                             partial=partial, hint=hint, tags=tags, leave=leave)
     summary.path = str(path)
     if keep:
         with path.open("r", encoding="utf-8") as staged:
