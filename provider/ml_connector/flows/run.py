@@ -299,8 +299,14 @@ class FlowRun:
         """The flow's id sweep of its open months (``sweep``), after its read of what
         changed (``changes``: ids it read anyway are not checked): deletes it confirms go to
         the state store, where ``scope`` and ``build`` find them; its requests are kept as
-        the run's read ``sweep``. A closed month costs no request."""
+        the run's read ``sweep``. Once a day (by the run's data interval): the runs that
+        changes start between the daily ones do not sweep again. A closed month costs no
+        request."""
         assert self.flow.sweep is not None
+        day, key = self.interval.end[:10], f"{self.flow.id}:sweep"
+        if (self.store.get_watermark(key) or "") >= day:
+            log.info("Id sweep: done for %s already; the next is due the day after", day)
+            return SweepResult()
         changed = {str(r.get(f)) for r in self.records(changes)
                    for f, _ in self.flow.record_ids if f in r} if changes.path else set()
         months = open_months(month_of(self.interval.end[:10]), self.flow.sweep.months)
@@ -313,6 +319,7 @@ class FlowRun:
             found = sweep(client, self.store, self.flow, months, self.flow.change_entities,
                           skip=lambda _entity, record_id: record_id in changed)
         ReadLog(self.store).record(dag_id(self.flow.id), self.run_id, "sweep", found)
+        self.store.set_watermark(key, day)
         return found
 
     def closure(self) -> Closure | None:
