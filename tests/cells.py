@@ -17,3 +17,9 @@ def account_cells(sandbox, module: str = "Invoice Actuals") -> dict[tuple[str, s
     return {(c["dimensions"]["Accounts"], c["dimensions"]["Time"]):
             Decimal(repr(c["values"]["Amount"])).quantize(CENT)
             for c in sandbox.sandbox.anaplan.module_cells(MODEL, module)}
+
+
+def line_amounts(sandbox) -> dict[str, float]:
+    """Invoice Line Details' Amount cells by line item id."""
+    return {c["dimensions"]["Invoice Lines"]: c["values"]["Amount"]
+            for c in sandbox.sandbox.anaplan.module_cells(MODEL, "Invoice Line Details")}

@@ -14,10 +14,16 @@ from ..airflow_env import (
     sandbox_connections,
 )
 from ..cells import ORG, account_cells
+from ..conftest import ROOMY
 
-__all__ = ["ORG", "account_cells", "audit_of", "flow_env"]
+__all__ = ["ORG", "SMALL", "account_cells", "audit_of", "flow_env"]
 
 ROOT = Path(__file__).resolve().parents[2]
+#: A smaller Zillum Inc: the first, whole read of a flow takes seconds.
+SMALL = {**ROOMY, "zoho": {**ROOMY["zoho"], "organizations": [{
+    "organization_id": ORG, "name": "Zillum Inc", "region": "us", "currency_code": "USD",
+    "foreign_currencies": ["EUR"], "invoices": 240, "bills": 40, "purchaseorders": 10,
+    "creditnotes": 12, "vendorcredits": 4, "customers": 20, "vendors": 10}]}}
 
 
 def flow_env(sandbox, home: Path, zoho_extra: dict | None = None,

@@ -17,6 +17,7 @@ import pytest
 
 from ml_connector.anaplan.handoff import Handoff
 from ml_connector.anaplan.tasks import TaskStatus
+from ml_connector.flows.deletes import SweepResult
 from ml_connector.flows.preview import Preview
 from ml_connector.flows.run import BuildManifest, RunSummary, Scope
 from ml_connector.state.anaplan_requests import AnaplanRequests
@@ -32,8 +33,9 @@ pytestmark = pytest.mark.airflow
 
 #: What each task of an incremental aggregate flow hands on, by task id.
 MANIFESTS = {"changes": ExtractManifest, "extract_chartofaccounts": ExtractManifest,
-             "scope": Scope, "extract": ExtractManifest, "build": BuildManifest,
-             "dry_run": Preview, "import": Handoff, "wait": TaskStatus, "reconcile": RunSummary}
+             "sweep": SweepResult, "scope": Scope, "extract": ExtractManifest,
+             "build": BuildManifest, "dry_run": Preview, "import": Handoff, "wait": TaskStatus,
+             "reconcile": RunSummary}
 
 
 def returned(home: Path, dag_id: str, key: str = "return_value") -> dict[str, object]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,20 +17,23 @@ from ml_connector_sandbox.core import SandboxConfig
 from ml_connector_sandbox.zoho.pnl import NO_POSTINGS, actuals
 
 from ..airflow_env import airflow, free_port, receiver, standalone, standalone_settings
-from ..conftest import ROOMY
-from .flow_env import ORG, account_cells, audit_of, flow_env
+from .deleted import assert_removed, delete_invoice, expected_cells, nonzero
+from .flow_env import ORG, SMALL, account_cells, audit_of, flow_env
 from .test_backfill import runs
 
-# Two `dags test` runs and a standalone start: about 4 minutes on two cores, past the
-# suite's 300 s default; each step below has its own bound.
+# Four `dags test` runs and a standalone start: minutes on two cores, past the suite's
+# 300 s default; each step below has its own bound.
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(900)]
 SECRET = "Ws3cretWs3cret42"
 DAG = "zoho_invoice_actuals_daily"
-#: A smaller Zillum Inc: the first, whole read of the flow takes seconds.
-SMALL = {**ROOMY, "zoho": {**ROOMY["zoho"], "organizations": [{
-    "organization_id": ORG, "name": "Zillum Inc", "region": "us", "currency_code": "USD",
-    "foreign_currencies": ["EUR"], "invoices": 240, "bills": 40, "purchaseorders": 10,
-    "creditnotes": 12, "vendorcredits": 4, "customers": 20, "vendors": 10}]}}
+LINES = "zoho_invoice_lines"
+
+
+def removals(home: Path) -> list[Path]:
+    """The reconcile logs of runs that removed a document deleted in Zoho (a line only
+    the reconcile of such a run writes)."""
+    return [p for p in (home / "logs").rglob("*task_id=reconcile*/*.log")
+            if "document(s) deleted in Zoho from Anaplan by task" in p.read_text()]
 
 
 def zoho_requests(sandbox) -> int:
@@ -71,8 +75,10 @@ def test_an_edit_reaches_anaplan_by_webhook_through_scheduler_and_triggerer(
     httpx.put(f"{sandbox.base_url}/_sandbox/zoho/orgs/{ORG}/webhook", json={
         "organization_id": ORG, "url": f"http://127.0.0.1:{port}/zoho/{ORG}",
         "secret": SECRET, "retry_delays": [30, 60]}).raise_for_status()
-    airflow(env, "dags", "test", "zoho_accounts", "2026-04-01")
-    airflow(env, "dags", "test", DAG, "2026-04-01")  # the first, whole read: the watermark
+    for lists in ("zoho_accounts", "zoho_customers"):
+        airflow(env, "dags", "test", lists, "2026-04-01")
+    for dag in (DAG, LINES):  # the first, whole reads: the watermarks
+        airflow(env, "dags", "test", dag, "2026-04-01")
     assert account_cells(sandbox) == oracle(sandbox)
     invoices = [i for i in sandbox.sandbox.zoho.documents(ORG, "invoices", "2026-01-01",
                                                           "2026-04-01")
@@ -149,19 +155,33 @@ def test_an_edit_reaches_anaplan_by_webhook_through_scheduler_and_triggerer(
             assert {r["state"] for r in runs(env, DAG) + runs(env, "zoho_accounts")} == {"success"}
             assert audit_of(home).query(flow="invoice_actuals_daily", status="failed") == []
 
-        # 4. The receiver is down when Zoho sends: Zoho's retry lands the change.
+            # 4. An invoice deleted in Zoho: its "Deleted" webhook -> the delete and an event
+            # -> runs of the daily flow and of the record-grain flow, which remove it.
+            airflow(env, "dags", "unpause", LINES)
+            wait_until(lambda: (r := runs(env, LINES)) and all(
+                x["state"] in ("success", "failed") for x in r), 300, "the record-grain flow")
+            gone, before = invoices[202], account_cells(sandbox)
+            deleted_at = delete_invoice(sandbox, gone)
+            wait_until(lambda: len(removals(home)) == 2, 300, "both flows' removals")
+            wait_until(lambda: all(r["state"] != "running" for r in runs(env, DAG) +
+                                   runs(env, LINES)), 300, "the runs after the delete")
+            assert_removed(sandbox, home, gone, deleted_at, "its webhook", before)
+            assert {r["state"] for r in runs(env, DAG) + runs(env, LINES)} == {"success"}
+
+        # 5. The receiver is down when Zoho sends: Zoho's retry lands the change.
         raise_line(sandbox, invoices[-1], 321.09)
-        expected = oracle(sandbox)
+        expected = expected_cells(sandbox)
         wait_until(lambda: any(d["attempts"] and d["state"] == "pending"
                                for d in sandbox.sandbox.zoho.webhooks.snapshot(ORG)), 60,
                    "the failed delivery")
         with receiver(env, port, home / "receiver.log"):
             sandbox.sandbox.clock.advance(31)  # Zoho's retry comes due
-            wait_until(lambda: account_cells(sandbox) == expected, 300, "the retried change")
+            wait_until(lambda: nonzero(account_cells(sandbox)) == expected, 300,
+                       "the retried change")
     delivered = sandbox.sandbox.zoho.webhooks.snapshot(ORG)[-1]
     assert delivered["state"] == "delivered" and len(delivered["attempts"]) == 2
     events = EventLog(StateStore.sqlite(home / "ml_connector" / "state.db")).events(
         limit=1000)
-    assert len(events) == 204  # every delivered event once
+    assert len(events) == 205  # every delivered event once
     print(f"\nedit -> Anaplan cell by webhook: {latency:.0f} s, {per_event} Zoho requests; "
           f"200 edits -> {burst_runs} run(s)")

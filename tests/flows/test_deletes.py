@@ -10,14 +10,14 @@ from datetime import date, timedelta
 import pytest
 import yaml
 
+from ml_connector.flows.deletes import SweepResult
 from ml_connector.flows.spec import parse_flows
 from ml_connector.state.deletes import DeleteLog, SentLines
 from ml_connector.state.reads import ReadLog
 from ml_connector_sandbox.zoho.pnl import NO_POSTINGS, actuals
 
-from ..cells import ORG, account_cells
+from ..cells import ORG, account_cells, line_amounts
 from .conftest import ROOT, Flows
-from .test_flow_runs import line_amounts
 
 JAN, APR = date(2026, 1, 1), date(2026, 4, 1)
 FLOWS = ("invoice_actuals_daily", "invoice_lines")
@@ -89,9 +89,14 @@ def test_a_deleted_invoice_leaves_the_cells_and_its_lines_are_zeroed(
         sweeps = {flow: ReadLog(flows.store).task_requests(f"zoho_{flow}", summary.run_id)
                   for flow, summary in (("invoice_actuals_daily", daily),
                                         ("invoice_lines", record))}
-        assert sweeps["invoice_actuals_daily"]["changes_sweep"] == \
+        assert sweeps["invoice_actuals_daily"]["sweep"] == \
             pages(("invoices", "creditnotes")) + 1
-        assert sweeps["invoice_lines"]["extract_sweep"] == pages(("invoices",)) + 1
+        assert sweeps["invoice_lines"]["sweep"] == pages(("invoices",)) + 1
+        # The sweep is daily: another run of the same day (as changes start between the
+        # daily runs) lists nothing.
+        same_day = flows.walk("invoice_actuals_daily", date(2026, 4, 2), date(2026, 4, 3))
+        assert same_day.outputs["sweep"] == SweepResult(read_at=same_day.outputs[
+            "sweep"].read_at)
     # Found once, removed once: the next runs send nothing for it.
     again = flows.run("invoice_actuals_daily", date(2026, 4, 3), date(2026, 4, 4))
     assert again.counts.get("deleted", 0) == 0

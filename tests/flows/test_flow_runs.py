@@ -18,19 +18,10 @@ from ml_connector.zoho.extract import iter_window
 from ml_connector.zoho.timefmt import parse_zoho_time
 from ml_connector_sandbox.zoho.pnl import NO_POSTINGS, actuals
 
-from ..cells import ORG, account_cells
+from ..cells import ORG, account_cells, line_amounts
 from ..conftest import MODEL
 
 FEB, MAR, APR = date(2026, 2, 1), date(2026, 3, 1), date(2026, 4, 1)
-
-
-def module(sandbox, name: str) -> list[dict]:
-    return sandbox.sandbox.anaplan.module_cells(MODEL, name)
-
-
-def line_amounts(sandbox) -> dict[str, float]:
-    return {c["dimensions"]["Invoice Lines"]: c["values"]["Amount"]
-            for c in module(sandbox, "Invoice Line Details")}
 
 
 def details_fetched(sandbox) -> int:

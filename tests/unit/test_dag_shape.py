@@ -81,7 +81,11 @@ def test_a_failed_step_fails_the_run_through_reconcile():
 
 def test_incremental_aggregate_flow_reads_changes_then_whole_months():
     dag = build_dags(FLOWS)["zoho_invoice_actuals_daily"]
-    assert upstream(dag, "scope") == {"changes"}
+    # The id sweep (its own task: Airflow's read is the extract operator) follows the
+    # changes and precedes the scope, which rebuilds the months of what it found.
+    assert upstream(dag, "sweep") == {"changes"}
+    assert dag.get_task("sweep").pool == "zoho_books"
+    assert upstream(dag, "scope") == {"changes", "sweep"}
     assert upstream(dag, "extract") == {"scope"}
     extract = dag.get_task("extract")
     assert extract.mode == "period" and extract.windows.operator.task_id == "scope"
@@ -229,3 +233,22 @@ def test_a_flow_with_list_columns_checks_members_before_the_import(tmp_path):
     assets = {a.uri for a in dag.timetable.asset_condition.objects}
     assert "ml-connector://flows/departments" in assets
     assert "check_members" not in dags["zoho_departments"].task_ids
+
+
+def test_a_record_grain_flow_sweeps_between_its_extract_and_its_build():
+    """``invoice_lines`` with ``sweep``: the deletes the sweep finds are known when the
+    build sends their rows as zero."""
+    from ml_connector.flows.plan import flow_plan
+    from ml_connector.flows.spec import parse_flows
+
+    spec = yaml.safe_load(FLOWS.read_text())
+    for flow in spec["flows"]:
+        if flow["id"] == "invoice_lines":
+            flow["sweep"] = {"months": 2}
+    parsed = parse_flows(spec)
+    lines = next(f for f in parsed.flows if f.id == "invoice_lines")
+    plan = flow_plan(lines, parsed.defaults)
+    names = [s.name for s in plan]
+    assert names.index("extract") < names.index("sweep") < names.index("build")
+    assert plan.step("sweep").inputs == {"changes": "extract"}
+    assert "sweep" in plan.step("build").upstream()

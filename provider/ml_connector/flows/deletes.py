@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+from pydantic import BaseModel, Field
 
 from ml_connector.errors import ApiError
 from ml_connector.flows.files import Gone
@@ -28,16 +29,16 @@ log = logging.getLogger(__name__)
 NOT_FOUND = 1002
 
 
-@dataclass
-class SweepResult:
-    """What an id sweep listed and found: requests charged, ids listed per module and
-    month, and the deletes it confirmed."""
+class SweepResult(BaseModel):
+    """What an id sweep listed and found (the ``sweep`` step's manifest): the months
+    swept (none: every open month is closed), requests charged, ids listed, and the
+    deletes it confirmed by module."""
 
-    months: list[str]
+    months: list[str] = Field(default_factory=list)
     requests: int = 0
     listed: int = 0
-    deleted: dict[str, list[str]] = field(default_factory=dict)
-    read_at: float = field(default_factory=time.time)
+    deleted: dict[str, list[str]] = Field(default_factory=dict)
+    read_at: float = Field(default_factory=time.time)
 
     entity: str = "sweep"
     cache_hits: int = 0
@@ -68,7 +69,8 @@ def sweep(client: ZohoBooksClient, store: StateStore, flow: Flow, months: list[d
     run sees its change) and recorded as a delete (``skip``: ids the run reads as changed
     anyway). Requests: ⌈documents / 200⌉ per month and module, plus one per vanished id."""
     before = client.requests
-    result = SweepResult([m.strftime("%Y-%m") for m in months], entity="+".join(entities))
+    result = SweepResult(months=[m.strftime("%Y-%m") for m in months],
+                         entity="+".join(entities))
     organization = client.organization_id
     for entity in entities:
         listed: set[str] = set()
@@ -164,3 +166,15 @@ def gone_audit(gone: Iterable[Gone], *, entity: str, import_id: str, task: Any,
                "record_id": g.record_id, **window,
                "status": DELETED if removed else "failed",
                "error": how if removed else f"{how}; import {task.state}: {task.summary}"}
+
+
+def gone_note(gone: list[Gone], task: Any, removed: bool) -> str:
+    """The reconcile log's line for the deleted documents of a run: removed by the Anaplan
+    task, or left to the next run (the import did not complete)."""
+    names = ", ".join(f"{g.module} {g.record_id}" for g in gone[:20]) + (
+        ", ..." if len(gone) > 20 else "")
+    if removed:
+        return (f"Removed {len(gone)} document(s) deleted in Zoho from Anaplan by task "
+                f"{task.task_id}: {names}")
+    return (f"{len(gone)} document(s) deleted in Zoho not removed (task {task.task_id} "
+            f"{task.state}); the next run sends them again: {names}")

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from ml_connector.anaplan.handoff import Handoff
 from ml_connector.anaplan.tasks import TaskStatus
 from ml_connector.flows.closed import Closed
+from ml_connector.flows.deletes import SweepResult
 from ml_connector.flows.listtext import ListCheck
 from ml_connector.flows.member_maps import export_maps
 from ml_connector.flows.members import MemberCheck
@@ -108,10 +109,18 @@ class FlowPlan:
         return result
 
 
+def sweeps_after(flow: Flow, read: Read) -> bool:
+    """Whether ``flow``'s id sweep (``sweep``) follows ``read``: its read of what changed
+    since the watermark (``changes``; a record-grain flow's ``extract``)."""
+    return flow.sweep is not None and (
+        read.kind == "changes" or (read.kind == "extract" and flow.remembers_lines))
+
+
 def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
     """The steps of ``flow``: for a period flow the check that its months are not closed,
     its Zoho reads (lookup lists; for an incremental aggregate
-    flow the changes and the months they touch), build, the member check (when the flow has
+    flow the changes and the months they touch; the id sweep after the read of changes of
+    a flow with ``sweep``), build, the member check (when the flow has
     ``list:`` columns), for an aggregate flow the dry run's plan of what would change,
     import, wait, verify (when the flow verifies or cross-checks its
     cells, or a list flow reads back the list it ``loads``), reconcile and, for a flow that
@@ -120,6 +129,7 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
     lookups: dict[str, str] = {}
     scope: dict[str, Source] = {}
     checked: tuple[str, ...] = ()
+    swept: tuple[str, ...] = ()
     if flow.mode == "period":  # a closed month is refused before anything is read
         steps.append(Step("closed", "closed", Closed, pool="zoho"))
         checked = ("closed",)
@@ -133,12 +143,17 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
                           pool="zoho", read=read))
         if read.kind == "lookup":
             lookups[read.entities[0]] = read.task_id
+        if sweeps_after(flow, read):  # the deletes are known before months or rows are
+            steps.append(Step("sweep", "sweep", SweepResult, {"changes": read.task_id},
+                              pool="zoho"))
+            swept = ("sweep",)
         if read.kind == "changes":
-            steps.append(Step("scope", "scope", Scope, {"changes": read.task_id}))
+            steps.append(Step("scope", "scope", Scope, {"changes": read.task_id}, after=swept))
             scope = {"scope": "scope"}
     changes = "changes" if flow.rebuilds_months else "extract"
     steps.append(Step("build", "build", BuildManifest,
                       {"extract": "extract", "lookups": lookups, **scope},
+                      after=() if scope else swept,
                       pool="anaplan" if export_maps(flow) else None))  # a crosswalk export
     checked = ()
     if flow.member_lists:  # the import runs only once every member is known

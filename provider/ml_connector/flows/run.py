@@ -46,8 +46,10 @@ from ml_connector.flows.closed import (
 )
 from ml_connector.flows.crosscheck import cross_check
 from ml_connector.flows.deletes import (
+    SweepResult,
     gone_audit,
     gone_documents,
+    gone_note,
     open_months,
     sweep,
     zero_rows,
@@ -299,30 +301,34 @@ class FlowRun:
                 recorded_as=(dag_id(self.flow.id), self.run_id), progress=log.info,
                 leave=left)
             note_left_out(self.flow, self.store, left, manifest)
-            if self.flow.sweep is not None and self.reads_changes(read):
-                self.sweep(client, read, manifest)
         return manifest
 
-    def reads_changes(self, read: Read) -> bool:
-        """Whether ``read`` is the run's read of what changed since the watermark."""
-        return read.kind == "changes" or (read.kind == "extract" and self.flow.remembers_lines)
-
-    def sweep(self, client: ZohoBooksClient, read: Read, changes: ExtractManifest) -> None:
-        """The flow's id sweep of its open months (``sweep``): deletes it confirms go to
+    def sweep(self, changes: ExtractManifest) -> SweepResult:
+        """The flow's id sweep of its open months (``sweep``), after its read of what
+        changed (``changes``: ids it read anyway are not checked): deletes it confirms go to
         the state store, where ``scope`` and ``build`` find them; its requests are kept as
-        the read ``<task>_sweep`` of the run."""
+        the run's read ``sweep``. Once a day (by the run's data interval): the runs that
+        changes start between the daily ones do not sweep again. A closed month costs no
+        request."""
         assert self.flow.sweep is not None
+        day, key = self.interval.end[:10], f"{self.flow.id}:sweep"
+        if (self.store.get_watermark(key) or "") >= day:
+            log.info("Id sweep: done for %s already; the next is due the day after", day)
+            return SweepResult()
         changed = {str(r.get(f)) for r in self.records(changes)
                    for f, _ in self.flow.record_ids if f in r} if changes.path else set()
         months = open_months(month_of(self.interval.end[:10]), self.flow.sweep.months)
-        shut = closed_months(months, None if self.reopen else self.closure(client))
-        months = [m for m in months if m not in shut]  # a closed month costs no request
+        shut = closed_months(months, None if self.reopen else self.closure())
+        months = [m for m in months if m not in shut]
         if not months:
-            return
-        found = sweep(client, self.store, self.flow, months, self.flow.change_entities,
-                      skip=lambda _entity, record_id: record_id in changed)
-        ReadLog(self.store).record(dag_id(self.flow.id), self.run_id, f"{read.task_id}_sweep",
-                                   found)
+            log.info("Id sweep: every open month is closed; nothing listed")
+            return SweepResult()
+        with self.zoho_client() as client:
+            found = sweep(client, self.store, self.flow, months, self.flow.change_entities,
+                          skip=lambda _entity, record_id: record_id in changed)
+        ReadLog(self.store).record(dag_id(self.flow.id), self.run_id, "sweep", found)
+        self.store.set_watermark(key, day)
+        return found
 
     def closure(self, client: ZohoBooksClient | None = None) -> Closure | None:
         """What closes this flow's months (Zoho's locks, read once a ``cache_hours``
@@ -622,6 +628,8 @@ class FlowRun:
             rows = with_notes(rows, listed.by_record())
         gone = list(read_lines(self.path_of(built.gone_file), Gone)) if built.gone_file else []
         removed = status.state == "COMPLETE" and status.successful is not False
+        if gone:
+            (log.info if removed else log.warning)("%s", gone_note(gone, status, removed))
         rows = chain(rows, gone_audit(gone, entity=flow.entity, import_id=handoff.import_id,
                                       task=status, removed=removed))
         counts = self.audit.replace_run(flow.id, self.run_id, windows, rows)
