@@ -421,7 +421,8 @@ def main(progress: Callable[[str], None] = print) -> list[str]:
     lines = []
     head = (f"{'':<34} {'requests':>9} {'no cache':>9} {'ratio':>6} {'min@90':>7}  "
             + " ".join(f"{p[:6]:>6}" for p in PLANS))
-    with tempfile.TemporaryDirectory() as tmp:
+    # A sandbox's last writes may land while the folder is removed: never lose the table.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         work = Path(tmp)
         for name, org, per_day in companies():
             now = company(name, org, per_day, spec, work, True, progress)
