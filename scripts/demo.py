@@ -187,9 +187,9 @@ def webhook_arrival(running, store: StateStore, record_id: str) -> int:
 
 def late_edit(env, running, audit: AuditLog) -> tuple[list[float], tuple[str, str], int]:
     """Keep the Invoice Actuals current with the daily incremental flows (by account and by
-    department), then correct a
-    January invoice in Zoho, whose webhook reaches the receiver: the next daily run
-    rebuilds January (the reconciliation below includes the corrected cell)."""
+    department), then correct a January invoice in Zoho, whose webhook reaches the
+    receiver: ``ml-connector plan`` names the one cell a run would change, and the next
+    daily run rebuilds January (the reconciliation below includes the corrected cell)."""
     results = [run(env, running, dag, "2026-04-02") for dag in DAILY]
     zoho = running.sandbox.zoho
     invoice = next(r for r in audit.query(flow="invoice_actuals", status="imported", limit=5000)
@@ -202,13 +202,26 @@ def late_edit(env, running, audit: AuditLog) -> tuple[list[float], tuple[str, st
     print(f"  Late edit in Zoho: invoice {record['invoice_number']} of {record['date']}, "
           f"line 1 {line['item_total']:.2f} -> {fixed:.2f}")
     arrived = webhook_arrival(running, audit.store, record["invoice_id"])
+    account = zoho.record(ORGANIZATION, "chartofaccounts", line["account_id"])["account_code"]
+    cell = f"{account} / {datetime.strptime(record['date'], '%Y-%m-%d'):%b %y}"
+    planned = subprocess.run(
+        [str(Path(sys.executable).parent / "ml-connector"), "plan", "invoice_actuals",
+         "--month", "2026-01", "--flows", str(ROOT / "dags" / "flows.yaml")], env=env,
+        capture_output=True, text=True)
+    print("  ml-connector plan invoice_actuals --month 2026-01 (what a run would change, "
+          "nothing sent):")
+    print("\n".join(f"    {x}" for x in planned.stdout.splitlines())
+          or planned.stderr[-2000:])
+    cells = [x for x in planned.stdout.splitlines()
+             if x.split()[:1] in (["added"], ["changed"], ["zeroed"])]
+    if planned.returncode or len(cells) != 1 or cell not in cells[0]:
+        arrived = -1  # the plan must name the edited cell and nothing else
     results += [run(env, running, dag, "2026-04-03") for dag in DAILY]
     rows = audit.query(flow="invoice_actuals_daily", limit=1_000_000)
     last = max(r["run_id"] for r in rows)  # run ids carry their start time
     months = sorted({r["window_start"][:7] for r in rows if r["run_id"] == last})
     print(f"  The second daily run rebuilt {', '.join(months)} (January, plus the months of "
           "invoices re-read in the 10-minute overlap)")
-    account = zoho.record(ORGANIZATION, "chartofaccounts", line["account_id"])["account_code"]
     return results, (account, datetime.strptime(record["date"], "%Y-%m-%d").strftime(
         "%b %y")), arrived
 
