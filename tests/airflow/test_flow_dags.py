@@ -153,8 +153,8 @@ def test_a_ledger_flow_loads_a_quarter_in_one_run_and_verifies_it(sandbox, tmp_p
     assert {"import", "wait", "verify", "reconcile"} <= {t for t, n in spent.items() if n}
     assert sum(spent.values()) == sandbox.sandbox.anaplan.stats()["total"]
     xcoms = returned(home, "zoho_pl_actuals")
-    assert set(xcoms) == {"extract_chartofaccounts", "extract", "build", "dry_run", "import",
-                          "wait", "verify", "reconcile"}
+    assert set(xcoms) == {"closed", "extract_chartofaccounts", "extract", "build", "dry_run",
+                          "import", "wait", "verify", "reconcile"}
     extract = ExtractManifest.model_validate(xcoms["extract"])
     assert extract.entity == "ledger" and extract.windows is not None
     assert len(extract.windows) == 3
