@@ -22,6 +22,20 @@ class ConnectionMissing(ConfigError):
     it."""
 
 
+class MissingRate(ConfigError):
+    """No exchange rate of ``currency`` for ``month`` (yyyy-mm) of type ``kind`` in the
+    rate ``source``: nothing is translated with a guessed rate; the message says where to
+    enter it."""
+
+    def __init__(self, message: str, *, currency: str, month: str, kind: str,
+                 source: str) -> None:
+        super().__init__(message)
+        self.currency = currency
+        self.month = month
+        self.kind = kind
+        self.source = source
+
+
 class ListNotLoaded(ConfigError):
     """A fact flow would look members up in an Anaplan list its list flow has never
     loaded; the message names the flow to run first."""
