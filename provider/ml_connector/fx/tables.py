@@ -28,7 +28,7 @@ def rate_value(text: str, where: str) -> str | None:
     except InvalidOperation:
         value = Decimal("NaN")
     if not value.is_finite() or value <= 0:
-        raise ConfigError(f"{where}: a rate must be a positive number (group-currency units "
+        raise ConfigError(f"fx: {where}: a rate must be a positive number (group-currency units "
                           f"per 1 unit of the currency), got {text!r}")
     return rate_text(value)
 
@@ -46,7 +46,7 @@ def table_rates(rows: Iterable[Row], *, source: SourceKind, origin: str, group: 
                            average=rate_value(average, f"{where}: average"))
         first = seen.setdefault((currency, month), (where, found))
         if first[1] != found:
-            raise ConfigError(f"{where}: {currency} {month} has other rates than at "
+            raise ConfigError(f"fx: {where}: {currency} {month} has other rates than at "
                               f"{first[0]}; keep one row per currency and month")
     rates = Rates(group=group, source=source, origin=origin)
     for (currency, month), (_, found) in sorted(seen.items()):
@@ -103,16 +103,16 @@ def csv_rows(path: Path, name: str) -> Iterator[Row]:
     for number, line in enumerate(lines[1:], start=2):
         if not any(c.strip() for c in line):
             continue
-        where = f"fx: {name} line {number}"
+        where = f"{name} line {number}"
         if len(line) != len(CSV_HEADER):
-            raise ConfigError(f"{where}: expected {len(CSV_HEADER)} values "
+            raise ConfigError(f"fx: {where}: expected {len(CSV_HEADER)} values "
                               f"({','.join(CSV_HEADER)}), got {len(line)}: {line!r}")
         currency, month, month_end, average = (c.strip() for c in line)
         if not CODE.match(currency):
-            raise ConfigError(f"{where}: currency must be an ISO code, three capital letters "
+            raise ConfigError(f"fx: {where}: currency must be an ISO code, three capital letters "
                               f"(e.g. GBP), got {currency!r}")
         if not MONTH.match(month):
-            raise ConfigError(f"{where}: month must be yyyy-mm (e.g. 2026-01), got {month!r}")
+            raise ConfigError(f"fx: {where}: month must be yyyy-mm (e.g. 2026-01), got {month!r}")
         yield where, currency, month, month_end, average
 
 
