@@ -21,7 +21,8 @@ from ml_connector.errors import ConfigError, MissingRate
 from ml_connector.fx import FxSource, MonthRates, read_rates, zoho_rates
 from ml_connector.zoho import ZohoBooksClient, ZohoConfig, ZohoCredentials
 from ml_connector_sandbox.server import serve_app
-from tests.conftest import FAST_RETRY
+
+from ..conftest import FAST_RETRY
 
 ORG = "60012345"
 BOOKS = "/zoho/us/api/books/v3"

@@ -8,7 +8,7 @@ from calendar import monthrange
 from datetime import date, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from ml_connector.errors import ConfigError, MissingRate
 from ml_connector.flows.build import to_base
@@ -80,7 +80,7 @@ class Rates(BaseModel):
     group: str
     source: SourceKind
     origin: str
-    rates: dict[str, dict[str, MonthRates]] = {}
+    rates: dict[str, dict[str, MonthRates]] = Field(default_factory=dict)
 
     def rate(self, currency: str, month: str, kind: RateKind) -> Decimal:
         """The ``kind`` rate of ``currency`` for ``month`` (1 for the group currency);
