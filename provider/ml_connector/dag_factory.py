@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
@@ -24,12 +25,14 @@ from airflow.sdk import (
     AssetWatcher,
     CronDataIntervalTimetable,
     Param,
+    TaskGroup,
     get_current_context,
     task,
 )
 
 from ml_connector.errors import ConfigError, NothingChanged
 from ml_connector.flows.closed import holds_back
+from ml_connector.flows.organizations import Organization
 from ml_connector.flows.plan import FlowPlan, Step, flow_plan
 from ml_connector.flows.run import FlowRun, first_loads
 from ml_connector.flows.spec import (
@@ -175,6 +178,8 @@ def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]],
         dry_run=bool(params.get("dry_run")),
         out_dir=staged_dir(None, context), path_of=ObjectStoragePath,
         zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
+        zoho_for=lambda org: lambda: ZohoBooksHook(
+            org.conn_id(defaults.zoho_conn_id), organization=org.wanted).client,
         anaplan=lambda: AnaplanHook(defaults.anaplan_conn_id, target.workspace_id,
                                     target.model_id).client)
 
@@ -196,6 +201,11 @@ class Factory:
         """The DAG's params (a period flow's ``month``, a ledger flow's ``months``, an
         aggregate flow's ``dry_run``)."""
         return _params(self.flow)
+
+    def organization(self, step: Step) -> Organization | None:
+        """The organization whose unit of work ``step`` belongs to (None: the only one)."""
+        return next((o for o in self.flow.organizations_of(self.defaults)
+                     if o.entity == step.organization), None)
 
     def pool(self, step: Step) -> dict[str, Any]:
         pool = {"zoho": self.defaults.zoho_pool, "anaplan": self.defaults.anaplan_pool}.get(
@@ -228,7 +238,7 @@ class Factory:
             [inspect.Parameter(p, inspect.Parameter.KEYWORD_ONLY, default=None)
              for p in step.inputs])  # its inputs only, not Airflow's context
         outlets = [loaded_asset(flow.id)] if step.announces else []
-        return task(task_id=step.name, trigger_rule=step.trigger_rule, multiple_outputs=False,
+        return task(task_id=step.base, trigger_rule=step.trigger_rule, multiple_outputs=False,
                     outlets=outlets, **self.pool(step))(run)
 
 
@@ -239,8 +249,11 @@ def _read(factory: Factory, step: Step, inputs: dict[str, Any]) -> Any:
     closed = {"closed_of": (factory.flow, factory.defaults),
               "reopen": "{{ params.reopen }}"} \
         if holds_back(factory.flow) and step.read.kind == "extract" else {}
+    org = factory.organization(step)
     return ExtractZohoOperator.of_read(
-        step.read, windows=inputs.get("scope"), zoho_conn_id=factory.defaults.zoho_conn_id,
+        step.read.model_copy(update={"task_id": step.base}), windows=inputs.get("scope"),
+        zoho_conn_id=org.conn_id(factory.defaults.zoho_conn_id) if org else
+        factory.defaults.zoho_conn_id, organization=org.wanted if org else None,
         on_quota=factory.defaults.on_quota,
         requires=first_loads(factory.flow, factory.lists, factory.loads),
         **month, **closed, **factory.pool(step)).output
@@ -289,11 +302,18 @@ def flow_dag(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]] | No
         params=factory.params,
     ) as dag:
         outputs: dict[str, Any] = {}  # step -> its manifest (an XComArg)
+        groups: dict[str, TaskGroup] = {}  # an organization's unit of work
         for step in plan:
             inputs = {param: outputs[source] if isinstance(source, str) else
                       {key: outputs[name] for key, name in source.items()}
                       for param, source in step.inputs.items()}
-            outputs[step.name] = factory.task(step, inputs)
+            group = step.group
+            if group is not None and group not in groups:
+                org = factory.organization(step)
+                groups[group] = TaskGroup(group, tooltip=f"Organization {step.organization}"
+                                          + (f" ({org.wanted})" if org and org.wanted else ""))
+            with groups[group] if group is not None else nullcontext():
+                outputs[step.name] = factory.task(step, inputs)
             for name in step.after:
                 dag.get_task(name) >> dag.get_task(step.name)
     return dag

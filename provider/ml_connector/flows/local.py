@@ -48,7 +48,8 @@ def walk(run: FlowRun, plan: FlowPlan, *, through: str | None = None) -> Walked:
     with run.one_zoho_client():
         for step in plan:
             upstream = step.upstream()
-            if any(name in done.skipped for name in upstream):
+            if step.trigger_rule != "all_done" and any(name in done.skipped
+                                                        for name in upstream):
                 done.skipped[step.name] = "an upstream step was skipped"
             elif step.trigger_rule == "all_success" and any(
                     name in done.failed or name in done.upstream_failed for name in upstream):

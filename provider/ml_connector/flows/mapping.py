@@ -20,6 +20,7 @@ from ml_connector.flows.build import period_label, rate_of, to_base, write_csv
 from ml_connector.flows.dimensions import Routed, crosswalk, dimension_column
 from ml_connector.flows.files import Member, SentCell, SentLines, Skipped, line_writer
 from ml_connector.flows.members import Carriers
+from ml_connector.flows.organizations import OrgFacts
 from ml_connector.flows.postings import Account, Postings
 from ml_connector.flows.spec import Column, Flow, Lookup
 from ml_connector.window import Window
@@ -85,6 +86,21 @@ class BuildResult:
     #: Dimension columns: lines given the default member, values routed to ``unmapped``.
     defaulted: dict[str, int] = field(default_factory=dict)
     unmapped: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: ``translate:`` columns: the rates used, in words (column -> one per month).
+    translated: dict[str, str] = field(default_factory=dict)
+
+    def add(self, other: BuildResult) -> None:
+        """Add another build's counts (the organizations of one import)."""
+        for name in ("rows", "records", "skipped", "cleared", "zeroed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for mine, theirs in ((self.skipped_reasons, other.skipped_reasons),
+                             (self.defaulted, other.defaulted)):
+            for key, n in theirs.items():
+                mine[key] = mine.get(key, 0) + n
+        for column, values in other.unmapped.items():
+            into = self.unmapped.setdefault(column, {})
+            for value, n in values.items():
+                into[value] = into.get(value, 0) + n
 
     def took(self, routed: Routed) -> None:
         """Keep what the build's dimension columns defaulted and routed."""
@@ -106,8 +122,10 @@ class RowMapper:
     """Evaluates a flow's columns for a record (and each of its line items)."""
 
     def __init__(self, flow: Flow, lookups: Lookups, refresh: Refresh | None = None,
-                 accounts: Mapping[str, Account] | None = None) -> None:
+                 accounts: Mapping[str, Account] | None = None,
+                 organization: OrgFacts | None = None) -> None:
         self.flow = flow
+        self.organization = organization
         self.lookups = dict(lookups)
         self.refresh = refresh
         self._refreshed: set[str] = set()
@@ -133,6 +151,7 @@ class RowMapper:
         self.text_columns = frozenset(
             i for i, c in enumerate(flow.columns.values())
             if c.lookup is not None or c.period is not None or isinstance(c.const, str)
+            or c.organization is not None
             or c.tag is not None or c.dimension is not None or c.map is not None)
         # Columns whose value may differ from line to line: those reading lines, and with
         # postings those naming a member for the charges (which are lines of their own).
@@ -209,8 +228,8 @@ class RowMapper:
                 return lambda record, line: line.get(name)
             return lambda record, line: record.get(path)
 
-        if column.const is not None:
-            const = column.const
+        if column.const is not None or column.organization is not None:
+            const = column.const if column.organization is None else self.fact(name, column)
             return lambda record, line: const
         if column.tag is not None or column.dimension is not None:
             return dimension_column(name, column, self._has_lines, self.place, self.routed)
@@ -256,6 +275,17 @@ class RowMapper:
             return found if found is not None else self._look(column, name, record, key)
 
         return look
+
+    def fact(self, name: str, column: Column) -> str:
+        """The value of an ``organization:`` column: a fact of the organization read."""
+        assert column.organization is not None
+        value = self.organization.fact(column.organization) if self.organization else ""
+        if not value:
+            raise ConfigError(f"flow {self.flow.id}: column {name!r} holds the organization's "
+                              f"{column.organization}, which this run does not know"
+                              + (": name the flow's organizations (organizations: [{entity: "
+                                 "...}])" if column.organization == "entity" else ""))
+        return value
 
     def _items(self, record: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
         """A document's line items, which must be a list (of objects: ``rows`` checks)."""
@@ -369,7 +399,10 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
                refresh: Refresh | None = None,
                accounts: Mapping[str, Account] | None = None,
                values_out: IO[str] | None = None,
-               lines_out: IO[str] | None = None) -> BuildResult:
+               lines_out: IO[str] | None = None,
+               organization: OrgFacts | None = None,
+               translate: Callable[[str, str, Decimal], Decimal] | None = None
+               ) -> BuildResult:
     """Write the import CSV, the record -> row ``members`` and the skipped records.
 
     Aggregate grain: ``cells_out`` receives a ``SentCell`` for every cell sent, and each
@@ -377,8 +410,11 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
     more is sent as zero, so no stale value survives. ``values_out`` receives the documents
     ``Carried`` by each value of the flow's ``list:`` columns (for the member check).
     Record grain: ``lines_out`` receives the ``SentLines`` of each document.
+    ``organization``: the organization read (its ``organization:`` columns); ``translate``:
+    (column, month label, base-currency sum) -> the cell's amount in the group currency,
+    for each ``translate:`` column.
     """
-    mapper = RowMapper(flow, lookups, refresh, accounts)
+    mapper = RowMapper(flow, lookups, refresh, accounts, organization)
     result = BuildResult()
     usable = _usable(flow, mapper, records, window_of, line_writer(skipped_out), result)
     member = line_writer(members_out)
@@ -420,6 +456,8 @@ def build_file(flow: Flow, records: Iterable[dict], lookups: Lookups, csv_out: I
     if carriers is not None:
         carriers.write()
     result.cleared = cells.clear(clear)
+    if translate is not None:
+        cells.translate(translate)
     if cells_out is not None:
         sent = line_writer(cells_out)
         for key, start in cells.windows.items():
@@ -492,6 +530,18 @@ class _Cells:
                 self.sums[tuple(key)] = list(self.zero)
                 cleared += 1
         return cleared
+
+    def translate(self, convert: Callable[[str, str, Decimal], Decimal]) -> None:
+        """Translate the sums of the ``translate:`` columns, each in its cell's month."""
+        flow = self.mapper.flow
+        names = list(flow.columns)
+        dims = [i for i in range(len(names)) if i not in self.mapper.measures]
+        period = dims.index(next(i for i, c in enumerate(flow.columns.values()) if c.period))
+        translated = [(n, names[i]) for n, i in self.measures
+                      if flow.columns[names[i]].translate is not None]
+        for key, sums in self.sums.items():
+            for n, name in translated:
+                sums[n] = convert(name, key[period], sums[n])
 
     def rows(self) -> Iterator[list[str]]:
         """The cells as import rows, sorted by key."""

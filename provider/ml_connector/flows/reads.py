@@ -49,6 +49,8 @@ class Read(BaseModel):
     #: Module ``tagoptions``: only these reporting tags' options (the flow's ``where:
     #: {tag_name: ...}``); empty: every tag's.
     tags: list[str] = []
+    #: The organization (its entity key) of a flow of several: its watermark is its own.
+    organization: str = ""
 
     @property
     def overlap(self) -> timedelta:
@@ -158,7 +160,7 @@ def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, pa
     if read.mode != "incremental" or bounds.get("modified_after"):
         watermark = None
     elif watermark is None and read.watermark_key and store is not None:
-        watermark = store.get_watermark(read.watermark_key)
+        watermark = store.get_watermark(read.watermark_key, read.organization)
     window = plan_extract(read.mode, windows=windows if read.rebuilds else None,
                           interval_start=interval[0], interval_end=interval[1],
                           watermark=watermark, overlap=read.overlap, **bounds)

@@ -49,12 +49,15 @@ def audit_rows(
                "error": f"skipped: {left.reason}"}
 
 
-def with_notes(rows: Iterable[dict[str, Any]], notes: Mapping[str, str]
-               ) -> Iterator[dict[str, Any]]:
+def with_notes(rows: Iterable[dict[str, Any]], notes: Mapping[str, str],
+               every: str | None = None) -> Iterator[dict[str, Any]]:
     """Audit ``rows`` with each imported record's note (``notes``: record id -> text, e.g.
-    what a list flow's read-back found) in its ``error`` column."""
+    what a list flow's read-back found; ``every``: a note for all of them) in its ``error``
+    column, after any note it has."""
     for row in rows:
-        note = notes.get(row["record_id"]) if row["status"] == "imported" else None
+        note = notes.get(row["record_id"], every) if row["status"] == "imported" else None
+        if note and row.get("error") and note != row["error"]:
+            note = f"{row['error']}; {note}"
         yield {**row, "error": note} if note else row
 
 

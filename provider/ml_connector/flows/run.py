@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import csv
 import logging
+import shutil
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from contextlib import ExitStack, contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from itertools import chain
 from pathlib import Path
@@ -67,6 +68,7 @@ from ml_connector.flows.members import (
     not_members,
     read_members,
 )
+from ml_connector.flows.organizations import Organization, OrgFacts
 from ml_connector.flows.plan_actual import (
     Aligned,
     keep_reports,
@@ -79,6 +81,7 @@ from ml_connector.flows.preview import Planned, Preview, preview
 from ml_connector.flows.reads import Ledger, Read, stage_read
 from ml_connector.flows.reconcile import audit_rows, with_notes
 from ml_connector.flows.spec import Defaults, Flow, dag_id
+from ml_connector.flows.translate import Translator
 from ml_connector.flows.verify import (
     SHOWN,
     Cells,
@@ -96,6 +99,8 @@ from ml_connector.flows.windows import (
     month_window,
     next_month,
 )
+from ml_connector.fx.rates import Rates
+from ml_connector.fx.read import read_rates
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.cells import Cell, CellLog
 from ml_connector.state.deletes import SentLines, SentRows
@@ -103,10 +108,12 @@ from ml_connector.state.events import EventLog
 from ml_connector.state.lists import ListLoads
 from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
+from ml_connector.state.units import UnitOutcomes
 from ml_connector.state.verifications import VerificationLog
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.extract import ExtractManifest, ExtractWindow, stage_extract
+from ml_connector.zoho.organizations import organization_facts
 from ml_connector.zoho.report import read_jsonl
 
 log = logging.getLogger(__name__)
@@ -158,7 +165,10 @@ class Scope(RootModel[list[Window]]):
 
 
 class BuildManifest(BaseModel):
-    """The files a build wrote (``path`` is the import file) and what went into them."""
+    """The files a build wrote (``path`` is the import file) and what went into them. A
+    flow of several organizations imports their files combined (``parts``: each
+    organization's own build, by entity; ``failed``: those whose steps did not finish, with
+    why)."""
 
     path: str
     members_file: str
@@ -168,6 +178,12 @@ class BuildManifest(BaseModel):
     lines_file: str | None = None
     gone_file: str | None = None
     counts: BuildResult
+    organization: str = ""
+    watermark: str | None = Field(
+        default=None, description="a part: the newest change its organization's read saw")
+    windows: list[Window] = Field(default_factory=list)
+    parts: dict[str, BuildManifest] = Field(default_factory=dict)
+    failed: dict[str, str] = Field(default_factory=dict)
 
 
 class RunSummary(BaseModel):
@@ -187,6 +203,11 @@ class RunSummary(BaseModel):
     closed: list[str] = Field(
         default_factory=list, description="changes dated into closed months, not applied: "
         "one note per month")
+    watermarks: dict[str, str] = Field(
+        default_factory=dict, description="a flow of several organizations: each one's")
+    failed: dict[str, str] = Field(
+        default_factory=dict, description="a flow of several organizations: those not "
+        "read (entity -> why); the others were imported")
 
 
 def read_records(path: Any) -> Iterator[dict]:
@@ -222,10 +243,17 @@ class FlowRun:
     defaults: Defaults = field(default_factory=Defaults)
     reopen: bool = False
     dry_run: bool = False
+    #: The organization this run's steps read (a flow of several: one ``unit`` each).
+    organization: Organization | None = None
+    #: A flow of several organizations: the client factory of each.
+    zoho_for: Callable[[Organization], Callable[[], ZohoBooksClient]] | None = None
     audit: AuditLog = field(init=False)
     cells: CellLog = field(init=False)
     _zoho_open: ZohoBooksClient | None = field(init=False, default=None, repr=False)
     _anaplan_opened: list[AnaplanClient] = field(init=False, default_factory=list, repr=False)
+    _units: dict[str, FlowRun] = field(init=False, default_factory=dict, repr=False)
+    _stack: ExitStack | None = field(init=False, default=None, repr=False)
+    _facts: OrgFacts | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.interval = Window(*self.interval)
@@ -246,6 +274,48 @@ class FlowRun:
                               "once per month instead")
 
     @property
+    def org_key(self) -> str:
+        """The organization's key in the state store ('' for a flow's only one)."""
+        return self.organization.entity if self.organization is not None else ""
+
+    @property
+    def org(self) -> dict[str, str]:
+        """The state store's organization keyword of this run's rows (none for '')."""
+        return {"organization": self.org_key} if self.org_key else {}
+
+    def unit(self, key: str | None) -> FlowRun:
+        """The run of one organization of the flow (``key``: its entity; None: this run):
+        same run, its own Zoho client, state and files; made once per run."""
+        if key is None:
+            return self
+        if key not in self._units:
+            org = next((o for o in self.flow.organizations_of(self.defaults)
+                        if o.entity == key), None)
+            if org is None or self.zoho_for is None:
+                raise ConfigError(f"flow {self.flow.id}: no organization {key!r} to read")
+            unit = replace(self, organization=org, zoho=self.zoho_for(org))
+            unit.anaplan = self.anaplan  # counted by this run's clients
+            unit._anaplan_opened = self._anaplan_opened
+            if self._stack is not None:  # a walk: one client per organization throughout
+                unit._zoho_open = self._stack.enter_context(unit.zoho())  # type: ignore[misc]
+            self._units[key] = unit
+        return self._units[key]
+
+    def facts(self) -> OrgFacts:
+        """The organization's key, entity, id, name and base currency (one request for the
+        organizations of its login, once per run)."""
+        if self._facts is None:
+            with self.zoho_client() as client:
+                facts = organization_facts(client, self.organization)
+            self._facts = facts
+        return self._facts
+
+    def file_name(self, suffix: str) -> str:
+        """A staged file of the run (an organization's: under its group)."""
+        group = f".{self.organization.group}" if self.organization is not None else ""
+        return f"{self.flow.id}{group}{suffix}"
+
+    @property
     def anaplan_requests(self) -> int:
         """The Anaplan requests this run's clients have made in this process."""
         return sum(client.requests for client in self._anaplan_opened)
@@ -262,7 +332,17 @@ class FlowRun:
 
     @contextmanager
     def one_zoho_client(self) -> Iterator[None]:
-        """Every Zoho read of the run, until the block ends, through one client (and token)."""
+        """Every Zoho read of the run, until the block ends, through one client (and token)
+        per organization (for a flow of several, opened when its first step runs)."""
+        if self.flow.organizations_of(self.defaults):
+            with ExitStack() as stack:
+                self._stack = stack
+                try:
+                    yield
+                finally:
+                    self._stack = None
+                    self._units.clear()
+            return
         with self.zoho_client() as client:
             self._zoho_open = client
             try:
@@ -312,7 +392,7 @@ class FlowRun:
         request."""
         assert self.flow.sweep is not None
         day, key = self.interval.end[:10], f"{self.flow.id}:sweep"
-        if (self.store.get_watermark(key) or "") >= day:
+        if (self.store.get_watermark(key, **self.org) or "") >= day:
             log.info("Id sweep: done for %s already; the next is due the day after", day)
             return SweepResult()
         changed = {str(r.get(f)) for r in self.records(changes)
@@ -327,7 +407,7 @@ class FlowRun:
             found = sweep(client, self.store, self.flow, months, self.flow.change_entities,
                           skip=lambda _entity, record_id: record_id in changed)
         ReadLog(self.store).record(dag_id(self.flow.id), self.run_id, "sweep", found)
-        self.store.set_watermark(key, day)
+        self.store.set_watermark(key, day, **self.org)
         return found
 
     def closure(self, client: ZohoBooksClient | None = None) -> Closure | None:
@@ -388,7 +468,8 @@ class FlowRun:
 
         records = read_records(self.path_of(str(changes.path))) if changes.path else iter([])
         months = affected_months(noted(records), dates, ids,
-                                 lambda found: self.audit.windows_of(flow.id, found))
+                                 lambda found: self.audit.windows_of(flow.id, found,
+                                                                     **self.org))
         return months, dated
 
     def scope(self, changes: ExtractManifest) -> Scope:
@@ -421,11 +502,44 @@ class FlowRun:
                                      "nothing read or sent")
         return Scope([month_window(m) for m in months])
 
+    def rates(self, scope: Scope | None = None,
+              scopes: Mapping[str, Scope | None] | None = None) -> Rates:
+        """The exchange rates the flow's ``translate:`` columns need for the run's months
+        (an incremental run's: those it rebuilds, in any organization), for the base
+        currencies of its organizations, from its ``fx:`` source; a rate the source lacks is
+        left out here: the build of an organization that needs it fails, naming it."""
+        flow = self.flow
+        fx = flow.fx_of(self.defaults)
+        assert fx is not None, "plan: translated columns need fx"
+        groups = {flow.columns[c].translate.to for c in flow.translated}  # type: ignore[union-attr]
+        if len(groups) != 1:
+            raise ConfigError(f"flow {flow.id}: translate: every column translates to one "
+                              f"group currency (got {', '.join(sorted(groups))})")
+        months = sorted({m.strftime("%Y-%m") for s in
+                         ([scope] if scopes is None else list(scopes.values()))
+                         if s is not None for m in self.scoped(s).months()}  # type: ignore[union-attr]
+                        ) if (scope is not None or scopes) else \
+            [m.strftime("%Y-%m") for m in self.run_months()]
+        units = [self.unit(o.entity) for o in flow.organizations_of(self.defaults)] or [self]
+        currencies = sorted({u.facts().currency for u in units})
+
+        def client_of(key: str) -> Any:
+            return self.unit(key if units[0] is not self else None).zoho_client()
+
+        found = read_rates(fx, groups.pop(), currencies, months, zoho_client=client_of,
+                           read_export=lambda export: self.read_export(export)[1],
+                           folder=Path("."))
+        log.info("Read %s rate(s) of %s for %s from %s", sum(
+            len(by_month) for by_month in found.rates.values()), ", ".join(currencies),
+            ", ".join(months) or "no month", found.origin)
+        return found
+
     def build(self, extract: ExtractManifest, lookups: Mapping[str, ExtractManifest],
-              scope: Scope | None = None) -> BuildManifest:
+              scope: Scope | None = None, rates: Rates | None = None) -> BuildManifest:
         """Write the import file, its members (record -> rows), the skipped records and, for
         aggregates, the cells sent; cells sent before for the rebuilt windows and absent now
-        are sent as zero."""
+        are sent as zero; ``translate:`` columns with the ``rates`` of their month (a
+        missing rate stops the build, nothing sent for the organization)."""
         flow = self.flow
         scope = self.scoped(scope)
         self.lists_ready(extract.organization_id)
@@ -436,7 +550,7 @@ class FlowRun:
             raise NothingChanged(f"no {flow.entity} changed since the watermark" + (
                 f" but in closed months ({', '.join(sorted(extract.left_out))}): not read"
                 if extract.left_out else ""))
-        clear = self.cells.cells(flow.id, [w.start for w in self.windows(scope)]) \
+        clear = self.cells.cells(flow.id, [w.start for w in self.windows(scope)], **self.org) \
             if flow.grain == "aggregate" else set()
         if not extract.count and not clear and not gone:  # no header-only file
             raise NothingChanged(f"nothing to send: no {flow.entity} read for "
@@ -453,12 +567,18 @@ class FlowRun:
             files["values_file"] = ".values.jsonl"
         if flow.remembers_lines:
             files["lines_file"] = ".lines.jsonl"
-        paths = {kind: self.out_dir / f"{flow.id}{suffix}" for kind, suffix in files.items()}
+        paths = {kind: self.out_dir / self.file_name(suffix) for kind, suffix in files.items()}
         window_of = None
         period = flow.period_field
         if scope is not None and period is not None:
             def window_of(record: Mapping[str, Any]) -> Window:
                 return month_window(month_of(record[period]))
+        translator = None
+        if flow.translated:
+            if rates is None:
+                raise RunFailed(f"flow {flow.id}: the rates step did not run (see its log); "
+                                "nothing is sent untranslated")
+            translator = Translator(flow, rates, self.facts().currency)
         handles = {kind: path.open("w", encoding="utf-8") for kind, path in paths.items()}
         try:
             result = build_file(flow, self.records(extract), tables, handles["path"],
@@ -466,21 +586,77 @@ class FlowRun:
                                 window_of=window_of, cells_out=handles.get("cells_file"),
                                 clear=clear, refresh=self._refresh if self.zoho else None,
                                 accounts=accounts, values_out=handles.get("values_file"),
-                                lines_out=handles.get("lines_file"))
+                                lines_out=handles.get("lines_file"),
+                                organization=self.facts() if flow.organization_columns
+                                else None, translate=translator)
         finally:
             for handle in handles.values():
                 handle.close()
         if flow.sees_deletes:
-            paths["gone_file"] = self.out_dir / f"{flow.id}.gone.jsonl"
+            paths["gone_file"] = self.out_dir / self.file_name(".gone.jsonl")
             result.rows += self._write_gone(gone, paths["path"], paths["gone_file"])
+        if translator is not None:
+            result.translated = translator.notes()
+            for column, used in result.translated.items():
+                log.info("Column %r translated at %s", column, used)
         built = BuildManifest.model_validate(
-            {**{k: str(v) for k, v in paths.items()}, "counts": result})
+            {**{k: str(v) for k, v in paths.items()}, "counts": result,
+             "organization": self.org_key, "windows": self.windows(scope)})
         log.info("Built %d row(s) from %d record(s); skipped %d %s; %d emptied cell(s) sent "
                  "as zero", result.rows, result.records, result.skipped,
                  result.skipped_reasons, result.cleared)
         for line in result.routed_lines():
             log.info("%s", line)
         return built
+
+    def combine(self, parts: Mapping[str, BuildManifest | None],
+                changes: Mapping[str, ExtractManifest | None] | None = None) -> BuildManifest:
+        """Join the files the organizations' builds wrote into one import (whole cells per
+        entity); an organization without a build is named as failed, unless its steps
+        found nothing to send. Raises ``NothingChanged`` when no organization has a file,
+        and fails when every one failed."""
+        newest = {k: m.max_last_modified_time for k, m in (changes or {}).items()
+                  if m is not None}
+        built = {k: b.model_copy(update={"watermark": newest.get(k)})
+                 for k, b in parts.items() if b is not None}
+        outcomes = UnitOutcomes(self.store).of(dag_id(self.flow.id), self.run_id)
+        failed = {k: outcomes.get(k, ("failed", "its steps did not finish"))[1]
+                  for k, b in parts.items() if b is None
+                  and outcomes.get(k, ("failed", ""))[0] != "skipped"}
+        unchanged = [k for k in parts if parts[k] is None and k not in failed]
+        for key, why in failed.items():
+            log.warning("Organization %s is left out of this import: %s", key, why)
+        if not built:
+            if failed:
+                raise RunFailed(f"flow {self.flow.id}: no organization was read: "
+                                + "; ".join(f"{k}: {w}" for k, w in failed.items()))
+            raise NothingChanged(f"nothing to send for any organization ({', '.join(parts)})")
+        paths = {kind: self.out_dir / self.file_name(suffix)
+                 for kind, suffix in (("path", ".csv"), ("members_file", ".members.jsonl"),
+                                      ("skipped_file", ".skipped.jsonl"),
+                                      ("cells_file", ".cells.jsonl"),
+                                      ("values_file", ".values.jsonl"))}
+        first = next(iter(built.values()))
+        kinds = [k for k in paths if getattr(first, k) is not None]
+        for kind in kinds:
+            with paths[kind].open("w", encoding="utf-8", newline="") as out:
+                for n, part in enumerate(built.values()):
+                    with self.path_of(getattr(part, kind)).open("r", encoding="utf-8",
+                                                                newline="") as handle:
+                        if kind == "path" and n:
+                            next(handle, None)  # one header
+                        shutil.copyfileobj(handle, out)
+        counts = BuildResult()
+        for part in built.values():
+            counts.add(part.counts)
+        log.info("Combined %d organization(s) into one import of %d row(s): %s%s%s",
+                 len(built), counts.rows, ", ".join(f"{k} {b.counts.rows}" for k, b in
+                                                    built.items()),
+                 f"; nothing changed for {', '.join(unchanged)}" if unchanged else "",
+                 f"; left out (failed): {', '.join(failed)}" if failed else "")
+        return BuildManifest.model_validate(
+            {**{k: str(paths[k]) for k in kinds}, "counts": counts, "parts": built,
+             "failed": failed, "windows": [w for b in built.values() for w in b.windows]})
 
     def gone(self, organization_id: str, scope: Scope | None) -> list[Gone]:
         """The deleted documents this run removes: those the flow still has in Anaplan
@@ -614,46 +790,26 @@ class FlowRun:
             status = client.task(handoff.import_id, handoff.task_id)
             rejected = (client.rejected_rows(handoff.import_id, status.task_id, None, status)
                         if status.failure_dump else [])
-        windows = self.windows(scope)
         with self.path_of(built.path).open("r", encoding="utf-8", newline="") as handle:
             reader = csv.reader(handle)
             next(reader, None)
             line_of_key = row_keys(flow, reader)
-        rows = audit_rows(
-            entity=flow.entity, import_id=handoff.import_id, task=status,
-            line_of_key=line_of_key, rejected=rejected,
-            members=read_lines(self.path_of(built.members_file), Member),
-            skipped=read_lines(self.path_of(built.skipped_file), Skipped))
-        if listed is not None:
-            rows = with_notes(rows, listed.by_record())
-        gone = list(read_lines(self.path_of(built.gone_file), Gone)) if built.gone_file else []
-        removed = status.state == "COMPLETE" and status.successful is not False
-        if gone:
-            (log.info if removed else log.warning)("%s", gone_note(gone, status, removed))
-        rows = chain(rows, gone_audit(gone, entity=flow.entity, import_id=handoff.import_id,
-                                      task=status, removed=removed))
-        counts = self.audit.replace_run(flow.id, self.run_id, windows, rows)
-        if built.lines_file and status.state == "COMPLETE":
-            lines = SentLines(self.store)
-            lines.remember(flow.id, (SentRows(s.record_id, s.module or flow.entity, s.month,
-                                              s.rows)
-                                     for s in read_lines(self.path_of(built.lines_file),
-                                                         FileLines)))
-            if removed and gone:  # sent as zero once: forgotten
-                lines.forget(flow.id, [g.record_id for g in gone])
-        summary = RunSummary(flow=flow.id, run_id=self.run_id, counts=counts,
+        units = [(self.unit(key), part) for key, part in built.parts.items()] \
+            if built.parts else [(self, built)]
+        windows = self.windows(scope) if not built.parts else built.windows
+        counts: Counter[str] = Counter()
+        cells: int | None = None
+        for unit, part in units:
+            found, sent = unit.record_part(part, part.windows or windows, handoff, status,
+                                           rejected, line_of_key, listed)
+            counts.update(found)
+            if sent is not None:
+                cells = (cells or 0) + sent
+        summary = RunSummary(flow=flow.id, run_id=self.run_id, counts=dict(counts),
                              task_id=status.task_id, rows=built.counts.rows, windows=windows,
                              text=listed.counts() if listed is not None else {},
-                             closed=self.left_closed(changes, scope))
-        if built.cells_file and status.state == "COMPLETE":
-            sent: dict[str, set[Cell]] = defaultdict(set)
-            amounts: dict[Cell, list[str]] = {}
-            for cell in read_lines(self.path_of(built.cells_file), SentCell):
-                sent[cell.window_start or windows[0].start].add(tuple(cell.key))
-                if cell.amounts is not None:
-                    amounts[tuple(cell.key)] = cell.amounts
-            summary.cells = self.cells.replace(flow.id, [w.start for w in windows], sent,
-                                               amounts)
+                             closed=self.left_closed(changes, scope), cells=cells,
+                             failed=built.failed)
         if waited is None and not counts.get("failed"):
             raise RunFailed(
                 f"flow {flow.id}: the wait for Anaplan task {status.task_id} failed (see the "
@@ -685,9 +841,64 @@ class FlowRun:
                 changes.max_last_modified_time:
             self.store.set_watermark(flow.id, changes.max_last_modified_time)
             summary.watermark = changes.max_last_modified_time
-        log.info("Audit %s; watermark %s%s", summary.counts, summary.watermark or "unchanged",
+        elif flow.mode == "incremental" and status.ok:
+            for unit, part in units:  # each organization's own, as far as it was read
+                if part.watermark:
+                    self.store.set_watermark(flow.id, part.watermark, **unit.org)
+                    summary.watermarks[unit.org_key] = part.watermark
+        log.info("Audit %s; watermark %s%s", summary.counts, summary.watermark or ", ".join(
+                     f"{k} {v}" for k, v in summary.watermarks.items()) or "unchanged",
                  f"; list text {summary.text}" if summary.text else "")
+        if built.failed:  # the others are in; the failed ones are read again next run
+            raise RunFailed(
+                f"flow {flow.id}: imported {', '.join(built.parts)}; not read: "
+                + "; ".join(f"{k} ({why})" for k, why in built.failed.items())
+                + ". Their watermarks stay: the next run (or clearing their task group) "
+                "reads only what they still lack")
         return summary
+
+    def record_part(self, built: BuildManifest, windows: list[Window], handoff: Handoff,
+                    status: TaskStatus, rejected: list, line_of_key: Mapping[str, int],
+                    listed: ListCheck | None) -> tuple[dict[str, int], int | None]:
+        """Write one organization's share of the import to its audit trail (replacing
+        earlier runs of its windows) and, once Anaplan has taken the file, its cells and
+        the lines its documents sent; returns (audit counts, cells kept)."""
+        flow = self.flow
+        rows = audit_rows(
+            entity=flow.entity, import_id=handoff.import_id, task=status,
+            line_of_key=line_of_key, rejected=rejected,
+            members=read_lines(self.path_of(built.members_file), Member),
+            skipped=read_lines(self.path_of(built.skipped_file), Skipped))
+        if listed is not None:
+            rows = with_notes(rows, listed.by_record())
+        if built.counts.translated:  # the rates each record's cells were translated at
+            rows = with_notes(rows, {}, every="translated: " + "; ".join(
+                f"{c} {r}" for c, r in built.counts.translated.items()))
+        gone = list(read_lines(self.path_of(built.gone_file), Gone)) if built.gone_file else []
+        removed = status.state == "COMPLETE" and status.successful is not False
+        if gone:
+            (log.info if removed else log.warning)("%s", gone_note(gone, status, removed))
+        rows = chain(rows, gone_audit(gone, entity=flow.entity, import_id=handoff.import_id,
+                                      task=status, removed=removed))
+        counts = self.audit.replace_run(flow.id, self.run_id, windows, rows, **self.org)
+        if built.lines_file and status.state == "COMPLETE":
+            lines = SentLines(self.store)
+            lines.remember(flow.id, (SentRows(s.record_id, s.module or flow.entity, s.month,
+                                              s.rows)
+                                     for s in read_lines(self.path_of(built.lines_file),
+                                                         FileLines)), **self.org)
+            if removed and gone:  # sent as zero once: forgotten
+                lines.forget(flow.id, [g.record_id for g in gone], **self.org)
+        if not built.cells_file or status.state != "COMPLETE":
+            return counts, None
+        sent: dict[str, set[Cell]] = defaultdict(set)
+        amounts: dict[Cell, list[str]] = {}
+        for cell in read_lines(self.path_of(built.cells_file), SentCell):
+            sent[cell.window_start or windows[0].start].add(tuple(cell.key))
+            if cell.amounts is not None:
+                amounts[tuple(cell.key)] = cell.amounts
+        return counts, self.cells.replace(flow.id, [w.start for w in windows], sent, amounts,
+                                          **self.org)
 
     def left_closed(self, changes: ExtractManifest | None, scope: Scope | None) -> list[str]:
         """The notes of the closed months an incremental run left out: those an aggregate
@@ -767,7 +978,7 @@ class FlowRun:
                  checked, len({n.record_id for n in notes}))
         return result
 
-    def verify(self, extract: ExtractManifest, built: BuildManifest, handoff: Handoff,
+    def verify(self, extract: ExtractManifest | None, built: BuildManifest, handoff: Handoff,
                scope: Scope | None = None) -> Verification:
         """Read the run's months back out of Anaplan through the flow's export (``verify``)
         and compare them with the import file (and, for a ledger flow, with the staged
@@ -775,9 +986,11 @@ class FlowRun:
         hold the cells against another flow's (``crosscheck``). Differences are returned,
         not raised: ``reconcile`` fails the run on them, after the audit."""
         flow = self.flow
-        labels = {period_label(w.start[:10]): w.start for w in self.windows(scope)}
+        windows = built.windows if built.parts else self.windows(scope)
+        labels = {period_label(w.start[:10]): w.start for w in windows}
         sent = self.sent_cells(built)
-        result = (self.read_back(extract, sent, labels) if flow.verify is not None
+        result = (self.read_back(extract, sent, labels, list(built.parts))
+                  if flow.verify is not None
                   else Verification(flow=flow.id, run_id=self.run_id))
         if flow.crosscheck is not None:
             check = flow.crosscheck
@@ -792,25 +1005,38 @@ class FlowRun:
                 log.warning("%s", line)
         return result
 
-    def read_back(self, extract: ExtractManifest, sent: Cells, labels: Mapping[str, str]
+    def read_back(self, extract: ExtractManifest | None, sent: Cells,
+                  labels: Mapping[str, str], entities: list[str] | None = None
                   ) -> Verification:
-        """The ``verify`` comparison of the run's months (label -> window start)."""
+        """The ``verify`` comparison of the run's months (label -> window start), kept per
+        month and, for a flow of several organizations, per entity (``entities``: those
+        the run imported; the cells of the others are not compared)."""
         flow = self.flow
         layout = Layout.of(flow)
         export_id, held = self.held_cells(set(labels))
-        books = books_cells(flow, layout, self.records(extract)) if flow.is_ledger else None
+        at = layout.keys.index(flow.entity_column) if entities and flow.entity_column \
+            else None
+        if at is not None:  # an organization left out of this run keeps its cells
+            held = {k: v for k, v in held.items() if k[at] in set(entities or ())}
+        books = books_cells(flow, layout, self.records(extract)) \
+            if flow.is_ledger and extract is not None else None
         found = list(compare(layout, sent, held, books, set(labels)))
         result = Verification(flow=flow.id, run_id=self.run_id, export_id=export_id,
                               books_checked=books is not None, differences=found)
-        per_month: dict[str, tuple[int, int, str | None]] = {}
         compared = set(sent) | set(held)
-        for label, start in labels.items():
-            cells = sum(1 for k in compared if layout.month_of(k) == label)
-            wrong = [d for d in found if layout.month_of(tuple(d.key)) == label]
-            result.months[label] = cells
-            per_month[start] = (cells, len(wrong),
-                                "; ".join(d.describe() for d in wrong[:SHOWN]) or None)
-        VerificationLog(self.store).record(flow.id, self.run_id, export_id, per_month)
+        log_of = VerificationLog(self.store)
+        for entity in (entities or []) if at is not None else [None]:
+            per_month: dict[str, tuple[int, int, str | None]] = {}
+            for label, start in labels.items():
+                keys = [k for k in compared if layout.month_of(k) == label
+                        and (at is None or k[at] == entity)]
+                wrong = [d for d in found if layout.month_of(tuple(d.key)) == label
+                         and (at is None or d.key[at] == entity)]
+                result.months[label] = result.months.get(label, 0) + len(keys)
+                per_month[start] = (len(keys), len(wrong),
+                                    "; ".join(d.describe() for d in wrong[:SHOWN]) or None)
+            log_of.record(flow.id, self.run_id, export_id, per_month,
+                          **({"organization": entity} if entity is not None else {}))
         log.info("Verified %d cell(s) of %s against export %s%s: %d difference(s)",
                  sum(result.months.values()), ", ".join(result.months), export_id,
                  " and the postings" if books is not None else "", len(found))

@@ -21,6 +21,8 @@ from pydantic import (
 )
 
 from ml_connector.errors import ConfigError
+from ml_connector.flows.organizations import FACTS, Organization
+from ml_connector.fx.models import FxSource, Translate
 from ml_connector.zoho.entities import ENTITIES, Entity, get_entity
 from ml_connector.zoho.fields import HEADER_POSTING, LINE_ITEM, known_fields
 
@@ -70,7 +72,9 @@ class Column(_Strict):
     ``currency: document``; ``lookup`` a field translated through another entity; ``tag``
     a reporting tag's option on the line, else on its document (header field
     ``tag_field``; ``tag_level: document``: the document's only); ``dimension`` the line's
-    location, project, item or salesperson, else its document's. In aggregated flows,
+    location, project, item or salesperson, else its document's; ``organization`` the
+    Entity member (``entity``), base currency, id or name of the organization read. In
+    aggregated flows,
     ``amount`` columns are summed and all others are the group keys. ``list`` names the
     Anaplan list whose members the column holds: the run checks its values are members
     before uploading.
@@ -81,7 +85,13 @@ class Column(_Strict):
     period: str | None = None
     amount: str | None = None
     currency: Literal["base", "document"] = "base"
+    translate: Translate | None = Field(
+        default=None, description="amount columns: the cell's sum translated to a group "
+        "currency with the rate of its month (the flow's fx: says where rates come from)")
     lookup: Lookup | None = None
+    organization: Literal[FACTS] | None = Field(  # type: ignore[valid-type]
+        default=None, description="the organization's Entity member (entity), base "
+        "currency, id or name")
     tag: str | None = Field(
         default=None, description="a reporting tag, by name or id: the line's option of it")
     dimension: Literal[DIMENSIONS] | None = Field(  # type: ignore[valid-type]
@@ -130,6 +140,9 @@ class Column(_Strict):
             raise ValueError("value: only for tag and dimension columns")
         if self.map is not None and (self.amount is not None or self.period is not None):
             raise ValueError("map: translates members, not amounts or periods")
+        if self.translate is not None and (self.amount is None or self.currency != "base"):
+            raise ValueError("translate: translates an amount in the organization's base "
+                             "currency (an amount column without currency: document)")
         if self.unmapped != "fail" and self.map is None:
             raise ValueError("unmapped: only with map")
         if self.list_ is not None and (self.amount is not None or self.period is not None):
@@ -165,7 +178,8 @@ class Column(_Strict):
 
 
 #: The sources of a column: exactly one is given.
-SOURCES = ("field", "const", "period", "amount", "lookup", "tag", "dimension")
+SOURCES = ("field", "const", "period", "amount", "lookup", "tag", "dimension",
+           "organization")
 #: Dimensions Zoho also carries on line items (a line's value comes first).
 LINE_DIMENSIONS = ("location", "project", "item")
 
@@ -369,6 +383,13 @@ class Flow(_Strict):
     sweep: Sweep | None = Field(
         default=None, description="incremental flows: find documents deleted in Zoho by "
         "listing the ids of the open months each run (docs/flows.md, sweep)")
+    fx: FxSource | None = Field(
+        default=None, description="where the rates of translate: columns come from "
+        "(default: the file's)")
+    organizations: list[Organization] | None = Field(
+        default=None, description="several Zoho organizations read into one import, each "
+        "its own unit of work; default: the file's (for a flow with an organization: "
+        "entity column), else the connection's one organization")
     description: str = ""
     enabled: bool = True
 
@@ -377,6 +398,8 @@ class Flow(_Strict):
         if not self.columns:
             raise ValueError("columns: at least one column is needed")
         self._check_list()
+        self._check_organizations()
+        self._check_translation()
         if self.verify is not None:
             if self.grain != "aggregate":
                 raise ValueError("verify: reads whole cells back, so it needs grain "
@@ -438,6 +461,59 @@ class Flow(_Strict):
             raise ValueError(f"mode 'period' needs dated documents; {entity.name!r} has no "
                              "date: use mode 'full'")
         return self
+
+    def _check_translation(self) -> None:
+        """Translated amounts are cells of a month: an aggregate flow with a period."""
+        if self.translated and (self.grain != "aggregate" or self.period_field is None):
+            raise ValueError("translate: rates are per month, applied to whole cells: the "
+                             "flow needs grain 'aggregate' and a period column")
+
+    @property
+    def translated(self) -> list[str]:
+        """The columns translated to a group currency."""
+        return [n for n, c in self.columns.items() if c.translate is not None]
+
+    def fx_of(self, defaults: Defaults) -> FxSource | None:
+        """Where the rates of its ``translate:`` columns come from."""
+        return self.fx or defaults.fx
+
+    def _check_organizations(self) -> None:
+        """Several organizations need whole cells per entity: an aggregate flow with an
+        ``organization: entity`` column; entity codes are unique."""
+        if self.organizations is None:
+            return
+        codes = [o.entity for o in self.organizations]
+        if not codes:
+            raise ValueError("organizations: name at least one, or leave the key out")
+        twice = sorted({c for c in codes if codes.count(c) > 1}
+                       | {c for c in {c.lower() for c in codes}
+                          if [x.lower() for x in codes].count(c) > 1})
+        if twice:
+            raise ValueError(f"organizations: entity {', '.join(twice)} is named twice "
+                             "(codes must differ, also in case: each is a task group)")
+        if self.grain != "aggregate" or self.loads is not None:
+            raise ValueError("organizations: several organizations are combined as whole "
+                             "cells per entity: the flow needs grain 'aggregate'")
+        if not self.entity_column:
+            raise ValueError("organizations: add a column {organization: entity} (e.g. "
+                             "Entity: {organization: entity, list: Entities}) so each "
+                             "organization's cells are its own")
+
+    @property
+    def organization_columns(self) -> bool:
+        """Whether a column holds a fact of the organization read (read once a run)."""
+        return any(c.organization is not None for c in self.columns.values())
+
+    @property
+    def entity_column(self) -> str | None:
+        """The column holding the organization's Entity member."""
+        return next((n for n, c in self.columns.items() if c.organization == "entity"), None)
+
+    def organizations_of(self, defaults: Defaults) -> list[Organization]:
+        """The organizations a run reads (none: the connection's one)."""
+        if self.organizations is not None:
+            return self.organizations
+        return list(defaults.organizations) if self.entity_column else []
 
     def _check_lines(self, entity: Entity) -> None:
         """``line.*`` columns need line items, or postings of a document that posts its
@@ -756,6 +832,12 @@ class Defaults(_Strict):
         default=None, description="every flow's months ending before this date are closed "
         "(a flow's own closed_before replaces it)")
     transaction_locks: TransactionLocks = Field(default_factory=TransactionLocks)
+    fx: FxSource | None = Field(
+        default=None, description="where every flow's translate: columns take their rates "
+        "(a flow's own fx: replaces it)")
+    organizations: list[Organization] = Field(
+        default_factory=list, description="the organizations of every flow with an "
+        "organization: entity column and no organizations of its own")
 
     def pools(self) -> dict[str, dict]:
         """The pools as ``airflow pools import`` reads them."""
@@ -911,9 +993,17 @@ def load_flows(path: str | Path) -> FlowsFile:
     a column's ``map`` file is read from beside it."""
     path = Path(path)
     spec = parse_flows(_read(path), path.name)
+    beside(spec.defaults.fx, path.parent)
     for flow in spec.flows:
         read_maps(flow, path.parent)
+        beside(flow.fx, path.parent)
     return spec
+
+
+def beside(fx: FxSource | None, folder: Path) -> None:
+    """A ``source: csv`` rate file named relative to flows.yaml, made absolute."""
+    if fx is not None and fx.file and not Path(fx.file).is_absolute():
+        object.__setattr__(fx, "file", str(folder / fx.file))
 
 
 def read_maps(flow: Flow, folder: Path) -> None:
@@ -983,8 +1073,10 @@ def load_valid_flows(path: str | Path) -> tuple[FlowsFile, list[str]]:
     map file cannot be read is invalid)."""
     path = Path(path)
     spec, problems = split_flows(_read(path), path.name)
+    beside(spec.defaults.fx, path.parent)
     valid = []
     for flow in spec.flows:
+        beside(flow.fx, path.parent)
         try:
             read_maps(flow, path.parent)
         except ConfigError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -12,7 +13,8 @@ from ml_connector.hooks.connections import ConnectionLookup
 from ml_connector.hooks.state import DEFAULT_STATE_CONN_ID, state_store, state_url
 from ml_connector.state.tokens import SqlTokenCache, fernet_from
 from ml_connector.transport.fields import parse_extra
-from ml_connector.zoho.client import ZohoBooksClient
+from ml_connector.zoho.client import ZohoBooksClient, ZohoConfig
+from ml_connector.zoho.organizations import choose
 from ml_connector.zoho.settings import settings_from_fields
 
 
@@ -27,7 +29,9 @@ class ZohoBooksHook(ConnectionLookup, BaseHook):
     the organization's other integrations, default 20).
 
     The state store (``state_conn_id``) holds what all tasks share: the access token
-    (encrypted), the detail cache and the organization's daily quota.
+    (encrypted), the detail cache and the organization's daily quota. ``organization`` (an
+    id, or a name found through ``GET /organizations``) reads another organization of the
+    same login than the connection's ``organization_id``.
     """
 
     conn_name_attr = "zoho_conn_id"
@@ -39,11 +43,13 @@ class ZohoBooksHook(ConnectionLookup, BaseHook):
         self,
         zoho_conn_id: str = default_conn_name,
         state_conn_id: str = DEFAULT_STATE_CONN_ID,
+        organization: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.zoho_conn_id = zoho_conn_id
         self.state_conn_id = state_conn_id
+        self.organization = organization
 
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
@@ -71,10 +77,20 @@ class ZohoBooksHook(ConnectionLookup, BaseHook):
             store, fernet_from(credentials.client_id, credentials.client_secret,
                                credentials.refresh_token),
         )
-        client = ZohoBooksClient(credentials, config, token_cache=cache, store=store)
-        client.tokens.on_token = mask_secret
-        client.tokens.connection = self.zoho_conn_id
-        return client
+        def make(config: ZohoConfig) -> ZohoBooksClient:
+            client = ZohoBooksClient(credentials, config, token_cache=cache, store=store)
+            client.tokens.on_token = mask_secret
+            client.tokens.connection = self.zoho_conn_id
+            return client
+
+        if self.organization is None:
+            return make(config)
+        wanted = self.organization
+        if not wanted.isdigit():  # a name: the login's organizations say its id
+            with make(replace(config, organization_id=None)) as lister:
+                wanted = choose(lister.organizations(), wanted,
+                                f"connection {self.zoho_conn_id!r}")
+        return make(replace(config, organization_id=wanted))
 
     def test_connection(self) -> tuple[bool, str]:
         """Obtain a token and list the organizations the refresh token can read."""

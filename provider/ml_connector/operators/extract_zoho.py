@@ -19,6 +19,7 @@ from ml_connector.hooks.zoho_books import ZohoBooksHook
 from ml_connector.operators.failures import fail_fast
 from ml_connector.operators.lineage import file_dataset, operator_lineage, zoho_dataset
 from ml_connector.operators.staging import staged_path
+from ml_connector.state.units import UnitOutcomes
 from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.plan import Mode
 
@@ -63,6 +64,10 @@ class ExtractZohoOperator(BaseOperator):
         (``left_out``) and logged (``CLOSED MONTH CHANGED``), unless ``reopen``.
     :param reopen: with ``closed_of``, read closed months too (templated, e.g.
         ``"{{ params.reopen }}"``).
+    :param organization: another organization of the connection's login than its
+        ``organization_id``: an id, or a name found through ``GET /organizations``.
+    :param unit: in a flow of several organizations, the entity key of the one read: its
+        watermark is its own, and a failure is noted for the step that combines them.
 
     The manifest (XCom) holds the staged path, record count, window, request count and the
     newest ``last_modified_time`` seen; never the records themselves.
@@ -99,6 +104,8 @@ class ExtractZohoOperator(BaseOperator):
         tags: Sequence[str] = (),
         closed_of: tuple[Flow, Defaults] | None = None,
         reopen: bool | str = False,
+        organization: str | None = None,
+        unit: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -129,6 +136,8 @@ class ExtractZohoOperator(BaseOperator):
         self.tags = list(tags)
         self.closed_of = closed_of
         self.reopen = reopen
+        self.organization = organization
+        self.unit = unit
 
     @classmethod
     def of_read(cls, read: Read, **kwargs: Any) -> ExtractZohoOperator:
@@ -137,7 +146,7 @@ class ExtractZohoOperator(BaseOperator):
                    with_entities=read.entities[1:], mode=read.mode, line_items=read.line_items,
                    watermark_key=read.watermark_key, overlap=read.overlap,
                    reuse_within=timedelta(hours=read.reuse_hours) if read.reuse_hours else None,
-                   hint=read.hint, tags=read.tags, **kwargs)
+                   hint=read.hint, tags=read.tags, unit=read.organization, **kwargs)
 
     @property
     def read(self) -> Read:
@@ -148,12 +157,14 @@ class ExtractZohoOperator(BaseOperator):
                     watermark_key=self.watermark_key or f"{self.dag_id}.{self.task_id}",
                     overlap_minutes=self.overlap.total_seconds() / 60,
                     reuse_hours=self.reuse_within.total_seconds() / 3600
-                    if self.reuse_within else None, hint=self.hint, tags=self.tags)
+                    if self.reuse_within else None, hint=self.hint, tags=self.tags,
+                    organization=self.unit)
 
     @fail_fast()
     def execute(self, context: Context, event: Any = None) -> dict[str, Any]:
         store = state_store(state_url(self.state_conn_id))
-        client = ZohoBooksHook(self.zoho_conn_id, self.state_conn_id).client
+        client = ZohoBooksHook(self.zoho_conn_id, self.state_conn_id,
+                               organization=self.organization).client
         path = staged_path(self.staging_base, context, f"{self.task_id}.jsonl")
         start, end = one_month(self.month) if self.month else (self.window_start,
                                                                  self.window_end)
@@ -174,7 +185,12 @@ class ExtractZohoOperator(BaseOperator):
                 leave=left, **bounds)
             if self.closed_of is not None:
                 note_left_out(self.closed_of[0], store, left, summary, self.log)
-        except QuotaExhausted as exc:
+        except Exception as exc:
+            if self.unit and not (isinstance(exc, QuotaExhausted) and self.on_quota == "wait"):
+                UnitOutcomes(store).record(context["ti"].dag_id, context["run_id"], self.unit,
+                                           "failed", f"{self.task_id}: {exc}")
+            if not isinstance(exc, QuotaExhausted):
+                raise
             if self.on_quota == "wait" and exc.resets_at is not None:
                 resume = datetime.fromtimestamp(exc.resets_at + 60, timezone.utc)
                 self.log.warning("%s Waiting in the triggerer until %s.", exc, resume.isoformat())

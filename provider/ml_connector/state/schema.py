@@ -224,3 +224,14 @@ sent_lines = Table(
     Column("sent_at", Float, nullable=False),
     Index("ix_mlc_sent_lines_month", "flow", "month"),
 )
+
+unit_outcomes = Table(
+    "mlc_unit_outcomes",
+    metadata,
+    Column("dag_id", String(250), primary_key=True),
+    Column("run_id", String(250), primary_key=True),
+    Column("organization", String(64), primary_key=True),  # the entity key
+    Column("state", String(16), nullable=False),  # skipped | failed
+    Column("detail", Text, nullable=False),  # the step and why
+    Column("recorded_at", Float, nullable=False),
+)

@@ -25,7 +25,7 @@ from ml_connector.state import migrate, schema
 
 log = logging.getLogger(__name__)
 #: The schema revision this version writes (``migrate.head()``; a test keeps them equal).
-HEAD = "0010"
+HEAD = "0012"
 #: Seconds a lock's lease lasts; its holder renews it every third of that.
 LEASE = 30.0
 
