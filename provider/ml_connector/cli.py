@@ -290,9 +290,9 @@ def _doctor(args: argparse.Namespace) -> int:
     url = _state_url(args.db, create=True)
     assert url is not None
 
-    def zoho(conn_id: str) -> object:
+    def zoho(conn_id: str, organization: str | None = None) -> object:
         with _connection_exists(conn_id, "Zoho Books", "ml-connector zoho authorize"):
-            return ZohoBooksHook(conn_id).client
+            return ZohoBooksHook(conn_id, organization=organization).client
 
     def anaplan(conn_id: str, workspace: str | None, model: str | None) -> AnaplanClient:
         with _connection_exists(conn_id, "Anaplan", "ml-connector anaplan authorize"):

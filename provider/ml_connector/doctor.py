@@ -101,7 +101,9 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
     bare = any(f.detail.startswith(MIGRATE_FIRST.split(":")[0]) for f in pooled)
     connected: list[Iterator[Finding]] = []
     if zoho is not None:
-        connected.append(_zoho(zoho, spec.defaults.zoho_conn_id, flows, store))
+        for (conn_id, wanted), readers in zoho_units(spec).items():
+            connected.append(_zoho(zoho, conn_id, readers, store, wanted,
+                                   fx=_fx_reader(spec, conn_id, wanted)))
     if anaplan is not None:
         connected.append(_anaplan(anaplan, spec.defaults.anaplan_conn_id, flows))
     for finding in (f for found in connected for f in found):
@@ -176,48 +178,83 @@ def _pools(flows_path: Path, spec: FlowsFile,
                       "run doctor where the airflow command works (AIRFLOW_HOME set)")
 
 
-def _zoho(zoho: Callable[[str], object], conn_id: str, flows: list[Flow],
-          store: StateStore) -> Iterator[Finding]:
-    """The Zoho connection: a token, the organization, each module's scope, the budget."""
+def zoho_units(spec: FlowsFile) -> dict[tuple[str, str | None], list[Flow]]:
+    """(connection, organization asked for: its id, name or None for the connection's
+    own) -> the enabled flows that read it."""
+    units: dict[tuple[str, str | None], list[Flow]] = {}
+    conn = spec.defaults.zoho_conn_id
+    for flow in (f for f in spec.flows if f.enabled):
+        orgs = flow.organizations_of(spec.defaults)
+        for key in ([(o.conn_id(conn), o.wanted) for o in orgs] or [(conn, None)]):
+            units.setdefault(key, []).append(flow)
+    return units
+
+
+def _fx_reader(spec: FlowsFile, conn_id: str, wanted: str | None) -> bool:
+    """Whether a flow reads its exchange rates from this organization's Zoho Books."""
+    for flow in (f for f in spec.flows if f.enabled):
+        fx = flow.fx_of(spec.defaults)
+        if fx is None or fx.source != "zoho" or not flow.translated:
+            continue
+        org = next((o for o in flow.organizations_of(spec.defaults)
+                    if o.entity == fx.organization), None)
+        if org is not None and (org.conn_id(spec.defaults.zoho_conn_id), org.wanted) == \
+                (conn_id, wanted):
+            return True
+    return False
+
+
+def _zoho(zoho: Callable[..., object], conn_id: str, flows: list[Flow],
+          store: StateStore, wanted: str | None = None, *, fx: bool = False
+          ) -> Iterator[Finding]:
+    """A Zoho organization (the connection's own, or ``wanted`` of its login): a token,
+    the organization, each module's scope (and the exchange rates' when ``fx``), the
+    budget."""
+    check = "zoho" if wanted is None else f"zoho {wanted}"
     try:
-        client = zoho(conn_id)
+        client = zoho(conn_id) if wanted is None else zoho(conn_id, wanted)
         org = client.organization_id  # type: ignore[attr-defined]
-        yield Finding("zoho", "ok", f"token obtained; organization {org}")
-        yield from _zoho_scopes(client, flows)
+        yield Finding(check, "ok", f"token obtained; organization {org}"
+                      + (f" on {conn_id}" if wanted is not None else ""))
+        yield from _zoho_scopes(client, flows, check, fx)
         yield from _budget(client, store, flows)
     except ConnectorError as exc:
-        yield Finding("zoho", "fail", str(exc), "fix the zoho_books connection "
-                      "(ml-connector's docs/connections.md)")
+        yield Finding(check, "fail", str(exc), "fix the zoho_books connection "
+                      f"{conn_id} (ml-connector's docs/connections.md)"
+                      + (" or the flow's organizations" if wanted is not None else ""))
 
 
-def _zoho_scopes(client: object, flows: list[Flow]) -> Iterator[Finding]:
+def _zoho_scopes(client: object, flows: list[Flow], check: str = "zoho",
+                 fx: bool = False) -> Iterator[Finding]:
     """One ``per_page=1`` request per module the flows read: a missing scope shows now. A
     token the accounts server refuses (revoked, another data center) is said once, as the
     connection's fault: no scope would help."""
     from ml_connector.flows.spec import read_modules
+    from ml_connector.fx.zoho import CURRENCIES
     from ml_connector.zoho.entities import get_entity
     from ml_connector.zoho.tags import tags
 
-    for module in sorted(read_modules(flows)):
-        entity = get_entity(module)
+    modules = [get_entity(m) for m in sorted(read_modules(flows))]
+    for entity in modules + ([CURRENCIES] if fx else []):
+        module = entity.name
         try:
             if entity.reader == "tags":  # either tag-list shape (zoho.tags)
                 tags(client)
             else:
                 client.get(entity.path, {"per_page": 1},  # type: ignore[attr-defined]
                            scope=entity.scope)
-            yield Finding("zoho", "ok", f"{module}: readable ({entity.oauth_scope})")
+            yield Finding(check, "ok", f"{module}: readable ({entity.oauth_scope})")
         except AuthError as exc:
             if exc.service != "Zoho accounts":
-                yield Finding("zoho", "fail", f"{module}: {exc}",
+                yield Finding(check, "fail", f"{module}: {exc}",
                               f"authorize a refresh token with {entity.oauth_scope}")
                 continue
-            yield Finding("zoho", "fail", str(exc), "fix the zoho_books connection: its region "
-                          "must be the data center that issued the refresh token, or authorize "
-                          "a new one (ml-connector zoho authorize)")
+            yield Finding(check, "fail", str(exc), "fix the zoho_books connection: its "
+                          "region must be the data center that issued the refresh token, or "
+                          "authorize a new one (ml-connector zoho authorize)")
             return
         except ConnectorError as exc:  # not about scopes: a server error, a lost connection
-            yield Finding("zoho", "fail", f"{module}: {exc}",
+            yield Finding(check, "fail", f"{module}: {exc}",
                           "fix what the error names, then run doctor again")
 
 
