@@ -59,14 +59,17 @@ class DeleteLog:
         return new
 
     def pending(self, flow: str, organization_id: str, entities: Sequence[str], *,
-                by_lines: bool = False) -> list[Deleted]:
-        """The deleted documents of ``entities`` that ``flow`` still has in Anaplan: its
-        audit holds them other than as deleted, or (``by_lines``, record grain, whose audit
-        windows are run intervals) it remembers their rows."""
+                by_lines: bool = False, organization: str = "") -> list[Deleted]:
+        """The deleted documents of ``entities`` (in Zoho organization ``organization_id``)
+        that ``flow`` still has in Anaplan for its ``organization``: its audit holds them
+        other than as deleted, or (``by_lines``, record grain, whose audit windows are run
+        intervals) it remembers their rows."""
         table, audit, lines = schema.deletes, schema.audit, schema.sent_lines
-        held = exists().where(lines.c.flow == flow, lines.c.record_id == table.c.record_id) \
+        held = exists().where(lines.c.flow == flow, lines.c.organization == organization,
+                              lines.c.record_id == table.c.record_id) \
             if by_lines else \
-            exists().where(audit.c.flow == flow, audit.c.record_id == table.c.record_id,
+            exists().where(audit.c.flow == flow, audit.c.organization == organization,
+                           audit.c.record_id == table.c.record_id,
                            audit.c.status.notin_(KEPT))
         query = (select(table.c.entity, table.c.record_id, table.c.source, table.c.found_at)
                  .where(table.c.organization_id == organization_id,
@@ -86,53 +89,62 @@ class DeleteLog:
 
 
 class SentLines:
-    """``mlc_sent_lines``: per record-grain flow and document, the rows last sent."""
+    """``mlc_sent_lines``: per record-grain flow, organization ('': the flow's only one)
+    and document, the rows last sent."""
 
     def __init__(self, store: StateStore) -> None:
         self.store = store
 
-    def remember(self, flow: str, sent: Iterable[SentRows]) -> int:
-        """Replace what ``flow`` remembers of each document of ``sent``."""
+    def remember(self, flow: str, sent: Iterable[SentRows], organization: str = "") -> int:
+        """Replace what ``flow`` remembers of each document of ``sent`` (of
+        ``organization``)."""
         now = time.time()
-        rows = [{"flow": flow, "record_id": s.record_id, "entity": s.entity,
-                 "month": s.month, "line_keys": json.dumps(s.rows), "sent_at": now}
+        rows = [{"flow": flow, "organization": organization, "record_id": s.record_id,
+                 "entity": s.entity, "month": s.month, "line_keys": json.dumps(s.rows),
+                 "sent_at": now}
                 for s in sent]
         table = schema.sent_lines
         with self.store.engine.begin() as conn:
             for start in range(0, len(rows), 500):
                 chunk = rows[start:start + 500]
                 conn.execute(delete(table).where(
-                    table.c.flow == flow,
+                    table.c.flow == flow, table.c.organization == organization,
                     table.c.record_id.in_([r["record_id"] for r in chunk])))
                 conn.execute(insert(table), chunk)
         return len(rows)
 
-    def of(self, flow: str, record_ids: Sequence[str]) -> dict[str, SentRows]:
-        """What ``flow`` last sent for these documents (those it remembers)."""
+    def of(self, flow: str, record_ids: Sequence[str], organization: str = ""
+           ) -> dict[str, SentRows]:
+        """What ``flow`` last sent for these documents of ``organization`` (those it
+        remembers)."""
         table = schema.sent_lines
         query = select(table.c.record_id, table.c.entity, table.c.month,
                        table.c.line_keys).where(table.c.flow == flow,
+                                                table.c.organization == organization,
                                                 table.c.record_id.in_(list(record_ids)))
         with self.store.engine.connect() as conn:
             return {r: SentRows(r, e, m, json.loads(k)) for r, e, m, k in conn.execute(query)}
 
-    def forget(self, flow: str, record_ids: Sequence[str]) -> None:
+    def forget(self, flow: str, record_ids: Sequence[str], organization: str = "") -> None:
         table = schema.sent_lines
         with self.store.engine.begin() as conn:
             conn.execute(delete(table).where(table.c.flow == flow,
+                                             table.c.organization == organization,
                                              table.c.record_id.in_(list(record_ids))))
 
 
 def sent_ids(store: StateStore, flow: str, entity: str, month: str, *,
-             by_lines: bool = False) -> set[str]:
-    """The documents of ``entity`` that ``flow`` last sent for ``month`` (``yyyy-mm``): in
-    its audit's month windows (not those recorded as deleted, nor a dry run's) or,
-    ``by_lines`` (record grain), among the rows it remembers."""
+             by_lines: bool = False, organization: str = "") -> set[str]:
+    """The documents of ``entity`` that ``flow`` last sent for ``month`` (``yyyy-mm``) of
+    ``organization``: in its audit's month windows (not those recorded as deleted, nor a
+    dry run's) or, ``by_lines`` (record grain), among the rows it remembers."""
     audit, lines = schema.audit, schema.sent_lines
     query = select(lines.c.record_id).where(
-        lines.c.flow == flow, lines.c.entity == entity, lines.c.month == month) \
+        lines.c.flow == flow, lines.c.organization == organization,
+        lines.c.entity == entity, lines.c.month == month) \
         if by_lines else select(audit.c.record_id).where(
-        audit.c.flow == flow, audit.c.entity == entity, audit.c.status.notin_(KEPT),
+        audit.c.flow == flow, audit.c.organization == organization,
+        audit.c.entity == entity, audit.c.status.notin_(KEPT),
         audit.c.window_start.like(f"{month}-01%"))
     with store.engine.connect() as conn:
         return set(conn.execute(query).scalars())

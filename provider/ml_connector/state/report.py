@@ -1,8 +1,8 @@
-"""Per flow run and month, what happened: records read, imported, skipped and failed (with
-the reasons), documents deleted in Zoho that the run removed, the Anaplan task, the Zoho
-and Anaplan requests the run made and the month's verification; of a dry run's month, what
-it would have changed. Read from the audit trail, the reads, the request counts and the
-verifications; nothing else."""
+"""Per flow run and month (and organization, for a flow of several), what happened: records
+read, imported, skipped and failed (with the reasons), documents deleted in Zoho that the
+run removed, the Anaplan task, the Zoho and Anaplan requests the run made and the month's
+verification; of a dry run's month, what it would have changed. Read from the audit trail,
+the reads, the request counts and the verifications; nothing else."""
 
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ class RunMonth:
     verified: str | None = None
     recorded_at: float = 0.0
     planned: str | None = None  # a dry run: what it would change (nothing was sent)
+    organization: str = ""  # '': the flow's only organization
 
     @property
     def records(self) -> int:
@@ -47,20 +48,23 @@ class RunMonth:
 
 def run_months(store: StateStore, flow: str, month: str | None = None,
                limit: int = 20) -> list[RunMonth]:
-    """The newest ``limit`` runs' months of ``flow`` (or only ``month``, ``yyyy-mm``)."""
+    """The newest ``limit`` runs' months of ``flow`` (or only ``month``, ``yyyy-mm``), a
+    row per run, month and organization."""
     audit = schema.audit
     where = [audit.c.flow == flow]
     if month:
         where.append(audit.c.window_start.startswith(month))
-    grouped = (select(audit.c.run_id, audit.c.window_start, audit.c.status, audit.c.task_id,
-                      audit.c.error, func.count(), func.max(audit.c.recorded_at))
-               .where(*where).group_by(audit.c.run_id, audit.c.window_start, audit.c.status,
-                                       audit.c.task_id, audit.c.error))
-    found: dict[tuple[str, str], RunMonth] = {}
+    grouped = (select(audit.c.run_id, audit.c.window_start, audit.c.organization,
+                      audit.c.status, audit.c.task_id, audit.c.error, func.count(),
+                      func.max(audit.c.recorded_at))
+               .where(*where).group_by(audit.c.run_id, audit.c.window_start,
+                                       audit.c.organization, audit.c.status, audit.c.task_id,
+                                       audit.c.error))
+    found: dict[tuple[str, str, str], RunMonth] = {}
     with store.engine.connect() as conn:
-        for run_id, start, status, task, error, count, at in conn.execute(grouped):
-            key = (run_id, (start or "")[:7])
-            row = found.setdefault(key, RunMonth(flow, run_id, key[1]))
+        for run_id, start, org, status, task, error, count, at in conn.execute(grouped):
+            key = (run_id, (start or "")[:7], org)
+            row = found.setdefault(key, RunMonth(flow, run_id, key[1], organization=org))
             row.recorded_at = max(row.recorded_at, at or 0.0)
             if status == PLANNED:
                 row.planned = error
@@ -72,13 +76,13 @@ def run_months(store: StateStore, flow: str, month: str | None = None,
                 said = error if error.startswith(f"{status}:") else f"{status}: {error}"
                 row.reasons[said[:80]] += count
         checks = schema.verifications
-        for run_id, start, status in conn.execute(
-                select(checks.c.run_id, checks.c.window_start, checks.c.status)
-                .where(checks.c.flow == flow).order_by(checks.c.id)):
-            if (run_id, start[:7]) in found:
-                found[(run_id, start[:7])].verified = status
+        for run_id, start, org, status in conn.execute(
+                select(checks.c.run_id, checks.c.window_start, checks.c.organization,
+                       checks.c.status).where(checks.c.flow == flow).order_by(checks.c.id)):
+            if (run_id, start[:7], org) in found:
+                found[(run_id, start[:7], org)].verified = status
     latest: dict[str, float] = {}
-    for (run_id, _), row in found.items():
+    for (run_id, _, _), row in found.items():
         latest[run_id] = max(latest.get(run_id, 0.0), row.recorded_at)
     newest = sorted(latest, key=lambda run: -latest[run])[:limit]
     spent = ReadLog(store).requests(dag_id(flow), newest)
@@ -88,7 +92,7 @@ def run_months(store: StateStore, flow: str, month: str | None = None,
         row.requests, row.cache_hits = spent.get(row.run_id, (None, None))
         row.anaplan_requests = anaplan.get(row.run_id)
     order = {run: n for n, run in enumerate(newest)}
-    return sorted(rows, key=lambda r: (order[r.run_id], r.month))
+    return sorted(rows, key=lambda r: (order[r.run_id], r.month, r.organization))
 
 
 def table(rows: list[RunMonth], reasons: int = 3, closure: Closure | None = None
@@ -96,17 +100,23 @@ def table(rows: list[RunMonth], reasons: int = 3, closure: Closure | None = None
     """The rows as a printed table, a run's requests on its first month, the commonest
     reasons under each month that had any; a dry run's month says ``planned`` and, under
     it, what it would change; a month ``closure`` closes is marked ``[closed]``, and what
-    closed it said last."""
-    lines = [f"{'flow':<22} {'month':<14} {'records':>8} {'imported':>9} {'skipped':>8} "
-             f"{'failed':>7} {'deleted':>8} {'requests':>9} {'Anaplan':>8}  {'verified':<9} "
-             "Anaplan task  run"]
+    closed it said last. Rows of several organizations get an ``Org`` column."""
+    width = max((len(r.organization) for r in rows), default=0)
+
+    def org(name: str) -> str:
+        return f"{name:<{max(width, 3)}} " if width else ""
+
+    lines = [f"{'flow':<22} {'month':<14} {org('Org')}{'records':>8} {'imported':>9} "
+             f"{'skipped':>8} {'failed':>7} {'deleted':>8} {'requests':>9} {'Anaplan':>8}  "
+             f"{'verified':<9} Anaplan task  run"]
     shown: set[str] = set()
     for row in rows:
         first = row.run_id not in shown
         shown.add(row.run_id)
         spent = f"{row.requests:,}" if first and row.requests is not None else ""
         anaplan = f"{row.anaplan_requests:,}" if first and row.anaplan_requests else ""
-        lines.append(f"{row.flow:<22} {month_name(row.month):<14} {row.records:>8,} "
+        lines.append(f"{row.flow:<22} {month_name(row.month):<14} {org(row.organization)}"
+                     f"{row.records:>8,} "
                      f"{row.counts['imported']:>9,} {row.counts['skipped']:>8,} "
                      f"{row.counts['failed']:>7,} {row.counts['deleted']:>8,} {spent:>9} "
                      f"{anaplan:>8}  "

@@ -16,6 +16,15 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+
+def organization(*, key: bool = False) -> Column:
+    """The organization of a flow's row (0011): '' is the flow's only organization. A table
+    keyed on it sets ``implicit_returning=False``: the code always writes it, and an insert
+    need not read the key back."""
+    return Column("organization", String(64), primary_key=key, nullable=False,
+                  server_default="")
+
+
 token_cache = Table(
     "mlc_token_cache",
     metadata,
@@ -37,18 +46,22 @@ watermarks = Table(
     "mlc_watermarks",
     metadata,
     Column("flow", String(200), primary_key=True),
+    organization(key=True),
     Column("value", String(64), nullable=False),
     Column("updated_at", Float, nullable=False),
+    implicit_returning=False,
 )
 
 cells = Table(
     "mlc_cells",
     metadata,
     Column("flow", String(100), primary_key=True),
+    organization(key=True),
     Column("window_start", String(40), primary_key=True),
     Column("cell_key", String(500), primary_key=True),
     Column("recorded_at", Float, nullable=False),
     Column("amounts", Text),  # JSON list of the cell's amounts as text (0008); NULL before
+    implicit_returning=False,
 )
 
 audit = Table(
@@ -66,8 +79,9 @@ audit = Table(
     Column("status", String(16), nullable=False),
     Column("error", Text),
     Column("recorded_at", Float, nullable=False),
-    Index("ix_mlc_audit_flow_status", "flow", "status"),
-    Index("ix_mlc_audit_flow_run", "flow", "run_id"),
+    organization(),
+    Index("ix_mlc_audit_flow_status", "flow", "organization", "status"),
+    Index("ix_mlc_audit_flow_run", "flow", "run_id", "organization"),
     Index("ix_mlc_audit_record", "record_id"),
 )
 
@@ -84,6 +98,7 @@ verifications = Table(
     Column("status", String(16), nullable=False),  # verified | differs
     Column("detail", Text),
     Column("checked_at", Float, nullable=False),
+    organization(),
     Index("ix_mlc_verifications_flow", "flow", "window_start"),
 )
 
@@ -217,12 +232,14 @@ sent_lines = Table(
     "mlc_sent_lines",
     metadata,
     Column("flow", String(100), primary_key=True),
+    organization(key=True),
     Column("record_id", String(64), primary_key=True),
     Column("entity", String(40), nullable=False),
     Column("month", String(7), nullable=False),
     Column("line_keys", Text, nullable=False),  # JSON: the rows sent, amounts included
     Column("sent_at", Float, nullable=False),
     Index("ix_mlc_sent_lines_month", "flow", "month"),
+    implicit_returning=False,
 )
 
 unit_outcomes = Table(

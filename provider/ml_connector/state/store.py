@@ -214,14 +214,25 @@ class StateStore:
         return f"{row.owner or 'another process'}, lease until " \
             f"{time.strftime('%H:%M:%S', time.localtime(row.lease_until))}"
 
-    def get_watermark(self, flow: str) -> str | None:
+    def get_watermark(self, flow: str, organization: str = "") -> str | None:
+        """The watermark ``flow`` keeps for ``organization`` ('': its only one)."""
+        table = schema.watermarks
         with self.engine.connect() as conn:
-            return conn.execute(
-                select(schema.watermarks.c.value).where(schema.watermarks.c.flow == flow)
+            return conn.execute(select(table.c.value).where(
+                table.c.flow == flow, table.c.organization == organization)
             ).scalar_one_or_none()
 
-    def set_watermark(self, flow: str, value: str) -> None:
-        self.upsert(schema.watermarks, {"flow": flow}, value=value, updated_at=time.time())
+    def set_watermark(self, flow: str, value: str, organization: str = "") -> None:
+        self.upsert(schema.watermarks, {"flow": flow, "organization": organization},
+                    value=value, updated_at=time.time())
+
+    def watermarks(self, flow: str) -> dict[str, str]:
+        """Every organization's watermark of ``flow``: organization -> value."""
+        table = schema.watermarks
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(table.c.organization, table.c.value)
+                                     .where(table.c.flow == flow)
+                                     .order_by(table.c.organization)).all())
 
     def upsert(self, table: Table, key: Mapping[str, object], **values: object) -> None:
         """Insert or update the row of ``table`` whose key columns hold ``key``, in one

@@ -1,5 +1,5 @@
-"""The verification trail: per flow run and month, the cells read back out of Anaplan and
-how many differed from what the run sent."""
+"""The verification trail: per flow run, organization ('': the flow's only one) and month,
+the cells read back out of Anaplan and how many differed from what the run sent."""
 
 from __future__ import annotations
 
@@ -20,26 +20,28 @@ class VerificationLog:
         self.store = store
 
     def record(self, flow: str, run_id: str, export_id: str,
-               months: Mapping[str, tuple[int, int, str | None]]) -> None:
+               months: Mapping[str, tuple[int, int, str | None]],
+               organization: str = "") -> None:
         """``months``: window start -> (cells compared, differences, detail)."""
         now = time.time()
         rows = [{"flow": flow, "run_id": run_id, "window_start": start, "export_id": export_id,
                  "cells": cells, "differences": differences,
                  "status": "differs" if differences else "verified", "detail": detail,
-                 "checked_at": now}
+                 "organization": organization, "checked_at": now}
                 for start, (cells, differences, detail) in months.items()]
         if rows:
             with self.store.engine.begin() as conn:
                 conn.execute(insert(schema.verifications), rows)
 
     def query(self, *, flow: str | None = None, window_start: str | None = None,
-              limit: int = 100) -> list[dict[str, Any]]:
-        """The newest verification rows first."""
+              organization: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest verification rows first (each with its ``organization``), of those
+        given only."""
         table = schema.verifications
         stmt = select(table).order_by(table.c.id.desc()).limit(limit)
-        if flow is not None:
-            stmt = stmt.where(table.c.flow == flow)
-        if window_start is not None:
-            stmt = stmt.where(table.c.window_start == window_start)
+        for column, value in (("flow", flow), ("window_start", window_start),
+                              ("organization", organization)):
+            if value is not None:
+                stmt = stmt.where(table.c[column] == value)
         with self.store.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(stmt)]
