@@ -60,14 +60,15 @@ def open_months(last: date, months: int) -> list[date]:
 
 
 def sweep(client: ZohoBooksClient, store: StateStore, flow: Flow, months: list[date],
-          entities: Iterable[str], *, skip: Callable[[str, str], bool] = lambda e, i: False
-          ) -> SweepResult:
+          entities: Iterable[str], *, skip: Callable[[str, str], bool] = lambda e, i: False,
+          unit: str = "") -> SweepResult:
     """List the ids of each of ``entities``' documents dated in each of ``months`` (one
     request per 200) and hold them against those ``flow`` last sent for the month; an id
     gone from every listed month is confirmed by its detail (Zoho answers code 1002 for a
     deleted document; another answer means it moved out of the swept months, and a later
     run sees its change) and recorded as a delete (``skip``: ids the run reads as changed
-    anyway). Requests: ⌈documents / 200⌉ per month and module, plus one per vanished id."""
+    anyway; ``unit``: the flow's organization key, of a flow of several). Requests:
+    ⌈documents / 200⌉ per month and module, plus one per vanished id."""
     before = client.requests
     result = SweepResult(months=[m.strftime("%Y-%m") for m in months],
                          entity="+".join(entities))
@@ -78,7 +79,7 @@ def sweep(client: ZohoBooksClient, store: StateStore, flow: Flow, months: list[d
         for month in months:
             listed |= month_ids(client, entity, month)
             sent |= sent_ids(store, flow.id, entity, month.strftime("%Y-%m"),
-                             by_lines=flow.remembers_lines)
+                             by_lines=flow.remembers_lines, organization=unit)
         result.listed += len(listed)
         gone = [i for i in sorted(sent - listed) if not skip(entity, i)]
         confirmed = [i for i in gone if _deleted(client, entity, i)]
@@ -112,15 +113,18 @@ def _deleted(client: ZohoBooksClient, entity: str, record_id: str) -> bool:
     return False
 
 
-def gone_documents(store: StateStore, flow: Flow, organization_id: str) -> list[Gone]:
+def gone_documents(store: StateStore, flow: Flow, organization_id: str, unit: str = ""
+                   ) -> list[Gone]:
     """The deleted documents ``flow`` still has in Anaplan, each with the month window it
-    was last sent in (from the audit; record grain: from the rows it remembers)."""
+    was last sent in (from the audit; record grain: from the rows it remembers; ``unit``:
+    the flow's key of the organization, of a flow of several)."""
     pending = DeleteLog(store).pending(flow.id, organization_id, flow.change_entities,
                                        by_lines=flow.remembers_lines)
     if not pending:
         return []
     ids = [d.record_id for d in pending]
-    remembered = SentLines(store).of(flow.id, ids) if flow.remembers_lines else {}
+    remembered = SentLines(store).of(flow.id, ids, organization=unit) \
+        if flow.remembers_lines else {}
     audit = AuditLog(store)
     found = []
     for d in pending:
@@ -128,7 +132,7 @@ def gone_documents(store: StateStore, flow: Flow, organization_id: str) -> list[
         if d.record_id in remembered and remembered[d.record_id].month:
             window = month_window(month_of(remembered[d.record_id].month + "-01"))
         elif flow.rebuilds_months:
-            starts = sorted(audit.windows_of(flow.id, [d.record_id]))
+            starts = sorted(audit.windows_of(flow.id, [d.record_id], organization=unit))
             window = month_window(month_of(starts[0])) if starts else (None, None)
         rows = len(remembered[d.record_id].rows) if d.record_id in remembered else 0
         found.append(Gone(d.record_id, d.entity, d.source, d.found_at, window[0], window[1],

@@ -278,11 +278,6 @@ class FlowRun:
         """The organization's key in the state store ('' for a flow's only one)."""
         return self.organization.entity if self.organization is not None else ""
 
-    @property
-    def org(self) -> dict[str, str]:
-        """The state store's organization keyword of this run's rows (none for '')."""
-        return {"organization": self.org_key} if self.org_key else {}
-
     def unit(self, key: str | None) -> FlowRun:
         """The run of one organization of the flow (``key``: its entity; None: this run):
         same run, its own Zoho client, state and files; made once per run."""
@@ -392,7 +387,7 @@ class FlowRun:
         request."""
         assert self.flow.sweep is not None
         day, key = self.interval.end[:10], f"{self.flow.id}:sweep"
-        if (self.store.get_watermark(key, **self.org) or "") >= day:
+        if (self.store.get_watermark(key, organization=self.org_key) or "") >= day:
             log.info("Id sweep: done for %s already; the next is due the day after", day)
             return SweepResult()
         changed = {str(r.get(f)) for r in self.records(changes)
@@ -405,9 +400,10 @@ class FlowRun:
             return SweepResult()
         with self.zoho_client() as client:
             found = sweep(client, self.store, self.flow, months, self.flow.change_entities,
-                          skip=lambda _entity, record_id: record_id in changed)
+                          skip=lambda _entity, record_id: record_id in changed,
+                          unit=self.org_key)
         ReadLog(self.store).record(dag_id(self.flow.id), self.run_id, "sweep", found)
-        self.store.set_watermark(key, day, **self.org)
+        self.store.set_watermark(key, day, organization=self.org_key)
         return found
 
     def closure(self, client: ZohoBooksClient | None = None) -> Closure | None:
@@ -469,7 +465,7 @@ class FlowRun:
         records = read_records(self.path_of(str(changes.path))) if changes.path else iter([])
         months = affected_months(noted(records), dates, ids,
                                  lambda found: self.audit.windows_of(flow.id, found,
-                                                                     **self.org))
+                                                                     organization=self.org_key))
         return months, dated
 
     def scope(self, changes: ExtractManifest) -> Scope:
@@ -480,7 +476,7 @@ class FlowRun:
         flow = self.flow
         if self.months:  # the months given, whatever changed
             return Scope([month_window(m) for m in sorted(set(self.months))])
-        gone = gone_documents(self.store, flow, changes.organization_id) \
+        gone = gone_documents(self.store, flow, changes.organization_id, self.org_key) \
             if flow.sees_deletes else []
         if (not changes.count or changes.path is None) and not gone:
             raise NothingChanged(f"no {'+'.join(flow.change_entities)} changed since the "
@@ -550,7 +546,8 @@ class FlowRun:
             raise NothingChanged(f"no {flow.entity} changed since the watermark" + (
                 f" but in closed months ({', '.join(sorted(extract.left_out))}): not read"
                 if extract.left_out else ""))
-        clear = self.cells.cells(flow.id, [w.start for w in self.windows(scope)], **self.org) \
+        clear = self.cells.cells(flow.id, [w.start for w in self.windows(scope)],
+                                 organization=self.org_key) \
             if flow.grain == "aggregate" else set()
         if not extract.count and not clear and not gone:  # no header-only file
             raise NothingChanged(f"nothing to send: no {flow.entity} read for "
@@ -663,7 +660,7 @@ class FlowRun:
         (an aggregate run: those last sent in the months it rebuilds)."""
         if not self.flow.sees_deletes:
             return []
-        gone = gone_documents(self.store, self.flow, organization_id)
+        gone = gone_documents(self.store, self.flow, organization_id, self.org_key)
         if self.flow.rebuilds_months:
             starts = {w.start for w in self.windows(scope)}
             gone = [g for g in gone if g.window_start in starts]
@@ -673,7 +670,8 @@ class FlowRun:
         """Write the deleted documents to ``gone_path`` and, record grain, append the rows
         they last sent, as zero, to the import file; returns the rows appended."""
         appended = 0
-        remembered = SentLines(self.store).of(self.flow.id, [g.record_id for g in gone]) \
+        remembered = SentLines(self.store).of(self.flow.id, [g.record_id for g in gone],
+                                              organization=self.org_key) \
             if self.flow.remembers_lines and gone else {}
         with csv_path.open("a", encoding="utf-8", newline="") as handle, \
                 gone_path.open("w", encoding="utf-8") as listed:
@@ -844,7 +842,7 @@ class FlowRun:
         elif flow.mode == "incremental" and status.ok:
             for unit, part in units:  # each organization's own, as far as it was read
                 if part.watermark:
-                    self.store.set_watermark(flow.id, part.watermark, **unit.org)
+                    self.store.set_watermark(flow.id, part.watermark, organization=unit.org_key)
                     summary.watermarks[unit.org_key] = part.watermark
         log.info("Audit %s; watermark %s%s", summary.counts, summary.watermark or ", ".join(
                      f"{k} {v}" for k, v in summary.watermarks.items()) or "unchanged",
@@ -880,15 +878,16 @@ class FlowRun:
             (log.info if removed else log.warning)("%s", gone_note(gone, status, removed))
         rows = chain(rows, gone_audit(gone, entity=flow.entity, import_id=handoff.import_id,
                                       task=status, removed=removed))
-        counts = self.audit.replace_run(flow.id, self.run_id, windows, rows, **self.org)
+        counts = self.audit.replace_run(flow.id, self.run_id, windows, rows,
+                                        organization=self.org_key)
         if built.lines_file and status.state == "COMPLETE":
             lines = SentLines(self.store)
             lines.remember(flow.id, (SentRows(s.record_id, s.module or flow.entity, s.month,
                                               s.rows)
                                      for s in read_lines(self.path_of(built.lines_file),
-                                                         FileLines)), **self.org)
+                                                         FileLines)), organization=self.org_key)
             if removed and gone:  # sent as zero once: forgotten
-                lines.forget(flow.id, [g.record_id for g in gone], **self.org)
+                lines.forget(flow.id, [g.record_id for g in gone], organization=self.org_key)
         if not built.cells_file or status.state != "COMPLETE":
             return counts, None
         sent: dict[str, set[Cell]] = defaultdict(set)
@@ -898,7 +897,7 @@ class FlowRun:
             if cell.amounts is not None:
                 amounts[tuple(cell.key)] = cell.amounts
         return counts, self.cells.replace(flow.id, [w.start for w in windows], sent, amounts,
-                                          **self.org)
+                                          organization=self.org_key)
 
     def left_closed(self, changes: ExtractManifest | None, scope: Scope | None) -> list[str]:
         """The notes of the closed months an incremental run left out: those an aggregate
