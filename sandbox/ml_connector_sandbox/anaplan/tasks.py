@@ -175,7 +175,7 @@ class TaskBoard:
     def _export(self, task: Task, at: float) -> None:
         """The export's module or list as it is now, written to the file of its id."""
         export = self.model.exports[task.action_id]
-        data = self.model.exported(export).to_csv()
+        data = self.model.exported(export).to_csv(export.headers)
         self.model.files.write(export.id, task.user,
                                chunked(data, self.model.config.dump_chunk_bytes), at)
         rows = data.count(b"\n") - 1

@@ -233,6 +233,10 @@ class OrgSpec(BaseModel):
         default="monthly", description="the exchange_rate of a foreign-currency document: "
         "monthly, one per month (the data of the older orgs); daily, the rate in effect on "
         "its date in the org's exchange-rate series")
+    local_prices: bool = Field(
+        default=False, description="amounts are of the same worth in every currency (a US "
+        "dollar price list converted); False: the same figures in every currency (the data "
+        "of the older orgs)")
     time_zone: str = "PST"
     utc_offset: str = Field(default="-0800", pattern=r"^[+-]\d{4}$")
     fiscal_year_start_month: int = Field(
@@ -436,7 +440,8 @@ def default_organizations() -> list[OrgSpec]:
                 vendors=8),
         OrgSpec(organization_id="20088123", name="Zillum UK Ltd", region="eu",
                 currency_code="GBP", foreign_currencies=["USD", "EUR"],
-                document_rates="daily", time_zone="GMT", utc_offset="+0000",
+                document_rates="daily", local_prices=True, time_zone="GMT",
+                utc_offset="+0000",
                 fiscal_year_start_month=4, plan="standard", tax_rates=[0, 5.0, 20.0],
                 tax_name="VAT", invoices=60, bills=40, purchaseorders=15, creditnotes=5,
                 vendorcredits=4, expenses=14, journals=8, customerpayments=45,
@@ -445,6 +450,7 @@ def default_organizations() -> list[OrgSpec]:
                                "6200": "Rent and Rates", "6300": "IT and Software"}),
         OrgSpec(organization_id="30045678", name="Zillum India Pvt Ltd", region="in",
                 currency_code="INR", foreign_currencies=["USD"], document_rates="daily",
+                local_prices=True,
                 time_zone="IST", utc_offset="+0530", fiscal_year_start_month=4,
                 plan="professional", invoices=50, bills=35, purchaseorders=12,
                 creditnotes=4, vendorcredits=3, expenses=12, journals=6, customerpayments=38,

@@ -97,6 +97,13 @@ Expenses and journals
    Business Checking or Petty Cash. Posting: the deposit account debited and Accounts
    Receivable credited; Accounts Payable debited and the paid-through account credited.
 
+Organizations with ``local_prices`` (the newer ones) draw the same numbers and divide each
+amount above (line rates, shipping, adjustment, expense, journal and unapplied payment
+amounts) by the US-dollar value of its currency (``currencies.USD_VALUE``), rounded to the
+cent: a US dollar price list in the document's currency. With ``document_rates: daily``
+their ``exchange_rate`` is the rate in effect on the document's date in the org's rate
+series (``currencies.py``).
+
 Planning dimensions
 -------------------
 Reporting tags, locations, projects, line ``sku`` and ``salesperson_id`` are added to a
@@ -270,6 +277,12 @@ class Catalog:
     def currency_id(self, code: str) -> str:
         return self.rates.currency_id(code)
 
+    def priced(self, cents: int, code: str) -> int:
+        """A generated amount of US-dollar size in ``code`` (``OrgSpec.local_prices``)."""
+        if not self.org.local_prices or code == "USD":
+            return cents
+        return round(cents / USD_VALUE.get(code, 1.0))
+
     def exchange_rate(self, code: str, day: date) -> float:
         """Units of the org's base currency per unit of ``code`` on ``day``: from the org's
         rate series (``document_rates: daily``), else one rate per month."""
@@ -435,6 +448,7 @@ def _document(table: Table, i: int, rng: random.Random, day: date) -> dict:
     adjustment_text = doc.choice(("Rounding", "Handling"))
     if kind.name not in ADJUSTMENT_KINDS or adjustment_draw >= ADJUSTMENT_SHARE:
         adjustment, adjustment_text = 0, ""
+    shipping, adjustment = cat.priced(shipping, currency), cat.priced(adjustment, currency)
 
     lines: list[dict] = []
     items: list[int] = []
@@ -444,7 +458,7 @@ def _document(table: Table, i: int, rng: random.Random, day: date) -> dict:
         name, _sku, price, _type, income, expense = ITEMS[item_no]
         account = income if kind.line_account == "income" else expense
         base_price = price if kind.line_account == "income" else price * 0.6
-        rate = round(base_price * 100 * rng.uniform(0.9, 1.1))
+        rate = cat.priced(round(base_price * 100 * rng.uniform(0.9, 1.1)), currency)
         quantity = rng.randint(1, 5 if is_credit else 20)
         drawn_discount = rng.choice(_LINE_DISCOUNTS)
         discount = 0 if entity_pct else drawn_discount
@@ -679,7 +693,7 @@ def _expense(table: Table, i: int, rng: random.Random, day: date) -> dict:
         if rng.random() < 0.7 else None
     currency = vendor["currency_code"] if vendor else cat.currencies[0]
     exchange_rate = cat.exchange_rate(currency, day)
-    amount = rng.randint(1000, 200000)
+    amount = cat.priced(rng.randint(1000, 200000), currency)
     inclusive = rng.random() < 0.3
     tax_id, tax_name, pct = rng.choice(cat.taxes)
     point = round(pct * 100)
@@ -718,7 +732,7 @@ def _journal(table: Table, i: int, rng: random.Random, day: date) -> dict:
     """A manual journal in the base currency (rule 9)."""
     cat = table.catalog
     notes, entry = _JOURNAL_ENTRIES[rng.randrange(len(_JOURNAL_ENTRIES))]
-    amount = rng.randint(5000, 500000)
+    amount = cat.priced(rng.randint(5000, 500000), cat.currencies[0])
     debits = [half_up(amount * share, 100) for _, side, share in entry if side == "debit"]
     debits[-1] = amount - sum(debits[:-1])
     lines, n = [], 0
@@ -764,7 +778,7 @@ def _payment(table: Table, i: int, rng: random.Random, day: date) -> dict:
         contact = contacts.record(rng.randrange(org.customers) if customer
                                   else org.customers + rng.randrange(org.vendors))
         currency, rate = cat.currencies[0], 1.0
-        amount, applied = rng.randint(1000, 100000), []
+        amount, applied = cat.priced(rng.randint(1000, 100000), currency), []
     account = rng.choice(("Business Checking", "Undeposited Funds") if customer
                          else _PAID_THROUGH)
     field = "account" if customer else "paid_through_account"
