@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from ml_connector_sandbox.zoho import errors
+from ml_connector_sandbox.zoho.times import parse_date
 
 #: US dollars per unit, the level each series walks around.
 USD_VALUE = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27, "INR": 0.012, "AUD": 0.66, "JPY": 0.0067,
@@ -112,11 +113,11 @@ class Currencies:
                                  "sort_column": "currency_code", "sort_order": "A"}}
 
     def rates_body(self, currency_id: str, params: Mapping[str, str], today: date,
-                   paging: Callable[[Mapping[str, str]], tuple[int, int]],
-                   parse_date: Callable[[str], date], order: Order) -> dict:
+                   page: int, per_page: int, order: Order) -> dict:
         """``GET /settings/currencies/{currency_id}/exchangerates``: the rates effective on
         or after ``from_date``, or (``is_current_date=true``) the one in effect ``today``;
-        ordered as ``order`` says, paged like every list. The base currency has none."""
+        ordered as ``order`` says, page ``page`` of ``per_page``. The base currency has
+        none."""
         code = next((c for c in self.codes if self.currency_id(c) == currency_id), None)
         if code is None:
             raise errors.not_found("Currency")
@@ -133,7 +134,6 @@ class Currencies:
             entries = [e for e in entries if e[1] >= start]
         if order == "newest_first":
             entries.reverse()
-        page, per_page = paging(params)
         chosen = entries[(page - 1) * per_page:page * per_page]
         return {"code": 0, "message": "success",
                 "exchange_rates": [{"exchange_rate_id": self.make_id(RATE_CODE,

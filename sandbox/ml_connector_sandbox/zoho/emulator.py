@@ -22,7 +22,7 @@ from ml_connector_sandbox.zoho.limits import OrgLimiter
 from ml_connector_sandbox.zoho.locks import Locks, LockSpec
 from ml_connector_sandbox.zoho.stats import Stats
 from ml_connector_sandbox.zoho.store import EntityStore, Organization, paging
-from ml_connector_sandbox.zoho.times import local_date, parse_date
+from ml_connector_sandbox.zoho.times import local_date
 from ml_connector_sandbox.zoho.webhooks import Webhooks
 
 
@@ -81,8 +81,9 @@ class ZohoEmulator:
     def exchange_rates_body(self, org: Organization, currency_id: str,
                             params: dict[str, str]) -> dict:
         """``GET /settings/currencies/{currency_id}/exchangerates``."""
-        return org.catalog.rates.rates_body(currency_id, params, self._today(org), paging,
-                                            parse_date, self.config.exchange_rate_order)
+        page, per_page = paging(params)
+        return org.catalog.rates.rates_body(currency_id, params, self._today(org), page,
+                                            per_page, self.config.exchange_rate_order)
 
     def _today(self, org: Organization) -> date:
         return local_date(int(self.clock.now()), org.tz)
