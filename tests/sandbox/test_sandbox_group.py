@@ -27,6 +27,7 @@ from ml_connector_sandbox.zoho.config import (
 from ml_connector_sandbox.zoho.group import consolidated, group_rates
 from ml_connector_sandbox.zoho.pnl import ledger_actuals
 
+from . import test_zoho_emulator
 from .test_anaplan_emulator import TIMING, Anaplan, M, counts, table
 from .test_zoho_emulator import GMBH, LABS, MAIN, Zoho
 
@@ -67,21 +68,8 @@ def zoho(running) -> Iterator[Zoho]:
     yield from Zoho.serving(running)
 
 
-@pytest.fixture
-def own() -> Iterator:
-    started: list[tuple[RunningSandbox, Zoho]] = []
-
-    def make(config: ZohoSandboxConfig) -> tuple[RunningSandbox, Zoho]:
-        server = start(config)
-        started.append((server, Zoho(server)))
-        return started[-1]
-
-    yield make
-    for server, client in started:
-        client.http.close()
-        server.stop()
-
-
+#: Private sandboxes for tests that change the configuration or the state.
+own = test_zoho_emulator.own
 REGION = {MAIN: "us", LABS: "us", GMBH: "eu", UK: "eu", INDIA: "in"}
 
 
