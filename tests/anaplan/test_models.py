@@ -116,7 +116,7 @@ def test_lists_and_their_members(anaplan_client, sandbox):
         ("101000000005", "Invoice Lines"), ("101000000006", "Regions"),
         ("101000000007", "Departments"), ("101000000008", "Location Groups"),
         ("101000000009", "Locations"), ("101000000010", "Projects"),
-        ("101000000011", "Items")]
+        ("101000000011", "Items"), ("101000000012", "Entities")]
     currencies = client.list_items(CURRENCIES_LIST)
     assert all(type(i) is ListItem for i in currencies)
     assert [i.code for i in currencies][:3] == ["USD", "EUR", "GBP"]

@@ -153,7 +153,7 @@ def test_refresh_grant_returns_a_bearer_token_for_the_regions_api_domain(zoho, s
     assert body["api_domain"] == f"{shared.base_url}/zoho/eu/api"
     assert body["token_type"] == "Bearer" and body["expires_in"] == 3600
     orgs = zoho.get("/organizations", region="eu", token=body["access_token"], org=None)
-    assert [o["organization_id"] for o in orgs.json()["organizations"]] == [GMBH]
+    assert [o["organization_id"] for o in orgs.json()["organizations"]] == [GMBH, "20088123"]
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ def test_several_organizations_require_a_choice(zoho_client):
 
 
 def test_single_organization_is_discovered(zoho_client):
-    assert zoho_client("eu").organization_id == "20071234"
+    assert zoho_client("in").organization_id == "30045678"
 
 
 def test_invalid_organization_id_names_the_fix(zoho_client):

@@ -101,6 +101,7 @@ from ml_connector.flows.windows import (
 )
 from ml_connector.fx.rates import Rates
 from ml_connector.fx.read import read_rates
+from ml_connector.state.adopt import adopt
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.cells import Cell, CellLog
 from ml_connector.state.deletes import SentLines, SentRows
@@ -288,6 +289,8 @@ class FlowRun:
                         if o.entity == key), None)
             if org is None or self.zoho_for is None:
                 raise ConfigError(f"flow {self.flow.id}: no organization {key!r} to read")
+            if org.inherits(self.defaults.zoho_conn_id):  # its single-organization state
+                adopt(self.store, self.flow.id, org.entity)
             unit = replace(self, organization=org, zoho=self.zoho_for(org))
             unit.anaplan = self.anaplan  # counted by this run's clients
             unit._anaplan_opened = self._anaplan_opened

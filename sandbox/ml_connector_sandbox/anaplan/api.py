@@ -305,7 +305,7 @@ class Api:
         if export is None:
             raise errors.not_found()
         source = model.exported(export)
-        columns = source.export_columns()
+        columns = source.export_columns(export.headers)
         rows = len(source.items) if isinstance(source, ListState) else len(source.cells)
         return envelope({"exportMetadata": {
             "columnCount": len(columns), "dataTypes": [t for _, t, _ in columns],

@@ -165,6 +165,9 @@ class ExportSpec(_Spec):
     name: str
     module: str | None = None
     list: str | None = None
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="a column's header by the dimension, line item or "
+        "list column it shows (default: that name)")
 
     @model_validator(mode="after")
     def _one_source(self) -> ExportSpec:
@@ -242,6 +245,13 @@ class ModelSpec(_Spec):
         for export in self.exports:
             if export.module is not None and export.module not in modules:
                 raise ValueError(f"export {export.name}: no module {export.module!r}")
+            if export.module is not None:
+                shown = modules[export.module]
+                known = {*shown.dimensions, *(i.name for i in shown.line_items)}
+                unknown = sorted(set(export.headers) - known)
+                if unknown:
+                    raise ValueError(f"export {export.name}: headers name no column of "
+                                     f"{export.module}: {', '.join(unknown)}")
             if export.list is not None and export.list not in lists:
                 raise ValueError(f"export {export.name}: no list {export.list!r}")
         imports = {i.id for i in self.imports}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,14 @@ if TYPE_CHECKING:
 
 VERSIONS = "Versions"
 Value = float | str
+Headers = Mapping[str, str]
+NO_HEADERS: Headers = {}
+
+
+def renamed(columns: list[tuple[str, str, str]], headers: Headers
+            ) -> list[tuple[str, str, str]]:
+    """``columns`` with the headers ``headers`` gives another name."""
+    return [(headers.get(h, h), kind, name) for h, kind, name in columns]
 
 
 @dataclass
@@ -79,18 +88,19 @@ class ListState:
             item.parent = parent
         return False
 
-    def export_columns(self) -> list[tuple[str, str, str]]:
-        """(header, data type, list) of each column of the list's export."""
+    def export_columns(self, headers: Headers = NO_HEADERS) -> list[tuple[str, str, str]]:
+        """(header, data type, list) of each column of the list's export (``headers``:
+        another header for a column, by its usual one)."""
         parent = [("Parent", "ENTITY", self.spec.parent)] if self.spec.parent else []
-        return [(self.spec.name, "ENTITY", self.spec.name), ("Code", "TEXT", ""), *parent,
-                *((p, "TEXT", "") for p in self.spec.properties)]
+        return renamed([(self.spec.name, "ENTITY", self.spec.name), ("Code", "TEXT", ""),
+                        *parent, *((p, "TEXT", "") for p in self.spec.properties)], headers)
 
-    def to_csv(self) -> bytes:
+    def to_csv(self, headers: Headers = NO_HEADERS) -> bytes:
         """The members as a list export writes them: name, code, parent (a list with a
         parent list), then each property; a row per member."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([c for c, _, _ in self.export_columns()])
+        writer.writerow([c for c, _, _ in self.export_columns(headers)])
         for item in self.items.values():
             parent = [item.parent or ""] if self.spec.parent else []
             writer.writerow([item.name, item.code, *parent,
@@ -131,18 +141,19 @@ class ModuleState:
         return [{"dimensions": dict(zip(dims, key, strict=True)), "values": dict(self.cells[key])}
                 for key in sorted(self.cells, key=order)]
 
-    def export_columns(self) -> list[tuple[str, str, str]]:
-        """(header, data type, list) of each column of the module's export."""
-        return [*((d, "ENTITY", d) for d in self.spec.dimensions),
-                *((n, i.format if i.format != "LIST" else "ENTITY", "")
-                  for n, i in self.line_items.items())]
+    def export_columns(self, headers: Headers = NO_HEADERS) -> list[tuple[str, str, str]]:
+        """(header, data type, list) of each column of the module's export (``headers``:
+        another header for a dimension's or line item's column, by its name)."""
+        return renamed([*((d, "ENTITY", d) for d in self.spec.dimensions),
+                        *((n, i.format if i.format != "LIST" else "ENTITY", "")
+                          for n, i in self.line_items.items())], headers)
 
-    def to_csv(self) -> bytes:
+    def to_csv(self, headers: Headers = NO_HEADERS) -> bytes:
         """The cells as flat CSV: one column per dimension, then one per line item; a row
         per cell with data (a module's default view, or a tabular multi-column export)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([*self.spec.dimensions, *self.line_items])
+        writer.writerow([c for c, _, _ in self.export_columns(headers)])
         for row in self.rows():
             writer.writerow([*row["dimensions"].values(),
                              *(row["values"].get(name, "") for name in self.line_items)])

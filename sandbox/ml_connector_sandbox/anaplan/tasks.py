@@ -56,7 +56,7 @@ class Task:
             assert self.started is not None and self.ends is not None
             span = max(self.ends - self.started, 1e-9)
             progress = min(1.0, max(0.0, (now - self.started) / span))
-            step = f"Running {self._step_at(now).spec.name}."
+            step = f"Running {self._step_at(now).spec.name}." if self.steps else "Exporting."
         task = {"type": "taskInformation", "taskId": self.id, "taskState": self.state,
                 "creationTime": int(self.created * 1000), "progress": round(progress, 4),
                 "currentStep": step}
@@ -175,7 +175,7 @@ class TaskBoard:
     def _export(self, task: Task, at: float) -> None:
         """The export's module or list as it is now, written to the file of its id."""
         export = self.model.exports[task.action_id]
-        data = self.model.exported(export).to_csv()
+        data = self.model.exported(export).to_csv(export.headers)
         self.model.files.write(export.id, task.user,
                                chunked(data, self.model.config.dump_chunk_bytes), at)
         rows = data.count(b"\n") - 1

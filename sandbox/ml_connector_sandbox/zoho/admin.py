@@ -39,12 +39,35 @@ class Revoke(BaseModel):
     token: str
 
 
+class Limits(BaseModel):
+    """An organization's new limits (None: unchanged)."""
+
+    per_minute: int | None = Field(default=None, ge=1)
+    per_day: int | None = Field(default=None, ge=1)
+
+
 def build_admin_router(emu: ZohoEmulator) -> APIRouter:
     router = base_admin_router(emu)
 
     @router.post("/revoke-refresh-token")
     def revoke(body: Revoke) -> dict:
         return {"revoked": emu.revoke_refresh_token(body.token)}
+
+    @router.get("/orgs/{org_id}/quota")
+    def quota(org_id: str) -> dict:
+        """The organization's limits and what is left of today's quota."""
+        return found(emu.quota, org_id)
+
+    @router.put("/orgs/{org_id}/limits")
+    def limits(org_id: str, body: Limits) -> dict:
+        """Set the organization's per-minute limit and daily quota from now on."""
+        return found(emu.set_limits, org_id, body.per_minute, body.per_day)
+
+    @router.post("/orgs/{org_id}/quota/exhaust")
+    def exhaust(org_id: str) -> dict:
+        """Use up the rest of today's quota: the org's calls get 429 code 45 until its
+        day ends; the other organizations are untouched."""
+        return found(emu.exhaust_quota, org_id)
 
     @router.put("/orgs/{org_id}/webhook")
     def webhook(org_id: str, spec: WebhookSpec) -> dict:

@@ -56,9 +56,20 @@ TAG_TEMPLATES = {
 }
 
 
+CURRENCIES = f"{BOOKS}/settings/currencies"
+EXCHANGE_RATES = f"{BOOKS}/settings/currencies/{{id}}/exchangerates"
+
+
 def _resource(path: str, tag_shape: str = "reportingtags") -> str | None:
     """The stats/method template of a Books path, or None if it names no resource."""
     parts = [p for p in path.split("/") if p]
+    if parts == ["settings", "currencies"]:
+        return CURRENCIES
+    if len(parts) == 4 and parts[:2] == ["settings", "currencies"] and \
+            parts[3] == "exchangerates":
+        return EXCHANGE_RATES
+    if len(parts) == 2 and parts[0] == "organizations":
+        return f"{BOOKS}/organizations/{{id}}"
     if len(parts) == 1 and (parts[0] in ("organizations", "locations", "projects")
                             or parts[0] in KINDS):
         return f"{BOOKS}/{parts[0]}"
@@ -81,10 +92,12 @@ def build_api_router(emu: ZohoEmulator) -> APIRouter:
     router = APIRouter()
 
     async def serve(request: Request, region: str, template: str, module: str | None,
-                    handler: Handler | None, error: ZohoError | None = None) -> Response:
-        """Authenticate, resolve the org, apply its limits, run ``handler``, count it."""
+                    handler: Handler | None, error: ZohoError | None = None,
+                    org_id: str | None = None) -> Response:
+        """Authenticate, resolve the org (``org_id``, else the ``organization_id``
+        parameter), apply its limits, run ``handler``, count it."""
         params = request.query_params
-        org_param = params.get("organization_id")
+        org_param = org_id or params.get("organization_id")
         stats_org = org_param if org_param in emu.orgs else None
         limiter = None
         try:
@@ -161,6 +174,28 @@ def build_api_router(emu: ZohoEmulator) -> APIRouter:
     async def organizations(region: str, request: Request) -> Response:
         return await serve(request, region, f"{BOOKS}/organizations", "settings",
                            lambda _org, grant: emu.organizations_body(region, grant))
+
+    @router.get("/{region}/api/books/v3/organizations/{organization_id}")
+    @router.get("/{region}/api/books/v3/organizations/{organization_id}/")
+    async def organization(region: str, organization_id: str, request: Request) -> Response:
+        """One organization (named by the path; it counts against its own limits)."""
+        return await serve(request, region, f"{BOOKS}/organizations/{{id}}", "settings",
+                           lambda org, _grant: emu.organization_body(org),
+                           org_id=organization_id)
+
+    @router.get("/{region}/api/books/v3/settings/currencies")
+    @router.get("/{region}/api/books/v3/settings/currencies/")
+    async def currencies(region: str, request: Request) -> Response:
+        return await serve(request, region, CURRENCIES, "settings",
+                           lambda org, _grant: emu.currencies_body(org))
+
+    @router.get("/{region}/api/books/v3/settings/currencies/{currency_id}/exchangerates")
+    @router.get("/{region}/api/books/v3/settings/currencies/{currency_id}/exchangerates/")
+    async def exchange_rates(region: str, currency_id: str, request: Request) -> Response:
+        params = dict(request.query_params)
+        return await serve(request, region, EXCHANGE_RATES, "settings",
+                           lambda org, _grant: emu.exchange_rates_body(org, currency_id,
+                                                                       params))
 
     @router.get("/{region}/api/books/v3/chartofaccounts/transactions")
     @router.get("/{region}/api/books/v3/chartofaccounts/transactions/")

@@ -204,6 +204,16 @@ class DimensionsSpec(_Spec):
         return kinds
 
 
+#: Accounts a subsidiary may name differently (``OrgSpec.account_names``): the P&L accounts
+#: postings reach by id; the ledger and the P&L find the others by their group name.
+RENAMEABLE_ACCOUNTS = frozenset({"4000", "4010", "4020", "4100", "4900", "5000", "6000",
+                                 "6100", "6200", "6300", "6400", "6500", "6600", "6700",
+                                 "6800", "6850", "6900"})
+#: Currencies with a level for exchange-rate series (``currencies.USD_VALUE``).
+RATE_CURRENCIES = frozenset({"USD", "EUR", "GBP", "INR", "AUD", "JPY", "CAD", "CNY", "SAR",
+                             "CHF"})
+
+
 class OrgSpec(BaseModel):
     """One Zoho Books organization and the size of its generated data."""
 
@@ -216,9 +226,34 @@ class OrgSpec(BaseModel):
     foreign_currencies: list[str] = Field(
         default_factory=list, description="other currencies some contacts trade in"
     )
+    rate_currencies: list[str] = Field(
+        default_factory=list, description="further currencies the org has enabled (listed by "
+        "/settings/currencies with a rate series) that no generated contact trades in")
+    document_rates: Literal["monthly", "daily"] = Field(
+        default="monthly", description="the exchange_rate of a foreign-currency document: "
+        "monthly, one per month (the data of the older orgs); daily, the rate in effect on "
+        "its date in the org's exchange-rate series")
+    local_prices: bool = Field(
+        default=False, description="amounts are of the same worth in every currency (a US "
+        "dollar price list converted); False: the same figures in every currency (the data "
+        "of the older orgs)")
     time_zone: str = "PST"
     utc_offset: str = Field(default="-0800", pattern=r"^[+-]\d{4}$")
+    fiscal_year_start_month: int = Field(
+        default=1, ge=1, le=12, description="the calendar month (1 = January) the fiscal "
+        "year starts in; served as ZohoSandboxConfig.fiscal_month_base says")
     plan: Plan = "premium"
+    per_minute: int | None = Field(
+        default=None, ge=1, description="the org's own per-minute limit (None: LimitsSpec's)")
+    per_day: int | None = Field(
+        default=None, ge=1, description="the org's own daily quota (None: LimitsSpec's, else "
+        "its plan's)")
+    account_names: dict[str, str] = Field(
+        default_factory=dict, description="account code -> the name this org gives it (the "
+        "group's chart shares codes; a subsidiary may name an account differently)")
+    tax_rates: list[float] | None = Field(
+        default=None, description="tax percentages (the first 0); None: its region's")
+    tax_name: str | None = Field(default=None, description="None: its region's")
     invoices: int = Field(default=30, ge=0)
     bills: int = Field(default=25, ge=0)
     purchaseorders: int = Field(default=20, ge=0)
@@ -249,6 +284,22 @@ class OrgSpec(BaseModel):
     def _dates_in_order(self) -> OrgSpec:
         if self.end_date < self.start_date:
             raise ValueError(f"org {self.organization_id}: end_date is before start_date")
+        return self
+
+    @model_validator(mode="after")
+    def _currencies_and_accounts(self) -> OrgSpec:
+        org = self.organization_id
+        unknown = sorted({*self.foreign_currencies, *self.rate_currencies,
+                          self.currency_code} - RATE_CURRENCIES)
+        if unknown and (self.rate_currencies or self.document_rates == "daily"):
+            raise ValueError(f"org {org}: no rate level for {', '.join(unknown)}; "
+                             f"known: {', '.join(sorted(RATE_CURRENCIES))}")
+        fixed = sorted(set(self.account_names) - RENAMEABLE_ACCOUNTS)
+        if fixed:
+            raise ValueError(f"org {org}: account_names cannot rename {', '.join(fixed)}; "
+                             f"renameable codes: {', '.join(sorted(RENAMEABLE_ACCOUNTS))}")
+        if self.tax_rates is not None and (not self.tax_rates or self.tax_rates[0] != 0):
+            raise ValueError(f"org {org}: tax_rates must start with 0")
         return self
 
     @model_validator(mode="after")
@@ -307,6 +358,14 @@ class LimitsSpec(BaseModel):
 
     def daily_cap(self, plan: str) -> int:
         return self.per_day if self.per_day is not None else DAILY_CAP[plan]
+
+    def org_per_minute(self, org: OrgSpec) -> int:
+        """The org's per-minute limit: its own, else this one."""
+        return org.per_minute if org.per_minute is not None else self.per_minute
+
+    def org_per_day(self, org: OrgSpec) -> int:
+        """The org's daily quota: its own, else ``per_day``, else its plan's."""
+        return org.per_day if org.per_day is not None else self.daily_cap(org.plan)
 
     def max_in_flight(self, plan: str) -> int:
         if self.concurrency is not None:
@@ -368,7 +427,7 @@ def default_organizations() -> list[OrgSpec]:
                 utc_offset="-0800", invoices=3000, bills=2000, purchaseorders=500,
                 creditnotes=150, vendorcredits=80, expenses=300, journals=45,
                 customerpayments=2400, vendorpayments=1600, customers=60, vendors=40,
-                **demo_dimensions()),
+                rate_currencies=["INR"], **demo_dimensions()),
         OrgSpec(organization_id="10234696", name="Zillum Labs", region="us",
                 currency_code="USD", time_zone="PST", utc_offset="-0800",
                 invoices=40, bills=30, purchaseorders=20, creditnotes=4, vendorcredits=3,
@@ -379,7 +438,25 @@ def default_organizations() -> list[OrgSpec]:
                 invoices=50, bills=40, purchaseorders=25, creditnotes=5, vendorcredits=3,
                 expenses=15, journals=6, customerpayments=38, vendorpayments=30, customers=12,
                 vendors=8),
-        _small("30045678", "Zillum India Pvt Ltd", "in", "INR", "IST", "+0530"),
+        OrgSpec(organization_id="20088123", name="Zillum UK Ltd", region="eu",
+                currency_code="GBP", foreign_currencies=["USD", "EUR"],
+                document_rates="daily", local_prices=True, time_zone="GMT",
+                utc_offset="+0000",
+                fiscal_year_start_month=4, plan="standard", tax_rates=[0, 5.0, 20.0],
+                tax_name="VAT", invoices=60, bills=40, purchaseorders=15, creditnotes=5,
+                vendorcredits=4, expenses=14, journals=8, customerpayments=45,
+                vendorpayments=30, customers=12, vendors=8,
+                account_names={"4000": "Turnover", "6000": "Marketing",
+                               "6200": "Rent and Rates", "6300": "IT and Software"}),
+        OrgSpec(organization_id="30045678", name="Zillum India Pvt Ltd", region="in",
+                currency_code="INR", foreign_currencies=["USD"], document_rates="daily",
+                local_prices=True,
+                time_zone="IST", utc_offset="+0530", fiscal_year_start_month=4,
+                plan="professional", invoices=50, bills=35, purchaseorders=12,
+                creditnotes=4, vendorcredits=3, expenses=12, journals=6, customerpayments=38,
+                vendorpayments=26, customers=10, vendors=8,
+                account_names={"6500": "Legal and Professional Charges",
+                               "6800": "Bank Charges"}),
         _small("40012345", "Zillum Pty Ltd", "au", "AUD", "AEST", "+1000"),
         _small("50023456", "Zillum KK", "jp", "JPY", "JST", "+0900"),
         _small("60034567", "Zillum Canada Ltd", "ca", "CAD", "EST", "-0500"),
@@ -404,6 +481,12 @@ class ZohoSandboxConfig(BaseModel):
     organizations: list[OrgSpec] = Field(default_factory=default_organizations)
     refresh_tokens: list[RefreshTokenSpec] = Field(default_factory=default_refresh_tokens)
     limits: LimitsSpec = Field(default_factory=LimitsSpec)
+    fiscal_month_base: Literal[0, 1] = Field(
+        default=0, description="the number fiscal_year_start_month gives January in "
+        "GET /organizations (Zoho's example shows 0; whether 0 is January is unknown)")
+    exchange_rate_order: Literal["newest_first", "oldest_first"] = Field(
+        default="newest_first", description="the order of /settings/currencies/{id}/"
+        "exchangerates (unknown for the real server)")
     webhooks: list[WebhookSpec] = Field(
         default_factory=list, description="outgoing webhooks, one per organization at most")
     ledger_date_params: tuple[str, str] = Field(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
@@ -15,13 +15,14 @@ from ml_connector_sandbox.zoho.admin import build_admin_router
 from ml_connector_sandbox.zoho.api import build_api_router
 from ml_connector_sandbox.zoho.auth import AccessGrant, Accounts
 from ml_connector_sandbox.zoho.config import REGIONS, ZohoSandboxConfig
+from ml_connector_sandbox.zoho.currencies import SYMBOLS
 from ml_connector_sandbox.zoho.dimensions import Dimensions
 from ml_connector_sandbox.zoho.ledger import Ledger
 from ml_connector_sandbox.zoho.limits import OrgLimiter
 from ml_connector_sandbox.zoho.locks import Locks, LockSpec
-from ml_connector_sandbox.zoho.seed import SYMBOLS
 from ml_connector_sandbox.zoho.stats import Stats
-from ml_connector_sandbox.zoho.store import EntityStore, Organization
+from ml_connector_sandbox.zoho.store import EntityStore, Organization, paging
+from ml_connector_sandbox.zoho.times import local_date
 from ml_connector_sandbox.zoho.webhooks import Webhooks
 
 
@@ -42,7 +43,7 @@ class ZohoEmulator:
             for o in config.organizations
         }
         self.limiters = {
-            org_id: OrgLimiter(limits.per_minute, limits.daily_cap(org.spec.plan),
+            org_id: OrgLimiter(limits.org_per_minute(org.spec), limits.org_per_day(org.spec),
                                limits.max_in_flight(org.spec.plan), org.tz,
                                limits.minute_window)
             for org_id, org in self.orgs.items()
@@ -68,6 +69,24 @@ class ZohoEmulator:
         if org is None or org.spec.region != region or not grant.sees(org_id):
             raise errors.unknown_org(org_id)
         return org
+
+    def organization_body(self, org: Organization) -> dict:
+        """``GET /organizations/{organization_id}``."""
+        return {"code": 0, "message": "success", "organization": self._org_row(org, False)}
+
+    def currencies_body(self, org: Organization) -> dict:
+        """``GET /settings/currencies``: rates in effect on the org's today."""
+        return org.catalog.rates.currencies_body(self._today(org))
+
+    def exchange_rates_body(self, org: Organization, currency_id: str,
+                            params: dict[str, str]) -> dict:
+        """``GET /settings/currencies/{currency_id}/exchangerates``."""
+        page, per_page = paging(params)
+        return org.catalog.rates.rates_body(currency_id, params, self._today(org), page,
+                                            per_page, self.config.exchange_rate_order)
+
+    def _today(self, org: Organization) -> date:
+        return local_date(int(self.clock.now()), org.tz)
 
     def organizations_body(self, region: str, grant: AccessGrant) -> dict:
         visible = [o for o in self.orgs.values()
@@ -100,6 +119,28 @@ class ZohoEmulator:
 
     def revoke_refresh_token(self, token: str) -> bool:
         return self.accounts.revoke_refresh_token(token)
+
+    def limiter(self, organization_id: str) -> OrgLimiter:
+        if organization_id not in self.limiters:
+            raise KeyError(f"no organization {organization_id}")
+        return self.limiters[organization_id]
+
+    def quota(self, organization_id: str) -> dict:
+        """An organization's limits and what is left of today's quota (its zone's day)."""
+        return self.limiter(organization_id).snapshot(self.clock.now())
+
+    def set_limits(self, organization_id: str, per_minute: int | None = None,
+                   per_day: int | None = None) -> dict:
+        """Change an organization's per-minute limit and daily quota from now on (None:
+        unchanged); returns ``quota``."""
+        self.limiter(organization_id).set_limits(per_minute, per_day)
+        return self.quota(organization_id)
+
+    def exhaust_quota(self, organization_id: str) -> dict:
+        """Use up the rest of the organization's daily quota now (as its other
+        integrations would): its calls get 429 code 45 until its day ends."""
+        self.limiter(organization_id).exhaust(self.clock.now())
+        return self.quota(organization_id)
 
     def store(self, organization_id: str, entity: str) -> EntityStore:
         org = self.orgs.get(organization_id)
@@ -269,7 +310,7 @@ class ZohoEmulator:
 
     def _org_row(self, org: Organization, default: bool) -> dict:
         spec = org.spec
-        catalog = org.stores["invoices"].table.catalog
+        catalog = org.catalog
         return {
             "organization_id": org.id,
             "name": spec.name,
@@ -280,7 +321,8 @@ class ZohoEmulator:
             "plan_name": spec.plan.title(),
             "plan_period": "yearly",
             "language_code": "en",
-            "fiscal_year_start_month": 0,
+            "fiscal_year_start_month": spec.fiscal_year_start_month - 1
+            + self.config.fiscal_month_base,
             "account_created_date": (spec.start_date - timedelta(days=400)).isoformat(),
             "time_zone": spec.time_zone,
             "is_org_active": True,

@@ -33,9 +33,7 @@ class OrgLimiter:
         raise a 429 ``ZohoError``."""
         with self._lock:
             self._purge(now)
-            day = int((now + self._offset) // 86400)
-            if day != self._day:
-                self._day, self._day_count = day, 0
+            self._roll(now)
             if self._day_count >= self.per_day:
                 raise errors.per_day(self.per_day)
             if len(self._window) >= self.per_minute:
@@ -64,6 +62,36 @@ class OrgLimiter:
                 "X-Rate-Limit-Remaining": str(max(0, self.per_day - used)),
                 "X-Rate-Limit-Reset": str(max(0, math.ceil(reset))),
             }
+
+    def set_limits(self, per_minute: int | None, per_day: int | None) -> None:
+        """New limits from now on (None: unchanged); requests counted so far stay."""
+        with self._lock:
+            if per_minute is not None:
+                self.per_minute = per_minute
+            if per_day is not None:
+                self.per_day = per_day
+
+    def exhaust(self, now: float) -> None:
+        """Count today's quota as used up (by the organization's other integrations)."""
+        with self._lock:
+            self._roll(now)
+            self._day_count = max(self._day_count, self.per_day)
+
+    def snapshot(self, now: float) -> dict:
+        """The limits, the requests counted today and the ``X-Rate-Limit-*`` figures."""
+        with self._lock:
+            self._roll(now)
+            used = self._day_count
+        headers = self.headers(now)
+        return {"per_minute": self.per_minute, "per_day": self.per_day, "used_today": used,
+                "remaining_today": int(headers["X-Rate-Limit-Remaining"]),
+                "reset_seconds": int(headers["X-Rate-Limit-Reset"])}
+
+    def _roll(self, now: float) -> None:
+        """Start a new count when the org's calendar day has changed."""
+        day = int((now + self._offset) // 86400)
+        if day != self._day:
+            self._day, self._day_count = day, 0
 
     def _purge(self, now: float) -> None:
         while self._window and self._window[0] <= now - self.window:

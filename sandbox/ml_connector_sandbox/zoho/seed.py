@@ -97,6 +97,13 @@ Expenses and journals
    Business Checking or Petty Cash. Posting: the deposit account debited and Accounts
    Receivable credited; Accounts Payable debited and the paid-through account credited.
 
+Organizations with ``local_prices`` (the newer ones) draw the same numbers and divide each
+amount above (line rates, shipping, adjustment, expense, journal and unapplied payment
+amounts) by the US-dollar value of its currency (``currencies.USD_VALUE``), rounded to the
+cent: a US dollar price list in the document's currency. With ``document_rates: daily``
+their ``exchange_rate`` is the rate in effect on the document's date in the org's rate
+series (``currencies.py``).
+
 Planning dimensions
 -------------------
 Reporting tags, locations, projects, line ``sku`` and ``salesperson_id`` are added to a
@@ -115,6 +122,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from ml_connector_sandbox.zoho.config import OrgSpec
+from ml_connector_sandbox.zoho.currencies import USD_VALUE, Currencies
 from ml_connector_sandbox.zoho.kinds import DOCUMENTS, KINDS, Kind
 from ml_connector_sandbox.zoho.times import format_time, local_date, midnight, zone
 
@@ -186,12 +194,6 @@ TAXES = {"us": (0, 6.0, 8.25), "eu": (0, 7.0, 19.0), "in": (0, 5.0, 18.0), "au":
 TAX_NAMES = {"us": "Sales Tax", "eu": "VAT", "in": "GST", "au": "GST", "jp": "Consumption Tax",
              "ca": "GST/HST", "cn": "VAT", "sa": "VAT"}
 
-# US dollars per unit, before the monthly wobble.
-USD_VALUE = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27, "INR": 0.012, "AUD": 0.66, "JPY": 0.0067,
-             "CAD": 0.74, "CNY": 0.138, "SAR": 0.2667, "CHF": 1.13}
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "INR": "₹", "AUD": "$", "JPY": "¥", "CAD": "$",
-           "CNY": "¥", "SAR": "SAR", "CHF": "CHF"}
-
 _ADJECTIVES = ("Blue", "Summit", "Northern", "Bright", "Golden", "Silver", "Rapid", "Harbor",
                "Maple", "Granite", "Coastal", "Evergreen", "Pioneer", "Crescent", "Redwood",
                "Atlas", "Lakeside", "Prairie", "Union", "Meridian")
@@ -246,13 +248,19 @@ class Catalog:
         self.currencies = [org.currency_code] + [
             c for c in org.foreign_currencies if c != org.currency_code
         ]
-        rates = TAXES.get(org.region, (0,))
+        rates = org.tax_rates or TAXES.get(org.region, (0,))
+        tax_name = org.tax_name or TAX_NAMES.get(org.region, "Tax")
         self.taxes = [
-            (self.make_id(8, k), f"{TAX_NAMES.get(org.region, 'Tax')} {pct:g}%" if pct else "",
-             float(pct))
+            (self.make_id(8, k), f"{tax_name} {pct:g}%" if pct else "", float(pct))
             for k, pct in enumerate(rates)
         ]
         self.account_ids = {a[0]: self.make_id(5, k) for k, a in enumerate(ACCOUNTS)}
+        #: The name this org shows for each account of the group chart (by group name).
+        self.names = {a[0]: org.account_names.get(a[1], a[0]) for a in ACCOUNTS}
+        #: Every currency the org has enabled: the traded ones, then rate-only ones.
+        self.rates = Currencies(seed, org.organization_id, self.currencies + [
+            c for c in org.rate_currencies if c not in self.currencies], org.start_date,
+            org.end_date, self.make_id)
         #: Tags, locations, projects: set by the organization (``dimensions.py``).
         self.dimensions: Dimensions | None = None
 
@@ -267,12 +275,21 @@ class Catalog:
         return int(tail) if tail.isdigit() else None
 
     def currency_id(self, code: str) -> str:
-        return self.make_id(9, self.currencies.index(code))
+        return self.rates.currency_id(code)
+
+    def priced(self, cents: int, code: str) -> int:
+        """A generated amount of US-dollar size in ``code`` (``OrgSpec.local_prices``)."""
+        if not self.org.local_prices or code == "USD":
+            return cents
+        return round(cents / USD_VALUE.get(code, 1.0))
 
     def exchange_rate(self, code: str, day: date) -> float:
-        """Units of the org's base currency per unit of ``code`` in ``day``'s month."""
+        """Units of the org's base currency per unit of ``code`` on ``day``: from the org's
+        rate series (``document_rates: daily``), else one rate per month."""
         if code == self.org.currency_code:
             return 1.0
+        if self.org.document_rates == "daily":
+            return self.rates.rate_on(code, day)
         return round(self._usd(code, day) / self._usd(self.org.currency_code, day), 6)
 
     def _usd(self, code: str, day: date) -> float:
@@ -431,6 +448,7 @@ def _document(table: Table, i: int, rng: random.Random, day: date) -> dict:
     adjustment_text = doc.choice(("Rounding", "Handling"))
     if kind.name not in ADJUSTMENT_KINDS or adjustment_draw >= ADJUSTMENT_SHARE:
         adjustment, adjustment_text = 0, ""
+    shipping, adjustment = cat.priced(shipping, currency), cat.priced(adjustment, currency)
 
     lines: list[dict] = []
     items: list[int] = []
@@ -440,7 +458,7 @@ def _document(table: Table, i: int, rng: random.Random, day: date) -> dict:
         name, _sku, price, _type, income, expense = ITEMS[item_no]
         account = income if kind.line_account == "income" else expense
         base_price = price if kind.line_account == "income" else price * 0.6
-        rate = round(base_price * 100 * rng.uniform(0.9, 1.1))
+        rate = cat.priced(round(base_price * 100 * rng.uniform(0.9, 1.1)), currency)
         quantity = rng.randint(1, 5 if is_credit else 20)
         drawn_discount = rng.choice(_LINE_DISCOUNTS)
         discount = 0 if entity_pct else drawn_discount
@@ -458,7 +476,7 @@ def _document(table: Table, i: int, rng: random.Random, day: date) -> dict:
             "name": name,
             "description": f"{name} ({day:%b %Y})",
             "account_id": cat.account_ids[account],
-            "account_name": account,
+            "account_name": cat.names[account],
             "rate": money(rate),
             "quantity": float(quantity),
             "discount": float(discount),
@@ -612,12 +630,12 @@ def _account(table: Table, i: int, rng: random.Random, day: date) -> dict:
     cat = table.catalog
     name, code, kind, parent, active = ACCOUNTS[i % len(ACCOUNTS)]
     return {
-        "account_name": name,
+        "account_name": cat.names[name],
         "account_code": code,
         "account_type": kind,
         "is_active": active,
         "parent_account_id": cat.account_ids[parent] if parent else "",
-        "parent_account_name": parent or "",
+        "parent_account_name": cat.names[parent] if parent else "",
         "description": "",
     }
 
@@ -636,9 +654,9 @@ def _item(table: Table, i: int, rng: random.Random, day: date) -> dict:
         "item_type": "sales_and_purchases",
         "product_type": product_type,
         "account_id": cat.account_ids[income],
-        "account_name": income,
+        "account_name": cat.names[income],
         "purchase_account_id": cat.account_ids[expense],
-        "purchase_account_name": expense,
+        "purchase_account_name": cat.names[expense],
         "tax_id": tax_id,
         "tax_percentage": pct,
     }
@@ -675,7 +693,7 @@ def _expense(table: Table, i: int, rng: random.Random, day: date) -> dict:
         if rng.random() < 0.7 else None
     currency = vendor["currency_code"] if vendor else cat.currencies[0]
     exchange_rate = cat.exchange_rate(currency, day)
-    amount = rng.randint(1000, 200000)
+    amount = cat.priced(rng.randint(1000, 200000), currency)
     inclusive = rng.random() < 0.3
     tax_id, tax_name, pct = rng.choice(cat.taxes)
     point = round(pct * 100)
@@ -689,7 +707,7 @@ def _expense(table: Table, i: int, rng: random.Random, day: date) -> dict:
     status = pick_weighted(rng, table.kind.statuses)
     return {
         "date": day.isoformat(),
-        "account_id": cat.account_ids[account], "account_name": account,
+        "account_id": cat.account_ids[account], "account_name": cat.names[account],
         "paid_through_account_id": cat.account_ids[paid_through],
         "paid_through_account_name": paid_through,
         "description": f"{account} ({day:%b %Y})",
@@ -714,7 +732,7 @@ def _journal(table: Table, i: int, rng: random.Random, day: date) -> dict:
     """A manual journal in the base currency (rule 9)."""
     cat = table.catalog
     notes, entry = _JOURNAL_ENTRIES[rng.randrange(len(_JOURNAL_ENTRIES))]
-    amount = rng.randint(5000, 500000)
+    amount = cat.priced(rng.randint(5000, 500000), cat.currencies[0])
     debits = [half_up(amount * share, 100) for _, side, share in entry if side == "debit"]
     debits[-1] = amount - sum(debits[:-1])
     lines, n = [], 0
@@ -722,7 +740,8 @@ def _journal(table: Table, i: int, rng: random.Random, day: date) -> dict:
         value = debits[n] if side == "debit" else half_up(amount * share, 100)
         n += side == "debit"
         lines.append({"line_id": f"47{cat.tag}{table.kind.code}{i:09d}{k}",
-                      "account_id": cat.account_ids[account], "account_name": account,
+                      "account_id": cat.account_ids[account],
+                      "account_name": cat.names[account],
                       "customer_id": "", "customer_name": "", "description": notes,
                       "debit_or_credit": side, "amount": money(value), "tax_id": "",
                       "tax_name": ""})
@@ -759,7 +778,7 @@ def _payment(table: Table, i: int, rng: random.Random, day: date) -> dict:
         contact = contacts.record(rng.randrange(org.customers) if customer
                                   else org.customers + rng.randrange(org.vendors))
         currency, rate = cat.currencies[0], 1.0
-        amount, applied = rng.randint(1000, 100000), []
+        amount, applied = cat.priced(rng.randint(1000, 100000), currency), []
     account = rng.choice(("Business Checking", "Undeposited Funds") if customer
                          else _PAID_THROUGH)
     field = "account" if customer else "paid_through_account"

@@ -346,6 +346,7 @@ class Organization:
         self.tz = zone(spec.utc_offset)
         tables = build_tables(seed, spec)
         catalog = tables["contacts"].catalog
+        self.catalog = catalog
         self.dimensions = Dimensions(catalog, spec, dimensions or DimensionsSpec(),
                                      tables["contacts"])
         catalog.dimensions = self.dimensions
