@@ -24,7 +24,7 @@ def test_a_sparse_series_weights_each_rate_by_the_days_it_is_in_effect():
     # January: the 1st-9th at 1.25 (9 days), the 10th-24th at 1.30 (15), the 25th-31st at
     # 1.28 (7): (11.25 + 19.50 + 8.96) / 31 = 39.71 / 31 = 1.28096774193548...
     assert month_rates(SPARSE, "2026-01") == MonthRates(month_end="1.28",
-                                                       average="1.2809677419")
+                                                       average="1.280968")
     # February: 1.28 every day, from the rate dated in January.
     assert month_rates(SPARSE, "2026-02") == MonthRates(month_end="1.28", average="1.28")
 
@@ -39,16 +39,16 @@ def test_weekends_take_the_rate_of_the_friday_before():
     # Sun 1st 1.10 (1 day); 2nd-5th 1.11 (4); Fri 6th-Sun 8th 1.20 (3); 9th-Sat 28th 1.12
     # (20): (1.10 + 4.44 + 3.60 + 22.40) / 28 = 31.54 / 28 = 1.126428571428...
     assert month_rates(series(*weekdays), "2026-02") == MonthRates(month_end="1.12",
-                                                                  average="1.1264285714")
+                                                                  average="1.126429")
 
 
-def test_the_average_is_rounded_half_up_at_ten_places():
-    # 1st-2nd at 1 (2 days), 3rd-31st at 1.0000000001 (29): 31.0000000029 / 31 =
-    # 1.00000000009354..., to ten places 1.0000000001; and 1.00000000005 exactly rounds up.
-    rising = series(("2026-01-01", "1"), ("2026-01-03", "1.0000000001"))
-    assert month_rates(rising, "2026-01").average == "1.0000000001"
-    half = series(("2026-02-01", "1"), ("2026-02-15", "1.0000000001"))  # 14 days each
-    assert month_rates(half, "2026-02").average == "1.0000000001"
+def test_the_average_is_rounded_half_up_at_six_places():
+    # 1st-2nd at 1 (2 days), 3rd-31st at 1.000001 (29): 31.000029 / 31 = 1.00000093548...,
+    # to six places 1.000001; and 1.0000005 exactly (14 days each in February) rounds up.
+    rising = series(("2026-01-01", "1"), ("2026-01-03", "1.000001"))
+    assert month_rates(rising, "2026-01").average == "1.000001"
+    half = series(("2026-02-01", "1"), ("2026-02-15", "1.000001"))  # 14 days each
+    assert month_rates(half, "2026-02").average == "1.000001"
 
 
 def test_a_month_before_the_first_known_rate_has_no_rates():

@@ -10,14 +10,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from ml_connector.fx.rates import MonthRates, month_days, rate_text
 
-#: The places an average rate is rounded to (half-up).
-AVERAGE_PLACES = Decimal("1e-10")
+#: The places an average rate is rounded to (half-up): Zoho keeps a rate to 6 places.
+AVERAGE_PLACES = Decimal("1e-6")
 
 
 def month_rates(series: Mapping[date, Decimal], month: str) -> MonthRates:
     """``month``'s rates: month-end, the rate in effect on its last day (the latest dated on
     or before it); average, the mean over every calendar day of the rate in effect that
-    day, half-up to 10 places. Both are unknown when no rate is in effect on its first
+    day, half-up to 6 places (as Zoho keeps rates). Both are unknown when no rate is in effect on its first
     day."""
     first, last = month_days(month)
     days = sorted(series)
