@@ -252,7 +252,7 @@ def noted_closed(flow: Flow, store: StateStore, shut: Sequence[date],
                  emit: Any = log) -> list[str]:
     """``closed_notes``, logged: quietly on the flow's first run (no watermark), else as
     warnings."""
-    first = store.get_watermark(flow.id) is None
+    first = not store.watermarks(flow.id)  # of any of its organizations
     notes = closed_notes(flow, shut, dated, closure, first=first)
     for line in notes:
         (emit.info if first else emit.warning)("%s", line)

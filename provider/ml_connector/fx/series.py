@@ -17,8 +17,8 @@ AVERAGE_PLACES = Decimal("1e-6")
 def month_rates(series: Mapping[date, Decimal], month: str) -> MonthRates:
     """``month``'s rates: month-end, the rate in effect on its last day (the latest dated on
     or before it); average, the mean over every calendar day of the rate in effect that
-    day, half-up to 6 places (as Zoho keeps rates). Both are unknown when no rate is in effect on its first
-    day."""
+    day, half-up to 6 places (as Zoho keeps rates). Both are unknown when no rate is in
+    effect on its first day."""
     first, last = month_days(month)
     days = sorted(series)
     if not days or days[0] > first:
