@@ -57,7 +57,8 @@ def zoho_client(sandbox, request) -> Callable[..., ZohoBooksClient]:
     """Build clients for the default sandbox; keyword arguments override ZohoConfig fields."""
 
     def make(region: str = "us", *, running: RunningSandbox | None = None, token_cache=None,
-             clock=None, store=None, **overrides) -> ZohoBooksClient:
+             clock=None, store=None, credentials: ZohoCredentials | None = None,
+             **overrides) -> ZohoBooksClient:
         running = running or sandbox
         if region == "us":
             overrides.setdefault("organization_id", "10234695")
@@ -66,8 +67,8 @@ def zoho_client(sandbox, request) -> Callable[..., ZohoBooksClient]:
         config = ZohoConfig(region=region, endpoint_base=running.base_url, **overrides)
         extra = {"clock": clock} if clock else {}
         client = ZohoBooksClient(
-            zoho_credentials(running, region), config, token_cache=token_cache, store=store,
-            **extra
+            credentials or zoho_credentials(running, region), config, token_cache=token_cache,
+            store=store, **extra
         )
         request.addfinalizer(client.close)
         return client

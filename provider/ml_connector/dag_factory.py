@@ -71,14 +71,15 @@ def _doc(flow: Flow) -> str:
             f"`{flow.target.import_}`.\n\n{columns}\n")
 
 
-def _params(flow: Flow) -> dict[str, Param]:
+def _params(flow: Flow, defaults: Defaults) -> dict[str, Param]:
     """A flow in mode period loads the month its data interval covers (a run at 1 February
     loads January), or the ``month`` it is given (Trigger DAG w/ config: ``{"month":
     "2026-02"}``); a ledger flow can load several ``months`` in one run (``{"months":
     "2026-01..2026-12"}``): each account is read once for all of them. Period and
     incremental documents flows take ``reopen`` (closed months); an aggregate flow's
     ``dry_run`` reads and builds, logs the cells the import would change and sends
-    nothing."""
+    nothing; a period flow of several organizations reads only the ``organizations``
+    given (those a run left out)."""
     params: dict[str, Param] = {}
     if flow.mode == "period" and flow.is_ledger:
         params["months"] = Param(None, type=["null", "string"], title="Months",
@@ -95,6 +96,11 @@ def _params(flow: Flow) -> dict[str, Param]:
                                  description="Run a month that a Zoho transaction lock or "
                                  "closed_before has closed: re-read and rewrite it (period "
                                  "flows), or apply changes dated into it (incremental flows)")
+    if flow.mode == "period" and flow.organizations_of(defaults):
+        params["organizations"] = Param(
+            None, type=["null", "string"], title="Organizations",
+            description="Read only these organizations (entity codes, comma-separated, e.g. "
+            "those a run left out): their cells are sent whole, the others' stay as they are")
     if flow.grain == "aggregate":
         params["dry_run"] = Param(False, type="boolean", title="Dry run",
                                   description="Read Zoho and build the file as a run would, "
@@ -176,6 +182,8 @@ def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]],
         months=parse_months(months) if months else None, lists=lists, loads=loads,
         defaults=defaults, reopen=bool(params.get("reopen")),
         dry_run=bool(params.get("dry_run")),
+        only=[o.strip() for o in str(params["organizations"]).split(",") if o.strip()]
+        if params.get("organizations") else None,
         out_dir=staged_dir(None, context), path_of=ObjectStoragePath,
         zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
         zoho_for=lambda org: lambda: ZohoBooksHook(
@@ -200,7 +208,7 @@ class Factory:
     def params(self) -> dict[str, Param]:
         """The DAG's params (a period flow's ``month``, a ledger flow's ``months``, an
         aggregate flow's ``dry_run``)."""
-        return _params(self.flow)
+        return _params(self.flow, self.defaults)
 
     def organization(self, step: Step) -> Organization | None:
         """The organization whose unit of work ``step`` belongs to (None: the only one)."""

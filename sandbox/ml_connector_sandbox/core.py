@@ -42,6 +42,7 @@ class SandboxConfig(BaseModel):
         limit is not Zoho's 100 a minute gets a budget to match (90 % of it, as the
         connection's default 90 is of 100)."""
         zoho = self.zoho
+        region_of_default = region
         refresh = next(t.token for t in zoho.refresh_tokens if t.region == region)
         if organization_id == "":
             organization_id = None
@@ -55,16 +56,31 @@ class SandboxConfig(BaseModel):
         extra.update(zoho_extra or {})
         user = next(u for u in self.anaplan.users if u.password)
         workspace = self.anaplan.workspaces[0]
+        # The group's organizations in other data centers: a login (connection) each; the
+        # flows name the organization they read (the eu login reads two).
+        others = {f"zoho_books_{region}": {
+            "conn_type": "zoho_books", "login": zoho.client_id,
+            "password": zoho.client_secret, "host": base_url,
+            "extra": {"refresh_token": token, "region": region,
+                      **{k: v for k, v in extra.items() if k == "requests_per_minute"}}}
+            for region in GROUP_REGIONS if region != region_of_default
+            for token in [next((t.token for t in zoho.refresh_tokens if t.region == region),
+                               None)] if token}
         return {
             "zoho_books_default": {"conn_type": "zoho_books", "login": zoho.client_id,
                                    "password": zoho.client_secret, "host": base_url,
                                    "extra": extra},
+            **others,
             "anaplan_default": {"conn_type": "anaplan", "login": user.email,
                                 "password": user.password, "host": base_url,
                                 "extra": {"auth_method": "basic",
                                           "workspace_id": workspace.id,
                                           "model_id": workspace.models[0].id}},
         }
+
+
+#: The data centers of the sandbox group's organizations besides the US one.
+GROUP_REGIONS = ("eu", "in")
 
 
 class Sandbox:
@@ -85,5 +101,6 @@ class Sandbox:
         return "\n".join(
             [f"ml-connector sandbox on {base_url}", self.zoho.describe(base_url),
              self.anaplan.describe(base_url),
-             "Airflow connections to it (the US data center's first organization):", *adds]
+             "Airflow connections to it (the US data center's first organization; the "
+             "group's logins in the EU and India data centers):", *adds]
         )

@@ -4,8 +4,8 @@ sandbox over HTTP, on a real SQLite state store; waits advance the sandbox clock
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -13,15 +13,17 @@ from pathlib import Path
 import pytest
 
 from ml_connector.flows.local import Walked, run_flow, walk
+from ml_connector.flows.organizations import Organization
 from ml_connector.flows.plan import flow_plan
 from ml_connector.flows.run import FlowRun, RunSummary
 from ml_connector.flows.spec import FlowsFile, list_flows, list_loads, load_flows, parse_flows
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.store import StateStore
+from ml_connector.zoho import ZohoBooksClient, ZohoCredentials
 from ml_connector_sandbox.zoho.pnl import Member, actuals_by, by_tag
 
 from ..cells import CENT, ORG
-from ..conftest import MODEL
+from ..conftest import MODEL, zoho_credentials
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The month the flow tests load their lists for, by default.
@@ -48,6 +50,11 @@ class Flows:
     anaplan_client: object
     runs: itertools.count
     list_rules: bool = False
+    #: Zoho connection id -> (region, refresh token or None for the region's first), as a
+    #: flow's organizations name their connections.
+    connections: dict[str, tuple[str, str | None]] = field(default_factory=lambda: {
+        "zoho_books_default": ("us", None), "zoho_books_eu": ("eu", None),
+        "zoho_books_in": ("in", None)})
 
     @classmethod
     def of(cls, spec: dict | FlowsFile, sandbox, zoho_client, anaplan_client, tmp_path: Path,
@@ -88,7 +95,18 @@ class Flows:
                        zoho=lambda: self.zoho_client(store=self.store),
                        anaplan=lambda: self.anaplan_client(), months=months,
                        sleep=self.sandbox.sandbox.clock.advance, lock=self.store.lock,
-                       defaults=self.spec.defaults, **rules)
+                       defaults=self.spec.defaults, zoho_for=self.zoho_for, **rules)
+
+    def zoho_for(self, org: Organization) -> Callable[[], ZohoBooksClient]:
+        """The client factory of one organization of a flow (its connection's region and
+        refresh token, as ``connections`` says)."""
+        region, token = self.connections[org.conn_id(self.spec.defaults.zoho_conn_id)]
+        wanted = org.organization_id or {"us": "10234695"}.get(region)
+        known = zoho_credentials(self.sandbox, region)
+        extra = {"credentials": ZohoCredentials(known.client_id, known.client_secret,
+                                                token)} if token else {}
+        return lambda: self.zoho_client(region, store=self.store, organization_id=wanted,
+                                        **extra)
 
     def walk(self, flow_id: str, start: date, end: date) -> Walked:
         """Every step of a run of ``flow_id``, kept: each step's manifest and failure."""

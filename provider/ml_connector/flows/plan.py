@@ -113,10 +113,11 @@ class FlowPlan:
     def call(self, run: FlowRun, step: Step, inputs: Mapping[str, Any]) -> BaseModel:
         """Run ``step`` of ``run`` on its (typed) ``inputs``; returns its manifest. The
         Anaplan requests it made are counted for the run's task, failed or not."""
-        unit = run.unit(step.organization)
-        method = getattr(unit, step.method)
         before = run.anaplan_requests
         try:
+            if (why := run.left_out(step.organization)) is not None:
+                raise NothingChanged(why)
+            method = getattr(run.unit(step.organization), step.method)
             result: BaseModel = (method(step.read, **inputs) if step.read is not None
                                  else method(**inputs))
         except Exception as exc:

@@ -248,6 +248,9 @@ class FlowRun:
     organization: Organization | None = None
     #: A flow of several organizations: the client factory of each.
     zoho_for: Callable[[Organization], Callable[[], ZohoBooksClient]] | None = None
+    #: A flow of several organizations: read only these (entity keys; None: every one),
+    #: e.g. again those a run left out.
+    only: list[str] | None = None
     audit: AuditLog = field(init=False)
     cells: CellLog = field(init=False)
     _zoho_open: ZohoBooksClient | None = field(init=False, default=None, repr=False)
@@ -278,6 +281,13 @@ class FlowRun:
     def org_key(self) -> str:
         """The organization's key in the state store ('' for a flow's only one)."""
         return self.organization.entity if self.organization is not None else ""
+
+    def left_out(self, key: str | None) -> str | None:
+        """Why organization ``key``'s steps do not run in this run (None: they do)."""
+        if key is not None and self.only is not None and key not in self.only:
+            return (f"organization {key} is not read in this run (it reads "
+                    f"{', '.join(self.only) or 'none'})")
+        return None
 
     def unit(self, key: str | None) -> FlowRun:
         """The run of one organization of the flow (``key``: its entity; None: this run):
@@ -519,19 +529,27 @@ class FlowRun:
                          if s is not None for m in self.scoped(s).months()}  # type: ignore[union-attr]
                         ) if (scope is not None or scopes) else \
             [m.strftime("%Y-%m") for m in self.run_months()]
-        units = [self.unit(o.entity) for o in flow.organizations_of(self.defaults)] or [self]
-        currencies = sorted({u.facts().currency for u in units})
+        units = [self.unit(o.entity) for o in flow.organizations_of(self.defaults)
+                 if self.only is None or o.entity in self.only] or [self]
+        found: set[str] = set()
+        for unit in units:
+            try:
+                found.add(unit.facts().currency)
+            except ConnectorError as exc:  # its own steps fail on it, the others go on
+                log.warning("Organization %s: its base currency is unknown (%s); it gets no "
+                            "rates", unit.org_key or "of the connection", exc)
+        currencies = sorted(found)
 
         def client_of(key: str) -> Any:
             return self.unit(key if units[0] is not self else None).zoho_client()
 
-        found = read_rates(fx, groups.pop(), currencies, months, zoho_client=client_of,
+        rates = read_rates(fx, groups.pop(), currencies, months, zoho_client=client_of,
                            read_export=lambda export: self.read_export(export)[1],
                            folder=Path("."))
         log.info("Read %s rate(s) of %s for %s from %s", sum(
-            len(by_month) for by_month in found.rates.values()), ", ".join(currencies),
-            ", ".join(months) or "no month", found.origin)
-        return found
+            len(by_month) for by_month in rates.rates.values()), ", ".join(currencies),
+            ", ".join(months) or "no month", rates.origin)
+        return rates
 
     def build(self, extract: ExtractManifest, lookups: Mapping[str, ExtractManifest],
               scope: Scope | None = None, rates: Rates | None = None) -> BuildManifest:
@@ -769,10 +787,11 @@ class FlowRun:
             raise ConnectorError(f"Anaplan import failed: {message}")
         return status
 
-    def reconcile(self, changes: ExtractManifest | None, built: BuildManifest | None,
-                  handoff: Handoff | None, waited: TaskStatus | None,
-                  scope: Scope | None = None, verified: Verification | None = None,
-                  listed: ListCheck | None = None) -> RunSummary:
+    def reconcile(self, changes: ExtractManifest | None = None,
+                  built: BuildManifest | None = None, handoff: Handoff | None = None,
+                  waited: TaskStatus | None = None, scope: Scope | None = None,
+                  verified: Verification | None = None, listed: ListCheck | None = None
+                  ) -> RunSummary:
         """Record each record's fate in the audit trail (replacing earlier runs of the same
         windows) and, once Anaplan has taken the file, the cells sent; then move the
         watermark to the newest change read, only if the task succeeded, the wait for it
@@ -850,12 +869,15 @@ class FlowRun:
         log.info("Audit %s; watermark %s%s", summary.counts, summary.watermark or ", ".join(
                      f"{k} {v}" for k, v in summary.watermarks.items()) or "unchanged",
                  f"; list text {summary.text}" if summary.text else "")
-        if built.failed:  # the others are in; the failed ones are read again next run
+        if built.failed:  # the others are in; the failed ones are read again
+            again = ("their watermarks stay, so the next run reads what they still lack"
+                     if flow.mode == "incremental" else
+                     f"run the month again with organizations: {','.join(built.failed)} "
+                     "(or clear their task groups in Airflow) to read only them")
             raise RunFailed(
                 f"flow {flow.id}: imported {', '.join(built.parts)}; not read: "
                 + "; ".join(f"{k} ({why})" for k, why in built.failed.items())
-                + ". Their watermarks stay: the next run (or clearing their task group) "
-                "reads only what they still lack")
+                + f". Once the cause is fixed, {again}")
         return summary
 
     def record_part(self, built: BuildManifest, windows: list[Window], handoff: Handoff,
@@ -980,8 +1002,8 @@ class FlowRun:
                  checked, len({n.record_id for n in notes}))
         return result
 
-    def verify(self, extract: ExtractManifest | None, built: BuildManifest, handoff: Handoff,
-               scope: Scope | None = None) -> Verification:
+    def verify(self, built: BuildManifest, handoff: Handoff, scope: Scope | None = None,
+               extract: ExtractManifest | None = None) -> Verification:
         """Read the run's months back out of Anaplan through the flow's export (``verify``)
         and compare them with the import file (and, for a ledger flow, with the staged
         postings summed again), each month's result going to the verification trail; and
