@@ -1013,7 +1013,9 @@ class FlowRun:
         windows = built.windows if built.parts else self.windows(scope)
         labels = {period_label(w.start[:10]): w.start for w in windows}
         sent = self.sent_cells(built)
-        result = (self.read_back(extract, sent, labels, list(built.parts))
+        months_of = {key: {period_label(w.start[:10]) for w in part.windows}
+                     for key, part in built.parts.items()}
+        result = (self.read_back(extract, sent, labels, months_of)
                   if flow.verify is not None
                   else Verification(flow=flow.id, run_id=self.run_id))
         if flow.crosscheck is not None:
@@ -1030,18 +1032,20 @@ class FlowRun:
         return result
 
     def read_back(self, extract: ExtractManifest | None, sent: Cells,
-                  labels: Mapping[str, str], entities: list[str] | None = None
-                  ) -> Verification:
+                  labels: Mapping[str, str],
+                  entities: Mapping[str, set[str]] | None = None) -> Verification:
         """The ``verify`` comparison of the run's months (label -> window start), kept per
         month and, for a flow of several organizations, per entity (``entities``: those
-        the run imported; the cells of the others are not compared)."""
+        the run imported -> the month labels each sent; the cells of other entities and
+        months are not compared)."""
         flow = self.flow
         layout = Layout.of(flow)
         export_id, held = self.held_cells(set(labels))
         at = layout.keys.index(flow.entity_column) if entities and flow.entity_column \
             else None
-        if at is not None:  # an organization left out of this run keeps its cells
-            held = {k: v for k, v in held.items() if k[at] in set(entities or ())}
+        if at is not None:  # an organization left out of this run, or a month, keeps its cells
+            held = {k: v for k, v in held.items()
+                    if layout.month_of(k) in (entities or {}).get(k[at], ())}
         books = books_cells(flow, layout, self.records(extract)) \
             if flow.is_ledger and extract is not None else None
         found = list(compare(layout, sent, held, books, set(labels)))
@@ -1049,9 +1053,11 @@ class FlowRun:
                               books_checked=books is not None, differences=found)
         compared = set(sent) | set(held)
         log_of = VerificationLog(self.store)
-        for entity in (entities or []) if at is not None else [None]:
+        for entity in list(entities or {}) if at is not None else [None]:
             per_month: dict[str, tuple[int, int, str | None]] = {}
             for label, start in labels.items():
+                if entity is not None and label not in (entities or {})[entity]:
+                    continue
                 keys = [k for k in compared if layout.month_of(k) == label
                         and (at is None or k[at] == entity)]
                 wrong = [d for d in found if layout.month_of(tuple(d.key)) == label
