@@ -47,9 +47,8 @@ from ml_connector.flows.spec import (
     load_valid_flows,
 )
 from ml_connector.flows.windows import one_month, parse_months
-from ml_connector.hooks.anaplan import AnaplanHook
+from ml_connector.hooks.clients import flow_clients
 from ml_connector.hooks.state import state_store, state_url
-from ml_connector.hooks.zoho_books import ZohoBooksHook
 from ml_connector.operators.anaplan_import import AnaplanImportOperator
 from ml_connector.operators.extract_zoho import ExtractZohoOperator
 from ml_connector.operators.failures import fail_fast
@@ -180,7 +179,6 @@ def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]],
         start = end - PERIODS[flow.schedule]
     if start is None or end is None:
         raise AirflowFailException(f"flow {flow.id}: a run needs a data interval")
-    target = flow.target
     params = context.get("params") or {}
     months, month = params.get("months"), params.get("month")
     return FlowRun(
@@ -192,11 +190,7 @@ def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]],
         only=[o.strip() for o in str(params["organizations"]).split(",") if o.strip()]
         if params.get("organizations") else None,
         out_dir=staged_dir(None, context), path_of=ObjectStoragePath,
-        zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
-        zoho_for=lambda org: lambda: ZohoBooksHook(
-            org.conn_id(defaults.zoho_conn_id), organization=org.wanted).client,
-        anaplan=lambda: AnaplanHook(defaults.anaplan_conn_id, target.workspace_id,
-                                    target.model_id).client)
+        **flow_clients(flow, defaults))
 
 
 @dataclass(frozen=True)
