@@ -12,8 +12,9 @@ from decimal import Decimal
 import pytest
 
 from ml_connector.errors import RunFailed
-from ml_connector.flows.local import run_flow
+from ml_connector.flows.local import run_flow, walk
 from ml_connector.flows.organizations import Organization
+from ml_connector.flows.plan import flow_plan
 from ml_connector.state.verifications import VerificationLog
 from ml_connector_sandbox.zoho.auth import RefreshGrant
 from ml_connector_sandbox.zoho.config import READ_SCOPES
@@ -186,3 +187,25 @@ def test_a_flow_that_names_its_organizations_keeps_what_it_kept_for_one(sandbox,
     assert group.store.watermarks("pl_actuals_daily") == {"US": kept}
     assert group.cells_of("pl_actuals_daily", "US") == cells
     assert group.cells_of("pl_actuals_daily") == set()
+
+
+def test_a_dry_run_of_the_organizations_left_out_plans_only_their_cells(sandbox, group):
+    """After a run, a UK bill moves to February; a dry run reading only the UK plans the
+    UK's changed cells (against what Anaplan holds) and nothing of the others'."""
+    group.run(FLOW, JAN, FEB)
+    zoho = sandbox.sandbox.zoho
+    bill = next(d for d in zoho.documents(ENTITIES["UK"], "bills", JAN.isoformat(),
+                                          FEB.isoformat())
+                if d["status"] not in ("void", "draft"))
+    zoho.edit_record(ENTITIES["UK"], "bills", bill["bill_id"], {"date": "2026-02-10"})
+    run = group.flow_run(FLOW, JAN, FEB)
+    run.dry_run, run.only = True, ["UK"]
+    done = walk(run, flow_plan(run.flow, group.spec.defaults))
+    planned = done.outputs["dry_run"]
+    expected = books(sandbox, JAN)
+    now = held(sandbox)
+    changed = {tuple(c.key[:3]) for c in planned.changes}
+    assert changed and {e for e, _, _ in changed} == {"UK"}
+    assert changed == {k for k in set(expected) | set(now)
+                       if k[0] == "UK" and expected.get(k) != now.get(k)}
+    assert held(sandbox) == now, "nothing sent"

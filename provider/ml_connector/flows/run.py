@@ -90,6 +90,7 @@ from ml_connector.flows.verify import (
     books_cells,
     compare,
     held_cells,
+    of_entities,
     sent_cells,
 )
 from ml_connector.flows.windows import (
@@ -185,6 +186,12 @@ class BuildManifest(BaseModel):
     windows: list[Window] = Field(default_factory=list)
     parts: dict[str, BuildManifest] = Field(default_factory=dict)
     failed: dict[str, str] = Field(default_factory=dict)
+
+    def months_of(self) -> dict[str, set[str]]:
+        """A combined import's entities -> the month labels each sent (none: one
+        organization)."""
+        return {key: {period_label(w.start[:10]) for w in part.windows}
+                for key, part in self.parts.items()}
 
 
 class RunSummary(BaseModel):
@@ -1013,8 +1020,7 @@ class FlowRun:
         windows = built.windows if built.parts else self.windows(scope)
         labels = {period_label(w.start[:10]): w.start for w in windows}
         sent = self.sent_cells(built)
-        months_of = {key: {period_label(w.start[:10]) for w in part.windows}
-                     for key, part in built.parts.items()}
+        months_of = built.months_of()
         result = (self.read_back(extract, sent, labels, months_of)
                   if flow.verify is not None
                   else Verification(flow=flow.id, run_id=self.run_id))
@@ -1043,9 +1049,7 @@ class FlowRun:
         export_id, held = self.held_cells(set(labels))
         at = layout.keys.index(flow.entity_column) if entities and flow.entity_column \
             else None
-        if at is not None:  # an organization left out of this run, or a month, keeps its cells
-            held = {k: v for k, v in held.items()
-                    if layout.month_of(k) in (entities or {}).get(k[at], ())}
+        held = of_entities(layout, flow.entity_column, held, entities or {})
         books = books_cells(flow, layout, self.records(extract)) \
             if flow.is_ledger and extract is not None else None
         found = list(compare(layout, sent, held, books, set(labels)))
