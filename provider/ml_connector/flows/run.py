@@ -180,7 +180,6 @@ class BuildManifest(BaseModel):
     lines_file: str | None = None
     gone_file: str | None = None
     counts: BuildResult
-    organization: str = ""
     watermark: str | None = Field(
         default=None, description="a part: the newest change its organization's read saw")
     windows: list[Window] = Field(default_factory=list)
@@ -626,7 +625,7 @@ class FlowRun:
                 log.info("Column %r translated at %s", column, used)
         built = BuildManifest.model_validate(
             {**{k: str(v) for k, v in paths.items()}, "counts": result,
-             "organization": self.org_key, "windows": self.windows(scope)})
+             "windows": self.windows(scope)})
         log.info("Built %d row(s) from %d record(s); skipped %d %s; %d emptied cell(s) sent "
                  "as zero", result.rows, result.records, result.skipped,
                  result.skipped_reasons, result.cleared)
@@ -1070,7 +1069,7 @@ class FlowRun:
                 per_month[start] = (len(keys), len(wrong),
                                     "; ".join(d.describe() for d in wrong[:SHOWN]) or None)
             log_of.record(flow.id, self.run_id, export_id, per_month,
-                          **({"organization": entity} if entity is not None else {}))
+                          organization=entity or "")
         log.info("Verified %d cell(s) of %s against export %s%s: %d difference(s)",
                  sum(result.months.values()), ", ".join(result.months), export_id,
                  " and the postings" if books is not None else "", len(found))
