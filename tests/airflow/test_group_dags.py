@@ -163,9 +163,13 @@ def test_a_revoked_login_leaves_india_out_and_a_run_of_india_alone_reads_only_it
     output = done.stdout + done.stderr
     assert state == "failed" and done.returncode != 0
     assert "imported US, LABS, UK; not read: IN (in." in output, output[-3000:]
+    assert "refused the credentials" in output and "connection 'zoho_books_in'" in output
     states = group.states(run_id)
     groups = by_group(states)
     assert groups["in"] <= {"failed", "upstream_failed"} and "failed" in groups["in"]
+    # The refusal fails India's step at once (a retry would be refused too).
+    failed = {t: n for t, n in group.tries(run_id, "failed").items() if t.startswith("in.")}
+    assert failed and set(failed.values()) == {1}, failed
     assert {g: groups[g] for g in ("us", "labs", "uk")} == {
         g: {"success"} for g in ("us", "labs", "uk")}
     assert (states["combine"], states["import"], states["reconcile"]) == (
@@ -197,6 +201,7 @@ def test_an_organization_at_its_daily_quota_is_left_out_alone(group):
     output = done.stdout + done.stderr
     assert state == "failed"
     assert "imported US, LABS, IN; not read: UK (uk." in output
+    assert "daily quota (10000000) is used up (code 45)" in output
     states = group.states(run_id)
     # UK's first step that asked Zoho failed at once (no retry: the quota is back only
     # tomorrow); its build never ran.
