@@ -10,6 +10,7 @@ from ml_connector.errors import (
     AuthError,
     ConfigError,
     ProtocolError,
+    QuotaExhausted,
     RunFailed,
     StateStoreError,
 )
@@ -23,6 +24,7 @@ from ml_connector.operators.failures import fail_fast, repeats
                code=57), True),
     (ApiError("no such import", service="Anaplan", status=404), True),
     (ApiError("busy", service="Zoho", status=429, retryable=True), False),
+    (QuotaExhausted("the daily quota is used up (code 45)", resets_at=None), True),
     (ApiError("unavailable", service="Anaplan", status=503, retryable=True), False),
     (AuthError("accounts server down", service="Zoho", status=503, retryable=True), False),
     (ProtocolError("an HTML page instead of JSON", service="Zoho", status=200), False),

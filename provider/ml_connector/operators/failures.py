@@ -2,7 +2,8 @@
 
 Bad configuration or input (``ConfigError``: a column mismatch, a field that cannot be
 sent), a refusal by the service that is not about load (an ``ApiError`` that is not
-retryable: a missing scope, a revoked token, an unknown id) and a run that failed in a way
+retryable: a missing scope, a revoked token, an unknown id), a daily Zoho quota used up
+(it comes back the next day, not within a task's retries) and a run that failed in a way
 that would repeat (rejected records) fail without retries, the fix in the message. The
 rest (network, 5xx, 429, a locked model, an unreachable state store, an answer that is not
 JSON) is left to the task's retries.
@@ -15,12 +16,19 @@ from contextlib import contextmanager
 
 from airflow.providers.common.compat.sdk import AirflowFailException
 
-from ml_connector.errors import ApiError, ConfigError, ConnectorError, ProtocolError, RunFailed
+from ml_connector.errors import (
+    ApiError,
+    ConfigError,
+    ConnectorError,
+    ProtocolError,
+    QuotaExhausted,
+    RunFailed,
+)
 
 
 def repeats(exc: ConnectorError) -> bool:
     """Whether trying again, unchanged, would fail the same way."""
-    if isinstance(exc, (ConfigError, RunFailed)):
+    if isinstance(exc, (ConfigError, RunFailed, QuotaExhausted)):
         return True
     if isinstance(exc, ProtocolError):
         return False

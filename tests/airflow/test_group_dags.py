@@ -1,0 +1,216 @@
+"""The shipped consolidated flow in real Airflow (`airflow dags test` of
+``zoho_group_pl_actuals``): four Zoho organizations in three data centers, each read by its
+own task group, imported as one file whose cells equal the sandbox's own consolidation in
+local and group currency; an organization whose login is revoked, or whose daily quota is
+used up, is left out and named while the others are imported, and a run with the
+``organizations`` param reads only the one left out. (The flow's behaviour is tested in
+this process, in tests/flows/test_group_flows.py.)
+
+The tests share one sandbox and one Airflow home (one migration, one load of the Accounts
+list), each on a month of its own; the quota test, which leaves UK's quota used up for the
+sandbox's day, comes last."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ml_connector_sandbox.core import SandboxConfig
+from ml_connector_sandbox.server import RunningSandbox, start_sandbox
+from ml_connector_sandbox.zoho.config import default_refresh_tokens
+
+from ..airflow_env import airflow
+from ..conftest import ROOMY
+from ..flows.test_group_flows import ENTITIES, books, held
+from .flow_env import flow_env
+
+pytestmark = pytest.mark.airflow
+
+DAG = "zoho_group_pl_actuals"
+#: Two more refresh tokens of the Indian login: one revoked, the one it is given after.
+REVOKED, AGAIN = "1000.sandbox-refresh-in-revoked", "1000.sandbox-refresh-in-again"
+
+
+@dataclass
+class Group:
+    """The sandbox and the Airflow home (its Accounts list loaded) the tests share."""
+
+    sandbox: RunningSandbox
+    home: Path
+    env: dict[str, str]
+
+    def run(self, month: str, logical_date: str, env: dict[str, str] | None = None,
+            **conf: str) -> tuple[subprocess.CompletedProcess, str, str]:
+        """`airflow dags test` of the flow for ``month``: (the process, run id, state)."""
+        done = airflow(env or self.env, "dags", "test", DAG, logical_date, "-c",
+                       json.dumps({"month": month, **conf}), check=False)
+        with sqlite3.connect(self.home / "airflow.db") as db:
+            run_id, state = db.execute("SELECT run_id, state FROM dag_run WHERE dag_id = ? "
+                                       "ORDER BY id DESC LIMIT 1", (DAG,)).fetchone()
+        return done, run_id, state
+
+    def states(self, run_id: str) -> dict[str, str]:
+        """Task id -> state of a run's task instances."""
+        with sqlite3.connect(self.home / "airflow.db") as db:
+            return dict(db.execute("SELECT task_id, state FROM task_instance WHERE dag_id = ? "
+                                   "AND run_id = ?", (DAG, run_id)).fetchall())
+
+    def tries(self, run_id: str, state: str) -> dict[str, int]:
+        """Task id -> tries of a run's task instances in ``state``."""
+        with sqlite3.connect(self.home / "airflow.db") as db:
+            return dict(db.execute("SELECT task_id, try_number FROM task_instance WHERE "
+                                   "dag_id = ? AND run_id = ? AND state = ?",
+                                   (DAG, run_id, state)).fetchall())
+
+    def grid(self) -> dict[str, list]:
+        """The top of the DAG's task group as the Grid reads it (the serialized DAG):
+        each child's id -> [kind, its children's ids (a group's)]."""
+        with sqlite3.connect(self.home / "airflow.db") as db:
+            data, packed = db.execute("SELECT data, data_compressed FROM serialized_dag "
+                                      "WHERE dag_id = ? ORDER BY created_at DESC",
+                                      (DAG,)).fetchone()
+        dag = json.loads(data if data is not None else zlib.decompress(packed))["dag"]
+        return {key: [kind, sorted(child["children"]) if kind == "taskgroup" else []]
+                for key, (kind, child) in dag["task_group"]["children"].items()}
+
+    def admin(self, method: str, path: str, **body: str) -> dict:
+        """A call of the Zoho sandbox's admin API (``/_sandbox/zoho``)."""
+        answer = httpx.request(method, f"{self.sandbox.base_url}/_sandbox/zoho{path}",
+                               json=body or None, timeout=30)
+        return answer.raise_for_status().json()
+
+    def used_today(self) -> dict[str, int]:
+        """Each organization's requests today, as the sandbox counts them."""
+        return {e: self.admin("GET", f"/orgs/{o}/quota")["used_today"]
+                for e, o in ENTITIES.items()}
+
+    def held(self, month: date) -> dict:
+        """Consolidated Actuals' cells of ``month``."""
+        label = month.strftime("%b %y")
+        return {k: v for k, v in held(self.sandbox).items() if k[2] == label}
+
+
+def by_group(states: dict[str, str]) -> dict[str, set[str]]:
+    """The states of each organization's task group (``us``, ``labs``, ...)."""
+    found: dict[str, set[str]] = {}
+    for task_id, state in states.items():
+        if "." in task_id:
+            found.setdefault(task_id.split(".", 1)[0], set()).add(state)
+    return found
+
+
+def india(env: dict[str, str], token: str) -> dict[str, str]:
+    """``env`` with the Indian login's connection on another refresh token."""
+    conn = json.loads(env["AIRFLOW_CONN_ZOHO_BOOKS_IN"])
+    conn["extra"] = {**conn["extra"], "refresh_token": token}
+    return {**env, "AIRFLOW_CONN_ZOHO_BOOKS_IN": json.dumps(conn)}
+
+
+@pytest.fixture(scope="module")
+def group(tmp_path_factory) -> Iterator[Group]:
+    tokens = [*(t.model_dump() for t in default_refresh_tokens()),
+              {"token": REVOKED, "region": "in"}, {"token": AGAIN, "region": "in"}]
+    config = SandboxConfig.model_validate({**ROOMY, "zoho": {**ROOMY["zoho"],
+                                                             "refresh_tokens": tokens}})
+    running = start_sandbox(config)
+    try:
+        home = tmp_path_factory.mktemp("group-home")
+        env = flow_env(running, home)
+        airflow(env, "dags", "test", "zoho_accounts", "2026-04-01")
+        yield Group(running, home, env)
+    finally:
+        running.stop()
+
+
+def test_four_organizations_are_read_by_their_groups_and_imported_as_one(group):
+    errors = airflow(group.env, "dags", "list-import-errors", "--local", "-o", "json")
+    assert json.loads(errors.stdout.strip().splitlines()[-1]) == []  # after a warning
+    january = date(2026, 1, 1)
+    done, run_id, state = group.run("2026-01", "2026-02-01")
+    assert state == "success", done.stdout[-3000:] + done.stderr[-3000:]
+    groups = by_group(group.states(run_id))
+    assert groups == {e.lower(): {"success"} for e in ENTITIES}
+    # The Grid shows a group per organization, its steps inside, the shared steps after.
+    grid = group.grid()
+    for unit in groups:
+        assert grid[unit] == ["taskgroup", sorted(
+            f"{unit}.{step}" for step in ("closed", "extract_chartofaccounts", "extract",
+                                          "build"))]
+    assert {k for k, (kind, _) in grid.items() if kind == "operator"} == {
+        "rates", "combine", "check_members", "dry_run", "import", "wait", "verify",
+        "reconcile"}
+    expected = books(group.sandbox, january)
+    assert {e for e, _, _ in expected} == set(ENTITIES)
+    assert {c for c, _, _ in expected.values()} == {"USD", "GBP", "INR"}
+    assert group.held(january) == expected
+    assert all(local and amount for _, local, amount in group.held(january).values())
+
+
+def test_a_revoked_login_leaves_india_out_and_a_run_of_india_alone_reads_only_it(group):
+    february = date(2026, 2, 1)
+    revoked = india(group.env, REVOKED)
+    assert group.admin("POST", "/revoke-refresh-token", token=REVOKED) == {"revoked": True}
+    done, run_id, state = group.run("2026-02", "2026-03-01", revoked)
+    output = done.stdout + done.stderr
+    assert state == "failed" and done.returncode != 0
+    assert "imported US, LABS, UK; not read: IN (in." in output, output[-3000:]
+    assert "refused the credentials" in output and "connection 'zoho_books_in'" in output
+    states = group.states(run_id)
+    groups = by_group(states)
+    assert groups["in"] <= {"failed", "upstream_failed"} and "failed" in groups["in"]
+    # The refusal fails India's step at once (a retry would be refused too).
+    failed = {t: n for t, n in group.tries(run_id, "failed").items() if t.startswith("in.")}
+    assert failed and set(failed.values()) == {1}, failed
+    assert {g: groups[g] for g in ("us", "labs", "uk")} == {
+        g: {"success"} for g in ("us", "labs", "uk")}
+    assert (states["combine"], states["import"], states["reconcile"]) == (
+        "success", "success", "failed")
+    expected = books(group.sandbox, february)
+    assert group.held(february) == {k: v for k, v in expected.items() if k[0] != "IN"}
+
+    # India's connection given a working refresh token, the run of the organization left
+    # out reads India alone: the others' requests stay, but for the group company's
+    # answer to India's rates (its currencies, and the INR rates).
+    before = group.used_today()
+    done, run_id, state = group.run("2026-02", "2026-03-02", india(group.env, AGAIN),
+                                    organizations="IN")
+    assert state == "success", done.stdout[-3000:] + done.stderr[-3000:]
+    used = {e: n - before[e] for e, n in group.used_today().items()}
+    assert used["IN"] > 0
+    assert {e: used[e] for e in ("US", "LABS", "UK")} == {"US": 2, "LABS": 0, "UK": 0}
+    groups = by_group(group.states(run_id))
+    assert groups["in"] == {"success"}
+    assert {g: groups[g] for g in ("us", "labs", "uk")} == {
+        g: {"skipped"} for g in ("us", "labs", "uk")}
+    assert group.held(february) == expected
+
+
+def test_an_organization_at_its_daily_quota_is_left_out_alone(group):
+    march = date(2026, 3, 1)
+    group.admin("POST", f"/orgs/{ENTITIES['UK']}/quota/exhaust")
+    done, run_id, state = group.run("2026-03", "2026-04-01")
+    output = done.stdout + done.stderr
+    assert state == "failed"
+    assert "imported US, LABS, IN; not read: UK (uk." in output
+    assert "daily quota (10000000) is used up (code 45)" in output
+    states = group.states(run_id)
+    # UK's first step that asked Zoho failed at once (no retry: the quota is back only
+    # tomorrow); its build never ran.
+    failed = {t: n for t, n in group.tries(run_id, "failed").items() if t.startswith("uk.")}
+    assert failed and set(failed.values()) == {1}, failed
+    assert states["uk.build"] == "upstream_failed"
+    groups = by_group(states)
+    assert {g: groups[g] for g in ("us", "labs", "in")} == {
+        g: {"success"} for g in ("us", "labs", "in")}
+    expected = books(group.sandbox, march)
+    assert group.held(march) == {k: v for k, v in expected.items() if k[0] != "UK"}
+    assert not any(k[0] == "UK" for k in group.held(march))
