@@ -95,7 +95,7 @@ class Sandbox:
 
     def describe(self, base_url: str) -> str:
         """A human-readable summary of endpoints and credentials, for ``sandbox up``, ending
-        with the commands that add both Airflow connections."""
+        with the commands that add the Airflow connections."""
         adds = [f"  airflow connections add {conn_id} --conn-json '{json.dumps(conn)}'"
                 for conn_id, conn in self.config.airflow_connections(base_url).items()]
         return "\n".join(

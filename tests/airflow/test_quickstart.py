@@ -63,7 +63,8 @@ def test_the_existing_airflow_quickstart_loads_january_as_the_books_say(tmp_path
         subprocess.run(shlex.split(f"ml-connector sandbox down --port {port}"), env=env,
                        capture_output=True, timeout=60)
     said = done.stdout + done.stderr
-    assert "Airflow connections zoho_books_default, anaplan_default written" in said
+    assert ("Airflow connections zoho_books_default, zoho_books_eu, zoho_books_in, "
+            "anaplan_default written") in said
     assert "[FAIL]" not in said and "[ok  ] lists:" in said, said[-4000:]
     assert "for January 2026" in said, "the extract names the month it reads"
     # The oracle: the emulator's own posting rules for January's documents (the same
