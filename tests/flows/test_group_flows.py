@@ -12,8 +12,8 @@ from decimal import Decimal
 import pytest
 
 from ml_connector.errors import RunFailed
-from ml_connector.state.verifications import VerificationLog
 from ml_connector.flows.local import run_flow
+from ml_connector.state.verifications import VerificationLog
 from ml_connector_sandbox.zoho.auth import RefreshGrant
 from ml_connector_sandbox.zoho.config import READ_SCOPES
 from ml_connector_sandbox.zoho.group import consolidated
