@@ -140,7 +140,7 @@ def _reconcile(args: argparse.Namespace) -> int:
         against = month_of(args.against, False, Path(tmp)) if args.against else None
         result = report(month, against)
     print("\n".join(result.lines))
-    return 1 if result.differences else 0
+    return 1 if result.differences or result.left_out else 0
 
 
 def _plan(args: argparse.Namespace) -> int:
