@@ -249,7 +249,6 @@ def entity_rows(store: StateStore, flow: str, rows: Sequence[RunMonth],
     newest = rows[0].run_id if rows else None
     outcomes = UnitOutcomes(store).of(dag_id(flow), newest) if newest else {}
     found = {r.organization for r in rows if r.organization} | set(outcomes)
-    tasks = ReadLog(store).task_requests(dag_id(flow), newest) if newest else {}
     out = []
     for entity in [*entities, *sorted(found - set(entities))]:
         mine = [r for r in rows if r.organization == entity and r.left_out is None]
@@ -257,8 +256,7 @@ def entity_rows(store: StateStore, flow: str, rows: Sequence[RunMonth],
         if mine:
             shown = _last(store, [r for r in mine if r.run_id == mine[0].run_id],
                           len({r.run_id for r in mine}))
-            run = _own_requests(store, flow, entity, shown, tasks if shown.run_id == newest
-                                else None)
+            run = _own_requests(store, flow, entity, shown)
         state, why = outcomes.get(entity, (None, None))
         if run is not None and run.run_id == newest:
             state = why = None
@@ -266,13 +264,11 @@ def entity_rows(store: StateStore, flow: str, rows: Sequence[RunMonth],
     return out
 
 
-def _own_requests(store: StateStore, flow: str, entity: str, run: LastRun,
-                  tasks: Mapping[str, int] | None) -> LastRun:
+def _own_requests(store: StateStore, flow: str, entity: str, run: LastRun) -> LastRun:
     """``run`` with the Zoho and Anaplan requests of ``entity``'s own steps (its task
-    group's); ``tasks``: the run's Zoho requests per read task, when read already."""
+    group's)."""
     group = f"{entity.lower()}."
-    if tasks is None:
-        tasks = ReadLog(store).task_requests(dag_id(flow), run.run_id)
+    tasks = ReadLog(store).task_requests(dag_id(flow), run.run_id)
     anaplan = AnaplanRequests(store).by_task(dag_id(flow), run.run_id)
     return replace(run, cache_hits=None,
                    requests=sum(n for t, n in tasks.items() if t.startswith(group)),
