@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from airflow.providers.common.compat.sdk import (
     AirflowFailException,
@@ -46,9 +47,8 @@ from ml_connector.flows.spec import (
     load_valid_flows,
 )
 from ml_connector.flows.windows import one_month, parse_months
-from ml_connector.hooks.anaplan import AnaplanHook
+from ml_connector.hooks.clients import flow_clients
 from ml_connector.hooks.state import state_store, state_url
-from ml_connector.hooks.zoho_books import ZohoBooksHook
 from ml_connector.operators.anaplan_import import AnaplanImportOperator
 from ml_connector.operators.extract_zoho import ExtractZohoOperator
 from ml_connector.operators.failures import fail_fast
@@ -110,17 +110,22 @@ def _params(flow: Flow, defaults: Defaults) -> dict[str, Param]:
     return params
 
 
-def change_asset(entity: str, defaults: Defaults) -> Asset:
-    """The asset of a module's changes in the organization of the Zoho connection, with
-    the watcher that fires it (``defaults.changes``); one per module and connection, shared
-    by every flow that reads the module."""
+def change_asset(entity: str, defaults: Defaults, org: Organization | None = None) -> Asset:
+    """The asset of a module's changes in the organization of the Zoho connection (or
+    ``org``, one of a flow's organizations), with the watcher that fires it
+    (``defaults.changes``); one per module and organization, shared by every flow that
+    reads it."""
     changes = defaults.changes
-    conn = defaults.zoho_conn_id
+    conn = org.conn_id(defaults.zoho_conn_id) if org else defaults.zoho_conn_id
+    wanted = org.wanted if org else None
+    name = f"{conn}.{wanted}.{entity}" if wanted else f"{conn}.{entity}"
     watchers = [] if changes.source == "schedule" else [AssetWatcher(
-        name=f"{conn}.{entity}", trigger=ZohoChangeTrigger(
-            watcher=f"{conn}.{entity}", entities=[entity], source=changes.source,
-            zoho_conn_id=conn, interval=changes.interval, settle=changes.settle_seconds))]
-    return Asset(name=f"zoho_books.{conn}.{entity}", uri=f"zoho-books://{conn}/{entity}",
+        name=name, trigger=ZohoChangeTrigger(
+            watcher=name, entities=[entity], source=changes.source,
+            zoho_conn_id=conn, interval=changes.interval, settle=changes.settle_seconds,
+            organization=wanted))]
+    where = f"{conn}/{quote(wanted, safe='')}/{entity}" if wanted else f"{conn}/{entity}"
+    return Asset(name=f"zoho_books.{name}", uri=f"zoho-books://{where}",
                  group="zoho-books", watchers=watchers)
 
 
@@ -156,8 +161,9 @@ def _schedule(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]],
     loaders = [d for e in sorted(flow.lookup_entities) for d in lists.get(e, [])]
     loaders += [d for name in sorted(flow.member_lists) for d in loads.get(name, [])]
     loaded = [loaded_asset(d) for d in dict.fromkeys(loaders)]
+    orgs: list[Organization | None] = list(flow.organizations_of(defaults)) or [None]
     return AssetOrTimeSchedule(timetable=cron, assets=AssetAny(
-        *(change_asset(e, defaults) for e in modules), *loaded))
+        *(change_asset(e, defaults, o) for o in orgs for e in modules), *loaded))
 
 
 def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]],
@@ -173,7 +179,6 @@ def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]],
         start = end - PERIODS[flow.schedule]
     if start is None or end is None:
         raise AirflowFailException(f"flow {flow.id}: a run needs a data interval")
-    target = flow.target
     params = context.get("params") or {}
     months, month = params.get("months"), params.get("month")
     return FlowRun(
@@ -185,11 +190,7 @@ def flow_run(flow: Flow, defaults: Defaults, lists: Mapping[str, list[str]],
         only=[o.strip() for o in str(params["organizations"]).split(",") if o.strip()]
         if params.get("organizations") else None,
         out_dir=staged_dir(None, context), path_of=ObjectStoragePath,
-        zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
-        zoho_for=lambda org: lambda: ZohoBooksHook(
-            org.conn_id(defaults.zoho_conn_id), organization=org.wanted).client,
-        anaplan=lambda: AnaplanHook(defaults.anaplan_conn_id, target.workspace_id,
-                                    target.model_id).client)
+        **flow_clients(flow, defaults))
 
 
 @dataclass(frozen=True)

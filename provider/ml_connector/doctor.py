@@ -102,7 +102,9 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
     connected: list[Iterator[Finding]] = []
     if zoho is not None:
         for (conn_id, wanted), readers in zoho_units(spec).items():
-            connected.append(_zoho(zoho, conn_id, readers, store, wanted,
+            label = " ".join(["zoho", *([conn_id] if conn_id != spec.defaults.zoho_conn_id
+                                        else []), *([wanted] if wanted else [])])
+            connected.append(_zoho(zoho, conn_id, readers, store, wanted, label=label,
                                    fx=_fx_reader(spec, conn_id, wanted)))
     if anaplan is not None:
         connected.append(_anaplan(anaplan, spec.defaults.anaplan_conn_id, flows))
@@ -205,17 +207,16 @@ def _fx_reader(spec: FlowsFile, conn_id: str, wanted: str | None) -> bool:
 
 
 def _zoho(zoho: Callable[..., object], conn_id: str, flows: list[Flow],
-          store: StateStore, wanted: str | None = None, *, fx: bool = False
-          ) -> Iterator[Finding]:
-    """A Zoho organization (the connection's own, or ``wanted`` of its login): a token,
-    the organization, each module's scope (and the exchange rates' when ``fx``), the
-    budget."""
-    check = "zoho" if wanted is None else f"zoho {wanted}"
+          store: StateStore, wanted: str | None = None, *, label: str = "zoho",
+          fx: bool = False) -> Iterator[Finding]:
+    """A Zoho organization (the connection's own, or ``wanted`` of its login), its
+    findings named ``label``: a token, the organization, each module's scope (and the
+    exchange rates' when ``fx``), the budget."""
+    check = label
     try:
         client = zoho(conn_id) if wanted is None else zoho(conn_id, wanted)
         org = client.organization_id  # type: ignore[attr-defined]
-        yield Finding(check, "ok", f"token obtained; organization {org}"
-                      + (f" on {conn_id}" if wanted is not None else ""))
+        yield Finding(check, "ok", f"token obtained; organization {org}")
         yield from _zoho_scopes(client, flows, check, fx)
         yield from _budget(client, store, flows)
     except ConnectorError as exc:

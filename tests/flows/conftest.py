@@ -76,6 +76,17 @@ class Flows:
     def audit(self) -> AuditLog:
         return AuditLog(self.store)
 
+    def cells_of(self, flow_id: str, organization: str = "") -> set:
+        """The cells the state store holds as last sent by ``flow_id`` for an
+        organization, over every window."""
+        from ml_connector.state import schema
+
+        table = schema.cells
+        with self.store.engine.connect() as conn:
+            return set(conn.execute(table.select().with_only_columns(
+                table.c.window_start, table.c.cell_key).where(
+                table.c.flow == flow_id, table.c.organization == organization)))
+
     def run(self, flow_id: str, start: date, end: date, months: list[date] | None = None,
             sleep=None) -> RunSummary:
         """One run of ``flow_id`` for the data interval ``[start, end)`` (or ``months``)."""

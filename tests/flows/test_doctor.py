@@ -31,7 +31,8 @@ POOLS = {"zoho_books": 1, "anaplan": 2}
 def findings(flows: Path, url: str, pools: dict[str, int]) -> list:
     return list(run_checks(
         flows, state_url=url, pools=lambda: pools,
-        zoho=lambda conn_id: ZohoBooksHook(conn_id).client,
+        zoho=lambda conn_id, organization=None: ZohoBooksHook(
+            conn_id, organization=organization).client,
         anaplan=lambda conn_id, ws, model: AnaplanHook(conn_id, ws, model).client))
 
 
@@ -187,3 +188,27 @@ def test_list_columns_their_lists_and_the_members_the_flows_name(sandbox, monkey
     assert any(f.status == "warn" and f.detail.startswith(
         "flow departments has not loaded its list into Anaplan yet; bills_by_department, "
         f"{FACT} send members of the Anaplan list Departments") for f in lists)
+
+
+def test_each_organization_of_a_group_flow_is_checked(sandbox, monkeypatch, tmp_path):
+    """The shipped group flow reads four organizations through three logins: doctor
+    checks each (a token, the organization, each module's scope; the group company's
+    exchange rates), and a revoked login is named with its connection while the others
+    pass."""
+    connect(sandbox, monkeypatch, tmp_path)
+    zoho = sandbox.sandbox.zoho
+    zoho.revoke_refresh_token(next(t.token for t in zoho.config.refresh_tokens
+                                   if t.region == "in"))
+    found = findings(FLOWS, f"sqlite:///{tmp_path / 'state.db'}", POOLS)
+    said = {(f.check, f.status, f.detail) for f in found}
+    assert ("zoho", "ok", "token obtained; organization 10234695") in said
+    assert ("zoho 10234696", "ok", "token obtained; organization 10234696") in said
+    assert ("zoho zoho_books_eu 20088123", "ok",
+            "token obtained; organization 20088123") in said
+    assert ("zoho", "ok", "settings/currencies: readable (ZohoBooks.settings.READ)") in said
+    assert ("zoho zoho_books_eu 20088123", "ok",
+            "journals: readable (ZohoBooks.accountants.READ)") in said
+    india = [f for f in found if f.check == "zoho zoho_books_in"]
+    assert [f.status for f in india] == ["fail"] and "refused" in india[0].detail
+    assert "zoho_books_in" in india[0].fix
+    assert not [f for f in found if f.status == "fail" and f.check != "zoho zoho_books_in"]

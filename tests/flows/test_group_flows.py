@@ -12,7 +12,9 @@ from decimal import Decimal
 import pytest
 
 from ml_connector.errors import RunFailed
-from ml_connector.flows.local import run_flow
+from ml_connector.flows.local import run_flow, walk
+from ml_connector.flows.organizations import Organization
+from ml_connector.flows.plan import flow_plan
 from ml_connector.state.verifications import VerificationLog
 from ml_connector_sandbox.zoho.auth import RefreshGrant
 from ml_connector_sandbox.zoho.config import READ_SCOPES
@@ -118,3 +120,92 @@ def test_a_missing_rate_sends_nothing_for_its_entity(sandbox, group, tmp_path):
     message = str(failed.value)
     assert "no average rate of INR to USD for 2026-01" in message
     assert held(sandbox) == {k: v for k, v in books(sandbox, JAN).items() if k[0] != "IN"}
+
+
+def test_each_organization_keeps_its_own_watermark_through_a_partial_run(sandbox, group):
+    """An incremental consolidated flow: a run that could not read India moves the
+    watermarks of the others only; the next run reads India's changes since its own."""
+    zoho = sandbox.sandbox.zoho
+    flow = next(f for f in group.spec.flows if f.id == FLOW)
+    daily = flow.model_copy(update={"id": "group_pl_daily", "mode": "incremental",
+                                    "schedule": "daily"})
+    group.spec.flows.append(daily)
+    APR = date(2026, 4, 1)
+    group.run("group_pl_daily", APR, date(2026, 4, 2))
+    first = group.store.watermarks("group_pl_daily")
+    assert set(first) == set(ENTITIES)
+
+    def quarter() -> dict:
+        found: dict = {}
+        for month in (JAN, FEB, MAR):
+            found.update(books(sandbox, month))
+        return found
+
+    assert held(sandbox) == quarter()
+    # A January bill of Zillum Inc and one of Zillum India move to March; India's login
+    # is revoked before the next run.
+    for org in (ENTITIES["US"], ENTITIES["IN"]):
+        bill = next(d for d in zoho.documents(org, "bills", JAN.isoformat(), FEB.isoformat())
+                    if d["status"] not in ("void", "draft"))
+        zoho.edit_record(org, "bills", bill["bill_id"], {"date": "2026-03-15"})
+    zoho.revoke_refresh_token(zoho_credentials(sandbox, "in").refresh_token)
+    with pytest.raises(RunFailed, match="not read: IN"):
+        group.run("group_pl_daily", date(2026, 4, 2), date(2026, 4, 3))
+    second = group.store.watermarks("group_pl_daily")
+    assert second["IN"] == first["IN"] and second["US"] > first["US"]
+    assert second["LABS"] == first["LABS"] and second["UK"] == first["UK"]
+    now = held(sandbox)
+    assert {k: v for k, v in now.items() if k[0] != "IN"} == {
+        k: v for k, v in quarter().items() if k[0] != "IN"}
+    assert {k: v for k, v in now.items() if k[0] == "IN"} != {
+        k: v for k, v in quarter().items() if k[0] == "IN"}, "India's edit is not in yet"
+    # India's login is authorized again: the next run reads India's change.
+    fresh = "1000.sandbox-refresh-in-again"
+    zoho.accounts.refresh[fresh] = RefreshGrant(fresh, "in", READ_SCOPES, None)
+    group.connections["zoho_books_in"] = ("in", fresh)
+    third = group.run("group_pl_daily", date(2026, 4, 3), date(2026, 4, 4))
+    after = group.store.watermarks("group_pl_daily")
+    assert third.watermarks["IN"] == after["IN"] > first["IN"]
+    assert {e: after[e] for e in ("US", "LABS", "UK")} == {
+        e: second[e] for e in ("US", "LABS", "UK")}, "nothing new for the others"
+    assert held(sandbox) == quarter()
+
+
+def test_a_flow_that_names_its_organizations_keeps_what_it_kept_for_one(sandbox, group):
+    """A flow run for the connection's organization, then given organizations (the
+    connection's own, as before, and another): its watermark and cells become that
+    organization's, so its next run does not read everything again."""
+    group.run("pl_actuals_daily", date(2026, 4, 1), date(2026, 4, 2))
+    kept = group.store.get_watermark("pl_actuals_daily")
+    cells = group.cells_of("pl_actuals_daily")
+    assert kept is not None and cells and set(group.store.watermarks("pl_actuals_daily")) == {""}
+    flow = next(f for f in group.spec.flows if f.id == "pl_actuals_daily")
+    named = flow.model_copy(update={"organizations": [
+        Organization(entity="US"), Organization(entity="LABS", organization_id="10234696")]})
+    group.spec.flows[group.spec.flows.index(flow)] = named
+    group.flow_run("pl_actuals_daily", date(2026, 4, 2), date(2026, 4, 3)).unit("US")
+    assert group.store.watermarks("pl_actuals_daily") == {"US": kept}
+    assert group.cells_of("pl_actuals_daily", "US") == cells
+    assert group.cells_of("pl_actuals_daily") == set()
+
+
+def test_a_dry_run_of_the_organizations_left_out_plans_only_their_cells(sandbox, group):
+    """After a run, a UK bill moves to February; a dry run reading only the UK plans the
+    UK's changed cells (against what Anaplan holds) and nothing of the others'."""
+    group.run(FLOW, JAN, FEB)
+    zoho = sandbox.sandbox.zoho
+    bill = next(d for d in zoho.documents(ENTITIES["UK"], "bills", JAN.isoformat(),
+                                          FEB.isoformat())
+                if d["status"] not in ("void", "draft"))
+    zoho.edit_record(ENTITIES["UK"], "bills", bill["bill_id"], {"date": "2026-02-10"})
+    run = group.flow_run(FLOW, JAN, FEB)
+    run.dry_run, run.only = True, ["UK"]
+    done = walk(run, flow_plan(run.flow, group.spec.defaults))
+    planned = done.outputs["dry_run"]
+    expected = books(sandbox, JAN)
+    now = held(sandbox)
+    changed = {tuple(c.key[:3]) for c in planned.changes}
+    assert changed and {e for e, _, _ in changed} == {"UK"}
+    assert changed == {k for k in set(expected) | set(now)
+                       if k[0] == "UK" and expected.get(k) != now.get(k)}
+    assert held(sandbox) == now, "nothing sent"

@@ -37,8 +37,6 @@ def test_each_source_has_its_defaults():
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ({"source": "zoho"}, "organization: needed with source: zoho: the key of the flow's "
-     "organization whose Zoho Books base currency is the group currency"),
     ({"source": "anaplan"}, "export: needed with source: anaplan: the export (116... or its "
      "name) of the FX module"),
     ({"source": "csv"}, "file: needed with source: csv: a CSV file beside flows.yaml with the "

@@ -75,7 +75,8 @@ def test_a_malformed_rate_file_names_file_and_line(tmp_path, text, error):
 
 
 def test_a_missing_rate_file_says_where_it_goes(tmp_path):
-    with pytest.raises(ConfigError, match="cannot read fx_rates.csv .*beside flows.yaml"):
+    with pytest.raises(ConfigError,
+                       match="fx_rates.csv: cannot read .*fx_rates.csv .*beside flows.yaml"):
         csv_rates(CSV, tmp_path, "USD", ["GBP"], ["2026-01"])
 
 

@@ -117,3 +117,19 @@ def test_the_dag_has_a_task_group_per_organization(tmp_path: Path):
     assert set(dag.get_task("uk.build").upstream_task_ids) == {
         "uk.extract", "uk.extract_chartofaccounts", "rates"}
     assert dag.get_task("combine").trigger_rule == "all_done"
+
+
+def test_an_incremental_flow_watches_each_organizations_changes(tmp_path: Path):
+    """One asset (and watcher) per module and organization: a change in one organization
+    starts the flow, and the watcher of another organization of a login reads its own
+    events."""
+    path = tmp_path / "flows.yaml"
+    path.write_text(yaml.safe_dump(group(mode="incremental", schedule="daily")))
+    dag = build_dags(path)["zoho_group_pl"]
+    assets = {a.name: a for a in dag.timetable.asset_condition.objects}
+    uk = assets["zoho_books.zoho_books_eu.Zillum UK Ltd.invoices"]
+    assert uk.uri == "zoho-books://zoho_books_eu/Zillum%20UK%20Ltd/invoices"
+    trigger = uk.watchers[0].trigger
+    assert (trigger.zoho_conn_id, trigger.organization) == ("zoho_books_eu", "Zillum UK Ltd")
+    assert "zoho_books.zoho_books_in.invoices" in assets  # the connection's own organization
+    assert "zoho_books.zoho_books_default.journals" in assets

@@ -1,10 +1,11 @@
 """Exchange rates read from a Zoho Books organization over HTTP: its currencies, then one
 listing per needed currency from ``lookback_days`` before the first month, paged.
 
-The server here is a stand-in serving the confirmed shapes of ``/settings/currencies`` and
+The server here serves the confirmed shapes of ``/settings/currencies`` and
 ``/settings/currencies/{id}/exchangerates`` (shared/api/zoho-books.md, "Several
-organizations") until the sandbox's Zoho emulator serves them; the sandbox's endpoints then
-replace it.
+organizations") for what the sandbox's group does not hold: a listing of more than 200
+rates (a second page) and a currency held without any rate. Everything else is read from
+the sandbox (test_fx_sandbox.py).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from decimal import Decimal
 import pytest
 from fastapi import FastAPI
 
-from ml_connector.errors import ConfigError, MissingRate
-from ml_connector.fx import FxSource, MonthRates, read_rates, zoho_rates
+from ml_connector.errors import MissingRate
+from ml_connector.fx import FxSource, MonthRates, zoho_rates
 from ml_connector.zoho import ZohoBooksClient, ZohoConfig, ZohoCredentials
 from ml_connector_sandbox.server import serve_app
 
@@ -142,53 +143,9 @@ def test_rates_are_read_with_one_request_per_currency_and_page(stand_in):
         Decimal("1087.74"), Decimal("1.087742"))
 
 
-def test_a_month_before_the_lookback_is_a_missing_rate(stand_in):
-    held, url = stand_in
-    source = FxSource(source="zoho", organization="us", lookback_days=0)
-    rates = read_rates(source, "USD", ["EUR"], ["2026-01", "2026-02"],
-                       zoho_client=lambda key: client(url))
-    assert held.seen[-1][1]["from_date"] == "2026-01-01"
-    # Read from 1 January, EUR's first rate is dated the 20th: January has none.
-    with pytest.raises(MissingRate) as caught:
-        rates.rate("EUR", "2026-01", "average")
-    assert str(caught.value) == (
-        "no average rate of EUR to USD for 2026-01 in the Zoho Books exchange rates of "
-        "organization us (60012345): enter the EUR rate in effect on the first day of 2026-01 "
-        "in Zoho Books (Settings > Currencies > EUR), or raise fx.lookback_days so that the "
-        "rate in effect then is read; nothing is translated with a guessed rate")
-    assert rates.rate("EUR", "2026-02", "month_end") == Decimal("1.1")
-
-
 def test_a_currency_without_rates_is_missing_every_month(stand_in):
     _, url = stand_in
     with client(url) as zoho:
         rates = zoho_rates(SOURCE, zoho, "USD", ["CAD"], ["2026-01"])
     with pytest.raises(MissingRate, match="month-end rate of CAD to USD for 2026-01"):
         rates.rate("CAD", "2026-01", "month_end")
-
-
-def test_the_group_currency_alone_needs_only_the_currencies(stand_in):
-    held, url = stand_in
-    with client(url) as zoho:
-        rates = zoho_rates(SOURCE, zoho, "USD", ["USD"], ["2026-01"])
-    assert [path for path, _ in held.seen] == ["/settings/currencies"]
-    assert rates.rate("USD", "2026-01", "average") == 1
-
-
-def test_an_organization_of_another_base_currency_is_refused(stand_in):
-    held, url = stand_in
-    with client(url) as zoho, pytest.raises(ConfigError) as caught:
-        zoho_rates(SOURCE, zoho, "EUR", ["GBP"], ["2026-01"])
-    assert str(caught.value) == (
-        "fx: organization us's base currency is USD, not the group currency EUR "
-        "(translate.to): name in fx.organization the organization whose base currency is EUR")
-    assert len(held.seen) == 1
-
-
-def test_a_currency_the_organization_does_not_hold_is_named(stand_in):
-    _, url = stand_in
-    with client(url) as zoho, pytest.raises(ConfigError) as caught:
-        zoho_rates(SOURCE, zoho, "USD", ["GBP", "INR"], ["2026-01"])
-    assert ("fx: Zoho organization us holds no currency INR (it holds CAD, EUR, GBP, USD): "
-            "add INR with its exchange rates in Zoho Books (Settings > Currencies)"
-            in str(caught.value))

@@ -75,17 +75,11 @@ def command_run(flow: Flow, store: StateStore, defaults: Defaults, run_id: str,
                 dry_run: bool = False, reopen: bool = False) -> FlowRun:
     """A run of ``flow`` for a command, its clients from the Airflow connections the
     flows file names (as its DAG's tasks open them), its files in ``out``."""
-    from ml_connector.hooks.anaplan import AnaplanHook
-    from ml_connector.hooks.zoho_books import ZohoBooksHook
+    from ml_connector.hooks.clients import flow_clients
 
-    target = flow.target
     return FlowRun(flow, store, run_id=run_id, interval=interval, out_dir=out, months=months,
                    dry_run=dry_run, defaults=defaults, reopen=reopen,
-                   zoho=lambda: ZohoBooksHook(defaults.zoho_conn_id).client,
-                   zoho_for=lambda org: lambda: ZohoBooksHook(
-                       org.conn_id(defaults.zoho_conn_id), organization=org.wanted).client,
-                   anaplan=lambda: AnaplanHook(defaults.anaplan_conn_id, target.workspace_id,
-                                               target.model_id).client)
+                   **flow_clients(flow, defaults))
 
 
 def walked(run: FlowRun, defaults: Defaults, through: str, *, partial: bool = False

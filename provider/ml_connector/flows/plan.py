@@ -162,6 +162,12 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
         raise ConfigError(f"flow {flow.id}: column(s) {', '.join(flow.translated)} are "
                           "translated: say where the rates come from with fx: (the flow's or "
                           "the file's defaults)")
+    entities = [o.entity for o in organizations]
+    if flow.translated and fx is not None and fx.source == "zoho" and organizations and \
+            fx.organization not in entities:
+        raise ConfigError(f"flow {flow.id}: fx.organization must name the organization whose "
+                          "Zoho Books base currency is the group currency, one of "
+                          f"{', '.join(entities)} (got {fx.organization!r})")
     if not organizations:
         reads, build = _zoho_steps(flow, defaults, None, flow.translated)
         steps += reads

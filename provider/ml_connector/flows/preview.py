@@ -16,7 +16,7 @@ from ml_connector.errors import NothingChanged
 from ml_connector.flows.build import period_label
 from ml_connector.flows.files import SentCell, read_lines
 from ml_connector.flows.spec import dag_id
-from ml_connector.flows.verify import Cells, Key, Layout, number
+from ml_connector.flows.verify import Cells, Key, Layout, number, of_entities
 from ml_connector.state.anaplan_requests import AnaplanRequests
 from ml_connector.state.reads import ReadLog
 
@@ -120,7 +120,7 @@ def preview(run: FlowRun, built: BuildManifest, scope: Scope | None = None) -> P
     spent so far (its reads', its steps' and this read-back's)."""
     flow, layout = run.flow, Layout.of(run.flow)
     before = run.anaplan_requests
-    windows = run.windows(scope)
+    windows = built.windows if built.parts else run.windows(scope)
     months = list(dict.fromkeys(period_label(w.start[:10]) for w in windows))
     old: dict[Key, list[Decimal] | None]
     if flow.verify is not None:
@@ -132,6 +132,7 @@ def preview(run: FlowRun, built: BuildManifest, scope: Scope | None = None) -> P
             for key, amounts in run.cells.amounts(flow.id, month).items():
                 old[key] = None if amounts is None else [
                     number(a, f"state store cell {' / '.join(key)}") for a in amounts]
+    old = of_entities(layout, flow.entity_column, old, built.months_of())
     fed = [tuple(c.key) for c in read_lines(run.path_of(built.cells_file), SentCell)] \
         if built.cells_file else []
     changes, unchanged = cell_changes(run.sent_cells(built), fed, old)

@@ -90,6 +90,7 @@ from ml_connector.flows.verify import (
     books_cells,
     compare,
     held_cells,
+    of_entities,
     sent_cells,
 )
 from ml_connector.flows.windows import (
@@ -179,12 +180,17 @@ class BuildManifest(BaseModel):
     lines_file: str | None = None
     gone_file: str | None = None
     counts: BuildResult
-    organization: str = ""
     watermark: str | None = Field(
         default=None, description="a part: the newest change its organization's read saw")
     windows: list[Window] = Field(default_factory=list)
     parts: dict[str, BuildManifest] = Field(default_factory=dict)
     failed: dict[str, str] = Field(default_factory=dict)
+
+    def months_of(self) -> dict[str, set[str]]:
+        """A combined import's entities -> the month labels each sent (none: one
+        organization)."""
+        return {key: {period_label(w.start[:10]) for w in part.windows}
+                for key, part in self.parts.items()}
 
 
 class RunSummary(BaseModel):
@@ -619,7 +625,7 @@ class FlowRun:
                 log.info("Column %r translated at %s", column, used)
         built = BuildManifest.model_validate(
             {**{k: str(v) for k, v in paths.items()}, "counts": result,
-             "organization": self.org_key, "windows": self.windows(scope)})
+             "windows": self.windows(scope)})
         log.info("Built %d row(s) from %d record(s); skipped %d %s; %d emptied cell(s) sent "
                  "as zero", result.rows, result.records, result.skipped,
                  result.skipped_reasons, result.cleared)
@@ -1013,7 +1019,8 @@ class FlowRun:
         windows = built.windows if built.parts else self.windows(scope)
         labels = {period_label(w.start[:10]): w.start for w in windows}
         sent = self.sent_cells(built)
-        result = (self.read_back(extract, sent, labels, list(built.parts))
+        months_of = built.months_of()
+        result = (self.read_back(extract, sent, labels, months_of)
                   if flow.verify is not None
                   else Verification(flow=flow.id, run_id=self.run_id))
         if flow.crosscheck is not None:
@@ -1030,18 +1037,18 @@ class FlowRun:
         return result
 
     def read_back(self, extract: ExtractManifest | None, sent: Cells,
-                  labels: Mapping[str, str], entities: list[str] | None = None
-                  ) -> Verification:
+                  labels: Mapping[str, str],
+                  entities: Mapping[str, set[str]] | None = None) -> Verification:
         """The ``verify`` comparison of the run's months (label -> window start), kept per
         month and, for a flow of several organizations, per entity (``entities``: those
-        the run imported; the cells of the others are not compared)."""
+        the run imported -> the month labels each sent; the cells of other entities and
+        months are not compared)."""
         flow = self.flow
         layout = Layout.of(flow)
         export_id, held = self.held_cells(set(labels))
         at = layout.keys.index(flow.entity_column) if entities and flow.entity_column \
             else None
-        if at is not None:  # an organization left out of this run keeps its cells
-            held = {k: v for k, v in held.items() if k[at] in set(entities or ())}
+        held = of_entities(layout, flow.entity_column, held, entities or {})
         books = books_cells(flow, layout, self.records(extract)) \
             if flow.is_ledger and extract is not None else None
         found = list(compare(layout, sent, held, books, set(labels)))
@@ -1049,9 +1056,11 @@ class FlowRun:
                               books_checked=books is not None, differences=found)
         compared = set(sent) | set(held)
         log_of = VerificationLog(self.store)
-        for entity in (entities or []) if at is not None else [None]:
+        for entity in list(entities or {}) if at is not None else [None]:
             per_month: dict[str, tuple[int, int, str | None]] = {}
             for label, start in labels.items():
+                if entity is not None and label not in (entities or {})[entity]:
+                    continue
                 keys = [k for k in compared if layout.month_of(k) == label
                         and (at is None or k[at] == entity)]
                 wrong = [d for d in found if layout.month_of(tuple(d.key)) == label
@@ -1060,7 +1069,7 @@ class FlowRun:
                 per_month[start] = (len(keys), len(wrong),
                                     "; ".join(d.describe() for d in wrong[:SHOWN]) or None)
             log_of.record(flow.id, self.run_id, export_id, per_month,
-                          **({"organization": entity} if entity is not None else {}))
+                          organization=entity or "")
         log.info("Verified %d cell(s) of %s against export %s%s: %d difference(s)",
                  sum(result.months.values()), ", ".join(result.months), export_id,
                  " and the postings" if books is not None else "", len(found))

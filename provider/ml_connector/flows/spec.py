@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterable
 from datetime import date, timedelta
@@ -21,6 +20,7 @@ from pydantic import (
 )
 
 from ml_connector.errors import ConfigError
+from ml_connector.flows.beside import csv_beside
 from ml_connector.flows.organizations import FACTS, Organization
 from ml_connector.fx.models import FxSource, Translate
 from ml_connector.zoho.entities import ENTITIES, Entity, get_entity
@@ -1013,18 +1013,10 @@ def read_maps(flow: Flow, folder: Path) -> None:
     for name, column in flow.columns.items():
         if not isinstance(column.map, str):
             continue
-        where = folder / column.map
         what = f"flow {flow.id}: column {name!r}: map {column.map}"
-        try:
-            with where.open(newline="", encoding="utf-8") as handle:
-                rows = list(csv.reader(handle))
-        except OSError as exc:
-            raise ConfigError(f"{what}: cannot read {where} ({exc.strerror or exc}): the "
-                              "file goes beside flows.yaml") from None
-        if not rows or [c.strip().lower() for c in rows[0][:2]] != ["zoho", "anaplan"]:
-            raise ConfigError(f"{what}: the first line must be the header zoho,anaplan")
+        rows = csv_beside(folder / column.map, what, ("zoho", "anaplan"))
         table: dict[str, str] = {}
-        for number, row in enumerate(rows[1:], start=2):
+        for number, row in enumerate(rows, start=2):
             if not row:
                 continue
             if len(row) < 2 or row[1] == "":

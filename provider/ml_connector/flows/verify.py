@@ -57,6 +57,17 @@ class Layout:
         return key[self.keys.index(self.period)]
 
 
+def of_entities(layout: Layout, entity_column: str | None, cells: Mapping[Key, Any],
+                months_of: Mapping[str, set[str]]) -> dict[Key, Any]:
+    """The ``cells`` of the entities a run of several organizations sent, each in the
+    months it sent (``months_of``: entity -> month labels); those of the others stay out
+    of the comparison. Without ``months_of`` (one organization) all of them."""
+    if not months_of or entity_column is None:
+        return dict(cells)
+    at = layout.keys.index(entity_column)
+    return {k: v for k, v in cells.items() if layout.month_of(k) in months_of.get(k[at], ())}
+
+
 def sent_cells(layout: Layout, rows: Iterable[Sequence[str]], header: Sequence[str]) -> Cells:
     """The cells of an import file (its rows after the header)."""
     at = {name: i for i, name in enumerate(header)}

@@ -64,9 +64,7 @@ class FxColumns(_Strict):
 
 #: The keys each source reads (``source`` itself aside), and what each one is.
 SOURCE_KEYS: dict[str, dict[str, str]] = {
-    "zoho": {"organization": "the key of the flow's organization whose Zoho Books base "
-             "currency is the group currency (its exchange rates are read)",
-             "lookback_days": ""},
+    "zoho": {"organization": "", "lookback_days": ""},
     "anaplan": {"export": "the export (116... or its name) of the FX module", "columns": ""},
     "csv": {"file": "a CSV file beside flows.yaml with the header "
             + ",".join(CSV_HEADER)},
@@ -80,8 +78,9 @@ class FxSource(_Strict):
 
     source: SourceKind = Field(description="zoho, anaplan or csv")
     organization: str | None = Field(
-        default=None, description="zoho: the key of the flow's organization whose base "
-        "currency is the group currency; its /settings/currencies rates are read")
+        default=None, description="zoho, a flow of several organizations: the entity of the "
+        "one whose base currency is the group currency; its /settings/currencies rates are "
+        "read (default: a flow's only organization)")
     lookback_days: int = Field(
         default=31, ge=0, le=3660, description="zoho: rates are read from this many days "
         "before the first month, so that the rate in effect at its start is known")

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from ml_connector.errors import ConfigError
+from ml_connector.flows.beside import csv_beside
 from ml_connector.fx.models import CODE, CSV_HEADER, FxSource, SourceKind
 from ml_connector.fx.rates import MONTH, MonthRates, Rates, month_key, month_of_label, rate_text
 
@@ -91,16 +92,8 @@ def csv_rows(path: Path, name: str) -> Iterator[Row]:
     """The rows of a rate file: the header ``currency,month,month_end,average``, then a
     currency's ISO code, a month (yyyy-mm) and its two rates per line (a blank rate: not
     known); a malformed line is an error naming the file and the line."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            lines = list(csv.reader(handle))
-    except OSError as exc:
-        raise ConfigError(f"fx: cannot read {name} ({exc.strerror or exc}): the file goes "
-                          "beside flows.yaml") from None
-    if not lines or tuple(c.strip().lower() for c in lines[0]) != CSV_HEADER:
-        raise ConfigError(f"fx: {name} line 1: the header must be {','.join(CSV_HEADER)}, "
-                          f"got {','.join(lines[0]) if lines else 'an empty file'}")
-    for number, line in enumerate(lines[1:], start=2):
+    lines = csv_beside(path, f"fx: {name}", CSV_HEADER)
+    for number, line in enumerate(lines, start=2):
         if not any(c.strip() for c in line):
             continue
         where = f"{name} line {number}"

@@ -17,7 +17,8 @@ RETRY_SETUP = 60.0
 
 
 class ZohoChangeTrigger(BaseEventTrigger):
-    """Fires when records of ``entities`` changed in the organization of ``zoho_conn_id``.
+    """Fires when records of ``entities`` changed in the organization of ``zoho_conn_id``
+    (or ``organization``, another of its login: an id, or a name).
 
     ``source="webhooks"`` reads the state store every ``interval`` seconds for events the
     receiver recorded (a burst that settles for ``settle`` seconds fires once);
@@ -31,9 +32,11 @@ class ZohoChangeTrigger(BaseEventTrigger):
                  source: Literal["webhooks", "poll"] = "webhooks",
                  zoho_conn_id: str = "zoho_books_default",
                  state_conn_id: str = DEFAULT_STATE_CONN_ID, interval: float = 5.0,
-                 settle: float = 2.0, max_wait: float = 30.0) -> None:
+                 settle: float = 2.0, max_wait: float = 30.0,
+                 organization: str | None = None) -> None:
         super().__init__()
         self.watcher, self.entities, self.source = watcher, list(entities), source
+        self.organization = organization
         self.zoho_conn_id, self.state_conn_id = zoho_conn_id, state_conn_id
         self.interval, self.settle, self.max_wait = float(interval), float(settle), \
             float(max_wait)
@@ -42,7 +45,8 @@ class ZohoChangeTrigger(BaseEventTrigger):
         return (f"{type(self).__module__}.{type(self).__qualname__}", {
             "watcher": self.watcher, "entities": self.entities, "source": self.source,
             "zoho_conn_id": self.zoho_conn_id, "state_conn_id": self.state_conn_id,
-            "interval": self.interval, "settle": self.settle, "max_wait": self.max_wait})
+            "interval": self.interval, "settle": self.settle, "max_wait": self.max_wait,
+            "organization": self.organization})
 
     def _watch(self) -> EventWatch | ChangePoll:
         from ml_connector.hooks.state import state_store, state_url
@@ -52,11 +56,17 @@ class ZohoChangeTrigger(BaseEventTrigger):
         from ml_connector.webhooks.config import organization_of
 
         log = EventLog(state_store(state_url(self.state_conn_id)))
-        hook = ZohoBooksHook(self.zoho_conn_id, self.state_conn_id)
+        hook = ZohoBooksHook(self.zoho_conn_id, self.state_conn_id,
+                             organization=self.organization)
         if self.source == "poll":
             return ChangePoll(hook.client, log, self.watcher, self.entities)
-        conn = hook.get_connection(self.zoho_conn_id)
-        org = organization_of(parse_extra(conn.extra, self.zoho_conn_id), self.zoho_conn_id)
+        if self.organization is not None:  # another organization of the login: its id
+            org = self.organization if self.organization.isdigit() else \
+                hook.client.organization_id
+        else:
+            conn = hook.get_connection(self.zoho_conn_id)
+            org = organization_of(parse_extra(conn.extra, self.zoho_conn_id),
+                                  self.zoho_conn_id)
         return EventWatch(log, self.watcher, org, self.entities,
                           settle=self.settle, max_wait=self.max_wait)
 
