@@ -16,6 +16,7 @@ from ml_connector.state.anaplan_requests import AnaplanRequests
 from ml_connector.state.audit import AuditLog
 from ml_connector.state.reads import ReadLog
 from ml_connector.state.store import StateStore
+from ml_connector.state.units import UnitOutcomes
 from ml_connector.state.verifications import VerificationLog
 from ml_connector.window import Window
 from ml_connector.zoho.extract import ExtractManifest
@@ -45,6 +46,7 @@ class Run:
     anaplan: dict[str, int] = field(default_factory=lambda: {"import": 4, "wait": 3})
     verification: tuple[int, int, str | None] | None = None  # cells, differences, detail
     window: Window | None = None
+    organization: str = ""  # a flow of several: the organization's entity
 
     @property
     def records(self) -> int:
@@ -52,8 +54,11 @@ class Run:
 
 
 def record_run(store: StateStore, run: Run, entity: str = "invoices") -> None:
-    """Write ``run`` as a flow run does: its audit rows, its read and its verification."""
+    """Write ``run`` as a flow run does: its audit rows, its read and its verification (an
+    organization's: in its rows, its read as a task of its group)."""
     window = run.window or month_window(run.month)
+    org = run.organization
+    group = f"{org.lower()}." if org else ""
     base = {"entity": entity, "import_id": "112000000006", "task_id": run.task_id}
     rows: list[dict] = [{**base, "record_id": f"{run.run_id}-i{n}", "status": "imported",
                          "error": None}
@@ -62,15 +67,22 @@ def record_run(store: StateStore, run: Run, entity: str = "invoices") -> None:
         rows += [{**base, "record_id": f"{run.run_id}-{status[0]}{reason}{n}",
                   "status": status, "error": reason}
                  for reason, count in reasons.items() for n in range(count)]
-    AuditLog(store).replace_run(run.flow, run.run_id, [window], rows)
-    ReadLog(store).record(dag_id(run.flow), run.run_id, "extract", ExtractManifest(
+    AuditLog(store).replace_run(run.flow, run.run_id, [window], rows, organization=org)
+    ReadLog(store).record(dag_id(run.flow), run.run_id, f"{group}extract", ExtractManifest(
         entity=entity, organization_id="10234695", window={"start": window.start},
         count=run.records, requests=run.requests))
     for task, requests in run.anaplan.items():
         AnaplanRequests(store).add(dag_id(run.flow), run.run_id, task, requests)
     if run.verification is not None:
         VerificationLog(store).record(run.flow, run.run_id, "116000000001",
-                                      {window.start: run.verification})
+                                      {window.start: run.verification}, organization=org)
+
+
+def left_out(store: StateStore, flow: str, run_id: str, entity: str, why: str,
+             state: str = "failed") -> None:
+    """Record that run ``run_id`` of ``flow`` left organization ``entity`` out, as its
+    steps do: ``failed`` (a step of its failed) or ``skipped``, ``why`` naming the step."""
+    UnitOutcomes(store).record(dag_id(flow), run_id, entity, state, why)
 
 
 #: What the page must show: January's last runs (February's and an older one must not count).
@@ -124,7 +136,8 @@ ACCOUNTS = tuple(str(code) for code in range(4000, 4100, 10))
 
 def fill_months(store: StateStore, flows: Sequence[Flow], months: Sequence[str], *,
                 records: int = 3000, seed: int = 1) -> int:
-    """A monthly run of every flow for each of ``months``, as a year of scheduled runs
+    """A monthly run of every flow (of each of its organizations, for a flow of several)
+    for each of ``months``, as a year of scheduled runs
     leaves the store: about ``records`` audited records per fact flow and month (a tenth
     for list flows), a few skipped and failed, a verification where the flow verifies, and
     an alignment of about 50 rows (accounts x departments) against Budget for the flows by
@@ -140,12 +153,15 @@ def fill_months(store: StateStore, flows: Sequence[Flow], months: Sequence[str],
                     int(records * rng.uniform(0.8, 1.2)))
             failed = {"line 12: Department 'Ops' is not in Departments": rng.randrange(4)} \
                 if rng.random() < 0.3 else {}
-            run = Run(flow.id, run_id, month, imported=n - 2 - sum(failed.values()),
-                      skipped={"skipped: status void": 2}, failed=failed,
-                      task_id=f"{rng.getrandbits(128):032X}", requests=n // 25 + 3,
-                      verification=(n // 5, 0, None) if flow.verify else None)
-            record_run(store, run, flow.entity or "journals")
-            written += run.records
+            task_id = f"{rng.getrandbits(128):032X}"
+            for k, org in enumerate([o.entity for o in flow.organizations or []] or [""]):
+                run = Run(flow.id, run_id, month, imported=n - 2 - sum(failed.values()),
+                          skipped={"skipped: status void": 2}, failed=failed, task_id=task_id,
+                          requests=n // 25 + 3, organization=org,
+                          anaplan={"import": 4, "wait": 3} if k == 0 else {},
+                          verification=(n // 5, 0, None) if flow.verify else None)
+                record_run(store, run, flow.entity or "journals")
+                written += run.records
             if flow.dimensional and flow.grain == "aggregate":
                 actual = {(a, d): D(rng.randrange(-5_000, 400_000)) / 100
                           for a in ACCOUNTS for d in DEPARTMENTS if rng.random() < 0.9}

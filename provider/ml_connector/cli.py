@@ -34,9 +34,12 @@ def _audit(args: argparse.Namespace) -> int:
     if url is None:
         return 2
     rows = AuditLog(StateStore(url)).query(flow=args.flow, status=args.status, run_id=args.run,
-                                           record_id=args.record, limit=args.limit)
+                                           record_id=args.record,
+                                           organization=args.organization, limit=args.limit)
     columns = ["flow", "run_id", "window_start", "entity", "record_id", "status", "task_id",
                "error"]
+    if any(row["organization"] for row in rows):  # a flow of several organizations
+        columns.insert(2, "organization")
     print("\t".join(columns))
     for row in rows:
         print("\t".join("" if row[c] is None else str(row[c]) for c in columns))
@@ -137,7 +140,7 @@ def _reconcile(args: argparse.Namespace) -> int:
         against = month_of(args.against, False, Path(tmp)) if args.against else None
         result = report(month, against)
     print("\n".join(result.lines))
-    return 1 if result.differences else 0
+    return 1 if result.differences or result.left_out else 0
 
 
 def _plan(args: argparse.Namespace) -> int:
@@ -532,6 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "Anaplan")
     audit.add_argument("--run", help="Airflow run id")
     audit.add_argument("--record", help="Zoho record id")
+    audit.add_argument("--organization", metavar="ENTITY", help="a flow of several "
+                       "organizations: only this one's rows (its entity, e.g. UK)")
     audit.add_argument("--limit", type=int, default=100)
     audit.add_argument(
         "--db", help="state store SQLAlchemy URL (default: $ML_CONNECTOR_STATE_URL, else the "

@@ -49,6 +49,11 @@ def test_an_analyst_opens_month_end_and_picks_a_month(browser, tmp_path):  # noq
         assert sorted(rows.evaluate_all("rs => rs.map(r => r.dataset.flow)")) == sorted(
             f.id for f in flows)
         assert frame.locator("tr.flow td.none").count() == 0  # every flow ran that month
+        # A flow of several organizations: a row per organization under it.
+        entities = frame.locator("tr.entity").evaluate_all(
+            "rs => rs.map(r => [r.dataset.flow, r.dataset.entity])")
+        assert entities == [[f.id, o.entity] for f in flows for o in f.organizations or []]
+        assert entities
         charts = frame.locator("svg.mlc-chart")
         assert charts.count() == len(dimensional) > 0
         assert charts.first.locator("rect.bar.actual").count() >= 4

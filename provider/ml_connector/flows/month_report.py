@@ -1,7 +1,8 @@
 """A month of a flow for a person (``ml-connector reconcile``, ``ml-connector plan``): the
 cells as the books give them beside what Anaplan holds, and, for a ledger flow set beside a
 document flow, what makes their cells differ, account by account (journals, expenses and
-other transaction types the document flow does not read); or what a run would change.
+other transaction types the document flow does not read); or what a run would change. A
+flow of several organizations is reported per entity, naming those that could not be read.
 
 Nothing is imported and no watermark moves: the flow's reads and build run into a
 scratch directory, and the target module is read through the flow's export.
@@ -9,6 +10,7 @@ scratch directory, and the target module is read through the flow's export.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -40,13 +42,23 @@ TYPE_OF = {module: kind for kind, module in TRANSACTION_MODULES.items()}
 
 @dataclass
 class FlowMonth:
-    """One flow's month: the cells its build gives and, when read, what Anaplan holds."""
+    """One flow's month: the cells its build gives and, when read, what Anaplan holds; of a
+    flow of several organizations, the entities read and those left out (with why)."""
 
     run: FlowRun
     layout: Layout
     books: Cells
     held: Cells | None = None
     extract: ExtractManifest | None = None
+    entities: list[str] | None = None
+    left_out: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def entity_at(self) -> int | None:
+        """Where a cell's key holds its entity (a flow of several organizations)."""
+        column = self.run.flow.entity_column
+        return self.layout.keys.index(column) if self.entities is not None and column \
+            else None
 
 
 @dataclass
@@ -55,6 +67,7 @@ class MonthReport:
 
     lines: list[str] = field(default_factory=list)
     differences: int = 0
+    left_out: list[str] = field(default_factory=list)  # organizations not read
 
 
 def command_run(flow: Flow, store: StateStore, defaults: Defaults, run_id: str,
@@ -69,11 +82,14 @@ def command_run(flow: Flow, store: StateStore, defaults: Defaults, run_id: str,
                    **flow_clients(flow, defaults))
 
 
-def walked(run: FlowRun, defaults: Defaults, through: str) -> Walked:
-    """``run``'s steps up to ``through`` (no import), raising the failure of one."""
+def walked(run: FlowRun, defaults: Defaults, through: str, *, partial: bool = False
+           ) -> Walked:
+    """``run``'s steps up to ``through`` (no import), raising the failure of one; with
+    ``partial``, not an organization's once ``through`` gave its manifest (the
+    organizations that were read are combined)."""
     assert run.zoho is not None and run.anaplan is not None
     done = walk(run, flow_plan(run.flow, defaults), through=through)
-    if (failure := done.verdict()) is not None:
+    if (failure := done.verdict()) is not None and not (partial and through in done.outputs):
         raise failure
     return done
 
@@ -105,17 +121,26 @@ def flow_month(run: FlowRun, defaults: Defaults, *, read_back: bool) -> FlowMont
     if flow.mode != "period" or flow.grain != "aggregate":
         raise ConfigError(f"flow {flow.id} is {flow.mode}/{flow.grain}: reconcile a monthly "
                           "aggregate flow (mode period, grain aggregate)")
-    done = walked(run, defaults, "build")
-    built, extract = done.outputs.get("build"), done.outputs.get("extract")
-    if not isinstance(built, BuildManifest) or not isinstance(extract, ExtractManifest):
+    several = bool(flow.organizations_of(defaults))
+    through = "combine" if several else "build"
+    done = walked(run, defaults, through, partial=several)
+    built, extract = done.outputs.get(through), done.outputs.get("extract")
+    if not isinstance(built, BuildManifest) or not (
+            several or isinstance(extract, ExtractManifest)):
         raise nothing_built(run, done)
-    month = FlowMonth(run, Layout.of(flow), run.sent_cells(built), extract=extract)
+    month = FlowMonth(run, Layout.of(flow), run.sent_cells(built),
+                      extract=extract if isinstance(extract, ExtractManifest) else None,
+                      entities=list(built.parts) if several else None,
+                      left_out=dict(built.failed))
     if read_back:
         if flow.verify is None:
             raise ConfigError(f"flow {flow.id} names no export to read Anaplan through: add "
                               "verify (export, columns, where) to it in flows.yaml")
         label = period_label(run.windows(None)[0].start[:10])
-        month.held = run.held_cells({label})[1]
+        held = run.held_cells({label})[1]
+        at = month.entity_at
+        month.held = held if at is None else {  # the cells of an entity not read stay aside
+            k: v for k, v in held.items() if k[at] in (month.entities or [])}
     return month
 
 
@@ -129,20 +154,45 @@ def report(month: FlowMonth, against: FlowMonth | None = None) -> MonthReport:
     out = MonthReport()
     flow, layout = month.run.flow, month.layout
     held = month.held or {}
-    measure = layout.measures[0]
-    out.lines.append(f"{flow.id}: {' x '.join(layout.keys)}, {measure} (base currency)")
-    out.lines.append(f"{' / '.join(layout.keys):<24} {'books':>16} {'Anaplan':>16} "
+    measures = layout.measures
+    if len(measures) == 1:
+        out.lines.append(f"{flow.id}: {' x '.join(layout.keys)}, {measures[0]} (base currency)")
+    else:  # each cell's line names its measure
+        out.lines.append(f"{flow.id}: {' x '.join(layout.keys)}; {', '.join(measures)}")
+    named = f" {'measure':<16}" if len(measures) > 1 else ""
+    out.lines.append(f"{' / '.join(layout.keys):<24}{named} {'books':>16} {'Anaplan':>16} "
                      f"{'difference':>14}")
-    for key in sorted(set(month.books) | set(held)):
-        books = month.books.get(key, [ZERO])[0]
-        cell = held.get(key, [ZERO])[0] if month.held is not None else None
-        wrong = cell is not None and cell != books
-        out.differences += wrong
-        out.lines.append(f"{' / '.join(key):<24} {_money(books):>16} {_money(cell):>16} "
-                         f"{_money(cell - books) if wrong and cell is not None else '':>14}")
+    at = month.entity_at
+    cells: Counter[str] = Counter()  # entity ('' for a flow of one) -> cells, differing
+    differing: Counter[str] = Counter()
+    keys = sorted(set(month.books) | set(held),
+                  key=lambda k: (order_of(month.entities or [], k[at]), k) if at is not None
+                  else ((0, ""), k))
+    zero = [ZERO] * len(measures)
+    for key in keys:
+        books_of, held_of = month.books.get(key, zero), held.get(key, zero)
+        differs = False
+        for n, measure in enumerate(measures):
+            books = books_of[n]
+            cell = held_of[n] if month.held is not None else None
+            wrong = cell is not None and cell != books
+            differs |= wrong
+            measure_of = f" {measure:<16}" if len(measures) > 1 else ""
+            out.lines.append(
+                f"{' / '.join(key):<24}{measure_of} {_money(books):>16} {_money(cell):>16} "
+                f"{_money(cell - books) if wrong and cell is not None else '':>14}")
+        out.differences += differs
+        entity = key[at] if at is not None else ""
+        cells[entity] += 1
+        differing[entity] += differs
     if month.held is not None:
-        out.lines.append(f"{len(set(month.books) | set(held))} cell(s), {out.differences} "
-                         "differ from the books")
+        out.lines += [f"{entity}: {cells[entity]} cell(s), {differing[entity]} differ from "
+                      "the books" for entity in month.entities or []]
+        out.lines.append(f"{len(keys)} cell(s), {out.differences} differ from the books")
+    if month.left_out:
+        out.left_out = list(month.left_out)
+        out.lines += [f"{entity}: not read ({why}); its cells are not compared"
+                      for entity, why in month.left_out.items()]
     if flow.is_ledger and month.extract is not None:
         books_again = books_cells(flow, layout, month.run.records(month.extract))
         if books_again is not None and books_again != month.books:
@@ -151,6 +201,11 @@ def report(month: FlowMonth, against: FlowMonth | None = None) -> MonthReport:
     if against is not None:
         out.lines += explain(month, against)
     return out
+
+
+def order_of(entities: list[str], entity: str) -> tuple[int, str]:
+    """An entity's place: the flow's order, then any other by name."""
+    return (entities.index(entity), "") if entity in entities else (len(entities), entity)
 
 
 def _diff(a: Cells, b: Cells) -> str:
@@ -162,6 +217,9 @@ def explain(ledger: FlowMonth, documents: FlowMonth) -> list[str]:
     """Per cell where the ledger flow and the document flow differ: the ledger's amount by
     transaction type, the types the document flow does not read named as the cause."""
     lflow, dflow = ledger.run.flow, documents.run.flow
+    if several := [m.run.flow.id for m in (ledger, documents) if m.entities is not None]:
+        raise ConfigError(f"--against compares flows of one organization; {several[0]} reads "
+                          "several: reconcile it without --against")
     if not lflow.is_ledger or ledger.extract is None:
         raise ConfigError(f"--against compares a ledger flow with a document flow; "
                           f"{lflow.id} is not a ledger flow")

@@ -16,7 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ml_connector.errors import ConnectorError
-from ml_connector.flows.spec import Flow, dag_id, load_valid_flows
+from ml_connector.flows.spec import Flow, FlowsFile, dag_id, load_valid_flows
 from ml_connector.monthend.page import render
 from ml_connector.monthend.view import MonthView, check_month, flows_file, month_view
 
@@ -52,19 +52,24 @@ async def current_user(request: Request, credentials: Annotated[
 
 
 User = Annotated[Any, Depends(current_user)]
-_flows: dict[tuple[Path, float], list[Flow]] = {}
+_flows: dict[tuple[Path, float], FlowsFile] = {}
+
+
+def flows_spec() -> FlowsFile:
+    """The flows file's valid flows and its defaults (read again once it changed)."""
+    path = flows_file()
+    key = (path, path.stat().st_mtime if path.exists() else 0.0)
+    if key not in _flows:
+        _flows.clear()
+        _flows[key] = load_valid_flows(path)[0] if path.exists() else FlowsFile(flows=[])
+    return _flows[key]
 
 
 def readable_flows(user: Any) -> list[Flow]:
     """The valid flows of the flows file whose DAG ``user`` may read, in the file's order."""
     from airflow.api_fastapi.app import get_auth_manager
 
-    path = flows_file()
-    key = (path, path.stat().st_mtime if path.exists() else 0.0)
-    if key not in _flows:
-        _flows.clear()
-        _flows[key] = load_valid_flows(path)[0].flows if path.exists() else []
-    flows = _flows[key]
+    flows = flows_spec().flows
     allowed = get_auth_manager().filter_authorized_dag_ids(
         dag_ids={dag_id(f.id) for f in flows}, user=user, method="GET")
     return [f for f in flows if dag_id(f.id) in allowed]
@@ -80,7 +85,8 @@ def _view(user: Any, month: str | None) -> MonthView:
     except ValueError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
     try:
-        return month_view(state_store(state_url()), readable_flows(user), month)
+        return month_view(state_store(state_url()), readable_flows(user), month,
+                          flows_spec().defaults)
     except ConnectorError as exc:  # its messages name no secret
         raise HTTPException(status_code=503, detail=str(exc)) from None
 

@@ -1,5 +1,6 @@
-"""The Month-end page as HTML: the month picker, a row per flow, then each alignment's
-report and chart. Every value is escaped; links to Airflow leave the iframe (``_top``)."""
+"""The Month-end page as HTML: the month picker, a row per flow (and, under a flow of several
+organizations, a row per organization), then each alignment's report and chart. Every value
+is escaped; links to Airflow leave the iframe (``_top``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from urllib.parse import quote
 
 from ml_connector.flows.align import Row
 from ml_connector.monthend.chart import bar_chart
-from ml_connector.monthend.view import AlignmentReport, FlowRow, MonthView
+from ml_connector.monthend.view import AlignmentReport, EntityRow, FlowRow, LastRun, MonthView
 from ml_connector.window import month_name
 
 STYLE = """
@@ -26,6 +27,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.notes td{border-bottom:1px solid #e5e7eb;padding-top:0}tr.has-notes td{border-bottom:0}
 form{margin:8px 0 16px}section{margin-top:28px}
 .side{display:flex;gap:32px;align-items:flex-start;flex-wrap:wrap}summary{cursor:pointer}
+tr.entity td{background:#f9fafb}td.entity{padding-left:24px}
 """
 
 
@@ -74,35 +76,70 @@ def month_picker(view: MonthView) -> str:
             f'<button type="submit">Show</button></form>')
 
 
-def _flow_row(row: FlowRow, base: str | None, airflow: Mapping[tuple[str, str], AirflowRun]) -> str:
-    run = row.run
-    name = f'<td title="{_e(row.description)}">{_e(row.flow)}</td>'
-    if run is None:
-        return (f'<tr class="flow" data-flow="{_e(row.flow)}">{name}'
-                f'<td class="none" colspan="12">no run</td></tr>')
-    known = airflow.get((row.dag_id, run.run_id), AirflowRun())
-    reasons = "".join(f"<li>{n:,} x {_e(r)}</li>" for r, n in run.reasons)
-    notes = (f'<tr class="notes" data-flow="{_e(row.flow)}"><td></td><td colspan="12">'
-             f'<ul class="reasons">{reasons}</ul></td></tr>' if reasons else "")
+def _notes(attrs: str, items: Iterable[str]) -> str:
+    """The row of notes under a row (nothing when there are none)."""
+    shown = "".join(items)
+    return (f'<tr class="notes" {attrs}><td></td><td colspan="12">'
+            f'<ul class="reasons">{shown}</ul></td></tr>' if shown else "")
+
+
+def _figures(run: LastRun) -> str:
+    """A run's cells from when it recorded the month through its verification."""
     check = run.verification
     verified = "-" if check is None else (
         f'<span class="{_e(check.status)}">{_e(check.status)}</span> '
         f"({check.differences:,} of {check.cells:,} cells)"
         + (f'<br><span class="reasons">{_e(check.detail)}</span>' if check.detail else ""))
+    return (f'<td class="nowrap">{run.recorded_at:%Y-%m-%d %H:%M}</td>'
+            f'<td class="n">{_n(run.records)}</td><td class="n">{_n(run.imported)}</td>'
+            f'<td class="n">{_n(run.skipped)}</td><td class="n">{_n(run.failed)}</td>'
+            f'<td class="n">{_n(run.requests)}</td><td class="n">{_n(run.anaplan_requests)}</td>'
+            f'<td class="task" title="{_e(", ".join(run.tasks))}">'
+            f'{_e(", ".join(t[:8] + "…" for t in run.tasks) or "-")}</td><td>{verified}</td>')
+
+
+def _reasons(run: LastRun) -> list[str]:
+    return [f"<li>{n:,} x {_e(r)}</li>" for r, n in run.reasons]
+
+
+def _flow_row(row: FlowRow, base: str | None, airflow: Mapping[tuple[str, str], AirflowRun]) -> str:
+    run = row.run
+    name = f'<td title="{_e(row.description)}">{_e(row.flow)}</td>'
+    entities = "".join(_entity_row(row, e, base) for e in row.entities)
+    if run is None:
+        return (f'<tr class="flow" data-flow="{_e(row.flow)}">{name}'
+                f'<td class="none" colspan="12">no run</td></tr>{entities}')
+    known = airflow.get((row.dag_id, run.run_id), AirflowRun())
+    notes = _notes(f'data-flow="{_e(row.flow)}"', _reasons(run))
     page = known.model_page or ""
     model = _link(page, "model", top=False) if page.startswith("https://") else "-"
     state = f" ({_e(known.state)})" if known.state else ""
     return (f'<tr class="flow{" has-notes" if notes else ""}" data-flow="{_e(row.flow)}">'
             f'{name}<td class="run">'
             f"{_link(run_href(base, row.dag_id, run.run_id), run.run_id)}{state}</td>"
-            f'<td class="{run.outcome}">{run.outcome}</td>'
-            f'<td class="nowrap">{run.recorded_at:%Y-%m-%d %H:%M}</td>'
-            f'<td class="n">{_n(run.records)}</td><td class="n">{_n(run.imported)}</td>'
-            f'<td class="n">{_n(run.skipped)}</td><td class="n">{_n(run.failed)}</td>'
-            f'<td class="n">{_n(run.requests)}</td><td class="n">{_n(run.anaplan_requests)}</td>'
-            f'<td class="task" title="{_e(", ".join(run.tasks))}">'
-            f'{_e(", ".join(t[:8] + "…" for t in run.tasks) or "-")}</td><td>{verified}</td>'
-            f"<td>{model}</td></tr>{notes}")
+            f'<td class="{run.outcome}">{run.outcome}</td>{_figures(run)}'
+            f"<td>{model}</td></tr>{notes}{entities}")
+
+
+def _entity_row(row: FlowRow, entity: EntityRow, base: str | None) -> str:
+    """An organization's row under its flow's: its newest run of the month (linked when it
+    is not the flow's last run) and, under it, why the last run left it out."""
+    run = entity.run
+    attrs = f'data-flow="{_e(row.flow)}" data-entity="{_e(entity.entity)}"'
+    why = [] if entity.left_out is None else [
+        f'<li class="{"failed" if entity.failed else "none"}">'
+        f'{"left out of" if entity.failed else "not read by"} the last run: '
+        f"{_e(entity.left_out)}</li>"]
+    notes = _notes(attrs, (_reasons(run) if run is not None else []) + why)
+    outcome = entity.outcome
+    own = run is not None and (row.run is None or run.run_id != row.run.run_id)
+    shown = _link(run_href(base, row.dag_id, run.run_id), run.run_id) if own and run else ""
+    figures = _figures(run) if run is not None else (
+        '<td class="none" colspan="9">no run</td>')
+    return (f'<tr class="entity{" has-notes" if notes else ""}" {attrs}>'
+            f'<td class="entity">{_e(entity.entity)}</td><td class="run">{shown}</td>'
+            f'<td class="{"failed" if entity.failed else outcome or "none"}">'
+            f"{_e(outcome or '-')}</td>{figures}<td></td></tr>{notes}")
 
 
 FLOW_HEAD = ("<tr><th>Flow</th><th>Last run</th><th>Outcome</th><th>When (UTC)</th>"
