@@ -662,7 +662,7 @@ class FlowRun:
                     with self.path_of(getattr(part, kind)).open("r", encoding="utf-8",
                                                                 newline="") as handle:
                         if kind == "path" and n:
-                            next(handle, None)  # one header
+                            handle.readline()  # one header (a task's file is no iterator)
                         shutil.copyfileobj(handle, out)
         counts = BuildResult()
         for part in built.values():
