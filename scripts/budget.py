@@ -586,28 +586,31 @@ def group_lines(now: dict[str, Any], old: dict[str, Any] | None) -> list[str]:
     if not runs or not month:
         return []
     columns = [("first run", runs[0]), ("rerun", runs[1]), ("1st of month", month[0]),
-               ("no cache", uncached[0] if uncached else None)]
+               ("1st, no cache", uncached[0] if uncached else None)]
     caps = plans()
+    label = 7 + 13 + 7
     lines = ["", f"{GROUP_FLOW} (monthly): each organization's Zoho requests, against its "
-             "own daily quota (its plan's); first run and rerun of March, and the run on the "
-             "first of the simulated month (May)",
-             f"{'entity':<7}{'organization':<14}{'center':<8}"
-             + "".join(f"{name:>13}" for name, _ in columns)
-             + f"{'daily quota':>13}{'1st of month':>14}"]
+             "own daily quota (its plan's): first run and rerun of March on a fresh state "
+             "store, and the run on the first of the simulated month (May's)",
+             f"{'entity':<7}{'organization':<13}{'center':<7}"
+             + "".join(f"{name:>14}" for name, _ in columns)
+             + f"  {'daily quota':<20}{'share on the 1st':>16}"]
+
+    def cells(value: Callable[[GroupRun], int]) -> str:
+        return "".join(f"{'' if g is None else f'{value(g):,}':>14}" for _, g in columns)
+
     for entity, org in runs[0].organizations.items():
         plan = caps[org]
         share = month[0].charges[entity].charged / DAILY_CAP[plan]
         center = next(o.region for o in sandbox_config().zoho.organizations
                       if o.organization_id == org)
-        lines.append(f"{entity:<7}{org:<14}{center:<8}" + "".join(
-            f"{'' if g is None else f'{g.charges[entity].charged:,}':>13}"
-            for _, g in columns) + f"{f'{DAILY_CAP[plan]:,} {plan}':>13}{share:>14.1%}")
+        lines.append(f"{entity:<7}{org:<13}{center:<7}"
+                     + cells(lambda g, e=entity: g.charges[e].charged)
+                     + f"  {f'{DAILY_CAP[plan]:,} ({plan})':<20}{share:>16.1%}")
         if any(g is not None and g.charges[entity].rates for _, g in columns):
-            lines.append(f"{'  of which the group rates (fx)':<29}" + "".join(
-                f"{'' if g is None else f'{g.charges[entity].rates:,}':>13}"
-                for _, g in columns))
-    lines.append(f"{'GET /organizations (no quota)':<29}" + "".join(
-        f"{'' if g is None else f'{g.unscoped:,}':>13}" for _, g in columns))
+            lines.append(f"{'  of which the group rates':<{label}}"
+                         + cells(lambda g, e=entity: g.charges[e].rates))
+    lines.append(f"{'GET /organizations: no quota':<{label}}" + cells(lambda g: g.unscoped))
     return lines
 
 
@@ -707,7 +710,7 @@ def main(progress: Callable[[str], None] = print) -> list[str]:
                         f"{ratio:>6} {n / BUDGET:>7.1f}  {share(n)}")
 
             for i, (flow_id, _, _, grouped) in enumerate(now["flows"]):
-                own = " (this company's share)" if grouped else ""
+                own = " (own org)" if grouped else ""
                 lines.append(row(f"{flow_id}: first run{own}", lambda r, i=i: r["flows"][i][1]))
                 lines.append(row(f"{flow_id}: rerun{own}", lambda r, i=i: r["flows"][i][2]))
             lines.append(row("day 0: first run of every flow", lambda r: r["day0"]))
@@ -718,7 +721,7 @@ def main(progress: Callable[[str], None] = print) -> list[str]:
             lines.append(row("ordinary day (busiest)", lambda r: r["max"]))
             lines.append(row("first of the month", lambda r: r["first"]))
             lines.append(row("  of which dimension list flows", lambda r: r["first_lists"]))
-            lines.append(row(f"  of which {GROUP_FLOW} (its share)",
+            lines.append(row(f"  of which {GROUP_FLOW} (own org)",
                              lambda r: r["first_group"]))
             lines.append(row("3-month backfill (monthly flows)", lambda r: r["backfill"][0]))
             lines.append(row("its rerun", lambda r: r["backfill"][1]))
