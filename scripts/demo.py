@@ -9,18 +9,24 @@ account and department, for each month with `airflow dags test` (deferred waits 
 trigger code path), then the daily incremental invoice flow around a late edit of a January
 invoice (its webhook verified and recorded by the receiver, ml-connector webhooks serve),
 then the ledger flow pl_actuals for each month (read back through its export by its
-verify step), and prints a report: records read, rows imported, Anaplan task ids, rejected
-rows, each month's verification, and a reconciliation per account and month of the profit
-and loss that the Zoho emulator's own posting rules give for its documents (sales and costs
-net of tax, discounts and credits; shipping and adjustments on their own accounts; for the
-ledger flow journals and expenses too; by department, its profit and loss by reporting tag)
-against the cells read out of Anaplan through its Integration API exports.
+verify step), and the consolidated flow group_pl_actuals loads the three months in one
+run for the group's four companies (US and Labs on the us login, UK on the eu
+data center, India on the in one) in local and group currency. It prints a report: records
+read, rows imported, Anaplan task ids, rejected rows, each month's verification, a
+reconciliation per account and month of the profit and loss that the Zoho emulator's own
+posting rules give for its documents (sales and costs net of tax, discounts and credits;
+shipping and adjustments on their own accounts; for the ledger flow journals and expenses
+too; by department, its profit and loss by reporting tag) against the cells read out of
+Anaplan through its Integration API exports, and each entity's consolidated cells (local
+and group currency) against the sandbox's own consolidation
+(``sandbox.zoho.group.consolidated``: the group company's average rates).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import re
 import shutil
@@ -45,6 +51,7 @@ from ml_connector.state.verifications import VerificationLog
 from ml_connector.webhooks.watch import EventWatch
 from ml_connector_sandbox.core import SandboxConfig
 from ml_connector_sandbox.server import start_sandbox
+from ml_connector_sandbox.zoho.group import consolidated
 from ml_connector_sandbox.zoho.pnl import actuals, actuals_by, by_tag, ledger_actuals
 from ml_connector_sandbox.zoho.webhooks import WebhookSpec
 
@@ -100,6 +107,11 @@ WEBHOOK_SECRET = "DemoWebhookSecret2026"
 #: Requests per minute the connector budgets against Zoho's real 100 (the default).
 REAL_BUDGET = 90
 ORGANIZATION = "10234695"
+#: The consolidated flow: its entities' organizations (dags/flows.yaml), the group company
+#: whose rates translate them, and the months of its one run.
+GROUP_FLOW = "group_pl_actuals"
+ENTITIES = {"US": ORGANIZATION, "LABS": "10234696", "UK": "20088123", "IN": "30045678"}
+GROUP_MONTHS = ["2026-01", "2026-02", "2026-03"]
 CACHE_HITS = re.compile(r"\((\d+) details from the cache\)")
 
 
@@ -130,16 +142,67 @@ def exported(running, export: str) -> dict:
             for r in rows if r.get("Versions", "Actual") == "Actual"}
 
 
-def zoho_requests(running) -> int:
-    return running.sandbox.zoho.stats()["organizations"].get(ORGANIZATION, {}).get("total", 0)
+def zoho_requests(running, organization: str = ORGANIZATION) -> int:
+    return running.sandbox.zoho.stats()["organizations"].get(organization, {}).get("total", 0)
 
 
-def run(env, running, dag_id: str, logical_date: str) -> float:
-    """One flow run through ``airflow dags test``; prints its Zoho requests, the details it
-    took from the cache and the minutes the same requests take at Zoho's real limit."""
+def consolidation(running) -> dict[tuple[str, str, str], tuple[str, Decimal, Decimal]]:
+    """(entity, account, month label) -> (currency, local, group) of every non-zero cell
+    of the group's months, from the sandbox's own consolidation of its organizations'
+    documents at the group company's average rates (not the connector's code)."""
+    found = consolidated(running.sandbox.zoho, ENTITIES, ORGANIZATION, GROUP_MONTHS,
+                         "average")
+    return {(e, a, datetime.strptime(m, "%Y-%m").strftime("%b %y")):
+            (c.currency, c.local.quantize(CENT), c.group.quantize(CENT))
+            for (e, a, m), c in found.items() if c.local}
+
+
+def consolidated_cells(running) -> dict[tuple[str, str, str], tuple[str, Decimal, Decimal]]:
+    """The same cells as Anaplan holds them, read through the flow's export (an empty cell
+    is no cell)."""
+    config = AnaplanConfig(ANAPLAN_WORKSPACE, ANAPLAN_MODEL, endpoint_base=running.base_url)
+    with AnaplanClient(BasicMethod(ANAPLAN_USER, ANAPLAN_PASSWORD), config) as client:
+        export_id = client.find_export("Consolidated Actuals Export").id
+        text = client.run_export(export_id, sleep=running.sandbox.clock.advance)
+    return {(r["Entity"], r["Account"], r["Period"]):
+            (r["Currency"], Decimal(r["Local Amount"] or 0).quantize(CENT),
+             Decimal(r["Group Amount"] or 0).quantize(CENT))
+            for r in csv.DictReader(io.StringIO(text.decode()))
+            if Decimal(r["Local Amount"] or 0) or Decimal(r["Group Amount"] or 0)}
+
+
+def group_reconciliation(running) -> tuple[int, int]:
+    """Each entity's cells in Anaplan against the sandbox's consolidation, printed per
+    entity (cells, local and group totals); returns (cells compared, mismatches)."""
+    books, held = consolidation(running), consolidated_cells(running)
+    print(f"{'entity':<7} {'currency':<8} {'cells':>6} {'local total':>16} "
+          f"{'group total (USD)':>18} {'mismatches':>11}")
+    compared = wrong = 0
+    for entity in ENTITIES:
+        keys = sorted(k for k in set(books) | set(held) if k[0] == entity)
+        bad = [k for k in keys if books.get(k) != held.get(k)]
+        for key in bad[:5]:
+            print(f"  MISMATCH {' / '.join(key)}: sandbox {books.get(key)}, Anaplan "
+                  f"{held.get(key)}")
+        currency = next((books[k][0] for k in keys if k in books), "?")
+        local = sum((held[k][1] for k in keys if k in held), Decimal(0))
+        group = sum((held[k][2] for k in keys if k in held), Decimal(0))
+        print(f"{entity:<7} {currency:<8} {len(keys):>6} {local:>16,} {group:>18,} "
+              f"{len(bad):>11}")
+        compared += len(keys)
+        wrong += len(bad)
+    return compared, wrong
+
+
+def run(env, running, dag_id: str, logical_date: str, conf: dict | None = None,
+        label: str | None = None) -> float:
+    """One flow run through ``airflow dags test`` (``conf``: its params); prints its Zoho
+    requests, the details it took from the cache and the minutes the same requests take
+    at Zoho's real limit."""
     began, before = time.monotonic(), zoho_requests(running)
     try:
-        done = airflow(env, "dags", "test", dag_id, logical_date)
+        done = airflow(env, "dags", "test", dag_id, logical_date,
+                       *(["--conf", json.dumps(conf)] if conf else []))
         with (HOME / "last-run.log").open("a") as log:
             log.write(done.stdout + done.stderr)
     except RuntimeError as exc:
@@ -150,7 +213,7 @@ def run(env, running, dag_id: str, logical_date: str) -> float:
     seconds = time.monotonic() - began
     requests = zoho_requests(running) - before
     hits = sum(int(n) for n in CACHE_HITS.findall(done.stdout + done.stderr))
-    print(f"  {dag_id:<29} {logical_date[:10]}  {seconds:5.1f}s  {requests:>6,} "
+    print(f"  {dag_id:<29} {label or logical_date[:10]:<10}  {seconds:5.1f}s  {requests:>6,} "
           f"{hits:>7,}  {requests / REAL_BUDGET:>8.1f}")
     return seconds
 
@@ -262,6 +325,15 @@ def main() -> int:
         results += edits
         for logical in MONTHS:  # the ledger flow, each month read back by its verify step
             results.append(run(env, running, "zoho_pl_actuals", logical))
+        # The group's three months in one run (each account of each company read once),
+        # after the late edit: its January holds the corrected invoice too.
+        before = {e: zoho_requests(running, o) for e, o in ENTITIES.items()}
+        results.append(run(env, running, f"zoho_{GROUP_FLOW}", "2026-04-01",
+                           {"months": f"{GROUP_MONTHS[0]}..{GROUP_MONTHS[-1]}"},
+                           label="Jan-Mar 26"))
+        print("    " + "; ".join(f"{e} {zoho_requests(running, o) - before[e]:,}"
+                                 for e, o in ENTITIES.items())
+              + " Zoho requests, each organization's own (US's include the group's rates)")
 
         print("\nml-connector runs, for each flow (the audit trail, the reads and the "
               "verifications):")
@@ -269,6 +341,7 @@ def main() -> int:
                                   "invoice_actuals_daily", "pl_actuals"]):
             lines = table(run_months(audit.store, flow, limit=100), reasons=1)
             print("\n".join(lines if n == 0 else lines[1:]))
+        print("\n".join(table(run_months(audit.store, GROUP_FLOW, limit=100), reasons=1)))
         rejected = audit.query(status="failed", limit=20)
         print(f"\nRejected rows: {len(rejected)}" + "".join(
             f"\n  {r['flow']} {r['record_id']}: {r['error']}" for r in rejected))
@@ -279,6 +352,14 @@ def main() -> int:
             print(f"  {row['window_start'][:7]}  {row['status']:<9} {row['cells']:>4} cells, "
                   f"{row['differences']} differences (export {row['export_id']})")
         unverified = 3 - sum(1 for r in checks if r["status"] == "verified")
+        group_checks = VerificationLog(audit.store).query(flow=GROUP_FLOW, limit=100)
+        verified = sorted((r["organization"], r["window_start"][:7]) for r in group_checks
+                          if r["status"] == "verified")
+        print(f"Verification of {GROUP_FLOW} (read back through its export, per entity and "
+              f"month): {len(verified)} of {len(ENTITIES) * len(GROUP_MONTHS)} verified, "
+              f"{sum(r['cells'] for r in group_checks):,} cells, "
+              f"{sum(r['differences'] for r in group_checks)} differences")
+        unverified += len(ENTITIES) * len(GROUP_MONTHS) - len(verified)
         print("\nml-connector reconcile --flow pl_actuals --month 2026-02 --against "
               "invoice_actuals (the ledger's income against the invoice flow's):")
         explained = subprocess.run(
@@ -332,8 +413,15 @@ def main() -> int:
                 print(f"{module}: {len(set(totals) | set(anaplan))} cells (account x "
                       f"{departments} departments x month), {wrong} mismatches")
             mismatches += wrong
-        print(f"\n{compared} cells compared, {mismatches} mismatches; {unverified} month(s) of "
-              "pl_actuals not verified; "
+        print(f"\nConsolidation ({GROUP_FLOW}, {', '.join(GROUP_MONTHS)}): each entity's "
+              "cells in Anaplan (local and group currency, read\nthrough its export) against "
+              "the sandbox's own consolidation of the four organizations' documents at\n"
+              "Zillum Inc's average rates:")
+        group_compared, group_wrong = group_reconciliation(running)
+        print(f"\n{compared} cells compared, {mismatches} mismatches; {group_compared} entity "
+              f"cells in local and group currency compared, {group_wrong} mismatches; "
+              f"{unverified} month(s) of pl_actuals or entity-month(s) of {GROUP_FLOW} not "
+              "verified; "
               f"{sum(1 for r in results if r < 0)} failed runs; "
               f"Zoho access tokens minted: "
               f"{sum(running.sandbox.zoho.stats()['tokens_minted'].values())}; "
@@ -342,7 +430,8 @@ def main() -> int:
         writes = running.sandbox.zoho.stats()["writes"]
     print(f"Demo finished in {time.monotonic() - started:.0f}s")
     ok = (compared > 0 and mismatches == 0 and all(r >= 0 for r in results) and writes == 0
-          and unverified == 0 and arrived == 1 and aligned.returncode == 0)
+          and unverified == 0 and arrived == 1 and aligned.returncode == 0
+          and group_compared > 0 and group_wrong == 0)
     return 0 if ok else 1
 
 
