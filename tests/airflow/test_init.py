@@ -195,8 +195,9 @@ def test_init_and_doctor_on_an_unmigrated_airflow_say_to_migrate_first(tmp_path)
 
 
 def test_the_connections_sandbox_up_prints_work_as_pasted(tmp_path):
-    """`sandbox up` ends with an `airflow connections add` command per service: pasted into
-    a shell, they give doctor a working Zoho token, organization and Anaplan model."""
+    """`sandbox up` ends with an `airflow connections add` command per connection: pasted
+    into a shell, they give doctor a working Zoho token, organization (each of the group's)
+    and Anaplan model."""
     dags = tmp_path / "dags"
     env = airflow_env(tmp_path / "home", dags, {})
     migrate(env)
@@ -206,11 +207,12 @@ def test_the_connections_sandbox_up_prints_work_as_pasted(tmp_path):
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         adds = []
-        while len(adds) < 2:
-            line = sandbox.stdout.readline()
+        while not (line := sandbox.stdout.readline()).startswith("ready:"):
             assert line, "sandbox up ended before printing the connections"
             if line.strip().startswith("airflow connections add"):
                 adds.append(line.strip())
+        # Zoho's US login, the group's EU and Indian logins, Anaplan.
+        assert len(adds) == 4, adds
         for command in adds:  # as a shell would split the pasted line
             subprocess.run(shlex.split(command), env=env, check=True, capture_output=True)
         done = subprocess.run([cli, "doctor", "--flows",
