@@ -1,10 +1,10 @@
 """The shipped consolidated flow in real Airflow (`airflow dags test` of
 ``zoho_group_pl_actuals``): four Zoho organizations in three data centers, each read by its
 own task group, imported as one file whose cells equal the sandbox's own consolidation in
-local and group currency; an organization whose login is revoked, or whose daily quota is
-used up, is left out and named while the others are imported, and a run with the
-``organizations`` param reads only the one left out. (The flow's behaviour is tested in
-this process, in tests/flows/test_group_flows.py.)
+local and group currency; an organization whose login is revoked, whose daily quota is used
+up, or whose currency has no rate for the month, is left out and named while the others are
+imported, and a run with the ``organizations`` param reads only the one left out. (The
+flow's behaviour is tested in this process, in tests/flows/test_group_flows.py.)
 
 The tests share one sandbox and one Airflow home (one migration, one load of the Accounts
 list), each on a month of its own; the quota test, which leaves UK's quota used up for the
@@ -192,6 +192,35 @@ def test_a_revoked_login_leaves_india_out_and_a_run_of_india_alone_reads_only_it
     assert {g: groups[g] for g in ("us", "labs", "uk")} == {
         g: {"skipped"} for g in ("us", "labs", "uk")}
     assert group.held(february) == expected
+
+
+def test_a_missing_rate_sends_nothing_for_its_entity(group):
+    """Zillum Inc's INR rates before March taken out of the sandbox (as if never entered):
+    January again leaves India out, naming the currency and month; India's January cells
+    stay as the first run sent them, the others are sent whole again."""
+    january = date(2026, 1, 1)
+    rates = group.sandbox.sandbox.zoho.orgs[ENTITIES["US"]].catalog.rates
+    kept = rates.series["INR"]
+    before = {k: v for k, v in group.held(january).items() if k[0] == "IN"}
+    rates.series["INR"] = [(d, r) for d, r in kept if d >= date(2026, 3, 1)]
+    rates._days["INR"] = [d for d, _ in rates.series["INR"]]
+    try:
+        done, run_id, state = group.run("2026-01", "2026-02-02")
+    finally:
+        rates.series["INR"], rates._days["INR"] = kept, [d for d, _ in kept]
+    output = done.stdout + done.stderr
+    assert state == "failed", output[-3000:]
+    assert "imported US, LABS, UK; not read: IN (in.build: no average rate of INR to USD " \
+        "for 2026-01" in output, output[-3000:]
+    assert "nothing is translated with a guessed rate" in output
+    states = group.states(run_id)
+    assert states["in.build"] == "failed" and group.tries(run_id, "failed")["in.build"] == 1
+    assert {g: s for g, s in by_group(states).items() if g != "in"} == {
+        g: {"success"} for g in ("us", "labs", "uk")}
+    now = group.held(january)
+    assert {k: v for k, v in now.items() if k[0] == "IN"} == before
+    assert {k: v for k, v in now.items() if k[0] != "IN"} == {
+        k: v for k, v in books(group.sandbox, january).items() if k[0] != "IN"}
 
 
 def test_an_organization_at_its_daily_quota_is_left_out_alone(group):
