@@ -26,17 +26,17 @@ SMALL = {**ROOMY, "zoho": {**ROOMY["zoho"], "organizations": [{
     "creditnotes": 12, "vendorcredits": 4, "customers": 20, "vendors": 10}]}}
 
 
-def flow_env(sandbox, home: Path, zoho_extra: dict | None = None,
+def flow_env(sandbox, home: Path, zoho_extra: dict | None = None, dags: Path = ROOT / "dags",
              **settings: str) -> dict[str, str]:
-    """A migrated Airflow home running the shipped flows against ``sandbox``, with the
-    pools of flows.yaml and deferrable operators."""
-    env = airflow_env(home, ROOT / "dags",
+    """A migrated Airflow home running the flows of ``dags`` (default: the shipped ones)
+    against ``sandbox``, with the pools of its flows.yaml and deferrable operators."""
+    env = airflow_env(home, dags,
                       sandbox_connections(sandbox.base_url, sandbox.sandbox.config,
                                           requests_per_minute=100_000,
                                           zoho_extra=zoho_extra),
                       operators__default_deferrable="True", **settings)
     migrate(env)
-    create_pools(env, ROOT / "dags" / "flows.yaml")
+    create_pools(env, dags / "flows.yaml")
     return env
 
 

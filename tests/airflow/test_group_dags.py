@@ -13,6 +13,7 @@ sandbox's day, comes last."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import zlib
@@ -23,19 +24,23 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
+from ml_connector.state.store import StateStore
 from ml_connector_sandbox.core import SandboxConfig
 from ml_connector_sandbox.server import RunningSandbox, start_sandbox
 from ml_connector_sandbox.zoho.config import default_refresh_tokens
 
 from ..airflow_env import airflow
-from ..conftest import ROOMY
+from ..conftest import MODEL, ROOMY
 from ..flows.test_group_flows import ENTITIES, books, held
 from .flow_env import flow_env
 
 pytestmark = pytest.mark.airflow
 
 DAG = "zoho_group_pl_actuals"
+DAILY = "zoho_group_pl_daily"
+ROOT_DAGS = Path(__file__).resolve().parents[2] / "dags"
 #: Two more refresh tokens of the Indian login: one revoked, the one it is given after.
 REVOKED, AGAIN = "1000.sandbox-refresh-in-revoked", "1000.sandbox-refresh-in-again"
 
@@ -48,15 +53,21 @@ class Group:
     home: Path
     env: dict[str, str]
 
-    def run(self, month: str, logical_date: str, env: dict[str, str] | None = None,
-            **conf: str) -> tuple[subprocess.CompletedProcess, str, str]:
-        """`airflow dags test` of the flow for ``month``: (the process, run id, state)."""
-        done = airflow(env or self.env, "dags", "test", DAG, logical_date, "-c",
-                       json.dumps({"month": month, **conf}), check=False)
+    def run(self, month: str | None, logical_date: str, env: dict[str, str] | None = None,
+            dag: str = DAG, **conf: str) -> tuple[subprocess.CompletedProcess, str, str]:
+        """`airflow dags test` of ``dag`` (for ``month``): (the process, run id, state)."""
+        conf = {"month": month, **conf} if month else conf
+        done = airflow(env or self.env, "dags", "test", dag, logical_date,
+                       *(["-c", json.dumps(conf)] if conf else []), check=False)
         with sqlite3.connect(self.home / "airflow.db") as db:
             run_id, state = db.execute("SELECT run_id, state FROM dag_run WHERE dag_id = ? "
-                                       "ORDER BY id DESC LIMIT 1", (DAG,)).fetchone()
+                                       "ORDER BY id DESC LIMIT 1", (dag,)).fetchone()
         return done, run_id, state
+
+    def watermarks(self) -> dict[str, str]:
+        """The incremental group flow's watermark of each organization."""
+        return StateStore.sqlite(self.home / "ml_connector" / "state.db").watermarks(
+            DAILY.removeprefix("zoho_"))
 
     def states(self, run_id: str) -> dict[str, str]:
         """Task id -> state of a run's task instances."""
@@ -115,6 +126,20 @@ def india(env: dict[str, str], token: str) -> dict[str, str]:
     return {**env, "AIRFLOW_CONN_ZOHO_BOOKS_IN": json.dumps(conn)}
 
 
+def with_daily(folder: Path) -> Path:
+    """The shipped DAG files and flows, and the group flow in mode incremental beside it
+    (``group_pl_daily``): each organization keeps a watermark of its own."""
+    for source in ROOT_DAGS.iterdir():
+        if source.is_file():
+            shutil.copy(source, folder / source.name)
+    spec = yaml.safe_load((ROOT_DAGS / "flows.yaml").read_text())
+    monthly = next(f for f in spec["flows"] if f["id"] == DAG.removeprefix("zoho_"))
+    spec["flows"].append({**monthly, "id": DAILY.removeprefix("zoho_"), "schedule": "daily",
+                          "mode": "incremental"})
+    (folder / "flows.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def group(tmp_path_factory) -> Iterator[Group]:
     tokens = [*(t.model_dump() for t in default_refresh_tokens()),
@@ -124,7 +149,7 @@ def group(tmp_path_factory) -> Iterator[Group]:
     running = start_sandbox(config)
     try:
         home = tmp_path_factory.mktemp("group-home")
-        env = flow_env(running, home)
+        env = flow_env(running, home, dags=with_daily(tmp_path_factory.mktemp("dags")))
         airflow(env, "dags", "test", "zoho_accounts", "2026-04-01")
         yield Group(running, home, env)
     finally:
@@ -223,8 +248,29 @@ def test_a_missing_rate_sends_nothing_for_its_entity(group):
         k: v for k, v in books(group.sandbox, january).items() if k[0] != "IN"}
 
 
+def test_each_organization_keeps_its_own_watermark_through_a_partial_run(group):
+    """The incremental group flow while India's login is refused: the others' watermarks
+    are set, India's is not; with India's login working again, the next run sets it and
+    leaves the others' as they were (nothing changed for them)."""
+    done, _, state = group.run(None, "2026-04-01", india(group.env, REVOKED), dag=DAILY)
+    output = done.stdout + done.stderr
+    assert state == "failed" and "not read: IN (in." in output, output[-3000:]
+    first = group.watermarks()
+    assert set(first) == {"US", "LABS", "UK"}, first
+    done, _, state = group.run(None, "2026-04-02", india(group.env, AGAIN), dag=DAILY)
+    assert state == "success", (done.stdout + done.stderr)[-3000:]
+    after = group.watermarks()
+    assert set(after) == set(ENTITIES) and {e: after[e] for e in first} == first
+
+
 def test_an_organization_at_its_daily_quota_is_left_out_alone(group):
     march = date(2026, 3, 1)
+    # The daily flow sent UK's March already: one of its cells is marked, so that a run
+    # that sent UK's cells again would show.
+    uk = next(k for k in group.held(march) if k[0] == "UK")
+    module = group.sandbox.sandbox.anaplan.model(MODEL).module_named("Consolidated Actuals")
+    module.write(uk, {"Local Amount": 1.0})
+    kept = {k: v for k, v in group.held(march).items() if k[0] == "UK"}
     group.admin("POST", f"/orgs/{ENTITIES['UK']}/quota/exhaust")
     done, run_id, state = group.run("2026-03", "2026-04-01")
     output = done.stdout + done.stderr
@@ -241,5 +287,8 @@ def test_an_organization_at_its_daily_quota_is_left_out_alone(group):
     assert {g: groups[g] for g in ("us", "labs", "in")} == {
         g: {"success"} for g in ("us", "labs", "in")}
     expected = books(group.sandbox, march)
-    assert group.held(march) == {k: v for k, v in expected.items() if k[0] != "UK"}
-    assert not any(k[0] == "UK" for k in group.held(march))
+    now = group.held(march)
+    assert {k: v for k, v in now.items() if k[0] != "UK"} == {
+        k: v for k, v in expected.items() if k[0] != "UK"}
+    assert {k: v for k, v in now.items() if k[0] == "UK"} == kept  # nothing of UK sent
+    assert kept[uk][1] == 1
