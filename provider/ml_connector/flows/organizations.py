@@ -53,9 +53,8 @@ class Organization(BaseModel):
 
 
 class OrgFacts(BaseModel):
-    """What a run learned of one organization: its key, id, name and base currency."""
+    """What a run learned of one organization: its entity, id, name and base currency."""
 
-    key: str = ""
     entity: str = ""
     organization_id: str = ""
     name: str = ""

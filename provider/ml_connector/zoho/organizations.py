@@ -26,12 +26,12 @@ def choose(organizations: list[dict], wanted: str, login: str = "the connection"
 
 
 def organization_facts(client: ZohoBooksClient, org: Organization | None) -> OrgFacts:
-    """Entity key, id, name and base currency of the organization ``client`` reads."""
+    """Entity, id, name and base currency of the organization ``client`` reads."""
     wanted = client.organization_id
     found = next((o for o in client.organizations()
                   if str(o.get("organization_id")) == wanted), None)
     if found is None:
         raise ConfigError(f"the Zoho login no longer reads organization {wanted}")
-    return OrgFacts(key=org.entity if org else "", entity=org.entity if org else "",
+    return OrgFacts(entity=org.entity if org else "",
                     organization_id=wanted, name=str(found.get("name") or ""),
                     currency=str(found.get("currency_code") or ""))
