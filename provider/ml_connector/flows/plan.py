@@ -168,26 +168,25 @@ def flow_plan(flow: Flow, defaults: Defaults) -> FlowPlan:
         raise ConfigError(f"flow {flow.id}: fx.organization must name the organization whose "
                           "Zoho Books base currency is the group currency, one of "
                           f"{', '.join(entities)} (got {fx.organization!r})")
-    if not organizations:
-        reads, build = _zoho_steps(flow, defaults, None, flow.translated)
+    builds: list[Step] = []
+    keys: list[str | None] = [*entities] or [None]  # None: the connection's one
+    for key in keys:
+        reads, build = _zoho_steps(flow, defaults, key, flow.translated)
         steps += reads
-        if flow.translated:
-            steps.append(Step("rates", "rates", Rates, _scope(steps),
-                              pool=pool[fx.source] if fx else None))
-        steps.append(build)
+        builds.append(build)
+    if flow.translated:  # read once, before every build
+        rated: dict[str, Source] = _scope(steps)
+        if organizations and flow.rebuilds_months:
+            rated = {"scopes": {o.entity: f"{o.group}.scope" for o in organizations}}
+        # Of several organizations, it runs whatever became of each one's scope.
+        steps.append(Step("rates", "rates", Rates, rated,
+                          trigger_rule="all_done" if organizations else "all_success",
+                          optional=("scopes",) if organizations else (),
+                          pool=pool[fx.source] if fx else None))
+    steps += builds
+    if not organizations:
         built, lookups, scope = "build", _lookups(steps), _scope(steps)
     else:
-        builds = []
-        for org in organizations:
-            reads, build = _zoho_steps(flow, defaults, org.entity, flow.translated)
-            steps += reads
-            builds.append(build)
-        if flow.translated:
-            scopes = {"scopes": {o.entity: f"{o.group}.scope" for o in organizations}} \
-                if flow.rebuilds_months else {}
-            steps.append(Step("rates", "rates", Rates, scopes, trigger_rule="all_done",
-                              optional=("scopes",), pool=pool[fx.source] if fx else None))
-        steps += builds
         units = {o.entity: f"{o.group}.build" for o in organizations}
         read = "changes" if flow.rebuilds_months else "extract"
         changed = {"changes": {o.entity: f"{o.group}.{read}" for o in organizations}} \

@@ -217,6 +217,13 @@ class RunSummary(BaseModel):
         "read (entity -> why); the others were imported")
 
 
+#: The files a build writes (by ``BuildManifest`` field), named ``<flow>[.<group>]<suffix>``.
+SUFFIXES = {"path": ".csv", "members_file": ".members.jsonl",
+            "skipped_file": ".skipped.jsonl", "cells_file": ".cells.jsonl",
+            "values_file": ".values.jsonl", "lines_file": ".lines.jsonl",
+            "gone_file": ".gone.jsonl"}
+
+
 def read_records(path: Any) -> Iterator[dict]:
     """The records of a staged JSON Lines file, streamed."""
     with path.open("r", encoding="utf-8") as handle:
@@ -316,7 +323,7 @@ class FlowRun:
         return self._units[key]
 
     def facts(self) -> OrgFacts:
-        """The organization's key, entity, id, name and base currency (one request for the
+        """The organization's entity, id, name and base currency (one request for the
         organizations of its login, once per run)."""
         if self._facts is None:
             with self.zoho_client() as client:
@@ -530,11 +537,12 @@ class FlowRun:
         if len(groups) != 1:
             raise ConfigError(f"flow {flow.id}: translate: every column translates to one "
                               f"group currency (got {', '.join(sorted(groups))})")
-        months = sorted({m.strftime("%Y-%m") for s in
-                         ([scope] if scopes is None else list(scopes.values()))
-                         if s is not None for m in self.scoped(s).months()}  # type: ignore[union-attr]
-                        ) if (scope is not None or scopes) else \
-            [m.strftime("%Y-%m") for m in self.run_months()]
+        if scope is None and not scopes:  # a period run: its months
+            months = [m.strftime("%Y-%m") for m in self.run_months()]
+        else:  # the months any organization rebuilds
+            given = [scope] if scopes is None else list(scopes.values())
+            months = sorted({m.strftime("%Y-%m") for s in given if s is not None
+                             for m in s.months()})
         units = [self.unit(o.entity) for o in flow.organizations_of(self.defaults)
                  if self.only is None or o.entity in self.only] or [self]
         found: set[str] = set()
@@ -583,15 +591,14 @@ class FlowRun:
         flow = with_export_maps(flow, self._map_export)
         tables = lookup_tables(flow, {entity: self.records(m) for entity, m in lookups.items()})
         accounts = posting_accounts(flow, lambda: self.records(lookups["chartofaccounts"]))
-        files = {"path": ".csv", "members_file": ".members.jsonl",
-                 "skipped_file": ".skipped.jsonl"}
+        kinds = ["path", "members_file", "skipped_file"]
         if flow.grain == "aggregate":
-            files["cells_file"] = ".cells.jsonl"
+            kinds.append("cells_file")
         if flow.member_lists:
-            files["values_file"] = ".values.jsonl"
+            kinds.append("values_file")
         if flow.remembers_lines:
-            files["lines_file"] = ".lines.jsonl"
-        paths = {kind: self.out_dir / self.file_name(suffix) for kind, suffix in files.items()}
+            kinds.append("lines_file")
+        paths = {kind: self.out_dir / self.file_name(SUFFIXES[kind]) for kind in kinds}
         window_of = None
         period = flow.period_field
         if scope is not None and period is not None:
@@ -617,7 +624,7 @@ class FlowRun:
             for handle in handles.values():
                 handle.close()
         if flow.sees_deletes:
-            paths["gone_file"] = self.out_dir / self.file_name(".gone.jsonl")
+            paths["gone_file"] = self.out_dir / self.file_name(SUFFIXES["gone_file"])
             result.rows += self._write_gone(gone, paths["path"], paths["gone_file"])
         if translator is not None:
             result.translated = translator.notes()
@@ -655,13 +662,10 @@ class FlowRun:
                 raise RunFailed(f"flow {self.flow.id}: no organization was read: "
                                 + "; ".join(f"{k}: {w}" for k, w in failed.items()))
             raise NothingChanged(f"nothing to send for any organization ({', '.join(parts)})")
-        paths = {kind: self.out_dir / self.file_name(suffix)
-                 for kind, suffix in (("path", ".csv"), ("members_file", ".members.jsonl"),
-                                      ("skipped_file", ".skipped.jsonl"),
-                                      ("cells_file", ".cells.jsonl"),
-                                      ("values_file", ".values.jsonl"))}
         first = next(iter(built.values()))
-        kinds = [k for k in paths if getattr(first, k) is not None]
+        kinds = [k for k in ("path", "members_file", "skipped_file", "cells_file",
+                             "values_file") if getattr(first, k) is not None]
+        paths = {kind: self.out_dir / self.file_name(SUFFIXES[kind]) for kind in kinds}
         for kind in kinds:
             with paths[kind].open("w", encoding="utf-8", newline="") as out:
                 for n, part in enumerate(built.values()):
