@@ -47,6 +47,7 @@ from ml_connector.anaplan.client import AnaplanClient
 from ml_connector.anaplan.config import AnaplanConfig
 from ml_connector.errors import RunFailed
 from ml_connector.flows.deletes import month_ids, open_months
+from ml_connector.flows.ledger import reuse_after
 from ml_connector.flows.local import run_flow, walk
 from ml_connector.flows.organizations import Organization
 from ml_connector.flows.plan import flow_plan
@@ -380,7 +381,9 @@ class Simulator:
             elif step.kind == "ledger" and months_of is not None:
                 scope = Scope([month_window(m) for m in months_of])
             path = self.work / f"{step.task_id}.jsonl"
-            chart = Ledger(flow, read_records(self.work / "extract_chartofaccounts.jsonl")) \
+            chart = Ledger(flow, read_records(self.work / "extract_chartofaccounts.jsonl"),
+                           reuse_after(read.get("changes"),
+                                       self.spec.defaults.ledger_reuse_minutes, self.store)) \
                 if step.kind == "ledger" else None
             read[step.task_id] = stage_read(
                 client, None, step, path, interval=interval,

@@ -171,6 +171,46 @@ def test_a_ledger_flow_loads_a_quarter_in_one_run_and_verifies_it(sandbox, tmp_p
     assert sum(verified.months.values()) == len(cells)
 
 
+def test_the_daily_ledger_flow_takes_the_month_the_monthly_one_just_read(sandbox,
+                                                                        tmp_path_factory):
+    """``zoho_pl_actuals_daily`` after ``zoho_pl_actuals`` of the month its change falls in:
+    its ledger task (given the changes as well as the scope) takes every account's month
+    from the monthly run's read, no ledger request, and the cells still equal the books."""
+    from ml_connector_sandbox.zoho.pnl import ledger_actuals
+
+    from ..cells import CENT
+
+    zoho = sandbox.sandbox.zoho
+    home = tmp_path_factory.mktemp("home")
+    env = flow_env(sandbox, home)
+
+    def ledger_requests() -> int:
+        return zoho.stats()["organizations"][ORG]["by_path"].get(
+            "/books/v3/chartofaccounts/transactions", 0)
+
+    airflow(env, "dags", "test", "zoho_accounts", "2026-04-01")
+    airflow(env, "dags", "test", "zoho_pl_actuals_daily", "2026-04-02")  # its watermark
+    bill = next(d for d in zoho.documents(ORG, "bills", "2026-03-01", "2026-04-01")
+                if d["status"] not in NO_POSTINGS)
+    zoho.edit_record(ORG, "bills", bill["bill_id"], {"date": "2026-03-18"})
+    sandbox.sandbox.clock.advance(5)
+    airflow(env, "dags", "test", "zoho_pl_actuals", "2026-04-01",
+            "--conf", json.dumps({"months": "2026-03"}))
+    sandbox.sandbox.clock.advance(5)
+    before = ledger_requests()
+    done = airflow(env, "dags", "test", "zoho_pl_actuals_daily", "2026-04-03")
+    assert ledger_requests() == before
+    assert re.search(r"Ledger 2026-03-01\.\.2026-04-01: [\d,]+ posting\(s\) of (\d+) "
+                     r"account\(s\), \1 of them as another ledger flow read them",
+                     done.stdout + done.stderr)
+    cells = {(c["dimensions"]["Accounts"], c["dimensions"]["Time"]):
+             Decimal(repr(c["values"]["Amount"])).quantize(CENT)
+             for c in sandbox.sandbox.anaplan.module_cells(MODEL, "GL Actuals")
+             if c["dimensions"]["Time"] == "Mar 26"}
+    expected = ledger_actuals(zoho, ORG, date(2026, 3, 1), date(2026, 4, 1))
+    assert {k: v for k, v in cells.items() if v} == {k: v for k, v in expected.items() if v}
+
+
 def test_a_period_flow_loads_the_month_it_is_given(sandbox, tmp_path_factory):
     """``{"month": "2026-02"}`` loads February whatever the run's date (a run's data interval
     is the month before it: 2026-04-01 would load March); the extract's log names the

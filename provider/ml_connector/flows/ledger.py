@@ -10,18 +10,24 @@ a quiet account is one request, not twelve) and kept per window by ``transaction
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 from ml_connector.errors import ConfigError
 from ml_connector.flows.spec import Ledger
+from ml_connector.flows.windows import next_month
+from ml_connector.state.deletes import DeleteLog
+from ml_connector.state.ledger_reads import KeptMonth
+from ml_connector.state.store import StateStore
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.extract import ExtractManifest, ExtractWindow
-from ml_connector.zoho.ledger import iter_postings
+from ml_connector.zoho.ledger import Posting, iter_postings, ledger_rows, posting_of
 from ml_connector.zoho.report import jsonl_line
+from ml_connector.zoho.settle import SETTLE_SECONDS
+from ml_connector.zoho.timefmt import parse_zoho_time
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +94,86 @@ def spans(windows: Sequence[ExtractWindow]) -> list[Span]:
     return [(start, end) for start, end in merged]
 
 
+@dataclass(frozen=True)
+class Reuse:
+    """When a month another ledger run kept (``KeptLedger``) may stand in for reading an
+    account again: it is younger than ``max_age`` seconds, was read after the start of this
+    run's listing of changed documents (``since``, Zoho's clock; None: that listing took
+    every document) and no earlier than the newest change the listing found (``newest``),
+    and no delete of the organization was recorded since (``deleted_since``)."""
+
+    max_age: float
+    since: float | None
+    newest: float | None
+    deleted_since: Callable[[float], bool] = lambda _at: False
+
+    def allows(self, kept: KeptMonth) -> bool:
+        return ((self.since is None or self.since < kept.as_of)
+                and (self.newest is None or self.newest <= kept.as_of)
+                and not self.deleted_since(kept.fetched_at))
+
+
+def reuse_after(changes: ExtractManifest | None, minutes: float,
+            store: StateStore | None) -> Reuse | None:
+    """When an incremental ledger run may take an account's month another ledger flow of
+    the organization read in the last ``minutes`` (``ledger_reuse_minutes``): judged by
+    the run's own listing of changed documents (``changes``, from its watermark). Never
+    without such a listing (a period run reads its months whole; a first run has no
+    watermark)."""
+    since = changes.window.get("modified_after") if changes is not None else None
+    if changes is None or not minutes or not since or store is None:
+        return None
+    newest = changes.max_last_modified_time
+    deletes, org = DeleteLog(store), changes.organization_id
+    return Reuse(minutes * 60, parse_zoho_time(since).timestamp(),
+                 parse_zoho_time(newest).timestamp() if newest else None,
+                 lambda at: deletes.any_since(org, at))
+
+
+def single_month(start: date, end: date) -> date | None:
+    """``start`` when ``[start, end)`` is one calendar month, else None."""
+    return start if start.day == 1 and end == next_month(start) else None
+
+
+def account_postings(client: ZohoBooksClient, account_id: str, start: date, end: date,
+                     types: set[str] | None, reuse: Reuse | None,
+                     taken: list[KeptMonth]) -> Iterator[Posting]:
+    """The account's postings in ``[start, end)``: a kept month ``reuse`` allows (appended
+    to ``taken``), else read, and a month read whole (every type) kept for other runs."""
+    month = single_month(start, end) if client.store is not None else None
+    if month is None:
+        yield from iter_postings(client, account_id, start, end, transaction_types=types)
+        return
+    kept = client.kept_ledger
+    if reuse is not None:
+        found = kept.get(account_id, month, reuse.max_age)
+        if found is not None and reuse.allows(found):
+            taken.append(found)
+            yield from (posting_of(r) for r in found.rows
+                        if types is None or r.get("transaction_type") in types)
+            return
+    server_filtered = types is not None and len(types) == 1  # not the whole month: not kept
+    rows: list[dict[str, Any]] = []
+    as_of: float | None = None
+    for row in ledger_rows(client, account_id, start, end,
+                           transaction_types=types if server_filtered else None):
+        as_of = client.served if as_of is None else as_of  # the first page's
+        rows.append(row)
+        if types is None or row.get("transaction_type") in types:
+            yield posting_of(row)
+    if not server_filtered:
+        served = as_of if as_of is not None else client.served
+        kept.put(account_id, month, (served or client.clock()) - SETTLE_SECONDS, rows)
+
+
 def stage_ledger(client: ZohoBooksClient, accounts: Sequence[LedgerAccount],
                  windows: Sequence[ExtractWindow], path: Any, *,
                  transaction_types: Iterable[str] | None = None,
-                 progress: Callable[[str], None] | None = None) -> ExtractManifest:
+                 progress: Callable[[str], None] | None = None,
+                 reuse: Reuse | None = None) -> ExtractManifest:
     """Write the postings of ``accounts`` dated in ``windows`` to ``path`` as JSON Lines
-    (``transaction_types``: only these; None: all) and summarise what was read."""
+    (``transaction_types``: only these; None: all) and summarise what was read. An account's
+    month may come from another ledger run's read of it, where ``reuse`` allows."""
     emit = progress or log.info
     merged = spans(windows)
     types = set(transaction_types) if transaction_types is not None else None
@@ -104,12 +184,13 @@ def stage_ledger(client: ZohoBooksClient, accounts: Sequence[LedgerAccount],
                            f"{client.organization_id}")
     per_type: dict[str, int] = {}
     count = 0
+    taken: list[KeptMonth] = []
     with path.open("w", encoding="utf-8") as sink:
         for start, end in merged:
-            at_start = count
+            at_start, taken_before = count, len(taken)
             for account in accounts:
-                for p in iter_postings(client, account.account_id, start, end,
-                                       transaction_types=types):
+                for p in account_postings(client, account.account_id, start, end, types,
+                                          reuse, taken):
                     # + 0 turns a negative zero ("-0.00") into "0.00"
                     amount = account.sign * (p.debit - p.credit) + Decimal(0)
                     sink.write(jsonl_line({
@@ -122,13 +203,22 @@ def stage_ledger(client: ZohoBooksClient, accounts: Sequence[LedgerAccount],
                         "credit": str(p.credit), "amount": str(amount)}))
                     per_type[p.transaction_type] = per_type.get(p.transaction_type, 0) + 1
                     count += 1
+            reused = taken[taken_before:]
             emit(f"Ledger {start.isoformat()}..{end.isoformat()}: {count - at_start:,} "
-                 f"posting(s) of {len(accounts)} account(s); {client.requests - before:,} "
-                 "request(s) so far")
+                 f"posting(s) of {len(accounts)} account(s)"
+                 + (f", {len(reused)} of them as another ledger flow read them at "
+                    f"{_when(min(k.fetched_at for k in reused))} (no document changed "
+                    "since)" if reused else "")
+                 + f"; {client.requests - before:,} request(s) so far")
     described = [w.describe() for w in windows]
     return ExtractManifest(
         entity="ledger", organization_id=client.organization_id,
         window={"start": described[0]["start"], "end": described[-1]["end"],
                 "modified_after": None},
         windows=described if len(described) > 1 else None, count=count,
-        requests=client.requests - before, entities=per_type or None, path=str(path))
+        requests=client.requests - before, entities=per_type or None, path=str(path),
+        cache_hits=len(taken))
+
+
+def _when(at: float) -> str:
+    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")

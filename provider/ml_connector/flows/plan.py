@@ -239,6 +239,8 @@ def _zoho_steps(flow: Flow, defaults: Defaults, organization: str | None,
             inputs.update(scope)
             if read.kind == "ledger":
                 inputs["lookups"] = lookups
+                if scope:  # what changed says whether another run's read still holds
+                    inputs["changes"] = "changes"
         if organization is not None:
             read = read.model_copy(update={"task_id": prefix + read.task_id,
                                            "organization": organization})

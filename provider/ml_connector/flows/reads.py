@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from ml_connector.errors import ListNotLoaded
 from ml_connector.flows.dimensions import DIMENSION_FIELDS
-from ml_connector.flows.ledger import ledger_accounts, stage_ledger
+from ml_connector.flows.ledger import Reuse, ledger_accounts, stage_ledger
 from ml_connector.flows.spec import Defaults, Flow
 from ml_connector.flows.windows import next_month
 from ml_connector.state.lists import ListLoads
@@ -132,10 +132,12 @@ def ledger_hint(flow: Flow) -> str:
 
 @dataclass(frozen=True)
 class Ledger:
-    """What a ``ledger`` read needs besides its window: its flow and the chart of accounts."""
+    """What a ``ledger`` read needs besides its window: its flow and the chart of accounts
+    (and when another ledger run's read of a month may stand in: ``reuse``)."""
 
     flow: Flow
     chart: Iterable[dict]
+    reuse: Reuse | None = None
 
 
 def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, path: Any, *,
@@ -174,7 +176,7 @@ def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, pa
         accounts = ledger_accounts(ledger.flow.ledger, ledger.chart, ledger.flow.id)
         manifest = stage_ledger(client, accounts, windows_read, path,
                                 transaction_types=ledger.flow.ledger.transaction_types,
-                                progress=options.get("progress"))
+                                progress=options.get("progress"), reuse=ledger.reuse)
     else:
         entities = read.entities if len(read.entities) > 1 else read.entities[0]
         reuse = read.reuse_hours * 3600 if read.reuse_hours else None

@@ -57,6 +57,7 @@ from ml_connector.flows.deletes import (
 )
 from ml_connector.flows.files import Gone, Member, SentCell, Skipped, line_writer, read_lines
 from ml_connector.flows.files import SentLines as FileLines
+from ml_connector.flows.ledger import Reuse, reuse_after
 from ml_connector.flows.listtext import ListCheck, compare_text, record_marks, sent_rows
 from ml_connector.flows.mapping import BuildResult, build_file, lookup_tables, row_keys
 from ml_connector.flows.member_maps import with_export_maps
@@ -385,12 +386,15 @@ class FlowRun:
         return [self.interval]
 
     def read(self, read: Read, lookups: Mapping[str, ExtractManifest] | None = None,
-             scope: Scope | None = None) -> ExtractManifest:
+             scope: Scope | None = None,
+             changes: ExtractManifest | None = None) -> ExtractManifest:
         """A Zoho read of the run, staged in ``out_dir`` (a ledger read takes the chart of
-        accounts from ``lookups``; a rebuild reads the scoped months whole)."""
+        accounts from ``lookups``; a rebuild reads the scoped months whole; an incremental
+        ledger read may take a month another ledger flow read, where ``changes`` shows no
+        document changed since)."""
         scope = self.scoped(scope) if read.rebuilds else None
-        ledger = Ledger(self.flow, self.records((lookups or {})["chartofaccounts"])) \
-            if read.kind == "ledger" else None
+        ledger = Ledger(self.flow, self.records((lookups or {})["chartofaccounts"]),
+                        self.ledger_reuse(changes)) if read.kind == "ledger" else None
         with self.zoho_client() as client:
             left = closed_rows(self.flow, self.defaults, client, self.store,
                                (dag_id(self.flow.id), self.run_id), reopen=self.reopen) \
@@ -403,6 +407,11 @@ class FlowRun:
                 leave=left)
             note_left_out(self.flow, self.store, left, manifest)
         return manifest
+
+    def ledger_reuse(self, changes: ExtractManifest | None) -> Reuse | None:
+        """When this run's ledger read may take an account's month another ledger flow of
+        the organization read (``reuse_after``)."""
+        return reuse_after(changes, self.defaults.ledger_reuse_minutes, self.store)
 
     def sweep(self, changes: ExtractManifest) -> SweepResult:
         """The flow's id sweep of its open months (``sweep``), after its read of what

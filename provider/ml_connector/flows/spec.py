@@ -824,6 +824,11 @@ class Defaults(_Strict):
         default=24, ge=0, description="lookup lists (e.g. the chart of accounts) read by a "
         "flow are reused from the organization's last full read while younger than this; "
         "0 reads them on every run")
+    ledger_reuse_minutes: float = Field(
+        default=60, ge=0, le=1440, description="an incremental ledger flow takes an "
+        "account's month from another ledger flow's read of it made this recently, when its "
+        "own listing of changed documents shows none since that read; 0 reads every month "
+        "itself")
     on_quota: Literal["fail", "wait"] = Field(
         default="fail", description="an extract the organization's daily Zoho quota cannot "
         "carry fails at once, or waits in the triggerer for the quota to reset")

@@ -78,6 +78,14 @@ class DeleteLog:
         with self.store.engine.connect() as conn:
             return [Deleted(*row) for row in conn.execute(query)]
 
+    def any_since(self, organization_id: str, at: float) -> bool:
+        """Whether a delete in the organization was recorded at or after ``at``."""
+        table = schema.deletes
+        query = select(table.c.record_id).where(table.c.organization_id == organization_id,
+                                                table.c.found_at >= at).limit(1)
+        with self.store.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
     def rows(self, organization_id: str | None = None, limit: int = 100) -> list[dict]:
         """The newest deletes first, as rows."""
         table = schema.deletes

@@ -17,6 +17,7 @@ import httpx
 
 from ml_connector.errors import ApiError, AuthError, ConfigError, ProtocolError
 from ml_connector.state.details import DetailCache, ListCache
+from ml_connector.state.ledger_reads import KeptLedger
 from ml_connector.state.quota import DailyQuota, QuotaReading
 from ml_connector.state.store import StateStore
 from ml_connector.state.tokens import TokenCache
@@ -141,6 +142,9 @@ class ZohoBooksClient:
         self.store = store
         self.clock = clock
         self.cache_hits = 0
+        #: When Zoho served the last response (its ``Date``, else ``clock``): what a read
+        #: of several pages can be said to hold as of its first page.
+        self.served: float | None = None
         self.datacenter = region_by_name(config.region, config.datacenters)
         http = http or httpx.Client(
             timeout=config.timeout,
@@ -205,6 +209,10 @@ class ZohoBooksClient:
     def lists(self) -> ListCache:
         return ListCache(self._state(), self.org_key, clock=self.clock)
 
+    @property
+    def kept_ledger(self) -> KeptLedger:
+        return KeptLedger(self._state(), self.org_key, clock=self.clock)
+
     def _get(self, path: str, params: Mapping[str, Any] | None = None, *,
              scope: str = "settings") -> dict:
         """GET ``path``'s JSON body (see ``_response``)."""
@@ -237,6 +245,7 @@ class ZohoBooksClient:
                 if exc.code == DAILY_CAP and self.store is not None:
                     raise self.quota.exhausted(f"GET {path}") from None
                 raise
+            self.served = served_at(response, self.clock)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -57,14 +57,21 @@ def _amount(row: dict[str, Any], field: str) -> Decimal:
     value = row.get(field)
     if value in ("", None):
         return ZERO
-    return decimal_of(value, lambda: f"ledger transaction "
-                      f"{row.get('categorized_transaction_id')} {field}")
+    return decimal_of(value, lambda: f"ledger transaction {row.get('transaction_id')} "
+                      f"{field}")
 
 
-def iter_postings(client: ZohoBooksClient, account_id: str, start: date, end: date, *,
-                  transaction_types: set[str] | None = None) -> Iterator[Posting]:
-    """The postings of ``account_id`` dated in ``[start, end)``, of ``transaction_types``
-    (e.g. ``{"invoice", "credit_notes"}``; None: all), page by page."""
+#: The fields of a ledger row a posting is made of (what a kept read holds).
+ROW_FIELDS = ("transaction_id", "transaction_type", "transaction_date", "account_id",
+              "customer_id", "currency_code", "debit_amount", "credit_amount",
+              "fcy_debit_amount", "fcy_credit_amount")
+
+
+def ledger_rows(client: ZohoBooksClient, account_id: str, start: date, end: date, *,
+                transaction_types: set[str] | None = None) -> Iterator[dict[str, Any]]:
+    """The rows of ``account_id``'s postings dated in ``[start, end)``, of
+    ``transaction_types`` (e.g. ``{"invoice", "credit_notes"}``; None: all), page by page,
+    each cut to ``ROW_FIELDS``."""
     params: dict[str, Any] = {"account_id": account_id, "date.start": start.isoformat(),
                               "date.end": (end - timedelta(days=1)).isoformat()}
     if transaction_types is not None and len(transaction_types) == 1:
@@ -76,10 +83,24 @@ def iter_postings(client: ZohoBooksClient, account_id: str, start: date, end: da
         if not first <= day < last or (transaction_types is not None
                                        and kind not in transaction_types):
             continue
-        yield Posting(
-            transaction_id=str(row.get("transaction_id")), transaction_type=kind, date=day,
-            account_id=str(row.get("account_id")), contact_id=str(row.get("customer_id") or ""),
-            currency_code=str(row.get("currency_code") or ""),
-            debit=_amount(row, "debit_amount"), credit=_amount(row, "credit_amount"),
-            fcy_debit=_amount(row, "fcy_debit_amount"),
-            fcy_credit=_amount(row, "fcy_credit_amount"))
+        yield {f: row.get(f) for f in ROW_FIELDS}
+
+
+def posting_of(row: dict[str, Any]) -> Posting:
+    """The posting of a ledger row (``ledger_rows``)."""
+    return Posting(
+        transaction_id=str(row.get("transaction_id")),
+        transaction_type=str(row.get("transaction_type") or ""),
+        date=str(row.get("transaction_date") or ""), account_id=str(row.get("account_id")),
+        contact_id=str(row.get("customer_id") or ""),
+        currency_code=str(row.get("currency_code") or ""),
+        debit=_amount(row, "debit_amount"), credit=_amount(row, "credit_amount"),
+        fcy_debit=_amount(row, "fcy_debit_amount"), fcy_credit=_amount(row, "fcy_credit_amount"))
+
+
+def iter_postings(client: ZohoBooksClient, account_id: str, start: date, end: date, *,
+                  transaction_types: set[str] | None = None) -> Iterator[Posting]:
+    """The postings of ``account_id`` dated in ``[start, end)``, of ``transaction_types``
+    (None: all), page by page."""
+    for row in ledger_rows(client, account_id, start, end, transaction_types=transaction_types):
+        yield posting_of(row)
