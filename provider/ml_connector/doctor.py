@@ -5,7 +5,8 @@ the organization, and one ``per_page=1`` request per module the flows read, so a
 scope shows now and not in a run: about ten requests of the organization's daily quota);
 the Anaplan connection (each flow's import exists and expects the flow's columns, in order;
 each verify export exists; each ``list:`` column's list exists and holds the members the
-flow names itself: defaults, charges, map targets, unmapped); the lists that fact flows
+flow names itself: defaults, charges, map targets, unmapped, and every value a tag or
+dimension column can send as Zoho lists them now, mapped); the lists that fact flows
 look members up in or send members of have been loaded by their list flows. Nothing is
 written anywhere.
 """
@@ -24,7 +25,8 @@ from ml_connector.errors import AuthError, ConfigError, ConnectionMissing, Conne
 
 if TYPE_CHECKING:
     from ml_connector.anaplan.client import AnaplanClient
-    from ml_connector.flows.spec import Flow, FlowsFile
+    from ml_connector.flows.members import Members
+    from ml_connector.flows.spec import Column, Flow, FlowsFile
     from ml_connector.state.store import StateStore
 
 Status = Literal["ok", "warn", "fail"]
@@ -107,7 +109,9 @@ def run_checks(flows_path: Path, *, state_url: str, pools: Callable[[], dict[str
             connected.append(_zoho(zoho, conn_id, readers, store, wanted, label=label,
                                    fx=_fx_reader(spec, conn_id, wanted)))
     if anaplan is not None:
-        connected.append(_anaplan(anaplan, spec.defaults.anaplan_conn_id, flows))
+        values_of = _zoho_values(zoho, spec.defaults.zoho_conn_id) if zoho is not None \
+            else None
+        connected.append(_anaplan(anaplan, spec.defaults.anaplan_conn_id, flows, values_of))
     for finding in (f for found in connected for f in found):
         yield _unmigrated(finding) if bare else finding
     yield from _lists(flows, store)
@@ -260,7 +264,9 @@ def _zoho_scopes(client: object, flows: list[Flow], check: str = "zoho",
 
 
 def _anaplan(anaplan: Callable[[str, str | None, str | None], AnaplanClient], conn_id: str,
-             flows: list[Flow]) -> Iterator[Finding]:
+             flows: list[Flow],
+             values_of: Callable[[Column], dict[str, str] | None] | None = None
+             ) -> Iterator[Finding]:
     """The Anaplan connection, flow by flow, through one client (one login) per model; a
     missing connection or a refused login is said once: many identity providers lock an
     account after a few failed logins."""
@@ -278,7 +284,7 @@ def _anaplan(anaplan: Callable[[str, str | None, str | None], AnaplanClient], co
         try:
             yield from _anaplan_flow(client_of, flow)
             yield from _members(client_of(flow.target.workspace_id, flow.target.model_id),
-                                flow, loads)
+                                flow, loads, values_of)
         except ConnectionMissing as exc:  # the same for every flow: said once
             yield Finding("anaplan", "fail", str(exc), "add the anaplan connection")
             break
@@ -321,11 +327,14 @@ def _anaplan_flow(client_of: Callable[[str | None, str | None], AnaplanClient],
         yield Finding("anaplan", "ok", f"{flow.id}: export {export!r} exists")
 
 
-def _members(client: AnaplanClient, flow: Flow,
-             loads: dict[str, list[str]]) -> Iterator[Finding]:
-    """Each ``list:`` list of a flow exists, and the members the flow names itself (a
-    column's default, charges, unmapped member, map targets) are in it; the documents'
-    values are known only to a run, which checks them before its upload."""
+def _members(client: AnaplanClient, flow: Flow, loads: dict[str, list[str]],
+             values_of: Callable[[Column], dict[str, str] | None] | None = None
+             ) -> Iterator[Finding]:
+    """Each ``list:`` list of a flow exists and holds the members the flow names itself (a
+    column's default, charges, unmapped member, map targets) and, through ``values_of``
+    (a tag or dimension column's values as Zoho lists them now), every value its tag and
+    dimension columns can send, mapped as the column maps it. Which values the documents
+    carry is known only to a run, which checks them before its upload."""
     from ml_connector.flows.members import member_fix, read_members
 
     lists = client.lists() if flow.member_lists else []
@@ -343,12 +352,93 @@ def _members(client: AnaplanClient, flow: Flow,
             yield Finding("members", "fail", f"{flow.id}: list {name}: not members: "
                           + ", ".join(f"{v!r} ({own[v]})" for v in missing),
                           member_fix(name, loads.get(name, []), True, only_own=True))
-        else:
-            named = (f" ({', '.join(map(repr, sorted(own)))} named in flows.yaml)" if own
-                     else "")
+        zoho: dict[str, int | None] = {}
+        for column in columns:
+            zoho |= yield from _zoho_members(flow, name, column, members, loads, values_of)
+        if not missing and None not in zoho.values():
+            named = [f"{', '.join(map(repr, sorted(own)))} named in flows.yaml"] if own \
+                else []
+            named += [f"Zoho's {n:,} value(s) of column {c!r}" for c, n in zoho.items()]
             yield Finding("members", "ok", f"{flow.id}: list {name} ({members.count:,} "
-                          f"member(s)): all members present{named}; the documents' values "
-                          "are checked before each upload")
+                          f"member(s)): all members present"
+                          + (f" ({'; '.join(named)})" if named else "")
+                          + "; the documents' values are checked before each upload")
+
+
+def _zoho_checked(flow: Flow, name: str,
+                  values_of: Callable[[Column], dict[str, str] | None] | None) -> bool:
+    """Whether doctor compares column ``name``'s Zoho values with its list: a tag or
+    dimension column of a flow of one organization, without a crosswalk kept in Anaplan."""
+    from ml_connector.flows.members import DIMENSION_LISTS
+    from ml_connector.flows.spec import MapExport
+
+    column = flow.columns[name]
+    return (values_of is not None and not flow.organizations
+            and (column.tag is not None or column.dimension in DIMENSION_LISTS)
+            and not isinstance(column.map, MapExport))
+
+
+def _zoho_members(flow: Flow, list_name: str, name: str, members: Members,
+                  loads: dict[str, list[str]],
+                  values_of: Callable[[Column], dict[str, str] | None] | None
+                  ) -> Generator[Finding, None, dict[str, int | None]]:
+    """Column ``name``'s values as Zoho lists them, against its list: ``{name: count}``
+    when every one is a member, ``{name: None}`` after a warning, ``{}`` when not
+    compared."""
+    from ml_connector.flows.members import member_fix, zoho_not_members
+
+    if not _zoho_checked(flow, name, values_of):
+        return {}
+    assert values_of is not None
+    column = flow.columns[name]
+    try:
+        values = values_of(column)
+    except ConnectorError as exc:
+        yield Finding("members", "warn", f"{flow.id}: column {name!r}: Zoho's values could "
+                      f"not be read to check them: {exc}", "fix what the error names (the "
+                      "zoho checks above), then run doctor again")
+        return {name: None}
+    if values is None:
+        return {}
+    unmapped, absent = zoho_not_members(column, values, members)
+    if unmapped:
+        yield Finding("members", "warn", f"{flow.id}: column {name!r}: Zoho value(s) its map "
+                      f"does not name (a run stops when a document carries one): "
+                      f"{_shown(unmapped)}", "add them to the column's map, or set "
+                      "unmapped: <member> to send them there")
+    if absent:
+        yield Finding("members", "warn", f"{flow.id}: list {list_name}: {len(absent):,} of "
+                      f"Zoho's value(s) of column {name!r} are not members yet (a run stops "
+                      f"before its upload when a document carries one): {_shown(absent)}",
+                      member_fix(list_name, loads.get(list_name, []), False))
+    return {name: None if unmapped or absent else len(values)}
+
+
+def _shown(values: dict[str, str], most: int = 20) -> str:
+    said = [f"{v!r} ({what})" for v, what in list(values.items())[:most]]
+    more = len(values) - most
+    return ", ".join(said) + (f" and {more} more" if more > 0 else "")
+
+
+def _zoho_values(zoho: Callable[..., object], conn_id: str
+                 ) -> Callable[[Column], dict[str, str] | None]:
+    """A tag or dimension column's values as the connection's organization lists them
+    (``members.zoho_values``), each source read once, through one client opened on first
+    use."""
+    from ml_connector.flows.members import zoho_values
+
+    opened: list[object] = []
+    read: dict[tuple[str | None, str | None, str], dict[str, str] | None] = {}
+
+    def values_of(column: Column) -> dict[str, str] | None:
+        key = (column.tag, column.dimension, column.value)
+        if key not in read:
+            if not opened:
+                opened.append(zoho(conn_id))
+            read[key] = zoho_values(opened[0], column)
+        return read[key]
+
+    return values_of
 
 
 def _lists(flows: list[Flow], store: StateStore) -> Iterator[Finding]:

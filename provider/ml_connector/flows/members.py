@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from ml_connector.errors import MembersMissing
 from ml_connector.flows.files import Carried, line_writer, read_lines
-from ml_connector.flows.spec import Flow, dag_id
+from ml_connector.flows.spec import Column, Flow, dag_id
 
 if TYPE_CHECKING:
     from ml_connector.anaplan.client import AnaplanClient
@@ -195,3 +195,54 @@ def member_fix(list_name: str, loaders: list[str], own: bool, only_own: bool = F
     if own:
         fix += "; a member the column gives itself: correct it in flows.yaml"
     return fix
+
+
+#: Zoho module listing each dimension's values (salesperson: none the notes know of).
+DIMENSION_LISTS = {"location": ("locations", "location_id", "location_name"),
+                   "project": ("projects", "project_id", "project_name"),
+                   "item": ("items", "item_id", "name")}
+
+
+def zoho_values(client: Any, column: Column) -> dict[str, str] | None:
+    """The values a tag or dimension ``column`` can send as Zoho holds them now: value ->
+    what Zoho calls it. A tag's options that are no other option's parent (lines carry
+    those in the sandbox; whether Zoho lets a line carry a parent option is not
+    documented); every location, project or item. None: no list to read (a salesperson).
+    One request for a dimension's list; a tag: the tag list and its options."""
+    from ml_connector.zoho.tags import tag_option_rows
+
+    wanted = "id" if column.value == "id" else "name"
+    if column.tag is not None:
+        rows = list(tag_option_rows(client, only=[column.tag]))
+        parents = {r["parent_option_id"] for r in rows}
+        return {str(r[f"option_{wanted}"] or ""): f"option {r['option_name']!r} of tag "
+                f"{r['tag_name']}" for r in rows if r["option_id"] not in parents}
+    listed = DIMENSION_LISTS.get(column.dimension or "")
+    if listed is None:
+        return None
+    module, id_field, name_field = listed
+    return {str(r.get(id_field if wanted == "id" else name_field) or ""):
+            f"{column.dimension} {r.get(name_field)!r}"
+            for r in client.iter_records(module, {})}
+
+
+def zoho_not_members(column: Column, values: Mapping[str, str], members: Members
+                     ) -> tuple[dict[str, str], dict[str, str]]:
+    """Of a column's Zoho ``values`` (value -> what Zoho calls it): (those its ``map``
+    leaves without a member under ``unmapped: fail``, those whose member, after the map,
+    the list lacks), each value -> a description naming the member it would send."""
+    table = column.map if isinstance(column.map, dict) else None
+    fallback = None if column.unmapped == "fail" else column.unmapped
+    unmapped: dict[str, str] = {}
+    absent: dict[str, str] = {}
+    for value, said in sorted(values.items()):
+        member = value
+        if table is not None:
+            found = table.get(value, fallback)
+            if found is None:
+                unmapped[value] = said
+                continue
+            member = found
+        if member not in members.keys:
+            absent[member] = said + (f", mapped from {value!r}" if member != value else "")
+    return unmapped, absent
