@@ -77,7 +77,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HOME = ROOT / ".demo" / "airflow"
 #: The Month-end page of the demo's February, as the Airflow UI shows it.
 PAGE = ROOT / ".demo" / "month-end-2026-02.html"
-LISTS = ["zoho_accounts", "zoho_customers", "zoho_vendors", "zoho_regions", "zoho_departments"]
+LISTS = ["zoho_accounts", "zoho_customers", "zoho_vendors", "zoho_regions", "zoho_departments",
+         "zoho_location_groups", "zoho_locations"]
 MONTHS = {"2026-02-01": (date(2026, 1, 1), date(2026, 2, 1)),  # logical date -> month
           "2026-03-01": (date(2026, 2, 1), date(2026, 3, 1)),
           "2026-04-01": (date(2026, 3, 1), date(2026, 4, 1))}
@@ -96,7 +97,8 @@ EXPORTS = {"invoice_actuals": ("Invoice Actuals", "Invoice Actuals.csv"),
 #: The Department member of an untagged line and of a document's charges (dags/flows.yaml).
 UNASSIGNED = "Unassigned"
 #: The daily flows run around the late edit.
-DAILY = ["zoho_invoice_actuals_daily", "zoho_invoice_actuals_by_department_daily"]
+DAILY = ["zoho_invoice_actuals_daily", "zoho_invoice_actuals_by_department_daily",
+         "zoho_bill_actuals_by_department_daily"]
 #: Line items need one request per document; the demo's sandbox allows 12,000 requests a
 #: minute (Zoho allows 100) and each process budgets 5,000, so three months take a couple of
 #: minutes instead of an hour.

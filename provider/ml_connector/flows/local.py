@@ -63,7 +63,9 @@ def walk(run: FlowRun, plan: FlowPlan, *, through: str | None = None) -> Walked:
                 try:
                     done.outputs[step.name] = plan.call(run, step, inputs)
                 except NothingChanged as exc:  # the DAG skips the rest of the run
-                    log.info("%s; nothing sent", exc)
+                    said = str(exc)
+                    log.info("%s", said if said.endswith("nothing sent") else
+                             f"{said}; nothing sent")
                     done.skipped[step.name] = str(exc)
                     if isinstance(exc, Planned):  # a dry run's plan, kept as its manifest
                         done.outputs[step.name] = exc.preview
