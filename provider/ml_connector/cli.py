@@ -181,7 +181,7 @@ def _align(args: argparse.Namespace) -> int:
     from ml_connector.flows.plan_actual import keep_reports, read_reports, report_lines
     from ml_connector.flows.spec import load_flows
     from ml_connector.flows.windows import parse_months
-    from ml_connector.hooks.anaplan import AnaplanHook
+    from ml_connector.hooks.clients import flow_clients
     from ml_connector.state.alignments import AlignmentLog
     from ml_connector.state.store import StateStore
 
@@ -207,9 +207,7 @@ def _align(args: argparse.Namespace) -> int:
         # know them): taken from the month's stored report, if any.
         stored = {s.month: s.alignment.routed for s in AlignmentLog(store).query(flow=flow.id)}
         routed = next((stored[m] for m in (f"{m:%Y-%m}" for m in months) if m in stored), [])
-        hook = AnaplanHook(spec.defaults.anaplan_conn_id, flow.target.workspace_id,
-                           flow.target.model_id)
-        with hook.client as client:
+        with flow_clients(flow, spec.defaults)["anaplan"]() as client:
             export_id, requests, reports = read_reports(client, flow, months, routed,
                                                         sleep=time.sleep)
         out = Path(args.csv) / flow.id if args.csv else None
