@@ -2,19 +2,23 @@
 dimension's lists from Zoho (locations with their parents; reporting-tag options with
 theirs), then a fact flow sends invoices less credit notes by account x member x month,
 equal to the emulator's own profit and loss by that dimension (its posting rules, sharing
-nothing with the connector)."""
+nothing with the connector). The shipping charge and the adjustment, which are not lines,
+land on the member the column's ``charges`` names, untagged lines on its ``default``."""
 
 from __future__ import annotations
 
+import copy
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from ml_connector_sandbox.core import SandboxConfig
-from ml_connector_sandbox.zoho.pnl import actuals_by, by_location
+from ml_connector_sandbox.zoho.pnl import actuals_by, by_location, by_tag
 
 from ..cells import ORG
-from .conftest import DEPARTMENT, Flows, cells
+from ..conftest import MODEL
+from .conftest import DEPARTMENT, Flows, books, cells
 
 JAN, FEB = date(2026, 1, 1), date(2026, 2, 1)
 ACCOUNT = {"lookup": {"field": "line.account_id", "entity": "chartofaccounts",
@@ -113,6 +117,47 @@ def test_invoice_actuals_by_department_equal_the_books(sandbox, zoho_client, ana
     sent = cells(sandbox, "Invoice Actuals by Department")
     assert len({d for _, d, _ in books}) >= 5 and ("Unassigned" in {d for _, d, _ in books})
     assert sent == {k: v for k, v in books.items() if v}
+    charged = charge_postings(sandbox)
+    assert {(account, "Unassigned", month) for account, month in charged} <= set(sent)
+
+
+def charge_postings(sandbox) -> dict[tuple[str, str], Decimal]:
+    """January's shipping-charge and adjustment postings of invoices less credit notes per
+    (account, month), by the emulator's P&L (its postings with no line); both accounts,
+    Shipping Charge and Other Charges, are among them."""
+    zoho = sandbox.sandbox.zoho
+    found = actuals_by(zoho, ORG, ["invoices", "creditnotes"], JAN, FEB,
+                       lambda kind, doc, line: "charge" if line is None else "line")
+    charged = {(account, month): amount for (account, member, month), amount in found.items()
+               if member == "charge" and amount}
+    code = {a["account_name"]: a["account_code"] for a in zoho.documents(ORG, "chartofaccounts")}
+    assert {code["Shipping Charge"], code["Other Charges"]} <= {a for a, _ in charged}
+    return charged
+
+
+def test_charges_land_on_their_member_and_untagged_lines_on_the_default(
+        sandbox, zoho_client, anaplan_client, tmp_path):
+    """``charges: Shared Costs`` beside ``default: Unassigned`` (Shared Costs a member the
+    planning model holds in Departments besides Zoho's options): the shipping charges and
+    adjustments are Shared Costs' cells exactly, untagged lines are on Unassigned, and the
+    cells equal the emulator's P&L by tag with the same two members."""
+    spec = copy.deepcopy(FLOWS)
+    flow = next(f for f in spec["flows"] if f["id"] == "invoice_actuals_by_department")
+    flow["columns"]["Department"] = {**flow["columns"]["Department"],
+                                     "charges": "Shared Costs", "list": "Departments"}
+    flows = Flows.of(spec, sandbox, zoho_client, anaplan_client, tmp_path)
+    flows.load("accounts", "regions", "departments", start=JAN, end=FEB)
+    sandbox.sandbox.anaplan.model(MODEL).lists["Departments"].upsert(
+        "Shared Costs", "Shared Costs", {})
+    summary = flows.run("invoice_actuals_by_department", JAN, FEB)
+    assert summary.counts.get("failed", 0) == 0 and summary.counts["imported"] > 0
+    expected = books(sandbox, ["invoices", "creditnotes"], by_tag(
+        "Department", untagged="Unassigned", charges="Shared Costs"))
+    sent = cells(sandbox, "Invoice Actuals by Department")
+    assert sent == expected
+    assert {(a, m): v for (a, d, m), v in sent.items() if d == "Shared Costs"} == \
+        charge_postings(sandbox)
+    assert "Unassigned" in {d for _, d, _ in sent}, "untagged lines on the default"
 
 
 @pytest.mark.parametrize("shape", ["reportingtags", "settings"])

@@ -1,12 +1,14 @@
 """The planning-dimension flows of ``dags/flows.yaml`` as shipped, over HTTP: the list flows
 load every dimension list of the demo model from Zoho, the monthly invoice and bill flows by
 department equal the emulator's own profit and loss by tag and are read back equal by their
-verify step, and the daily flow moves a line whose department changed in Zoho the same day."""
+verify step, the daily flow moves a line whose department changed in Zoho the same day, and
+an option renamed in Zoho renames its member on the next run of the department list flow."""
 
 from __future__ import annotations
 
 from datetime import date
 
+import httpx
 import pytest
 
 from ml_connector.errors import ListNotLoaded
@@ -14,6 +16,7 @@ from ml_connector.flows.spec import load_flows
 from ml_connector.state.verifications import VerificationLog
 
 from ..cells import ORG
+from ..conftest import MODEL
 from .conftest import DEPARTMENT, ROOT, Flows, books, cells
 
 JAN, FEB, APR = date(2026, 1, 1), date(2026, 2, 1), date(2026, 4, 1)
@@ -121,3 +124,27 @@ def test_daily_flow_moves_a_line_whose_department_changed(flows, sandbox):
     assert cells(sandbox, module) == expected
     moved = {k[1] for k in set(expected) | set(before) if expected.get(k) != before.get(k)}
     assert {entry["tag_option_id"], other.option_id} <= moved
+
+
+def test_a_renamed_option_renames_its_member_and_adds_none(flows, sandbox):
+    """A Department option renamed through the Zoho sandbox's admin route between two runs
+    of ``departments``: the member with its id as code takes the name the Zoho emulator now
+    holds, and Departments keeps one member per code and as many members as before."""
+    flows.load("regions", "departments")
+    zoho, anaplan = sandbox.sandbox.zoho, sandbox.sandbox.anaplan
+    tag = next(t for t in zoho.dimensions(ORG).tags if t.name == "Department")
+    option = next(o for o in tag.options if o.parent_id and o.is_active)
+    old = option.name
+    before = anaplan.list_items(MODEL, "Departments")
+    assert [m["name"] for m in before if m["code"] == option.option_id] == [old]
+    edited = httpx.post(f"{sandbox.base_url}/_sandbox/zoho/orgs/{ORG}/reportingtags/"
+                        f"{tag.tag_id}/options/{option.option_id}/edit",
+                        json={"changes": {"option_name": f"{old} Renamed"}})
+    assert edited.status_code == 200, edited.text
+    renamed = next(o.name for o in zoho.dimensions(ORG).tag(tag.tag_id).options
+                   if o.option_id == option.option_id)
+    assert renamed != old
+    flows.load("departments")
+    after = anaplan.list_items(MODEL, "Departments")
+    assert [m["name"] for m in after if m["code"] == option.option_id] == [renamed]
+    assert len(after) == len(before) and old not in {m["name"] for m in after}
