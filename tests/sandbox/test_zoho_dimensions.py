@@ -322,7 +322,7 @@ def test_a_document_level_tag_is_one_header_entry_that_charges_follow_too(own):
     shipped = next(d for d in tagged if d["shipping_charge"])
     chart = zoho.get("/chartofaccounts", org="1234").json()["chartofaccounts"]
     split = profit_and_loss_by({"invoices": [shipped]}, chart, by_tag(
-        "Cost Center", charges="Unassigned", document_field="transaction_tags"))
+        "Cost Center", document_field="transaction_tags"))
     option = shipped["transaction_tags"][0]["tag_option_id"]
     assert {member for _code, member, _month in split} == {option}, "shipping too"
 

@@ -184,25 +184,27 @@ def _tag_entry(entries: Any, tag: str) -> Mapping[str, Any] | None:
                  and tag in (str(e.get("tag_id")), str(e.get("tag_name")))), None)
 
 
-def by_tag(tag: str, *, untagged: str = "untagged", charges: str = "untagged",
+def by_tag(tag: str, *, untagged: str = "untagged", charges: str | None = None,
            key: Literal["id", "name"] = "id", document_field: str = "tags",
            level: Literal["line", "document"] = "line") -> Member:
     """Members of a reporting tag (``tag``: its id or name): a line's option (its
     ``tag_option_id``, or ``tag_option_name`` with ``key="name"``), else the document's
     (a document-level tag in the header field ``document_field``), else ``untagged``; with
     ``level="document"`` the document's alone, whatever its lines carry. The shipping charge
-    and the adjustment carry no line tag: they take the document's option when it has one,
-    else ``charges`` (the member a flow names for them)."""
+    and the adjustment carry no line tag: they take ``charges`` when given (the member a
+    flow names for them), else the document's option, else ``untagged``."""
     field = "tag_option_id" if key == "id" else "tag_option_name"
     lines = level == "line"
 
     def member(kind: str, doc: Mapping[str, Any], line: Mapping[str, Any] | None) -> str:
+        if line is None and charges is not None:
+            return charges
         header = _tag_entry(doc.get(document_field), tag)
         own = _tag_entry(line.get("tags"), tag) if line is not None and lines else None
         entry = own or header
         if entry is not None:
             return str(entry[field])
-        return untagged if line is not None else charges
+        return untagged
 
     return member
 
