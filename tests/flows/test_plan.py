@@ -110,6 +110,9 @@ def test_plan_against_the_state_store_names_the_cells_a_run_then_changes(
     assert (f"{len(expected)} cell(s) would change (1 added, {len(expected) - 1} changed, 0 "
             f"zeroed), {unchanged} unchanged, against the state store; nothing sent") in out
     assert f"requests: Zoho {zoho_served:,}, Anaplan {anaplan_served:,}" in out
+    table = [x for x in out.splitlines() if x.split()[:1] in (["added"], ["changed"])]
+    assert table and all(sum(row in x for x in out.splitlines()) == 1 for row in table), \
+        "the table printed, not logged to the same output as well"
     assert zoho_served < 20, "the month's lists and the edited invoice; details cached"
     # Nothing reached Anaplan, no task started; the audit has the plan beside the run.
     assert account_cells(sandbox) == oracle

@@ -107,6 +107,7 @@ def planned(run: FlowRun, defaults: Defaults) -> Preview:
     if run.flow.grain != "aggregate" or not run.dry_run:
         raise ConfigError(f"flow {run.flow.id} is of grain {run.flow.grain}: plan an "
                           "aggregate flow")
+    run.log_plan = False  # the caller shows the table
     # A flow of several organizations plans those it could read (the others are named
     # in the log, as a run names them).
     done = walked(run, defaults, "dry_run", partial=bool(run.flow.organizations_of(defaults)))

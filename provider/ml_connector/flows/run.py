@@ -258,6 +258,9 @@ class FlowRun:
     defaults: Defaults = field(default_factory=Defaults)
     reopen: bool = False
     dry_run: bool = False
+    #: A dry run's table of changes in the log (a DAG task's), or left to the caller to
+    #: show (``ml-connector plan`` prints it).
+    log_plan: bool = True
     #: The organization this run's steps read (a flow of several: one ``unit`` each).
     organization: Organization | None = None
     #: A flow of several organizations: the client factory of each.
@@ -781,7 +784,7 @@ class FlowRun:
         if not self.dry_run:
             return Preview(flow=self.flow.id, run_id=self.run_id)
         found = preview(self, built, scope)
-        for line in found.lines():
+        for line in found.lines() if self.log_plan else ():
             log.info("%s", line)
         self.audit.record_planned(self.flow.id, self.run_id, self.windows(scope),
                                   self.flow.entity, found.summary())
