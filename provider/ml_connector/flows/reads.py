@@ -187,8 +187,10 @@ def stage_read(client: ZohoBooksClient, store: StateStore | None, read: Read, pa
         if manifest.entities and len(manifest.entities) > 1 else \
         f"{manifest.count} {manifest.entity}"
     if manifest.reused_from is None:
+        cached = "account-month(s) from another ledger flow's read" \
+            if read.kind == "ledger" else "details from the cache"
         emit(f"Read {counted} in {manifest.requests:,} requests "
-             f"({manifest.cache_hits:,} details from the cache); newest last_modified_time "
+             f"({manifest.cache_hits:,} {cached}); newest last_modified_time "
              f"{manifest.max_last_modified_time}")
     if recorded_as is not None and store is not None:
         ReadLog(store).record(*recorded_as, read.task_id, manifest)
