@@ -382,7 +382,7 @@ class Simulator:
                 scope = Scope([month_window(m) for m in months_of])
             path = self.work / f"{step.task_id}.jsonl"
             chart = Ledger(flow, read_records(self.work / "extract_chartofaccounts.jsonl"),
-                           reuse_after(read.get("changes"),
+                           reuse_after(flow, read.get("changes"),
                                        self.spec.defaults.ledger_reuse_minutes, self.store)) \
                 if step.kind == "ledger" else None
             read[step.task_id] = stage_read(

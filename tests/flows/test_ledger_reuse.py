@@ -114,3 +114,79 @@ def test_ledger_reuse_minutes_0_reads_every_month(sandbox, flows):
     flows.run("pl_actuals_daily", date(2026, 4, 2), date(2026, 4, 3))
     assert ledger_requests(zoho) - before > 10
     assert nonzero(gl_cells(sandbox)) == books(zoho)
+
+
+def listed(zoho, modules: tuple[str, ...]) -> int:
+    paths = zoho.stats()["organizations"][ORG]["by_path"]
+    return sum(paths.get(f"/books/v3/{m}", 0) for m in modules)
+
+
+POSTING = ("invoices", "creditnotes", "bills", "vendorcredits", "expenses", "journals")
+
+
+def test_the_monthly_flow_takes_the_month_the_daily_one_read_after_listing_changes(
+        sandbox, flows):
+    """Whichever runs first reads: the period run takes a month the daily flow just read,
+    once its own listing of the posting modules shows nothing changed since."""
+    zoho = sandbox.sandbox.zoho
+    flows.run("accounts", date(2026, 3, 31), APR)
+    flows.run("pl_actuals_daily", APR, date(2026, 4, 2))
+    [bill] = march(zoho, "bills", 1)
+    settled_after_edit(sandbox, flows, "bills", bill, {"date": "2026-03-19"})
+    daily = flows.run("pl_actuals_daily", date(2026, 4, 2), date(2026, 4, 3))
+    assert [w[0][:7] for w in daily.windows] == ["2026-03"], "March read alone, and kept"
+    sandbox.sandbox.clock.advance(5)
+
+    before, lists = ledger_requests(zoho), listed(zoho, POSTING)
+    flows.run("pl_actuals", MAR, APR)
+    assert ledger_requests(zoho) - before == 0, "March came from the daily flow's read"
+    assert 6 <= listed(zoho, POSTING) - lists <= 10, "a listing of each posting module"
+    assert nonzero(gl_cells(sandbox)) == books(zoho)
+
+
+def test_a_journal_entered_after_that_read_makes_the_monthly_flow_read_the_month(
+        sandbox, flows):
+    """Journals are listed by the day of their change (Zoho's filter on /journals matches
+    one day): one entered after the kept read is seen, and the month is read again."""
+    from .test_ledger_flows import add_journal
+
+    zoho = sandbox.sandbox.zoho
+    flows.run("accounts", date(2026, 3, 31), APR)
+    flows.run("pl_actuals_daily", APR, date(2026, 4, 2))
+    [bill] = march(zoho, "bills", 1)
+    settled_after_edit(sandbox, flows, "bills", bill, {"date": "2026-03-23"})
+    flows.run("pl_actuals_daily", date(2026, 4, 2), date(2026, 4, 3))
+    sandbox.sandbox.clock.advance(5)
+    add_journal(zoho, "2026-03-12", "Advertising and Marketing", "Business Checking", 432.10)
+    sandbox.sandbox.clock.advance(5)
+    expected = books(zoho)
+
+    before = ledger_requests(zoho)
+    flows.run("pl_actuals", MAR, APR)
+    assert ledger_requests(zoho) - before > 10, "March is read again, not taken"
+    assert nonzero(gl_cells(sandbox)) == expected
+
+
+def test_a_journal_entered_after_the_monthly_read_makes_the_daily_flow_read_the_month(
+        sandbox, flows):
+    """The daily flow's own listing takes journals by date: one entered since the monthly
+    read, dated into an earlier month, is found by the day of its change, and the month is
+    read again, not taken."""
+    from .test_ledger_flows import add_journal
+
+    zoho = sandbox.sandbox.zoho
+    flows.run("accounts", date(2026, 3, 31), APR)
+    flows.run("pl_actuals_daily", APR, date(2026, 4, 2))
+    [bill] = march(zoho, "bills", 1)
+    settled_after_edit(sandbox, flows, "bills", bill, {"date": "2026-03-24"})
+    flows.run("pl_actuals", MAR, APR)
+    sandbox.sandbox.clock.advance(5)
+    add_journal(zoho, "2026-03-13", "Advertising and Marketing", "Business Checking", 234.50)
+    sandbox.sandbox.clock.advance(5)
+    expected = books(zoho)
+
+    before = ledger_requests(zoho)
+    daily = flows.run("pl_actuals_daily", date(2026, 4, 2), date(2026, 4, 3))
+    assert [w[0][:7] for w in daily.windows] == ["2026-03"]
+    assert ledger_requests(zoho) - before > 10, "March is read again, not taken"
+    assert nonzero(gl_cells(sandbox)) == expected

@@ -11,23 +11,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as dtime
 from decimal import Decimal
 from typing import Any
 
 from ml_connector.errors import ConfigError
-from ml_connector.flows.spec import Ledger
+from ml_connector.flows.spec import Flow, Ledger
 from ml_connector.flows.windows import next_month
 from ml_connector.state.deletes import DeleteLog
 from ml_connector.state.ledger_reads import KeptMonth
 from ml_connector.state.store import StateStore
 from ml_connector.zoho.client import ZohoBooksClient
+from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.extract import ExtractManifest, ExtractWindow
 from ml_connector.zoho.ledger import Posting, iter_postings, ledger_rows, posting_of
 from ml_connector.zoho.report import jsonl_line
 from ml_connector.zoho.settle import SETTLE_SECONDS
-from ml_connector.zoho.timefmt import parse_zoho_time
+from ml_connector.zoho.timefmt import format_zoho_time, parse_zoho_time
 
 log = logging.getLogger(__name__)
 
@@ -97,37 +99,107 @@ def spans(windows: Sequence[ExtractWindow]) -> list[Span]:
 @dataclass(frozen=True)
 class Reuse:
     """When a month another ledger run kept (``KeptLedger``) may stand in for reading an
-    account again: it is younger than ``max_age`` seconds, was read after the start of this
-    run's listing of changed documents (``since``, Zoho's clock; None: that listing took
-    every document) and no earlier than the newest change the listing found (``newest``),
-    and no delete of the organization was recorded since (``deleted_since``)."""
+    account again: it is younger than ``max_age`` seconds, was read after the start of a
+    listing of changed documents (``since``, Zoho's clock) and no earlier than the newest
+    change that listing found (``newest``), and no delete of the organization was recorded
+    since (``deleted_since``). A run without a listing of its own (a period run) names the
+    modules to list (``listing``): ``confirmed`` lists them once it knows the oldest read
+    it would take."""
 
     max_age: float
-    since: float | None
-    newest: float | None
+    since: float | None = None
+    newest: float | None = None
     deleted_since: Callable[[float], bool] = lambda _at: False
+    listing: tuple[str, ...] = ()
 
     def allows(self, kept: KeptMonth) -> bool:
-        return ((self.since is None or self.since < kept.as_of)
+        return (self.since is not None and self.since < kept.as_of
                 and (self.newest is None or self.newest <= kept.as_of)
                 and not self.deleted_since(kept.fetched_at))
 
 
-def reuse_after(changes: ExtractManifest | None, minutes: float,
-            store: StateStore | None) -> Reuse | None:
-    """When an incremental ledger run may take an account's month another ledger flow of
-    the organization read in the last ``minutes`` (``ledger_reuse_minutes``): judged by
-    the run's own listing of changed documents (``changes``, from its watermark). Never
-    without such a listing (a period run reads its months whole; a first run has no
-    watermark)."""
+def reuse_after(flow: Flow, changes: ExtractManifest | None, minutes: float,
+                store: StateStore | None) -> Reuse | None:
+    """When a ledger run of ``flow`` may take an account's month another ledger flow of
+    the organization read in the last ``minutes`` (``ledger_reuse_minutes``): an
+    incremental run judges by its own listing of changed documents (``changes``, from its
+    watermark; a first run has none and reads); a period run lists the posting modules'
+    changes since the oldest read it would take (``confirmed``)."""
+    if not minutes or store is None:
+        return None
+    if flow.mode == "period":
+        return Reuse(minutes * 60, listing=tuple(flow.change_entities))
     since = changes.window.get("modified_after") if changes is not None else None
-    if changes is None or not minutes or not since or store is None:
+    if changes is None or not since:
         return None
     newest = changes.max_last_modified_time
     deletes, org = DeleteLog(store), changes.organization_id
+    # Journals are listed by date there (their modified filter matches one day): listed
+    # again by the day of their change since the read it would take.
+    by_day = tuple(m for m in flow.change_entities if not get_entity(m).modified_filter)
     return Reuse(minutes * 60, parse_zoho_time(since).timestamp(),
                  parse_zoho_time(newest).timestamp() if newest else None,
-                 lambda at: deletes.any_since(org, at))
+                 lambda at: deletes.any_since(org, at), listing=by_day)
+
+
+def newest_change(client: ZohoBooksClient, modules: Sequence[str], since: float
+                  ) -> float | None:
+    """The newest ``last_modified_time`` (Zoho's clock) of a document of ``modules``
+    modified after ``since``; None when none was. A request a module (more when pages
+    fill); journals, whose filter matches one day only (``../shared/api`` notes), a request
+    a day from ``since``'s to today's, with a day either side for the organization's
+    zone."""
+    moment = datetime.fromtimestamp(since, timezone.utc)
+    today = datetime.fromtimestamp(client.served or client.clock(), timezone.utc).date()
+    newest: float | None = None
+    for module in modules:
+        entity = get_entity(module)
+        if entity.modified_filter:
+            stamps = [moment]
+        else:
+            first = moment.date() - timedelta(days=1)
+            stamps = [datetime.combine(first + timedelta(days=n), dtime(12), timezone.utc)
+                      for n in range((today - first).days + 2)]
+        for stamp in stamps:
+            for row in client.iter_records(entity, {"last_modified_time":
+                                                    format_zoho_time(stamp)}):
+                if row.get("last_modified_time"):
+                    at = parse_zoho_time(str(row["last_modified_time"])).timestamp()
+                    if at > since and (newest is None or at > newest):
+                        newest = at
+    return newest
+
+
+def confirmed(client: ZohoBooksClient, accounts: Sequence[LedgerAccount],
+              merged: Sequence[Span], reuse: Reuse) -> Reuse | None:
+    """``reuse`` made judgeable where it names modules to list: when every account's every
+    month the run reads is kept, those modules listed for changes since the oldest of
+    those reads (``newest_change``): every posting module for a period run, the journals
+    for an incremental one (its own listing took them by date); None when a month is not
+    kept (the run reads; nothing is listed)."""
+    if not reuse.listing:
+        return reuse
+    if client.store is None:
+        return None
+    oldest: float | None = None
+    for start, end in merged:
+        month = single_month(start, end)
+        if month is None:
+            return None
+        for account in accounts:
+            kept = client.kept_ledger.get(account.account_id, month, reuse.max_age)
+            if kept is None:
+                return None
+            oldest = kept.as_of if oldest is None else min(oldest, kept.as_of)
+    if oldest is None:
+        return None
+    listed = newest_change(client, reuse.listing, oldest)
+    newest = max((t for t in (reuse.newest, listed) if t is not None), default=None)
+    if reuse.since is not None:  # an incremental run's own listing, and the journals
+        return replace(reuse, newest=newest, listing=())
+    deletes, org = DeleteLog(client.store), client.organization_id
+    return replace(reuse, since=oldest - 1, newest=newest,
+                   deleted_since=lambda at: deletes.any_since(org, at), listing=())
 
 
 def single_month(start: date, end: date) -> date | None:
@@ -182,6 +254,8 @@ def stage_ledger(client: ZohoBooksClient, accounts: Sequence[LedgerAccount],
         client.quota.check(len(accounts) * len(merged),
                            f"ledger read of {len(accounts)} account(s) for organization "
                            f"{client.organization_id}")
+    if reuse is not None:
+        reuse = confirmed(client, accounts, merged, reuse)
     per_type: dict[str, int] = {}
     count = 0
     taken: list[KeptMonth] = []

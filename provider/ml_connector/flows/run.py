@@ -414,7 +414,7 @@ class FlowRun:
     def ledger_reuse(self, changes: ExtractManifest | None) -> Reuse | None:
         """When this run's ledger read may take an account's month another ledger flow of
         the organization read (``reuse_after``)."""
-        return reuse_after(changes, self.defaults.ledger_reuse_minutes, self.store)
+        return reuse_after(self.flow, changes, self.defaults.ledger_reuse_minutes, self.store)
 
     def sweep(self, changes: ExtractManifest) -> SweepResult:
         """The flow's id sweep of its open months (``sweep``), after its read of what

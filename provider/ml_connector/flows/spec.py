@@ -825,10 +825,9 @@ class Defaults(_Strict):
         "flow are reused from the organization's last full read while younger than this; "
         "0 reads them on every run")
     ledger_reuse_minutes: float = Field(
-        default=60, ge=0, le=1440, description="an incremental ledger flow takes an "
-        "account's month from another ledger flow's read of it made this recently, when its "
-        "own listing of changed documents shows none since that read; 0 reads every month "
-        "itself")
+        default=60, ge=0, le=1440, description="a ledger flow takes an account's month "
+        "from another ledger flow's read of it made this recently, when no posting document "
+        "changed since that read; 0 reads every month itself")
     on_quota: Literal["fail", "wait"] = Field(
         default="fail", description="an extract the organization's daily Zoho quota cannot "
         "carry fails at once, or waits in the triggerer for the quota to reset")
