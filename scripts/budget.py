@@ -383,7 +383,7 @@ class Simulator:
             path = self.work / f"{step.task_id}.jsonl"
             chart = Ledger(flow, read_records(self.work / "extract_chartofaccounts.jsonl"),
                            reuse_after(flow, read.get("changes"),
-                                       self.spec.defaults.ledger_reuse_minutes, self.store)) \
+                                       self.spec.defaults.ledger_reuse_minutes)) \
                 if step.kind == "ledger" else None
             read[step.task_id] = stage_read(
                 client, None, step, path, interval=interval,

@@ -1,6 +1,7 @@
-"""An incremental ledger flow takes an account's month another ledger flow just read
-(``ledger_reuse_minutes``) only while its own listing of changed documents shows nothing
-changed since that read; over HTTP against the sandbox, the cells checked against the P&L
+"""A ledger flow takes an account's month another ledger flow just read
+(``ledger_reuse_minutes``) only while a listing of changed documents (an incremental run's
+own, journals by day; a period run's of every posting module) shows nothing changed since
+that read; over HTTP against the sandbox, the cells checked against the P&L
 the sandbox computes from its own documents (``ledger_actuals``, no connector code)."""
 
 from __future__ import annotations
@@ -23,10 +24,19 @@ def march(zoho, kind: str, n: int) -> list[dict]:
     return found[:n]
 
 
-def settled_after_edit(sandbox, flows, kind: str, doc: dict, changes: dict) -> None:
+def settled_after_edit(sandbox, kind: str, doc: dict, changes: dict) -> None:
     """Edit ``doc`` in Zoho, then let Zoho's clock pass its modification second."""
     sandbox.sandbox.zoho.edit_record(ORG, kind, doc[f"{kind[:-1]}_id"], changes)
     sandbox.sandbox.clock.advance(5)
+
+
+def a_march_bill_moved(sandbox, flows, day: str) -> None:
+    """The accounts list loaded, the daily flow's first run (its watermark), then a March
+    bill moved to ``day`` of March in Zoho: the daily flow's next run rebuilds March."""
+    flows.run("accounts", date(2026, 3, 31), APR)
+    flows.run("pl_actuals_daily", APR, date(2026, 4, 2))
+    [bill] = march(sandbox.sandbox.zoho, "bills", 1)
+    settled_after_edit(sandbox, "bills", bill, {"date": day})
 
 
 def books(zoho) -> dict:
@@ -36,10 +46,7 @@ def books(zoho) -> dict:
 def test_a_month_read_by_the_monthly_flow_is_taken_while_nothing_changed_since(sandbox,
                                                                                flows):
     zoho = sandbox.sandbox.zoho
-    flows.run("accounts", date(2026, 3, 31), APR)
-    flows.run("pl_actuals_daily", APR, date(2026, 4, 2))  # its watermark
-    [bill] = march(zoho, "bills", 1)
-    settled_after_edit(sandbox, flows, "bills", bill, {"date": "2026-03-20"})
+    a_march_bill_moved(sandbox, flows, "2026-03-20")
 
     before = ledger_requests(zoho)
     flows.run("pl_actuals", MAR, APR)  # reads March after the edit, keeps it
@@ -69,7 +76,7 @@ def test_a_document_changed_after_that_read_makes_the_flow_read_the_month_again(
                                                               "Other Income")
                   and a["account_id"] != line["account_id"])
     moved = {**line, "account_id": target["account_id"], "account_name": target["account_name"]}
-    settled_after_edit(sandbox, flows, "invoices", invoice,
+    settled_after_edit(sandbox, "invoices", invoice,
                        {"line_items": [moved, *invoice["line_items"][1:]]})
     expected = books(zoho)
 
@@ -83,10 +90,8 @@ def test_a_document_changed_after_that_read_makes_the_flow_read_the_month_again(
 def test_a_delete_recorded_after_that_read_makes_the_flow_read_the_month_again(sandbox,
                                                                                flows):
     zoho = sandbox.sandbox.zoho
-    flows.run("accounts", date(2026, 3, 31), APR)
-    flows.run("pl_actuals_daily", APR, date(2026, 4, 2))
-    bill, invoice = march(zoho, "bills", 1)[0], march(zoho, "invoices", 1)[0]
-    settled_after_edit(sandbox, flows, "bills", bill, {"date": "2026-03-21"})
+    a_march_bill_moved(sandbox, flows, "2026-03-21")
+    [invoice] = march(zoho, "invoices", 1)
     flows.run("pl_actuals", MAR, APR)
     sandbox.sandbox.clock.advance(5)
     # The invoice is deleted after the monthly read; its Deleted webhook is recorded.
@@ -103,10 +108,7 @@ def test_a_delete_recorded_after_that_read_makes_the_flow_read_the_month_again(s
 def test_ledger_reuse_minutes_0_reads_every_month(sandbox, flows):
     zoho = sandbox.sandbox.zoho
     flows.spec.defaults.ledger_reuse_minutes = 0
-    flows.run("accounts", date(2026, 3, 31), APR)
-    flows.run("pl_actuals_daily", APR, date(2026, 4, 2))
-    [bill] = march(zoho, "bills", 1)
-    settled_after_edit(sandbox, flows, "bills", bill, {"date": "2026-03-22"})
+    a_march_bill_moved(sandbox, flows, "2026-03-22")
     flows.run("pl_actuals", MAR, APR)
     sandbox.sandbox.clock.advance(5)
 
@@ -129,10 +131,7 @@ def test_the_monthly_flow_takes_the_month_the_daily_one_read_after_listing_chang
     """Whichever runs first reads: the period run takes a month the daily flow just read,
     once its own listing of the posting modules shows nothing changed since."""
     zoho = sandbox.sandbox.zoho
-    flows.run("accounts", date(2026, 3, 31), APR)
-    flows.run("pl_actuals_daily", APR, date(2026, 4, 2))
-    [bill] = march(zoho, "bills", 1)
-    settled_after_edit(sandbox, flows, "bills", bill, {"date": "2026-03-19"})
+    a_march_bill_moved(sandbox, flows, "2026-03-19")
     daily = flows.run("pl_actuals_daily", date(2026, 4, 2), date(2026, 4, 3))
     assert [w[0][:7] for w in daily.windows] == ["2026-03"], "March read alone, and kept"
     sandbox.sandbox.clock.advance(5)
@@ -151,10 +150,7 @@ def test_a_journal_entered_after_that_read_makes_the_monthly_flow_read_the_month
     from .test_ledger_flows import add_journal
 
     zoho = sandbox.sandbox.zoho
-    flows.run("accounts", date(2026, 3, 31), APR)
-    flows.run("pl_actuals_daily", APR, date(2026, 4, 2))
-    [bill] = march(zoho, "bills", 1)
-    settled_after_edit(sandbox, flows, "bills", bill, {"date": "2026-03-23"})
+    a_march_bill_moved(sandbox, flows, "2026-03-23")
     flows.run("pl_actuals_daily", date(2026, 4, 2), date(2026, 4, 3))
     sandbox.sandbox.clock.advance(5)
     add_journal(zoho, "2026-03-12", "Advertising and Marketing", "Business Checking", 432.10)
@@ -175,10 +171,7 @@ def test_a_journal_entered_after_the_monthly_read_makes_the_daily_flow_read_the_
     from .test_ledger_flows import add_journal
 
     zoho = sandbox.sandbox.zoho
-    flows.run("accounts", date(2026, 3, 31), APR)
-    flows.run("pl_actuals_daily", APR, date(2026, 4, 2))
-    [bill] = march(zoho, "bills", 1)
-    settled_after_edit(sandbox, flows, "bills", bill, {"date": "2026-03-24"})
+    a_march_bill_moved(sandbox, flows, "2026-03-24")
     flows.run("pl_actuals", MAR, APR)
     sandbox.sandbox.clock.advance(5)
     add_journal(zoho, "2026-03-13", "Advertising and Marketing", "Business Checking", 234.50)

@@ -22,7 +22,6 @@ from ml_connector.flows.spec import Flow, Ledger
 from ml_connector.flows.windows import next_month
 from ml_connector.state.deletes import DeleteLog
 from ml_connector.state.ledger_reads import KeptMonth
-from ml_connector.state.store import StateStore
 from ml_connector.zoho.client import ZohoBooksClient
 from ml_connector.zoho.entities import get_entity
 from ml_connector.zoho.extract import ExtractManifest, ExtractWindow
@@ -102,9 +101,9 @@ class Reuse:
     account again: it is younger than ``max_age`` seconds, was read after the start of a
     listing of changed documents (``since``, Zoho's clock) and no earlier than the newest
     change that listing found (``newest``), and no delete of the organization was recorded
-    since (``deleted_since``). A run without a listing of its own (a period run) names the
-    modules to list (``listing``): ``confirmed`` lists them once it knows the oldest read
-    it would take."""
+    since (``deleted_since``). ``listing`` names the modules a run lists itself once it
+    knows the oldest read it would take (``confirmed``): every posting module for a period
+    run, the journals for an incremental one."""
 
     max_age: float
     since: float | None = None
@@ -118,14 +117,14 @@ class Reuse:
                 and not self.deleted_since(kept.fetched_at))
 
 
-def reuse_after(flow: Flow, changes: ExtractManifest | None, minutes: float,
-                store: StateStore | None) -> Reuse | None:
+def reuse_after(flow: Flow, changes: ExtractManifest | None, minutes: float
+                ) -> Reuse | None:
     """When a ledger run of ``flow`` may take an account's month another ledger flow of
     the organization read in the last ``minutes`` (``ledger_reuse_minutes``): an
     incremental run judges by its own listing of changed documents (``changes``, from its
     watermark; a first run has none and reads); a period run lists the posting modules'
     changes since the oldest read it would take (``confirmed``)."""
-    if not minutes or store is None:
+    if not minutes:
         return None
     if flow.mode == "period":
         return Reuse(minutes * 60, listing=tuple(flow.change_entities))
@@ -133,13 +132,11 @@ def reuse_after(flow: Flow, changes: ExtractManifest | None, minutes: float,
     if changes is None or not since:
         return None
     newest = changes.max_last_modified_time
-    deletes, org = DeleteLog(store), changes.organization_id
     # Journals are listed by date there (their modified filter matches one day): listed
     # again by the day of their change since the read it would take.
     by_day = tuple(m for m in flow.change_entities if not get_entity(m).modified_filter)
     return Reuse(minutes * 60, parse_zoho_time(since).timestamp(),
-                 parse_zoho_time(newest).timestamp() if newest else None,
-                 lambda at: deletes.any_since(org, at), listing=by_day)
+                 parse_zoho_time(newest).timestamp() if newest else None, listing=by_day)
 
 
 def newest_change(client: ZohoBooksClient, modules: Sequence[str], since: float
@@ -172,15 +169,16 @@ def newest_change(client: ZohoBooksClient, modules: Sequence[str], since: float
 
 def confirmed(client: ZohoBooksClient, accounts: Sequence[LedgerAccount],
               merged: Sequence[Span], reuse: Reuse) -> Reuse | None:
-    """``reuse`` made judgeable where it names modules to list: when every account's every
-    month the run reads is kept, those modules listed for changes since the oldest of
-    those reads (``newest_change``): every posting module for a period run, the journals
-    for an incremental one (its own listing took them by date); None when a month is not
-    kept (the run reads; nothing is listed)."""
-    if not reuse.listing:
-        return reuse
+    """``reuse`` made judgeable: the organization's recorded deletes, and where it names
+    modules to list, when every account's every month the run reads is kept, those modules
+    listed for changes since the oldest of those reads (``newest_change``); None without a
+    state store or when a month is not kept (the run reads; nothing is listed)."""
     if client.store is None:
         return None
+    deletes, org = DeleteLog(client.store), client.organization_id
+    reuse = replace(reuse, deleted_since=lambda at: deletes.any_since(org, at))
+    if not reuse.listing:
+        return reuse
     oldest: float | None = None
     for start, end in merged:
         month = single_month(start, end)
@@ -195,11 +193,10 @@ def confirmed(client: ZohoBooksClient, accounts: Sequence[LedgerAccount],
         return None
     listed = newest_change(client, reuse.listing, oldest)
     newest = max((t for t in (reuse.newest, listed) if t is not None), default=None)
-    if reuse.since is not None:  # an incremental run's own listing, and the journals
-        return replace(reuse, newest=newest, listing=())
-    deletes, org = DeleteLog(client.store), client.organization_id
-    return replace(reuse, since=oldest - 1, newest=newest,
-                   deleted_since=lambda at: deletes.any_since(org, at), listing=())
+    # A period run's listing starts at the oldest read; an incremental run's own at its
+    # watermark.
+    since = oldest - 1 if reuse.since is None else reuse.since
+    return replace(reuse, since=since, newest=newest, listing=())
 
 
 def single_month(start: date, end: date) -> date | None:

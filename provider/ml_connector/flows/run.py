@@ -57,7 +57,7 @@ from ml_connector.flows.deletes import (
 )
 from ml_connector.flows.files import Gone, Member, SentCell, Skipped, line_writer, read_lines
 from ml_connector.flows.files import SentLines as FileLines
-from ml_connector.flows.ledger import Reuse, reuse_after
+from ml_connector.flows.ledger import reuse_after
 from ml_connector.flows.listtext import ListCheck, compare_text, record_marks, sent_rows
 from ml_connector.flows.mapping import BuildResult, build_file, lookup_tables, row_keys
 from ml_connector.flows.member_maps import with_export_maps
@@ -392,12 +392,13 @@ class FlowRun:
              scope: Scope | None = None,
              changes: ExtractManifest | None = None) -> ExtractManifest:
         """A Zoho read of the run, staged in ``out_dir`` (a ledger read takes the chart of
-        accounts from ``lookups``; a rebuild reads the scoped months whole; an incremental
-        ledger read may take a month another ledger flow read, where ``changes`` shows no
-        document changed since)."""
+        accounts from ``lookups``; a rebuild reads the scoped months whole; a ledger read
+        may take a month another ledger flow read when no document changed since: an
+        incremental run's ``changes`` say so for all but its journals)."""
         scope = self.scoped(scope) if read.rebuilds else None
         ledger = Ledger(self.flow, self.records((lookups or {})["chartofaccounts"]),
-                        self.ledger_reuse(changes)) if read.kind == "ledger" else None
+                        reuse_after(self.flow, changes, self.defaults.ledger_reuse_minutes)) \
+            if read.kind == "ledger" else None
         with self.zoho_client() as client:
             left = closed_rows(self.flow, self.defaults, client, self.store,
                                (dag_id(self.flow.id), self.run_id), reopen=self.reopen) \
@@ -410,11 +411,6 @@ class FlowRun:
                 leave=left)
             note_left_out(self.flow, self.store, left, manifest)
         return manifest
-
-    def ledger_reuse(self, changes: ExtractManifest | None) -> Reuse | None:
-        """When this run's ledger read may take an account's month another ledger flow of
-        the organization read (``reuse_after``)."""
-        return reuse_after(self.flow, changes, self.defaults.ledger_reuse_minutes, self.store)
 
     def sweep(self, changes: ExtractManifest) -> SweepResult:
         """The flow's id sweep of its open months (``sweep``), after its read of what
